@@ -1,0 +1,30 @@
+"""skactivelab: ActiveLab and CROWDLAB for scikit-learn.
+
+Decide what to label or re-label next (ActiveLab) and infer consensus labels,
+their quality and annotator quality (CROWDLAB) from several noisy annotators.
+"""
+
+from ._annotations import long_to_wide, wide_to_long
+from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
+from .calibration import find_best_temperature, temp_scale_pred_probs
+from .crowdlab import (
+    LabelQualityResult,
+    get_label_quality_multiannotator,
+    get_label_quality_multiannotator_ensemble,
+)
+from .majority_vote import get_majority_vote_label
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LabelQualityResult",
+    "find_best_temperature",
+    "get_active_learning_scores",
+    "get_active_learning_scores_ensemble",
+    "get_label_quality_multiannotator",
+    "get_label_quality_multiannotator_ensemble",
+    "get_majority_vote_label",
+    "long_to_wide",
+    "temp_scale_pred_probs",
+    "wide_to_long",
+]

@@ -1,0 +1,256 @@
+"""Vectorised numeric kernels of the scoring core (spec: shared/spec/ACTIVELAB.md).
+
+Every function here takes validated inputs: an :class:`~skactivelab._annotations.Annotations`
+(sparse triples, labels encoded 0..K-1) and float64 probability arrays that the
+caller owns (never a user's array). Costs are O(n_annotations + N*K + M*K); there
+is no Python loop over examples or annotators.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+EPS = 1e-6  # lower clip for weights and errors
+TINY = 1e-30  # lower clip for probabilities
+COARSE_TEMPERATURES = np.array([0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.0, 8.0])
+
+
+def _safe_divide(num, den):
+    """num / den with NaN where den == 0 (no warnings)."""
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def label_counts(ann):
+    """spec 1: ``count[i, k]`` = number of annotators of example i who chose k."""
+    N, K = ann.n_examples, ann.n_classes
+    flat = np.bincount(ann.example * K + ann.label, minlength=N * K)
+    return flat.reshape(N, K).astype(np.float64)
+
+
+def majority_vote(ann, count, P=None, rng=None):
+    """spec 1: majority vote with the four-step tie-break. Returns int64 (N,).
+
+    ``P`` (N, K) breaks ties first (for an ensemble pass the mean of the models).
+    """
+    N, K = count.shape
+    maxc = count.max(axis=1)
+    is_mode = count == maxc[:, None]
+    label = np.argmax(is_mode, axis=1)
+    n_modes = is_mode.sum(axis=1)
+    tied = np.flatnonzero(n_modes > 1)
+    if tied.size == 0:
+        return label
+    cand = is_mode[tied]
+
+    def keep_best(values, largest):
+        nonlocal cand
+        fill = -np.inf if largest else np.inf
+        v = np.where(cand, values, fill)
+        best = v.max(axis=1) if largest else v.min(axis=1)
+        cand = cand & (v == best[:, None])
+
+    # step 1: highest predicted probability among the tied classes
+    if P is not None:
+        keep_best(P[tied], largest=True)
+    # step 2: lowest total count over the dataset
+    keep_best(np.broadcast_to(count.sum(axis=0), cand.shape), largest=False)
+    # step 3: mean trust of the annotators who chose each tied class
+    still = cand.sum(axis=1) > 1
+    if still.any():
+        unique_mode = n_modes == 1
+        on_unique = unique_mode[ann.example]
+        M = ann.n_annotators
+        hits = (ann.label == label[ann.example]) & on_unique
+        agree = _safe_divide(
+            np.bincount(ann.annotator, weights=hits, minlength=M),
+            np.bincount(ann.annotator, weights=on_unique, minlength=M),
+        )
+        defined = ~np.isnan(agree)
+        if defined.any():
+            agree[~defined] = agree[defined].mean()
+        else:
+            agree[:] = 0.0
+        # position of each tied row, -1 elsewhere
+        pos = np.full(N, -1, dtype=np.int64)
+        pos[tied] = np.arange(tied.size)
+        sel = pos[ann.example] >= 0
+        key = pos[ann.example[sel]] * K + ann.label[sel]
+        tot = np.bincount(key, weights=agree[ann.annotator[sel]], minlength=tied.size * K)
+        cnt = np.bincount(key, minlength=tied.size * K)
+        trust = _safe_divide(tot, cnt).reshape(tied.size, K)
+        keep_best(np.nan_to_num(trust, nan=-np.inf), largest=True)
+    # step 4: seeded random choice
+    still = cand.sum(axis=1) > 1
+    if still.any():
+        if rng is None:
+            rng = np.random.default_rng()
+        noise = np.where(cand, rng.random(cand.shape), -1.0)
+        cand = noise == noise.max(axis=1, keepdims=True)
+    label[tied] = np.argmax(cand, axis=1)
+    return label
+
+
+# --------------------------------------------------------------------------- calibration
+def _entropy_loss(log_P, ann, n_per, temperatures):
+    """spec 3: H(T) for each T; uses only the labeled cells (E is sparse)."""
+    K = log_P.shape[1]
+    ex, lab = ann.example, ann.label
+    weight = 1.0 / n_per[ex]
+    out = np.empty(len(temperatures))
+    floor = np.log(TINY)
+    for t, T in enumerate(temperatures):  # loop over temperatures, not examples
+        z = log_P / max(T, EPS)
+        lse = logsumexp(z, axis=1)
+        log_s = np.maximum(z[ex, lab] - lse[ex], floor)
+        out[t] = -np.dot(weight, log_s) / ann.n_examples / np.log(K)
+    return out
+
+
+def best_temperature(P, ann, n_per):
+    """spec 3: coarse grid, then a fine grid around the coarse argmin."""
+    with np.errstate(divide="ignore"):
+        log_P = np.log(P)
+    grid = COARSE_TEMPERATURES
+    coarse = _entropy_loss(log_P, ann, n_per, grid)
+    g = int(np.argmin(coarse))
+    parts = []
+    if g > 0:
+        parts.append(np.linspace(grid[g - 1], grid[g], 4, endpoint=False))
+    if g < grid.size - 1:
+        parts.append(np.linspace(grid[g], grid[g + 1], 5, endpoint=True))
+    fine = np.concatenate(parts)
+    # Reuse the losses already known at coarse grid points (same floats, same result).
+    known = {float(T): h for T, h in zip(grid, coarse)}
+    missing = np.array([T for T in fine if float(T) not in known])
+    if missing.size:
+        known.update(zip(map(float, missing), _entropy_loss(log_P, ann, n_per, missing)))
+    losses = np.array([known[float(T)] for T in fine])
+    return float(fine[int(np.argmin(losses))])
+
+
+def temp_scale(P, temperature):
+    """spec 3: clip at TINY, renormalise, softmax(log P / T), renormalise."""
+    Q = np.maximum(P, TINY)
+    Q /= Q.sum(axis=-1, keepdims=True)
+    z = np.log(Q) / temperature
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+# --------------------------------------------------------------------------- CROWDLAB
+def crowdlab_pass(ann, count, n_per, P, consensus):
+    """spec 2.1-2.7 for a given consensus. ``P`` has shape (E, N, K).
+
+    Returns a dict with p_agree, annotator_weights (NaN for annotators with no
+    label), model_weight (E,), post (N, K), agree (N,), hit (per annotation).
+    """
+    N, K = count.shape
+    M = ann.n_annotators
+    ex, an, lab = ann.example, ann.annotator, ann.label
+    hit = lab == consensus[ex]
+    # spec 2.1: annotator agreement per example
+    agree = np.bincount(ex, weights=hit, minlength=N) / n_per
+    # spec 2.2: p_agree over I+ (examples with more than one annotation)
+    plus = n_per != 1
+    p_agree = agree[plus].mean() if plus.any() else np.nan
+    p_other = (1.0 - p_agree) / (K - 1)
+    # spec 2.3: most-likely-class error over I+
+    c_plus = consensus[plus]
+    if c_plus.size:
+        mlc = np.argmax(np.bincount(c_plus, minlength=K))
+        mlc_error = max(np.mean(c_plus != mlc), EPS)
+    else:
+        mlc_error = np.nan
+    # spec 2.4: s_j, agreement of annotator j with the other annotators
+    has_labels = np.bincount(an, minlength=M) > 0
+    num = np.bincount(an, weights=count[ex, lab] - 1.0, minlength=M)
+    den = np.bincount(an, weights=n_per[ex] - 1.0, minlength=M)
+    s = _safe_divide(num, den)
+    defined = ~np.isnan(s)
+    if defined.any():
+        s[~defined & has_labels] = s[defined].mean()
+    # spec 2.5: annotator weights
+    w = np.maximum(1.0 - (1.0 - s) / mlc_error, EPS)
+    w[~has_labels] = np.nan
+    # spec 2.6: model weight(s)
+    if c_plus.size:
+        model_error = (np.argmax(P[:, plus, :], axis=2) != c_plus).mean(axis=1)
+    else:
+        model_error = np.full(P.shape[0], np.nan)
+    w_M = np.maximum(1.0 - model_error / mlc_error, EPS) * np.sqrt(n_per.mean())
+    # spec 2.7: posterior
+    w_ann = w[an]
+    w_sum = np.bincount(ex, weights=w_ann, minlength=N)
+    w_hit = np.bincount(ex * K + lab, weights=w_ann, minlength=N * K).reshape(N, K)
+    post = np.tensordot(w_M, P, axes=1)
+    post += p_other * w_sum[:, None]
+    post += (p_agree - p_other) * w_hit
+    post /= (w_M.sum() + w_sum)[:, None]
+    return {
+        "p_agree": p_agree,
+        "annotator_weights": w,
+        "model_weight": w_M,
+        "post": post,
+        "agree": agree,
+        "hit": hit,
+        "plus": plus,
+    }
+
+
+def best_quality_consensus(post, fallback):
+    """spec 2.6: argmax of the posterior where unique, else the fallback label."""
+    mx = post.max(axis=1)
+    unique = (post == mx[:, None]).sum(axis=1) == 1
+    return np.where(unique, np.argmax(post, axis=1), fallback)
+
+
+def annotator_statistics(ann, n_per, consensus, post, hit, plus, w, w_M_mean, quality):
+    """spec 2.8: per-annotator statistics (NaN for annotators with no label).
+
+    ``quality`` is the per-example consensus quality (for worst_class ties).
+    Returns dict with annotator_quality, agreement_with_consensus, worst_class
+    (encoded, -1 if none), num_examples_labeled.
+    """
+    M, K = ann.n_annotators, ann.n_classes
+    ex, an, lab = ann.example, ann.annotator, ann.label
+    n_lab = np.bincount(an, minlength=M).astype(np.float64)
+    has = n_lab > 0
+    # label quality of each annotation: post[i, L[i, j]]
+    lq = _safe_divide(np.bincount(an, weights=post[ex, lab], minlength=M), n_lab)
+    on_plus = plus[ex]
+    A = _safe_divide(
+        np.bincount(an, weights=hit & on_plus, minlength=M),
+        np.bincount(an, weights=on_plus, minlength=M),
+    )
+    if w is None:  # "agreement" quality method: no weights
+        annotator_quality = lq
+    else:
+        M_eff = has.sum()
+        wbar = w_M_mean / (w_M_mean + np.nansum(w) * n_per.mean() / M_eff)
+        annotator_quality = np.where(np.isnan(A), lq, wbar * lq + (1.0 - wbar) * A)
+    agreement = _safe_divide(np.bincount(an, weights=hit, minlength=M), n_lab)
+
+    # worst class: per (annotator, chosen class) agreement fraction, ties by
+    # usage (more first), then mean consensus quality (higher first), then class.
+    key = an * K + lab
+    used = np.bincount(key, minlength=M * K).astype(np.float64)
+    frac = _safe_divide(np.bincount(key, weights=hit, minlength=M * K), used)
+    mean_q = _safe_divide(np.bincount(key, weights=quality[ex], minlength=M * K), used)
+    cells = np.flatnonzero(used > 0)
+    cell_ann, cell_cls = np.divmod(cells, K)
+    order = np.lexsort((cell_cls, -mean_q[cells], -used[cells], frac[cells], cell_ann))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = cell_ann[order][1:] != cell_ann[order][:-1]
+    worst = np.full(M, -1, dtype=np.int64)
+    worst[cell_ann[order][first]] = cell_cls[order][first]
+    return {
+        "annotator_quality": np.where(has, annotator_quality, np.nan),
+        "agreement_with_consensus": agreement,
+        "worst_class": worst,
+        "num_examples_labeled": n_lab.astype(np.int64),
+    }

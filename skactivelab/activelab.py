@@ -1,0 +1,216 @@
+"""ActiveLab scores: which example to label, or re-label, next (spec sections 4-5)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _kernels as K_
+from ._annotations import Annotations, check_annotations
+from ._validation import check_pred_probs
+
+__all__ = ["get_active_learning_scores", "get_active_learning_scores_ensemble"]
+
+
+def _labeled_part(ann, P, rng):
+    """spec 4 (labeled) for P of shape (E, N, K).
+
+    Returns (scores, temperatures (E,), model weights (E,), mean annotator weight).
+    """
+    E, N, K = P.shape
+    n_per = np.bincount(ann.example, minlength=N).astype(np.float64)
+    if np.all(n_per == 1):
+        # One label per example: no calibration, consensus = that label, unit weights.
+        consensus = np.empty(N, dtype=np.int64)
+        consensus[ann.example] = ann.label
+        q = P[:, np.arange(N), consensus].mean(axis=0)
+        w_M = np.ones(E)
+        wbar_A = 1.0
+        W = w_M.sum() + n_per  # every annotator weight is 1
+        temperatures = np.ones(E)
+    else:
+        count = K_.label_counts(ann)
+        temperatures = np.array([K_.best_temperature(Pe, ann, n_per) for Pe in P])
+        P = np.stack([K_.temp_scale(Pe, T) for Pe, T in zip(P, temperatures)])
+        mv = K_.majority_vote(ann, count, P.mean(axis=0), rng)
+        stats = K_.crowdlab_pass(ann, count, n_per, P, mv)
+        consensus = K_.best_quality_consensus(stats["post"], mv)
+        stats = K_.crowdlab_pass(ann, count, n_per, P, consensus)
+        q = stats["post"][np.arange(N), consensus]
+        w = stats["annotator_weights"]
+        w_M = stats["model_weight"]
+        wbar_A = np.nanmean(w)
+        W = w_M.sum() + np.bincount(ann.example, weights=w[ann.annotator], minlength=N)
+    scores = (W * q + wbar_A / K) / (W + wbar_A)
+    return scores, temperatures, w_M, wbar_A
+
+
+def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
+    """spec 4-5 (unlabeled) for U of shape (E, Nu, K)."""
+    E, Nu, K = U.shape
+    U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
+    if E == 1:
+        prob = U[0].max(axis=1)
+    else:
+        # consensus of u: majority vote of the models' argmax labels
+        votes = Annotations(
+            example=np.repeat(np.arange(Nu), E),
+            annotator=np.tile(np.arange(E), Nu),
+            label=np.argmax(U, axis=2).T.ravel(),
+            n_examples=Nu,
+            n_annotators=E,
+            n_classes=K,
+            classes=np.arange(K),
+            annotator_ids=np.arange(E),
+        )
+        c = K_.majority_vote(votes, K_.label_counts(votes), U.mean(axis=0), rng)
+        prob = np.tensordot(w_M, U[:, np.arange(Nu), c], axes=1) / w_M.sum()
+    return (w_M.sum() * prob + wbar_A / K) / (w_M.sum() + wbar_A)
+
+
+def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes, random_state):
+    ndim = 3 if ensemble else 2
+    if pred_probs is None and pred_probs_unlabeled is None:
+        raise ValueError(
+            "Nothing to score: pass pred_probs (with labels_multiannotator) for labeled "
+            "examples, pred_probs_unlabeled for unlabeled ones, or both."
+        )
+    if (labels_multiannotator is None) != (pred_probs is None):
+        missing = "pred_probs" if pred_probs is None else "labels_multiannotator"
+        raise ValueError(
+            f"{missing} is None but its partner was given; labeled examples need both "
+            "labels_multiannotator and pred_probs (or pass neither to score only "
+            "unlabeled examples)."
+        )
+    rng = check_random_state(random_state)
+    n_classes = None
+    scores_labeled = np.empty(0)
+    if pred_probs is not None:
+        P = check_pred_probs(pred_probs, ndim=ndim)
+        if not ensemble:
+            P = P[None]
+        n_classes = P.shape[2]
+        ann = check_annotations(
+            labels_multiannotator, n_examples=P.shape[1], n_classes=n_classes, classes=classes
+        )
+        scores_labeled, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
+    scores_unlabeled = np.empty(0)
+    if pred_probs_unlabeled is not None:
+        U = check_pred_probs(
+            pred_probs_unlabeled, name="pred_probs_unlabeled", ndim=ndim, n_classes=n_classes
+        )
+        if not ensemble:
+            U = U[None]
+        if pred_probs is None:
+            temperatures, w_M, wbar_A = np.ones(U.shape[0]), np.ones(U.shape[0]), 1.0
+        elif U.shape[0] != P.shape[0]:
+            raise ValueError(
+                f"pred_probs has {P.shape[0]} models but pred_probs_unlabeled has "
+                f"{U.shape[0]}; give both from the same models in the same order."
+            )
+        scores_unlabeled = _unlabeled_part(U, temperatures, w_M, wbar_A, rng)
+    return scores_labeled, scores_unlabeled
+
+
+def get_active_learning_scores(
+    labels_multiannotator=None,
+    pred_probs=None,
+    pred_probs_unlabeled=None,
+    *,
+    classes=None,
+    random_state=None,
+):
+    """ActiveLab scores: lower means collecting one more label there helps more.
+
+    Labeled and unlabeled examples are scored on one scale, so a team with a
+    budget of B annotations takes the B lowest scores across both arrays: a low
+    labeled score asks for another opinion (re-label), a low unlabeled score for a
+    first label.
+
+    Parameters
+    ----------
+    labels_multiannotator : array-like of shape (n_labeled, n_annotators), DataFrame, sparse matrix or tuple, optional
+        Annotations of the labeled examples in any accepted format (NaN or -1 for
+        missing); every row needs at least one label.
+    pred_probs : array-like of shape (n_labeled, n_classes), optional
+        Out-of-fold predicted probabilities for the labeled examples.
+    pred_probs_unlabeled : array-like of shape (n_unlabeled, n_classes), optional
+        Predicted probabilities for the unlabeled examples.
+    classes : array-like, optional
+        Class values in column order of ``pred_probs`` when labels are not 0..K-1.
+    random_state : int, RandomState instance or None, default=None
+        Breaks majority-vote ties that nothing else breaks.
+
+    Returns
+    -------
+    scores_labeled : ndarray of shape (n_labeled,)
+        Empty when no labeled examples were given.
+    scores_unlabeled : ndarray of shape (n_unlabeled,)
+        Empty when ``pred_probs_unlabeled`` was not given.
+
+    Notes
+    -----
+    When some example has two or more labels, ``pred_probs`` is temperature
+    calibrated to the annotations and CROWDLAB weighs the model against each
+    annotator. When every example has exactly one label, no calibration is done
+    and the model and each annotator count equally; with no labeled data the
+    unlabeled score reduces to least-confidence sampling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab import get_active_learning_scores
+    >>> labels = np.array([[0, 0, -1], [1, 0, 1], [1, -1, -1], [0, 1, 0]])
+    >>> pred_probs = np.array([[0.9, 0.1], [0.3, 0.7], [0.4, 0.6], [0.8, 0.2]])
+    >>> pred_probs_unlabeled = np.array([[0.55, 0.45], [0.99, 0.01]])
+    >>> s_lab, s_unl = get_active_learning_scores(labels, pred_probs, pred_probs_unlabeled)
+    >>> s_lab.shape, s_unl.shape
+    ((4,), (2,))
+    >>> bool(s_unl[0] < s_unl[1])  # the uncertain example comes first
+    True
+    """
+    return _active_learning_scores(
+        labels_multiannotator,
+        pred_probs,
+        pred_probs_unlabeled,
+        ensemble=False,
+        classes=classes,
+        random_state=random_state,
+    )
+
+
+def get_active_learning_scores_ensemble(
+    labels_multiannotator=None,
+    pred_probs=None,
+    pred_probs_unlabeled=None,
+    *,
+    classes=None,
+    random_state=None,
+):
+    """ActiveLab scores from several classifiers.
+
+    As :func:`get_active_learning_scores`, but ``pred_probs`` has shape
+    (n_models, n_labeled, n_classes) and ``pred_probs_unlabeled`` shape
+    (n_models, n_unlabeled, n_classes), the same models in the same order. Each
+    model is calibrated and weighted on its own. The caller's arrays are never
+    modified.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab import get_active_learning_scores_ensemble
+    >>> labels = np.array([[0, 0, -1], [1, 0, 1], [1, -1, -1], [0, 1, 0]])
+    >>> p1 = np.array([[0.9, 0.1], [0.3, 0.7], [0.4, 0.6], [0.8, 0.2]])
+    >>> p2 = np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5], [0.9, 0.1]])
+    >>> s_lab, s_unl = get_active_learning_scores_ensemble(labels, np.stack([p1, p2]))
+    >>> s_lab.shape, s_unl.shape
+    ((4,), (0,))
+    """
+    return _active_learning_scores(
+        labels_multiannotator,
+        pred_probs,
+        pred_probs_unlabeled,
+        ensemble=True,
+        classes=classes,
+        random_state=random_state,
+    )

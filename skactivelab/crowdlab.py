@@ -1,0 +1,388 @@
+"""CROWDLAB: consensus labels, their quality and annotator quality (spec section 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _kernels as K_
+from ._annotations import check_annotations
+from ._validation import check_pred_probs
+
+__all__ = [
+    "LabelQualityResult",
+    "get_label_quality_multiannotator",
+    "get_label_quality_multiannotator_ensemble",
+]
+
+_CONSENSUS_METHODS = ("best_quality", "majority_vote")
+_QUALITY_METHODS = ("crowdlab", "agreement")
+
+
+@dataclass(frozen=True, repr=False)
+class LabelQualityResult:
+    """Result of :func:`get_label_quality_multiannotator`: NumPy arrays, no pandas needed.
+
+    Per example (length N): ``consensus_label`` (in the user's class values),
+    ``consensus_quality_score``, ``annotator_agreement``, ``num_annotations``,
+    ``post_pred_probs`` (N, K) the CROWDLAB posterior.
+
+    Per annotation (aligned arrays of length n_annotations): ``annotation_example``,
+    ``annotation_annotator`` (column positions) and ``annotation_quality``
+    (``post[i, L[i, j]]``); :attr:`detailed_label_quality` gives the dense
+    (N, M) view with NaN where there is no label.
+
+    Per annotator (length M, in column order; NaN for an annotator with no label):
+    ``annotator_ids``, ``annotator_quality``, ``agreement_with_consensus``,
+    ``worst_class``, ``num_examples_labeled``, ``annotator_weights``.
+
+    Also ``model_weight`` (float, or an array of one weight per model for an
+    ensemble), ``temperature`` (None when not calibrated), ``classes`` (the user's
+    class values, ``classes[k]`` is column k of pred_probs), ``example_ids`` and
+    ``consensus_labels`` (dict method -> labels when several methods were asked).
+
+    For code written against cleanlab, ``result["label_quality"]``,
+    ``result["detailed_label_quality"]``, ``result["annotator_stats"]``,
+    ``result["model_weight"]`` and ``result["annotator_weight"]`` return the same
+    kind of objects (DataFrames need pandas).
+    """
+
+    consensus_label: np.ndarray
+    consensus_quality_score: np.ndarray
+    annotator_agreement: np.ndarray
+    num_annotations: np.ndarray
+    post_pred_probs: np.ndarray
+    annotation_example: np.ndarray
+    annotation_annotator: np.ndarray
+    annotation_quality: np.ndarray
+    annotator_ids: np.ndarray
+    annotator_quality: np.ndarray
+    agreement_with_consensus: np.ndarray
+    worst_class: np.ndarray
+    num_examples_labeled: np.ndarray
+    model_weight: object
+    annotator_weights: np.ndarray
+    classes: np.ndarray
+    temperature: object = None
+    example_ids: np.ndarray | None = None
+    consensus_labels: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        n, m = self.consensus_label.shape[0], self.annotator_ids.shape[0]
+        return (
+            f"LabelQualityResult(n_examples={n}, n_annotators={m}, "
+            f"n_classes={len(self.classes)}, mean_consensus_quality="
+            f"{np.mean(self.consensus_quality_score):.4f})"
+        )
+
+    @property
+    def detailed_label_quality(self):
+        """Dense (N, M) array: quality of each given label, NaN where none was given."""
+        out = np.full((self.consensus_label.shape[0], self.annotator_ids.shape[0]), np.nan)
+        out[self.annotation_example, self.annotation_annotator] = self.annotation_quality
+        return out
+
+    # ------------------------------------------------------------------ pandas views
+    def _index(self):
+        return self.example_ids if self.example_ids is not None else None
+
+    def to_frame(self):
+        """Per-example DataFrame: consensus_label, consensus_quality_score, annotator_agreement, num_annotations."""
+        pd = _pandas()
+        data = {"consensus_label": self.consensus_label}
+        for method, labels in self.consensus_labels.items():
+            data[f"consensus_label_{method}"] = labels
+        data.update(
+            consensus_quality_score=self.consensus_quality_score,
+            annotator_agreement=self.annotator_agreement,
+            num_annotations=self.num_annotations,
+        )
+        return pd.DataFrame(data, index=self._index())
+
+    def detailed_label_quality_frame(self):
+        """(N, M) DataFrame with columns ``quality_annotator_<id>``."""
+        pd = _pandas()
+        cols = [f"quality_annotator_{a}" for a in self.annotator_ids]
+        return pd.DataFrame(self.detailed_label_quality, columns=cols, index=self._index())
+
+    def annotator_stats_frame(self, sort=True):
+        """Per-annotator DataFrame indexed by annotator ID.
+
+        ``sort=True`` orders rows by (annotator_quality, agreement_with_consensus)
+        ascending, worst annotators first, as cleanlab does.
+        """
+        pd = _pandas()
+        df = pd.DataFrame(
+            {
+                "annotator_quality": self.annotator_quality,
+                "agreement_with_consensus": self.agreement_with_consensus,
+                "worst_class": self.worst_class,
+                "num_examples_labeled": self.num_examples_labeled,
+            },
+            index=pd.Index(self.annotator_ids, name="annotator"),
+        )
+        if sort:
+            df = df.sort_values(["annotator_quality", "agreement_with_consensus"], kind="stable")
+        return df
+
+    def __getitem__(self, key):
+        views = {
+            "label_quality": self.to_frame,
+            "detailed_label_quality": self.detailed_label_quality_frame,
+            "annotator_stats": self.annotator_stats_frame,
+            "model_weight": lambda: self.model_weight,
+            "annotator_weight": lambda: self.annotator_weights,
+        }
+        if key not in views:
+            raise KeyError(f"{key!r}; available: {sorted(views)}")
+        return views[key]()
+
+
+def _pandas():
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        raise ImportError(
+            "This view needs pandas: pip install 'skactivelab[pandas]'. The NumPy "
+            "arrays are available as attributes without it."
+        ) from None
+    return pd
+
+
+def _check_methods(consensus_method, quality_method):
+    methods = [consensus_method] if isinstance(consensus_method, str) else list(consensus_method)
+    if not methods:
+        raise ValueError("consensus_method is empty; use 'best_quality' or 'majority_vote'.")
+    for m in methods:
+        if m not in _CONSENSUS_METHODS:
+            raise ValueError(
+                f"consensus_method {m!r} is not supported; use one of {list(_CONSENSUS_METHODS)} "
+                "or a list of them."
+            )
+    if quality_method not in _QUALITY_METHODS:
+        raise ValueError(
+            f"quality_method {quality_method!r} is not supported; use one of {list(_QUALITY_METHODS)}."
+        )
+    return methods
+
+
+def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes):
+    """Validate inputs; return (ann, P with shape (E, N, K), n_per, count)."""
+    if pred_probs is None:
+        raise ValueError("pred_probs is None; pass out-of-fold predicted probabilities.")
+    P = check_pred_probs(pred_probs, ndim=3 if ensemble else 2)
+    if not ensemble:
+        P = P[None]
+    ann = check_annotations(
+        labels_multiannotator, n_examples=P.shape[1], n_classes=P.shape[2], classes=classes
+    )
+    n_per = np.bincount(ann.example, minlength=ann.n_examples).astype(np.float64)
+    count = K_.label_counts(ann)
+    return ann, P, n_per, count
+
+
+def _run_crowdlab(ann, P, n_per, count, *, method, calibrate, rng):
+    """Calibrate (optional), majority vote, then one or two CROWDLAB passes.
+
+    Returns (consensus, stats of the last pass, temperatures or None, majority vote).
+    """
+    temperatures = None
+    if calibrate:
+        temperatures = np.array([K_.best_temperature(Pe, ann, n_per) for Pe in P])
+        P = np.stack([K_.temp_scale(Pe, T) for Pe, T in zip(P, temperatures)])
+    mv = K_.majority_vote(ann, count, P.mean(axis=0), rng)
+    stats = K_.crowdlab_pass(ann, count, n_per, P, mv)
+    consensus = mv
+    if method == "best_quality":
+        consensus = K_.best_quality_consensus(stats["post"], mv)
+        stats = K_.crowdlab_pass(ann, count, n_per, P, consensus)
+    return consensus, stats, temperatures, mv, P
+
+
+def _label_quality(
+    labels_multiannotator,
+    pred_probs,
+    *,
+    ensemble,
+    consensus_method,
+    quality_method,
+    calibrate_probs,
+    classes,
+    random_state,
+):
+    methods = _check_methods(consensus_method, quality_method)
+    ann, P, n_per, count = _prepare(labels_multiannotator, pred_probs, ensemble=ensemble, classes=classes)
+    if not (n_per > 1).any():
+        raise ValueError(
+            "Every example has exactly one annotation, so annotators cannot be compared "
+            "with each other and CROWDLAB is undefined. Collect a second label for some "
+            "examples, or use get_active_learning_scores, which handles this case."
+        )
+    rng = check_random_state(random_state)
+    consensus_by_method = {}
+    primary = None
+    for m in methods:  # at most two methods
+        consensus, stats, temperatures, mv, P_used = _run_crowdlab(
+            ann, P, n_per, count, method=m, calibrate=calibrate_probs, rng=rng
+        )
+        consensus_by_method[m] = consensus
+        if primary is None:
+            primary = (consensus, stats, temperatures, P_used)
+    consensus, stats, temperatures, P_used = primary
+    ex, lab = ann.example, ann.label
+    N = ann.n_examples
+    if quality_method == "crowdlab":
+        post = stats["post"]
+        w, w_M = stats["annotator_weights"], stats["model_weight"]
+    else:  # "agreement": empirical label distribution, no weights
+        post = count / n_per[:, None]
+        w, w_M = None, None
+    quality = post[np.arange(N), consensus]
+    annot = K_.annotator_statistics(
+        ann,
+        n_per,
+        consensus,
+        post,
+        stats["hit"],
+        stats["plus"],
+        w,
+        None if w_M is None else w_M.mean(),
+        quality,
+    )
+    worst = annot["worst_class"]
+    worst_values = np.where(worst >= 0, ann.classes[np.maximum(worst, 0)], None) \
+        if ann.classes.dtype.kind not in "iuf" else np.where(worst >= 0, ann.classes[np.maximum(worst, 0)], -1)
+    if w_M is None:
+        model_weight = None
+    else:
+        model_weight = w_M if ensemble else float(w_M[0])
+    extra = {m: ann.classes[c] for m, c in consensus_by_method.items()} if len(methods) > 1 else {}
+    return LabelQualityResult(
+        consensus_label=ann.classes[consensus],
+        consensus_quality_score=quality,
+        annotator_agreement=stats["agree"],
+        num_annotations=n_per.astype(np.int64),
+        post_pred_probs=post,
+        annotation_example=ex,
+        annotation_annotator=ann.annotator,
+        annotation_quality=post[ex, lab],
+        annotator_ids=ann.annotator_ids,
+        annotator_quality=annot["annotator_quality"],
+        agreement_with_consensus=annot["agreement_with_consensus"],
+        worst_class=worst_values,
+        num_examples_labeled=annot["num_examples_labeled"],
+        model_weight=model_weight,
+        annotator_weights=w,
+        classes=ann.classes,
+        temperature=None if temperatures is None else (temperatures if ensemble else float(temperatures[0])),
+        example_ids=ann.example_ids,
+        consensus_labels=extra,
+    )
+
+
+def get_label_quality_multiannotator(
+    labels_multiannotator,
+    pred_probs,
+    *,
+    consensus_method="best_quality",
+    quality_method="crowdlab",
+    calibrate_probs=False,
+    classes=None,
+    random_state=None,
+):
+    """Consensus labels, their quality and annotator quality with CROWDLAB.
+
+    Parameters
+    ----------
+    labels_multiannotator : array-like of shape (n_examples, n_annotators), DataFrame, sparse matrix or tuple
+        The annotations: NaN or -1 where an annotator did not label an example;
+        a DataFrame whose columns are annotator IDs; long format (a DataFrame with
+        columns ``task``, ``annotator``, ``label`` or a tuple of three arrays); or
+        a sparse matrix whose stored entries are labels. Every example needs at
+        least one label; some need two or more.
+    pred_probs : array-like of shape (n_examples, n_classes)
+        Out-of-fold predicted class probabilities of any classifier; column k is
+        class k (integer labels) or the k-th of the sorted class names.
+    consensus_method : {"best_quality", "majority_vote"} or list, default="best_quality"
+        How to pick the consensus label. With a list the first method defines all
+        statistics and every method's labels are in ``consensus_labels``.
+    quality_method : {"crowdlab", "agreement"}, default="crowdlab"
+        "agreement" scores a consensus by the fraction of annotators who agree
+        with it and ignores the model.
+    calibrate_probs : bool, default=False
+        Temperature-scale ``pred_probs`` to the annotations first
+        (:func:`find_best_temperature`).
+    classes : array-like, optional
+        Class values in column order of ``pred_probs`` when labels are not
+        0..K-1 (for example strings whose sorted order is not the column order).
+    random_state : int, RandomState instance or None, default=None
+        Breaks majority-vote ties that nothing else breaks.
+
+    Returns
+    -------
+    LabelQualityResult
+        Arrays per example, per annotation and per annotator; see its docstring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab import get_label_quality_multiannotator
+    >>> labels = np.array([[0, 0, -1], [1, 1, 0], [1, -1, 1], [0, 1, 0]])
+    >>> pred_probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])
+    >>> res = get_label_quality_multiannotator(labels, pred_probs)
+    >>> res.consensus_label.tolist()
+    [0, 1, 1, 0]
+    >>> res.num_annotations.tolist()
+    [2, 3, 2, 3]
+    """
+    return _label_quality(
+        labels_multiannotator,
+        pred_probs,
+        ensemble=False,
+        consensus_method=consensus_method,
+        quality_method=quality_method,
+        calibrate_probs=calibrate_probs,
+        classes=classes,
+        random_state=random_state,
+    )
+
+
+def get_label_quality_multiannotator_ensemble(
+    labels_multiannotator,
+    pred_probs,
+    *,
+    calibrate_probs=False,
+    classes=None,
+    random_state=None,
+):
+    """CROWDLAB with several classifiers; ``pred_probs`` has shape (n_models, n_examples, n_classes).
+
+    Each model gets its own weight (``model_weight`` is an array); with
+    ``calibrate_probs`` each model gets its own temperature. The consensus method
+    is "best_quality" and the quality method "crowdlab". The caller's arrays are
+    never modified. Other parameters and the result are as in
+    :func:`get_label_quality_multiannotator`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab import get_label_quality_multiannotator_ensemble
+    >>> labels = np.array([[0, 0, -1], [1, 1, 0], [1, -1, 1], [0, 1, 0]])
+    >>> p1 = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])
+    >>> p2 = np.array([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5], [0.8, 0.2]])
+    >>> res = get_label_quality_multiannotator_ensemble(labels, np.stack([p1, p2]))
+    >>> res.model_weight.shape
+    (2,)
+    """
+    return _label_quality(
+        labels_multiannotator,
+        pred_probs,
+        ensemble=True,
+        consensus_method="best_quality",
+        quality_method="crowdlab",
+        calibrate_probs=calibrate_probs,
+        classes=classes,
+        random_state=random_state,
+    )
