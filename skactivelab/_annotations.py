@@ -320,6 +320,41 @@ def _is_long_frame(df):
     )
 
 
+def _check_all_labeled(rows, n, where):
+    empty = np.flatnonzero(np.bincount(rows, minlength=n) == 0)
+    if empty.size:
+        shown = empty[:10].tolist()
+        raise ValueError(
+            f"{where}: {empty.size} example(s) have no label at all (rows {shown}"
+            f"{' ...' if empty.size > 10 else ''}); every labeled example needs at least "
+            "one annotation. Move unlabeled examples to pred_probs_unlabeled."
+        )
+
+
+def _check_parsed(ann, n_examples, n_classes, require_labeled, where):
+    """Checks for an already parsed :class:`Annotations` (no copy, no re-encoding)."""
+    if n_examples is not None and ann.n_examples != n_examples:
+        raise ValueError(
+            f"{where} has {ann.n_examples} examples (rows) but pred_probs has {n_examples}."
+        )
+    if n_classes is not None and ann.n_classes != n_classes:
+        if ann.label.size and ann.label.max() >= n_classes:
+            raise ValueError(
+                f"{where} uses class index {int(ann.label.max())} but pred_probs has only "
+                f"{n_classes} columns."
+            )
+        if ann.classes.size != n_classes and ann.classes.dtype.kind not in "iu":
+            raise ValueError(
+                f"{where} has {ann.classes.size} classes but pred_probs has {n_classes} columns."
+            )
+        from dataclasses import replace
+
+        ann = replace(ann, n_classes=n_classes, classes=np.arange(n_classes))
+    if require_labeled:
+        _check_all_labeled(ann.example, ann.n_examples, where)
+    return ann
+
+
 def check_annotations(
     labels_multiannotator,
     *,
@@ -353,6 +388,8 @@ def check_annotations(
     obj = labels_multiannotator
     if obj is None:
         raise ValueError(f"{where} is None; pass the annotations.")
+    if isinstance(obj, Annotations):
+        return _check_parsed(obj, n_examples, n_classes, require_labeled, where)
     example_ids = None
     if isinstance(obj, tuple):
         if len(obj) != 3:
@@ -430,15 +467,7 @@ def check_annotations(
         rows, cols, codes = rows[keep], cols[keep], codes[keep]
 
     if require_labeled:
-        n_per = np.bincount(rows, minlength=n)
-        empty = np.flatnonzero(n_per == 0)
-        if empty.size:
-            shown = empty[:10].tolist()
-            raise ValueError(
-                f"{where}: {empty.size} example(s) have no label at all (rows {shown}"
-                f"{' ...' if empty.size > 10 else ''}); every labeled example needs at least "
-                "one annotation. Move unlabeled examples to pred_probs_unlabeled."
-            )
+        _check_all_labeled(rows, n, where)
     return Annotations(
         example=np.ascontiguousarray(rows, dtype=np.int64),
         annotator=np.ascontiguousarray(cols, dtype=np.int64),
