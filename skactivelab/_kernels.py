@@ -227,12 +227,13 @@ def annotator_statistics(ann, n_per, consensus, post, hit, plus, w, w_M_mean, qu
         np.bincount(an, weights=hit & on_plus, minlength=M),
         np.bincount(an, weights=on_plus, minlength=M),
     )
-    if w is None:  # "agreement" quality method: no weights
-        annotator_quality = lq
+    # NaN where A_j is undefined (j never labeled an example with 2+ labels).
+    if w is None:  # "agreement" quality method: agreement with consensus on I+
+        annotator_quality = A
     else:
         M_eff = has.sum()
         wbar = w_M_mean / (w_M_mean + np.nansum(w) * n_per.mean() / M_eff)
-        annotator_quality = np.where(np.isnan(A), lq, wbar * lq + (1.0 - wbar) * A)
+        annotator_quality = wbar * lq + (1.0 - wbar) * A
     agreement = _safe_divide(np.bincount(an, weights=hit, minlength=M), n_lab)
 
     # worst class: per (annotator, chosen class) agreement fraction, ties by
@@ -254,3 +255,25 @@ def annotator_statistics(ann, n_per, consensus, post, hit, plus, w, w_M_mean, qu
         "worst_class": worst,
         "num_examples_labeled": n_lab.astype(np.int64),
     }
+
+
+def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_method="crowdlab"):
+    """spec 2.6 (and 3, 5): optional per-model calibration, majority vote, CROWDLAB passes.
+
+    ``P`` has shape (E, N, K) and is not modified. Returns ``(consensus, stats of
+    the last pass, temperatures (E,) or None)``.
+    """
+    temperatures = None
+    if calibrate:
+        temperatures = np.array([best_temperature(Pe, ann, n_per) for Pe in P])
+        P = np.stack([temp_scale(Pe, T) for Pe, T in zip(P, temperatures)])
+    # spec 5: ties use the mean of the models' probabilities
+    mv = majority_vote(ann, count, P.mean(axis=0), rng)
+    stats = crowdlab_pass(ann, count, n_per, P, mv)
+    consensus = mv
+    # With quality_method="agreement" the posterior is the empirical label
+    # distribution, whose unique argmax is the majority vote: consensus = mv.
+    if method == "best_quality" and quality_method == "crowdlab":
+        consensus = best_quality_consensus(stats["post"], mv)
+        stats = crowdlab_pass(ann, count, n_per, P, consensus)
+    return consensus, stats, temperatures

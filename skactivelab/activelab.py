@@ -29,13 +29,9 @@ def _labeled_part(ann, P, rng):
         W = w_M.sum() + n_per  # every annotator weight is 1
         temperatures = np.ones(E)
     else:
-        count = K_.label_counts(ann)
-        temperatures = np.array([K_.best_temperature(Pe, ann, n_per) for Pe in P])
-        P = np.stack([K_.temp_scale(Pe, T) for Pe, T in zip(P, temperatures)])
-        mv = K_.majority_vote(ann, count, P.mean(axis=0), rng)
-        stats = K_.crowdlab_pass(ann, count, n_per, P, mv)
-        consensus = K_.best_quality_consensus(stats["post"], mv)
-        stats = K_.crowdlab_pass(ann, count, n_per, P, consensus)
+        consensus, stats, temperatures = K_.crowdlab_consensus(
+            ann, P, n_per, K_.label_counts(ann), method="best_quality", calibrate=True, rng=rng
+        )
         q = stats["post"][np.arange(N), consensus]
         w = stats["annotator_weights"]
         w_M = stats["model_weight"]

@@ -41,7 +41,8 @@ class LabelQualityResult:
     Also ``model_weight`` (float, or an array of one weight per model for an
     ensemble), ``temperature`` (None when not calibrated), ``classes`` (the user's
     class values, ``classes[k]`` is column k of pred_probs), ``example_ids`` and
-    ``consensus_labels`` (dict method -> labels when several methods were asked).
+    ``consensus_by_method`` (when several consensus methods were asked: method ->
+    dict of ``consensus_label``, ``consensus_quality_score``, ``annotator_agreement``).
 
     For code written against cleanlab, ``result["label_quality"]``,
     ``result["detailed_label_quality"]``, ``result["annotator_stats"]``,
@@ -67,7 +68,7 @@ class LabelQualityResult:
     classes: np.ndarray
     temperature: object = None
     example_ids: np.ndarray | None = None
-    consensus_labels: dict = field(default_factory=dict)
+    consensus_by_method: dict = field(default_factory=dict)
 
     def __repr__(self):
         n, m = self.consensus_label.shape[0], self.annotator_ids.shape[0]
@@ -91,14 +92,14 @@ class LabelQualityResult:
     def to_frame(self):
         """Per-example DataFrame: consensus_label, consensus_quality_score, annotator_agreement, num_annotations."""
         pd = _pandas()
-        data = {"consensus_label": self.consensus_label}
-        for method, labels in self.consensus_labels.items():
-            data[f"consensus_label_{method}"] = labels
-        data.update(
-            consensus_quality_score=self.consensus_quality_score,
-            annotator_agreement=self.annotator_agreement,
-            num_annotations=self.num_annotations,
-        )
+        data = {
+            "consensus_label": self.consensus_label,
+            "consensus_quality_score": self.consensus_quality_score,
+            "annotator_agreement": self.annotator_agreement,
+            "num_annotations": self.num_annotations,
+        }
+        for method, cols in list(self.consensus_by_method.items())[1:]:
+            data.update({f"{name}_{method}": v for name, v in cols.items()})
         return pd.DataFrame(data, index=self._index())
 
     def detailed_label_quality_frame(self):
@@ -183,24 +184,6 @@ def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes):
     return ann, P, n_per, count
 
 
-def _run_crowdlab(ann, P, n_per, count, *, method, calibrate, rng):
-    """Calibrate (optional), majority vote, then one or two CROWDLAB passes.
-
-    Returns (consensus, stats of the last pass, temperatures or None, majority vote).
-    """
-    temperatures = None
-    if calibrate:
-        temperatures = np.array([K_.best_temperature(Pe, ann, n_per) for Pe in P])
-        P = np.stack([K_.temp_scale(Pe, T) for Pe, T in zip(P, temperatures)])
-    mv = K_.majority_vote(ann, count, P.mean(axis=0), rng)
-    stats = K_.crowdlab_pass(ann, count, n_per, P, mv)
-    consensus = mv
-    if method == "best_quality":
-        consensus = K_.best_quality_consensus(stats["post"], mv)
-        stats = K_.crowdlab_pass(ann, count, n_per, P, consensus)
-    return consensus, stats, temperatures, mv, P
-
-
 def _label_quality(
     labels_multiannotator,
     pred_probs,
@@ -224,13 +207,19 @@ def _label_quality(
     consensus_by_method = {}
     primary = None
     for m in methods:  # at most two methods
-        consensus, stats, temperatures, mv, P_used = _run_crowdlab(
-            ann, P, n_per, count, method=m, calibrate=calibrate_probs, rng=rng
+        consensus, stats, temperatures = K_.crowdlab_consensus(
+            ann, P, n_per, count, method=m, calibrate=calibrate_probs, rng=rng,
+            quality_method=quality_method,
         )
-        consensus_by_method[m] = consensus
+        post_m = stats["post"] if quality_method == "crowdlab" else count / n_per[:, None]
+        consensus_by_method[m] = {
+            "consensus_label": ann.classes[consensus],
+            "consensus_quality_score": post_m[np.arange(ann.n_examples), consensus],
+            "annotator_agreement": stats["agree"],
+        }
         if primary is None:
-            primary = (consensus, stats, temperatures, P_used)
-    consensus, stats, temperatures, P_used = primary
+            primary = (consensus, stats, temperatures)
+    consensus, stats, temperatures = primary
     ex, lab = ann.example, ann.label
     N = ann.n_examples
     if quality_method == "crowdlab":
@@ -252,13 +241,13 @@ def _label_quality(
         quality,
     )
     worst = annot["worst_class"]
-    worst_values = np.where(worst >= 0, ann.classes[np.maximum(worst, 0)], None) \
-        if ann.classes.dtype.kind not in "iuf" else np.where(worst >= 0, ann.classes[np.maximum(worst, 0)], -1)
+    # Annotators with no label have no worst class: -1 (integer classes) or None.
+    no_class = -1 if ann.classes.dtype.kind in "iu" else None
+    worst_values = np.where(worst >= 0, ann.classes[np.maximum(worst, 0)], no_class)
     if w_M is None:
         model_weight = None
     else:
         model_weight = w_M if ensemble else float(w_M[0])
-    extra = {m: ann.classes[c] for m, c in consensus_by_method.items()} if len(methods) > 1 else {}
     return LabelQualityResult(
         consensus_label=ann.classes[consensus],
         consensus_quality_score=quality,
@@ -278,7 +267,7 @@ def _label_quality(
         classes=ann.classes,
         temperature=None if temperatures is None else (temperatures if ensemble else float(temperatures[0])),
         example_ids=ann.example_ids,
-        consensus_labels=extra,
+        consensus_by_method=consensus_by_method if len(methods) > 1 else {},
     )
 
 
