@@ -91,6 +91,11 @@ class Annotations:
         )
 
 
+def _py(value):
+    """NumPy scalar -> Python scalar, for readable error messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _is_dataframe(obj):
     return type(obj).__module__.split(".")[0] == "pandas" and hasattr(obj, "columns")
 
@@ -456,9 +461,10 @@ def check_annotations(
         conflict = codes[a] != codes[b]
         if np.any(conflict):
             first = a[np.flatnonzero(conflict)[0]]
+            ex_id = example_ids[rows[first]] if example_ids is not None else rows[first]
             raise ValueError(
-                f"{where}: annotator {annotator_ids[cols[first]]!r} gave example "
-                f"{(example_ids[rows[first]] if example_ids is not None else rows[first])!r} "
+                f"{where}: annotator {_py(annotator_ids[cols[first]])!r} gave example "
+                f"{_py(ex_id)!r} "
                 "two different labels; keep one label per (example, annotator) pair "
                 "(e.g. drop_duplicates(['task', 'annotator'], keep='last'))."
             )
