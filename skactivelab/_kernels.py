@@ -8,8 +8,10 @@ is no Python loop over examples or annotators.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from scipy.special import logsumexp
 
 EPS = 1e-6  # lower clip for weights and errors
 TINY = 1e-30  # lower clip for probabilities
@@ -94,18 +96,69 @@ def majority_vote(ann, count, P=None, rng=None):
 
 
 # --------------------------------------------------------------------------- calibration
+def _log_norms(shifted_T, temperatures):
+    """``log sum_k exp(shifted_T[k, i] / T)`` for each T; shape (n_T, n_rows).
+
+    ``shifted_T`` is class-major (K, n) so the sum over classes adds contiguous
+    rows. Large inputs are split into row blocks computed in threads (NumPy
+    releases the GIL in ufuncs).
+    """
+    K, n = shifted_T.shape
+    out = np.empty((len(temperatures), n))
+
+    def block(lo, hi):
+        buf = np.empty((K, hi - lo))
+        for t, T in enumerate(temperatures):  # loop over temperatures, not examples
+            np.multiply(shifted_T[:, lo:hi], 1.0 / max(T, EPS), out=buf)
+            np.exp(buf, out=buf)
+            np.log(buf.sum(axis=0), out=out[t, lo:hi])
+
+    n_blocks = _n_threads(K * n)
+    if n_blocks == 1:
+        block(0, n)
+    else:
+        edges = np.linspace(0, n, n_blocks + 1).astype(int)
+        with ThreadPoolExecutor(n_blocks) as pool:
+            list(pool.map(block, edges[:-1], edges[1:]))
+    return out
+
+
+def _n_threads(size):
+    """Threads for an elementwise kernel over ``size`` floats (1 for small inputs)."""
+    if size < 2_000_000:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 def _entropy_loss(log_P, ann, n_per, temperatures):
-    """spec 3: H(T) for each T; uses only the labeled cells (E is sparse)."""
+    """spec 3: H(T) for each T; uses only the labeled cells (E is sparse).
+
+    With ``d = log_P - rowmax`` (so ``d <= 0``), ``log S_T[i, k] = d[i, k] / T - g_T[i]``
+    where ``g_T[i] = log sum_k exp(d[i, k] / T)`` is in ``[0, log K]``. The loss is a
+    weighted sum of ``max(log S_T, log TINY)`` over the annotations; wherever the
+    clip cannot bind it is linear, so those annotations collapse into one scalar
+    and one per-example weight, leaving O(N) work per T besides the exp pass.
+    """
     K = log_P.shape[1]
     ex, lab = ann.example, ann.label
     weight = 1.0 / n_per[ex]
-    out = np.empty(len(temperatures))
+    row_max = log_P.max(axis=1)  # finite: each row sums to 1
+    shifted_T = np.ascontiguousarray(log_P.T) - row_max  # (K, N), <= 0, -inf where P == 0
+    at_label = shifted_T[lab, ex]
     floor = np.log(TINY)
-    for t, T in enumerate(temperatures):  # loop over temperatures, not examples
-        z = log_P / max(T, EPS)
-        lse = logsumexp(z, axis=1)
-        log_s = np.maximum(z[ex, lab] - lse[ex], floor)
-        out[t] = -np.dot(weight, log_s) / ann.n_examples / np.log(K)
+    t_min = max(min(temperatures), EPS)
+    # The clip can bind only if d / T - g < floor with g <= log K.
+    clip = at_label < t_min * (floor + np.log(K))
+    lin_sum = np.dot(weight[~clip], at_label[~clip])
+    lin_rows = np.bincount(ex[~clip], weights=weight[~clip], minlength=ann.n_examples)
+    c_ex, c_w, c_d = ex[clip], weight[clip], at_label[clip]
+    log_norm = _log_norms(shifted_T, temperatures)
+    out = np.empty(len(temperatures))
+    for t, T in enumerate(temperatures):
+        inv_T = 1.0 / max(T, EPS)
+        total = lin_sum * inv_T - np.dot(lin_rows, log_norm[t])
+        total += np.dot(c_w, np.maximum(c_d * inv_T - log_norm[t, c_ex], floor))
+        out[t] = -total / ann.n_examples / np.log(K)
     return out
 
 
@@ -129,6 +182,20 @@ def best_temperature(P, ann, n_per):
         known.update(zip(map(float, missing), _entropy_loss(log_P, ann, n_per, missing)))
     losses = np.array([known[float(T)] for T in fine])
     return float(fine[int(np.argmin(losses))])
+
+
+def max_temp_scaled(P, temperature):
+    """Row maximum of ``temp_scale(P, temperature)`` without building the scaled array.
+
+    The renormalisations cancel: ``max = 1 / sum_k (Q_k / Q_max) ** (1 / T)`` with
+    ``Q = max(P, TINY)``.
+    """
+    Q = np.maximum(P, TINY)
+    Q_max = Q.max(axis=-1, keepdims=True)
+    Q /= Q_max
+    if temperature != 1.0:
+        np.power(Q, 1.0 / temperature, out=Q)
+    return 1.0 / Q.sum(axis=-1)
 
 
 def temp_scale(P, temperature):

@@ -44,10 +44,10 @@ def _labeled_part(ann, P, rng):
 def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
     """spec 4-5 (unlabeled) for U of shape (E, Nu, K)."""
     E, Nu, K = U.shape
-    U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
     if E == 1:
-        prob = U[0].max(axis=1)
+        prob = K_.max_temp_scaled(U[0], temperatures[0])
     else:
+        U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
         # consensus of u: majority vote of the models' argmax labels
         votes = Annotations(
             example=np.repeat(np.arange(Nu), E),
