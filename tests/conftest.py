@@ -1,0 +1,102 @@
+"""Shared test fixtures.
+
+``oracle`` gives black-box access to cleanlab 2.9.0 (AGPL-3.0), used ONLY as a
+reference implementation to compare outputs against; no cleanlab code is copied
+into skactivelab or these tests. The fixture fixes the defect described in
+spec section 6: cleanlab's ``value_counts`` helper, for float label vectors
+(any label matrix containing NaN), writes the counts of the classes present into
+columns 0, 1, ... instead of at their class index, which shifts the temperature
+chosen by calibration and hence ActiveLab scores. We replace it, for the test
+session only, by a helper that counts at the class index.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import copy
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+# Cases run per function in the cleanlab parity tests; printed in the terminal summary.
+PARITY_COUNTS = collections.Counter()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if PARITY_COUNTS:
+        terminalreporter.section("cleanlab parity cases")
+        for name, n in PARITY_COUNTS.items():
+            terminalreporter.write_line(f"{name}: {n}")
+
+
+def count_at_class_index(x, *, num_classes=None, multi_label=False):
+    """Replacement for cleanlab's value_counts: counts of class k at index k."""
+    if multi_label:  # never used by cleanlab.multiannotator; keep the contract honest
+        raise NotImplementedError("multi_label counts are not needed by the tests")
+    x = np.asarray(x)
+    return np.bincount(x.astype(int), minlength=0 if num_classes is None else int(num_classes))
+
+
+class Oracle:
+    """Thin, quiet wrapper around ``cleanlab.multiannotator``.
+
+    ``oracle.<function>(...)`` calls the cleanlab function of that name on deep
+    copies of its arguments (cleanlab's ensemble functions modify their inputs
+    in place), with stdout captured and warnings silenced; ``verbose=False`` is
+    passed wherever cleanlab accepts it. ``oracle.module`` is the raw module and
+    ``oracle.original_value_counts`` the unfixed helper, for tests that need
+    cleanlab's own behaviour.
+    """
+
+    _VERBOSE = frozenset(
+        {
+            "get_label_quality_multiannotator",
+            "get_label_quality_multiannotator_ensemble",
+            "get_majority_vote_label",
+        }
+    )
+
+    def __init__(self, module, utils_module, original_value_counts):
+        self.counts = PARITY_COUNTS  # cases run, printed in the terminal summary
+        self.module = module
+        self.utils_module = utils_module
+        self.original_value_counts = original_value_counts
+
+    def quiet(self, fn, *args, **kwargs):
+        """Call ``fn`` with stdout captured and warnings ignored (no copies)."""
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+
+    def __getattr__(self, name):
+        fn = getattr(self.module, name)
+        if not callable(fn):
+            return fn
+
+        def call(*args, **kwargs):
+            args = copy.deepcopy(args)
+            kwargs = copy.deepcopy(kwargs)
+            if name in self._VERBOSE:
+                kwargs.setdefault("verbose", False)
+            return self.quiet(fn, *args, **kwargs)
+
+        call.__name__ = name
+        return call
+
+
+@pytest.fixture(scope="session")
+def oracle():
+    """cleanlab.multiannotator with the spec-section-6 value_counts fix applied."""
+    pytest.importorskip("cleanlab")
+    pytest.importorskip("pandas")
+    import cleanlab.internal.multiannotator_utils as utils
+    import cleanlab.multiannotator as multiannotator
+
+    original = utils.value_counts
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(utils, "value_counts", count_at_class_index)
+        mp.setattr(multiannotator, "value_counts", count_at_class_index, raising=False)
+        yield Oracle(multiannotator, utils, original)
