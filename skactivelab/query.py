@@ -103,7 +103,7 @@ def select_batch(scores, n_instances, *, candidates=None, random_state=None):
     candidates : array-like of int or bool, optional
         Restrict the choice to these indices into ``scores`` (or to the True
         entries of a boolean mask of length ``n_examples``). Default: all.
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState instance, numpy Generator or None, default=None
         Seeds the random order among equal scores.
 
     Returns
@@ -155,7 +155,9 @@ def select_batch(scores, n_instances, *, candidates=None, random_state=None):
     cs = s[cand]
     if np.isnan(cs).any():
         raise ValueError("scores contains NaN at candidate indices; every candidate needs a score.")
-    rng = check_random_state(random_state)
-    tiebreak = rng.random_sample(cand.size)
+    if isinstance(random_state, np.random.Generator):
+        tiebreak = random_state.random(cand.size)
+    else:
+        tiebreak = check_random_state(random_state).random_sample(cand.size)
     order = np.lexsort((tiebreak, cs))[:n_instances]
     return cand[order]

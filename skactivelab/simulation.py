@@ -1,0 +1,800 @@
+"""Simulated annotators and the ActiveLab benchmark runner (spec section 7).
+
+Pieces, usable on their own:
+
+* annotators: :func:`shared_noise_matrix` (one noise matrix with a given trace,
+  as in the paper), :func:`heterogeneous_noise_matrices` and
+  :func:`mixed_annotator_accuracies` (near-perfect, typical, poor annotators and
+  spammers), :func:`simulate_annotator_labels` (the hidden "oracle" matrix of
+  every annotator's label for every example);
+* :func:`make_task`: train/test split, oracle and initial annotations for one of
+  the :data:`SETTINGS`;
+* :func:`run_method`: one method on one task, round by round;
+* :func:`run_benchmark`: every method x seed (in parallel with ``n_jobs``),
+  returning a :class:`BenchmarkResult` with ``to_csv``, ``to_json``, ``summary``;
+* :func:`plot_results`: accuracy against round per method (matplotlib, optional),
+  optionally beside the paper's curves (:func:`load_paper_results`).
+
+A round (spec section 7): (1) consensus labels of the labeled set: majority vote
+while no example has two labels (always in round 0), else CROWDLAB on the
+previous round's out-of-fold ``pred_probs`` (calibrated); (2) k-fold
+cross-validation on the consensus gives out-of-fold ``pred_probs`` for the
+labeled set, the fold models' mean prediction for the pool, and the mean of the
+fold models' test accuracies; (3) record test and consensus accuracy; (4) the
+method scores every candidate (lower = label first) and the ``batch_size``
+lowest get one more label each from the oracle. Every random choice flows from
+one seed through :class:`numpy.random.Generator` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
+from .crowdlab import get_label_quality_multiannotator, get_label_quality_multiannotator_ensemble
+from .majority_vote import get_majority_vote_label
+from .query import entropy_scores, select_batch, uncertainty_scores
+
+__all__ = [
+    "BenchmarkResult",
+    "METHODS",
+    "SETTINGS",
+    "SimulatedTask",
+    "heterogeneous_noise_matrices",
+    "load_paper_results",
+    "make_model",
+    "make_task",
+    "mixed_annotator_accuracies",
+    "plot_results",
+    "run_benchmark",
+    "run_method",
+    "shared_noise_matrix",
+    "simulate_annotator_labels",
+]
+
+METHODS = ("random", "good_random", "entropy", "uncertainty", "activelab", "activelab_ensemble")
+_ACTIVELAB_METHODS = ("activelab", "activelab_ensemble")
+
+#: Distribution of the number of initial labels per labeled example (1..5):
+#: mostly one label, as in the paper's released data (898/94/7/1 of 1000).
+MOSTLY_ONE_LABEL = (0.90, 0.09, 0.008, 0.001, 0.001)
+
+#: The four settings of the issue. ``initial_fraction`` of the training rows
+#: start labeled, the rest are the unlabeled pool.
+SETTINGS = {
+    # (1) multi-annotator active learning with an unlabeled pool (the paper's main setting)
+    "multiannotator": dict(initial_fraction=0.5, allow_relabel=True, initial_label_probs=MOSTLY_ONE_LABEL),
+    # (2) a large pool, noisy annotators: re-labeling allowed ...
+    "large_pool": dict(initial_fraction=0.1, allow_relabel=True, initial_label_probs=(1.0,)),
+    # ... versus at most one label per example
+    "large_pool_no_relabel": dict(initial_fraction=0.1, allow_relabel=False, initial_label_probs=(1.0,)),
+    # (3) single annotation per example: traditional active learning
+    "single_label": dict(initial_fraction=0.5, allow_relabel=False, initial_label_probs=(1.0,)),
+    # (4) label cleaning: every example labeled, no pool ("wall-robot-completely-labeled")
+    "label_cleaning": dict(initial_fraction=1.0, allow_relabel=True, initial_label_probs=MOSTLY_ONE_LABEL),
+}
+
+
+# --------------------------------------------------------------------------- annotators
+def shared_noise_matrix(n_classes, trace, *, spread=0.05, random_state=None):
+    """One noise matrix shared by all annotators, with the given trace.
+
+    Parameters
+    ----------
+    n_classes : int
+    trace : float
+        Sum of the diagonal; ``trace / n_classes`` is the mean accuracy per class
+        (the paper uses ``0.85 * n_classes``).
+    spread : float, default=0.05
+        Per-class accuracies vary uniformly by up to this much around
+        ``trace / n_classes`` (then shifted back to the exact trace).
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_classes)
+        Row-stochastic ``T[true, given]`` = probability an annotator gives class
+        ``given`` to an example of class ``true``; the diagonal is the largest
+        entry of each row.
+    """
+    K = int(n_classes)
+    if K < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}.")
+    mean_acc = trace / K
+    if not (1.0 / K < mean_acc <= 1.0):
+        raise ValueError(
+            f"trace={trace} gives a mean accuracy {mean_acc:.3f}; it must be in (1/K, 1] "
+            f"= ({1 / K:.3f}, 1] so the diagonal dominates."
+        )
+    rng = np.random.default_rng(random_state)
+    d = mean_acc + rng.uniform(-spread, spread, K)
+    d += mean_acc - d.mean()
+    d = np.clip(d, 1.0 / K + 1e-3, 1.0)
+    off = rng.dirichlet(np.ones(K - 1), size=K) * (1.0 - d)[:, None]
+    T = np.empty((K, K))
+    mask = ~np.eye(K, dtype=bool)
+    T[mask] = off.ravel()
+    T[np.arange(K), np.arange(K)] = d
+    # the diagonal must dominate each row (a valid noise matrix)
+    worst = np.where(mask, T, -np.inf).max(axis=1)
+    if np.any(worst >= d):
+        T[mask] = np.repeat((1.0 - d) / (K - 1), K - 1)
+    return T
+
+
+def heterogeneous_noise_matrices(accuracies, n_classes):
+    """One symmetric noise matrix per annotator from its accuracy.
+
+    Annotator j answers correctly with probability ``accuracies[j]`` and otherwise
+    picks one of the other ``n_classes - 1`` classes uniformly; an accuracy of
+    ``1 / n_classes`` is a spammer (uniformly random labels).
+
+    Returns
+    -------
+    ndarray of shape (n_annotators, n_classes, n_classes)
+    """
+    acc = np.asarray(accuracies, dtype=np.float64)
+    K = int(n_classes)
+    if acc.ndim != 1 or np.any(acc < 0) or np.any(acc > 1):
+        raise ValueError("accuracies must be a 1-D array of numbers in [0, 1].")
+    eye = np.eye(K)
+    return acc[:, None, None] * eye + ((1.0 - acc) / (K - 1))[:, None, None] * (1.0 - eye)
+
+
+def mixed_annotator_accuracies(n_annotators, n_classes, *, random_state=None):
+    """Accuracies of a mixed crowd: 20% near-perfect (0.95-1.0), 50% typical
+    (0.7-0.9), 20% poor (0.45-0.6, above chance), 10% spammers (``1/K``).
+
+    Returns ndarray of shape (n_annotators,), in random order.
+    """
+    rng = np.random.default_rng(random_state)
+    M = int(n_annotators)
+    n_good, n_typ, n_poor = round(0.2 * M), round(0.5 * M), round(0.2 * M)
+    n_spam = M - n_good - n_typ - n_poor
+    acc = np.concatenate(
+        [
+            rng.uniform(0.95, 1.0, n_good),
+            rng.uniform(0.7, 0.9, n_typ),
+            rng.uniform(max(0.45, 1.0 / n_classes + 0.05), 0.6, n_poor),
+            np.full(max(n_spam, 0), 1.0 / n_classes),
+        ]
+    )[:M]
+    return rng.permutation(acc)
+
+
+def simulate_annotator_labels(y_true, noise_matrix, n_annotators=None, *, random_state=None):
+    """Oracle matrix: every annotator's label for every example.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n_examples,)
+        True classes 0..K-1.
+    noise_matrix : array-like of shape (K, K) or (n_annotators, K, K)
+        Row-stochastic ``T[true, given]``; a single matrix is shared by
+        ``n_annotators`` annotators.
+    n_annotators : int, optional
+        Required with a single (K, K) matrix.
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    ndarray of int64, shape (n_examples, n_annotators)
+    """
+    y = np.asarray(y_true, dtype=np.int64)
+    T = np.asarray(noise_matrix, dtype=np.float64)
+    if T.ndim == 2:
+        if n_annotators is None:
+            raise ValueError("pass n_annotators with a single (K, K) noise matrix.")
+        T = np.broadcast_to(T, (int(n_annotators),) + T.shape)
+    elif n_annotators is not None and n_annotators != T.shape[0]:
+        raise ValueError(f"noise_matrix has {T.shape[0]} annotators but n_annotators={n_annotators}.")
+    if T.ndim != 3 or T.shape[1] != T.shape[2]:
+        raise ValueError(f"noise_matrix must be (K, K) or (M, K, K), got shape {T.shape}.")
+    if not np.allclose(T.sum(axis=2), 1.0, atol=1e-6) or np.any(T < 0):
+        raise ValueError("each row of noise_matrix (true class) must be a probability distribution.")
+    if y.size and (y.min() < 0 or y.max() >= T.shape[1]):
+        raise ValueError(f"y_true must hold classes 0..{T.shape[1] - 1}.")
+    rng = np.random.default_rng(random_state)
+    C = np.cumsum(T, axis=2)[:, y, :]  # (M, N, K)
+    u = rng.random((T.shape[0], y.size, 1))
+    labels = np.minimum((u > C[:, :, :-1]).sum(axis=2), T.shape[1] - 1)
+    return labels.T.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- models
+def make_model(name, random_state=None):
+    """A fresh classifier by name: "extratrees", "mlp", "logreg", "knn", "randomforest"."""
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "extratrees":
+        return ExtraTreesClassifier(n_estimators=100, n_jobs=1, random_state=random_state)
+    if name == "randomforest":
+        return RandomForestClassifier(n_estimators=100, n_jobs=1, random_state=random_state)
+    if name == "mlp":
+        return make_pipeline(
+            StandardScaler(), MLPClassifier(hidden_layer_sizes=(100,), max_iter=500, random_state=random_state)
+        )
+    if name == "logreg":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    if name == "knn":
+        return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=10))
+    raise ValueError(f"unknown model {name!r}; use extratrees, randomforest, mlp, logreg or knn.")
+
+
+def _as_model(model, random_state):
+    if isinstance(model, str):
+        return make_model(model, random_state)
+    est = clone(model)
+    params = est.get_params()
+    seeded = {k: random_state for k in params if k == "random_state" or k.endswith("__random_state")}
+    return est.set_params(**seeded) if seeded else est
+
+
+# --------------------------------------------------------------------------- task
+@dataclass
+class SimulatedTask:
+    """Data, hidden oracle and initial annotations of one simulation run.
+
+    Annotations are sparse triples over training rows: ``init_example[a]`` got
+    label ``init_label[a]`` from annotator ``init_annotator[a]``.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    oracle: np.ndarray
+    init_example: np.ndarray
+    init_annotator: np.ndarray
+    init_label: np.ndarray
+    n_classes: int
+    allow_relabel: bool = True
+    setting: str = "custom"
+
+    @property
+    def n_annotators(self):
+        return self.oracle.shape[1]
+
+
+def make_task(
+    X,
+    y,
+    *,
+    setting="multiannotator",
+    n_annotators=30,
+    trace=0.85,
+    noise_matrices=None,
+    test_size=1 / 3,
+    initial_fraction=None,
+    initial_label_probs=None,
+    allow_relabel=None,
+    random_state=None,
+):
+    """Split data, simulate annotators and reveal the initial annotations.
+
+    Parameters
+    ----------
+    X, y : arrays
+        Features and true classes 0..K-1.
+    setting : str, default="multiannotator"
+        A key of :data:`SETTINGS`; ``initial_fraction``, ``initial_label_probs``
+        and ``allow_relabel`` override its values.
+    n_annotators : int, default=30
+    trace : float, default=0.85
+        Mean annotator accuracy; the shared noise matrix has trace ``trace * K``
+        (ignored when ``noise_matrices`` is given).
+    noise_matrices : array of shape (K, K) or (n_annotators, K, K), optional
+        E.g. from :func:`heterogeneous_noise_matrices`.
+    test_size : float, default=1/3
+    initial_fraction : float, optional
+        Fraction of training rows labeled at the start.
+    initial_label_probs : sequence of float, optional
+        ``p[n-1]`` = probability an initially labeled example has n labels.
+    allow_relabel : bool, optional
+        Whether labeled examples may receive more labels.
+    random_state : int or None
+
+    Returns
+    -------
+    SimulatedTask
+    """
+    if setting not in SETTINGS:
+        raise ValueError(f"unknown setting {setting!r}; use one of {sorted(SETTINGS)}.")
+    cfg = dict(SETTINGS[setting])
+    for key, val in (
+        ("initial_fraction", initial_fraction),
+        ("initial_label_probs", initial_label_probs),
+        ("allow_relabel", allow_relabel),
+    ):
+        if val is not None:
+            cfg[key] = val
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    K = int(y.max()) + 1
+    ss = np.random.SeedSequence(random_state)
+    r_split, r_noise, r_oracle, r_init = (np.random.default_rng(s) for s in ss.spawn(4))
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=test_size, stratify=y, random_state=int(r_split.integers(2**31 - 1))
+    )
+    if noise_matrices is None:
+        noise_matrices = shared_noise_matrix(K, trace * K, random_state=r_noise)
+    oracle = simulate_annotator_labels(
+        y_tr, noise_matrices, None if np.ndim(noise_matrices) == 3 else n_annotators, random_state=r_oracle
+    )
+    M = oracle.shape[1]
+    n_tr = y_tr.size
+    n_init = int(round(cfg["initial_fraction"] * n_tr))
+    if n_init < 1:
+        raise ValueError("initial_fraction leaves no labeled example; the first model needs labels.")
+    rows = np.sort(r_init.permutation(n_tr)[:n_init])
+    probs = np.asarray(cfg["initial_label_probs"], dtype=np.float64)
+    probs = probs / probs.sum()
+    n_lab = np.minimum(r_init.choice(np.arange(1, probs.size + 1), size=n_init, p=probs), M)
+    # n_lab[i] distinct random annotators per example: the first n_lab[i] of a random order
+    order = np.argsort(r_init.random((n_init, M)), axis=1)
+    take = np.arange(M)[None, :] < n_lab[:, None]
+    ex = np.repeat(rows, n_lab)
+    ann = order[take]
+    return SimulatedTask(
+        X_train=X_tr,
+        y_train=y_tr,
+        X_test=X_te,
+        y_test=y_te,
+        oracle=oracle,
+        init_example=ex,
+        init_annotator=ann,
+        init_label=oracle[ex, ann],
+        n_classes=K,
+        allow_relabel=bool(cfg["allow_relabel"]),
+        setting=setting,
+    )
+
+
+# --------------------------------------------------------------------------- one run
+def _cross_val(models, X_lab, y_cons, X_other, y_test, n_test, K, n_folds, rng):
+    """Out-of-fold P (E, N, K), mean fold prediction on X_other (E, n_other, K), test accuracy."""
+    N = y_cons.size
+    counts = np.bincount(y_cons, minlength=K)
+    n_splits = min(n_folds, N)
+    if counts[counts > 0].min() >= n_splits:
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
+    else:
+        splitter = KFold(n_splits=n_splits, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
+    E = len(models)
+    P = np.zeros((E, N, K))
+    O = np.zeros((E, X_other.shape[0], K))
+    accs = []
+    for tr, ho in splitter.split(X_lab, y_cons):
+        for e, model in enumerate(models):
+            m = _as_model(model, int(rng.integers(2**31 - 1)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence warnings of small folds
+                m.fit(X_lab[tr], y_cons[tr])
+            cols = np.asarray(m.classes_, dtype=np.int64)
+            P[e][np.ix_(ho, cols)] = m.predict_proba(X_lab[ho])
+            if X_other.shape[0]:
+                po = m.predict_proba(X_other)
+                O[e][:, cols] += po / n_splits
+                pt = po[X_other.shape[0] - n_test :]
+                accs.append(np.mean(cols[np.argmax(pt, axis=1)] == y_test))
+    return P, O, float(np.mean(accs))
+
+
+def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab):
+    """Consensus of the labeled set (local rows); P is (E, N, K) or None."""
+    n_per = np.bincount(ex)
+    triples = (ex, ann, lab)
+    if P is None or not use_crowdlab or n_per.max() < 2:
+        pp = None if P is None else P.mean(axis=0)
+        return np.asarray(get_majority_vote_label(triples, pred_probs=pp, random_state=rng_seed), dtype=np.int64)
+    if P.shape[0] == 1:
+        res = get_label_quality_multiannotator(triples, P[0], calibrate_probs=True, random_state=rng_seed)
+    else:
+        res = get_label_quality_multiannotator_ensemble(triples, P, calibrate_probs=True, random_state=rng_seed)
+    return np.asarray(res.consensus_label, dtype=np.int64)
+
+
+def run_method(
+    task,
+    method,
+    *,
+    model="extratrees",
+    ensemble_models=None,
+    n_rounds=20,
+    batch_size=100,
+    n_folds=5,
+    consensus="crowdlab",
+    annotator_selection="paper",
+    random_state=None,
+    progress=None,
+):
+    """Run one method on one task; return per-round metrics.
+
+    Parameters
+    ----------
+    task : SimulatedTask
+    method : str
+        One of :data:`METHODS`.
+    model : str or estimator, default="extratrees"
+        Classifier for single-model methods (a :func:`make_model` name or an
+        unfitted scikit-learn classifier with ``predict_proba``).
+    ensemble_models : list, optional
+        Models of "activelab_ensemble"; default ``[model, "logreg", "knn"]``.
+    n_rounds : int, default=20
+        Number of annotation batches; metrics are recorded for rounds
+        ``0..n_rounds`` (round r = after r batches).
+    batch_size : int, default=100
+        Annotations collected per round.
+    n_folds : int, default=5
+    consensus : {"crowdlab", "majority_vote", "paper"}, default="crowdlab"
+        How each round's training labels are formed: CROWDLAB for every method,
+        majority vote for every method, or as in the paper's code (CROWDLAB for
+        the ActiveLab methods, majority vote with ``pred_probs`` tie-breaks for
+        the baselines). Round 0, and any round where no example has two labels,
+        always uses majority vote.
+    annotator_selection : "paper", "distinct" or callable, default="paper"
+        Who labels a picked example. "paper": a uniformly random annotator (the
+        same one may answer twice), the round's labels stored as one new
+        annotator column, as in the paper's code. "distinct": a random annotator
+        who has not labeled that example yet, stored under that annotator. A
+        callable ``f(examples, labeled_by, rng) -> annotators`` (``labeled_by``
+        is a boolean (n_train, n_annotators) array) is the hook for annotator
+        suggestion; it must not repeat an annotator on an example.
+    random_state : int or None
+    progress : callable, optional
+        Called as ``progress(round, record)`` after each round.
+
+    Returns
+    -------
+    dict of ndarray
+        ``round``, ``test_accuracy``, ``consensus_accuracy``, ``n_labeled``,
+        ``n_annotations``, ``n_relabel_picks``, ``seconds``, each of length
+        ``n_rounds + 1``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {METHODS}.")
+    if consensus not in ("crowdlab", "majority_vote", "paper"):
+        raise ValueError("consensus must be 'crowdlab', 'majority_vote' or 'paper'.")
+    if batch_size < 1 or n_rounds < 0:
+        raise ValueError("batch_size must be >= 1 and n_rounds >= 0.")
+    rng = np.random.default_rng(random_state)
+    K, M = task.n_classes, task.n_annotators
+    n_tr = task.y_train.size
+    models = [model]
+    if method == "activelab_ensemble":
+        models = list(ensemble_models) if ensemble_models is not None else [model, "logreg", "knn"]
+    use_crowdlab = consensus == "crowdlab" or (consensus == "paper" and method in _ACTIVELAB_METHODS)
+
+    ex = task.init_example.copy()
+    ann = task.init_annotator.copy()
+    lab = task.init_label.copy()
+    labeled_by = np.zeros((n_tr, M), dtype=bool)
+    labeled_by[ex, ann] = True
+    next_col = M  # "paper" mode: one new annotator column per round
+    P_all = None  # (E, n_tr, K): out-of-fold P of labeled rows, pool prediction elsewhere
+    X_test, y_test = task.X_test, task.y_test
+    rec = {k: [] for k in ("round", "test_accuracy", "consensus_accuracy", "n_labeled", "n_annotations",
+                           "n_relabel_picks", "seconds")}
+    n_relabel = 0
+    for r in range(n_rounds + 1):
+        t0 = time.perf_counter()
+        n_per = np.bincount(ex, minlength=n_tr)
+        lab_rows = np.flatnonzero(n_per > 0)
+        pool_rows = np.flatnonzero(n_per == 0)
+        local = np.full(n_tr, -1)
+        local[lab_rows] = np.arange(lab_rows.size)
+        # (1) consensus labels of the labeled set
+        P_prev = None if P_all is None else P_all[:, lab_rows]
+        cons = _consensus(local[ex], ann, lab, P_prev, int(rng.integers(2**31 - 1)), use_crowdlab)
+        cons_acc = float(np.mean(cons == task.y_train[lab_rows]))
+        # (2) cross-validation on the consensus
+        X_other = np.concatenate([task.X_train[pool_rows], X_test])
+        P, O, test_acc = _cross_val(models, task.X_train[lab_rows], cons, X_other, y_test, y_test.size, K,
+                                    n_folds, rng)
+        U = O[:, : pool_rows.size]
+        # (3) record
+        for key, val in (("round", r), ("test_accuracy", test_acc), ("consensus_accuracy", cons_acc),
+                         ("n_labeled", lab_rows.size), ("n_annotations", ex.size),
+                         ("n_relabel_picks", n_relabel)):
+            rec[key].append(val)
+        if r < n_rounds:
+            # (4) score, select, annotate
+            scores = np.full(n_tr, np.inf)
+            loc_ex = local[ex]
+            if method == "random":
+                scores = rng.random(n_tr)
+            elif method == "good_random":
+                scores = n_per + rng.random(n_tr)
+            elif method in ("entropy", "uncertainty"):
+                fn = entropy_scores if method == "entropy" else uncertainty_scores
+                scores[lab_rows] = fn(P[0])
+                if pool_rows.size:
+                    scores[pool_rows] = fn(U[0])
+            else:
+                seed = int(rng.integers(2**31 - 1))
+                Uarg = U if pool_rows.size else None
+                if method == "activelab":
+                    s_lab, s_unl = get_active_learning_scores(
+                        (loc_ex, ann, lab), P[0], None if Uarg is None else Uarg[0], random_state=seed
+                    )
+                else:
+                    s_lab, s_unl = get_active_learning_scores_ensemble((loc_ex, ann, lab), P, Uarg, random_state=seed)
+                scores[lab_rows] = s_lab
+                if pool_rows.size:
+                    scores[pool_rows] = s_unl
+            cand = np.arange(n_tr) if task.allow_relabel else pool_rows
+            if annotator_selection != "paper":
+                cand = cand[~labeled_by[cand].all(axis=1)]  # someone left to ask
+            if cand.size == 0:
+                picked = np.empty(0, dtype=np.int64)
+            else:
+                picked = select_batch(scores, min(batch_size, cand.size), candidates=cand, random_state=rng)
+            n_relabel += int(np.sum(n_per[picked] > 0))
+            if annotator_selection == "paper":
+                who = rng.integers(0, M, picked.size)
+                col = np.full(picked.size, next_col)
+                next_col += 1
+            else:
+                if annotator_selection == "distinct":
+                    keys = rng.random((picked.size, M))
+                    keys[labeled_by[picked]] = np.inf
+                    who = np.argmin(keys, axis=1)
+                else:
+                    who = np.asarray(annotator_selection(picked, labeled_by.copy(), rng), dtype=np.int64)
+                    if who.shape != picked.shape or np.any(labeled_by[picked, who]):
+                        raise ValueError(
+                            "annotator_selection must return one annotator per picked example, "
+                            "one who has not labeled that example yet."
+                        )
+                col = who
+            labeled_by[picked, who] = True
+            ex = np.concatenate([ex, picked])
+            ann = np.concatenate([ann, col])
+            lab = np.concatenate([lab, task.oracle[picked, who]])
+            P_all = np.empty((len(models), n_tr, K))
+            P_all[:, lab_rows] = P
+            P_all[:, pool_rows] = U
+        rec["seconds"].append(time.perf_counter() - t0)
+        if progress is not None:
+            progress(r, {k: v[-1] for k, v in rec.items()})
+    return {k: np.asarray(v) for k, v in rec.items()}
+
+
+# --------------------------------------------------------------------------- benchmark
+@dataclass
+class BenchmarkResult:
+    """Per-round records of a benchmark: one row per (method, seed, round)."""
+
+    records: list
+    config: dict = field(default_factory=dict)
+
+    _COLUMNS = ("setting", "model", "method", "seed", "round", "test_accuracy", "consensus_accuracy",
+                "n_labeled", "n_annotations", "n_relabel_picks", "seconds")
+
+    def methods(self):
+        return list(dict.fromkeys(r["method"] for r in self.records))
+
+    def curves(self, metric):
+        """``{method: array (n_seeds, n_rounds + 1)}`` of a metric."""
+        out = {}
+        for m in self.methods():
+            rows = [r for r in self.records if r["method"] == m]
+            seeds = sorted({r["seed"] for r in rows})
+            n_r = max(r["round"] for r in rows) + 1
+            arr = np.full((len(seeds), n_r), np.nan)
+            for r in rows:
+                arr[seeds.index(r["seed"]), r["round"]] = r[metric]
+            out[m] = arr
+        return out
+
+    def summary(self, round=None):
+        """``{method: {metric_mean, metric_std}}`` at ``round`` (default: last)."""
+        out = {}
+        for metric in ("test_accuracy", "consensus_accuracy"):
+            for m, arr in self.curves(metric).items():
+                col = arr[:, -1 if round is None else round]
+                d = out.setdefault(m, {"n_seeds": int(np.sum(~np.isnan(col)))})
+                d[f"{metric}_mean"] = float(np.nanmean(col))
+                d[f"{metric}_std"] = float(np.nanstd(col))
+        return out
+
+    def to_csv(self, path):
+        import csv
+
+        with open(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(self._COLUMNS), extrasaction="ignore")
+            w.writeheader()
+            w.writerows(self.records)
+
+    def to_json(self, path):
+        with open(path, "w") as fh:
+            json.dump({"config": self.config, "summary": self.summary(), "records": self.records}, fh, indent=1,
+                      default=_json_default)
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.records, columns=list(self._COLUMNS))
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _job(X, y, setting, method, seed, task_kw, run_kw):
+    task = make_task(X, y, setting=setting, random_state=seed, **task_kw)
+    seed_method = np.random.SeedSequence([seed, METHODS.index(method)])
+    rec = run_method(task, method, random_state=seed_method, **run_kw)
+    return method, seed, rec
+
+
+def run_benchmark(
+    X,
+    y,
+    *,
+    setting="multiannotator",
+    methods=("random", "good_random", "entropy", "uncertainty", "activelab"),
+    seeds=(0,),
+    model="extratrees",
+    n_rounds=20,
+    batch_size=100,
+    n_jobs=1,
+    task_kwargs=None,
+    progress=None,
+    **run_kwargs,
+):
+    """Every method on every seed; the same simulated task per seed for all methods.
+
+    Parameters
+    ----------
+    X, y : arrays
+        Data with true classes 0..K-1 (see :mod:`skactivelab.datasets`).
+    setting : str
+        A key of :data:`SETTINGS`.
+    methods : sequence of str
+    seeds : sequence of int
+        Each seed fixes the split, the annotators, the initial labels and every
+        choice of every method.
+    model, n_rounds, batch_size : see :func:`run_method`.
+    n_jobs : int, default=1
+        (method, seed) runs in parallel (joblib processes).
+    task_kwargs : dict, optional
+        Passed to :func:`make_task` (``n_annotators``, ``trace``, ...).
+    progress : callable, optional
+        ``progress(done, total, method, seed, seconds)`` after each run, in the
+        calling process.
+    **run_kwargs
+        Passed to :func:`run_method` (``consensus``, ``n_folds``, ...).
+
+    Returns
+    -------
+    BenchmarkResult
+    """
+    from joblib import Parallel, delayed
+
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"unknown method {m!r}; use some of {METHODS}.")
+    task_kw = dict(task_kwargs or {})
+    run_kw = dict(model=model, n_rounds=n_rounds, batch_size=batch_size, **run_kwargs)
+    jobs = [(m, s) for s in seeds for m in methods]
+    t0 = time.perf_counter()
+    gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        delayed(_job)(X, y, setting, m, s, task_kw, run_kw) for m, s in jobs
+    )
+    results = {}
+    for done, (m, s, rec) in enumerate(gen, 1):
+        results[(m, s)] = rec
+        if progress is not None:
+            progress(done, len(jobs), m, s, time.perf_counter() - t0)
+    model_name = model if isinstance(model, str) else type(model).__name__
+    records = []
+    for m, s in jobs:
+        rec = results[(m, s)]
+        for i in range(rec["round"].size):
+            row = {"setting": setting, "model": model_name, "method": m, "seed": int(s)}
+            row.update({k: rec[k][i].item() for k in rec})
+            records.append(row)
+    config = dict(setting=setting, methods=list(methods), seeds=[int(s) for s in seeds], model=model_name,
+                  n_rounds=n_rounds, batch_size=batch_size, n_jobs=n_jobs, task_kwargs=task_kw,
+                  run_kwargs={k: v for k, v in run_kwargs.items() if isinstance(v, (str, int, float, bool))},
+                  total_seconds=time.perf_counter() - t0)
+    return BenchmarkResult(records=records, config=config)
+
+
+# --------------------------------------------------------------------------- paper & plots
+_PAPER_SETTING = {"multiannotator": "wall-robot", "label_cleaning": "wall-robot-completely-labeled"}
+_PAPER_MODEL = {"extratrees": "et", "mlp": "mlp"}
+
+
+def load_paper_results(path, setting="multiannotator", model="extratrees"):
+    """The paper's mean curves: ``{method: {metric: array (20,)}}`` from
+    ``paper_results_wall_robot.csv`` (setting and model in our names or the CSV's)."""
+    import csv
+
+    s = _PAPER_SETTING.get(setting, setting)
+    mo = _PAPER_MODEL.get(model, model)
+    out = {}
+    with open(path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["setting"] == s and row["model"] == mo:
+                vals = np.array([float(row[k]) for k in row if k.startswith("round_")])
+                out.setdefault(row["method"], {})[row["metric"]] = vals
+    return out
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError(
+            "plotting needs matplotlib: pip install 'skactivelab[plot]' (or pip install matplotlib)."
+        ) from None
+    return plt
+
+
+def plot_results(result, path, *, paper=None, title=None):
+    """Mean test and consensus accuracy against round, one line per method.
+
+    With ``paper`` (from :func:`load_paper_results`) the paper's curves are drawn
+    in a second row with the same axes. Writes ``path`` (PNG) and returns it.
+    """
+    plt = _pyplot()
+    metrics = ("test_accuracy", "consensus_accuracy")
+    nrows = 2 if paper else 1
+    fig, axes = plt.subplots(nrows, 2, figsize=(11, 4.2 * nrows), squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    names = list(dict.fromkeys(list(result.methods()) + (list(paper) if paper else [])))
+    colors = {m: cmap(i % 10) for i, m in enumerate(names)}
+    n_seeds = len({r["seed"] for r in result.records})
+    for j, metric in enumerate(metrics):
+        ax = axes[0, j]
+        for m, arr in result.curves(metric).items():
+            mean = np.nanmean(arr, axis=0)
+            x = np.arange(mean.size)
+            ax.plot(x, mean, label=m, color=colors[m], lw=2.2 if m.startswith("activelab") else 1.4)
+            if arr.shape[0] > 1:
+                ax.fill_between(x, np.nanmin(arr, axis=0), np.nanmax(arr, axis=0), color=colors[m], alpha=0.12)
+        ax.set_title(f"skactivelab: {metric.replace('_', ' ')} (mean of {n_seeds} seed(s))")
+        ax.set_xlabel("round")
+        ax.grid(alpha=0.3)
+        if paper:
+            axp = axes[1, j]
+            for m, d in paper.items():
+                if metric in d:
+                    axp.plot(np.arange(d[metric].size), d[metric], label=m, color=colors[m],
+                             lw=2.2 if m.startswith("activelab") else 1.4)
+            axp.set_title(f"paper: {metric.replace('_', ' ')} (mean of 5 runs)")
+            axp.set_xlabel("round")
+            axp.grid(alpha=0.3)
+            lo = min(axes[0, j].get_ylim()[0], axp.get_ylim()[0])
+            hi = max(axes[0, j].get_ylim()[1], axp.get_ylim()[1])
+            axes[0, j].set_ylim(lo, hi)
+            axp.set_ylim(lo, hi)
+            axp.legend(fontsize=8, loc="lower right")
+    axes[0, 1].legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,266 @@
+"""Simulated annotators, datasets, the benchmark runner and the command line."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.ensemble import ExtraTreesClassifier
+
+from skactivelab import cli
+from skactivelab.datasets import load_digits_data, load_wall_robot, paper_subset
+from skactivelab.simulation import (
+    SETTINGS,
+    heterogeneous_noise_matrices,
+    load_paper_results,
+    make_task,
+    mixed_annotator_accuracies,
+    plot_results,
+    run_benchmark,
+    run_method,
+    shared_noise_matrix,
+    simulate_annotator_labels,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+WALL_ROBOT = SHARED_DATA / "wall_robot.csv"
+PAPER_CSV = SHARED_DATA / "paper_results_wall_robot.csv"
+
+
+@pytest.fixture(scope="module")
+def digits():
+    ds = load_digits_data()
+    return ds.data, ds.target
+
+
+def small_model():
+    return ExtraTreesClassifier(n_estimators=30, n_jobs=1)
+
+
+# --------------------------------------------------------------------------- annotators
+@pytest.mark.parametrize("K,trace", [(4, 3.4), (10, 7.0), (2, 1.5)])
+def test_shared_noise_matrix_trace_and_validity(K, trace):
+    T = shared_noise_matrix(K, trace, random_state=0)
+    assert T.shape == (K, K)
+    np.testing.assert_allclose(T.sum(axis=1), 1.0)
+    assert np.trace(T) == pytest.approx(trace)
+    assert np.all(T >= 0)
+    off = np.where(np.eye(K, dtype=bool), -1, T)
+    assert np.all(np.diag(T) > off.max(axis=1))
+
+
+def test_shared_noise_matrix_rejects_bad_trace():
+    with pytest.raises(ValueError, match="trace"):
+        shared_noise_matrix(4, 0.8)  # mean accuracy 0.2 < 1/K
+
+
+def test_shared_annotators_accuracy_close_to_trace():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 5000)
+    T = shared_noise_matrix(4, 0.85 * 4, random_state=1)
+    oracle = simulate_annotator_labels(y, T, 30, random_state=2)
+    assert oracle.shape == (5000, 30)
+    acc = (oracle == y[:, None]).mean(axis=0)
+    assert acc.mean() == pytest.approx(0.85, abs=0.01)
+    # the per-class confusion matches the requested matrix
+    emp = np.array([np.bincount(oracle[y == k].ravel(), minlength=4) / oracle[y == k].size for k in range(4)])
+    np.testing.assert_allclose(emp, T, atol=0.01)
+
+
+def test_heterogeneous_annotators_accuracy_close_to_requested():
+    acc_req = np.array([1.0, 0.9, 0.7, 0.5, 0.25])
+    T = heterogeneous_noise_matrices(acc_req, 4)
+    np.testing.assert_allclose(T.sum(axis=2), 1.0)
+    y = np.random.default_rng(3).integers(0, 4, 8000)
+    oracle = simulate_annotator_labels(y, T, random_state=4)
+    acc = (oracle == y[:, None]).mean(axis=0)
+    np.testing.assert_allclose(acc, acc_req, atol=0.02)
+    assert acc[0] == 1.0
+    # the spammer's labels are uniform whatever the truth
+    spam = np.bincount(oracle[y == 0, 4], minlength=4) / np.sum(y == 0)
+    np.testing.assert_allclose(spam, 0.25, atol=0.03)
+
+
+def test_mixed_accuracies_have_every_kind():
+    acc = mixed_annotator_accuracies(20, 4, random_state=0)
+    assert acc.shape == (20,)
+    assert np.sum(acc >= 0.95) == 4
+    assert np.sum(acc == 0.25) == 2
+    assert np.sum((acc > 0.25) & (acc <= 0.6)) == 4
+
+
+def test_oracle_is_seeded():
+    y = np.arange(100) % 3
+    T = shared_noise_matrix(3, 2.1, random_state=0)
+    a = simulate_annotator_labels(y, T, 5, random_state=7)
+    np.testing.assert_array_equal(a, simulate_annotator_labels(y, T, 5, random_state=7))
+    assert not np.array_equal(a, simulate_annotator_labels(y, T, 5, random_state=8))
+
+
+# --------------------------------------------------------------------------- tasks
+def test_make_task_multiannotator(digits):
+    X, y = digits
+    task = make_task(X, y, setting="multiannotator", n_annotators=10, random_state=0)
+    n_tr = task.y_train.size
+    assert n_tr + task.y_test.size == y.size
+    n_per = np.bincount(task.init_example, minlength=n_tr)
+    assert np.sum(n_per > 0) == round(0.5 * n_tr)
+    assert n_per.max() <= 5
+    assert 0.8 < np.mean(n_per[n_per > 0] == 1) < 0.97  # mostly one label
+    # distinct annotators per example, labels come from the oracle
+    pairs = task.init_example * task.n_annotators + task.init_annotator
+    assert np.unique(pairs).size == pairs.size
+    np.testing.assert_array_equal(task.init_label, task.oracle[task.init_example, task.init_annotator])
+
+
+@pytest.mark.parametrize("setting", sorted(SETTINGS))
+def test_make_task_settings(digits, setting):
+    X, y = digits
+    task = make_task(X, y, setting=setting, n_annotators=10, random_state=1)
+    n_per = np.bincount(task.init_example, minlength=task.y_train.size)
+    frac = np.mean(n_per > 0)
+    assert frac == pytest.approx(SETTINGS[setting]["initial_fraction"], abs=1e-3)
+    assert task.allow_relabel == SETTINGS[setting]["allow_relabel"]
+    if SETTINGS[setting]["initial_label_probs"] == (1.0,):
+        assert n_per.max() == 1
+
+
+# --------------------------------------------------------------------------- runner
+def test_run_method_reproducible_with_seed(digits):
+    X, y = digits
+    task = make_task(X[:600], y[:600], n_annotators=10, trace=0.7, random_state=0)
+    kw = dict(model=small_model(), n_rounds=2, batch_size=30, n_folds=3)
+    a = run_method(task, "activelab", random_state=5, **kw)
+    b = run_method(task, "activelab", random_state=5, **kw)
+    c = run_method(task, "random", random_state=6, **kw)
+    for k in ("test_accuracy", "consensus_accuracy", "n_labeled", "n_annotations"):
+        np.testing.assert_array_equal(a[k], b[k])
+    assert a["round"].tolist() == [0, 1, 2]
+    assert a["n_annotations"].tolist() == [a["n_annotations"][0] + 30 * r for r in range(3)]
+    assert not np.array_equal(a["n_labeled"], c["n_labeled"]) or not np.array_equal(
+        a["consensus_accuracy"], c["consensus_accuracy"]
+    )
+
+
+def test_no_relabel_and_label_cleaning(digits):
+    X, y = digits
+    kw = dict(model=small_model(), n_rounds=2, batch_size=25, n_folds=3, random_state=0)
+    single = make_task(X[:500], y[:500], setting="single_label", n_annotators=5, random_state=0)
+    rec = run_method(single, "uncertainty", **kw)
+    assert rec["n_relabel_picks"].tolist() == [0, 0, 0]
+    assert rec["n_labeled"].tolist() == [rec["n_labeled"][0] + 25 * r for r in range(3)]
+    clean = make_task(X[:500], y[:500], setting="label_cleaning", n_annotators=5, random_state=0)
+    rec = run_method(clean, "activelab", **kw)
+    assert np.all(rec["n_labeled"] == clean.y_train.size)
+    assert rec["n_relabel_picks"].tolist() == [0, 25, 50]
+
+
+def test_distinct_and_custom_annotator_selection(digits):
+    X, y = digits
+    task = make_task(X[:400], y[:400], setting="label_cleaning", n_annotators=3, random_state=0)
+    kw = dict(model=small_model(), n_rounds=3, batch_size=60, n_folds=3, random_state=0)
+    rec = run_method(task, "activelab", annotator_selection="distinct", **kw)
+    assert rec["n_annotations"][-1] == task.init_example.size + 180
+    calls = []
+
+    def first_free(examples, labeled_by, rng):
+        calls.append(len(examples))
+        return np.argmin(labeled_by[examples], axis=1)
+
+    run_method(task, "random", annotator_selection=first_free, **kw)
+    assert calls and all(c > 0 for c in calls)
+
+    def bad(examples, labeled_by, rng):
+        return np.zeros(len(examples), dtype=int)  # annotator 0 labels everything again
+
+    with pytest.raises(ValueError, match="annotator_selection"):
+        run_method(task, "random", annotator_selection=bad, **kw)
+
+
+def test_run_method_rejects_unknown_method(digits):
+    X, y = digits
+    task = make_task(X[:300], y[:300], n_annotators=3, random_state=0)
+    with pytest.raises(ValueError, match="unknown method"):
+        run_method(task, "oracle_peeking")
+
+
+def test_activelab_beats_random_on_consensus_accuracy(digits):
+    """Small version of the benchmark: ActiveLab's consensus is more accurate."""
+    X, y = digits
+    res = run_benchmark(
+        X, y,
+        setting="multiannotator",
+        methods=("random", "activelab"),
+        seeds=(0,),
+        model=small_model(),
+        n_rounds=4,
+        batch_size=60,
+        n_folds=3,
+        task_kwargs=dict(n_annotators=20, trace=0.7),
+    )
+    s = res.summary()
+    assert s["activelab"]["consensus_accuracy_mean"] > s["random"]["consensus_accuracy_mean"] + 0.01
+    # both start from the same labels
+    c = res.curves("consensus_accuracy")
+    assert c["activelab"][0, 0] == c["random"][0, 0]
+
+
+def test_benchmark_outputs(digits, tmp_path):
+    X, y = digits
+    res = run_benchmark(X[:400], y[:400], methods=("good_random", "entropy"), seeds=(0, 1), model=small_model(),
+                        n_rounds=1, batch_size=20, n_folds=3, task_kwargs=dict(n_annotators=5))
+    assert len(res.records) == 2 * 2 * 2
+    res.to_csv(tmp_path / "r.csv")
+    lines = (tmp_path / "r.csv").read_text().splitlines()
+    assert lines[0].startswith("setting,model,method,seed,round,test_accuracy")
+    assert len(lines) == 9
+    res.to_json(tmp_path / "r.json")
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert set(d["summary"]) == {"good_random", "entropy"}
+    pytest.importorskip("matplotlib")
+    plot_results(res, tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- data
+@pytest.mark.skipif(not WALL_ROBOT.exists(), reason="shared/data/wall_robot.csv not beside the project")
+def test_load_wall_robot_and_paper_subset():
+    ds = load_wall_robot(WALL_ROBOT)
+    assert ds.data.shape == (5456, 24)
+    assert ds.target_names.tolist() == ["Move-Forward", "Sharp-Right-Turn", "Slight-Left-Turn", "Slight-Right-Turn"]
+    assert np.bincount(ds.target).tolist() == [2205, 2097, 328, 826]
+    X, y = paper_subset(ds.data, ds.target, random_state=0)
+    assert np.bincount(y).tolist() == [1100, 900, 300, 700]
+    assert X.shape == (3000, 24)
+
+
+@pytest.mark.skipif(not PAPER_CSV.exists(), reason="shared/data/paper_results_wall_robot.csv not found")
+def test_load_paper_results():
+    p = load_paper_results(PAPER_CSV, "multiannotator", "extratrees")
+    assert set(p) == {"random", "good_random", "entropy", "uncertainty", "activelab"}
+    assert p["activelab"]["test_accuracy"].shape == (20,)
+    assert p["activelab"]["consensus_accuracy"][-1] == pytest.approx(0.9982)
+
+
+def test_load_wall_robot_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--data"):
+        load_wall_robot(tmp_path / "nope.csv")
+
+
+# --------------------------------------------------------------------------- CLI
+@pytest.mark.parametrize("cmd", ["demo", "benchmark"])
+def test_cli_help_has_example(cmd, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([cmd, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "example:" in out and f"skactivelab {cmd}" in out
+
+
+def test_cli_benchmark_digits_runs(tmp_path, capsys):
+    cli.main(["benchmark", "--dataset", "digits", "--rounds", "1", "--batch", "20", "--seeds", "1",
+              "--methods", "random,activelab", "--model", "knn", "--n-jobs", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "activelab" in out and "round" in out
+    assert (tmp_path / "digits_multiannotator_knn.csv").exists()
