@@ -7,17 +7,36 @@ their quality and annotator quality (CROWDLAB) from several noisy annotators.
 from ._annotations import long_to_wide, wide_to_long
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .calibration import find_best_temperature, temp_scale_pred_probs
+from .estimator import MultiAnnotatorClassifier, MultiAnnotatorEnsembleClassifier
 from .crowdlab import (
     LabelQualityResult,
     get_label_quality_multiannotator,
     get_label_quality_multiannotator_ensemble,
 )
+from .learner import MultiAnnotatorActiveLearner
 from .majority_vote import get_majority_vote_label
+from .strategies import (
+    ActiveLabQuery,
+    EntropyQuery,
+    GoodRandomQuery,
+    MarginQuery,
+    RandomQuery,
+    UncertaintyQuery,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActiveLabQuery",
+    "EntropyQuery",
+    "GoodRandomQuery",
+    "MarginQuery",
+    "MultiAnnotatorActiveLearner",
+    "RandomQuery",
+    "UncertaintyQuery",
     "LabelQualityResult",
+    "MultiAnnotatorClassifier",
+    "MultiAnnotatorEnsembleClassifier",
     "find_best_temperature",
     "get_active_learning_scores",
     "get_active_learning_scores_ensemble",

@@ -1,0 +1,1066 @@
+"""Meta-estimators trained on CROWDLAB consensus labels (issue 3).
+
+:class:`MultiAnnotatorClassifier` wraps any scikit-learn classifier the way
+:class:`sklearn.semi_supervised.SelfTrainingClassifier` does, but its target is
+an annotation matrix (rows = rows of ``X``, columns = annotators). ``fit``
+computes out-of-fold predicted probabilities, infers CROWDLAB consensus labels
+and their quality, scores every row with ActiveLab and fits the wrapped
+classifier on the consensus labels. :class:`MultiAnnotatorEnsembleClassifier`
+does the same with several classifiers (spec section 5).
+
+See ``docs/estimator.md`` for the design decisions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._tags import ClassifierTags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.metaestimators import _BaseComposition, available_if
+from sklearn.utils.validation import (
+    _check_method_params,
+    _estimator_has,
+    _num_samples,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._annotations import Annotations, _is_dataframe, _is_long_frame, check_annotations
+from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
+from .crowdlab import (
+    LabelQualityResult,
+    get_label_quality_multiannotator,
+    get_label_quality_multiannotator_ensemble,
+)
+from .majority_vote import get_majority_vote_label
+
+__all__ = ["MultiAnnotatorClassifier", "MultiAnnotatorEnsembleClassifier"]
+
+
+# --------------------------------------------------------------------------- helpers
+def _parse_target(y, n_samples, name="y"):
+    """Annotations for the rows of X (unlabeled rows allowed), classes compressed.
+
+    ``classes`` of the result are only the label values that some annotator
+    actually gave, in sorted order, like ``np.unique(y)`` for a 1-D target.
+    """
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None; pass the "
+            "annotations (n_samples, n_annotators) or 1-D labels."
+        )
+    if isinstance(y, Annotations):
+        n_y = y.n_examples
+    elif isinstance(y, tuple) or (_is_dataframe(y) and _is_long_frame(y)):
+        n_y = None  # long format: rows are given as integer row indices
+    else:
+        if not _is_dataframe(y) and not sp.issparse(y):
+            y = np.asarray(y)
+            if y.dtype.kind == "c":
+                raise ValueError("Complex data not supported as labels in y.")
+            if y.dtype.kind == "f":
+                v = y[np.isfinite(y)]
+                if np.any(v != np.round(v)):
+                    raise ValueError(
+                        "Unknown label type: continuous values in y; give class labels "
+                        "(integers or strings), NaN or -1 for a missing label."
+                    )
+        n_y = y.shape[0] if hasattr(y, "shape") and len(y.shape) else len(y)
+    if n_y is not None and n_y != n_samples:
+        raise ValueError(
+            f"X has {n_samples} rows but {name} has {n_y}; {name} needs one row per row "
+            "of X (NaN or -1 where an annotator gave no label)."
+        )
+    ann = check_annotations(
+        y,
+        n_examples=n_samples if n_y is None else None,
+        require_labeled=False,
+        name=name,
+    )
+    observed = np.unique(ann.label)
+    if observed.size < ann.n_classes:
+        remap = np.full(ann.n_classes, -1, dtype=np.int64)
+        remap[observed] = np.arange(observed.size)
+        ann = replace(
+            ann, label=remap[ann.label], n_classes=int(observed.size), classes=ann.classes[observed]
+        )
+    return ann
+
+
+def _check_X(estimator, X, reset):
+    """Check the number and names of features; X itself goes to the estimator unchanged.
+
+    Only 1-D input is refused here (the wrapped estimator validates the rest,
+    so its own errors surface unchanged); sparse input becomes CSR so rows can
+    be indexed.
+    """
+    if X is None:
+        raise ValueError(f"{type(estimator).__name__} requires X; got None.")
+    if not (hasattr(X, "__getitem__") or hasattr(X, "iloc") or sp.issparse(X)):
+        X = np.asarray(X)  # array-likes that cannot be indexed by rows
+    ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
+    if not _is_dataframe(X) and not sp.issparse(X) and ndim == 1:
+        raise ValueError(
+            "Expected 2D array, got 1D array instead. Reshape your data either using "
+            "X.reshape(-1, 1) if your data has a single feature or X.reshape(1, -1) "
+            "if it contains a single sample."
+        )
+    if sp.issparse(X) and X.format not in ("csr", "csc"):
+        X = X.tocsr()
+    return validate_data(estimator, X, skip_check_array=True, reset=reset)
+
+
+def _class_positions(est_classes, classes):
+    """Column of ``classes`` holding each entry of ``est_classes`` (K is small)."""
+    lookup = {c.item() if hasattr(c, "item") else c: k for k, c in enumerate(classes)}
+    return np.array([lookup[c.item() if hasattr(c, "item") else c] for c in est_classes])
+
+
+def _aligned_proba(est, X, classes):
+    """predict_proba of ``est`` with one column per entry of ``classes`` (0 if unseen)."""
+    proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+    K = len(classes)
+    est_classes = getattr(est, "classes_", None)
+    if est_classes is None or (len(est_classes) == K and np.array_equal(est_classes, classes)):
+        out = proba
+    else:
+        out = np.zeros((proba.shape[0], K))
+        out[:, _class_positions(est_classes, classes)] = proba
+    # guard against rounding: clip and renormalise each row
+    out = np.clip(out, 0.0, None)
+    s = out.sum(axis=1, keepdims=True)
+    np.divide(out, s, out=out, where=s > 0)
+    out[s[:, 0] <= 0] = 1.0 / K
+    return out
+
+
+def _fit_clone(estimator, X, y, fit_params):
+    """Fit and return a clone of ``estimator``."""
+    return clone(estimator).fit(X, y, **fit_params)
+
+
+def _check_has_proba(estimator, name):
+    if not hasattr(estimator, "predict_proba"):
+        raise TypeError(
+            f"{name} {type(estimator).__name__} has no predict_proba; CROWDLAB and "
+            "ActiveLab need class probabilities. Wrap it with "
+            "sklearn.calibration.CalibratedClassifierCV (e.g. "
+            f"CalibratedClassifierCV({type(estimator).__name__}(...))), or use a "
+            "classifier with predict_proba."
+        )
+
+
+def _consensus_single_annotation(ann, P):
+    """CROWDLAB is undefined when every labeled row has one label: use that label.
+
+    Consensus = the label; its quality = the model's (out-of-fold) probability of
+    it; model and annotator weights = 1, as in spec section 4 for this case.
+    """
+    N, K = P.shape[-2], P.shape[-1]
+    Pm = P.mean(axis=0)
+    consensus = np.empty(N, dtype=np.int64)
+    consensus[ann.example] = ann.label
+    quality = Pm[np.arange(N), consensus]
+    M = ann.n_annotators
+    an = ann.annotator
+    n_lab = np.bincount(an, minlength=M).astype(np.float64)
+    has = n_lab > 0
+    aq = Pm[ann.example, ann.label]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        annotator_quality = np.bincount(an, weights=aq, minlength=M) / n_lab
+        # worst class: the chosen class with the lowest mean model probability
+        key = an * K + ann.label
+        used = np.bincount(key, minlength=M * K)
+        mean_q = np.bincount(key, weights=aq, minlength=M * K) / np.maximum(used, 1)
+    mean_q = np.where(used > 0, mean_q, np.inf).reshape(M, K)
+    worst_values = np.where(has, np.argmin(mean_q, axis=1), -1)
+    E = P.shape[0]
+    return LabelQualityResult(
+        consensus_label=consensus,
+        consensus_quality_score=quality,
+        annotator_agreement=np.ones(N),
+        num_annotations=np.ones(N, dtype=np.int64),
+        post_pred_probs=Pm,
+        annotation_example=ann.example,
+        annotation_annotator=an,
+        annotation_quality=aq,
+        annotator_ids=ann.annotator_ids,
+        annotator_quality=np.where(has, annotator_quality, np.nan),
+        agreement_with_consensus=np.where(has, 1.0, np.nan),
+        worst_class=worst_values,
+        num_examples_labeled=n_lab.astype(np.int64),
+        model_weight=np.ones(E) if E > 1 else 1.0,
+        annotator_weights=np.where(has, 1.0, np.nan),
+        classes=np.arange(K),
+        temperature=None,
+    )
+
+
+# --------------------------------------------------------------------------- base
+class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
+    """Shared fit logic; subclasses define ``_named_estimators``."""
+
+    _parameter_constraints: dict = {
+        "cv": ["cv_object"],
+        "calibrate": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    _ensemble = False
+
+    # ------------------------------------------------------------------ folds
+    def _splits(self, X_lab, strat, K, split_params, seed):
+        n_lab = strat.shape[0]
+        if self.cv is None or isinstance(self.cv, Integral):
+            n_splits = 5 if self.cv is None else int(self.cv)
+            if n_lab < n_splits:
+                raise ValueError(
+                    f"y has {n_lab} labeled row(s) but cv={n_splits} folds were asked for; "
+                    f"pass cv={max(n_lab, 2)} or fewer folds (at least 2 labeled rows are "
+                    "needed), or label more rows."
+                )
+            counts = np.bincount(strat, minlength=K)
+            small = np.flatnonzero((counts > 0) & (counts < n_splits))
+            if small.size:
+                shown = ", ".join(f"{self.classes_[k]!r} ({counts[k]})" for k in small[:10])
+                warnings.warn(
+                    f"Classes with fewer labeled rows than cv={n_splits} folds: {shown}. "
+                    "Some training folds miss them, so their out-of-fold probability "
+                    "there is 0; a class seen once is never predicted out of fold.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            if counts.max() < n_splits:
+                splitter = KFold(n_splits, shuffle=True, random_state=seed)
+            else:
+                splitter = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+            with warnings.catch_warnings():
+                # our warning above names the classes; silence sklearn's generic one
+                warnings.filterwarnings("ignore", message="The least populated class")
+                return list(splitter.split(X_lab, strat))
+        splitter = check_cv(self.cv)
+        splits = list(splitter.split(X_lab, strat, **split_params))
+        test = np.concatenate([t for _, t in splits]) if splits else np.empty(0, int)
+        if test.shape[0] != n_lab or np.unique(test).shape[0] != n_lab:
+            raise ValueError(
+                "cv must partition the labeled rows (every labeled row in exactly one "
+                "test fold) to give out-of-fold probabilities, as in cross_val_predict; "
+                f"{type(splitter).__name__} does not."
+            )
+        return splits
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X, y, params):
+        _raise_for_params(params, self, "fit")
+        models = self._named_estimators()
+        for name, est in models:
+            _check_has_proba(est, name)
+        X = _check_X(self, X, reset=True)
+        n_samples = _num_samples(X)
+        ann = _parse_target(y, n_samples)
+        if ann.n_annotations == 0:
+            raise ValueError(
+                "y has no label at all; every row is unlabeled. Give at least one "
+                "annotation (NaN or -1 mark a missing label)."
+            )
+        if ann.n_classes < 2:
+            raise ValueError(
+                f"y has only 1 class ({ann.classes[0]!r}); a classifier needs labels "
+                "of at least 2 classes."
+            )
+        self.classes_ = ann.classes
+        self.annotator_ids_ = ann.annotator_ids
+        K = ann.n_classes
+        rng = check_random_state(self.random_state)
+        seed = rng.randint(np.iinfo(np.int32).max)
+
+        if _routing_enabled():
+            routed = process_routing(self, "fit", **params)
+        else:
+            routed = None
+
+        n_per = np.bincount(ann.example, minlength=n_samples)
+        labeled = n_per > 0
+        lab_idx = np.flatnonzero(labeled)
+        unl_idx = np.flatnonzero(~labeled)
+        self.labeled_mask_ = labeled
+        self.n_annotations_ = n_per.astype(np.int64)
+        # codes 0..K-1 as classes: the scoring core returns codes, we map once.
+        ann_lab = replace(ann.subset_examples(labeled), classes=np.arange(K))
+        multi = bool((n_per[lab_idx] > 1).any())
+        X_lab = _safe_indexing(X, lab_idx)
+
+        def fit_params(name, rows):
+            if routed is None:
+                return {}
+            return _check_method_params(X, params=routed[name].fit, indices=rows)
+
+        split_params = {}
+        if routed is not None and "splitter" in routed:
+            split_params = _check_method_params(X, params=routed.splitter.split, indices=lab_idx)
+
+        # round 0 trains on the majority vote (spec 7)
+        train_codes = np.asarray(get_majority_vote_label(ann_lab, random_state=rng), dtype=np.int64)
+        splits = self._splits(X_lab, train_codes, K, split_params, seed)
+        parallel = Parallel(n_jobs=self.n_jobs)
+        E = len(models)
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            self.n_iter_ += 1
+            y_values = self.classes_[train_codes]
+            fold_models = parallel(
+                delayed(_fit_clone)(
+                    est, _safe_indexing(X_lab, train), y_values[train], fit_params(name, lab_idx[train])
+                )
+                for name, est in models
+                for train, test in splits
+            )
+            P = np.zeros((E, lab_idx.size, K))
+            for e in range(E):
+                for f, (_, test) in enumerate(splits):
+                    est = fold_models[e * len(splits) + f]
+                    P[e, test] = _aligned_proba(est, _safe_indexing(X_lab, test), self.classes_)
+            result = self._crowdlab(ann_lab, P, multi, rng)
+            consensus = np.asarray(result.consensus_label, dtype=np.int64)
+            if np.array_equal(consensus, train_codes):
+                break  # another round would train on the same labels
+            train_codes = consensus
+        self.cv_estimators_ = [fold_models[e * len(splits) : (e + 1) * len(splits)] for e in range(E)]
+        self.n_splits_ = len(splits)
+
+        # final estimator(s) on all labeled rows with their consensus labels
+        y_final = self.classes_[consensus]
+        finals = parallel(
+            delayed(_fit_clone)(est, X_lab, y_final, fit_params(name, lab_idx))
+            for name, est in models
+        )
+        self._set_final(finals)
+
+        # unlabeled rows: mean of the fold models (the paper's protocol, spec 7)
+        U = None
+        if unl_idx.size:
+            X_unl = _safe_indexing(X, unl_idx)
+            U = self._fold_mean_proba(X_unl)
+        self._store(result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng)
+        return self
+
+    def _crowdlab(self, ann_lab, P, multi, rng):
+        if not multi:
+            return _consensus_single_annotation(ann_lab, P)
+        if self._ensemble:
+            return get_label_quality_multiannotator_ensemble(
+                ann_lab, P, calibrate_probs=self.calibrate, random_state=rng
+            )
+        return get_label_quality_multiannotator(
+            ann_lab,
+            P[0],
+            consensus_method=self.consensus_method,
+            calibrate_probs=self.calibrate,
+            random_state=rng,
+        )
+
+    def _fold_mean_proba(self, X):
+        """(E, n, K): per model, the mean predict_proba of its fold models."""
+        parallel = Parallel(n_jobs=self.n_jobs)
+        probs = parallel(
+            delayed(_aligned_proba)(est, X, self.classes_)
+            for group in self.cv_estimators_
+            for est in group
+        )
+        F = self.n_splits_
+        return np.stack(
+            [np.mean(probs[e * F : (e + 1) * F], axis=0) for e in range(len(self.cv_estimators_))]
+        )
+
+    def _store(self, result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng):
+        K = len(self.classes_)
+        E = P.shape[0]
+        self.label_quality_ = result
+        consensus = np.asarray(result.consensus_label, dtype=np.int64)
+        if self.classes_.dtype.kind in "iu":
+            labels = np.full(n_samples, -1, dtype=self.classes_.dtype)
+        elif self.classes_.dtype.kind == "f":
+            labels = np.full(n_samples, np.nan, dtype=self.classes_.dtype)
+        else:
+            labels = np.full(n_samples, None, dtype=object)
+        labels[lab_idx] = self.classes_[consensus]
+        self.consensus_labels_ = labels
+        quality = np.full(n_samples, np.nan)
+        quality[lab_idx] = result.consensus_quality_score
+        self.consensus_quality_ = quality
+        self.annotator_quality_ = result.annotator_quality
+        self.agreement_with_consensus_ = result.agreement_with_consensus
+        # worst_class is in codes (-1: annotator without labels)
+        worst = np.asarray(result.worst_class, dtype=np.int64)
+        has = worst >= 0
+        if self.classes_.dtype.kind in "iuf":
+            self.worst_class_ = np.where(has, self.classes_[np.maximum(worst, 0)], -1)
+        else:
+            self.worst_class_ = np.where(has, self.classes_[np.maximum(worst, 0)], None)
+        self.num_examples_labeled_ = result.num_examples_labeled
+        self.model_weight_ = result.model_weight
+        self.annotator_weights_ = result.annotator_weights
+        self.temperature_ = result.temperature
+        oof = np.zeros((E, n_samples, K))
+        oof[:, lab_idx] = P
+        if U is not None:
+            oof[:, unl_idx] = U
+        self.oof_pred_probs_ = oof if self._ensemble else oof[0]
+        s_lab, s_unl = self._al_scores(ann_lab, P, U, rng)
+        scores = np.empty(n_samples)
+        scores[lab_idx] = s_lab
+        scores[unl_idx] = s_unl
+        self.active_learning_scores_ = scores
+        self._ann_lab = ann_lab
+        self._P_lab = P
+
+    def _al_scores(self, ann_lab, P, U, random_state):
+        if self._ensemble:
+            return get_active_learning_scores_ensemble(
+                ann_lab, P, U, random_state=random_state
+            )
+        return get_active_learning_scores(
+            ann_lab, P[0], None if U is None else U[0], random_state=random_state
+        )
+
+    # ------------------------------------------------------------------ public
+    def active_learning_scores(self, X_pool=None):
+        """ActiveLab scores of the labeled fit rows and of a pool of unlabeled rows.
+
+        Lower means one more label there helps more; both arrays are on one
+        scale, so with a budget of B labels take the B lowest across both.
+
+        Parameters
+        ----------
+        X_pool : {array-like, sparse matrix} of shape (n_pool, n_features), default=None
+            Unlabeled rows to score with the mean prediction of the fold models.
+            None scores the unlabeled rows of the fit ``X``.
+
+        Returns
+        -------
+        scores_labeled : ndarray of shape (n_labeled,)
+            Scores of the labeled fit rows, in row order
+            (``active_learning_scores_[labeled_mask_]``).
+        scores_pool : ndarray of shape (n_pool,)
+            Scores of ``X_pool`` (or of the unlabeled fit rows).
+        """
+        check_is_fitted(self)
+        if X_pool is None:
+            return (
+                self.active_learning_scores_[self.labeled_mask_],
+                self.active_learning_scores_[~self.labeled_mask_],
+            )
+        X_pool = _check_X(self, X_pool, reset=False)
+        U = self._fold_mean_proba(X_pool) if _num_samples(X_pool) else None
+        s_lab, s_pool = self._al_scores(self._ann_lab, self._P_lab, U, self.random_state)
+        return s_lab, s_pool
+
+    def _aligned_final_proba(self, X, **params):
+        probs = np.stack([_aligned_proba_raw(est, X, self.classes_, params) for est in self._finals()])
+        if probs.shape[0] == 1:
+            return probs[0]
+        w = np.asarray(self.model_weight_, dtype=np.float64)
+        return np.tensordot(w / w.sum(), probs, axes=1)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy against the labels in ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_annotators), DataFrame, ...
+            True labels (1-D) or an annotation matrix in any accepted format.
+            The reference label of a row is the majority vote of its annotations
+            (ties broken as in :func:`~skactivelab.get_majority_vote_label` with
+            ``random_state``); the model is not involved, so the score is not
+            biased towards it. Rows with no label are skipped.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Fraction of labeled rows whose prediction equals the reference label.
+        """
+        check_is_fitted(self)
+        n = _num_samples(X)
+        ann = _parse_target(y, n)
+        if ann.n_annotations == 0:
+            raise ValueError("y has no label at all; nothing to score against.")
+        has = np.bincount(ann.example, minlength=n) > 0
+        ref = get_majority_vote_label(ann.subset_examples(has), random_state=self.random_state)
+        rows = np.flatnonzero(has)
+        pred = self.predict(_safe_indexing(X, rows))
+        sw = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        return float(accuracy_score(ref, pred, sample_weight=sw))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not "classifier" on purpose: see docs/estimator.md ("NaN targets and
+        # check_cv"). Everything else about a classifier holds.
+        tags.estimator_type = None
+        tags.classifier_tags = ClassifierTags(multi_label=False)
+        tags.target_tags.required = True
+        tags.target_tags.two_d_labels = True
+        tags.target_tags.multi_output = True
+        sub = [get_tags(est) for _, est in self._named_estimators()]
+        tags.input_tags.sparse = all(t.input_tags.sparse for t in sub)
+        tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in sub)
+        tags.input_tags.string = all(t.input_tags.string for t in sub)
+        tags.input_tags.categorical = all(t.input_tags.categorical for t in sub)
+        return tags
+
+
+def _aligned_proba_raw(est, X, classes, params):
+    proba = np.asarray(est.predict_proba(X, **params))
+    est_classes = getattr(est, "classes_", None)
+    K = len(classes)
+    if est_classes is None or (len(est_classes) == K and np.array_equal(est_classes, classes)):
+        return proba
+    out = np.zeros((proba.shape[0], K), dtype=proba.dtype)
+    out[:, _class_positions(est_classes, classes)] = proba
+    return out
+
+
+
+
+# --------------------------------------------------------------------------- public
+class MultiAnnotatorClassifier(_BaseMultiAnnotator):
+    """Classifier trained on CROWDLAB consensus labels of several annotators.
+
+    A :term:`meta-estimator` in the spirit of
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier`: its target is an
+    annotation matrix whose rows are the rows of ``X`` and whose columns are
+    annotators (NaN, -1 or None where an annotator gave no label; a 1-D target
+    is one annotator). Rows with no label at all are the unlabeled pool: not
+    trained on, but scored by ActiveLab.
+
+    ``fit`` (1) computes out-of-fold predicted probabilities of ``estimator`` on
+    the labeled rows, (2) infers CROWDLAB consensus labels, their quality and
+    annotator quality from them, (3) optionally repeats on the new consensus,
+    (4) fits a clone of ``estimator`` on all labeled rows with their consensus
+    labels and (5) scores every row with ActiveLab (lower = label it next).
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A classifier with ``fit`` and ``predict_proba`` (trees, linear models,
+        gradient boosting, a Pipeline, an MLP, ...). A classifier without
+        ``predict_proba`` can be wrapped in
+        :class:`~sklearn.calibration.CalibratedClassifierCV`.
+    consensus_method : {"best_quality", "majority_vote"}, default="best_quality"
+        How CROWDLAB picks the consensus label (spec section 2.6).
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for the out-of-fold predicted probabilities of the labeled rows.
+        An int gives ``StratifiedKFold(cv, shuffle=True)`` on the current
+        consensus (the majority vote at first), seeded by ``random_state``;
+        classes with fewer labeled rows than folds are warned about, and if
+        every class has fewer rows than folds a shuffled ``KFold`` is used. A
+        splitter or iterable must partition the labeled rows.
+    calibrate : bool, default=True
+        Temperature-scale the out-of-fold probabilities to the annotations
+        before CROWDLAB (``calibrate_probs`` of the scoring core). ActiveLab
+        scores always calibrate (spec section 4).
+    max_iter : int, default=1
+        Rounds of "cross-validate on the current labels, infer the CROWDLAB
+        consensus". Round 1 trains the fold models on the majority vote; each
+        further round retrains them on the previous consensus. Stops early
+        when the consensus equals the labels the round trained on.
+    n_jobs : int, default=None
+        Fold models are fitted (and predict) in parallel with joblib.
+        ``None`` means 1 unless in a ``joblib.parallel_backend`` context.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fold shuffling and the majority-vote tie-breaks. The wrapped
+        estimator's own ``random_state`` is its own parameter
+        (``estimator__random_state``).
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        Clone of ``estimator`` fitted on the labeled rows with their consensus labels.
+    classes_ : ndarray of shape (n_classes,)
+        The label values annotators used, sorted (the user's own values).
+    consensus_labels_ : ndarray of shape (n_samples,)
+        Consensus label of each fit row; -1 (numeric classes) or None (other
+        classes) for unlabeled rows.
+    consensus_quality_ : ndarray of shape (n_samples,)
+        CROWDLAB quality of each consensus label in [0, 1]; NaN for unlabeled rows.
+    annotator_quality_, agreement_with_consensus_, worst_class_, num_examples_labeled_ : ndarray of shape (n_annotators,)
+        Per-annotator statistics (spec section 2.8), in column order of ``y``.
+    annotator_ids_ : ndarray of shape (n_annotators,)
+        Annotator IDs (DataFrame columns, or column positions).
+    model_weight_ : float
+        CROWDLAB weight of the model.
+    annotator_weights_ : ndarray of shape (n_annotators,)
+        CROWDLAB weight of each annotator.
+    temperature_ : float or None
+        Calibration temperature (None when not calibrated or CROWDLAB did not run).
+    label_quality_ : LabelQualityResult
+        The full CROWDLAB result for the labeled rows (``to_frame()`` etc.).
+    oof_pred_probs_ : ndarray of shape (n_samples, n_classes)
+        Out-of-fold predicted probabilities of the labeled rows; for unlabeled
+        rows the mean prediction of the fold models.
+    active_learning_scores_ : ndarray of shape (n_samples,)
+        ActiveLab score of every fit row, labeled and unlabeled on one scale.
+    labeled_mask_ : ndarray of bool, shape (n_samples,)
+        Which fit rows had at least one label.
+    n_annotations_ : ndarray of int, shape (n_samples,)
+        Number of labels of each fit row.
+    cv_estimators_ : list of one list of estimators
+        The fold models of the last round (they predict the unlabeled pool).
+    n_splits_ : int
+        Number of folds used.
+    n_iter_ : int
+        Number of cross-validation rounds run.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when ``X`` has string
+        feature names.
+
+    See Also
+    --------
+    MultiAnnotatorEnsembleClassifier : The same with several classifiers.
+    skactivelab.get_label_quality_multiannotator : CROWDLAB on given probabilities.
+    skactivelab.get_active_learning_scores : ActiveLab on given probabilities.
+    sklearn.semi_supervised.SelfTrainingClassifier : The model this follows.
+
+    Notes
+    -----
+    ``is_classifier(MultiAnnotatorClassifier(...))`` is False on purpose: it
+    lets ``cross_val_score`` and ``GridSearchCV`` accept NaN-encoded annotation
+    matrices with their default ``cv`` (see ``docs/estimator.md``).
+
+    When every labeled row has a single label, CROWDLAB is undefined; the
+    consensus is then that label, its quality the out-of-fold probability of
+    it, and all weights are 1 (as ActiveLab does in that case).
+
+    References
+    ----------
+    .. [1] H. W. Goh, U. Tkachenko and J. Mueller, "CROWDLAB: Supervised
+       learning to infer consensus labels and their quality from data with
+       multiple annotators", arXiv:2210.06812, 2022.
+    .. [2] H. W. Goh and J. Mueller, "ActiveLab: Active Learning with
+       Re-Labeling by Multiple Annotators", arXiv:2301.11856, 2023.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skactivelab import MultiAnnotatorClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 2))
+    >>> truth = (X[:, 0] > 0).astype(int)
+    >>> L = np.full((60, 3), np.nan)
+    >>> L[:50] = truth[:50, None]          # three annotators label rows 0..49
+    >>> L[:50:7, 0] = 1 - truth[:50:7]     # annotator 0 makes mistakes
+    >>> clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0)
+    >>> clf.fit(X, L)
+    MultiAnnotatorClassifier(cv=3, estimator=LogisticRegression(), random_state=0)
+    >>> bool((clf.consensus_labels_[:50] == truth[:50]).all())
+    True
+    >>> int(np.argmin(clf.annotator_quality_))  # the noisy annotator
+    0
+    >>> clf.active_learning_scores_.shape  # rows 50..59 are the unlabeled pool
+    (60,)
+    >>> clf.predict(X[:3]).tolist() == truth[:3].tolist()
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMultiAnnotator._parameter_constraints,
+        "estimator": [HasMethods(["fit"])],
+        "consensus_method": [StrOptions({"best_quality", "majority_vote"})],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        consensus_method="best_quality",
+        cv=5,
+        calibrate=True,
+        max_iter=1,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.consensus_method = consensus_method
+        self.cv = cv
+        self.calibrate = calibrate
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _named_estimators(self):
+        return [("estimator", self.estimator)]
+
+    def _set_final(self, finals):
+        self.estimator_ = finals[0]
+
+    def _finals(self):
+        return [self.estimator_]
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **params):
+        """Fit on the CROWDLAB consensus of the annotations ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training rows, passed unchanged to the wrapped estimator.
+        y : array-like of shape (n_samples,) or (n_samples, n_annotators), DataFrame, sparse matrix, tuple or Annotations
+            Annotations in any format the scoring core accepts (NaN, -1 or None
+            for a missing label; long format with integer row indices). Rows
+            with no label are the unlabeled pool.
+        **params : dict
+            Metadata such as ``sample_weight`` for the wrapped estimator's
+            ``fit`` (and ``groups`` for a ``cv`` splitter); only with
+            ``sklearn.set_config(enable_metadata_routing=True)``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, params)
+
+    def _predict_params(self, method, params):
+        _raise_for_params(params, self, method)
+        if _routing_enabled():
+            return process_routing(self, method, **params).estimator[method]
+        return {}
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X, **params):
+        """Predict classes of ``X`` with :attr:`estimator_`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to predict.
+        **params : dict
+            Metadata for the wrapped estimator's ``predict`` (routing only).
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted class labels.
+        """
+        check_is_fitted(self)
+        p = self._predict_params("predict", params)
+        X = _check_X(self, X, reset=False)
+        return self.estimator_.predict(X, **p)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X, **params):
+        """Class probabilities of ``X``, one column per entry of :attr:`classes_`.
+
+        A class the consensus never chose (so :attr:`estimator_` never saw it)
+        gets probability 0.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to predict.
+        **params : dict
+            Metadata for the wrapped estimator's ``predict_proba`` (routing only).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        p = self._predict_params("predict_proba", params)
+        X = _check_X(self, X, reset=False)
+        return _aligned_proba_raw(self.estimator_, X, self.classes_, p)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X, **params):
+        """Log of :meth:`predict_proba` (``-inf`` for a class never chosen as consensus).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to predict.
+        **params : dict
+            Metadata for the wrapped estimator's ``predict_log_proba`` (routing only).
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        p = self._predict_params("predict_log_proba", params)
+        X = _check_X(self, X, reset=False)
+        lp = np.asarray(self.estimator_.predict_log_proba(X, **p))
+        est_classes = getattr(self.estimator_, "classes_", self.classes_)
+        if len(est_classes) == len(self.classes_):
+            return lp
+        out = np.full((lp.shape[0], len(self.classes_)), -np.inf, dtype=lp.dtype)
+        out[:, _class_positions(est_classes, self.classes_)] = lp
+        return out
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X, **params):
+        """Decision function of :attr:`estimator_`.
+
+        When the consensus never chose some class of :attr:`classes_`, the
+        result has one column per class with ``-inf`` for the missing ones.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to predict.
+        **params : dict
+            Metadata for the wrapped estimator's ``decision_function`` (routing only).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        p = self._predict_params("decision_function", params)
+        X = _check_X(self, X, reset=False)
+        d = np.asarray(self.estimator_.decision_function(X, **p))
+        est_classes = getattr(self.estimator_, "classes_", self.classes_)
+        if len(est_classes) == len(self.classes_):
+            return d
+        if d.ndim == 1:
+            d = np.column_stack([-d, d])
+        out = np.full((d.shape[0], len(self.classes_)), -np.inf)
+        out[:, _class_positions(est_classes, self.classes_)] = d
+        return out
+
+    def get_metadata_routing(self):
+        """Metadata routing: ``fit``/``predict*`` metadata go to the wrapped estimator.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        router = MetadataRouter(owner=self)
+        router.add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping()
+            .add(caller="fit", callee="fit")
+            .add(caller="predict", callee="predict")
+            .add(caller="predict_proba", callee="predict_proba")
+            .add(caller="predict_log_proba", callee="predict_log_proba")
+            .add(caller="decision_function", callee="decision_function"),
+        )
+        router.add(
+            splitter=check_cv(self.cv),
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
+        return router
+
+
+class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
+    """Several classifiers trained on one CROWDLAB consensus (spec section 5).
+
+    As :class:`MultiAnnotatorClassifier`, but every estimator in
+    ``estimators`` contributes out-of-fold probabilities with its own CROWDLAB
+    weight (and temperature), ActiveLab uses the ensemble scores, and
+    :meth:`predict_proba` is the ``model_weight_``-weighted mean of the fitted
+    estimators' probabilities.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples
+        Named classifiers with ``fit`` and ``predict_proba``; their parameters
+        are reachable as ``<name>__<param>``.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for the out-of-fold predicted probabilities of the labeled rows.
+        An int gives ``StratifiedKFold(cv, shuffle=True)`` on the current
+        consensus (the majority vote at first), seeded by ``random_state``;
+        classes with fewer labeled rows than folds are warned about, and if
+        every class has fewer rows than folds a shuffled ``KFold`` is used. A
+        splitter or iterable must partition the labeled rows.
+    calibrate : bool, default=True
+        Temperature-scale the out-of-fold probabilities to the annotations
+        before CROWDLAB (``calibrate_probs`` of the scoring core). ActiveLab
+        scores always calibrate (spec section 4).
+    max_iter : int, default=1
+        Rounds of "cross-validate on the current labels, infer the CROWDLAB
+        consensus". Round 1 trains the fold models on the majority vote; each
+        further round retrains them on the previous consensus. Stops early
+        when the consensus equals the labels the round trained on.
+    n_jobs : int, default=None
+        Fold models are fitted (and predict) in parallel with joblib.
+        ``None`` means 1 unless in a ``joblib.parallel_backend`` context.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fold shuffling and the majority-vote tie-breaks. The wrapped
+        estimator's own ``random_state`` is its own parameter
+        (``estimator__random_state``).
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        Each estimator fitted on the labeled rows with their consensus labels.
+    named_estimators_ : dict
+        The same, by name.
+    model_weight_ : ndarray of shape (n_estimators,)
+        CROWDLAB weight of each estimator.
+    oof_pred_probs_ : ndarray of shape (n_estimators, n_samples, n_classes)
+        Out-of-fold probabilities per estimator (fold-mean for unlabeled rows).
+
+    The other attributes are those of :class:`MultiAnnotatorClassifier`.
+
+    See Also
+    --------
+    MultiAnnotatorClassifier : One classifier.
+    skactivelab.get_active_learning_scores_ensemble : ActiveLab with several models.
+
+    References
+    ----------
+    .. [1] H. W. Goh, U. Tkachenko and J. Mueller, arXiv:2210.06812, 2022.
+    .. [2] H. W. Goh and J. Mueller, arXiv:2301.11856, 2023.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from skactivelab import MultiAnnotatorEnsembleClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 2))
+    >>> L = np.full((60, 3), np.nan)
+    >>> L[:50] = (X[:50, :1] > 0).astype(int)
+    >>> clf = MultiAnnotatorEnsembleClassifier(
+    ...     [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(max_depth=2))],
+    ...     cv=3, random_state=0).fit(X, L)
+    >>> clf.model_weight_.shape, clf.oof_pred_probs_.shape
+    ((2,), (2, 60, 2))
+    """
+
+    _ensemble = True
+
+    _parameter_constraints: dict = {
+        **_BaseMultiAnnotator._parameter_constraints,
+        "estimators": [list],
+    }
+
+    def __init__(
+        self,
+        estimators,
+        *,
+        cv=5,
+        calibrate=True,
+        max_iter=1,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.estimators = estimators
+        self.cv = cv
+        self.calibrate = calibrate
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator and, with ``deep``, of the named estimators."""
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters, including ``<name>__<param>`` of the named estimators."""
+        self._set_params("estimators", **params)
+        return self
+
+    def _named_estimators(self):
+        if not self.estimators:
+            raise ValueError("estimators is empty; give a list of (name, classifier) tuples.")
+        names, _ = zip(*self.estimators)
+        self._validate_names(names)
+        return list(self.estimators)
+
+    def _set_final(self, finals):
+        self.estimators_ = finals
+        self.named_estimators_ = {name: est for (name, _), est in zip(self.estimators, finals)}
+
+    def _finals(self):
+        return self.estimators_
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **params):
+        """Fit every estimator on the CROWDLAB consensus of ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_annotators), ...
+            Annotations, as for :meth:`MultiAnnotatorClassifier.fit`.
+        **params : dict
+            Metadata for the estimators' ``fit`` (routing only).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, params)
+
+    def predict_proba(self, X):
+        """``model_weight_``-weighted mean of the estimators' probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = _check_X(self, X, reset=False)
+        return self._aligned_final_proba(X)
+
+    def predict(self, X):
+        """Class with the highest :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def get_metadata_routing(self):
+        """Metadata routing: ``fit`` metadata go to every estimator.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        router = MetadataRouter(owner=self)
+        for name, est in self.estimators:
+            router.add(**{name: est}, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        router.add(
+            splitter=check_cv(self.cv),
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
+        return router
