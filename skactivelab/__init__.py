@@ -13,11 +13,27 @@ from .crowdlab import (
     get_label_quality_multiannotator,
     get_label_quality_multiannotator_ensemble,
 )
+from .learner import MultiAnnotatorActiveLearner
 from .majority_vote import get_majority_vote_label
+from .strategies import (
+    ActiveLabQuery,
+    EntropyQuery,
+    GoodRandomQuery,
+    MarginQuery,
+    RandomQuery,
+    UncertaintyQuery,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActiveLabQuery",
+    "EntropyQuery",
+    "GoodRandomQuery",
+    "MarginQuery",
+    "MultiAnnotatorActiveLearner",
+    "RandomQuery",
+    "UncertaintyQuery",
     "LabelQualityResult",
     "MultiAnnotatorClassifier",
     "MultiAnnotatorEnsembleClassifier",

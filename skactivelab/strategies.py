@@ -1,0 +1,250 @@
+"""Query strategies: choose what to label, or re-label, next.
+
+Each strategy is a callable ``strategy(learner_or_estimator, X_pool, n_instances=1)``
+that returns ``(indices, scores)``: rows of ``X_pool`` and their scores, lowest
+(most useful to annotate) first. That is the interface modAL's learners expect
+from a ``query_strategy`` (modAL unpacks the result into two values), and our
+:class:`~skactivelab.MultiAnnotatorActiveLearner` uses the same objects.
+
+Two kinds of pool are understood (``pool="auto"`` tells them apart):
+
+* ``X_pool`` is the very ``X`` the estimator was fit on: rows with annotations are
+  candidates for another label (re-labeling), rows without are unlabeled, and all
+  are scored on one scale from the fitted estimator (out-of-fold predictions for
+  labeled rows);
+* any other ``X_pool`` is treated as unlabeled examples only ("traditional" active
+  learning).
+
+Scores come from :mod:`skactivelab.query` (model-only scores and selection) and
+:func:`skactivelab.get_active_learning_scores`; selection is
+:func:`skactivelab.query.select_batch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .estimator import _BaseMultiAnnotator
+from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
+
+__all__ = [
+    "ActiveLabQuery",
+    "EntropyQuery",
+    "GoodRandomQuery",
+    "MarginQuery",
+    "RandomQuery",
+    "UncertaintyQuery",
+]
+
+_POOLS = ("auto", "fit", "unlabeled")
+
+
+def data_digest(X):
+    """Content hash of a feature matrix (dense, sparse or DataFrame), used to
+    recognise the ``X`` an estimator was fit on without keeping a copy of it."""
+    h = hashlib.blake2b(digest_size=16)
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        parts = (X.data, X.indices, X.indptr, np.asarray(X.shape))
+    else:
+        if hasattr(X, "to_numpy"):
+            X = X.to_numpy()
+        X = np.asarray(X)
+        if X.dtype.kind == "O":
+            return None  # no stable byte representation
+        parts = (np.ascontiguousarray(X), np.asarray(X.shape))
+    for p in parts:
+        h.update(np.ascontiguousarray(p).view(np.uint8).ravel())
+        h.update(str(p.dtype).encode())
+    return h.hexdigest()
+
+
+def _resolve(learner_or_estimator, X_pool):
+    """Return (fitted MultiAnnotatorClassifier-like estimator, X_pool in its input space)."""
+    est = learner_or_estimator
+    # modAL learners and our learner keep the model in `.estimator` (ours: `.estimator_`).
+    if hasattr(est, "query_strategy") and hasattr(est, "estimator"):
+        est = est.estimator
+    if isinstance(est, Pipeline):
+        check_is_fitted(est)
+        if len(est.steps) > 1:
+            X_pool = est[:-1].transform(X_pool)
+        est = est.steps[-1][1]
+    if not isinstance(est, _BaseMultiAnnotator):
+        raise TypeError(
+            f"{type(est).__name__} is not a MultiAnnotatorClassifier; query strategies "
+            "need one (alone, as the last step of a Pipeline, or inside a learner)."
+        )
+    check_is_fitted(est, "active_learning_scores_")
+    n_features = getattr(est, "n_features_in_", None)
+    shape = getattr(X_pool, "shape", None)
+    if shape is None:
+        X_pool = np.asarray(X_pool)
+        shape = X_pool.shape
+    if len(shape) != 2:
+        raise ValueError(f"X_pool must be 2-D (n_samples, n_features), got shape {shape}.")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(
+            f"X_pool has {shape[1]} features but the estimator was fit with {n_features}; "
+            "give rows in the same feature space as the training X."
+        )
+    return est, X_pool
+
+
+class _Query:
+    """Shared call logic: resolve the estimator, score the pool, select a batch."""
+
+    def __init__(self, *, pool="auto", exclude_fully_annotated=False, random_state=None):
+        self.pool = pool
+        self.exclude_fully_annotated = exclude_fully_annotated
+        self.random_state = random_state
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({args})"
+
+    def _rng(self):
+        """One generator per strategy object, advanced by every call, so a seeded
+        strategy is reproducible without repeating its picks round after round."""
+        if getattr(self, "_random", None) is None:
+            self._random = check_random_state(self.random_state)
+        return self._random
+
+    def _is_fit_pool(self, est, X_pool):
+        if self.pool not in _POOLS:
+            raise ValueError(f"pool must be one of {list(_POOLS)}, got {self.pool!r}.")
+        n_fit = est.labeled_mask_.shape[0]
+        same_size = X_pool.shape[0] == n_fit
+        if self.pool == "fit":
+            if not same_size:
+                raise ValueError(
+                    f"pool='fit' but X_pool has {X_pool.shape[0]} rows and the estimator was "
+                    f"fit on {n_fit}; pass the training X or use pool='unlabeled'."
+                )
+            return True
+        if self.pool == "unlabeled":
+            return False
+        digest = getattr(est, "fit_digest_", None)
+        if not same_size:
+            return False
+        return digest is None or digest == data_digest(X_pool)
+
+    def scores(self, learner_or_estimator, X_pool):
+        """Scores of every row of ``X_pool`` (lower = annotate first) and the candidate mask."""
+        est, X_pool = _resolve(learner_or_estimator, X_pool)
+        fit_pool = self._is_fit_pool(est, X_pool)
+        scores = np.asarray(self._score(est, X_pool, fit_pool), dtype=np.float64)
+        candidates = np.ones(scores.shape[0], dtype=bool)
+        if fit_pool and self.exclude_fully_annotated:
+            # rows that every known annotator has labeled cannot get a new opinion
+            n_known = int(np.sum(np.asarray(est.num_examples_labeled_) > 0))
+            candidates = est.n_annotations_ < n_known
+        return scores, candidates
+
+    def __call__(self, learner_or_estimator, X_pool, n_instances=1, **kwargs):
+        """Pick ``n_instances`` rows of ``X_pool``; return ``(indices, scores of those rows)``."""
+        if kwargs:
+            raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}.")
+        scores, candidates = self.scores(learner_or_estimator, X_pool)
+        idx = select_batch(scores, n_instances, candidates=candidates, random_state=self._rng())
+        return idx, scores[idx]
+
+
+class ActiveLabQuery(_Query):
+    """ActiveLab: label or re-label where one more annotation helps most.
+
+    Labeled rows of the fit ``X`` are scored by ActiveLab from the CROWDLAB
+    consensus and out-of-fold predictions, unlabeled rows from the predictions
+    of the cross-validation models, on one scale: a batch mixes first labels and
+    second opinions as the scores dictate.
+
+    Parameters
+    ----------
+    pool : {"auto", "fit", "unlabeled"}, default="auto"
+        "fit": ``X_pool`` is the training ``X`` (labeled rows can be re-labeled);
+        "unlabeled": every row of ``X_pool`` is unlabeled; "auto": "fit" when
+        ``X_pool`` has the training ``X``'s content, else "unlabeled".
+    exclude_fully_annotated : bool, default=False
+        Never pick a row that every known annotator has already labeled.
+    random_state : int, RandomState instance or None, default=None
+        Breaks ties between equal scores.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skactivelab import MultiAnnotatorClassifier, ActiveLabQuery
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> L = np.where(rng.random((60, 3)) < 0.6, y[:, None], -1); L[50:] = -1
+    >>> L[:50, 0] = y[:50]
+    >>> clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
+    >>> idx, scores = ActiveLabQuery(random_state=0)(clf, X, n_instances=5)
+    >>> idx.shape, bool(np.all(np.diff(scores) >= 0))
+    ((5,), True)
+    """
+
+    def _score(self, est, X_pool, fit_pool):
+        if fit_pool:
+            return est.active_learning_scores_
+        return est.active_learning_scores(X_pool)[1]
+
+
+class _ModelScoreQuery(_Query):
+    _score_fn = None
+
+    def _score(self, est, X_pool, fit_pool):
+        if fit_pool:
+            P = est.oof_pred_probs_
+            if P.ndim == 3:  # ensemble: mean of the models
+                P = P.mean(axis=0)
+        else:
+            P = est.predict_proba(X_pool)
+        return type(self)._score_fn(P)
+
+
+class UncertaintyQuery(_ModelScoreQuery):
+    """Least confidence: the rows whose largest predicted probability is lowest.
+
+    Labeled rows of the fit ``X`` use their out-of-fold predictions. Parameters
+    as in :class:`ActiveLabQuery`.
+    """
+
+    _score_fn = staticmethod(uncertainty_scores)
+
+
+class MarginQuery(_ModelScoreQuery):
+    """Smallest margin between the two most likely classes. Parameters as in :class:`ActiveLabQuery`."""
+
+    _score_fn = staticmethod(margin_scores)
+
+
+class EntropyQuery(_ModelScoreQuery):
+    """Highest entropy of the predicted probabilities. Parameters as in :class:`ActiveLabQuery`."""
+
+    _score_fn = staticmethod(entropy_scores)
+
+
+class RandomQuery(_Query):
+    """Uniformly random rows (labeled or not), seeded by ``random_state``."""
+
+    def _score(self, est, X_pool, fit_pool):
+        return self._rng().random_sample(X_pool.shape[0])
+
+
+class GoodRandomQuery(_Query):
+    """Random among the rows with the fewest annotations (so unlabeled rows first).
+
+    On a pool of unlabeled rows this is plain random sampling.
+    """
+
+    def _score(self, est, X_pool, fit_pool):
+        if fit_pool:
+            return est.n_annotations_.astype(np.float64)
+        return np.zeros(X_pool.shape[0])

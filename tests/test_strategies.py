@@ -1,0 +1,199 @@
+"""Query strategies (issue 4): selection, pools, baselines, modAL, bad input."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skactivelab as sk
+from skactivelab import (
+    ActiveLabQuery,
+    EntropyQuery,
+    GoodRandomQuery,
+    MarginQuery,
+    MultiAnnotatorClassifier,
+    RandomQuery,
+    UncertaintyQuery,
+)
+from skactivelab.query import entropy_scores, margin_scores, uncertainty_scores
+
+
+def _data(seed=0, n=120, n_unlabeled=40):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    truth = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    L = np.where(rng.random((n, 4)) < 0.5, truth[:, None], -1)
+    L[:, 0] = truth
+    # a few labeled rows where annotators disagree: natural re-label candidates
+    L[:6, 1] = 1 - truth[:6]
+    L[:6, 2] = -1
+    L[:6, 3] = -1
+    L[n - n_unlabeled :] = -1
+    return X, L, truth
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, L, truth = _data()
+    clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
+    return X, L, truth, clf
+
+
+def _independent_activelab_scores(clf, L):
+    """ActiveLab scores composed from public functions, not from the strategy."""
+    labeled = (L >= 0).any(axis=1)
+    P = clf.oof_pred_probs_
+    s_lab, s_unl = sk.get_active_learning_scores(L[labeled], P[labeled], P[~labeled])
+    scores = np.empty(L.shape[0])
+    scores[labeled], scores[~labeled] = s_lab, s_unl
+    return scores
+
+
+def test_activelab_query_on_fit_pool_matches_public_scores(fitted):
+    X, L, _, clf = fitted
+    expected = _independent_activelab_scores(clf, L)
+    for n in (1, 2, 10):
+        idx, scores = ActiveLabQuery(random_state=0)(clf, X, n_instances=n)
+        np.testing.assert_array_equal(idx, np.argsort(expected, kind="stable")[:n])
+        np.testing.assert_allclose(scores, expected[idx], rtol=1e-12)
+        assert np.unique(idx).size == n
+
+
+def test_relabel_picks_when_they_score_lowest(fitted):
+    X, L, _, clf = fitted
+    idx, _ = ActiveLabQuery()(clf, X, n_instances=10)
+    labeled = (L >= 0).any(axis=1)
+    # the conflicting rows 0..5 have one vote each way: some must be picked for re-labeling
+    assert labeled[idx].any()
+    assert np.isin(idx, np.arange(6)).any()
+
+
+def test_unlabeled_only_pool_is_traditional_active_learning(fitted):
+    X, L, _, clf = fitted
+    pool = X[-40:] + 1e-9  # not the fit X: every row is unlabeled
+    idx, scores = ActiveLabQuery()(clf, pool, n_instances=5)
+    _, expected = clf.active_learning_scores(pool)
+    np.testing.assert_array_equal(idx, np.argsort(expected, kind="stable")[:5])
+    np.testing.assert_allclose(scores, expected[idx], rtol=1e-12)
+    # the same rows with pool="unlabeled" give the same ranking as least confidence
+    # with calibrated probabilities (spec 4): monotone in max probability
+    u = clf.active_learning_scores(pool)[1]
+    conf = sk.temp_scale_pred_probs(clf._fold_mean_proba(pool)[0], clf.temperature_ or 1.0).max(axis=1)
+    assert np.all(np.diff(u[np.argsort(conf)]) >= -1e-12)
+
+
+def test_pool_modes_are_explicit_when_needed(fitted):
+    X, L, _, clf = fitted
+    idx_fit, _ = ActiveLabQuery(pool="fit")(clf, X, n_instances=3)
+    idx_unl, s_unl = ActiveLabQuery(pool="unlabeled")(clf, X, n_instances=3)
+    _, expected = clf.active_learning_scores(X)
+    np.testing.assert_allclose(s_unl, np.sort(expected)[:3], rtol=1e-12)
+    with pytest.raises(ValueError, match="pool='fit' but X_pool has 5 rows"):
+        ActiveLabQuery(pool="fit")(clf, X[:5], n_instances=1)
+
+
+@pytest.mark.parametrize(
+    "strategy, fn",
+    [(UncertaintyQuery, uncertainty_scores), (MarginQuery, margin_scores), (EntropyQuery, entropy_scores)],
+)
+def test_model_baselines_use_out_of_fold_predictions(fitted, strategy, fn):
+    X, L, _, clf = fitted
+    idx, scores = strategy(random_state=0)(clf, X, n_instances=7)
+    expected = fn(clf.oof_pred_probs_)
+    np.testing.assert_allclose(scores, np.sort(expected)[:7], rtol=1e-12)
+    np.testing.assert_allclose(expected[idx], scores, rtol=1e-12)
+
+
+def test_good_random_prefers_fewest_annotations(fitted):
+    X, L, _, clf = fitted
+    idx, _ = GoodRandomQuery(random_state=0)(clf, X, n_instances=20)
+    assert np.all((L[idx] < 0).all(axis=1))  # 40 unlabeled rows exist: all picks unlabeled
+    idx2, _ = GoodRandomQuery(random_state=1)(clf, X, n_instances=20)
+    assert set(idx) != set(idx2)  # random among them
+
+
+def test_random_is_seeded_and_moves_on(fitted):
+    X, L, _, clf = fitted
+    a = RandomQuery(random_state=3)
+    first, _ = a(clf, X, n_instances=5)
+    second, _ = a(clf, X, n_instances=5)
+    again, _ = RandomQuery(random_state=3)(clf, X, n_instances=5)
+    np.testing.assert_array_equal(first, again)
+    assert set(first) != set(second)
+
+
+def test_ties_broken_by_random_state():
+    X = np.zeros((30, 2))
+    X[:15, 0] = 1
+    L = np.full((30, 1), -1)
+    L[:15, 0], L[15:20, 0] = 1, 0
+    clf = MultiAnnotatorClassifier(LogisticRegression(), cv=2, random_state=0).fit(X, L)
+    # rows 20..29 are identical unlabeled rows: equal scores
+    picks = {tuple(ActiveLabQuery(random_state=s)(clf, X[20:] , n_instances=3)[0]) for s in range(6)}
+    assert len(picks) > 1
+    assert ActiveLabQuery(random_state=1)(clf, X[20:], n_instances=3)[0].tolist() == \
+        ActiveLabQuery(random_state=1)(clf, X[20:], n_instances=3)[0].tolist()
+
+
+def test_exclude_fully_annotated(fitted):
+    X, L, _, clf = fitted
+    full = (L >= 0).all(axis=1)
+    assert full.any()
+    idx, _ = ActiveLabQuery(exclude_fully_annotated=True)(clf, X, n_instances=len(X) - full.sum())
+    assert not full[idx].any()
+
+
+def test_pipeline_estimator(fitted):
+    X, L, _, _ = fitted
+    pipe = make_pipeline(StandardScaler(), MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0))
+    pipe.fit(X, L)
+    idx, _ = ActiveLabQuery()(pipe, X, n_instances=4)
+    expected = pipe[-1].active_learning_scores_
+    np.testing.assert_array_equal(idx, np.argsort(expected, kind="stable")[:4])
+
+
+def test_bad_input(fitted):
+    X, L, _, clf = fitted
+    q = ActiveLabQuery()
+    with pytest.raises(ValueError, match="n_instances must be >= 1"):
+        q(clf, X, n_instances=0)
+    with pytest.raises(ValueError, match="more than the 120 candidate"):
+        q(clf, X, n_instances=121)
+    with pytest.raises(ValueError, match="X_pool has 2 features but the estimator was fit with 3"):
+        q(clf, X[:, :2], n_instances=1)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        q(MultiAnnotatorClassifier(LogisticRegression()), X, n_instances=1)
+    with pytest.raises(TypeError, match="not a MultiAnnotatorClassifier"):
+        q(LogisticRegression().fit(X, L[:, 0] > 0), X, n_instances=1)
+    with pytest.raises(ValueError, match="pool must be one of"):
+        ActiveLabQuery(pool="all")(clf, X, n_instances=1)
+
+
+# ------------------------------------------------------------------------------ modAL
+def test_modal_active_learner_query():
+    modAL = pytest.importorskip("modAL")
+    from modAL.models import ActiveLearner
+
+    X, L, _ = _data(seed=1)
+    learner = ActiveLearner(
+        estimator=MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0),
+        query_strategy=ActiveLabQuery(random_state=0),
+        X_training=X,
+        y_training=L,
+    )
+    clf = learner.estimator
+    expected = _independent_activelab_scores(clf, L)
+    labeled = (L >= 0).any(axis=1)
+    for n in (1, 2, 10):
+        idx, rows = learner.query(X, n_instances=n)
+        np.testing.assert_array_equal(idx, np.argsort(expected, kind="stable")[:n])
+        np.testing.assert_array_equal(rows, X[idx])
+        if n == 10:
+            assert labeled[idx].any(), "re-label picks expected among the 10 lowest"
+    # a pool of unlabeled rows only (the seed's traditional active learning)
+    idx, rows = learner.query(X[~labeled], n_instances=3)
+    np.testing.assert_array_equal(rows, X[~labeled][idx])
+    assert modAL is not None
