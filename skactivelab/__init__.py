@@ -15,6 +15,7 @@ from .crowdlab import (
 )
 from .learner import MultiAnnotatorActiveLearner
 from .majority_vote import get_majority_vote_label
+from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 from .strategies import (
     ActiveLabQuery,
     EntropyQuery,
@@ -43,6 +44,10 @@ __all__ = [
     "get_label_quality_multiannotator",
     "get_label_quality_multiannotator_ensemble",
     "get_majority_vote_label",
+    "entropy_scores",
+    "margin_scores",
+    "select_batch",
+    "uncertainty_scores",
     "long_to_wide",
     "temp_scale_pred_probs",
     "wide_to_long",

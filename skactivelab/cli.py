@@ -148,7 +148,7 @@ def _cmd_benchmark(args):
     elapsed = time.perf_counter() - t0
     paper = None
     paper_csv = Path(args.paper) if args.paper else None
-    if paper_csv is None and args.dataset == "wall_robot":
+    if paper_csv is None and args.dataset.startswith("wall_robot"):
         from .datasets import default_wall_robot_path
 
         cand = default_wall_robot_path().parent / "paper_results_wall_robot.csv"
@@ -170,7 +170,7 @@ def _cmd_benchmark(args):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="skactivelab",
-        description="ActiveLab / CROWDLAB simulations: what to label or re-label next with several noisy annotators.",
+        description="ActiveLab and CROWDLAB: what to label or re-label next with several noisy annotators.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  skactivelab demo\n  skactivelab benchmark --help",
     )
@@ -200,7 +200,7 @@ def build_parser():
         epilog=BENCH_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    b.add_argument("--dataset", choices=("wall_robot", "wall_robot_full", "digits"), default="wall_robot")
+    b.add_argument("--dataset", choices=("wall_robot", "wall_robot_4", "wall_robot_full", "digits"), default="wall_robot")
     b.add_argument("--data", default=None, help="path to wall_robot.csv (default: ../shared/data beside the "
                    "project, else OpenML 1526 online)")
     b.add_argument("--setting", default="multiannotator",
@@ -222,6 +222,13 @@ def build_parser():
     b.add_argument("--out", default="skactivelab-benchmark", help="output directory")
     b.add_argument("--n-jobs", type=int, default=n_cpu)
     b.set_defaults(func=_cmd_benchmark)
+
+    try:  # ``score`` and ``fit`` on files, when that module is present
+        from ._team_cli import add_team_commands
+    except ImportError:
+        pass
+    else:
+        add_team_commands(sub)
     return parser
 
 

@@ -264,3 +264,19 @@ def test_cli_benchmark_digits_runs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "activelab" in out and "round" in out
     assert (tmp_path / "digits_multiannotator_knn.csv").exists()
+
+
+@pytest.mark.skipif(not WALL_ROBOT.exists(), reason="shared/data/wall_robot.csv not beside the project")
+def test_wall_robot_4_features_match_openml_1526_rows():
+    """The 4 distances equal OpenML 1526's values for the rows printed in the paper's notebook."""
+    from skactivelab.datasets import wall_robot_4_features
+
+    ds = load_wall_robot(WALL_ROBOT)
+    published = {
+        0: (1.687, 0.445, 2.332, 0.429), 4: (1.687, 0.449, 2.334, 0.429),
+        5451: (1.024, 0.657, 1.087, 1.562), 5452: (0.894, 0.649, 1.071, 1.085),
+        5453: (0.873, 0.642, 1.053, 1.105), 5454: (0.967, 0.635, 1.034, 1.118),
+        5455: (0.854, 0.628, 1.016, 1.168),
+    }
+    rows = np.array(list(published))
+    np.testing.assert_allclose(wall_robot_4_features(ds.data[rows]), np.array(list(published.values())), atol=1e-6)
