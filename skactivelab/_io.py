@@ -1,0 +1,642 @@
+"""Files for the team commands: annotation, probability and feature CSVs; atomic writes.
+
+No pandas: the standard ``csv`` module plus NumPy. Every problem with an input
+file raises :class:`InputFileError`, which names the file, the row (the 1-based
+line number in the file, header included) and the fix. Nothing here prints.
+The file formats are described in ``docs/command_line.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "AnnotationTable",
+    "FeatureTable",
+    "InputFileError",
+    "ProbTable",
+    "align_pred_probs",
+    "encode_labels",
+    "format_csv",
+    "read_annotations",
+    "read_features",
+    "read_pred_probs",
+    "sorted_class_names",
+    "write_files_atomically",
+]
+
+EXAMPLE_COLUMNS = ("example_id", "task", "example", "item")
+ANNOTATOR_COLUMNS = ("annotator_id", "annotator", "worker")
+LABEL_COLUMNS = ("label",)
+#: Rows of a probability file may miss 1 by this much (rounding on export); they are renormalised.
+ROW_SUM_TOL = 0.01
+_INT_RE = re.compile(r"[+-]?\d+")
+_SHOWN = 5
+
+
+class InputFileError(ValueError):
+    """A problem with an input file, with where it is and how to fix it.
+
+    Parameters
+    ----------
+    file : str
+        The file as the user named it.
+    row : int or None
+        1-based line number in the file, header included (for ``.npy`` files
+        the 0-based array row, see ``row_label``); None for the file as a whole.
+    problem : str
+        What is wrong, without a final period.
+    fix : str
+        What to do about it.
+    row_label : str, default="row"
+        How to call ``row`` in the message.
+
+    Examples
+    --------
+    >>> str(InputFileError("a.csv", 3, "label 'dgo' is not a class", "Use one of ['cat', 'dog']."))
+    "a.csv, row 3: label 'dgo' is not a class. Use one of ['cat', 'dog']."
+    """
+
+    def __init__(self, file, row, problem, fix, *, row_label="row"):
+        self.file = str(file)
+        self.row = row
+        self.problem = problem
+        self.fix = fix
+        self.row_label = row_label
+        super().__init__(self.message)
+
+    @property
+    def message(self):
+        where = self.file if self.row is None else f"{self.file}, {self.row_label} {self.row}"
+        return f"{where}: {self.problem}. {self.fix}"
+
+
+def _shown(values, n=_SHOWN):
+    vals = list(values)
+    text = ", ".join(repr(v) for v in vals[:n])
+    return text + (f" ... ({len(vals)} in all)" if len(vals) > n else "")
+
+
+# --------------------------------------------------------------------------- CSV
+@dataclass(frozen=True)
+class _Csv:
+    path: str
+    header: list
+    rows: list  # list of lists of stripped cells, same length as header
+    lines: np.ndarray  # line number of each row
+
+
+def _read_csv(path, what):
+    """Header and non-blank rows of a CSV file, cells stripped, with their line numbers."""
+    path = str(path)
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputFileError(path, None, f"cannot be read ({exc.strerror or exc})",
+                             f"Check the path given to {what}.") from None
+    header, header_line, rows, lines = None, None, [], []
+    try:
+        with fh:
+            reader = csv.reader(fh)
+            for cells in reader:
+                cells = [c.strip() for c in cells]
+                if not any(cells):
+                    continue  # blank line (or a row of empty cells)
+                if header is None:
+                    header, header_line = cells, reader.line_num
+                    continue
+                if len(cells) != len(header):
+                    extra = cells[len(header):]
+                    if len(cells) < len(header) or any(extra):
+                        raise InputFileError(
+                            path, reader.line_num,
+                            f"has {len(cells)} cells but the header (row {header_line}) has "
+                            f"{len(header)} columns",
+                            "Give every row one cell per header column (quote cells that "
+                            "contain commas)."
+                        )
+                    cells = cells[: len(header)]
+                rows.append(cells)
+                lines.append(reader.line_num)
+    except UnicodeDecodeError:
+        raise InputFileError(path, None, "is not UTF-8 text",
+                             f"Give {what} a CSV file saved as UTF-8.") from None
+    except csv.Error as exc:
+        raise InputFileError(path, None, f"is not valid CSV ({exc})",
+                             "Save it as comma-separated values.") from None
+    if header is None:
+        raise InputFileError(path, 1, "the file is empty",
+                             f"Give {what} a CSV file with a header row and one row per entry.")
+    if not rows:
+        raise InputFileError(path, header_line + 1, "no data rows after the header",
+                             f"Give {what} at least one row below the header.")
+    seen = {}
+    for j, name in enumerate(header):
+        key = name
+        if key in seen and name:
+            raise InputFileError(path, header_line,
+                                 f"column name {name!r} appears twice (columns {seen[key] + 1} "
+                                 f"and {j + 1})", "Give every column a different name.")
+        seen[key] = j
+    return _Csv(path, header, rows, np.asarray(lines, dtype=np.int64)), header_line
+
+
+def _find_column(header, aliases):
+    """Indices of the columns whose lower-cased name is in ``aliases``."""
+    hits = [j for j, name in enumerate(header) if name.lower() in aliases]
+    return hits
+
+
+def _pick_column(table, header_line, aliases, what, required=True):
+    hits = _find_column(table.header, aliases)
+    if len(hits) > 1:
+        names = [table.header[j] for j in hits]
+        raise InputFileError(table.path, header_line, f"several {what} columns {names}",
+                             f"Keep one column named one of {list(aliases)}.")
+    if not hits:
+        if not required:
+            return None
+        named = repr(aliases[0]) if len(aliases) == 1 else f"one of {list(aliases)}"
+        raise InputFileError(table.path, header_line,
+                             f"no {what} column (header: {table.header[:8]})",
+                             f"Add a column named {named}.")
+    return hits[0]
+
+
+def _parse_numbers(table, cols, what, allow_missing=False):
+    """(n_rows, len(cols)) float64 from the given columns; errors name row and column."""
+    cells = [[r[j] for j in cols] for r in table.rows]
+    try:
+        values = np.asarray(cells, dtype=np.float64) if cells else np.empty((0, len(cols)))
+        fast = True
+    except ValueError:
+        fast = False
+    if not fast:
+        values = np.empty((len(cells), len(cols)))
+        for i, row in enumerate(cells):
+            for k, cell in enumerate(row):
+                if cell == "" and allow_missing:
+                    values[i, k] = np.nan
+                    continue
+                try:
+                    values[i, k] = float(cell)
+                except ValueError:
+                    col = table.header[cols[k]]
+                    problem = (f"column {col!r} is empty" if cell == "" else
+                               f"column {col!r} holds {cell!r}, which is not a number")
+                    raise InputFileError(table.path, int(table.lines[i]), problem,
+                                         f"Give {what} as plain numbers (like 0.25)"
+                                         + ("; leave a cell empty for a missing value." if allow_missing else ".")) from None
+    bad = np.isinf(values) if allow_missing else ~np.isfinite(values)
+    if bad.any():
+        i, k = np.argwhere(bad)[0]
+        raise InputFileError(table.path, int(table.lines[i]),
+                             f"column {table.header[cols[k]]!r} holds {table.rows[i][cols[k]]!r}",
+                             f"Give {what} as finite numbers.")
+    return values
+
+
+def _check_unique_ids(path, ids, lines, what):
+    first = {}
+    for i, x in enumerate(ids):
+        if x in first:
+            raise InputFileError(path, int(lines[i]),
+                                 f"{what} {x!r} already appears on row {int(lines[first[x]])}",
+                                 f"Give each {what} one row only.")
+        first[x] = i
+
+
+# --------------------------------------------------------------------------- annotations
+@dataclass(frozen=True)
+class AnnotationTable:
+    """Annotations read from a file; all IDs and labels are the file's strings.
+
+    ``example_ids`` and ``annotator_ids`` are in order of first appearance;
+    ``example``, ``annotator``, ``label`` and ``line`` are aligned, one entry
+    per given label (empty cells are not labels); ``example_line`` is the line
+    where each example first appears.
+    """
+
+    path: str
+    format: str
+    example_ids: list
+    annotator_ids: list
+    example: np.ndarray
+    annotator: np.ndarray
+    label: np.ndarray
+    line: np.ndarray
+    example_line: np.ndarray
+
+    @property
+    def n_examples(self):
+        return len(self.example_ids)
+
+    @property
+    def n_annotators(self):
+        return len(self.annotator_ids)
+
+    def num_annotations(self):
+        """Number of labels of each example, shape (n_examples,)."""
+        return np.bincount(self.example, minlength=self.n_examples)
+
+
+def _detect_format(table, header_line, fmt):
+    groups = {
+        "example": _find_column(table.header, EXAMPLE_COLUMNS),
+        "annotator": _find_column(table.header, ANNOTATOR_COLUMNS),
+        "label": _find_column(table.header, LABEL_COLUMNS),
+    }
+    if fmt != "auto":
+        return fmt
+    present = [g for g, hits in groups.items() if hits]
+    if len(present) == 3:
+        return "long"
+    if "label" in present and len(present) == 2:
+        missing = next(g for g in groups if not groups[g])
+        aliases = EXAMPLE_COLUMNS if missing == "example" else ANNOTATOR_COLUMNS
+        raise InputFileError(
+            table.path, header_line,
+            f"looks like long format (columns {table.header[:8]}) but has no {missing} column",
+            f"Add a column named one of {list(aliases)}, or pass --format wide if it is wide "
+            "format (first column the example ID, one column per annotator).")
+    return "wide"
+
+
+def read_annotations(path, fmt="auto", *, what="--annotations"):
+    """Read annotations in long or wide CSV format.
+
+    Parameters
+    ----------
+    path : str or Path
+    fmt : {"auto", "long", "wide"}
+        Long format has columns example ID (``example_id``, ``task``,
+        ``example`` or ``item``), annotator ID (``annotator_id``,
+        ``annotator`` or ``worker``) and ``label``, one row per label; other
+        columns are ignored. Wide format has the example ID in the first column
+        and one column per annotator (the header is the annotator ID). "auto"
+        picks long when the three long-format columns are present. An empty
+        label cell is no label; an example with no label is unlabeled.
+    what : str
+        How the file is named in fixes (the command-line option).
+
+    Returns
+    -------
+    AnnotationTable
+    """
+    if fmt not in ("auto", "long", "wide"):
+        raise ValueError(f"fmt must be 'auto', 'long' or 'wide', got {fmt!r}.")
+    table, header_line = _read_csv(path, what)
+    fmt = _detect_format(table, header_line, fmt)
+    ex_index, ex_ids, ex_line = {}, [], []
+    an_index, an_ids = {}, []
+
+    def example_of(x, line):
+        i = ex_index.get(x)
+        if i is None:
+            i = ex_index[x] = len(ex_ids)
+            ex_ids.append(x)
+            ex_line.append(line)
+        return i
+
+    def annotator_of(a):
+        j = an_index.get(a)
+        if j is None:
+            j = an_index[a] = len(an_ids)
+            an_ids.append(a)
+        return j
+
+    ex, an, lab, lines = [], [], [], []
+    if fmt == "long":
+        ce = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID")
+        ca = _pick_column(table, header_line, ANNOTATOR_COLUMNS, "annotator ID")
+        cl = _pick_column(table, header_line, LABEL_COLUMNS, "label")
+        seen = {}
+        for cells, line in zip(table.rows, table.lines.tolist()):
+            x, a, y = cells[ce], cells[ca], cells[cl]
+            for value, col in ((x, ce), (a, ca)):
+                if value == "":
+                    raise InputFileError(table.path, line, f"column {table.header[col]!r} is empty",
+                                         "Give every row an example ID and an annotator ID.")
+            i, j = example_of(x, line), annotator_of(a)
+            if (i, j) in seen:
+                raise InputFileError(
+                    table.path, line,
+                    f"annotator {a!r} labels example {x!r} again (first on row {seen[(i, j)]})",
+                    "Keep one row per (example, annotator) pair.")
+            seen[(i, j)] = line
+            if y != "":
+                ex.append(i), an.append(j), lab.append(y), lines.append(line)
+    else:
+        if len(table.header) < 2:
+            raise InputFileError(table.path, header_line,
+                                 f"wide format needs an example ID column and at least one "
+                                 f"annotator column, the header has {len(table.header)} column",
+                                 "Add one column per annotator, or give long format with "
+                                 "columns example_id, annotator_id, label.")
+        for j, name in enumerate(table.header[1:], start=2):
+            if name == "":
+                raise InputFileError(table.path, header_line, f"column {j} has no name",
+                                     "Name every annotator column by its annotator ID.")
+            annotator_of(name)
+        for cells, line in zip(table.rows, table.lines.tolist()):
+            x = cells[0]
+            if x == "":
+                raise InputFileError(table.path, line, "the example ID (first column) is empty",
+                                     "Give every row an example ID in the first column.")
+            if x in ex_index:
+                raise InputFileError(table.path, line,
+                                     f"example ID {x!r} already appears on row {ex_line[ex_index[x]]}",
+                                     "Give each example one row only (one column per annotator).")
+            i = example_of(x, line)
+            for j, y in enumerate(cells[1:]):
+                if y != "":
+                    ex.append(i), an.append(j), lab.append(y), lines.append(line)
+    return AnnotationTable(
+        path=table.path,
+        format=fmt,
+        example_ids=ex_ids,
+        annotator_ids=an_ids,
+        example=np.asarray(ex, dtype=np.int64),
+        annotator=np.asarray(an, dtype=np.int64),
+        label=np.asarray(lab, dtype=object),
+        line=np.asarray(lines, dtype=np.int64),
+        example_line=np.asarray(ex_line, dtype=np.int64),
+    )
+
+
+def sorted_class_names(names):
+    """Distinct names sorted: numerically when all look like integers, else as strings.
+
+    Examples
+    --------
+    >>> sorted_class_names(["10", "2", "2", "1"])
+    ['1', '2', '10']
+    >>> sorted_class_names(["dog", "cat", "Cat"])
+    ['Cat', 'cat', 'dog']
+    """
+    uniq = set(names)
+    if uniq and all(_INT_RE.fullmatch(n) for n in uniq):
+        return sorted(uniq, key=lambda n: (int(n), n))
+    return sorted(uniq)
+
+
+def encode_labels(ann, classes, *, source=None):
+    """Codes 0..K-1 of ``ann.label`` for class names ``classes`` (column order).
+
+    An unknown label raises :class:`InputFileError` at its first row in the
+    annotations file; ``source`` is the file the class names came from.
+    """
+    lookup = {c: k for k, c in enumerate(classes)}
+    codes = np.fromiter((lookup.get(y, -1) for y in ann.label), dtype=np.int64, count=ann.label.size)
+    bad = np.flatnonzero(codes < 0)
+    if bad.size:
+        i = bad[0]
+        unknown = sorted_class_names(ann.label[bad].tolist())
+        origin = f" (the columns of {source})" if source else ""
+        raise InputFileError(
+            ann.path, int(ann.line[i]),
+            f"label {ann.label[i]!r} is not one of the classes {_shown(classes, 10)}{origin}; "
+            f"unknown labels: {_shown(unknown)}",
+            "Class names must match exactly (case and spaces included): fix the label, "
+            + (f"or add a column for it to {source}." if source else "or drop the row."))
+    return codes
+
+
+# --------------------------------------------------------------------------- probabilities
+@dataclass(frozen=True)
+class ProbTable:
+    """Predicted probabilities read from a CSV or ``.npy`` file.
+
+    ``classes`` are the CSV column names (None for ``.npy``); ``ids`` the
+    ``example_id`` column (None when absent); ``lines`` the row of each entry
+    (CSV line number, or 0-based array row for ``.npy``).
+    """
+
+    path: str
+    probs: np.ndarray
+    classes: list | None
+    ids: list | None
+    lines: np.ndarray
+    row_label: str = "row"
+    header_line: int | None = None
+
+    def error(self, i, problem, fix):
+        return InputFileError(self.path, int(self.lines[i]), problem, fix, row_label=self.row_label)
+
+
+def _check_prob_rows(tab, what):
+    P = tab.probs
+    neg = np.flatnonzero((P < 0).any(axis=1))
+    if neg.size:
+        raise tab.error(neg[0], "has a negative probability",
+                        f"Give {what} probabilities >= 0 (apply a softmax to raw scores).")
+    s = P.sum(axis=1)
+    off = np.flatnonzero(np.abs(s - 1.0) > ROW_SUM_TOL)
+    if off.size:
+        raise tab.error(off[0], f"probabilities sum to {s[off[0]]:.6g}, not 1",
+                        f"Give {what} one probability per class in each row, summing to 1 "
+                        f"(within {ROW_SUM_TOL:g}).")
+    P /= s[:, None]  # undo export rounding; our own copy
+    return tab
+
+
+def read_pred_probs(path, *, what="--pred-probs"):
+    """Read predicted probabilities from ``.npy`` (2-D array) or CSV.
+
+    A CSV file has one column per class, named by the class, and optionally an
+    example ID column (``example_id``, ``task``, ``example`` or ``item``).
+    Rows must be non-negative and sum to 1 within 0.01 (they are renormalised).
+    """
+    path = str(path)
+    if path.lower().endswith(".npy"):
+        try:
+            P = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputFileError(path, None, f"cannot be read as a .npy array ({exc})",
+                                 f"Give {what} a file written by numpy.save, or a CSV file.") from None
+        if P.ndim != 2 or P.shape[1] < 2 or P.shape[0] == 0 or P.dtype.kind not in "biuf":
+            raise InputFileError(path, None,
+                                 f"holds a {P.dtype} array of shape {P.shape}",
+                                 "Give a 2-D numeric array, one row per example and one column "
+                                 "per class (at least 2 classes).")
+        P = np.array(P, dtype=np.float64)
+        tab = ProbTable(path, P, None, None, np.arange(P.shape[0]), row_label="array row")
+        bad = np.flatnonzero(~np.isfinite(P).all(axis=1))
+        if bad.size:
+            raise tab.error(bad[0], "holds NaN or infinity", f"Give {what} finite probabilities.")
+        return _check_prob_rows(tab, what)
+    table, header_line = _read_csv(path, what)
+    cid = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID", required=False)
+    cols = [j for j in range(len(table.header)) if j != cid]
+    classes = [table.header[j] for j in cols]
+    if any(name == "" for name in classes):
+        raise InputFileError(path, header_line, "a class column has no name",
+                             "Name every probability column by its class (like the labels).")
+    if all(re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?", n) for n in classes):
+        raise InputFileError(path, header_line,
+                             f"the first row {table.header[:6]} looks like numbers, not class names",
+                             "Add a header row naming the class of each column.")
+    if len(classes) < 2:
+        raise InputFileError(path, header_line, f"has {len(classes)} class column",
+                             "Give one probability column per class (at least 2), named by class.")
+    P = _parse_numbers(table, cols, what)
+    ids = None
+    if cid is not None:
+        ids = [r[cid] for r in table.rows]
+        empty = [i for i, x in enumerate(ids) if x == ""]
+        if empty:
+            raise InputFileError(path, int(table.lines[empty[0]]),
+                                 f"column {table.header[cid]!r} is empty",
+                                 "Give every row its example ID.")
+        _check_unique_ids(path, ids, table.lines, "example ID")
+    return _check_prob_rows(ProbTable(path, P, classes, ids, table.lines, header_line=header_line), what)
+
+
+def _npy_classes(ann, tab):
+    """Class names for a ``.npy`` file with K columns (docs/command_line.md)."""
+    K = tab.probs.shape[1]
+    names = sorted_class_names(ann.label.tolist())
+    if not names:  # no label at all: nothing to match, columns are indices
+        return [str(k) for k in range(K)], np.empty(0, dtype=np.int64)
+    if all(_INT_RE.fullmatch(n) for n in names) and all(0 <= int(n) < K for n in names):
+        lookup = {n: int(n) for n in names}
+        classes = [str(k) for k in range(K)]
+        return classes, np.fromiter((lookup[y] for y in ann.label), dtype=np.int64,
+                                    count=ann.label.size)
+    if len(names) != K:
+        raise InputFileError(
+            tab.path, None,
+            f"has {K} columns but the labels in {ann.path} are not column indices 0..{K - 1} "
+            f"and there are {len(names)} distinct ones ({_shown(names)})",
+            "Give the probabilities as CSV with one column per class, named by class, or "
+            "label with column indices 0..K-1.")
+    return names, encode_labels(ann, names)
+
+
+def align_pred_probs(ann, tab):
+    """Probabilities of every example of ``ann`` plus the rows of ``tab`` it does not name.
+
+    Returns ``(classes, codes, P, extra_ids, P_extra)``: class names in column
+    order, label codes aligned with ``ann.label``, ``P`` with one row per
+    ``ann.example_ids`` entry, and the rows of ``tab`` whose example ID has no
+    annotation (only when ``tab`` has an ID column).
+    """
+    if tab.classes is None:
+        classes, codes = _npy_classes(ann, tab)
+    else:
+        classes = tab.classes
+        unknown = sorted_class_names(set(ann.label.tolist()) - set(classes))
+        unused = [c for c in classes if c not in set(ann.label.tolist())]
+        if unknown and unused:  # most likely a misspelt or renamed column
+            first = int(ann.line[np.flatnonzero(ann.label == unknown[0])[0]])
+            raise InputFileError(
+                tab.path, tab.header_line,
+                f"class column(s) {_shown(unused)} match no label, and label(s) {_shown(unknown)} "
+                f"of {ann.path} (first at its row {first}) match no column",
+                "Name each probability column exactly like the class labels (case and spaces "
+                "included).")
+        codes = encode_labels(ann, classes, source=tab.path)
+    n = ann.n_examples
+    if tab.ids is None:
+        if tab.probs.shape[0] != n:
+            problem = (f"has {tab.probs.shape[0]} rows but {ann.path} names {n} examples; "
+                       "without an example_id column rows follow the order in which examples "
+                       f"first appear in {ann.path}")
+            if tab.probs.shape[0] > n:
+                raise tab.error(n, problem, "Remove the extra rows, or add an example_id column.")
+            raise InputFileError(tab.path, None, problem,
+                                 "Give one row per example, or add an example_id column.")
+        return classes, codes, tab.probs, [], tab.probs[:0]
+    pos = {x: i for i, x in enumerate(tab.ids)}
+    rows = np.fromiter((pos.get(x, -1) for x in ann.example_ids), dtype=np.int64, count=n)
+    missing = np.flatnonzero(rows < 0)
+    if missing.size:
+        ids = [ann.example_ids[i] for i in missing]
+        raise InputFileError(
+            tab.path, None,
+            f"has no row for {missing.size} example ID(s) of {ann.path}: {_shown(ids)} "
+            f"(first at {ann.path} row {int(ann.example_line[missing[0]])})",
+            f"Add a row for every example in {ann.path}; IDs must match exactly.")
+    extra = np.ones(len(tab.ids), dtype=bool)
+    extra[rows] = False
+    extra_idx = np.flatnonzero(extra)
+    return (classes, codes, tab.probs[rows], [tab.ids[i] for i in extra_idx],
+            tab.probs[extra_idx])
+
+
+# --------------------------------------------------------------------------- features
+@dataclass(frozen=True)
+class FeatureTable:
+    """Numeric features read from CSV: ``ids`` (strings), ``X`` (float64, NaN = empty cell)."""
+
+    path: str
+    ids: list
+    X: np.ndarray
+    feature_names: list
+    lines: np.ndarray
+    header_line: int = 1
+
+
+def read_features(path, *, what="--features"):
+    """Read a features CSV: an example ID column (``example_id`` or an alias, else the
+    first column) plus numeric feature columns; an empty cell is a missing value (NaN)."""
+    table, header_line = _read_csv(path, what)
+    cid = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID", required=False)
+    cid = 0 if cid is None else cid
+    cols = [j for j in range(len(table.header)) if j != cid]
+    if not cols:
+        raise InputFileError(table.path, header_line, "has no feature column",
+                             "Give an example_id column and at least one numeric feature column.")
+    ids = [r[cid] for r in table.rows]
+    empty = [i for i, x in enumerate(ids) if x == ""]
+    if empty:
+        raise InputFileError(table.path, int(table.lines[empty[0]]),
+                             f"the example ID (column {table.header[cid]!r}) is empty",
+                             "Give every row its example ID.")
+    _check_unique_ids(table.path, ids, table.lines, "example ID")
+    X = _parse_numbers(table, cols, what, allow_missing=True)
+    return FeatureTable(table.path, ids, X, [table.header[j] for j in cols], table.lines, header_line)
+
+
+# --------------------------------------------------------------------------- writing
+def format_csv(header, rows):
+    """CSV text (``\\n`` line ends) of a header and rows of cells (str() of each)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_files_atomically(files):
+    """Write ``{path: text}``: every file to a temporary file beside it, then rename all.
+
+    If any write fails, the temporary files are removed and no target changes.
+    Missing parent directories are created.
+    """
+    temps = []
+    try:
+        for path, text in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+    except BaseException:
+        for tmp, _ in temps:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    for tmp, path in temps:
+        os.replace(tmp, path)

@@ -1,0 +1,458 @@
+"""Team commands: ``skactivelab score`` and ``skactivelab fit`` on files.
+
+``add_team_commands(subparsers)`` registers both on the ``skactivelab``
+parser (``cli.py``); :func:`main` runs them alone (tests, or
+``python -m skactivelab._team_cli``). With :mod:`skactivelab.cli`, these are
+the only modules that print. File formats and rules: ``docs/command_line.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._io import (
+    InputFileError,
+    align_pred_probs,
+    encode_labels,
+    format_csv,
+    read_annotations,
+    read_features,
+    read_pred_probs,
+    sorted_class_names,
+    write_files_atomically,
+)
+
+__all__ = ["add_team_commands", "main"]
+
+NEXT_BATCH_COLUMNS = ("rank", "example_id", "score", "relabel", "num_annotations")
+CONSENSUS_COLUMNS = ("example_id", "consensus_label", "consensus_quality", "annotator_agreement",
+                     "num_annotations")
+ANNOTATOR_COLUMNS = ("annotator_id", "annotator_quality", "agreement_with_consensus", "worst_class",
+                     "num_examples_labeled")
+MODELS = ("extratrees", "logistic", "hgb")
+
+SCORE_EXAMPLE = """\
+files:
+  --annotations  long CSV (example_id,annotator_id,label; one row per label) or wide CSV
+                 (first column the example ID, one column per annotator, empty = no label)
+  --pred-probs   CSV with one column per class named by class (plus an optional example_id
+                 column to align rows by ID), or .npy; without IDs, rows follow the order in
+                 which examples first appear in --annotations
+  --out          CSV: rank,example_id,score,relabel,num_annotations (lowest scores first)
+
+example:
+  skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \\
+      --unlabeled-pred-probs pool_probs.csv --batch 100 --out next_batch.csv
+
+Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
+"""
+
+FIT_EXAMPLE = """\
+files:
+  --features     CSV: example_id column (else the first column) + numeric feature columns;
+                 rows without annotations are the unlabeled pool
+  --annotations  long or wide CSV naming the example IDs of --features
+  --out-dir      gets next_batch.csv, consensus.csv, annotators.csv
+
+example:
+  skactivelab fit --features features.csv --annotations annotations.csv \\
+      --model extratrees --batch 100 --out-dir round1/
+
+Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
+"""
+
+
+class _OutputError(ValueError):
+    """A problem with an output path (not an input file)."""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+# --------------------------------------------------------------------------- shared
+def _fmt_float(x):
+    x = float(x)
+    return "" if np.isnan(x) else repr(x)
+
+
+def _next_batch_rows(ids, scores, n_annotations, batch):
+    """The ``batch`` lowest scores (stable order on ties), as CSV rows."""
+    order = np.argsort(scores, kind="stable")[:batch]
+    return [
+        [rank, ids[i], _fmt_float(scores[i]), "true" if n_annotations[i] > 0 else "false",
+         int(n_annotations[i])]
+        for rank, i in enumerate(order, start=1)
+    ]
+
+
+def _check_out_file(path, option):
+    if os.path.isdir(path):
+        raise _OutputError(f"{option} {path} is a directory; give a file path such as "
+                           f"{os.path.join(path, 'next_batch.csv')}.")
+
+
+def _check_out_dir(path, option):
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise _OutputError(f"{option} {path} is a file; give a directory (it is created if missing).")
+
+
+def _duplicate_check(existing, new_ids, path, lines, row_label):
+    """Raise if some of ``new_ids`` (from ``path``) is already in ``existing`` (id -> where)."""
+    for i, x in enumerate(new_ids):
+        if x in existing:
+            raise InputFileError(
+                path, int(lines[i]), f"example ID {x!r} is also {existing[x]}",
+                "Every example must appear once: keep it in one file only.", row_label=row_label)
+
+
+def _summary_batch(rows):
+    n_re = sum(r[3] == "true" for r in rows)
+    return f"{len(rows)} examples: {n_re} re-label(s), {len(rows) - n_re} first label(s)"
+
+
+# --------------------------------------------------------------------------- score
+def _unlabeled_probs(utab, classes, tab):
+    """Columns of ``utab`` in the order of ``classes`` (names of the labeled probabilities)."""
+    K = len(classes)
+    if utab.probs.shape[1] != K:
+        raise InputFileError(
+            utab.path, utab.header_line, f"has {utab.probs.shape[1]} class columns but "
+            f"{tab.path} has {K}", "Give both files the same classes.")
+    if utab.classes is None or tab.classes is None:
+        return utab.probs  # a .npy file: same column order as the other file
+    if set(utab.classes) != set(classes):
+        diff = sorted(set(utab.classes) ^ set(classes))
+        raise InputFileError(
+            utab.path, utab.header_line,
+            f"its class columns differ from those of {tab.path}: {diff[:5]}",
+            "Name the class columns exactly as in the labeled probabilities.")
+    pos = {c: j for j, c in enumerate(utab.classes)}
+    return utab.probs[:, [pos[c] for c in classes]]
+
+
+def _run_score(args):
+    from .activelab import get_active_learning_scores
+
+    _check_out_file(args.out, "--out")
+    ann = read_annotations(args.annotations, args.format)
+    tab = read_pred_probs(args.pred_probs)
+    classes, codes, P, extra_ids, P_extra = align_pred_probs(ann, tab)
+    n_per = ann.num_annotations()
+    labeled = n_per > 0
+    ex_ids = ann.example_ids
+    where = {x: f"in {ann.path} (row {int(ann.example_line[i])})" for i, x in enumerate(ex_ids)}
+    pool_ids = [x for x, lab in zip(ex_ids, labeled) if not lab] + list(extra_ids)
+    pool_P = [P[~labeled], P_extra]
+    if args.unlabeled_pred_probs:
+        utab = read_pred_probs(args.unlabeled_pred_probs, what="--unlabeled-pred-probs")
+        U = _unlabeled_probs(utab, classes, tab)
+        if utab.ids is None:
+            u_ids = [f"unlabeled:{i}" for i in range(U.shape[0])]
+        else:
+            u_ids = utab.ids
+        if tab.ids is not None:
+            where.update({x: f"in {tab.path}" for x in extra_ids})
+        _duplicate_check(where, u_ids, utab.path, utab.lines, utab.row_label)
+        pool_ids += u_ids
+        pool_P.append(U)
+    U_all = np.concatenate(pool_P)
+
+    lab_idx = np.flatnonzero(labeled)
+    new_row = np.cumsum(labeled) - 1
+    L = np.full((lab_idx.size, ann.n_annotators), -1, dtype=np.int64)
+    L[new_row[ann.example], ann.annotator] = codes
+    s_lab, s_unl = get_active_learning_scores(
+        L if lab_idx.size else None,
+        P[lab_idx] if lab_idx.size else None,
+        U_all if U_all.shape[0] else None,
+        random_state=args.seed,
+    )
+    ids = [ex_ids[i] for i in lab_idx] + pool_ids
+    scores = np.concatenate([s_lab, s_unl])
+    n_ann = np.concatenate([n_per[lab_idx], np.zeros(len(pool_ids), dtype=np.int64)])
+    rows = _next_batch_rows(ids, scores, n_ann, args.batch)
+    write_files_atomically({args.out: format_csv(NEXT_BATCH_COLUMNS, rows)})
+    print(
+        f"scored {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples "
+        f"({ann.n_annotators} annotators, {len(classes)} classes, {ann.label.size} labels)\n"
+        f"next batch: {_summary_batch(rows)}; scores {_fmt_float(scores.min())} .. "
+        f"{_fmt_float(scores[np.argsort(scores, kind='stable')[len(rows) - 1]])}\n"
+        f"wrote {args.out}"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- fit
+def _make_model(name, seed):
+    if name == "extratrees":
+        from sklearn.ensemble import ExtraTreesClassifier
+
+        return ExtraTreesClassifier(n_estimators=100, random_state=seed)
+    if name == "logistic":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(random_state=seed)
+
+
+def _read_fit_inputs(args):
+    feats = read_features(args.features)
+    ids, X, lines = list(feats.ids), feats.X, [(feats.path, feats.lines)]
+    if args.unlabeled_features:
+        unl = read_features(args.unlabeled_features, what="--unlabeled-features")
+        if set(unl.feature_names) != set(feats.feature_names):
+            diff = sorted(set(unl.feature_names) ^ set(feats.feature_names))
+            raise InputFileError(unl.path, unl.header_line,
+                                 f"its feature columns differ from those of {feats.path}: {diff[:5]}",
+                                 "Give both files the same feature columns.")
+        pos = {c: j for j, c in enumerate(unl.feature_names)}
+        where = {x: f"in {feats.path} (row {int(feats.lines[i])})" for i, x in enumerate(ids)}
+        _duplicate_check(where, unl.ids, unl.path, unl.lines, "row")
+        ids += unl.ids
+        X = np.vstack([X, unl.X[:, [pos[c] for c in feats.feature_names]]])
+    if args.model == "logistic":
+        bad = np.flatnonzero(np.isnan(X).any(axis=1))
+        if bad.size:
+            i = int(bad[0])
+            path, ln = (feats.path, feats.lines[i]) if i < feats.X.shape[0] else (
+                args.unlabeled_features, unl.lines[i - feats.X.shape[0]])
+            raise InputFileError(path, int(ln), "has an empty feature cell",
+                                 "Fill in missing values, or use --model extratrees or hgb, "
+                                 "which handle them.")
+    ann = read_annotations(args.annotations, args.format)
+    pos = {x: i for i, x in enumerate(ids)}
+    rows = np.fromiter((pos.get(x, -1) for x in ann.example_ids), dtype=np.int64,
+                       count=ann.n_examples)
+    missing = np.flatnonzero(rows < 0)
+    if missing.size:
+        shown = ", ".join(repr(ann.example_ids[i]) for i in missing[:5])
+        raise InputFileError(
+            ann.path, int(ann.example_line[missing[0]]),
+            f"example ID {ann.example_ids[missing[0]]!r} is not in the features "
+            f"({missing.size} such ID(s): {shown}{' ...' if missing.size > 5 else ''})",
+            "Annotations must name example IDs of --features (or --unlabeled-features) exactly.")
+    classes = sorted_class_names(ann.label.tolist())
+    if len(classes) < 2:
+        raise InputFileError(ann.path, None,
+                             f"uses {len(classes)} class(es) {classes}; a classifier needs at least 2",
+                             "Add annotations of at least two classes.")
+    codes = encode_labels(ann, classes)
+    y = np.full((len(ids), ann.n_annotators), -1, dtype=np.int64)
+    y[rows[ann.example], ann.annotator] = codes
+    return ids, X, ann, classes, y
+
+
+def _run_fit(args):
+    from .estimator import MultiAnnotatorClassifier
+
+    t0 = time.perf_counter()
+    _check_out_dir(args.out_dir, "--out-dir")
+    ids, X, ann, classes, y = _read_fit_inputs(args)
+    n_labeled = int((y >= 0).any(axis=1).sum())
+    if n_labeled < args.cv:
+        raise InputFileError(ann.path, None,
+                             f"labels only {n_labeled} example(s), fewer than --cv {args.cv} folds",
+                             "Label more examples or lower --cv.")
+    clf = MultiAnnotatorClassifier(_make_model(args.model, args.seed), cv=args.cv,
+                                   random_state=args.seed, n_jobs=args.n_jobs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    t_fit = time.perf_counter() - t0
+
+    names = np.asarray(classes, dtype=object)[np.asarray(clf.classes_, dtype=np.int64)]
+    lab = clf.labeled_mask_
+    n_ann = clf.n_annotations_
+    scores = clf.active_learning_scores_
+    batch_rows = _next_batch_rows(ids, scores, n_ann, args.batch)
+
+    lab_idx = np.flatnonzero(lab)
+    cons_codes = np.asarray(clf.consensus_labels_)[lab_idx].astype(np.int64)
+    cons_names = names[np.searchsorted(clf.classes_, cons_codes)]
+    agreement = clf.label_quality_.annotator_agreement
+    quality = clf.consensus_quality_[lab_idx]
+    consensus_rows = [
+        [ids[i], cons_names[r], _fmt_float(quality[r]), _fmt_float(agreement[r]), int(n_ann[i])]
+        for r, i in enumerate(lab_idx)
+    ]
+
+    aq = np.asarray(clf.annotator_quality_, dtype=float)
+    order = np.argsort(np.where(np.isnan(aq), np.inf, aq), kind="stable")  # worst first
+    worst = np.asarray(clf.worst_class_)
+    annot_rows = []
+    for j in order:
+        w = int(worst[j])
+        annot_rows.append([
+            ann.annotator_ids[int(clf.annotator_ids_[j])], _fmt_float(aq[j]),
+            _fmt_float(clf.agreement_with_consensus_[j]),
+            names[np.searchsorted(clf.classes_, w)] if w >= 0 else "",
+            int(clf.num_examples_labeled_[j]),
+        ])
+
+    out = Path(args.out_dir)
+    write_files_atomically({
+        out / "next_batch.csv": format_csv(NEXT_BATCH_COLUMNS, batch_rows),
+        out / "consensus.csv": format_csv(CONSENSUS_COLUMNS, consensus_rows),
+        out / "annotators.csv": format_csv(ANNOTATOR_COLUMNS, annot_rows),
+    })
+    for msg in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+        print(f"skactivelab: warning: {' '.join(msg.split())}", file=sys.stderr)
+
+    n = len(ids)
+    counts = np.bincount(np.searchsorted(clf.classes_, cons_codes), minlength=len(names))
+    low = int((quality < 0.5).sum())
+    mw = clf.model_weight_
+    lines = [
+        f"skactivelab fit: {n} examples ({lab_idx.size} labeled, {n - lab_idx.size} unlabeled), "
+        f"{ann.n_annotators} annotators, {ann.label.size} labels, {len(names)} classes",
+        f"model: {args.model}, {clf.n_splits_}-fold cross-validation, seed {args.seed}; "
+        f"CROWDLAB model weight {float(np.mean(mw)):.3f}",
+        f"consensus: mean quality {np.mean(quality):.3f}; {low} example(s) below 0.5; "
+        + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
+    ]
+    shown = [r for r in annot_rows if r[1] != ""][:3]
+    lines.append("annotators, worst first: " + "; ".join(
+        f"{r[0]} quality {float(r[1] or 'nan'):.3f}, agreement {float(r[2] or 'nan'):.3f}, "
+        f"worst class {r[3] or '-'}, {r[4]} labels" for r in shown)
+        + (f"; ... ({len(annot_rows)} in {out / 'annotators.csv'})" if len(annot_rows) > 3 else ""))
+    rated = [r for r in annot_rows if r[1] != ""]
+    if rated:
+        r = rated[-1]
+        lines.append(f"best annotator: {r[0]} quality {float(r[1] or 'nan'):.3f}, {r[4]} labels")
+    lines.append(f"next batch: {_summary_batch(batch_rows)}")
+    lines.append(f"wrote {out / 'next_batch.csv'}, {out / 'consensus.csv'}, {out / 'annotators.csv'} "
+                 f"in {time.perf_counter() - t0:.1f} s (fit {t_fit:.1f} s)")
+    print("\n".join(lines))
+    return 0
+
+
+# --------------------------------------------------------------------------- wiring
+def _error(message):
+    print(f"skactivelab: error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+
+
+def _guarded(run):
+    """Handler ``func(args) -> int``: one-line errors, exit status 2 (1 if writing fails)."""
+
+    def handler(args):
+        try:
+            return run(args)
+        except (InputFileError, ValueError) as exc:
+            if os.environ.get("SKACTIVELAB_TRACEBACK"):
+                raise
+            _error(exc)
+            return 2
+        except OSError as exc:
+            if os.environ.get("SKACTIVELAB_TRACEBACK"):
+                raise
+            _error(f"cannot write the output ({exc}); nothing was written.")
+            return 1
+
+    handler.__name__ = f"_cmd_{run.__name__[5:]}"
+    return handler
+
+
+_cmd_score = _guarded(_run_score)
+_cmd_fit = _guarded(_run_fit)
+
+
+def add_team_commands(subparsers):
+    """Register ``score`` and ``fit`` on an argparse subparsers object.
+
+    Each sub-parser sets ``func``: a handler ``func(args) -> int`` (exit status).
+    """
+    fmt = argparse.RawDescriptionHelpFormatter
+    s = subparsers.add_parser(
+        "score",
+        help="which examples to label or re-label next, from your own predicted probabilities",
+        description="Score every example with ActiveLab from annotations and a classifier's "
+        "predicted probabilities, and write the B examples to label (or re-label) next.",
+        epilog=SCORE_EXAMPLE,
+        formatter_class=fmt,
+    )
+    s.add_argument("--annotations", required=True, metavar="FILE",
+                   help="annotations CSV, long or wide format")
+    s.add_argument("--pred-probs", required=True, metavar="FILE",
+                   help="out-of-fold predicted probabilities of the annotated examples (CSV or .npy)")
+    s.add_argument("--unlabeled-pred-probs", metavar="FILE",
+                   help="predicted probabilities of unlabeled examples (CSV or .npy); rows "
+                   "without an example_id column are named unlabeled:0, unlabeled:1, ...")
+    s.add_argument("--batch", required=True, type=_positive_int, metavar="B",
+                   help="how many examples to (re)label next")
+    s.add_argument("--out", required=True, metavar="FILE", help="output CSV (replaced if it exists)")
+    s.add_argument("--format", choices=("auto", "long", "wide"), default="auto",
+                   help="annotations format (default: auto)")
+    s.add_argument("--seed", type=int, default=0, help="seed for majority-vote tie-breaks (default: 0)")
+    s.set_defaults(func=_cmd_score)
+
+    n_cpu = min(2, os.cpu_count() or 1)
+    f = subparsers.add_parser(
+        "fit",
+        help="train a classifier on the annotations; consensus, annotator quality, next batch",
+        description="Train a classifier with cross-validation on CROWDLAB consensus labels "
+        "(MultiAnnotatorClassifier), then write the next batch to (re)label, the consensus "
+        "label and quality of each example, and the quality of each annotator.",
+        epilog=FIT_EXAMPLE,
+        formatter_class=fmt,
+    )
+    f.add_argument("--features", required=True, metavar="FILE", help="features CSV")
+    f.add_argument("--annotations", required=True, metavar="FILE",
+                   help="annotations CSV, long or wide format")
+    f.add_argument("--model", choices=MODELS, default="extratrees",
+                   help="extratrees (100 trees), logistic (standardised), hgb "
+                   "(HistGradientBoosting); default: extratrees")
+    f.add_argument("--unlabeled-features", metavar="FILE",
+                   help="more rows for the unlabeled pool, same feature columns")
+    f.add_argument("--batch", required=True, type=_positive_int, metavar="B",
+                   help="how many examples to (re)label next")
+    f.add_argument("--out-dir", required=True, metavar="DIR",
+                   help="output directory (created if missing; its three files are replaced)")
+    f.add_argument("--format", choices=("auto", "long", "wide"), default="auto",
+                   help="annotations format (default: auto)")
+    f.add_argument("--cv", type=_positive_int, default=5, help="cross-validation folds (default: 5)")
+    f.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    f.add_argument("--n-jobs", type=int, default=n_cpu,
+                   help=f"folds fitted in parallel (default: {n_cpu})")
+    f.set_defaults(func=_cmd_fit)
+    return subparsers
+
+
+def build_parser():
+    """A ``skactivelab`` parser with only the team commands."""
+    parser = argparse.ArgumentParser(
+        prog="skactivelab",
+        description="skactivelab team commands: score and fit on annotation files.",
+    )
+    add_team_commands(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def main(argv=None):
+    """Run ``score`` or ``fit``; return the exit status (``--help`` and usage errors too)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
