@@ -291,7 +291,19 @@ def _from_long(examples, annotators, labels, where, n_examples):
                 "use integer row indices as example IDs, or convert with long_to_wide and "
                 "align the rows with pred_probs."
             )
-    annotator_ids, cols = np.unique(annotators, return_inverse=True)
+    if (
+        annotators.dtype.kind in "iu"
+        and annotators.size
+        and annotators.min() >= 0
+        and annotators.max() < 4 * annotators.size + 1024
+    ):
+        # small non-negative integer IDs: an O(n) relabelling instead of a sort
+        present = np.bincount(annotators, minlength=1) > 0
+        annotator_ids = np.flatnonzero(present)
+        position = np.cumsum(present) - 1
+        cols = position[annotators]
+    else:
+        annotator_ids, cols = np.unique(annotators, return_inverse=True)
     return rows, cols.ravel().astype(np.int64), labels, n, annotator_ids, example_ids
 
 
@@ -396,6 +408,7 @@ def check_annotations(
     if isinstance(obj, Annotations):
         return _check_parsed(obj, n_examples, n_classes, require_labeled, where)
     example_ids = None
+    may_repeat = True
     if isinstance(obj, tuple):
         if len(obj) != 3:
             raise ValueError(
@@ -418,6 +431,7 @@ def check_annotations(
             rows, cols, raw = _from_dense(values, where)
             n = values.shape[0]
             example_ids = np.asarray(obj.index)
+            may_repeat = False
     elif sp.issparse(obj):
         if obj.ndim != 2:
             raise ValueError(f"{where} must be 2-D (examples x annotators).")
@@ -443,6 +457,7 @@ def check_annotations(
         rows, cols, raw = _from_dense(values, where)
         n = values.shape[0]
         annotator_ids = np.arange(values.shape[1])
+        may_repeat = False
 
     if n_examples is not None and n != n_examples:
         raise ValueError(
@@ -451,11 +466,16 @@ def check_annotations(
         )
     codes, enc_classes, k = _encode_labels(raw, classes, n_classes, where)
 
-    # Duplicate (example, annotator) pairs can only come from long format.
-    key = rows * max(len(annotator_ids), 1) + cols
-    order = np.argsort(key, kind="stable")
-    key_sorted = key[order]
-    dup = np.flatnonzero(key_sorted[1:] == key_sorted[:-1])
+    # Duplicate (example, annotator) pairs can only come from long format or a
+    # sparse matrix with repeated entries; a quick sort tells whether there are any.
+    dup = np.empty(0, dtype=np.int64)
+    if may_repeat and rows.size > 1:
+        key = rows * max(len(annotator_ids), 1) + cols
+        sorted_key = np.sort(key)
+        if np.any(sorted_key[1:] == sorted_key[:-1]):
+            order = np.argsort(key, kind="stable")
+            key_sorted = key[order]
+            dup = np.flatnonzero(key_sorted[1:] == key_sorted[:-1])
     if dup.size:
         a, b = order[dup], order[dup + 1]
         conflict = codes[a] != codes[b]

@@ -18,6 +18,19 @@ TINY = 1e-30  # lower clip for probabilities
 COARSE_TEMPERATURES = np.array([0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.0, 8.0])
 
 
+def _dot(a, b):
+    """Inner product without BLAS (OpenBLAS dot/gemv can be many times slower here)."""
+    return float(np.multiply(a, b).sum())
+
+
+def weighted_sum(weights, arrays):
+    """``sum_e weights[e] * arrays[e]`` for arrays of shape (E, ...), without BLAS."""
+    out = arrays[0] * weights[0]
+    for e in range(1, len(weights)):  # loop over models (a handful)
+        out += arrays[e] * weights[e]
+    return out
+
+
 def _safe_divide(num, den):
     """num / den with NaN where den == 0 (no warnings)."""
     out = np.full(np.broadcast(num, den).shape, np.nan)
@@ -29,7 +42,7 @@ def label_counts(ann):
     """spec 1: ``count[i, k]`` = number of annotators of example i who chose k."""
     N, K = ann.n_examples, ann.n_classes
     flat = np.bincount(ann.example * K + ann.label, minlength=N * K)
-    return flat.reshape(N, K).astype(np.float64)
+    return flat.reshape(N, K)  # int64
 
 
 def majority_vote(ann, count, P=None, rng=None):
@@ -96,21 +109,61 @@ def majority_vote(ann, count, P=None, rng=None):
 
 
 # --------------------------------------------------------------------------- calibration
+# exp(d / T) for these T follows from e = exp(d) with cheap exact operations.
+def _from_exp(e, T, out):
+    """Write ``e ** (1 / T)`` into ``out`` for the coarse-grid T that allow it; else None."""
+    if T == 1.0:
+        np.copyto(out, e)
+    elif T == 0.5:
+        np.multiply(e, e, out=out)
+    elif T == 0.2:
+        np.multiply(e, e, out=out)
+        np.multiply(out, out, out=out)
+        out *= e
+    elif T == 0.1:
+        np.multiply(e, e, out=out)
+        np.multiply(out, out, out=out)
+        out *= e
+        np.multiply(out, out, out=out)
+    elif T == 0.8:
+        np.sqrt(e, out=out)
+        np.sqrt(out, out=out)
+        out *= e
+    elif T == 2.0:
+        np.sqrt(e, out=out)
+    elif T == 8.0:
+        np.sqrt(e, out=out)
+        np.sqrt(out, out=out)
+        np.sqrt(out, out=out)
+    elif T == 3.0:
+        np.cbrt(e, out=out)
+    else:
+        return None
+    return out
+
+
 def _log_norms(shifted_T, temperatures):
     """``log sum_k exp(shifted_T[k, i] / T)`` for each T; shape (n_T, n_rows).
 
-    ``shifted_T`` is class-major (K, n) so the sum over classes adds contiguous
-    rows. Large inputs are split into row blocks computed in threads (NumPy
-    releases the GIL in ufuncs).
+    ``shifted_T`` is class-major (K, n) and <= 0, so the sum over classes adds
+    contiguous rows and lies in [1, K]. One exp pass serves every coarse-grid T
+    (powers and roots of ``exp(d)``; values that underflow there are below
+    1e-40 and cannot change a sum >= 1). Large inputs are split into row blocks
+    computed in threads (NumPy releases the GIL in ufuncs).
     """
     K, n = shifted_T.shape
     out = np.empty((len(temperatures), n))
+    use_exp = any(float(T) in _EXP_DERIVED for T in temperatures)
 
     def block(lo, hi):
+        d = shifted_T[:, lo:hi]
         buf = np.empty((K, hi - lo))
+        e = np.exp(d) if use_exp else None
         for t, T in enumerate(temperatures):  # loop over temperatures, not examples
-            np.multiply(shifted_T[:, lo:hi], 1.0 / max(T, EPS), out=buf)
-            np.exp(buf, out=buf)
+            T = float(T)
+            if e is None or _from_exp(e, T, buf) is None:
+                np.multiply(d, 1.0 / max(T, EPS), out=buf)
+                np.exp(buf, out=buf)
             np.log(buf.sum(axis=0), out=out[t, lo:hi])
 
     n_blocks = _n_threads(K * n)
@@ -123,6 +176,9 @@ def _log_norms(shifted_T, temperatures):
     return out
 
 
+_EXP_DERIVED = {0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 8.0}
+
+
 def _n_threads(size):
     """Threads for an elementwise kernel over ``size`` floats (1 for small inputs)."""
     if size < 2_000_000:
@@ -130,44 +186,55 @@ def _n_threads(size):
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _entropy_loss(log_P, ann, n_per, temperatures):
-    """spec 3: H(T) for each T; uses only the labeled cells (E is sparse).
+class _EntropyLoss:
+    """spec 3: H(T), prepared once per (P, annotations) and evaluated for many T.
 
-    With ``d = log_P - rowmax`` (so ``d <= 0``), ``log S_T[i, k] = d[i, k] / T - g_T[i]``
+    With ``d = log P - rowmax`` (so ``d <= 0``), ``log S_T[i, k] = d[i, k] / T - g_T[i]``
     where ``g_T[i] = log sum_k exp(d[i, k] / T)`` is in ``[0, log K]``. The loss is a
     weighted sum of ``max(log S_T, log TINY)`` over the annotations; wherever the
-    clip cannot bind it is linear, so those annotations collapse into one scalar
-    and one per-example weight, leaving O(N) work per T besides the exp pass.
+    clip cannot bind (for any T >= ``t_min``) it is linear in ``1 / T``, so those
+    annotations collapse into one scalar and one per-example weight, leaving O(N)
+    work per T besides the exp pass.
     """
-    K = log_P.shape[1]
-    ex, lab = ann.example, ann.label
-    weight = 1.0 / n_per[ex]
-    row_max = log_P.max(axis=1)  # finite: each row sums to 1
-    shifted_T = np.ascontiguousarray(log_P.T) - row_max  # (K, N), <= 0, -inf where P == 0
-    at_label = shifted_T[lab, ex]
-    floor = np.log(TINY)
-    t_min = max(min(temperatures), EPS)
-    # The clip can bind only if d / T - g < floor with g <= log K.
-    clip = at_label < t_min * (floor + np.log(K))
-    lin_sum = np.dot(weight[~clip], at_label[~clip])
-    lin_rows = np.bincount(ex[~clip], weights=weight[~clip], minlength=ann.n_examples)
-    c_ex, c_w, c_d = ex[clip], weight[clip], at_label[clip]
-    log_norm = _log_norms(shifted_T, temperatures)
-    out = np.empty(len(temperatures))
-    for t, T in enumerate(temperatures):
-        inv_T = 1.0 / max(T, EPS)
-        total = lin_sum * inv_T - np.dot(lin_rows, log_norm[t])
-        total += np.dot(c_w, np.maximum(c_d * inv_T - log_norm[t, c_ex], floor))
-        out[t] = -total / ann.n_examples / np.log(K)
-    return out
+
+    def __init__(self, P, ann, n_per, t_min):
+        K = P.shape[1]
+        with np.errstate(divide="ignore"):
+            shifted = np.log(np.ascontiguousarray(P.T))  # (K, N), -inf where P == 0
+        shifted -= shifted.max(axis=0)  # row max is finite: rows sum to 1
+        ex, lab = ann.example, ann.label
+        weight = 1.0 / n_per[ex]
+        at_label = shifted[lab, ex]
+        self.floor = np.log(TINY)
+        # The clip can bind only if d / T - g < floor with g <= log K.
+        clip = at_label < max(t_min, EPS) * (self.floor + np.log(K))
+        self.lin_sum = _dot(weight[~clip], at_label[~clip])
+        self.lin_rows = np.bincount(ex[~clip], weights=weight[~clip], minlength=ann.n_examples)
+        self.c_ex, self.c_w, self.c_d = ex[clip], weight[clip], at_label[clip]
+        self.shifted = shifted
+        self.scale = -1.0 / ann.n_examples / np.log(K)
+
+    def __call__(self, temperatures):
+        log_norm = _log_norms(self.shifted, temperatures)
+        out = np.empty(len(temperatures))
+        for t, T in enumerate(temperatures):
+            inv_T = 1.0 / max(T, EPS)
+            total = self.lin_sum * inv_T - _dot(self.lin_rows, log_norm[t])
+            total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
+            out[t] = total * self.scale
+        return out
+
+
+def _entropy_loss(P, ann, n_per, temperatures):
+    """spec 3: H(T) for each T (see :class:`_EntropyLoss`)."""
+    return _EntropyLoss(P, ann, n_per, min(temperatures))(temperatures)
 
 
 def best_temperature(P, ann, n_per):
     """spec 3: coarse grid, then a fine grid around the coarse argmin."""
-    with np.errstate(divide="ignore"):
-        log_P = np.log(P)
     grid = COARSE_TEMPERATURES
-    coarse = _entropy_loss(log_P, ann, n_per, grid)
+    loss = _EntropyLoss(P, ann, n_per, grid.min())  # fine-grid T are >= grid.min()
+    coarse = loss(grid)
     g = int(np.argmin(coarse))
     parts = []
     if g > 0:
@@ -179,27 +246,64 @@ def best_temperature(P, ann, n_per):
     known = {float(T): h for T, h in zip(grid, coarse)}
     missing = np.array([T for T in fine if float(T) not in known])
     if missing.size:
-        known.update(zip(map(float, missing), _entropy_loss(log_P, ann, n_per, missing)))
+        known.update(zip(map(float, missing), loss(missing)))
     losses = np.array([known[float(T)] for T in fine])
     return float(fine[int(np.argmin(losses))])
 
 
-def max_temp_scaled(P, temperature):
+def row_sum(A):
+    """Sum over the last axis of a 2-D array (einsum is ~3x faster than sum(axis=1) for small K)."""
+    return np.einsum("ij->i", A)
+
+
+def _powered(P, temperature, out):
+    """``max(P, TINY) ** (1 / T)`` into ``out``, in row blocks over threads when large."""
+
+    def block(lo, hi):
+        Q = np.maximum(P[lo:hi], TINY, out=out[lo:hi])
+        if temperature != 1.0:
+            np.power(Q, 1.0 / temperature, out=Q)
+
+    n = P.shape[0]
+    n_blocks = _n_threads(P.size)
+    if n_blocks == 1:
+        block(0, n)
+    else:
+        edges = np.linspace(0, n, n_blocks + 1).astype(int)
+        with ThreadPoolExecutor(n_blocks) as pool:
+            list(pool.map(block, edges[:-1], edges[1:]))
+    return out
+
+
+def _power_is_safe(K, temperature):
+    # (1/K) ** (1/T) must stay far from underflow for the power form below.
+    return np.log(K) / temperature < 600.0
+
+
+def max_temp_scaled(P, temperature, *, overwrite=False):
     """Row maximum of ``temp_scale(P, temperature)`` without building the scaled array.
 
-    The renormalisations cancel: ``max = 1 / sum_k (Q_k / Q_max) ** (1 / T)`` with
-    ``Q = max(P, TINY)``.
+    With ``R = max(P, TINY) ** (1 / T)`` the scaled row is ``R / sum(R)`` (the first
+    renormalisation cancels), so its maximum is ``max(R) / sum(R)``.
+    ``overwrite=True`` reuses ``P``'s memory (our own copy).
     """
-    Q = np.maximum(P, TINY)
-    Q_max = Q.max(axis=-1, keepdims=True)
-    Q /= Q_max
-    if temperature != 1.0:
-        np.power(Q, 1.0 / temperature, out=Q)
-    return 1.0 / Q.sum(axis=-1)
+    if not _power_is_safe(P.shape[-1], temperature):
+        return temp_scale(P, temperature).max(axis=-1)
+    R = _powered(P, temperature, out=P if overwrite else np.empty_like(P))
+    return R.max(axis=-1) / row_sum(R)
 
 
 def temp_scale(P, temperature):
-    """spec 3: clip at TINY, renormalise, softmax(log P / T), renormalise."""
+    """spec 3: clip at TINY, renormalise, softmax(log P / T), renormalise.
+
+    Computed as ``R / sum(R)`` with ``R = max(P, TINY) ** (1 / T)``: the first
+    renormalisation and the softmax's shift cancel. For extreme T (where R could
+    underflow) the log-space form is used.
+    """
+    if P.ndim == 2 and _power_is_safe(P.shape[-1], temperature):
+        R = _powered(P, temperature, out=np.empty_like(P))
+        R /= row_sum(R)[:, None]
+        return R
     Q = np.maximum(P, TINY)
     Q /= Q.sum(axis=-1, keepdims=True)
     z = np.log(Q) / temperature
@@ -210,11 +314,13 @@ def temp_scale(P, temperature):
 
 
 # --------------------------------------------------------------------------- CROWDLAB
-def crowdlab_pass(ann, count, n_per, P, consensus):
+def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=None):
     """spec 2.1-2.7 for a given consensus. ``P`` has shape (E, N, K).
 
-    Returns a dict with p_agree, annotator_weights (NaN for annotators with no
-    label), model_weight (E,), post (N, K), agree (N,), hit (per annotation).
+    ``model_labels`` (E, N) is ``argmax P`` (computed here if not given); ``out``
+    is an (N, K) buffer for the posterior. Returns a dict with p_agree,
+    annotator_weights (NaN for annotators with no label), model_weight (E,),
+    post (N, K), agree (N,), hit (per annotation).
     """
     N, K = count.shape
     M = ann.n_annotators
@@ -246,17 +352,21 @@ def crowdlab_pass(ann, count, n_per, P, consensus):
     w[~has_labels] = np.nan
     # spec 2.6: model weight(s)
     if c_plus.size:
-        model_error = (np.argmax(P[:, plus, :], axis=2) != c_plus).mean(axis=1)
+        if model_labels is None:
+            model_labels = np.argmax(P, axis=2)
+        model_error = (model_labels[:, plus] != c_plus).mean(axis=1)
     else:
         model_error = np.full(P.shape[0], np.nan)
     w_M = np.maximum(1.0 - model_error / mlc_error, EPS) * np.sqrt(n_per.mean())
     # spec 2.7: posterior
     w_ann = w[an]
     w_sum = np.bincount(ex, weights=w_ann, minlength=N)
-    w_hit = np.bincount(ex * K + lab, weights=w_ann, minlength=N * K).reshape(N, K)
-    post = np.tensordot(w_M, P, axes=1)
-    post += p_other * w_sum[:, None]
-    post += (p_agree - p_other) * w_hit
+    post = np.multiply(P[0], w_M[0], out=out)
+    for e in range(1, P.shape[0]):  # loop over models (a handful)
+        post += P[e] * w_M[e]
+    post += (p_other * w_sum)[:, None]
+    # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell
+    np.add.at(post.reshape(-1), ex * K + lab, (p_agree - p_other) * w_ann)
     post /= (w_M.sum() + w_sum)[:, None]
     return {
         "p_agree": p_agree,
@@ -271,9 +381,11 @@ def crowdlab_pass(ann, count, n_per, P, consensus):
 
 def best_quality_consensus(post, fallback):
     """spec 2.6: argmax of the posterior where unique, else the fallback label."""
-    mx = post.max(axis=1)
-    unique = (post == mx[:, None]).sum(axis=1) == 1
-    return np.where(unique, np.argmax(post, axis=1), fallback)
+    rows = np.arange(post.shape[0])
+    top = np.argmax(post, axis=1)
+    is_max = post == post[rows, top][:, None]
+    is_max[rows, top] = False
+    return np.where(is_max.any(axis=1), fallback, top)
 
 
 def annotator_statistics(ann, n_per, consensus, post, hit, plus, w, w_M_mean, quality):
@@ -335,12 +447,15 @@ def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_
         temperatures = np.array([best_temperature(Pe, ann, n_per) for Pe in P])
         P = np.stack([temp_scale(Pe, T) for Pe, T in zip(P, temperatures)])
     # spec 5: ties use the mean of the models' probabilities
-    mv = majority_vote(ann, count, P.mean(axis=0), rng)
-    stats = crowdlab_pass(ann, count, n_per, P, mv)
+    mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
+    model_labels = np.argmax(P, axis=2)
+    stats = crowdlab_pass(ann, count, n_per, P, mv, model_labels=model_labels)
     consensus = mv
     # With quality_method="agreement" the posterior is the empirical label
     # distribution, whose unique argmax is the majority vote: consensus = mv.
     if method == "best_quality" and quality_method == "crowdlab":
         consensus = best_quality_consensus(stats["post"], mv)
-        stats = crowdlab_pass(ann, count, n_per, P, consensus)
+        stats = crowdlab_pass(
+            ann, count, n_per, P, consensus, model_labels=model_labels, out=stats["post"]
+        )
     return consensus, stats, temperatures

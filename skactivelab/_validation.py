@@ -47,23 +47,29 @@ def check_pred_probs(pred_probs, *, name="pred_probs", ndim=2, n_classes=None):
             "both must use the same classes in the same column order."
         )
     flat = P.reshape(-1, K)
+    # Fast path: NaN/inf propagate into the row sums, so one sum and one global
+    # minimum decide validity; per-row details are computed only on failure.
+    sums = np.einsum("ij->i", flat)
+    if np.all(np.isfinite(sums)) and flat.min(initial=0.0) >= 0 and np.all(
+        np.abs(sums - 1.0) <= ROW_SUM_TOL
+    ):
+        return P
+    n_rows = P.shape[-2]
     bad = ~np.isfinite(flat).all(axis=1)
     if bad.any():
         raise ValueError(
-            f"{name} contains NaN or infinite values in rows {_first(np.flatnonzero(bad) % P.shape[-2])}; "
+            f"{name} contains NaN or infinite values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
             "predicted probabilities must be finite."
         )
     bad = (flat < 0).any(axis=1)
     if bad.any():
         raise ValueError(
-            f"{name} contains negative values in rows {_first(np.flatnonzero(bad) % P.shape[-2])}; "
+            f"{name} contains negative values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
             "predicted probabilities must be >= 0 (apply softmax to scores/logits first)."
         )
-    bad = np.abs(flat.sum(axis=1) - 1.0) > ROW_SUM_TOL
-    if bad.any():
-        raise ValueError(
-            f"{name} rows {_first(np.flatnonzero(bad) % P.shape[-2])} do not sum to 1 "
-            f"(tolerance {ROW_SUM_TOL:g} per row); pass probabilities, e.g. from "
-            "predict_proba, or normalise each row."
-        )
-    return P
+    bad = np.abs(sums - 1.0) > ROW_SUM_TOL
+    raise ValueError(
+        f"{name} rows {_first(np.flatnonzero(bad) % n_rows)} do not sum to 1 "
+        f"(tolerance {ROW_SUM_TOL:g} per row); pass probabilities, e.g. from "
+        "predict_proba, or normalise each row."
+    )

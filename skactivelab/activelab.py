@@ -45,7 +45,7 @@ def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
     """spec 4-5 (unlabeled) for U of shape (E, Nu, K)."""
     E, Nu, K = U.shape
     if E == 1:
-        prob = K_.max_temp_scaled(U[0], temperatures[0])
+        prob = K_.max_temp_scaled(U[0], temperatures[0], overwrite=True)  # U is our copy
     else:
         U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
         # consensus of u: majority vote of the models' argmax labels
@@ -60,7 +60,7 @@ def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
             annotator_ids=np.arange(E),
         )
         c = K_.majority_vote(votes, K_.label_counts(votes), U.mean(axis=0), rng)
-        prob = np.tensordot(w_M, U[:, np.arange(Nu), c], axes=1) / w_M.sum()
+        prob = K_.weighted_sum(w_M, U[:, np.arange(Nu), c]) / w_M.sum()
     return (w_M.sum() * prob + wbar_A / K) / (w_M.sum() + wbar_A)
 
 
