@@ -38,6 +38,13 @@ def small_model():
     return ExtraTreesClassifier(n_estimators=30, n_jobs=1)
 
 
+def fast_model():
+    """For tests of the mechanics, not of accuracy."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(n_neighbors=5)
+
+
 # --------------------------------------------------------------------------- annotators
 @pytest.mark.parametrize("K,trace", [(4, 3.4), (10, 7.0), (2, 1.5)])
 def test_shared_noise_matrix_trace_and_validity(K, trace):
@@ -159,7 +166,7 @@ def test_no_relabel_and_label_cleaning(digits):
 def test_distinct_and_custom_annotator_selection(digits):
     X, y = digits
     task = make_task(X[:400], y[:400], setting="label_cleaning", n_annotators=3, random_state=0)
-    kw = dict(model=small_model(), n_rounds=3, batch_size=60, n_folds=3, random_state=0)
+    kw = dict(model=fast_model(), n_rounds=3, batch_size=60, n_folds=3, random_state=0)
     rec = run_method(task, "activelab", annotator_selection="distinct", **kw)
     assert rec["n_annotations"][-1] == task.init_example.size + 180
     calls = []
@@ -208,7 +215,7 @@ def test_activelab_beats_random_on_consensus_accuracy(digits):
 
 def test_benchmark_outputs(digits, tmp_path):
     X, y = digits
-    res = run_benchmark(X[:400], y[:400], methods=("good_random", "entropy"), seeds=(0, 1), model=small_model(),
+    res = run_benchmark(X[:400], y[:400], methods=("good_random", "entropy"), seeds=(0, 1), model=fast_model(),
                         n_rounds=1, batch_size=20, n_folds=3, task_kwargs=dict(n_annotators=5))
     assert len(res.records) == 2 * 2 * 2
     res.to_csv(tmp_path / "r.csv")
