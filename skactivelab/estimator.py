@@ -127,6 +127,11 @@ def _check_X(estimator, X, reset):
     return validate_data(estimator, X, skip_check_array=True, reset=reset)
 
 
+def _plain(value):
+    """A NumPy scalar as the Python value (for readable messages)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def _class_positions(est_classes, classes):
     """Column of ``classes`` holding each entry of ``est_classes`` (K is small)."""
     lookup = {c.item() if hasattr(c, "item") else c: k for k, c in enumerate(classes)}
@@ -241,7 +246,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             counts = np.bincount(strat, minlength=K)
             small = np.flatnonzero((counts > 0) & (counts < n_splits))
             if small.size:
-                shown = ", ".join(f"{self.classes_[k]!r} ({counts[k]})" for k in small[:10])
+                shown = ", ".join(f"{_plain(self.classes_[k])!r} ({counts[k]})" for k in small[:10])
                 warnings.warn(
                     f"Classes with fewer labeled rows than cv={n_splits} folds: {shown}. "
                     "Some training folds miss them, so their out-of-fold probability "
@@ -284,7 +289,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             )
         if ann.n_classes < 2:
             raise ValueError(
-                f"y has only 1 class ({ann.classes[0]!r}); a classifier needs labels "
+                f"y has only 1 class ({_plain(ann.classes[0])!r}); a classifier needs labels "
                 "of at least 2 classes."
             )
         self.classes_ = ann.classes
@@ -315,7 +320,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             return _check_method_params(X, params=routed[name].fit, indices=rows)
 
         split_params = {}
-        if routed is not None and "splitter" in routed:
+        if routed is not None:
             split_params = _check_method_params(X, params=routed.splitter.split, indices=lab_idx)
 
         # round 0 trains on the majority vote (spec 7)
@@ -1047,7 +1052,8 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def get_metadata_routing(self):
         """Metadata routing: ``fit`` metadata go to every estimator.
