@@ -156,6 +156,12 @@ def _aligned_proba(est, X, classes):
     return out
 
 
+def _fit_predict_fold(estimator, X, y, train, test, fit_params, classes):
+    """Fit a clone on the ``train`` rows; return it and its aligned probabilities on ``test``."""
+    est = clone(estimator).fit(_safe_indexing(X, train), y[train], **fit_params)
+    return est, _aligned_proba(est, _safe_indexing(X, test), classes)
+
+
 def _fit_clone(estimator, X, y, fit_params):
     """Fit and return a clone of ``estimator``."""
     return clone(estimator).fit(X, y, **fit_params)
@@ -332,18 +338,17 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         for _ in range(self.max_iter):
             self.n_iter_ += 1
             y_values = self.classes_[train_codes]
-            fold_models = parallel(
-                delayed(_fit_clone)(
-                    est, _safe_indexing(X_lab, train), y_values[train], fit_params(name, lab_idx[train])
+            jobs = parallel(
+                delayed(_fit_predict_fold)(
+                    est, X_lab, y_values, train, test, fit_params(name, lab_idx[train]), self.classes_
                 )
                 for name, est in models
                 for train, test in splits
             )
+            fold_models = [model for model, _ in jobs]
             P = np.zeros((E, lab_idx.size, K))
-            for e in range(E):
-                for f, (_, test) in enumerate(splits):
-                    est = fold_models[e * len(splits) + f]
-                    P[e, test] = _aligned_proba(est, _safe_indexing(X_lab, test), self.classes_)
+            for j, (_, proba) in enumerate(jobs):
+                P[j // len(splits), splits[j % len(splits)][1]] = proba
             result = self._crowdlab(ann_lab, P, multi, rng)
             consensus = np.asarray(result.consensus_label, dtype=np.int64)
             if np.array_equal(consensus, train_codes):
@@ -399,7 +404,6 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
     def _store(self, result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng):
         K = len(self.classes_)
         E = P.shape[0]
-        self.label_quality_ = result
         consensus = np.asarray(result.consensus_label, dtype=np.int64)
         if self.classes_.dtype.kind in "iu":
             labels = np.full(n_samples, -1, dtype=self.classes_.dtype)
@@ -422,6 +426,14 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         else:
             self.worst_class_ = np.where(has, self.classes_[np.maximum(worst, 0)], None)
         self.num_examples_labeled_ = result.num_examples_labeled
+        # the CROWDLAB result of the labeled rows, in the user's class values
+        self.label_quality_ = replace(
+            result,
+            consensus_label=self.classes_[consensus],
+            worst_class=self.worst_class_,
+            classes=self.classes_,
+            example_ids=lab_idx,
+        )
         self.model_weight_ = result.model_weight
         self.annotator_weights_ = result.annotator_weights
         self.temperature_ = result.temperature
