@@ -24,15 +24,15 @@ class TimedLogisticRegression(LogisticRegression):
     """LogisticRegression that logs how long its fit and predict_proba take."""
 
     def fit(self, X, y, sample_weight=None):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = super().fit(X, y, sample_weight=sample_weight)
-        CALLS.append(("fit", X.shape[0], time.perf_counter() - t))
+        CALLS.append(("fit", time.perf_counter() - t, time.process_time() - c))
         return out
 
     def predict_proba(self, X):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = super().predict_proba(X)
-        CALLS.append(("predict_proba", X.shape[0], time.perf_counter() - t))
+        CALLS.append(("predict_proba", time.perf_counter() - t, time.process_time() - c))
         return out
 
 
@@ -72,23 +72,25 @@ def main():
         clf = MultiAnnotatorClassifier(
             TimedLogisticRegression(max_iter=200), cv=args.cv, random_state=0
         )
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         clf.fit(X, L)
-        total = time.perf_counter() - t
-        fit_t = sum(d for kind, _, d in CALLS if kind == "fit")
+        total, total_cpu = time.perf_counter() - t, time.process_time() - c
+        fit_t = sum(w for kind, w, _ in CALLS if kind == "fit")
+        fit_c = sum(u for kind, _, u in CALLS if kind == "fit")
         n_fit = sum(1 for kind, _, _ in CALLS if kind == "fit")
-        pp_t = sum(d for kind, _, d in CALLS if kind == "predict_proba")
+        pp_t = sum(w for kind, w, _ in CALLS if kind == "predict_proba")
+        pp_c = sum(u for kind, _, u in CALLS if kind == "predict_proba")
         n_pp = sum(1 for kind, _, _ in CALLS if kind == "predict_proba")
-        own = total - fit_t - pp_t
-        print(f"\nrun {r + 1}")
-        print(f"  {'part':<38}{'seconds':>10}{'% of fit':>10}")
-        for name, sec in [
-            (f"inner fit ({n_fit} calls: {args.cv} folds + final)", fit_t),
-            (f"inner predict_proba ({n_pp} calls)", pp_t),
-            ("meta-estimator's own time", own),
-            ("total fit", total),
+        own, own_c = total - fit_t - pp_t, total_cpu - fit_c - pp_c
+        print(f"\nrun {r + 1}  (wall clock, and CPU time of this process: robust to other load)")
+        print(f"  {'part':<38}{'wall s':>9}{'% fit':>8}{'CPU s':>9}{'% fit':>8}")
+        for name, sec, cpu in [
+            (f"inner fit ({n_fit} calls: {args.cv} folds + final)", fit_t, fit_c),
+            (f"inner predict_proba ({n_pp} calls)", pp_t, pp_c),
+            ("meta-estimator's own time", own, own_c),
+            ("total fit", total, total_cpu),
         ]:
-            print(f"  {name:<38}{sec:>10.3f}{100 * sec / total:>9.1f}%")
+            print(f"  {name:<38}{sec:>9.3f}{100 * sec / total:>7.1f}%{cpu:>9.3f}{100 * cpu / total_cpu:>7.1f}%")
         # breakdown of the own time, measured by re-running the scoring steps
         from skactivelab import get_active_learning_scores, get_label_quality_multiannotator
         from skactivelab._annotations import check_annotations
@@ -109,8 +111,9 @@ def main():
         for name, sec in [("parse annotations", t_parse), ("CROWDLAB (calibrated)", t_crowd),
                           ("ActiveLab scores", t_al)]:
             print(f"    {name:<36}{sec:>10.3f}{100 * sec / total:>9.1f}%")
-        verdict = "OK" if own < 0.05 * total else "OVER BUDGET"
-        print(f"  own / total = {100 * own / total:.2f}% (budget 5%): {verdict}")
+        verdict = "OK" if max(own / total, own_c / total_cpu) < 0.05 else "OVER BUDGET"
+        print(f"  own / total = {100 * own / total:.2f}% wall, {100 * own_c / total_cpu:.2f}% CPU "
+              f"(budget 5%): {verdict}")
 
 
 if __name__ == "__main__":

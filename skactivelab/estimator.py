@@ -73,6 +73,8 @@ def _parse_target(y, n_samples, name="y"):
     else:
         if not _is_dataframe(y) and not sp.issparse(y):
             y = np.asarray(y)
+            if y.ndim == 0:
+                raise ValueError(f"{name} must be 1-D or 2-D array-like, got a scalar {y!r}.")
             if y.dtype.kind == "c":
                 raise ValueError("Complex data not supported as labels in y.")
             if y.dtype.kind == "f":

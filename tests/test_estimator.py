@@ -324,7 +324,8 @@ def test_classifier_tag_breaks_nan_cv():
     """The mechanism documented in docs/estimator.md: with the classifier tag,
     check_cv asks type_of_target(y) to choose StratifiedKFold, which rejects NaN."""
     X, L, _ = make_data()
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="NaN"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NaN -> int cast inside type_of_target
         cross_val_score(_TaggedAsClassifier(LogisticRegression(), cv=3), X, L)
 
 
@@ -376,18 +377,27 @@ def test_same_random_state_same_result_and_parallel():
 
 
 def test_max_iter_retrains_on_consensus():
-    X, L, _ = make_data(odd=False, seed=2)
-    one = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0, max_iter=1).fit(X, L)
-    two = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0, max_iter=2).fit(X, L)
-    lab = one.labeled_mask_
-    mv = get_majority_vote_label(L[lab], random_state=0)
-    if np.array_equal(one.consensus_labels_[lab], mv):
-        assert two.n_iter_ == 1
-    else:
-        assert two.n_iter_ == 2
-        # round 2's fold models were trained on round 1's consensus
-        lr_round2 = [m for m in two.cv_estimators_[0]]
-        assert len(lr_round2) == 3
+    X, L, _ = make_data(seed=4)
+    lab = ~np.isnan(L).all(axis=1)
+    L_lab, X_lab = L[lab], X[lab]
+    classes = np.array([0, 1])
+    mv = get_majority_vote_label(L_lab)
+    splits = splits_for(mv, seed=4)
+    P1, _ = manual_oof(LogisticRegression(), X_lab, mv, splits, classes)
+    c1 = get_label_quality_multiannotator(L_lab, P1, calibrate_probs=True).consensus_label
+    assert not np.array_equal(c1, mv)  # the data make round 2 differ from round 1
+    P2, _ = manual_oof(LogisticRegression(), X_lab, c1, splits, classes)
+    c2 = get_label_quality_multiannotator(L_lab, P2, calibrate_probs=True).consensus_label
+
+    one = MultiAnnotatorClassifier(LogisticRegression(), cv=splits, max_iter=1).fit(X, L)
+    two = MultiAnnotatorClassifier(LogisticRegression(), cv=splits, max_iter=2).fit(X, L)
+    assert one.n_iter_ == 1 and two.n_iter_ == 2
+    np.testing.assert_array_equal(one.consensus_labels_[lab], c1)
+    np.testing.assert_array_equal(two.consensus_labels_[lab], c2)
+    np.testing.assert_allclose(two.oof_pred_probs_[lab], P2)
+    # stops early once the consensus reproduces its own training labels
+    many = MultiAnnotatorClassifier(LogisticRegression(), cv=splits, max_iter=10).fit(X, L)
+    assert many.n_iter_ < 10
 
 
 # --------------------------------------------------------------------------- bad input
