@@ -287,3 +287,15 @@ def test_wall_robot_4_features_match_openml_1526_rows():
     }
     rows = np.array(list(published))
     np.testing.assert_allclose(wall_robot_4_features(ds.data[rows]), np.array(list(published.values())), atol=1e-6)
+
+
+def test_activelab_ensemble_runs_and_relabels(digits):
+    from sklearn.naive_bayes import GaussianNB
+
+    X, y = digits
+    task = make_task(X[:400], y[:400], n_annotators=5, trace=0.7, random_state=0)
+    rec = run_method(task, "activelab_ensemble", ensemble_models=[fast_model(), GaussianNB()], n_rounds=2,
+                     batch_size=30, n_folds=3, random_state=0)
+    assert rec["round"].tolist() == [0, 1, 2]
+    assert np.all((rec["consensus_accuracy"] > 0.5) & (rec["consensus_accuracy"] <= 1))
+    assert rec["n_annotations"][-1] == task.init_example.size + 60
