@@ -464,3 +464,19 @@ def test_partition_required_for_custom_cv():
     X, L, _ = make_data()
     with pytest.raises(ValueError, match="partition"):
         MultiAnnotatorClassifier(LogisticRegression(), cv=ShuffleSplit(3, random_state=0)).fit(X, L)
+
+
+def test_dataframe_X_reaches_a_column_transformer_unchanged():
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, L, _ = make_data()
+    Xdf = pd.DataFrame(X, columns=list("abcd"))
+    Xdf["color"] = np.where(X[:, 3] > 0, "red", "blue")
+    inner = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["color"]), remainder="passthrough"),
+        LogisticRegression(),
+    )
+    clf = MultiAnnotatorClassifier(inner, cv=3, random_state=0).fit(Xdf, L)
+    assert clf.feature_names_in_.tolist() == ["a", "b", "c", "d", "color"]
+    assert clf.predict(Xdf).shape == (len(Xdf),)
