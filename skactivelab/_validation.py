@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
+import scipy.sparse as sp
 
 ROW_SUM_TOL = 1e-6
 
@@ -73,3 +76,23 @@ def check_pred_probs(pred_probs, *, name="pred_probs", ndim=2, n_classes=None):
         f"(tolerance {ROW_SUM_TOL:g} per row); pass probabilities, e.g. from "
         "predict_proba, or normalise each row."
     )
+
+
+def data_digest(X):
+    """Content hash of a feature matrix (dense, sparse or DataFrame), used to
+    recognise the ``X`` an estimator was fit on without keeping a copy of it."""
+    h = hashlib.blake2b(digest_size=16)
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        parts = (X.data, X.indices, X.indptr, np.asarray(X.shape))
+    else:
+        if hasattr(X, "to_numpy"):
+            X = X.to_numpy()
+        X = np.asarray(X)
+        if X.dtype.kind == "O":
+            return None  # no stable byte representation
+        parts = (np.ascontiguousarray(X), np.asarray(X.shape))
+    for p in parts:
+        h.update(np.ascontiguousarray(p).view(np.uint8).ravel())
+        h.update(str(p.dtype).encode())
+    return h.hexdigest()

@@ -43,6 +43,7 @@ from sklearn.utils.validation import (
 )
 
 from ._annotations import Annotations, _is_dataframe, _is_long_frame, check_annotations
+from ._validation import data_digest
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .crowdlab import (
     LabelQualityResult,
@@ -288,6 +289,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         for name, est in models:
             _check_has_proba(est, name)
         X = _check_X(self, X, reset=True)
+        # content hash: lets query strategies recognise this X as the training set
+        self.fit_digest_ = data_digest(X)
         n_samples = _num_samples(X)
         ann = _parse_target(y, n_samples)
         if ann.n_annotations == 0:
@@ -651,6 +654,9 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         Number of folds used.
     n_iter_ : int
         Number of cross-validation rounds run.
+    fit_digest_ : str or None
+        Content hash of the fit ``X``; query strategies use it to recognise the
+        training set as a pool of re-label candidates (:class:`ActiveLabQuery`).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

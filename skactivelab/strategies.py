@@ -22,15 +22,13 @@ Scores come from :mod:`skactivelab.query` (model-only scores and selection) and
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
-import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .estimator import _BaseMultiAnnotator
+from ._validation import data_digest
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 
 __all__ = [
@@ -43,26 +41,6 @@ __all__ = [
 ]
 
 _POOLS = ("auto", "fit", "unlabeled")
-
-
-def data_digest(X):
-    """Content hash of a feature matrix (dense, sparse or DataFrame), used to
-    recognise the ``X`` an estimator was fit on without keeping a copy of it."""
-    h = hashlib.blake2b(digest_size=16)
-    if sp.issparse(X):
-        X = sp.csr_array(X)
-        parts = (X.data, X.indices, X.indptr, np.asarray(X.shape))
-    else:
-        if hasattr(X, "to_numpy"):
-            X = X.to_numpy()
-        X = np.asarray(X)
-        if X.dtype.kind == "O":
-            return None  # no stable byte representation
-        parts = (np.ascontiguousarray(X), np.asarray(X.shape))
-    for p in parts:
-        h.update(np.ascontiguousarray(p).view(np.uint8).ravel())
-        h.update(str(p.dtype).encode())
-    return h.hexdigest()
 
 
 def _resolve(learner_or_estimator, X_pool):

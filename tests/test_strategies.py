@@ -197,3 +197,14 @@ def test_modal_active_learner_query():
     idx, rows = learner.query(X[~labeled], n_instances=3)
     np.testing.assert_array_equal(rows, X[~labeled][idx])
     assert modAL is not None
+
+
+def test_auto_pool_recognises_training_X_by_content(fitted):
+    X, L, _, clf = fitted
+    assert clf.fit_digest_ is not None
+    other = X[::-1].copy()  # same shape, different rows: all unlabeled
+    idx, scores = ActiveLabQuery()(clf, other, n_instances=4)
+    _, expected = clf.active_learning_scores(other)
+    np.testing.assert_allclose(scores, np.sort(expected)[:4], rtol=1e-12)
+    idx_fit, s_fit = ActiveLabQuery()(clf, X.copy(), n_instances=4)  # a copy is the same X
+    np.testing.assert_allclose(s_fit, np.sort(clf.active_learning_scores_)[:4], rtol=1e-12)
