@@ -570,7 +570,7 @@ def _aligned_proba_raw(est, X, classes, params):
 class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     """Classifier trained on CROWDLAB consensus labels of several annotators.
 
-    A :term:`meta-estimator` in the spirit of
+    A meta-estimator in the spirit of
     :class:`~sklearn.semi_supervised.SelfTrainingClassifier`: its target is an
     annotation matrix whose rows are the rows of ``X`` and whose columns are
     annotators (NaN, -1 or None where an annotator gave no label; a 1-D target
@@ -658,9 +658,9 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         Content hash of the fit ``X``; query strategies use it to recognise the
         training set as a pool of re-label candidates (:class:`ActiveLabQuery`).
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`, when ``X`` has string
+        Names of features seen during fit, when ``X`` has string
         feature names.
 
     See Also
