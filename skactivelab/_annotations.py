@@ -245,7 +245,7 @@ def _from_dense(values, where):
     return rows, cols, values[rows, cols]
 
 
-def _from_long(examples, annotators, labels, where, n_examples):
+def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_probs"):
     examples = np.asarray(examples)
     annotators = np.asarray(annotators)
     labels = np.asarray(labels)
@@ -278,7 +278,7 @@ def _from_long(examples, annotators, labels, where, n_examples):
         if n_examples is not None and rows.size and rows.max() >= n_examples:
             raise ValueError(
                 f"{where}: example index {int(rows.max())} is out of range for "
-                f"{n_examples} rows of pred_probs; integer example IDs are row indices."
+                f"{n_examples} rows of {rows_name}; integer example IDs are row indices."
             )
         n = n_examples if n_examples is not None else (int(rows.max()) + 1 if rows.size else 0)
     else:
@@ -287,7 +287,7 @@ def _from_long(examples, annotators, labels, where, n_examples):
         n = example_ids.size
         if n_examples is not None and n != n_examples:
             raise ValueError(
-                f"{where}: {n} distinct example IDs but pred_probs has {n_examples} rows; "
+                f"{where}: {n} distinct example IDs but {rows_name} has {n_examples} rows; "
                 "use integer row indices as example IDs, or convert with long_to_wide and "
                 "align the rows with pred_probs."
             )
@@ -380,6 +380,7 @@ def check_annotations(
     classes=None,
     require_labeled=True,
     name="labels_multiannotator",
+    rows_name="pred_probs",
 ):
     """Validate annotations in any accepted format and return :class:`Annotations`.
 
@@ -396,6 +397,8 @@ def check_annotations(
         not integers 0..K-1 and their sorted order is not the column order.
     require_labeled : bool, default=True
         Raise if some example has no annotation at all.
+    name, rows_name : str
+        How error messages call the annotations and the array giving the rows.
 
     Returns
     -------
@@ -415,12 +418,12 @@ def check_annotations(
                 f"{where}: a tuple is read as long format (examples, annotators, labels) "
                 f"and needs 3 arrays, got {len(obj)}. Pass a 2-D array for wide format."
             )
-        rows, cols, raw, n, annotator_ids, example_ids = _from_long(*obj, where, n_examples)
+        rows, cols, raw, n, annotator_ids, example_ids = _from_long(*obj, where, n_examples, rows_name)
     elif _is_dataframe(obj):
         if _is_long_frame(obj):
             ec, ac, lc = _long_columns(obj, where)
             rows, cols, raw, n, annotator_ids, example_ids = _from_long(
-                obj[ec].to_numpy(), obj[ac].to_numpy(), obj[lc].to_numpy(), where, n_examples
+                obj[ec].to_numpy(), obj[ac].to_numpy(), obj[lc].to_numpy(), where, n_examples, rows_name
             )
         else:
             annotator_ids = np.asarray(obj.columns)
@@ -461,7 +464,7 @@ def check_annotations(
 
     if n_examples is not None and n != n_examples:
         raise ValueError(
-            f"{where} has {n} examples (rows) but pred_probs has {n_examples}; they "
+            f"{where} has {n} examples (rows) but {rows_name} has {n_examples}; they "
             "must describe the same examples in the same order."
         )
     codes, enc_classes, k = _encode_labels(raw, classes, n_classes, where)

@@ -96,6 +96,7 @@ def _parse_target(y, n_samples, name="y"):
         n_examples=n_samples if n_y is None else None,
         require_labeled=False,
         name=name,
+        rows_name="X",
     )
     observed = np.unique(ann.label)
     if observed.size < ann.n_classes:
