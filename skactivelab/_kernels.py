@@ -38,6 +38,17 @@ def _safe_divide(num, den):
     return out
 
 
+def keep_best(cand, values, largest):
+    """Row-wise tie-break step: keep the candidate cells whose value is best in their row.
+
+    ``cand`` is a boolean (rows, K) mask of candidates, ``values`` (rows, K); returns
+    the new mask (rows without candidates stay empty).
+    """
+    v = np.where(cand, values, -np.inf if largest else np.inf)
+    best = v.max(axis=1) if largest else v.min(axis=1)
+    return cand & (v == best[:, None])
+
+
 def label_counts(ann):
     """spec 1: ``count[i, k]`` = number of annotators of example i who chose k."""
     N, K = ann.n_examples, ann.n_classes
@@ -59,19 +70,11 @@ def majority_vote(ann, count, P=None, rng=None):
     if tied.size == 0:
         return label
     cand = is_mode[tied]
-
-    def keep_best(values, largest):
-        nonlocal cand
-        fill = -np.inf if largest else np.inf
-        v = np.where(cand, values, fill)
-        best = v.max(axis=1) if largest else v.min(axis=1)
-        cand = cand & (v == best[:, None])
-
     # step 1: highest predicted probability among the tied classes
     if P is not None:
-        keep_best(P[tied], largest=True)
+        cand = keep_best(cand, P[tied], largest=True)
     # step 2: lowest total count over the dataset
-    keep_best(np.broadcast_to(count.sum(axis=0), cand.shape), largest=False)
+    cand = keep_best(cand, np.broadcast_to(count.sum(axis=0), cand.shape), largest=False)
     # step 3: mean trust of the annotators who chose each tied class
     still = cand.sum(axis=1) > 1
     if still.any():
@@ -96,7 +99,7 @@ def majority_vote(ann, count, P=None, rng=None):
         tot = np.bincount(key, weights=agree[ann.annotator[sel]], minlength=tied.size * K)
         cnt = np.bincount(key, minlength=tied.size * K)
         trust = _safe_divide(tot, cnt).reshape(tied.size, K)
-        keep_best(np.nan_to_num(trust, nan=-np.inf), largest=True)
+        cand = keep_best(cand, np.nan_to_num(trust, nan=-np.inf), largest=True)
     # step 4: seeded random choice
     still = cand.sum(axis=1) > 1
     if still.any():
@@ -314,11 +317,31 @@ def temp_scale(P, temperature):
 
 
 # --------------------------------------------------------------------------- CROWDLAB
-def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=None):
+def annotator_agreement(ann, count, n_per):
+    """spec 2.4: ``s_j``, agreement of annotator j with the other annotators.
+
+    ``s_j = sum_{i in I_j} (m_ij - 1) / sum_{i in I_j} (n_i - 1)``; annotators who
+    never share an example get the mean of the defined values; annotators with no
+    label get NaN.
+    """
+    M = ann.n_annotators
+    ex, an, lab = ann.example, ann.annotator, ann.label
+    has_labels = np.bincount(an, minlength=M) > 0
+    num = np.bincount(an, weights=count[ex, lab] - 1.0, minlength=M)
+    den = np.bincount(an, weights=n_per[ex] - 1.0, minlength=M)
+    s = _safe_divide(num, den)
+    defined = ~np.isnan(s)
+    if defined.any():
+        s[~defined & has_labels] = s[defined].mean()
+    return s
+
+
+def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=None, s=None):
     """spec 2.1-2.7 for a given consensus. ``P`` has shape (E, N, K).
 
-    ``model_labels`` (E, N) is ``argmax P`` (computed here if not given); ``out``
-    is an (N, K) buffer for the posterior. Returns a dict with p_agree,
+    ``model_labels`` (E, N) is ``argmax P`` and ``s`` the annotator agreement of
+    :func:`annotator_agreement` (both computed here if not given); ``out`` is an
+    (N, K) buffer for the posterior. Returns a dict with p_agree,
     annotator_weights (NaN for annotators with no label), model_weight (E,),
     post (N, K), agree (N,), hit (per annotation).
     """
@@ -339,14 +362,10 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
         mlc_error = max(np.mean(c_plus != mlc), EPS)
     else:
         mlc_error = np.nan
-    # spec 2.4: s_j, agreement of annotator j with the other annotators
-    has_labels = np.bincount(an, minlength=M) > 0
-    num = np.bincount(an, weights=count[ex, lab] - 1.0, minlength=M)
-    den = np.bincount(an, weights=n_per[ex] - 1.0, minlength=M)
-    s = _safe_divide(num, den)
-    defined = ~np.isnan(s)
-    if defined.any():
-        s[~defined & has_labels] = s[defined].mean()
+    # spec 2.4: s_j (independent of the consensus: computed once by the caller)
+    if s is None:
+        s = annotator_agreement(ann, count, n_per)
+    has_labels = ~np.isnan(s)
     # spec 2.5: annotator weights
     w = np.maximum(1.0 - (1.0 - s) / mlc_error, EPS)
     w[~has_labels] = np.nan
@@ -418,16 +437,13 @@ def annotator_statistics(ann, n_per, consensus, post, hit, plus, w, w_M_mean, qu
     # worst class: per (annotator, chosen class) agreement fraction, ties by
     # usage (more first), then mean consensus quality (higher first), then class.
     key = an * K + lab
-    used = np.bincount(key, minlength=M * K).astype(np.float64)
-    frac = _safe_divide(np.bincount(key, weights=hit, minlength=M * K), used)
-    mean_q = _safe_divide(np.bincount(key, weights=quality[ex], minlength=M * K), used)
-    cells = np.flatnonzero(used > 0)
-    cell_ann, cell_cls = np.divmod(cells, K)
-    order = np.lexsort((cell_cls, -mean_q[cells], -used[cells], frac[cells], cell_ann))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = cell_ann[order][1:] != cell_ann[order][:-1]
-    worst = np.full(M, -1, dtype=np.int64)
-    worst[cell_ann[order][first]] = cell_cls[order][first]
+    used = np.bincount(key, minlength=M * K).reshape(M, K).astype(np.float64)
+    frac = _safe_divide(np.bincount(key, weights=hit, minlength=M * K).reshape(M, K), used)
+    mean_q = _safe_divide(np.bincount(key, weights=quality[ex], minlength=M * K).reshape(M, K), used)
+    cand = used > 0
+    for values, largest in ((frac, False), (used, True), (mean_q, True)):
+        cand = keep_best(cand, values, largest)
+    worst = np.where(has, np.argmax(cand, axis=1), -1)  # first remaining = smallest class
     return {
         "annotator_quality": np.where(has, annotator_quality, np.nan),
         "agreement_with_consensus": agreement,
@@ -449,13 +465,14 @@ def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_
     # spec 5: ties use the mean of the models' probabilities
     mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
     model_labels = np.argmax(P, axis=2)
-    stats = crowdlab_pass(ann, count, n_per, P, mv, model_labels=model_labels)
+    s = annotator_agreement(ann, count, n_per)
+    stats = crowdlab_pass(ann, count, n_per, P, mv, model_labels=model_labels, s=s)
     consensus = mv
     # With quality_method="agreement" the posterior is the empirical label
     # distribution, whose unique argmax is the majority vote: consensus = mv.
     if method == "best_quality" and quality_method == "crowdlab":
         consensus = best_quality_consensus(stats["post"], mv)
         stats = crowdlab_pass(
-            ann, count, n_per, P, consensus, model_labels=model_labels, out=stats["post"]
+            ann, count, n_per, P, consensus, model_labels=model_labels, out=stats["post"], s=s
         )
     return consensus, stats, temperatures
