@@ -169,13 +169,7 @@ def _log_norms(shifted_T, temperatures):
                 np.exp(buf, out=buf)
             np.log(buf.sum(axis=0), out=out[t, lo:hi])
 
-    n_blocks = _n_threads(K * n)
-    if n_blocks == 1:
-        block(0, n)
-    else:
-        edges = np.linspace(0, n, n_blocks + 1).astype(int)
-        with ThreadPoolExecutor(n_blocks) as pool:
-            list(pool.map(block, edges[:-1], edges[1:]))
+    _in_row_blocks(block, n, K * n)
     return out
 
 
@@ -187,6 +181,18 @@ def _n_threads(size):
     if size < 2_000_000:
         return 1
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _in_row_blocks(block, n_rows, size):
+    """Call ``block(lo, hi)`` over row ranges covering ``0..n_rows``, in threads when
+    ``size`` (floats touched) is large; NumPy releases the GIL inside ufuncs."""
+    n_blocks = _n_threads(size)
+    if n_blocks == 1:
+        block(0, n_rows)
+        return
+    edges = np.linspace(0, n_rows, n_blocks + 1).astype(int)
+    with ThreadPoolExecutor(n_blocks) as pool:
+        list(pool.map(block, edges[:-1], edges[1:]))
 
 
 class _EntropyLoss:
@@ -267,14 +273,7 @@ def _powered(P, temperature, out):
         if temperature != 1.0:
             np.power(Q, 1.0 / temperature, out=Q)
 
-    n = P.shape[0]
-    n_blocks = _n_threads(P.size)
-    if n_blocks == 1:
-        block(0, n)
-    else:
-        edges = np.linspace(0, n, n_blocks + 1).astype(int)
-        with ThreadPoolExecutor(n_blocks) as pool:
-            list(pool.map(block, edges[:-1], edges[1:]))
+    _in_row_blocks(block, P.shape[0], P.size)
     return out
 
 
