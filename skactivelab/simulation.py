@@ -40,6 +40,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .crowdlab import get_label_quality_multiannotator, get_label_quality_multiannotator_ensemble
 from .majority_vote import get_majority_vote_label
+from .learner import assign_annotators
 from .query import entropy_scores, select_batch, uncertainty_scores
 
 __all__ = [
@@ -59,8 +60,16 @@ __all__ = [
     "simulate_annotator_labels",
 ]
 
-METHODS = ("random", "good_random", "entropy", "uncertainty", "activelab", "activelab_ensemble")
-_ACTIVELAB_METHODS = ("activelab", "activelab_ensemble")
+METHODS = (
+    "random",
+    "good_random",
+    "entropy",
+    "uncertainty",
+    "activelab",
+    "activelab_ensemble",
+    "activelab_suggest",
+)
+_ACTIVELAB_METHODS = ("activelab", "activelab_ensemble", "activelab_suggest")
 
 #: Distribution of the number of initial labels per labeled example (1..5):
 #: mostly one label, as in the paper's released data (898/94/7/1 of 1000).
@@ -392,6 +401,18 @@ def _cross_val(models, X_lab, y_cons, X_other, y_test, n_test, K, n_folds, rng):
     return P, O, float(np.mean(accs))
 
 
+def _annotator_quality(ex, ann, lab, P, n_annotators):
+    """CROWDLAB annotator quality (NaN where unknown) for the annotator-suggestion variant."""
+    quality = np.full(n_annotators, np.nan)
+    if np.bincount(ex).max() < 2:
+        return quality  # nobody can be compared yet
+    res = get_label_quality_multiannotator((ex, ann, lab), P[0], calibrate_probs=True, random_state=0)
+    ids = np.asarray(res.annotator_ids, dtype=np.int64)
+    inside = ids < n_annotators
+    quality[ids[inside]] = res.annotator_quality[inside]
+    return quality
+
+
 def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab):
     """Consensus of the labeled set (local rows); P is (E, N, K) or None."""
     n_per = np.bincount(ex)
@@ -525,7 +546,7 @@ def run_method(
             else:
                 seed = int(rng.integers(2**31 - 1))
                 Uarg = U if pool_rows.size else None
-                if method == "activelab":
+                if method in ("activelab", "activelab_suggest"):
                     s_lab, s_unl = get_active_learning_scores(
                         (loc_ex, ann, lab), P[0], None if Uarg is None else Uarg[0], random_state=seed
                     )
@@ -535,19 +556,33 @@ def run_method(
                 if pool_rows.size:
                     scores[pool_rows] = s_unl
             cand = np.arange(n_tr) if task.allow_relabel else pool_rows
-            if annotator_selection != "paper":
+            selection = "quality" if method == "activelab_suggest" else annotator_selection
+            if selection != "paper":
                 cand = cand[~labeled_by[cand].all(axis=1)]  # someone left to ask
             if cand.size == 0:
                 picked = np.empty(0, dtype=np.int64)
             else:
                 picked = select_batch(scores, min(batch_size, cand.size), candidates=cand, random_state=rng)
             n_relabel += int(np.sum(n_per[picked] > 0))
-            if annotator_selection == "paper":
+            if selection == "paper":
                 who = rng.integers(0, M, picked.size)
                 col = np.full(picked.size, next_col)
                 next_col += 1
             else:
-                if annotator_selection == "distinct":
+                if selection == "quality":
+                    # the learner's suggestion: best CROWDLAB annotator quality among
+                    # those who have not labeled the example, capped per annotator
+                    cap = int(np.ceil(2 * picked.size / M))
+                    who = assign_annotators(
+                        _annotator_quality(loc_ex, ann, lab, P, M), ~labeled_by[picked],
+                        max_per_annotator=cap,
+                    )
+                    left = who < 0  # caps exhausted: a random annotator still free
+                    if left.any():
+                        keys = rng.random((int(left.sum()), M))
+                        keys[labeled_by[picked[left]]] = np.inf
+                        who[left] = np.argmin(keys, axis=1)
+                elif selection == "distinct":
                     keys = rng.random((picked.size, M))
                     keys[labeled_by[picked]] = np.inf
                     who = np.argmin(keys, axis=1)

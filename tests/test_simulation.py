@@ -299,3 +299,25 @@ def test_activelab_ensemble_runs_and_relabels(digits):
     assert rec["round"].tolist() == [0, 1, 2]
     assert np.all((rec["consensus_accuracy"] > 0.5) & (rec["consensus_accuracy"] <= 1))
     assert rec["n_annotations"][-1] == task.init_example.size + 60
+
+
+def test_annotator_suggestion_variant_beats_random_annotators_on_mixed_crowd():
+    """activelab_suggest routes each pick to the best CROWDLAB-rated annotator who has
+    not labeled it; with spammers in the crowd that beats random annotators."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skactivelab.datasets import load_digits_data
+    from skactivelab.simulation import heterogeneous_noise_matrices, mixed_annotator_accuracies
+
+    d = load_digits_data()
+    acc = mixed_annotator_accuracies(10, 10, random_state=0)
+    task = make_task(
+        d.data[:900], d.target[:900], n_annotators=10,
+        noise_matrices=heterogeneous_noise_matrices(acc, 10), random_state=0,
+    )
+    kw = dict(model=LogisticRegression(max_iter=300), n_rounds=4, batch_size=40, n_folds=3,
+              annotator_selection="distinct", random_state=0)
+    plain = run_method(task, "activelab", **kw)
+    suggest = run_method(task, "activelab_suggest", **kw)
+    assert suggest["consensus_accuracy"][-1] > plain["consensus_accuracy"][-1]
+    assert suggest["n_annotations"][-1] == plain["n_annotations"][-1]
