@@ -23,9 +23,9 @@ def _dot(a, b):
     return float(np.multiply(a, b).sum())
 
 
-def weighted_sum(weights, arrays):
+def weighted_sum(weights, arrays, out=None):
     """``sum_e weights[e] * arrays[e]`` for arrays of shape (E, ...), without BLAS."""
-    out = arrays[0] * weights[0]
+    out = np.multiply(arrays[0], weights[0], out=out)
     for e in range(1, len(weights)):  # loop over models (a handful)
         out += arrays[e] * weights[e]
     return out
@@ -379,9 +379,7 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
     # spec 2.7: posterior
     w_ann = w[an]
     w_sum = np.bincount(ex, weights=w_ann, minlength=N)
-    post = np.multiply(P[0], w_M[0], out=out)
-    for e in range(1, P.shape[0]):  # loop over models (a handful)
-        post += P[e] * w_M[e]
+    post = weighted_sum(w_M, P, out=out)
     post += (p_other * w_sum)[:, None]
     # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell
     np.add.at(post.reshape(-1), ex * K + lab, (p_agree - p_other) * w_ann)
