@@ -38,6 +38,15 @@ def _safe_divide(num, den):
     return out
 
 
+def single_annotation_consensus(ann, P):
+    """spec 4, one label per example: the consensus is that label and its quality
+    the mean over models of ``P[e, i, label]``. ``P`` has shape (E, N, K)."""
+    N = P.shape[1]
+    consensus = np.empty(N, dtype=np.int64)
+    consensus[ann.example] = ann.label
+    return consensus, P[:, np.arange(N), consensus].mean(axis=0)
+
+
 def keep_best(cand, values, largest):
     """Row-wise tie-break step: keep the candidate cells whose value is best in their row.
 

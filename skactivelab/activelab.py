@@ -21,9 +21,7 @@ def _labeled_part(ann, P, rng):
     n_per = np.bincount(ann.example, minlength=N).astype(np.float64)
     if np.all(n_per == 1):
         # One label per example: no calibration, consensus = that label, unit weights.
-        consensus = np.empty(N, dtype=np.int64)
-        consensus[ann.example] = ann.label
-        q = P[:, np.arange(N), consensus].mean(axis=0)
+        consensus, q = K_.single_annotation_consensus(ann, P)
         w_M = np.ones(E)
         wbar_A = 1.0
         W = w_M.sum() + n_per  # every annotator weight is 1

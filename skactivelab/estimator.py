@@ -42,7 +42,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._annotations import Annotations, _is_dataframe, _is_long_frame, check_annotations
+from ._annotations import Annotations, _is_dataframe, _is_long_frame, _py, check_annotations
+from ._kernels import single_annotation_consensus
 from ._validation import data_digest
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .crowdlab import (
@@ -131,15 +132,10 @@ def _check_X(estimator, X, reset):
     return validate_data(estimator, X, skip_check_array=True, reset=reset)
 
 
-def _plain(value):
-    """A NumPy scalar as the Python value (for readable messages)."""
-    return value.item() if hasattr(value, "item") else value
-
-
 def _class_positions(est_classes, classes):
     """Column of ``classes`` holding each entry of ``est_classes`` (K is small)."""
-    lookup = {c.item() if hasattr(c, "item") else c: k for k, c in enumerate(classes)}
-    return np.array([lookup[c.item() if hasattr(c, "item") else c] for c in est_classes])
+    lookup = {_py(c): k for k, c in enumerate(classes)}
+    return np.array([lookup[_py(c)] for c in est_classes])
 
 
 def _aligned_proba(est, X, classes):
@@ -190,9 +186,7 @@ def _consensus_single_annotation(ann, P):
     """
     N, K = P.shape[-2], P.shape[-1]
     Pm = P.mean(axis=0)
-    consensus = np.empty(N, dtype=np.int64)
-    consensus[ann.example] = ann.label
-    quality = Pm[np.arange(N), consensus]
+    consensus, quality = single_annotation_consensus(ann, P)
     M = ann.n_annotators
     an = ann.annotator
     n_lab = np.bincount(an, minlength=M).astype(np.float64)
@@ -256,7 +250,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             counts = np.bincount(strat, minlength=K)
             small = np.flatnonzero((counts > 0) & (counts < n_splits))
             if small.size:
-                shown = ", ".join(f"{_plain(self.classes_[k])!r} ({counts[k]})" for k in small[:10])
+                shown = ", ".join(f"{_py(self.classes_[k])!r} ({counts[k]})" for k in small[:10])
                 warnings.warn(
                     f"Classes with fewer labeled rows than cv={n_splits} folds: {shown}. "
                     "Some training folds miss them, so their out-of-fold probability "
@@ -301,7 +295,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             )
         if ann.n_classes < 2:
             raise ValueError(
-                f"y has only 1 class ({_plain(ann.classes[0])!r}); a classifier needs labels "
+                f"y has only 1 class ({_py(ann.classes[0])!r}); a classifier needs labels "
                 "of at least 2 classes."
             )
         self.classes_ = ann.classes
