@@ -166,10 +166,13 @@ class MultiAnnotatorActiveLearner:
         self.estimator.fit(self.X, y)
         self._fitted = True
 
-    def _consensus(self):
+    def _model(self):
+        """The fitted MultiAnnotatorClassifier (the last step if the estimator is a Pipeline)."""
         est = self.estimator
-        if hasattr(est, "steps"):
-            est = est.steps[-1][1]
+        return est.steps[-1][1] if hasattr(est, "steps") else est
+
+    def _consensus(self):
+        est = self._model()
         return est.consensus_labels_, est.labeled_mask_
 
     # ------------------------------------------------------------------ loop
@@ -319,8 +322,7 @@ class MultiAnnotatorActiveLearner:
             The suggested annotator ID per row, None where nobody is left.
         """
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        est = self.estimator.steps[-1][1] if hasattr(self.estimator, "steps") else self.estimator
-        quality = np.asarray(est.annotator_quality_, dtype=np.float64)
+        quality = np.asarray(self._model().annotator_quality_, dtype=np.float64)
         M = len(self.annotator_ids_)
         eligible = np.ones((idx.size, M), dtype=bool)
         if available is not None:
