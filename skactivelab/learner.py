@@ -296,6 +296,11 @@ class MultiAnnotatorActiveLearner:
             raise ValueError("X is required: every example that may be labeled, labeled or not.")
         if not (hasattr(X, "shape") or hasattr(X, "__len__")):
             raise TypeError(f"X must be array-like (n_samples, n_features), got {type(X).__name__}.")
+        if query_strategy is not None and not callable(query_strategy):
+            raise TypeError(
+                "query_strategy must be a callable strategy(learner, X, n_instances) -> "
+                f"(indices, scores), got {type(query_strategy).__name__}."
+            )
         n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
         template = clone(estimator)
         empty = np.empty(0, dtype=np.int64)
