@@ -480,9 +480,10 @@ class MultiAnnotatorActiveLearner:
             One label per index, of the same kind as the existing labels: integer
             class labels (Python or NumPy integers, or whole floats such as
             ``2.0``, as in ``y``) or strings. A new class of the same kind is fine.
-            Refused, naming the positions: missing labels (None, NaN, ``""``, and
-            ``-1``, which marks a missing label in ``y``; a teach without a label
-            is not an annotation), other negative or non-whole numbers, booleans,
+            Refused, naming the positions: missing labels (None, NaN, ``""``, the
+            text ``"nan"`` in a NumPy string array, where ``np.nan`` ends up as that
+            text, and ``-1``, which marks a missing label in ``y``; a teach without
+            a label is not an annotation), other negative or non-whole numbers, booleans,
             and labels of another kind (the string ``"1"`` on an integer learner,
             the integer 1 on a string learner).
         annotators : scalar or array-like, default=None
