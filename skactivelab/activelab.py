@@ -209,9 +209,10 @@ def get_active_learning_scores_ensemble(
 
     As :func:`get_active_learning_scores`, but ``pred_probs`` has shape
     (n_models, n_labeled, n_classes) and ``pred_probs_unlabeled`` shape
-    (n_models, n_unlabeled, n_classes), the same models in the same order. Each
-    model is calibrated and weighted on its own. The caller's arrays are never
-    modified.
+    (n_models, n_unlabeled, n_classes), the same models in the same order; each
+    can also be a list of DataFrames (one per model) indexed by example ID, which
+    are aligned by ID. Each model is calibrated and weighted on its own. The
+    caller's arrays are never modified.
 
     Examples
     --------

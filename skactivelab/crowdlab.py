@@ -345,9 +345,13 @@ def get_label_quality_multiannotator(
         columns ``task``, ``annotator``, ``label`` or a tuple of three arrays); or
         a sparse matrix whose stored entries are labels. Every example needs at
         least one label; some need two or more.
-    pred_probs : array-like of shape (n_examples, n_classes)
+    pred_probs : array-like or DataFrame of shape (n_examples, n_classes)
         Out-of-fold predicted class probabilities of any classifier; column k is
-        class k (integer labels) or the k-th of the sorted class names.
+        class k (integer labels) or the k-th of the sorted class names. A
+        DataFrame indexed by example ID is matched to the annotations by ID, and
+        its column names (unless 0..K-1) name the classes; with a bare array rows
+        follow the rule in :func:`get_active_learning_scores` (Notes). Rows
+        summing to 1 within 0.01 are renormalised.
     consensus_method : {"best_quality", "majority_vote"} or list, default="best_quality"
         How to pick the consensus label. With a list the first method defines all
         statistics and every method's labels are in ``consensus_labels``.
@@ -403,7 +407,8 @@ def get_label_quality_multiannotator_ensemble(
     """CROWDLAB with several classifiers; ``pred_probs`` has shape (n_models, n_examples, n_classes).
 
     Each model gets its own weight (``model_weight`` is an array); with
-    ``calibrate_probs`` each model gets its own temperature. The consensus method
+    ``calibrate_probs`` each model gets its own temperature. ``pred_probs`` may
+    also be a list of DataFrames (one per model) indexed by example ID. The consensus method
     is "best_quality" and the quality method "crowdlab". The caller's arrays are
     never modified. Other parameters and the result are as in
     :func:`get_label_quality_multiannotator`.
