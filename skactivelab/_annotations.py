@@ -8,7 +8,9 @@ Accepted formats (see :func:`check_annotations`):
 
 * a 2-D float array, NaN (or -1) for a missing label;
 * a 2-D integer array, -1 for a missing label (scikit-learn's "no label");
-* a 2-D object/string array, ``None``/NaN for a missing label;
+* a 2-D object/string array, ``None``/NaN for a missing label (``''`` in a
+  NumPy string array; the text ``'nan'`` there is refused, see
+  :func:`_string_present`);
 * a pandas DataFrame whose columns are annotator IDs (NaN / ``pd.NA`` / None missing);
 * long format: a DataFrame with columns ``task``, ``annotator`` (or ``worker``),
   ``label``, or a *tuple* ``(examples, annotators, labels)`` of three aligned arrays;
@@ -116,8 +118,62 @@ def _is_missing_object(values):
         return miss.reshape(values.shape)
 
 
+def _first_rows(idx, n=10):
+    idx = np.asarray(idx)
+    return f"{idx[:n].tolist()}{' ...' if idx.size > n else ''}"
+
+
+# Per-element kind of an object array, in one pass: 0 other, 1 bool, 2 integral, 3 real.
+_OBJECT_KIND = np.frompyfunc(
+    lambda v: 1
+    if isinstance(v, (bool, np.bool_))
+    else 2
+    if isinstance(v, numbers.Integral)
+    else 3
+    if isinstance(v, numbers.Real)
+    else 0,
+    1,
+    1,
+)
+
+
+def _bool_error(where):
+    return TypeError(
+        f"{where} holds boolean values; class labels must be integers 0..K-1 or strings "
+        "(True/False is ambiguous with a mask of which annotations exist). If True and "
+        "False really are the classes, convert them first, e.g. with .astype(int)."
+    )
+
+
+def _object_numbers(raw, where):
+    """An object array of plain numbers as a numeric array, else ``raw`` unchanged.
+
+    Integers stay exact (no detour through float); booleans are refused.
+    """
+    kind = _OBJECT_KIND(raw).astype(np.int8)
+    if np.any(kind == 1):
+        raise _bool_error(where)
+    if not np.all(kind >= 2):
+        return raw
+    if np.all(kind == 2):
+        for dtype in (np.int64, np.uint64):
+            try:
+                return raw.astype(dtype)
+            except OverflowError:
+                continue
+        raise ValueError(
+            f"{where} contains integer labels beyond the 64-bit range; give such classes "
+            "as strings."
+        )
+    return raw.astype(float)
+
+
 def _numeric_labels(values, where):
-    """Validate numeric label values: integral, >= 0 (missing already removed)."""
+    """Validate numeric label values: integral, >= 0 (missing already removed).
+
+    Returns an int64 array, or uint64 / float64 for values beyond int64 (never
+    wrapped around).
+    """
     values = np.asarray(values)
     if values.dtype.kind == "f":
         if not np.all(np.isfinite(values)):
@@ -130,72 +186,101 @@ def _numeric_labels(values, where):
                 f"{where} contains non-integral class labels {bad.tolist()}; class labels "
                 "must be whole numbers 0..K-1 (or strings), NaN or -1 for missing."
             )
-    if values.size and values.min() < 0:
+    if values.dtype.kind != "u" and values.size and values.min() < 0:
         bad = np.unique(values[values < 0])[:5]
         raise ValueError(
             f"{where} contains negative labels {bad.tolist()}; the only negative value "
             "allowed is -1, which marks a missing label. Class labels are 0..K-1."
         )
+    if values.dtype.kind == "u":
+        return values if values.size and values.max() >= 2**63 else values.astype(np.int64)
+    if values.dtype.kind == "f" and values.size and values.max() >= 2**62:
+        return values  # exact as float; cast would overflow
     return values.astype(np.int64)
+
+
+def _compress_values(values):
+    """(codes, classes): classes are the distinct values, sorted; codes index them.
+
+    The cost depends on the number of labels, never on how large a label is.
+    """
+    if values.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if values.dtype.kind in "iu" and values.max() < 4 * values.size + 1024:
+        # small labels: an O(n) relabelling instead of a sort
+        small = values.astype(np.int64)
+        present = np.bincount(small) > 0
+        classes = np.flatnonzero(present).astype(np.int64)
+        return (np.cumsum(present) - 1)[small], classes
+    classes, codes = np.unique(values, return_inverse=True)
+    if classes.dtype.kind == "f":
+        classes = classes.astype(np.int64) if classes.max() < 2**62 else classes
+    return codes.ravel().astype(np.int64), classes
 
 
 def _encode_labels(raw, classes, n_classes, where):
     """Encode label values (missing removed) as 0..K-1.
 
-    Returns (codes, classes, n_classes). Numeric labels are their own codes
-    (class k is column k of pred_probs); any other hashable labels are encoded by
-    sorted order unless ``classes`` is given.
+    Returns (codes, classes, n_classes). With ``n_classes`` (pred_probs given),
+    integer label k is column k of pred_probs. Without it, integer labels are
+    encoded by their distinct values in sorted order (so the cost never depends on
+    how large a label is). Other hashable labels are encoded by sorted order
+    unless ``classes`` is given. Booleans are refused.
     """
     raw = np.asarray(raw)
+    if raw.dtype.kind == "b":
+        raise _bool_error(where)
+    if raw.dtype.kind == "O" and raw.size:
+        raw = _object_numbers(raw, where)
     if classes is not None:
         classes = np.asarray(classes)
         if classes.ndim != 1 or classes.size == 0:
             raise ValueError("classes must be a non-empty 1-D list of class labels.")
-        if np.unique(classes).size != classes.size:
-            raise ValueError("classes contains duplicates; give each class once.")
+        try:
+            order = np.argsort(classes, kind="stable")
+            sorted_classes = classes[order]
+            if np.any(sorted_classes[1:] == sorted_classes[:-1]):
+                raise ValueError("classes contains duplicates; give each class once.")
+        except TypeError:
+            raise TypeError(
+                f"classes mixes types that cannot be compared ({classes[:10].tolist()}); "
+                "give classes of one type, the type of the labels."
+            ) from None
         if n_classes is not None and classes.size != n_classes:
             raise ValueError(
                 f"classes has {classes.size} entries but pred_probs has {n_classes} "
                 "columns; give one class per column of pred_probs."
             )
-        order = np.argsort(classes, kind="stable")
         try:
-            pos = np.searchsorted(classes[order], raw)
+            pos = np.searchsorted(sorted_classes, raw)
             pos = np.minimum(pos, classes.size - 1)
-            found = classes[order][pos] == raw
+            found = sorted_classes[pos] == raw
         except TypeError as exc:
             raise TypeError(
                 f"{where}: labels and classes cannot be compared ({exc}); give classes "
                 "of the same type as the labels."
             ) from None
         if not np.all(found):
-            bad = np.unique(raw[~found])[:5]
+            bad = _distinct(raw[~found])[:5]
             raise ValueError(
                 f"{where} contains labels {bad.tolist()} that are not in classes; add them "
                 "to classes or fix the annotations."
             )
         return order[pos].astype(np.int64), classes, classes.size
 
-    numeric = raw.dtype.kind in "iufb"
-    if not numeric and raw.dtype.kind == "O" and raw.size:
-        # Object arrays (e.g. a DataFrame with pd.NA) may hold plain numbers.
-        is_real = np.frompyfunc(lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool), 1, 1)
-        numeric = bool(np.all(is_real(raw).astype(bool)))
-        if numeric:
-            raw = raw.astype(float)
-    if numeric:
-        codes = _numeric_labels(raw, where)
-        k = int(codes.max()) + 1 if codes.size else 0
+    if raw.dtype.kind in "iuf":
+        values = _numeric_labels(raw, where)
         if n_classes is not None:
-            if codes.size and codes.max() >= n_classes:
-                bad = np.unique(codes[codes >= n_classes])[:5]
+            if values.size and values.max() >= n_classes:
+                bad = _distinct(values[values >= n_classes])[:5]
                 raise ValueError(
                     f"{where} contains class labels {bad.tolist()} but pred_probs has only "
                     f"{n_classes} columns (classes 0..{n_classes - 1}); class k must be "
                     "column k of pred_probs."
                 )
-            k = n_classes
-        return codes, np.arange(k), k
+            return values.astype(np.int64), np.arange(n_classes), n_classes
+        codes, uniq = _compress_values(values)
+        return codes, uniq, uniq.size
     try:
         uniq, codes = np.unique(raw, return_inverse=True)
     except TypeError as exc:
@@ -212,6 +297,146 @@ def _encode_labels(raw, classes, n_classes, where):
     return codes.astype(np.int64).ravel(), uniq, uniq.size
 
 
+def _distinct(values):
+    """Distinct values for a message: sorted when comparable, else first appearance."""
+    return _factorize(values, first_appearance=False)[0]
+
+
+def _factorize(values, *, first_appearance):
+    """(uniques, codes) of a 1-D array, codes int64 indexing uniques.
+
+    ``first_appearance=False`` sorts the uniques when the values are comparable;
+    a mix of kinds that cannot be sorted (0, 1, "carol") keeps the order of first
+    appearance, as does ``first_appearance=True``.
+    """
+    values = np.asarray(values).ravel()
+    if not first_appearance or values.dtype.kind != "O":
+        try:
+            uniq, first, codes = np.unique(values, return_index=True, return_inverse=True)
+        except TypeError:
+            pass  # mixed kinds: first appearance below
+        else:
+            codes = codes.ravel()
+            if not first_appearance:
+                return uniq, codes.astype(np.int64)
+            order = np.argsort(first, kind="stable")
+            rank = np.empty(order.size, dtype=np.int64)
+            rank[order] = np.arange(order.size)
+            return uniq[order], rank[codes]
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is optional
+        lookup = {}
+        codes = np.fromiter(
+            (lookup.setdefault(v, len(lookup)) for v in values.tolist()),
+            dtype=np.int64,
+            count=values.size,
+        )
+        uniq = np.empty(len(lookup), dtype=object)
+        uniq[:] = list(lookup)
+        return uniq, codes
+    codes, uniq = pd.factorize(values)
+    return np.asarray(uniq, dtype=values.dtype), codes.astype(np.int64)
+
+
+def _string_present(values, where):
+    """Present-mask of a NumPy unicode/bytes label array: ``''`` is missing.
+
+    The text ``'nan'`` is refused: ``np.array(['a', np.nan])`` stores a missing
+    value as that text, and a string array cannot tell it from a class named
+    'nan' (an object array can: there ``np.nan`` is missing and ``'nan'`` a class).
+    """
+    empty = values.dtype.type()
+    nan_text = values == values.dtype.type("nan")
+    if np.any(nan_text):
+        rows = np.flatnonzero(nan_text.reshape(values.shape[0], -1).any(axis=1))
+        raise ValueError(
+            f"{where} is a NumPy string array holding the text 'nan' (rows "
+            f"{_first_rows(rows)}): that is what np.array([..., np.nan]) makes of a "
+            "missing value, and a string array cannot tell it from a class named 'nan'. "
+            "Build the array with dtype=object (then np.nan or None marks a missing "
+            "label) or use '' for missing; if 'nan' really is a class, pass an object "
+            "array."
+        )
+    return values != empty
+
+
+def _missing_ids(values):
+    """Mask of missing IDs: None/NaN/pd.NA, and '' or 'nan' text in string arrays."""
+    kind = values.dtype.kind
+    if kind == "f":
+        return np.isnan(values)
+    if kind == "O":
+        return _is_missing_object(values)
+    if kind in "US":
+        t = values.dtype.type
+        return (values == t()) | (values == t("nan"))
+    return np.zeros(values.shape, dtype=bool)
+
+
+def _check_ids(values, where, what, positions=None):
+    """Refuse missing example/annotator IDs, naming the input rows."""
+    miss = _missing_ids(values)
+    if np.any(miss):
+        rows = np.flatnonzero(miss)
+        if positions is not None:
+            rows = positions[rows]
+        raise ValueError(
+            f"{where}: the {what} ID is missing (None, NaN, empty or the text 'nan') in "
+            f"rows {_first_rows(rows)}; every annotation needs a {what} ID. Drop or fill "
+            "those rows first."
+        )
+
+
+def _integer_ids(values):
+    """Integer IDs as int64 (an object array of plain integers included), else None."""
+    kind = values.dtype.kind
+    if kind in "iu":
+        return values.astype(np.int64)
+    if kind == "f":
+        return values.astype(np.int64) if np.all(values == np.round(values)) else None
+    if kind == "O" and values.size:
+        k = _OBJECT_KIND(values).astype(np.int8)
+        if np.all(k == 2):
+            try:
+                return values.astype(np.int64)
+            except OverflowError:
+                return None
+    return None
+
+
+def _align_to_index(ids, index, where, rows_name):
+    """Position in ``index`` (the IDs of the rows of pred_probs) of each entry of the
+    distinct ``ids``; every ID must be on both sides."""
+    import pandas as pd
+
+    index = pd.Index(index)
+    if not index.is_unique:
+        dup = index[index.duplicated()].unique()[:5].tolist()
+        raise ValueError(
+            f"{rows_name} has duplicate example IDs in its index {dup}; give each example "
+            "one row."
+        )
+    pos = index.get_indexer(pd.Index(ids))
+    if np.any(pos < 0):
+        bad = np.asarray(ids)[pos < 0][:10].tolist()
+        raise ValueError(
+            f"{where} has example IDs {bad} that are not in the index of {rows_name}; add "
+            f"their rows to {rows_name}, or pass {rows_name}.to_numpy() to match rows by "
+            "position instead of by ID."
+        )
+    if len(ids) < len(index):
+        seen = np.zeros(len(index), dtype=bool)
+        seen[pos] = True
+        bad = np.asarray(index)[~seen][:10].tolist()
+        raise ValueError(
+            f"{rows_name} has rows for example IDs {bad} that have no annotation in "
+            f"{where}; drop those rows (score unlabeled examples with "
+            "pred_probs_unlabeled), or pass .to_numpy() to match rows by position."
+        )
+    return pos
+
+
 def _from_dense(values, where):
     """(rows, cols, label values) of the non-missing entries of a 2-D array."""
     values = np.asarray(values)
@@ -220,9 +445,7 @@ def _from_dense(values, where):
     elif values.dtype.kind in "iu":
         present = values != -1
     elif values.dtype.kind == "b":
-        raise TypeError(
-            f"{where} is boolean; give class labels as integers 0..K-1 or strings."
-        )
+        raise _bool_error(where)
     elif values.dtype.kind in "OUS":
         if values.dtype.kind == "O":
             present = ~_is_missing_object(values)
@@ -238,14 +461,14 @@ def _from_dense(values, where):
                 is_neg1[present] = neg
             present &= ~is_neg1
         else:
-            present = values != ""
+            present = _string_present(values, where)
     else:
         raise TypeError(f"{where} has unsupported dtype {values.dtype}.")
     rows, cols = np.nonzero(present)
     return rows, cols, values[rows, cols]
 
 
-def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_probs"):
+def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_probs", example_index=None):
     examples = np.asarray(examples)
     annotators = np.asarray(annotators)
     labels = np.asarray(labels)
@@ -264,32 +487,49 @@ def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_
         keep = ~np.isnan(labels) & (labels != -1)
     elif labels.dtype.kind in "iu":
         keep = labels != -1
+    elif labels.dtype.kind in "US":
+        keep = _string_present(labels, where)
+    elif labels.dtype.kind == "b":
+        raise _bool_error(where)
     else:
         keep = np.ones(labels.shape[0], dtype=bool)
-    examples, annotators, labels = examples[keep], annotators[keep], labels[keep]
+    positions = None
+    if not keep.all():
+        positions = np.flatnonzero(keep)
+        examples, annotators, labels = examples[keep], annotators[keep], labels[keep]
+    # D3: a missing example or annotator ID is an error, never an ID of its own
+    _check_ids(examples, where, "example", positions)
+    _check_ids(annotators, where, "annotator", positions)
 
     example_ids = None
-    if examples.dtype.kind in "iu" or (
-        examples.dtype.kind == "f" and np.all(examples == np.round(examples))
-    ):
-        rows = examples.astype(np.int64)
+    int_rows = None if example_index is not None else _integer_ids(examples)
+    if example_index is not None:
+        # rows aligned by ID to the index of pred_probs
+        ids, codes = _factorize(examples, first_appearance=True)
+        rows = _align_to_index(ids, example_index, where, rows_name)[codes]
+        n = len(example_index)
+        example_ids = np.asarray(example_index)
+    elif int_rows is not None:
+        # integer example IDs are row indices (row i of pred_probs)
+        rows = int_rows
         if rows.size and rows.min() < 0:
             raise ValueError(f"{where}: example indices must be >= 0.")
         if n_examples is not None and rows.size and rows.max() >= n_examples:
             raise ValueError(
                 f"{where}: example index {int(rows.max())} is out of range for "
-                f"{n_examples} rows of {rows_name}; integer example IDs are row indices."
+                f"{n_examples} rows of {rows_name}; integer example IDs are row indices "
+                f"(pass {rows_name} as a DataFrame indexed by example ID to match by ID)."
             )
         n = n_examples if n_examples is not None else (int(rows.max()) + 1 if rows.size else 0)
     else:
-        example_ids, rows = np.unique(examples, return_inverse=True)
-        rows = rows.ravel().astype(np.int64)
+        # other IDs: rows in order of first appearance, never sorted
+        example_ids, rows = _factorize(examples, first_appearance=True)
         n = example_ids.size
         if n_examples is not None and n != n_examples:
             raise ValueError(
                 f"{where}: {n} distinct example IDs but {rows_name} has {n_examples} rows; "
-                "use integer row indices as example IDs, or convert with long_to_wide and "
-                "align the rows with pred_probs."
+                f"give one row of {rows_name} per example, in order of first appearance in "
+                f"the annotations, or pass {rows_name} as a DataFrame indexed by example ID."
             )
     if (
         annotators.dtype.kind in "iu"
@@ -303,7 +543,8 @@ def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_
         position = np.cumsum(present) - 1
         cols = position[annotators]
     else:
-        annotator_ids, cols = np.unique(annotators, return_inverse=True)
+        # sorted when comparable; a mix of kinds keeps the order of first appearance
+        annotator_ids, cols = _factorize(annotators, first_appearance=False)
     return rows, cols.ravel().astype(np.int64), labels, n, annotator_ids, example_ids
 
 
@@ -328,47 +569,64 @@ def _long_columns(df, where):
 
 
 def _is_long_frame(df):
+    """A DataFrame is long format when it has an example, an annotator and a label
+    column (by name, see the module docstring), whatever other columns it has.
+
+    A wide DataFrame whose annotators are named after all three (for instance
+    "task", "worker" and "label") would be read as long format: rename such
+    annotator columns.
+    """
     lower = {str(c).lower() for c in df.columns}
     return (
-        "label" in lower
+        bool(lower & set(_LONG_LABEL_COLUMNS))
         and bool(lower & set(_LONG_ANNOTATOR_COLUMNS))
         and bool(lower & set(_LONG_EXAMPLE_COLUMNS))
-        and len(lower) <= 4
     )
 
 
-def _check_all_labeled(rows, n, where):
+def _check_all_labeled(rows, n, where, example_ids=None):
     empty = np.flatnonzero(np.bincount(rows, minlength=n) == 0)
     if empty.size:
         shown = empty[:10].tolist()
+        ids = ""
+        if example_ids is not None:
+            ids = f", IDs {_first_rows(np.asarray(example_ids)[empty])}"
         raise ValueError(
             f"{where}: {empty.size} example(s) have no label at all (rows {shown}"
-            f"{' ...' if empty.size > 10 else ''}); every labeled example needs at least "
-            "one annotation. Move unlabeled examples to pred_probs_unlabeled."
+            f"{' ...' if empty.size > 10 else ''}{ids}); every labeled example needs at "
+            "least one annotation. Move unlabeled examples to pred_probs_unlabeled."
         )
 
 
-def _check_parsed(ann, n_examples, n_classes, require_labeled, where):
+def _check_parsed(ann, n_examples, n_classes, require_labeled, where, example_index=None):
     """Checks for an already parsed :class:`Annotations` (no copy, no re-encoding)."""
+    from dataclasses import replace
+
     if n_examples is not None and ann.n_examples != n_examples:
         raise ValueError(
             f"{where} has {ann.n_examples} examples (rows) but pred_probs has {n_examples}."
         )
-    if n_classes is not None and ann.n_classes != n_classes:
-        if ann.label.size and ann.label.max() >= n_classes:
-            raise ValueError(
-                f"{where} uses class index {int(ann.label.max())} but pred_probs has only "
-                f"{n_classes} columns."
-            )
-        if ann.classes.size != n_classes and ann.classes.dtype.kind not in "iu":
+    if n_classes is not None and (
+        ann.n_classes != n_classes or not np.array_equal(ann.classes, np.arange(ann.n_classes))
+    ):
+        if ann.classes.dtype.kind not in "iu":
             raise ValueError(
                 f"{where} has {ann.classes.size} classes but pred_probs has {n_classes} columns."
             )
-        from dataclasses import replace
-
-        ann = replace(ann, n_classes=n_classes, classes=np.arange(n_classes))
+        # integer class values: value k is column k of pred_probs
+        values = ann.classes[ann.label]
+        if values.size and values.max() >= n_classes:
+            raise ValueError(
+                f"{where} uses class {int(values.max())} but pred_probs has only "
+                f"{n_classes} columns (classes 0..{n_classes - 1})."
+            )
+        ann = replace(
+            ann, label=values.astype(np.int64), n_classes=n_classes, classes=np.arange(n_classes)
+        )
+    if example_index is not None:
+        ann = replace(ann, example_ids=np.asarray(example_index))
     if require_labeled:
-        _check_all_labeled(ann.example, ann.n_examples, where)
+        _check_all_labeled(ann.example, ann.n_examples, where, ann.example_ids)
     return ann
 
 
@@ -381,6 +639,7 @@ def check_annotations(
     require_labeled=True,
     name="labels_multiannotator",
     rows_name="pred_probs",
+    example_index=None,
 ):
     """Validate annotations in any accepted format and return :class:`Annotations`.
 
@@ -399,46 +658,65 @@ def check_annotations(
         Raise if some example has no annotation at all.
     name, rows_name : str
         How error messages call the annotations and the array giving the rows.
+    example_index : array-like, optional
+        The example IDs of the rows of ``pred_probs`` (a DataFrame's index). Long
+        format and wide DataFrames are then aligned to it by ID (every ID on both
+        sides); other inputs have no IDs and are matched by position. The result's
+        ``example_ids`` is then ``example_index``.
 
     Returns
     -------
     Annotations
+
+    Notes
+    -----
+    How rows are matched without ``example_index``: a 2-D array, a sparse matrix
+    and a wide DataFrame give one row per example, in their order. In long format,
+    integer example IDs are row numbers (ID i is row i of ``pred_probs``); any
+    other IDs number the rows in order of first appearance in the annotations
+    (never sorted).
     """
     where = name
     obj = labels_multiannotator
     if obj is None:
         raise ValueError(f"{where} is None; pass the annotations.")
+    if example_index is not None and n_examples is None:
+        n_examples = len(example_index)
     if isinstance(obj, Annotations):
-        return _check_parsed(obj, n_examples, n_classes, require_labeled, where)
+        return _check_parsed(obj, n_examples, n_classes, require_labeled, where, example_index)
     example_ids = None
     may_repeat = True
+    aligned = False
     if isinstance(obj, tuple):
         if len(obj) != 3:
             raise ValueError(
                 f"{where}: a tuple is read as long format (examples, annotators, labels) "
                 f"and needs 3 arrays, got {len(obj)}. Pass a 2-D array for wide format."
             )
-        rows, cols, raw, n, annotator_ids, example_ids = _from_long(*obj, where, n_examples, rows_name)
+        rows, cols, raw, n, annotator_ids, example_ids = _from_long(
+            *obj, where, n_examples, rows_name, example_index
+        )
+        aligned = example_index is not None
     elif _is_dataframe(obj):
         if _is_long_frame(obj):
             ec, ac, lc = _long_columns(obj, where)
             rows, cols, raw, n, annotator_ids, example_ids = _from_long(
-                obj[ec].to_numpy(), obj[ac].to_numpy(), obj[lc].to_numpy(), where, n_examples, rows_name
+                obj[ec].to_numpy(), obj[ac].to_numpy(), obj[lc].to_numpy(), where, n_examples,
+                rows_name, example_index,
             )
+            aligned = example_index is not None
         else:
-            annotator_ids = np.asarray(obj.columns)
-            if all(dt.kind in "iuf" for dt in obj.dtypes):
-                values = obj.to_numpy(dtype=float)
-            else:
-                values = obj.to_numpy(dtype=object)
-            rows, cols, raw = _from_dense(values, where)
-            n = values.shape[0]
-            example_ids = np.asarray(obj.index)
+            rows, cols, raw, n, annotator_ids, example_ids = _from_wide_frame(
+                obj, where, rows_name, example_index
+            )
+            aligned = example_index is not None
             may_repeat = False
     elif sp.issparse(obj):
         if obj.ndim != 2:
             raise ValueError(f"{where} must be 2-D (examples x annotators).")
         coo = sp.coo_array(obj)
+        if coo.data.dtype.kind == "b":
+            raise _bool_error(where)
         keep = ~np.isnan(coo.data) & (coo.data != -1) if coo.data.dtype.kind == "f" else coo.data != -1
         rows = np.asarray(coo.row[keep], dtype=np.int64)
         cols = np.asarray(coo.col[keep], dtype=np.int64)
@@ -467,6 +745,9 @@ def check_annotations(
             f"{where} has {n} examples (rows) but {rows_name} has {n_examples}; they "
             "must describe the same examples in the same order."
         )
+    if example_index is not None and not aligned:
+        # no IDs in the annotations: matched by position, results carry the index
+        example_ids = np.asarray(example_index)
     codes, enc_classes, k = _encode_labels(raw, classes, n_classes, where)
 
     # Duplicate (example, annotator) pairs can only come from long format or a
@@ -496,7 +777,7 @@ def check_annotations(
         rows, cols, codes = rows[keep], cols[keep], codes[keep]
 
     if require_labeled:
-        _check_all_labeled(rows, n, where)
+        _check_all_labeled(rows, n, where, example_ids)
     return Annotations(
         example=np.ascontiguousarray(rows, dtype=np.int64),
         annotator=np.ascontiguousarray(cols, dtype=np.int64),
@@ -508,6 +789,45 @@ def check_annotations(
         annotator_ids=annotator_ids,
         example_ids=example_ids,
     )
+
+
+def _from_wide_frame(df, where, rows_name, example_index):
+    """(rows, cols, label values, n, annotator_ids, example_ids) of a wide DataFrame."""
+    annotator_ids = np.asarray(df.columns)
+    missing = _missing_ids(np.asarray(df.columns, dtype=object))
+    if np.any(missing):
+        raise ValueError(
+            f"{where}: annotator columns {_first_rows(np.flatnonzero(missing))} (by position) "
+            "have no name (None/NaN); name every annotator column."
+        )
+    if not df.columns.is_unique:
+        dup = df.columns[df.columns.duplicated()].unique()[:5].tolist()
+        raise ValueError(
+            f"{where} has duplicate annotator columns {dup}; give each annotator one column."
+        )
+    kinds = [dt.kind for dt in df.dtypes]
+    if any(k == "b" for k in kinds):
+        raise _bool_error(where)
+    if all(k in "iu" for k in kinds) and all(isinstance(dt, np.dtype) for dt in df.dtypes):
+        values = df.to_numpy(dtype=np.int64)  # exact, -1 for missing
+    elif all(k in "iuf" for k in kinds):
+        values = df.to_numpy(dtype=float)
+    else:
+        values = df.to_numpy(dtype=object)
+    rows, cols, raw = _from_dense(values, where)
+    n = values.shape[0]
+    example_ids = np.asarray(df.index)
+    if example_index is not None:
+        if not df.index.is_unique:
+            dup = df.index[df.index.duplicated()].unique()[:5].tolist()
+            raise ValueError(
+                f"{where} has duplicate example IDs in its index {dup}; give each example "
+                f"one row to match it with {rows_name} by ID."
+            )
+        rows = _align_to_index(df.index, example_index, where, rows_name)[rows]
+        n = len(example_index)
+        example_ids = np.asarray(example_index)
+    return rows, cols, raw, n, annotator_ids, example_ids
 
 
 def long_to_wide(labels_long, *, missing=np.nan, classes=None):
@@ -581,3 +901,84 @@ def wide_to_long(labels_multiannotator, *, classes=None):
 
         return pd.DataFrame({"task": examples, "annotator": annotators, "label": labels})
     return examples, annotators, labels
+
+
+# --------------------------------------------------------------------------- public-function inputs
+def _result_index(labels, p_index, ann):
+    """pandas Index for per-example results when an input carries example IDs, else None.
+
+    pandas in, pandas out: the index of a pred_probs DataFrame, else the example
+    IDs of a DataFrame of annotations (a wide frame's index, a long frame's example
+    column). Arrays, sparse matrices and tuples carry none.
+    """
+    if p_index is not None:
+        return p_index
+    if not _is_dataframe(labels):
+        return None
+    import pandas as pd
+
+    if _is_long_frame(labels):
+        name = _long_columns(labels, "labels_multiannotator")[0]
+        ids = ann.example_ids if ann.example_ids is not None else np.arange(ann.n_examples)
+        return pd.Index(ids, name=name)
+    return labels.index
+
+
+def _labeled_inputs(labels, pred_probs, *, ndim, classes, name="pred_probs"):
+    """Checked ``(ann, P, index, columns)`` for annotations and their probabilities.
+
+    ``P`` is a float64 copy. A pred_probs DataFrame is aligned to the annotations
+    by example ID, and its column names (unless they are 0..K-1) give the class of
+    each column. ``index`` is the pandas Index of per-example results (None when no
+    input carries example IDs); ``columns`` the class names of a DataFrame's columns.
+    """
+    from ._validation import check_pred_probs, split_pred_probs
+
+    values, p_index, columns = split_pred_probs(pred_probs, name=name, ndim=ndim)
+    P = check_pred_probs(values, name=name, ndim=ndim)
+    use_classes = classes
+    if columns is not None:
+        if classes is None:
+            use_classes = columns
+        elif not np.array_equal(np.asarray(classes, dtype=object), columns.astype(object)):
+            raise ValueError(
+                f"classes {np.asarray(classes).tolist()[:10]} differ from the columns of "
+                f"{name} {columns.tolist()[:10]}; they must name the same classes in the "
+                f"same order (or pass {name}.to_numpy() to use classes alone)."
+            )
+    try:
+        ann = check_annotations(
+            labels,
+            n_examples=P.shape[-2],
+            n_classes=P.shape[-1],
+            classes=use_classes,
+            example_index=p_index,
+        )
+    except (TypeError, ValueError) as exc:
+        if columns is None or classes is not None or "classes" not in str(exc):
+            raise
+        raise type(exc)(
+            f"{name} is a DataFrame whose column names {columns.tolist()[:10]} are read as "
+            f"the class of each column, but the labels do not match them ({exc}). Name the "
+            f"columns after the classes (e.g. columns=clf.classes_), or pass "
+            f"{name}.to_numpy() so that column k is class k (or the k-th sorted class name)."
+        ) from None
+    return ann, P, _result_index(labels, p_index, ann), columns
+
+
+def _unlabeled_inputs(pred_probs_unlabeled, *, ndim, n_classes, labeled_columns):
+    """Checked ``(U, index)``; a DataFrame's columns must name the labeled classes."""
+    from ._validation import check_pred_probs, split_pred_probs
+
+    name = "pred_probs_unlabeled"
+    values, index, columns = split_pred_probs(pred_probs_unlabeled, name=name, ndim=ndim)
+    if columns is not None and labeled_columns is not None and not np.array_equal(
+        columns.astype(object), np.asarray(labeled_columns, dtype=object)
+    ):
+        raise ValueError(
+            f"{name} has columns {columns.tolist()[:10]} but pred_probs has "
+            f"{np.asarray(labeled_columns).tolist()[:10]}; give both the same classes in the "
+            "same column order."
+        )
+    U = check_pred_probs(values, name=name, ndim=ndim, n_classes=n_classes)
+    return U, index

@@ -7,7 +7,12 @@ import hashlib
 import numpy as np
 import scipy.sparse as sp
 
-ROW_SUM_TOL = 1e-6
+#: One tolerance for probability rows, in the API and on the command line: a row
+#: whose sum is within ROW_SUM_TOL of 1 is renormalised (float32/float16
+#: ``predict_proba``, CSV files rounded to a few decimals); a row further off is an
+#: error naming it. Rows already summing to 1 within EXACT_TOL are left unchanged.
+ROW_SUM_TOL = 0.01
+EXACT_TOL = 1e-12
 
 
 def _first(idx, n=10):
@@ -15,16 +20,92 @@ def _first(idx, n=10):
     return f"{shown}{' ...' if idx.size > n else ''}"
 
 
+def normalise_rows(P, *, name="pred_probs"):
+    """Checked copy of probability rows, each summing to 1.
+
+    Parameters
+    ----------
+    P : array-like of shape (..., n_classes)
+        Probabilities; the last axis holds the classes. Any real dtype
+        (float16 and float32 included).
+    name : str, default="pred_probs"
+        How error messages call ``P``.
+
+    Returns
+    -------
+    ndarray of float64, same shape as ``P``
+        A new array (never ``P`` itself). Rows summing to 1 within 1e-12 are
+        unchanged bit for bit; rows within ``ROW_SUM_TOL`` (0.01) of 1 are divided
+        by their sum.
+
+    Raises
+    ------
+    ValueError
+        Naming the rows (positions along the second-to-last axis) that hold NaN
+        or infinite values, negative values, or sum to something further than
+        ``ROW_SUM_TOL`` from 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab._validation import normalise_rows
+    >>> normalise_rows(np.array([[0.6, 0.4], [0.333, 0.666]])).round(4).tolist()
+    [[0.6, 0.4], [0.3333, 0.6667]]
+    """
+    try:
+        P = np.array(P, dtype=np.float64, copy=True, order="C")  # kernels need C order
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array of probabilities ({exc}).") from None
+    if P.ndim == 0 or P.shape[-1] == 0:
+        raise ValueError(f"{name} must have one column per class, got shape {P.shape}.")
+    K = P.shape[-1]
+    n_rows = P.shape[-2] if P.ndim >= 2 else 1
+    flat = P.reshape(-1, K)
+    # Fast path: NaN/inf propagate into the row sums, so one sum and one global
+    # minimum decide validity; per-row details are computed only on failure.
+    sums = np.einsum("ij->i", flat)
+    off = np.abs(sums - 1.0)
+    if np.all(np.isfinite(sums)) and flat.min(initial=0.0) >= 0 and np.all(off <= ROW_SUM_TOL):
+        fix = np.flatnonzero(off > EXACT_TOL)
+        if fix.size:
+            flat[fix] /= sums[fix, None]
+        return P
+    bad = ~np.isfinite(flat).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{name} contains NaN or infinite values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
+            "predicted probabilities must be finite."
+        )
+    bad = (flat < 0).any(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{name} contains negative values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
+            "predicted probabilities must be >= 0 (apply softmax to scores/logits first)."
+        )
+    bad = off > ROW_SUM_TOL
+    raise ValueError(
+        f"{name} rows {_first(np.flatnonzero(bad) % n_rows)} do not sum to 1 "
+        f"(tolerance {ROW_SUM_TOL:g} per row; rows within it are renormalised); pass "
+        "probabilities, e.g. from predict_proba, or normalise each row."
+    )
+
+
 def check_pred_probs(pred_probs, *, name="pred_probs", ndim=2, n_classes=None):
     """Validate predicted probabilities; return a float64 array (never the caller's).
 
-    Rows must be finite, non-negative and sum to 1 within 1e-6. ``ndim`` is 2 for
-    one model (N, K) and 3 for an ensemble (E, N, K).
+    Rows must be finite, non-negative and sum to 1 within ``ROW_SUM_TOL`` (0.01);
+    rows off by more than 1e-12 but within the tolerance are renormalised (see
+    :func:`normalise_rows`). ``ndim`` is 2 for one model (N, K) and 3 for an
+    ensemble (E, N, K).
     """
     if pred_probs is None:
         raise ValueError(f"{name} is None; pass predicted class probabilities.")
     try:
-        P = np.array(pred_probs, dtype=np.float64, copy=True)
+        P = np.asarray(pred_probs)
+        if P.dtype.kind in "bcmM":
+            raise TypeError(f"dtype {P.dtype} does not hold probabilities")
+        if P.dtype.kind not in "iuf":
+            P = P.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"{name} must be a numeric array of probabilities ({exc})."
@@ -49,33 +130,7 @@ def check_pred_probs(pred_probs, *, name="pred_probs", ndim=2, n_classes=None):
             f"{name} has {K} classes (columns) but the labeled pred_probs has {n_classes}; "
             "both must use the same classes in the same column order."
         )
-    flat = P.reshape(-1, K)
-    # Fast path: NaN/inf propagate into the row sums, so one sum and one global
-    # minimum decide validity; per-row details are computed only on failure.
-    sums = np.einsum("ij->i", flat)
-    if np.all(np.isfinite(sums)) and flat.min(initial=0.0) >= 0 and np.all(
-        np.abs(sums - 1.0) <= ROW_SUM_TOL
-    ):
-        return P
-    n_rows = P.shape[-2]
-    bad = ~np.isfinite(flat).all(axis=1)
-    if bad.any():
-        raise ValueError(
-            f"{name} contains NaN or infinite values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
-            "predicted probabilities must be finite."
-        )
-    bad = (flat < 0).any(axis=1)
-    if bad.any():
-        raise ValueError(
-            f"{name} contains negative values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
-            "predicted probabilities must be >= 0 (apply softmax to scores/logits first)."
-        )
-    bad = np.abs(sums - 1.0) > ROW_SUM_TOL
-    raise ValueError(
-        f"{name} rows {_first(np.flatnonzero(bad) % n_rows)} do not sum to 1 "
-        f"(tolerance {ROW_SUM_TOL:g} per row); pass probabilities, e.g. from "
-        "predict_proba, or normalise each row."
-    )
+    return normalise_rows(P, name=name)
 
 
 def data_digest(X):
@@ -96,3 +151,70 @@ def data_digest(X):
         h.update(np.ascontiguousarray(p).view(np.uint8).ravel())
         h.update(str(p.dtype).encode())
     return h.hexdigest()
+
+
+def _is_pandas(obj):
+    return type(obj).__module__.split(".")[0] == "pandas"
+
+
+def _default_columns(columns):
+    """True when DataFrame columns are just positions 0..K-1 (no class names)."""
+    return np.array_equal(np.asarray(columns, dtype=object), np.arange(len(columns)).astype(object))
+
+
+def _frame_parts(df, name):
+    if df.ndim != 2:
+        raise ValueError(
+            f"{name} is a pandas Series; pass a DataFrame with one column per class "
+            "(indexed by example ID), or a 2-D array."
+        )
+    columns = None if _default_columns(df.columns) else np.asarray(df.columns)
+    return df.to_numpy(), df.index, columns
+
+
+def split_pred_probs(pred_probs, *, name="pred_probs", ndim=2):
+    """Separate probabilities from the IDs and class names a DataFrame carries.
+
+    Returns ``(values, index, columns)``: for a DataFrame (or, with ``ndim=3``, a
+    list of DataFrames, one per model) ``index`` is its index (the example IDs)
+    and ``columns`` its column names unless they are the positions 0..K-1; for
+    anything else both are None and ``values`` is ``pred_probs`` unchanged. The
+    models of a list are aligned to the first one's index and columns (the same
+    IDs and class names are required).
+    """
+    if _is_pandas(pred_probs):
+        if ndim == 3:
+            raise ValueError(
+                f"{name} for several models: pass a list of DataFrames (one per model, "
+                "indexed by example ID) or a 3-D array (n_models, n_examples, n_classes)."
+            )
+        return _frame_parts(pred_probs, name)
+    if ndim == 3 and isinstance(pred_probs, (list, tuple)) and any(_is_pandas(p) for p in pred_probs):
+        if not all(_is_pandas(p) and p.ndim == 2 for p in pred_probs):
+            raise TypeError(
+                f"{name} mixes DataFrames and arrays; pass all models as DataFrames "
+                "indexed by example ID, or all as arrays."
+            )
+        first = pred_probs[0]
+        if not first.index.is_unique:
+            dup = first.index[first.index.duplicated()].unique()[:5].tolist()
+            raise ValueError(f"{name}[0] has duplicate example IDs {dup} in its index.")
+        frames = [first]
+        for e, df in enumerate(pred_probs[1:], start=1):
+            if not (df.index.is_unique and len(df.index) == len(first.index)
+                    and df.index.isin(first.index).all()):
+                diff = df.index.symmetric_difference(first.index)[:10].tolist()
+                raise ValueError(
+                    f"{name}[{e}] and {name}[0] do not index the same examples (differing "
+                    f"or duplicate IDs {diff}); give every model one row per example."
+                )
+            if set(df.columns.tolist()) != set(first.columns.tolist()):
+                raise ValueError(
+                    f"{name}[{e}] has columns {df.columns.tolist()[:10]} but {name}[0] has "
+                    f"{first.columns.tolist()[:10]}; give every model the same classes."
+                )
+            frames.append(df.loc[first.index, first.columns])
+        values = np.stack([df.to_numpy() for df in frames])
+        columns = None if _default_columns(first.columns) else np.asarray(first.columns)
+        return values, first.index, columns
+    return pred_probs, None, None

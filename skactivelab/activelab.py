@@ -6,8 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import _kernels as K_
-from ._annotations import Annotations, check_annotations
-from ._validation import check_pred_probs
+from ._annotations import Annotations, _labeled_inputs, _unlabeled_inputs
 
 __all__ = ["get_active_learning_scores", "get_active_learning_scores_ensemble"]
 
@@ -78,20 +77,22 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
         )
     rng = check_random_state(random_state)
     n_classes = None
+    columns = None
+    index = None
     scores_labeled = np.empty(0)
     if pred_probs is not None:
-        P = check_pred_probs(pred_probs, ndim=ndim)
+        ann, P, index, columns = _labeled_inputs(
+            labels_multiannotator, pred_probs, ndim=ndim, classes=classes
+        )
         if not ensemble:
             P = P[None]
         n_classes = P.shape[2]
-        ann = check_annotations(
-            labels_multiannotator, n_examples=P.shape[1], n_classes=n_classes, classes=classes
-        )
         scores_labeled, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
     scores_unlabeled = np.empty(0)
+    index_unlabeled = None
     if pred_probs_unlabeled is not None:
-        U = check_pred_probs(
-            pred_probs_unlabeled, name="pred_probs_unlabeled", ndim=ndim, n_classes=n_classes
+        U, index_unlabeled = _unlabeled_inputs(
+            pred_probs_unlabeled, ndim=ndim, n_classes=n_classes, labeled_columns=columns
         )
         if not ensemble:
             U = U[None]
@@ -103,7 +104,16 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
                 f"{U.shape[0]}; give both from the same models in the same order."
             )
         scores_unlabeled = _unlabeled_part(U, temperatures, w_M, wbar_A, rng)
-    return scores_labeled, scores_unlabeled
+    return _with_index(scores_labeled, index), _with_index(scores_unlabeled, index_unlabeled)
+
+
+def _with_index(scores, index):
+    """pandas in, pandas out: a Series indexed by example ID when the input had IDs."""
+    if index is None:
+        return scores
+    import pandas as pd
+
+    return pd.Series(scores, index=index, name="active_learning_score")
 
 
 def get_active_learning_scores(
@@ -126,10 +136,13 @@ def get_active_learning_scores(
     labels_multiannotator : array-like of shape (n_labeled, n_annotators), DataFrame, sparse matrix or tuple, optional
         Annotations of the labeled examples in any accepted format (NaN or -1 for
         missing); every row needs at least one label.
-    pred_probs : array-like of shape (n_labeled, n_classes), optional
-        Out-of-fold predicted probabilities for the labeled examples.
-    pred_probs_unlabeled : array-like of shape (n_unlabeled, n_classes), optional
-        Predicted probabilities for the unlabeled examples.
+    pred_probs : array-like or DataFrame of shape (n_labeled, n_classes), optional
+        Out-of-fold predicted probabilities for the labeled examples. A DataFrame
+        indexed by example ID is matched to the annotations by ID; its column
+        names, unless they are 0..K-1, give the class of each column.
+    pred_probs_unlabeled : array-like or DataFrame of shape (n_unlabeled, n_classes), optional
+        Predicted probabilities for the unlabeled examples (same classes and column
+        order as ``pred_probs``).
     classes : array-like, optional
         Class values in column order of ``pred_probs`` when labels are not 0..K-1.
     random_state : int, RandomState instance or None, default=None
@@ -137,13 +150,24 @@ def get_active_learning_scores(
 
     Returns
     -------
-    scores_labeled : ndarray of shape (n_labeled,)
-        Empty when no labeled examples were given.
-    scores_unlabeled : ndarray of shape (n_unlabeled,)
-        Empty when ``pred_probs_unlabeled`` was not given.
+    scores_labeled : ndarray or pandas Series of shape (n_labeled,)
+        Empty when no labeled examples were given. A Series indexed by example ID
+        when the annotations or ``pred_probs`` carry IDs (see "How rows are
+        matched" below).
+    scores_unlabeled : ndarray or pandas Series of shape (n_unlabeled,)
+        Empty when ``pred_probs_unlabeled`` was not given; a Series with its index
+        when ``pred_probs_unlabeled`` is a DataFrame.
 
     Notes
     -----
+    How rows are matched. A ``pred_probs`` DataFrame is aligned to the
+    annotations by example ID (an ID on one side only is an error; pass
+    ``pred_probs.to_numpy()`` to match by position instead). With a bare array,
+    row i is: row i of a 2-D array, sparse matrix or wide DataFrame of
+    annotations; in long format, example ID i when the IDs are integers, else
+    the i-th example ID in order of first appearance in the annotations (IDs are
+    never sorted). Rows summing to 1 within 0.01 are renormalised.
+
     When some example has two or more labels, ``pred_probs`` is temperature
     calibrated to the annotations and CROWDLAB weighs the model against each
     annotator. When every example has exactly one label, no calibration is done
@@ -185,9 +209,10 @@ def get_active_learning_scores_ensemble(
 
     As :func:`get_active_learning_scores`, but ``pred_probs`` has shape
     (n_models, n_labeled, n_classes) and ``pred_probs_unlabeled`` shape
-    (n_models, n_unlabeled, n_classes), the same models in the same order. Each
-    model is calibrated and weighted on its own. The caller's arrays are never
-    modified.
+    (n_models, n_unlabeled, n_classes), the same models in the same order; each
+    can also be a list of DataFrames (one per model) indexed by example ID, which
+    are aligned by ID. Each model is calibrated and weighted on its own. The
+    caller's arrays are never modified.
 
     Examples
     --------

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from sklearn.utils import check_random_state
 
 from . import _kernels as K_
-from ._annotations import check_annotations
-from ._validation import check_pred_probs
+from ._annotations import _labeled_inputs
 
 __all__ = [
     "LabelQualityResult",
@@ -21,8 +21,11 @@ _CONSENSUS_METHODS = ("best_quality", "majority_vote")
 _QUALITY_METHODS = ("crowdlab", "agreement")
 
 
-@dataclass(frozen=True, repr=False)
-class LabelQualityResult:
+_VIEWS = ("label_quality", "detailed_label_quality", "annotator_stats", "model_weight", "annotator_weight")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class LabelQualityResult(Mapping):
     """Result of :func:`get_label_quality_multiannotator`: NumPy arrays, no pandas needed.
 
     Per example (length N): ``consensus_label`` (in the user's class values),
@@ -44,10 +47,21 @@ class LabelQualityResult:
     ``consensus_by_method`` (when several consensus methods were asked: method ->
     dict of ``consensus_label``, ``consensus_quality_score``, ``annotator_agreement``).
 
-    For code written against cleanlab, ``result["label_quality"]``,
-    ``result["detailed_label_quality"]``, ``result["annotator_stats"]``,
-    ``result["model_weight"]`` and ``result["annotator_weight"]`` return the same
-    kind of objects (DataFrames need pandas).
+    Example IDs: ``example_ids`` holds the ID of each row when the input named
+    its examples (a DataFrame's index or example column, a pred_probs DataFrame's
+    index, string IDs in long format), else None (rows are positions); the
+    DataFrame views are indexed by it.
+
+    For code written against cleanlab, the result is also a read-only mapping
+    (``collections.abc.Mapping``) with the keys ``"label_quality"``,
+    ``"detailed_label_quality"``, ``"annotator_stats"``, ``"model_weight"`` and
+    ``"annotator_weight"``, which return the same kind of objects as cleanlab's
+    dict (DataFrames need pandas, and are built when asked for). ``len``, ``in``,
+    ``keys()`` and ``get()`` work as for a dict; iteration yields the keys;
+    ``values()`` and ``items()`` build every view. Two results are equal when all
+    their attributes hold equal values (NaN equal to NaN); results are not
+    hashable. Attribute access (``result.consensus_label``) is unchanged, and
+    ``dataclasses.replace`` makes a modified copy.
     """
 
     consensus_label: np.ndarray
@@ -128,17 +142,56 @@ class LabelQualityResult:
             df = df.sort_values(["annotator_quality", "agreement_with_consensus"], kind="stable")
         return df
 
+    # ------------------------------------------------------------------ Mapping
     def __getitem__(self, key):
-        views = {
-            "label_quality": self.to_frame,
-            "detailed_label_quality": self.detailed_label_quality_frame,
-            "annotator_stats": self.annotator_stats_frame,
-            "model_weight": lambda: self.model_weight,
-            "annotator_weight": lambda: self.annotator_weights,
-        }
-        if key not in views:
-            raise KeyError(f"{key!r}; available: {sorted(views)}")
-        return views[key]()
+        if key == "label_quality":
+            return self.to_frame()
+        if key == "detailed_label_quality":
+            return self.detailed_label_quality_frame()
+        if key == "annotator_stats":
+            return self.annotator_stats_frame()
+        if key == "model_weight":
+            return self.model_weight
+        if key == "annotator_weight":
+            return self.annotator_weights
+        raise KeyError(f"{key!r}; available: {list(_VIEWS)}")
+
+    def __iter__(self):
+        return iter(_VIEWS)
+
+    def __len__(self):
+        return len(_VIEWS)
+
+    def __contains__(self, key):
+        # no view is built (and pandas is not needed) to answer membership
+        try:
+            return key in _VIEWS
+        except TypeError:  # pragma: no cover - unhashable keys
+            return False
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
+
+    __hash__ = None
+
+
+def _same(a, b):
+    """Value equality for result attributes: arrays (NaN equal to NaN), dicts, scalars."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape:
+            return False
+        try:
+            return bool(np.array_equal(a, b, equal_nan=True))
+        except TypeError:  # object arrays (class names, IDs)
+            return bool(np.array_equal(a, b))
+    if a is None or b is None:
+        return a is b
+    return bool(a == b) or (a != a and b != b)
 
 
 def _pandas():
@@ -170,18 +223,17 @@ def _check_methods(consensus_method, quality_method):
 
 
 def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes):
-    """Validate inputs; return (ann, P with shape (E, N, K), n_per, count)."""
+    """Validate inputs; return (ann, P with shape (E, N, K), n_per, count, index)."""
     if pred_probs is None:
         raise ValueError("pred_probs is None; pass out-of-fold predicted probabilities.")
-    P = check_pred_probs(pred_probs, ndim=3 if ensemble else 2)
+    ann, P, index, _ = _labeled_inputs(
+        labels_multiannotator, pred_probs, ndim=3 if ensemble else 2, classes=classes
+    )
     if not ensemble:
         P = P[None]
-    ann = check_annotations(
-        labels_multiannotator, n_examples=P.shape[1], n_classes=P.shape[2], classes=classes
-    )
     n_per = np.bincount(ann.example, minlength=ann.n_examples).astype(np.float64)
     count = K_.label_counts(ann)
-    return ann, P, n_per, count
+    return ann, P, n_per, count, index
 
 
 def _label_quality(
@@ -196,7 +248,9 @@ def _label_quality(
     random_state,
 ):
     methods = _check_methods(consensus_method, quality_method)
-    ann, P, n_per, count = _prepare(labels_multiannotator, pred_probs, ensemble=ensemble, classes=classes)
+    ann, P, n_per, count, index = _prepare(
+        labels_multiannotator, pred_probs, ensemble=ensemble, classes=classes
+    )
     if not (n_per > 1).any():
         raise ValueError(
             "Every example has exactly one annotation, so annotators cannot be compared "
@@ -266,7 +320,7 @@ def _label_quality(
         annotator_weights=w,
         classes=ann.classes,
         temperature=None if temperatures is None else (temperatures if ensemble else float(temperatures[0])),
-        example_ids=ann.example_ids,
+        example_ids=ann.example_ids if index is None else np.asarray(index),
         consensus_by_method=consensus_by_method if len(methods) > 1 else {},
     )
 
@@ -291,9 +345,13 @@ def get_label_quality_multiannotator(
         columns ``task``, ``annotator``, ``label`` or a tuple of three arrays); or
         a sparse matrix whose stored entries are labels. Every example needs at
         least one label; some need two or more.
-    pred_probs : array-like of shape (n_examples, n_classes)
+    pred_probs : array-like or DataFrame of shape (n_examples, n_classes)
         Out-of-fold predicted class probabilities of any classifier; column k is
-        class k (integer labels) or the k-th of the sorted class names.
+        class k (integer labels) or the k-th of the sorted class names. A
+        DataFrame indexed by example ID is matched to the annotations by ID, and
+        its column names (unless 0..K-1) name the classes; with a bare array rows
+        follow the rule in :func:`get_active_learning_scores` (Notes). Rows
+        summing to 1 within 0.01 are renormalised.
     consensus_method : {"best_quality", "majority_vote"} or list, default="best_quality"
         How to pick the consensus label. With a list the first method defines all
         statistics and every method's labels are in ``consensus_labels``.
@@ -349,7 +407,8 @@ def get_label_quality_multiannotator_ensemble(
     """CROWDLAB with several classifiers; ``pred_probs`` has shape (n_models, n_examples, n_classes).
 
     Each model gets its own weight (``model_weight`` is an array); with
-    ``calibrate_probs`` each model gets its own temperature. The consensus method
+    ``calibrate_probs`` each model gets its own temperature. ``pred_probs`` may
+    also be a list of DataFrames (one per model) indexed by example ID. The consensus method
     is "best_quality" and the quality method "crowdlab". The caller's arrays are
     never modified. Other parameters and the result are as in
     :func:`get_label_quality_multiannotator`.

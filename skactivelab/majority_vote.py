@@ -5,8 +5,7 @@ from __future__ import annotations
 from sklearn.utils import check_random_state
 
 from . import _kernels as K_
-from ._annotations import check_annotations
-from ._validation import check_pred_probs
+from ._annotations import _labeled_inputs, _result_index, check_annotations
 
 __all__ = ["get_majority_vote_label"]
 
@@ -25,9 +24,11 @@ def get_majority_vote_label(labels_multiannotator, pred_probs=None, random_state
     labels_multiannotator : array-like, DataFrame, sparse matrix or tuple
         Annotations in any format accepted by
         :func:`get_label_quality_multiannotator`. Every example needs a label.
-    pred_probs : array-like of shape (n_examples, n_classes), optional
-        Predicted probabilities to break ties. Without them the number of
-        classes is the largest integer label + 1 (or the number of class names).
+    pred_probs : array-like or DataFrame of shape (n_examples, n_classes), optional
+        Predicted probabilities to break ties; a DataFrame indexed by example ID
+        is matched to the annotations by ID (see
+        :func:`get_active_learning_scores` for how rows are matched). Without
+        them the classes are the distinct labels given.
     random_state : int, RandomState instance or None, default=None
         Seed for the last-resort random tie-break.
     classes : array-like, optional
@@ -35,8 +36,10 @@ def get_majority_vote_label(labels_multiannotator, pred_probs=None, random_state
 
     Returns
     -------
-    ndarray of shape (n_examples,)
-        The majority-vote label of each example, in the user's class values.
+    ndarray or pandas Series of shape (n_examples,)
+        The majority-vote label of each example, in the user's class values; a
+        Series indexed by example ID when the annotations (a DataFrame) or
+        ``pred_probs`` (a DataFrame) carry example IDs.
 
     Examples
     --------
@@ -48,14 +51,16 @@ def get_majority_vote_label(labels_multiannotator, pred_probs=None, random_state
     [0, 1, 2]
     """
     P = None
-    if pred_probs is not None:
-        P = check_pred_probs(pred_probs)
-    ann = check_annotations(
-        labels_multiannotator,
-        n_examples=None if P is None else P.shape[0],
-        n_classes=None if P is None else P.shape[1],
-        classes=classes,
-    )
+    if pred_probs is None:
+        ann = check_annotations(labels_multiannotator, classes=classes)
+        index = _result_index(labels_multiannotator, None, ann)
+    else:
+        ann, P, index, _ = _labeled_inputs(labels_multiannotator, pred_probs, ndim=2, classes=classes)
     count = K_.label_counts(ann)
     mv = K_.majority_vote(ann, count, P, check_random_state(random_state))
-    return ann.classes[mv]
+    labels = ann.classes[mv]
+    if index is None:
+        return labels
+    import pandas as pd
+
+    return pd.Series(labels, index=index, name="majority_vote_label")

@@ -104,12 +104,12 @@ def test_long_wide_helpers_round_trip():
     assert list(back.columns) == list("abcde")
 
 
-def test_long_format_string_example_ids_sorted():
+def test_long_format_string_example_ids_first_appearance():
     df = pd.DataFrame(
         {"task": ["x2", "x1", "x1"], "worker": ["w1", "w1", "w2"], "label": ["no", "yes", "no"]}
     )
     wide = sk.long_to_wide(df)
-    assert list(wide.index) == ["x1", "x2"]
+    assert list(wide.index) == ["x2", "x1"]  # order of first appearance, never sorted
     assert wide.loc["x1", "w2"] == "no" and wide.loc["x2", "w1"] == "no"
     assert pd.isna(wide.loc["x2", "w2"])
 
@@ -198,11 +198,11 @@ def test_bad_pred_probs(P, match):
         sk.get_active_learning_scores(GOOD_L, P)
 
 
-def test_row_sum_tolerance_is_1e_6():
+def test_row_sum_tolerance_is_0_01():
     P = GOOD_P.copy()
-    P[0] = [0.7 + 5e-7, 0.3]
-    sk.get_active_learning_scores(GOOD_L, P)  # within tolerance
-    P[0] = [0.7 + 5e-6, 0.3]
+    P[0] = [0.7 + 0.009, 0.3]
+    sk.get_active_learning_scores(GOOD_L, P)  # within tolerance: renormalised
+    P[0] = [0.7 + 0.011, 0.3]
     with pytest.raises(ValueError, match=r"rows \[0\]"):
         sk.get_active_learning_scores(GOOD_L, P)
 
@@ -216,6 +216,7 @@ def test_row_sum_tolerance_is_1e_6():
         (np.array([[0, 1], [-1, -1], [0, -1]]), r"no label at all \(rows \[1\]", ValueError),
         (np.zeros((3, 2, 2)), r"must be 2-D", ValueError),
         (np.array([[True, False], [True, True], [False, True]]), r"boolean", TypeError),
+        (pd.DataFrame([[True, False], [True, True], [False, True]]), r"boolean", TypeError),
     ],
 )
 def test_bad_labels(L, match, exc):
