@@ -93,8 +93,14 @@ def _annotator_index(labels_multiannotator, annotator_ids):
     return pd.Index(annotator_ids)
 
 
-def _warn_lost_classes(labels_multiannotator, consensus_labels, method):
-    """What cleanlab prints with verbose=True: classes annotated but never a consensus."""
+def _warn_lost_classes(labels_multiannotator, consensus_labels, method, classes=None):
+    """What cleanlab prints with verbose=True: classes annotated but never a consensus.
+
+    ``classes``: all classes, if known; when every one is some consensus label
+    there is nothing to report and the annotations are not read again.
+    """
+    if classes is not None and np.isin(classes, consensus_labels).all():
+        return
     ann = check_annotations(labels_multiannotator, require_labeled=False)
     annotated = ann.classes[np.unique(ann.label)]
     lost = [c for c in annotated.tolist() if c not in set(np.asarray(consensus_labels).tolist())]
@@ -177,7 +183,7 @@ def _as_cleanlab_dict(
         _warn_isolated_annotators(result)
         for m in methods:
             labels_m = consensus if m == methods[0] else result.consensus_by_method[m]["consensus_label"]
-            _warn_lost_classes(labels_multiannotator, labels_m, m)
+            _warn_lost_classes(labels_multiannotator, labels_m, m, classes=np.asarray(result.classes))
     return out
 
 
@@ -441,7 +447,8 @@ def get_majority_vote_label(labels_multiannotator, pred_probs=None, verbose=True
         _majority_vote.get_majority_vote_label(labels_multiannotator, pred_probs, random_state=random_state)
     )
     if verbose:
-        _warn_lost_classes(labels_multiannotator, mv, "majority_vote")
+        K = None if pred_probs is None else np.shape(pred_probs)[-1]
+        _warn_lost_classes(labels_multiannotator, mv, "majority_vote", classes=None if K is None else np.arange(K))
     return mv
 
 

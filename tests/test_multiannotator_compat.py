@@ -383,6 +383,12 @@ def test_verbose_majority_vote_warns_about_lost_classes():
     labels = np.array([[0, 0, 1], [0, 0, np.nan], [2, 2, 2]])
     with pytest.warns(UserWarning, match=r"Classes \[1\]"):
         ma.get_majority_vote_label(labels)
+    P = np.full((3, 3), 1 / 3)
+    with pytest.warns(UserWarning, match=r"Classes \[1\]"):
+        ma.get_majority_vote_label(labels, P)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every class is some majority vote: nothing to say
+        ma.get_majority_vote_label(np.array([[0, 0], [1, 1], [2, 2]]), P)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ma.get_majority_vote_label(labels, None, False)
