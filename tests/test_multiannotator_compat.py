@@ -212,6 +212,55 @@ def test_label_quality_multiannotator_ensemble_score_kwargs(oracle, kwargs):
     assert np.isnan(detailed[np.isnan(labels)]).all()
 
 
+def _score_case(seed):
+    """Probabilities with the corners of the label-quality rules: near-zero and exact-zero
+    entries, one-hot and uniform rows, tiny probabilities (floors), missing classes."""
+    rng = np.random.default_rng(seed)
+    N, K = int(rng.integers(1, 50)), int(rng.integers(2, 10))
+    kind = seed % 4
+    if kind == 0:
+        P = rng.dirichlet(np.ones(K) * rng.uniform(0.05, 3), size=N)
+    elif kind == 1:
+        P = rng.dirichlet(np.ones(K) * 0.02, size=N)
+    elif kind == 2:
+        P = np.eye(K)[rng.integers(0, K, N)]
+        P[rng.random(N) < 0.3] = 1 / K
+    else:
+        eps = 10.0 ** rng.uniform(-18, -3, size=(N, 1))
+        P = np.broadcast_to(eps, (N, K)).copy()
+        P[np.arange(N), rng.integers(0, K, N)] = 1 - (K - 1) * eps[:, 0]
+    present = rng.choice(K, size=max(1, K - seed % 3), replace=False)
+    return P, rng.choice(present, N)
+
+
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin", "confidence_weighted_entropy"])
+@pytest.mark.parametrize("adjust", [False, True])
+def test_label_quality_scores_match_cleanlab_rank(oracle, method, adjust):
+    """The core's label-quality rules against cleanlab.rank.get_label_quality_scores."""
+    from cleanlab.rank import get_label_quality_scores
+
+    from skactivelab._label_scores import label_quality_scores
+
+    if adjust and method == "confidence_weighted_entropy":
+        with pytest.raises(ValueError, match="adjust_pred_probs"):
+            label_quality_scores(np.eye(2), [0, 1], [0, 1], method=method, adjust_pred_probs=True)
+        return
+    for seed in range(300):
+        P, y = _score_case(seed)
+        theirs = oracle.quiet(get_label_quality_scores, y, P, method=method, adjust_pred_probs=adjust)
+        close(label_quality_scores(P, np.arange(len(y)), y, method=method, adjust_pred_probs=adjust),
+              theirs, f"seed {seed}")
+    # groups: thresholds per group equal separate calls per group
+    P, y = _score_case(7)
+    groups = np.arange(len(y)) % 3
+    ours = label_quality_scores(P, np.arange(len(y)), y, groups=groups, n_groups=3, method=method,
+                                adjust_pred_probs=adjust)
+    for g in range(3):
+        rows = groups == g
+        close(ours[rows], oracle.quiet(get_label_quality_scores, y[rows], P[rows], method=method,
+                                       adjust_pred_probs=adjust), f"group {g}")
+
+
 # --------------------------------------------------------------------------- ActiveLab
 
 
