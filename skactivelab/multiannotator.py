@@ -180,7 +180,8 @@ def _as_cleanlab_dict(
         out["model_weight"] = w_M if ensemble else np.float64(w_M)
         out["annotator_weight"] = np.array(result.annotator_weights, dtype=float)
     if verbose:
-        _warn_isolated_annotators(result)
+        if result.annotator_weights is not None:  # crowdlab quality: weights from agreement
+            _warn_isolated_annotators(result)
         for m in methods:
             labels_m = consensus if m == methods[0] else result.consensus_by_method[m]["consensus_label"]
             _warn_lost_classes(labels_multiannotator, labels_m, m, classes=np.asarray(result.classes))

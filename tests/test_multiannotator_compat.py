@@ -401,11 +401,14 @@ def test_return_weights_needs_crowdlab(oracle):
 
 def test_verbose_warns_where_cleanlab_prints_and_never_prints(oracle, capsys):
     """cleanlab prints two notes with verbose=True; we warn on the same cases, print nothing."""
-    n_both = 0
+    n_isolated = n_lost = 0
+    cases = []
     for i in range(0, 40, 3):
         kw = _special(i)
         kw.update(single=False, M=2 if kw["M"] == 1 else kw["M"])
-        case = make_case(30_000 + i, N=40, **kw)
+        cases.append(make_case(30_000 + i, N=40, **kw))
+    cases.append(make_case(30_005, N=30, M=8, K=6, labels_per_example=(1, 2)))  # an isolated annotator
+    for case in cases:
         labels, P = case["labels"], case["P"][0]
         if case["single"] or unresolved_ties(labels, P).any():
             continue
@@ -420,11 +423,21 @@ def test_verbose_warns_where_cleanlab_prints_and_never_prints(oracle, capsys):
         messages = " ".join(str(w.message) for w in caught)
         assert ("did not annotate any examples that overlap" in printed) == ("labeled no example that another" in messages)
         assert ("not in consensus labels" in printed) == ("are the consensus label of no" in messages)
-        n_both += bool(printed)
+        n_isolated += "did not annotate any examples that overlap" in printed
+        n_lost += "not in consensus labels" in printed
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            oracle.module.get_label_quality_multiannotator(labels, P.copy(), quality_method="agreement")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ma.get_label_quality_multiannotator(labels, P, quality_method="agreement")
+        messages = " ".join(str(w.message) for w in caught)
+        assert ("did not annotate any examples that overlap" in buf.getvalue()) == ("labeled no example that another" in messages)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # verbose=False: silent
             ma.get_label_quality_multiannotator(labels, P, verbose=False)
-    assert n_both > 0
+    assert n_isolated > 0 and n_lost > 0, (n_isolated, n_lost)
     assert capsys.readouterr().out == ""
 
 
