@@ -413,10 +413,12 @@ def best_quality_consensus(post, fallback):
     return np.where(is_max.any(axis=1), fallback, top)
 
 
-def annotator_statistics(ann, n_per, consensus, post, hit, plus, w, w_M_mean, quality):
+def annotator_statistics(ann, n_per, consensus, annotation_quality, hit, plus, w, w_M_mean, quality):
     """spec 2.8: per-annotator statistics (NaN for annotators with no label).
 
-    ``quality`` is the per-example consensus quality (for worst_class ties).
+    ``annotation_quality`` is the label-quality score of each annotation (by
+    default ``post[example, label]``); ``quality`` is the per-example consensus
+    quality (for worst_class ties).
     Returns dict with annotator_quality, agreement_with_consensus, worst_class
     (encoded, -1 if none), num_examples_labeled.
     """
@@ -424,8 +426,8 @@ def annotator_statistics(ann, n_per, consensus, post, hit, plus, w, w_M_mean, qu
     ex, an, lab = ann.example, ann.annotator, ann.label
     n_lab = np.bincount(an, minlength=M).astype(np.float64)
     has = n_lab > 0
-    # label quality of each annotation: post[i, L[i, j]]
-    lq = _safe_divide(np.bincount(an, weights=post[ex, lab], minlength=M), n_lab)
+    # mean label quality of each annotator's annotations
+    lq = _safe_divide(np.bincount(an, weights=annotation_quality, minlength=M), n_lab)
     on_plus = plus[ex]
     A = _safe_divide(
         np.bincount(an, weights=hit & on_plus, minlength=M),

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 
 from . import _kernels as K_
 from ._annotations import _labeled_inputs
+from ._label_scores import check_label_quality_method, label_quality_scores
 
 __all__ = [
     "LabelQualityResult",
@@ -246,8 +247,12 @@ def _label_quality(
     calibrate_probs,
     classes,
     random_state,
+    label_quality_method="self_confidence",
+    adjust_pred_probs=False,
 ):
     methods = _check_methods(consensus_method, quality_method)
+    label_quality_method, adjust_pred_probs = check_label_quality_method(label_quality_method, adjust_pred_probs)
+    score = {"method": label_quality_method, "adjust_pred_probs": adjust_pred_probs}
     ann, P, n_per, count, index = _prepare(
         labels_multiannotator, pred_probs, ensemble=ensemble, classes=classes
     )
@@ -265,29 +270,34 @@ def _label_quality(
             ann, P, n_per, count, method=m, calibrate=calibrate_probs, rng=rng,
             quality_method=quality_method,
         )
-        post_m = stats["post"] if quality_method == "crowdlab" else count / n_per[:, None]
+        if quality_method == "crowdlab":
+            quality_m = label_quality_scores(stats["post"], np.arange(ann.n_examples), consensus, **score)
+        else:  # the fraction of annotators who chose the consensus
+            quality_m = (count / n_per[:, None])[np.arange(ann.n_examples), consensus]
         consensus_by_method[m] = {
             "consensus_label": ann.classes[consensus],
-            "consensus_quality_score": post_m[np.arange(ann.n_examples), consensus],
+            "consensus_quality_score": quality_m,
             "annotator_agreement": stats["agree"],
         }
         if primary is None:
-            primary = (consensus, stats, temperatures)
-    consensus, stats, temperatures = primary
+            primary = (consensus, stats, temperatures, quality_m)
+    consensus, stats, temperatures, quality = primary
     ex, lab = ann.example, ann.label
-    N = ann.n_examples
     if quality_method == "crowdlab":
         post = stats["post"]
         w, w_M = stats["annotator_weights"], stats["model_weight"]
     else:  # "agreement": empirical label distribution, no weights
         post = count / n_per[:, None]
         w, w_M = None, None
-    quality = post[np.arange(N), consensus]
+    # each label scored against the posterior, confident thresholds per annotator
+    annotation_quality = label_quality_scores(
+        post, ex, lab, groups=ann.annotator, n_groups=ann.n_annotators, **score
+    )
     annot = K_.annotator_statistics(
         ann,
         n_per,
         consensus,
-        post,
+        annotation_quality,
         stats["hit"],
         stats["plus"],
         w,
@@ -310,7 +320,7 @@ def _label_quality(
         post_pred_probs=post,
         annotation_example=ex,
         annotation_annotator=ann.annotator,
-        annotation_quality=post[ex, lab],
+        annotation_quality=annotation_quality,
         annotator_ids=ann.annotator_ids,
         annotator_quality=annot["annotator_quality"],
         agreement_with_consensus=annot["agreement_with_consensus"],
@@ -334,6 +344,8 @@ def get_label_quality_multiannotator(
     calibrate_probs=False,
     classes=None,
     random_state=None,
+    label_quality_method="self_confidence",
+    adjust_pred_probs=False,
 ):
     """Consensus labels, their quality and annotator quality with CROWDLAB.
 
@@ -366,6 +378,19 @@ def get_label_quality_multiannotator(
         0..K-1 (for example strings whose sorted order is not the column order).
     random_state : int, RandomState instance or None, default=None
         Breaks majority-vote ties that nothing else breaks.
+    label_quality_method : {"self_confidence", "normalized_margin", "confidence_weighted_entropy"}, default="self_confidence"
+        How a label is scored against the CROWDLAB posterior ``p`` of its example
+        (consensus quality, per-annotation quality and, through their mean, annotator
+        quality): ``p[label]``; ``(p[label] - max_{k != label} p[k] + 1) / 2``; or
+        ``log(1 + x) / x`` with ``x`` the normalised entropy of ``p`` over
+        ``p[label]``. With ``quality_method="agreement"`` it scores each annotator's
+        labels against the annotators' empirical label distribution.
+    adjust_pred_probs : bool, default=False
+        Account for class imbalance when scoring labels: subtract from the posterior
+        each class's confident threshold (the mean probability of the class over the
+        labels of that class; per annotator for the annotators' labels), add back
+        the largest threshold and renormalise. Not available with
+        "confidence_weighted_entropy".
 
     Returns
     -------
@@ -393,6 +418,8 @@ def get_label_quality_multiannotator(
         calibrate_probs=calibrate_probs,
         classes=classes,
         random_state=random_state,
+        label_quality_method=label_quality_method,
+        adjust_pred_probs=adjust_pred_probs,
     )
 
 
@@ -403,6 +430,8 @@ def get_label_quality_multiannotator_ensemble(
     calibrate_probs=False,
     classes=None,
     random_state=None,
+    label_quality_method="self_confidence",
+    adjust_pred_probs=False,
 ):
     """CROWDLAB with several classifiers; ``pred_probs`` has shape (n_models, n_examples, n_classes).
 
@@ -410,7 +439,8 @@ def get_label_quality_multiannotator_ensemble(
     ``calibrate_probs`` each model gets its own temperature. ``pred_probs`` may
     also be a list of DataFrames (one per model) indexed by example ID. The consensus method
     is "best_quality" and the quality method "crowdlab". The caller's arrays are
-    never modified. Other parameters and the result are as in
+    never modified. Other parameters (``label_quality_method`` and
+    ``adjust_pred_probs`` included) and the result are as in
     :func:`get_label_quality_multiannotator`.
 
     Examples
@@ -433,4 +463,6 @@ def get_label_quality_multiannotator_ensemble(
         calibrate_probs=calibrate_probs,
         classes=classes,
         random_state=random_state,
+        label_quality_method=label_quality_method,
+        adjust_pred_probs=adjust_pred_probs,
     )
