@@ -35,7 +35,8 @@ class LabelQualityResult(Mapping):
 
     Per annotation (aligned arrays of length n_annotations): ``annotation_example``,
     ``annotation_annotator`` (column positions) and ``annotation_quality``
-    (``post[i, L[i, j]]``); :attr:`detailed_label_quality` gives the dense
+    (by default ``post[i, L[i, j]]``; see ``label_quality_method``);
+    :attr:`detailed_label_quality` gives the dense
     (N, M) view with NaN where there is no label.
 
     Per annotator (length M, in column order; NaN for an annotator with no label):
@@ -57,7 +58,8 @@ class LabelQualityResult(Mapping):
     (``collections.abc.Mapping``) with the keys ``"label_quality"``,
     ``"detailed_label_quality"``, ``"annotator_stats"``, ``"model_weight"`` and
     ``"annotator_weight"``, which return the same kind of objects as cleanlab's
-    dict (DataFrames need pandas, and are built when asked for). ``len``, ``in``,
+    dict (DataFrames need pandas, and are built when asked for; for cleanlab's
+    exact columns, index and dtypes use :mod:`skactivelab.multiannotator`). ``len``, ``in``,
     ``keys()`` and ``get()`` work as for a dict; iteration yields the keys;
     ``values()`` and ``items()`` build every view. Two results are equal when all
     their attributes hold equal values (NaN equal to NaN); results are not
