@@ -44,7 +44,7 @@ from sklearn.utils.validation import (
 
 from ._annotations import Annotations, _is_dataframe, _is_long_frame, _py, check_annotations
 from ._kernels import single_annotation_consensus
-from ._validation import data_digest
+from ._digest import data_digest
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .crowdlab import (
     LabelQualityResult,
@@ -650,8 +650,10 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     n_iter_ : int
         Number of cross-validation rounds run.
     fit_digest_ : str or None
-        Content hash of the fit ``X``; query strategies use it to recognise the
-        training set as a pool of re-label candidates (:class:`ActiveLabQuery`).
+        Content hash of the fit ``X`` (values, dtypes and, for a DataFrame,
+        column names); query strategies use it to recognise the training set as
+        a pool of re-label candidates (:class:`ActiveLabQuery`). None when the
+        content cannot be hashed; then ``pool="auto"`` asks for an explicit pool.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

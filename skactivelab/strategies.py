@@ -15,6 +15,9 @@ Two kinds of pool are understood (``pool="auto"`` tells them apart):
 * any other ``X_pool`` is treated as unlabeled examples only ("traditional" active
   learning).
 
+The training ``X`` is recognised by a content hash (values, dtypes, DataFrame column
+names; strings and mixed columns included), never by its number of rows alone.
+
 Scores come from :mod:`skactivelab.query` (model-only scores and selection) and
 :func:`skactivelab.get_active_learning_scores`; selection is
 :func:`skactivelab.query.select_batch`.
@@ -28,7 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .estimator import _BaseMultiAnnotator
-from ._validation import data_digest
+from ._digest import data_digest
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 
 __all__ = [
@@ -108,10 +111,19 @@ class _Query:
             return True
         if self.pool == "unlabeled":
             return False
-        digest = getattr(est, "fit_digest_", None)
         if not same_size:
             return False
-        return digest is None or digest == data_digest(X_pool)
+        # Same number of rows: only equal content makes it the training set.
+        digest = getattr(est, "fit_digest_", None)
+        pool_digest = data_digest(X_pool)
+        if digest is None or pool_digest is None:
+            raise ValueError(
+                f"pool='auto' cannot tell whether X_pool ({X_pool.shape[0]} rows, as many as "
+                "the training X) is the training X: its content could not be hashed. Pass "
+                "pool='fit' if it is the training X (labeled rows can be re-labeled), or "
+                "pool='unlabeled' if every row is a new, unlabeled example."
+            )
+        return digest == pool_digest
 
     def scores(self, learner_or_estimator, X_pool):
         """Scores of every row of ``X_pool`` (lower = annotate first) and the candidate mask."""
@@ -147,7 +159,10 @@ class ActiveLabQuery(_Query):
     pool : {"auto", "fit", "unlabeled"}, default="auto"
         "fit": ``X_pool`` is the training ``X`` (labeled rows can be re-labeled);
         "unlabeled": every row of ``X_pool`` is unlabeled; "auto": "fit" when
-        ``X_pool`` has the training ``X``'s content, else "unlabeled".
+        ``X_pool`` has the training ``X``'s content (same values, dtypes and
+        column names, by a content hash), else "unlabeled". When the content of
+        a pool with as many rows as the training ``X`` cannot be hashed, "auto"
+        raises and asks for "fit" or "unlabeled" instead of guessing.
     exclude_fully_annotated : bool, default=False
         Never pick a row that every known annotator has already labeled.
     random_state : int, RandomState instance or None, default=None
