@@ -156,6 +156,36 @@ def _aligned_proba(est, X, classes):
     return out
 
 
+# Metadata that has one entry per row of X (scikit-learn's names). Other array
+# metadata of the length of X is sliced per fold, as scikit-learn does, and any
+# other value is passed unchanged.
+_ROW_PARAMS = ("sample_weight", "groups")
+
+
+def _check_row_length(value, n_samples, name, where):
+    """Refuse per-row metadata whose length is not the number of rows of X."""
+    if value is None:
+        return
+    try:
+        n = _num_samples(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} for {where} must be an array-like with one entry per row of X "
+            f"({n_samples}), got {type(value).__name__}."
+        ) from None
+    if n != n_samples:
+        raise ValueError(
+            f"{name} for {where} has {n} entries but X has {n_samples} rows; give one entry "
+            f"per row of X, rows without a label included ({n_samples} in all)."
+        )
+
+
+def _check_row_params(params, n_samples, where):
+    for name in _ROW_PARAMS:
+        if name in params:
+            _check_row_length(params[name], n_samples, name, where)
+
+
 def _fit_predict_fold(estimator, X, y, train, test, fit_params, classes):
     """Fit a clone on the ``train`` rows; return it and its aligned probabilities on ``test``."""
     est = clone(estimator).fit(_safe_indexing(X, train), y[train], **fit_params)
@@ -327,6 +357,9 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
 
         split_params = {}
         if routed is not None:
+            for name, _ in models:
+                _check_row_params(routed[name].fit, n_samples, f"fit of {name!r}")
+            _check_row_params(routed.splitter.split, n_samples, "the cv splitter")
             split_params = _check_method_params(X, params=routed.splitter.split, indices=lab_idx)
 
         # round 0 trains on the majority vote (spec 7)
@@ -521,6 +554,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n = _num_samples(X)
+        if sample_weight is not None:
+            _check_row_length(sample_weight, n, "sample_weight", "score")
         ann = _parse_target(y, n)
         if ann.n_annotations == 0:
             raise ValueError("y has no label at all; nothing to score against.")
