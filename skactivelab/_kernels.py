@@ -8,10 +8,11 @@ is no Python loop over examples or annotators.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from ._config import effective_n_threads
 
 EPS = 1e-6  # lower clip for weights and errors
 TINY = 1e-30  # lower clip for probabilities
@@ -186,10 +187,16 @@ _EXP_DERIVED = {0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 8.0}
 
 
 def _n_threads(size):
-    """Threads for an elementwise kernel over ``size`` floats (1 for small inputs)."""
+    """Threads for an elementwise kernel over ``size`` floats (1 for small inputs).
+
+    Large inputs get :func:`skactivelab._config.effective_n_threads`: the user's
+    limit (``skactivelab.config_context(n_threads=...)``), never more than the
+    CPUs this process may use nor than an enclosing limit (``OMP_NUM_THREADS``,
+    threadpoolctl, a joblib worker thread).
+    """
     if size < 2_000_000:
         return 1
-    return max(1, min(os.cpu_count() or 1, 8))
+    return effective_n_threads()
 
 
 def _in_row_blocks(block, n_rows, size):

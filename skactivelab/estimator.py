@@ -19,7 +19,7 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
@@ -44,6 +44,7 @@ from sklearn.utils.validation import (
 
 from ._annotations import Annotations, _is_dataframe, _is_long_frame, _py, check_annotations
 from ._kernels import single_annotation_consensus
+from ._config import _at_most
 from ._digest import data_digest
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .crowdlab import (
@@ -266,6 +267,12 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
 
     _ensemble = False
 
+    def _kernel_threads(self):
+        """Threads of the scoring kernels follow ``n_jobs`` (None means 1, -1 all CPUs,
+        as for the folds; they never run at the same time), within any limit of
+        ``skactivelab.config_context``."""
+        return _at_most(effective_n_jobs(None) if self.n_jobs is None else self.n_jobs)
+
     # ------------------------------------------------------------------ folds
     def _splits(self, X_lab, strat, K, split_params, seed):
         n_lab = strat.shape[0]
@@ -382,7 +389,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             P = np.zeros((E, lab_idx.size, K))
             for j, (_, proba) in enumerate(jobs):
                 P[j // len(splits), splits[j % len(splits)][1]] = proba
-            result = self._crowdlab(ann_lab, P, multi, rng)
+            with self._kernel_threads():
+                result = self._crowdlab(ann_lab, P, multi, rng)
             consensus = np.asarray(result.consensus_label, dtype=np.int64)
             if np.array_equal(consensus, train_codes):
                 break  # another round would train on the same labels
@@ -403,7 +411,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         if unl_idx.size:
             X_unl = _safe_indexing(X, unl_idx)
             U = self._fold_mean_proba(X_unl)
-        self._store(result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng)
+        with self._kernel_threads():
+            self._store(result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng)
         return self
 
     def _crowdlab(self, ann_lab, P, multi, rng):
@@ -521,7 +530,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             )
         X_pool = _check_X(self, X_pool, reset=False)
         U = self._fold_mean_proba(X_pool) if _num_samples(X_pool) else None
-        s_lab, s_pool = self._al_scores(self._ann_lab, self._P_lab, U, self.random_state)
+        with self._kernel_threads():
+            s_lab, s_pool = self._al_scores(self._ann_lab, self._P_lab, U, self.random_state)
         return s_lab, s_pool
 
     def _aligned_final_proba(self, X, **params):
@@ -639,8 +649,12 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         further round retrains them on the previous consensus. Stops early
         when the consensus equals the labels the round trained on.
     n_jobs : int, default=None
-        Fold models are fitted (and predict) in parallel with joblib.
-        ``None`` means 1 unless in a ``joblib.parallel_backend`` context.
+        Fold models are fitted (and predict) in parallel with joblib, and the
+        scoring kernels (CROWDLAB, ActiveLab, run after the folds) use as many
+        threads on large inputs. ``None`` means 1 unless in a
+        ``joblib.parallel_config`` context; -1 means all CPUs the process may
+        use. Never more than the CPUs available nor an enclosing limit
+        (``OMP_NUM_THREADS``, ``skactivelab.config_context(n_threads=...)``).
     random_state : int, RandomState instance or None, default=None
         Seeds the fold shuffling and the majority-vote tie-breaks. The wrapped
         estimator's own ``random_state`` is its own parameter
@@ -964,8 +978,12 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         further round retrains them on the previous consensus. Stops early
         when the consensus equals the labels the round trained on.
     n_jobs : int, default=None
-        Fold models are fitted (and predict) in parallel with joblib.
-        ``None`` means 1 unless in a ``joblib.parallel_backend`` context.
+        Fold models are fitted (and predict) in parallel with joblib, and the
+        scoring kernels (CROWDLAB, ActiveLab, run after the folds) use as many
+        threads on large inputs. ``None`` means 1 unless in a
+        ``joblib.parallel_config`` context; -1 means all CPUs the process may
+        use. Never more than the CPUs available nor an enclosing limit
+        (``OMP_NUM_THREADS``, ``skactivelab.config_context(n_threads=...)``).
     random_state : int, RandomState instance or None, default=None
         Seeds the fold shuffling and the majority-vote tie-breaks. The wrapped
         estimator's own ``random_state`` is its own parameter
