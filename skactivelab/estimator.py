@@ -44,6 +44,7 @@ from sklearn.utils.validation import (
 
 from ._annotations import Annotations, _is_dataframe, _is_long_frame, _py, check_annotations
 from ._kernels import single_annotation_consensus
+from . import _dask
 from ._config import _at_most
 from ._digest import data_digest
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
@@ -130,6 +131,10 @@ def _check_X(estimator, X, reset):
         )
     if sp.issparse(X) and X.format not in ("csr", "csc"):
         X = X.tocsr()
+    if _dask.is_dask_collection(X) and hasattr(X, "_meta") and _is_dataframe(X._meta):
+        # a Dask DataFrame: check names and count of features on its empty pandas model
+        validate_data(estimator, X._meta, skip_check_array=True, reset=reset)
+        return X
     return validate_data(estimator, X, skip_check_array=True, reset=reset)
 
 
@@ -529,17 +534,16 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
                 self.active_learning_scores_[~self.labeled_mask_],
             )
         X_pool = _check_X(self, X_pool, reset=False)
+        if _dask.is_dask_collection(X_pool):
+            return _dask.estimator_pool_scores(self, X_pool)
         U = self._fold_mean_proba(X_pool) if _num_samples(X_pool) else None
         with self._kernel_threads():
             s_lab, s_pool = self._al_scores(self._ann_lab, self._P_lab, U, self.random_state)
         return s_lab, s_pool
 
     def _aligned_final_proba(self, X, **params):
-        probs = np.stack([_aligned_proba_raw(est, X, self.classes_, params) for est in self._finals()])
-        if probs.shape[0] == 1:
-            return probs[0]
         w = np.asarray(self.model_weight_, dtype=np.float64)
-        return np.tensordot(w / w.sum(), probs, axes=1)
+        return _final_proba(self._finals(), X, self.classes_, w, params)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy against the labels in ``y``.
@@ -591,6 +595,16 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.string = all(t.input_tags.string for t in sub)
         tags.input_tags.categorical = all(t.input_tags.categorical for t in sub)
         return tags
+
+
+def _final_proba(finals, X, classes, weights, params=None):
+    """Probabilities of the final model(s): one model's, or the ``weights``-weighted mean."""
+    params = params or {}
+    probs = np.stack([_aligned_proba_raw(est, X, classes, params) for est in finals])
+    if probs.shape[0] == 1:
+        return probs[0]
+    w = np.asarray(weights, dtype=np.float64)
+    return np.tensordot(w / w.sum(), probs, axes=1)
 
 
 def _aligned_proba_raw(est, X, classes, params):
@@ -841,6 +855,8 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         check_is_fitted(self)
         p = self._predict_params("predict", params)
         X = _check_X(self, X, reset=False)
+        if _dask.is_dask_collection(X) and not p:
+            return _dask.estimator_predict(self, X)
         return self.estimator_.predict(X, **p)
 
     @available_if(_estimator_has("predict_proba"))
@@ -864,6 +880,8 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         check_is_fitted(self)
         p = self._predict_params("predict_proba", params)
         X = _check_X(self, X, reset=False)
+        if _dask.is_dask_collection(X) and not p:
+            return _dask.estimator_predict_proba(self, X)
         return _aligned_proba_raw(self.estimator_, X, self.classes_, p)
 
     @available_if(_estimator_has("predict_log_proba"))
@@ -1109,6 +1127,8 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         """
         check_is_fitted(self)
         X = _check_X(self, X, reset=False)
+        if _dask.is_dask_collection(X):
+            return _dask.estimator_predict_proba(self, X)
         return self._aligned_final_proba(X)
 
     def predict(self, X):
@@ -1123,6 +1143,8 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         y : ndarray of shape (n_samples,)
         """
         proba = self.predict_proba(X)
+        if _dask.is_dask_collection(proba):
+            return _dask.classes_of(proba, self.classes_)
         return self.classes_[np.argmax(proba, axis=1)]
 
     def get_metadata_routing(self):
