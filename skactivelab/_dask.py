@@ -20,6 +20,8 @@ the calling process, and the pool is scored block by block on the workers.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from ._config import config_context
@@ -84,9 +86,27 @@ def _as_probability_array(x, name, ndim):
     return x.rechunk(whole) if whole else x
 
 
+@contextmanager
+def _in_block(block_info):
+    """Say which rows of the whole array a block's error is about (rows count from 0 in a block)."""
+    try:
+        yield
+    except ValueError as exc:
+        info = (block_info or {}).get(0) or {}
+        where = info.get("array-location")
+        if where and np.isfinite(where[0][0]):
+            lo, hi = where[0]
+            raise ValueError(
+                f"in the block of rows {lo}..{hi - 1} (row numbers below count from {lo}): {exc}"
+            ) from None
+        if info.get("chunk-location"):
+            raise ValueError(f"in block {info['chunk-location'][0]} (row numbers count from its first row): {exc}") from None
+        raise
+
+
 # --------------------------------------------------------------------------- model-only scores
-def _score_block(block, fn):
-    with config_context(n_threads=1):  # the worker's own threads are the parallelism
+def _score_block(block, fn, block_info=None):
+    with _in_block(block_info), config_context(n_threads=1):  # workers' threads are the parallelism
         return fn(block)
 
 
@@ -241,11 +261,12 @@ def select_batch(scores, n_instances, candidates, random_state):
 
 
 # --------------------------------------------------------------------------- ActiveLab
-def _unlabeled_block(block, temperatures, w_M, wbar_A, n_classes):
+def _unlabeled_block(block, temperatures, w_M, wbar_A, n_classes, block_info=None):
     from ._validation import check_pred_probs
     from .activelab import _unlabeled_part
 
-    U = check_pred_probs(block, name="pred_probs_unlabeled", n_classes=n_classes)[None]
+    with _in_block(block_info):
+        U = check_pred_probs(block, name="pred_probs_unlabeled", n_classes=n_classes)[None]
     with config_context(n_threads=1):
         return _unlabeled_part(U, temperatures, w_M, wbar_A, None)
 

@@ -160,8 +160,8 @@ def test_active_learning_scores_bad_dask_pool_fails_before_compute(client):
     bad = np.full((20, K), 1.0 / K)
     bad[13] = [0.5, np.nan, 0.5]
     _, lazy = _dask.active_learning_scores(L, P, da.from_array(bad, chunks=(5, K)), ensemble=False, classes=None, random_state=0)
-    with pytest.raises(ValueError, match="NaN or infinite values in rows \\[3\\]"):
-        lazy.compute()  # the row inside its block
+    with pytest.raises(ValueError, match="block of rows 10..14 .*count from 10.*NaN or infinite values in rows \\[3\\]"):
+        lazy.compute()  # row 13 = row 3 of its block
 
 
 def test_worker_kernels_use_one_thread(client, monkeypatch):
@@ -344,3 +344,13 @@ def test_public_get_active_learning_scores_dispatches(client):
     assert isinstance(s_unl, da.Array)
     np.testing.assert_array_equal(s_lab, ref_lab)
     np.testing.assert_array_equal(s_unl.compute(), ref_unl)
+
+
+def test_frame_pool_with_missing_values_names_its_block(client):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    U = _probs(40, 3, 0)
+    U[25, 1] = np.nan
+    frame = dd.from_pandas(pd.DataFrame(U), npartitions=4)  # 10 rows each, sizes unknown to Dask
+    with pytest.raises(ValueError, match=r"in block 2 .*NaN or infinite values in rows \[5\]"):
+        uncertainty_scores(frame).compute()
