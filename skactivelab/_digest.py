@@ -63,6 +63,8 @@ def data_digest(X):
     Returns a hex string, or None when the content cannot be hashed reliably
     (then callers must not guess whether two inputs are the same data).
     """
+    if hasattr(X, "__dask_graph__"):
+        return None  # a lazy collection: hashing it would compute (and pull in) all of it
     h = hashlib.blake2b(digest_size=16)
     try:
         if sp.issparse(X):

@@ -354,3 +354,30 @@ def test_frame_pool_with_missing_values_names_its_block(client):
     frame = dd.from_pandas(pd.DataFrame(U), npartitions=4)  # 10 rows each, sizes unknown to Dask
     with pytest.raises(ValueError, match=r"in block 2 .*NaN or infinite values in rows \[5\]"):
         uncertainty_scores(frame).compute()
+
+
+def test_query_strategies_on_dask_pools(client, fitted):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    X, _, clf = fitted
+    pool = np.random.default_rng(6).normal(size=(333, 3))
+    dpool = da.from_array(pool, chunks=50)
+    for Q in (sk.ActiveLabQuery, sk.UncertaintyQuery, sk.MarginQuery, sk.EntropyQuery):
+        idx, s = Q(random_state=0)(clf, dpool, n_instances=6)
+        ref_idx, ref_s = Q(random_state=0)(clf, pool, n_instances=6)
+        np.testing.assert_array_equal(idx, ref_idx)
+        np.testing.assert_array_equal(s, ref_s)
+        assert isinstance(s, np.ndarray)
+    # as many rows as the training X: a Dask pool is not hashed (that would compute it)
+    with pytest.raises(ValueError, match="pool='unlabeled'"):
+        sk.ActiveLabQuery()(clf, da.from_array(X, chunks=50), n_instances=2)
+    idx, _ = sk.ActiveLabQuery(pool="fit")(clf, da.from_array(X, chunks=50), n_instances=3)
+    np.testing.assert_array_equal(idx, sk.ActiveLabQuery(pool="fit")(clf, X, n_instances=3)[0])
+    # a Dask DataFrame does not know its length: "auto" asks, "unlabeled" works
+    frame = dd.from_pandas(pd.DataFrame(pool), npartitions=3)
+    with pytest.raises(ValueError, match="pool='unlabeled'"):
+        sk.ActiveLabQuery()(clf, frame, n_instances=2)
+    idx, s = sk.ActiveLabQuery(pool="unlabeled", random_state=0)(clf, frame, n_instances=4)
+    ref_idx, ref_s = sk.ActiveLabQuery(random_state=0)(clf, pool, n_instances=4)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(s, ref_s)
