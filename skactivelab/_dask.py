@@ -271,7 +271,7 @@ def _unlabeled_block(block, temperatures, w_M, wbar_A, n_classes, block_info=Non
         return _unlabeled_part(U, temperatures, w_M, wbar_A, None)
 
 
-def _labeled_stats(labels_multiannotator, pred_probs, classes, rng):
+def _labeled_stats(labels_multiannotator, pred_probs, classes, rng, ensemble=False, n_models=1):
     """The labeled part, eagerly: (scores, temperatures, model weights, mean annotator
     weight, n_classes), exactly as ``get_active_learning_scores`` computes it."""
     from ._annotations import check_annotations
@@ -279,13 +279,18 @@ def _labeled_stats(labels_multiannotator, pred_probs, classes, rng):
     from .activelab import _labeled_part
 
     if pred_probs is None:
-        return np.empty(0), np.ones(1), np.ones(1), 1.0, None
+        return np.empty(0), np.ones(n_models), np.ones(n_models), 1.0, None
     if is_dask_collection(pred_probs) or is_dask_collection(labels_multiannotator):
         raise TypeError(
             "labels_multiannotator and pred_probs (the labeled examples) must be in memory "
             "(NumPy, pandas); only pred_probs_unlabeled (the pool) may be a Dask collection."
         )
-    P = check_pred_probs(pred_probs)[None]
+    P = check_pred_probs(pred_probs, ndim=3) if ensemble else check_pred_probs(pred_probs)[None]
+    if P.shape[0] != n_models:
+        raise ValueError(
+            f"pred_probs has {P.shape[0]} models but pred_probs_unlabeled has {n_models}; "
+            "give both from the same models in the same order."
+        )
     K = P.shape[2]
     ann = check_annotations(labels_multiannotator, n_examples=P.shape[1], n_classes=K, classes=classes)
     scores, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
@@ -302,12 +307,6 @@ def active_learning_scores(
     """
     from sklearn.utils import check_random_state
 
-    if ensemble:
-        raise TypeError(
-            "A Dask pred_probs_unlabeled is supported for one model "
-            "(get_active_learning_scores); with several models the pool's consensus needs "
-            "statistics of the whole pool. Score each model's pool in memory, or average."
-        )
     if (labels_multiannotator is None) != (pred_probs is None):
         missing = "pred_probs" if pred_probs is None else "labels_multiannotator"
         raise ValueError(
@@ -316,20 +315,150 @@ def active_learning_scores(
             "unlabeled examples)."
         )
     rng = check_random_state(random_state)
-    U = _as_probability_array(pred_probs_unlabeled, "pred_probs_unlabeled", 2)
+    U = _as_probability_array(pred_probs_unlabeled, "pred_probs_unlabeled", 3 if ensemble else 2)
+    n_models = U.shape[0] if ensemble else 1
     scores_labeled, temperatures, w_M, wbar_A, K = _labeled_stats(
-        labels_multiannotator, pred_probs, classes, rng
+        labels_multiannotator, pred_probs, classes, rng, ensemble, n_models
     )
-    if K is not None and U.shape[1] != K:
+    if K is not None and U.shape[-1] != K:
         raise ValueError(
-            f"pred_probs_unlabeled has {U.shape[1]} classes (columns) but the labeled pred_probs "
+            f"pred_probs_unlabeled has {U.shape[-1]} classes (columns) but the labeled pred_probs "
             f"has {K}; both must use the same classes in the same column order."
         )
+    if ensemble:
+        if not all(np.isfinite(c) for c in U.chunks[1]):
+            raise ValueError("pred_probs_unlabeled has unknown chunk sizes; call compute_chunk_sizes() first.")
+        edges = np.concatenate([[0], np.cumsum(U.chunks[1])]).astype(np.int64)
+        blocks = [(b, int(lo)) for b, lo in zip(U.to_delayed().ravel(), edges[:-1])]
+        scores_unlabeled = _ensemble_pool(
+            blocks, U.chunks[1], _checked_ensemble_block, [U.shape[-1]],
+            temperatures, w_M, wbar_A, rng,
+        )
+        return scores_labeled, scores_unlabeled
     scores_unlabeled = U.map_blocks(
         _unlabeled_block, temperatures, w_M, wbar_A, U.shape[1],
         drop_axis=1, dtype=np.float64, meta=np.empty(0),
     )
     return scores_labeled, scores_unlabeled
+
+
+# --------------------------------------------------------------------------- several models
+# With several models the pool's consensus is the models' majority vote, whose
+# tie-breaks use statistics of the whole pool (class totals, each model's
+# agreement with the unique modes) and one random stream over its tied rows. Two
+# eager passes over the pool compute them (the second only when some row is
+# tied); the scores themselves stay lazy.
+def _checked_ensemble_block(block, lo, n_classes):
+    from ._validation import check_pred_probs
+
+    with _in_block({0: {"array-location": [(lo, lo + block.shape[1])]}}):
+        return check_pred_probs(block, name="pred_probs_unlabeled", ndim=3, n_classes=n_classes)
+
+
+def _scaled_votes(U, temperatures):
+    from . import _kernels as K_
+    from ._annotations import Annotations
+
+    U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
+    E, n, K = U.shape
+    votes = Annotations(
+        example=np.repeat(np.arange(n), E),
+        annotator=np.tile(np.arange(E), n),
+        label=np.argmax(U, axis=2).T.ravel(),
+        n_examples=n,
+        n_annotators=E,
+        n_classes=K,
+        classes=np.arange(K),
+        annotator_ids=np.arange(E),
+    )
+    return U, votes
+
+
+def _ensemble_stats_block(U, temperatures):
+    """Pass 1: class totals, agreement sums of each model, number of tied rows."""
+    from . import _kernels as K_
+
+    with config_context(n_threads=1):
+        U, votes = _scaled_votes(U, temperatures)
+        count = K_.label_counts(votes)
+        label, n_modes, _ = K_.modes(count)
+        hits, on_unique = K_.agreement_sums(votes, label, n_modes == 1)
+    return count.sum(axis=0), hits, on_unique, int(np.count_nonzero(n_modes > 1))
+
+
+def _ensemble_scores(U, temperatures, w_M, wbar_A, totals, agree, noise):
+    """ActiveLab scores of a block of the pool (as ``activelab._unlabeled_part``, E > 1)."""
+    from . import _kernels as K_
+
+    with config_context(n_threads=1):
+        U, votes = _scaled_votes(U, temperatures)
+        E, Nu, K = U.shape
+        c = K_.majority_vote(
+            votes, K_.label_counts(votes), U.mean(axis=0), None, totals=totals, agree=agree, noise=noise
+        )
+        prob = K_.weighted_sum(w_M, U[:, np.arange(Nu), c]) / w_M.sum()
+    return (w_M.sum() * prob + wbar_A / K) / (w_M.sum() + wbar_A)
+
+
+def _ensemble_needs_noise_block(U, temperatures, w_M, wbar_A, totals, agree):
+    """Pass 2: does some row of this block stay tied until the random step?"""
+    asked = []
+
+    def noise(shape):
+        asked.append(shape)
+        return np.zeros(shape)
+
+    _ensemble_scores(U, temperatures, w_M, wbar_A, totals, agree, noise)
+    return bool(asked)
+
+
+def _ensemble_final_block(U, temperatures, w_M, wbar_A, totals, agree, kind, state):
+    noise = None
+    if state is not None:
+        rng = _rng_at(kind, state)
+        noise = (lambda shape: rng.random(shape)) if kind == "generator" else rng.random_sample
+    else:
+
+        def noise(shape):  # pragma: no cover - pass 2 found no such row
+            raise RuntimeError("a row stayed tied that the first passes did not see")
+
+    return _ensemble_scores(U, temperatures, w_M, wbar_A, totals, agree, noise)
+
+
+def _ensemble_pool(blocks, lengths, source, source_args, temperatures, w_M, wbar_A, rng):
+    """Lazy ActiveLab scores of a pool given as ``[(block, first row), ...]``, where
+    ``source(block, first_row, *source_args)`` gives the block's (E, n, K) probabilities."""
+    from . import _kernels as K_
+
+    dask, da = _dask()
+    d = dask.delayed
+    args = [d(a, pure=True) for a in source_args]  # e.g. the fold models: one task
+    Us = [d(source, pure=True)(b, lo, *args) for b, lo in blocks]
+    stats = dask.compute(*[d(_ensemble_stats_block, pure=True)(u, temperatures) for u in Us])
+    totals = np.sum([st[0] for st in stats], axis=0)
+    agree = K_.agreement_from_sums(np.sum([st[1] for st in stats], axis=0), np.sum([st[2] for st in stats], axis=0))
+    n_tied = np.array([st[3] for st in stats], dtype=np.int64)
+    kind = "generator" if isinstance(rng, np.random.Generator) else "legacy"
+    states = [None] * len(Us)
+    if n_tied.sum():
+        needs = dask.compute(
+            *[d(_ensemble_needs_noise_block, pure=True)(u, temperatures, w_M, wbar_A, totals, agree) for u in Us]
+        )
+        if any(needs):
+            # the NumPy path draws K numbers per tied row of the whole pool, in row order
+            K = totals.shape[0]
+            for b in range(len(Us)):
+                states[b] = _get_state(rng)
+                _skip(rng, K * int(n_tied[b]))
+    pieces = [
+        da.from_delayed(
+            d(_ensemble_final_block, pure=True)(u, temperatures, w_M, wbar_A, totals, agree, kind, states[b]),
+            shape=(lengths[b],),
+            dtype=np.float64,
+        )
+        for b, u in enumerate(Us)
+    ]
+    return da.concatenate(pieces)
 
 
 # --------------------------------------------------------------------------- estimator
@@ -369,6 +498,10 @@ def _fold_mean_block(X, fold_models, classes):
     return np.stack([np.mean([_aligned_proba(est, X, classes) for est in group], axis=0) for group in fold_models])
 
 
+def _fold_mean_source(X, lo, fold_models, classes):
+    return _fold_mean_block(X, fold_models, classes)
+
+
 def _pool_scores_block(X, fold_models, classes, temperatures, w_M, wbar_A):
     from .activelab import _unlabeled_part
 
@@ -381,15 +514,21 @@ def estimator_pool_scores(est, X_pool):
     """``active_learning_scores(X_pool)`` of a fitted estimator for a Dask pool."""
     from sklearn.utils import check_random_state
 
-    if est._ensemble:
-        raise TypeError(
-            "active_learning_scores on a Dask pool is supported for MultiAnnotatorClassifier; "
-            "the ensemble's pool consensus needs statistics of the whole pool."
-        )
     X = _feature_blocks(X_pool, est.n_features_in_)
     rng = check_random_state(est.random_state)
+    E = est._P_lab.shape[0]
+    P_lab = est._P_lab if est._ensemble else est._P_lab[0]
     with est._kernel_threads():
-        s_lab, temperatures, w_M, wbar_A, _ = _labeled_stats(est._ann_lab, est._P_lab[0], None, rng)
+        s_lab, temperatures, w_M, wbar_A, _ = _labeled_stats(est._ann_lab, P_lab, None, rng, est._ensemble, E)
+    if est._ensemble:
+        if _is_dask_frame(X):
+            blocks, lengths = [(p, 0) for p in X.to_delayed()], [np.nan] * X.npartitions
+        else:
+            blocks, lengths = [(b, 0) for b in X.to_delayed().ravel()], X.chunks[0]
+        s_pool = _ensemble_pool(
+            blocks, lengths, _fold_mean_source, [est.cv_estimators_, est.classes_], temperatures, w_M, wbar_A, rng
+        )
+        return s_lab, s_pool
     s_pool = _rowwise(
         X, _pool_scores_block, [est.cv_estimators_, est.classes_, temperatures, w_M, wbar_A], None, np.float64
     )

@@ -155,8 +155,8 @@ def test_active_learning_scores_bad_dask_pool_fails_before_compute(client):
         _dask.active_learning_scores(L, P, lazy4, ensemble=False, classes=None, random_state=0)
     with pytest.raises(ValueError, match="2 dimensions"):
         _dask.active_learning_scores(L, P, da.zeros(10, chunks=5), ensemble=False, classes=None, random_state=0)
-    with pytest.raises(TypeError, match="several models"):
-        _dask.active_learning_scores(None, None, da.zeros((2, 4, 3)), ensemble=True, classes=None, random_state=0)
+    with pytest.raises(ValueError, match="pred_probs has 1 models but pred_probs_unlabeled has 2"):
+        _dask.active_learning_scores(L, P[None], da.zeros((2, 4, 3)), ensemble=True, classes=None, random_state=0)
     bad = np.full((20, K), 1.0 / K)
     bad[13] = [0.5, np.nan, 0.5]
     _, lazy = _dask.active_learning_scores(L, P, da.from_array(bad, chunks=(5, K)), ensemble=False, classes=None, random_state=0)
@@ -282,8 +282,10 @@ def test_ensemble_predict_on_dask_pool(client):
     dpool = da.from_array(pool, chunks=70)
     np.testing.assert_allclose(clf.predict_proba(dpool).compute(), clf.predict_proba(pool), rtol=0, atol=0)
     np.testing.assert_array_equal(clf.predict(dpool).compute(), clf.predict(pool))
-    with pytest.raises(TypeError, match="ensemble"):
-        clf.active_learning_scores(dpool)
+    s_lab, s_pool = clf.active_learning_scores(dpool)
+    ref_lab, ref_pool = clf.active_learning_scores(pool)
+    np.testing.assert_array_equal(s_lab, ref_lab)
+    np.testing.assert_array_equal(s_pool.compute(), ref_pool)
 
 
 def test_estimator_dask_pool_wrong_features(client, fitted):
@@ -381,3 +383,85 @@ def test_query_strategies_on_dask_pools(client, fitted):
     ref_idx, ref_s = sk.ActiveLabQuery(random_state=0)(clf, pool, n_instances=4)
     np.testing.assert_array_equal(idx, ref_idx)
     np.testing.assert_array_equal(s, ref_s)
+
+
+# --------------------------------------------------------------------------- several models
+@pytest.mark.parametrize("labeled", [True, False])
+def test_ensemble_scores_with_dask_pool_equal_numpy(client, labeled):
+    K, E = 4, 3
+    P = np.stack([_probs(200, K, 10 + e) for e in range(E)])
+    U = np.stack([_probs(600, K, 20 + e) for e in range(E)])
+    L = _annotations(200, K, 30)
+    args = (L, P) if labeled else (None, None)
+    ref_lab, ref_unl = sk.get_active_learning_scores_ensemble(*args, U, random_state=0)
+    d_lab, d_unl = _dask.active_learning_scores(
+        *args, da.from_array(U, chunks=(1, 90, 2)), ensemble=True, classes=None, random_state=0
+    )
+    assert isinstance(d_unl, da.Array)
+    np.testing.assert_array_equal(d_lab, ref_lab)
+    np.testing.assert_array_equal(d_unl.compute(), ref_unl)
+
+
+def _tied_pool(n_pairs, seed):
+    """Two models; in half the rows they disagree symmetrically, so the mean
+    probabilities, the class totals and the models' agreement all tie: only the
+    random step decides, and with unequal model weights it changes the score."""
+    rng = np.random.default_rng(seed)
+    a, b = np.array([0.6, 0.4, 0.0]), np.array([0.4, 0.6, 0.0])
+    tied = np.stack([np.tile(a, (n_pairs, 1)), np.tile(b, (n_pairs, 1))])
+    agree0 = np.tile([0.9, 0.1, 0.0], (n_pairs // 2, 1))
+    agree1 = np.tile([0.1, 0.9, 0.0], (n_pairs // 2, 1))
+    agree = np.concatenate([agree0, agree1])
+    U = np.concatenate([tied, np.stack([agree, agree])], axis=1)
+    return U[:, rng.permutation(U.shape[1])]
+
+
+def test_ensemble_random_tie_breaks_follow_the_numpy_stream(client):
+    from skactivelab.activelab import _unlabeled_part
+
+    U = _tied_pool(40, 0)
+    temperatures, w_M, wbar_A = np.ones(2), np.array([1.0, 3.0]), 0.7
+    dU = da.from_array(U, chunks=(2, 13, 3))
+    edges = np.concatenate([[0], np.cumsum(dU.chunks[1])])
+    blocks = [(b, int(lo)) for b, lo in zip(dU.to_delayed().ravel(), edges[:-1])]
+    outcomes = set()
+    for seed in range(4):
+        a, b = np.random.RandomState(seed), np.random.RandomState(seed)
+        ref = _unlabeled_part(U.copy(), temperatures, w_M, wbar_A, a)
+        got = _dask._ensemble_pool(
+            blocks, dU.chunks[1], _dask._checked_ensemble_block, [3], temperatures, w_M, wbar_A, b
+        ).compute()
+        np.testing.assert_array_equal(got, ref)
+        assert a.random_sample() == b.random_sample()  # the stream advanced alike
+        outcomes.add(tuple(ref))
+    assert len(outcomes) > 1  # the random step did decide something
+
+
+def test_ensemble_estimator_on_dask_frame_pool(client):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, L = _fit_data(seed=5)
+    clf = sk.MultiAnnotatorEnsembleClassifier(
+        [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(max_depth=2, random_state=0))],
+        cv=3, random_state=0,
+    ).fit(X, L)
+    pool = np.random.default_rng(3).normal(size=(250, 3))
+    frame = dd.from_pandas(pd.DataFrame(pool), npartitions=3)
+    clf_frame = sk.MultiAnnotatorEnsembleClassifier(clf.estimators, cv=3, random_state=0).fit(pd.DataFrame(X), L)
+    _, s_pool = clf_frame.active_learning_scores(frame)
+    np.testing.assert_array_equal(s_pool.compute(), clf_frame.active_learning_scores(pd.DataFrame(pool))[1])
+
+
+@pytest.mark.skipif(not _activelab_dispatches_to_dask(), reason="get_active_learning_scores has no Dask dispatch yet")
+def test_public_ensemble_function_dispatches(client):
+    K = 3
+    P = np.stack([_probs(80, K, 1), _probs(80, K, 2)])
+    U = np.stack([_probs(200, K, 3), _probs(200, K, 4)])
+    L = _annotations(80, K, 5)
+    s_lab, s_unl = sk.get_active_learning_scores_ensemble(L, P, da.from_array(U, chunks=(2, 64, K)), random_state=0)
+    ref_lab, ref_unl = sk.get_active_learning_scores_ensemble(L, P, U, random_state=0)
+    np.testing.assert_array_equal(s_lab, ref_lab)
+    np.testing.assert_array_equal(s_unl.compute(), ref_unl)
