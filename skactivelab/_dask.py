@@ -210,15 +210,19 @@ def select_batch(scores, n_instances, candidates, random_state):
                         f"candidates is a boolean mask of shape {cand.shape} but scores has "
                         f"shape ({N},); give one entry per score."
                     )
-                cand = np.flatnonzero(cand)
+                # one slice of the mask per chunk; tie-breaks drawn by the chunks
+                counts = np.array([np.count_nonzero(cand[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+                for c in range(n_chunks):
+                    per_chunk[c]["mask"] = cand[edges[c] : edges[c + 1]]
             elif cand.ndim != 1 or (cand.size and cand.dtype.kind not in "iu"):
                 raise ValueError("candidates must be a 1-D array of integer indices or a boolean mask.")
-            cand = cand.astype(np.int64)
-            if cand.size and (cand.min() < 0 or cand.max() >= N):
-                raise ValueError(f"candidates holds indices outside 0..{N - 1} (the length of scores).")
-            if np.unique(cand).size != cand.size:
-                raise ValueError("candidates contains duplicate indices; give each index once.")
-            counts = None
+            else:
+                cand = cand.astype(np.int64)
+                if cand.size and (cand.min() < 0 or cand.max() >= N):
+                    raise ValueError(f"candidates holds indices outside 0..{N - 1} (the length of scores).")
+                if np.unique(cand).size != cand.size:
+                    raise ValueError("candidates contains duplicate indices; give each index once.")
+                counts = None
     else:
         counts = np.asarray(sizes, dtype=np.int64)
 
