@@ -5,6 +5,7 @@ their quality and annotator quality (CROWDLAB) from several noisy annotators.
 """
 
 from ._annotations import long_to_wide, wide_to_long
+from ._config import config_context, get_config, set_config
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .calibration import find_best_temperature, temp_scale_pred_probs
 from .estimator import MultiAnnotatorClassifier, MultiAnnotatorEnsembleClassifier
@@ -36,6 +37,9 @@ __all__ = [
     "RandomQuery",
     "UncertaintyQuery",
     "LabelQualityResult",
+    "config_context",
+    "get_config",
+    "set_config",
     "MultiAnnotatorClassifier",
     "MultiAnnotatorEnsembleClassifier",
     "find_best_temperature",

@@ -8,10 +8,11 @@ is no Python loop over examples or annotators.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from ._config import effective_n_threads
 
 EPS = 1e-6  # lower clip for weights and errors
 TINY = 1e-30  # lower clip for probabilities
@@ -65,16 +66,44 @@ def label_counts(ann):
     return flat.reshape(N, K)  # int64
 
 
-def majority_vote(ann, count, P=None, rng=None):
+def modes(count):
+    """spec 1: (first modal class, number of modal classes, modal mask) of each row."""
+    is_mode = count == count.max(axis=1)[:, None]
+    return np.argmax(is_mode, axis=1), is_mode.sum(axis=1), is_mode
+
+
+def agreement_sums(ann, label, unique_mode):
+    """spec 1 step 3: per annotator, (labels equal to a unique mode, labels on unique-mode rows)."""
+    M = ann.n_annotators
+    on_unique = unique_mode[ann.example]
+    hits = (ann.label == label[ann.example]) & on_unique
+    return (
+        np.bincount(ann.annotator, weights=hits, minlength=M),
+        np.bincount(ann.annotator, weights=on_unique, minlength=M),
+    )
+
+
+def agreement_from_sums(hits, on_unique):
+    """Annotator trust from :func:`agreement_sums` (undefined ones get the mean, or 0)."""
+    agree = _safe_divide(hits, on_unique)
+    defined = ~np.isnan(agree)
+    if defined.any():
+        agree[~defined] = agree[defined].mean()
+    else:
+        agree[:] = 0.0
+    return agree
+
+
+def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, noise=None):
     """spec 1: majority vote with the four-step tie-break. Returns int64 (N,).
 
     ``P`` (N, K) breaks ties first (for an ensemble pass the mean of the models).
+    When the rows are one block of a larger set, ``totals`` (class counts, step 2)
+    and ``agree`` (annotator trust, step 3) are those of the whole set, and
+    ``noise(shape)`` gives the block's share of the random stream (step 4).
     """
     N, K = count.shape
-    maxc = count.max(axis=1)
-    is_mode = count == maxc[:, None]
-    label = np.argmax(is_mode, axis=1)
-    n_modes = is_mode.sum(axis=1)
+    label, n_modes, is_mode = modes(count)
     tied = np.flatnonzero(n_modes > 1)
     if tied.size == 0:
         return label
@@ -83,23 +112,14 @@ def majority_vote(ann, count, P=None, rng=None):
     if P is not None:
         cand = keep_best(cand, P[tied], largest=True)
     # step 2: lowest total count over the dataset
-    cand = keep_best(cand, np.broadcast_to(count.sum(axis=0), cand.shape), largest=False)
+    if totals is None:
+        totals = count.sum(axis=0)
+    cand = keep_best(cand, np.broadcast_to(totals, cand.shape), largest=False)
     # step 3: mean trust of the annotators who chose each tied class
     still = cand.sum(axis=1) > 1
     if still.any():
-        unique_mode = n_modes == 1
-        on_unique = unique_mode[ann.example]
-        M = ann.n_annotators
-        hits = (ann.label == label[ann.example]) & on_unique
-        agree = _safe_divide(
-            np.bincount(ann.annotator, weights=hits, minlength=M),
-            np.bincount(ann.annotator, weights=on_unique, minlength=M),
-        )
-        defined = ~np.isnan(agree)
-        if defined.any():
-            agree[~defined] = agree[defined].mean()
-        else:
-            agree[:] = 0.0
+        if agree is None:
+            agree = agreement_from_sums(*agreement_sums(ann, label, n_modes == 1))
         # position of each tied row, -1 elsewhere
         pos = np.full(N, -1, dtype=np.int64)
         pos[tied] = np.arange(tied.size)
@@ -112,10 +132,12 @@ def majority_vote(ann, count, P=None, rng=None):
     # step 4: seeded random choice
     still = cand.sum(axis=1) > 1
     if still.any():
-        if rng is None:
-            rng = np.random.default_rng()
-        noise = np.where(cand, rng.random(cand.shape), -1.0)
-        cand = noise == noise.max(axis=1, keepdims=True)
+        if noise is None:
+            if rng is None:
+                rng = np.random.default_rng()
+            noise = rng.random
+        r = np.where(cand, noise(cand.shape), -1.0)
+        cand = r == r.max(axis=1, keepdims=True)
     label[tied] = np.argmax(cand, axis=1)
     return label
 
@@ -186,10 +208,16 @@ _EXP_DERIVED = {0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 8.0}
 
 
 def _n_threads(size):
-    """Threads for an elementwise kernel over ``size`` floats (1 for small inputs)."""
+    """Threads for an elementwise kernel over ``size`` floats (1 for small inputs).
+
+    Large inputs get :func:`skactivelab._config.effective_n_threads`: the user's
+    limit (``skactivelab.config_context(n_threads=...)``), never more than the
+    CPUs this process may use nor than an enclosing limit (``OMP_NUM_THREADS``,
+    threadpoolctl, a joblib worker thread).
+    """
     if size < 2_000_000:
         return 1
-    return max(1, min(os.cpu_count() or 1, 8))
+    return effective_n_threads()
 
 
 def _in_row_blocks(block, n_rows, size):

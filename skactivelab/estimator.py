@@ -19,7 +19,7 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
@@ -44,7 +44,9 @@ from sklearn.utils.validation import (
 
 from ._annotations import Annotations, _is_dataframe, _is_long_frame, _py, check_annotations
 from ._kernels import single_annotation_consensus
-from ._validation import data_digest
+from . import _dask
+from ._config import _at_most
+from ._digest import data_digest
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .crowdlab import (
     LabelQualityResult,
@@ -129,6 +131,10 @@ def _check_X(estimator, X, reset):
         )
     if sp.issparse(X) and X.format not in ("csr", "csc"):
         X = X.tocsr()
+    if _dask.is_dask_collection(X) and hasattr(X, "_meta") and _is_dataframe(X._meta):
+        # a Dask DataFrame: check names and count of features on its empty pandas model
+        validate_data(estimator, X._meta, skip_check_array=True, reset=reset)
+        return X
     return validate_data(estimator, X, skip_check_array=True, reset=reset)
 
 
@@ -154,6 +160,36 @@ def _aligned_proba(est, X, classes):
     np.divide(out, s, out=out, where=s > 0)
     out[s[:, 0] <= 0] = 1.0 / K
     return out
+
+
+# Metadata that has one entry per row of X (scikit-learn's names). Other array
+# metadata of the length of X is sliced per fold, as scikit-learn does, and any
+# other value is passed unchanged.
+_ROW_PARAMS = ("sample_weight", "groups")
+
+
+def _check_row_length(value, n_samples, name, where):
+    """Refuse per-row metadata whose length is not the number of rows of X."""
+    if value is None:
+        return
+    try:
+        n = _num_samples(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} for {where} must be an array-like with one entry per row of X "
+            f"({n_samples}), got {type(value).__name__}."
+        ) from None
+    if n != n_samples:
+        raise ValueError(
+            f"{name} for {where} has {n} entries but X has {n_samples} rows; give one entry "
+            f"per row of X, rows without a label included ({n_samples} in all)."
+        )
+
+
+def _check_row_params(params, n_samples, where):
+    for name in _ROW_PARAMS:
+        if name in params:
+            _check_row_length(params[name], n_samples, name, where)
 
 
 def _fit_predict_fold(estimator, X, y, train, test, fit_params, classes):
@@ -235,6 +271,12 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
     }
 
     _ensemble = False
+
+    def _kernel_threads(self):
+        """Threads of the scoring kernels follow ``n_jobs`` (None means 1, -1 all CPUs,
+        as for the folds; they never run at the same time), within any limit of
+        ``skactivelab.config_context``."""
+        return _at_most(effective_n_jobs(None) if self.n_jobs is None else self.n_jobs)
 
     # ------------------------------------------------------------------ folds
     def _splits(self, X_lab, strat, K, split_params, seed):
@@ -327,6 +369,9 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
 
         split_params = {}
         if routed is not None:
+            for name, _ in models:
+                _check_row_params(routed[name].fit, n_samples, f"fit of {name!r}")
+            _check_row_params(routed.splitter.split, n_samples, "the cv splitter")
             split_params = _check_method_params(X, params=routed.splitter.split, indices=lab_idx)
 
         # round 0 trains on the majority vote (spec 7)
@@ -349,7 +394,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             P = np.zeros((E, lab_idx.size, K))
             for j, (_, proba) in enumerate(jobs):
                 P[j // len(splits), splits[j % len(splits)][1]] = proba
-            result = self._crowdlab(ann_lab, P, multi, rng)
+            with self._kernel_threads():
+                result = self._crowdlab(ann_lab, P, multi, rng)
             consensus = np.asarray(result.consensus_label, dtype=np.int64)
             if np.array_equal(consensus, train_codes):
                 break  # another round would train on the same labels
@@ -370,7 +416,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         if unl_idx.size:
             X_unl = _safe_indexing(X, unl_idx)
             U = self._fold_mean_proba(X_unl)
-        self._store(result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng)
+        with self._kernel_threads():
+            self._store(result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng)
         return self
 
     def _crowdlab(self, ann_lab, P, multi, rng):
@@ -487,16 +534,16 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
                 self.active_learning_scores_[~self.labeled_mask_],
             )
         X_pool = _check_X(self, X_pool, reset=False)
+        if _dask.is_dask_collection(X_pool):
+            return _dask.estimator_pool_scores(self, X_pool)
         U = self._fold_mean_proba(X_pool) if _num_samples(X_pool) else None
-        s_lab, s_pool = self._al_scores(self._ann_lab, self._P_lab, U, self.random_state)
+        with self._kernel_threads():
+            s_lab, s_pool = self._al_scores(self._ann_lab, self._P_lab, U, self.random_state)
         return s_lab, s_pool
 
     def _aligned_final_proba(self, X, **params):
-        probs = np.stack([_aligned_proba_raw(est, X, self.classes_, params) for est in self._finals()])
-        if probs.shape[0] == 1:
-            return probs[0]
         w = np.asarray(self.model_weight_, dtype=np.float64)
-        return np.tensordot(w / w.sum(), probs, axes=1)
+        return _final_proba(self._finals(), X, self.classes_, w, params)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy against the labels in ``y``.
@@ -521,6 +568,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n = _num_samples(X)
+        if sample_weight is not None:
+            _check_row_length(sample_weight, n, "sample_weight", "score")
         ann = _parse_target(y, n)
         if ann.n_annotations == 0:
             raise ValueError("y has no label at all; nothing to score against.")
@@ -546,6 +595,16 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.string = all(t.input_tags.string for t in sub)
         tags.input_tags.categorical = all(t.input_tags.categorical for t in sub)
         return tags
+
+
+def _final_proba(finals, X, classes, weights, params=None):
+    """Probabilities of the final model(s): one model's, or the ``weights``-weighted mean."""
+    params = params or {}
+    probs = np.stack([_aligned_proba_raw(est, X, classes, params) for est in finals])
+    if probs.shape[0] == 1:
+        return probs[0]
+    w = np.asarray(weights, dtype=np.float64)
+    return np.tensordot(w / w.sum(), probs, axes=1)
 
 
 def _aligned_proba_raw(est, X, classes, params):
@@ -604,8 +663,12 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         further round retrains them on the previous consensus. Stops early
         when the consensus equals the labels the round trained on.
     n_jobs : int, default=None
-        Fold models are fitted (and predict) in parallel with joblib.
-        ``None`` means 1 unless in a ``joblib.parallel_backend`` context.
+        Fold models are fitted (and predict) in parallel with joblib, and the
+        scoring kernels (CROWDLAB, ActiveLab, run after the folds) use as many
+        threads on large inputs. ``None`` means 1 unless in a
+        ``joblib.parallel_config`` context; -1 means all CPUs the process may
+        use. Never more than the CPUs available nor an enclosing limit
+        (``OMP_NUM_THREADS``, ``skactivelab.config_context(n_threads=...)``).
     random_state : int, RandomState instance or None, default=None
         Seeds the fold shuffling and the majority-vote tie-breaks. The wrapped
         estimator's own ``random_state`` is its own parameter
@@ -650,8 +713,10 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     n_iter_ : int
         Number of cross-validation rounds run.
     fit_digest_ : str or None
-        Content hash of the fit ``X``; query strategies use it to recognise the
-        training set as a pool of re-label candidates (:class:`ActiveLabQuery`).
+        Content hash of the fit ``X`` (values, dtypes and, for a DataFrame,
+        column names); query strategies use it to recognise the training set as
+        a pool of re-label candidates (:class:`ActiveLabQuery`). None when the
+        content cannot be hashed; then ``pool="auto"`` asks for an explicit pool.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -790,6 +855,8 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         check_is_fitted(self)
         p = self._predict_params("predict", params)
         X = _check_X(self, X, reset=False)
+        if _dask.is_dask_collection(X) and not p:
+            return _dask.estimator_predict(self, X)
         return self.estimator_.predict(X, **p)
 
     @available_if(_estimator_has("predict_proba"))
@@ -813,6 +880,8 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         check_is_fitted(self)
         p = self._predict_params("predict_proba", params)
         X = _check_X(self, X, reset=False)
+        if _dask.is_dask_collection(X) and not p:
+            return _dask.estimator_predict_proba(self, X)
         return _aligned_proba_raw(self.estimator_, X, self.classes_, p)
 
     @available_if(_estimator_has("predict_log_proba"))
@@ -927,8 +996,12 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         further round retrains them on the previous consensus. Stops early
         when the consensus equals the labels the round trained on.
     n_jobs : int, default=None
-        Fold models are fitted (and predict) in parallel with joblib.
-        ``None`` means 1 unless in a ``joblib.parallel_backend`` context.
+        Fold models are fitted (and predict) in parallel with joblib, and the
+        scoring kernels (CROWDLAB, ActiveLab, run after the folds) use as many
+        threads on large inputs. ``None`` means 1 unless in a
+        ``joblib.parallel_config`` context; -1 means all CPUs the process may
+        use. Never more than the CPUs available nor an enclosing limit
+        (``OMP_NUM_THREADS``, ``skactivelab.config_context(n_threads=...)``).
     random_state : int, RandomState instance or None, default=None
         Seeds the fold shuffling and the majority-vote tie-breaks. The wrapped
         estimator's own ``random_state`` is its own parameter
@@ -1054,6 +1127,8 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         """
         check_is_fitted(self)
         X = _check_X(self, X, reset=False)
+        if _dask.is_dask_collection(X):
+            return _dask.estimator_predict_proba(self, X)
         return self._aligned_final_proba(X)
 
     def predict(self, X):
@@ -1068,6 +1143,8 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         y : ndarray of shape (n_samples,)
         """
         proba = self.predict_proba(X)
+        if _dask.is_dask_collection(proba):
+            return _dask.classes_of(proba, self.classes_)
         return self.classes_[np.argmax(proba, axis=1)]
 
     def get_metadata_routing(self):

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import entr
 from sklearn.utils import check_random_state
 
+from . import _dask
 from ._validation import check_pred_probs
 
 __all__ = ["entropy_scores", "margin_scores", "select_batch", "uncertainty_scores"]
@@ -41,6 +42,8 @@ def uncertainty_scores(pred_probs):
     >>> uncertainty_scores([[0.5, 0.5], [0.9, 0.1]]).tolist()
     [0.5, 0.9]
     """
+    if _dask.is_dask_collection(pred_probs):
+        return _dask.model_scores(uncertainty_scores, pred_probs)
     P = check_pred_probs(pred_probs)
     return P.max(axis=1)
 
@@ -63,6 +66,8 @@ def margin_scores(pred_probs):
     >>> margin_scores([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05]]).round(2).tolist()
     [0.2, 0.85]
     """
+    if _dask.is_dask_collection(pred_probs):
+        return _dask.model_scores(margin_scores, pred_probs)
     P = check_pred_probs(pred_probs)
     top2 = np.partition(P, P.shape[1] - 2, axis=1)[:, -2:]
     return top2[:, 1] - top2[:, 0]
@@ -87,8 +92,17 @@ def entropy_scores(pred_probs):
     >>> entropy_scores([[0.5, 0.5], [1.0, 0.0]]).tolist()
     [0.0, 1.0]
     """
+    if _dask.is_dask_collection(pred_probs):
+        return _dask.model_scores(entropy_scores, pred_probs)
     P = check_pred_probs(pred_probs)
     return 1.0 - entr(P).sum(axis=1) / np.log(P.shape[1])
+
+
+def _check_n_instances(n_instances):
+    if isinstance(n_instances, (bool, np.bool_)) or not isinstance(n_instances, numbers.Integral):
+        raise TypeError(f"n_instances must be an integer, got {n_instances!r}.")
+    if n_instances <= 0:
+        raise ValueError(f"n_instances must be >= 1, got {n_instances}.")
 
 
 def select_batch(scores, n_instances, *, candidates=None, random_state=None):
@@ -119,13 +133,13 @@ def select_batch(scores, n_instances, *, candidates=None, random_state=None):
     >>> select_batch([0.3, 0.1, 0.9, 0.2], 2, candidates=[0, 2]).tolist()
     [0, 2]
     """
+    if _dask.is_dask_collection(scores):
+        _check_n_instances(n_instances)
+        return _dask.select_batch(scores, n_instances, candidates, random_state)
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 1:
         raise ValueError(f"scores must be 1-D (one score per example), got shape {s.shape}.")
-    if isinstance(n_instances, (bool, np.bool_)) or not isinstance(n_instances, numbers.Integral):
-        raise TypeError(f"n_instances must be an integer, got {n_instances!r}.")
-    if n_instances <= 0:
-        raise ValueError(f"n_instances must be >= 1, got {n_instances}.")
+    _check_n_instances(n_instances)
     if candidates is None:
         cand = np.arange(s.shape[0])
     else:

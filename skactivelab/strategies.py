@@ -15,6 +15,9 @@ Two kinds of pool are understood (``pool="auto"`` tells them apart):
 * any other ``X_pool`` is treated as unlabeled examples only ("traditional" active
   learning).
 
+The training ``X`` is recognised by a content hash (values, dtypes, DataFrame column
+names; strings and mixed columns included), never by its number of rows alone.
+
 Scores come from :mod:`skactivelab.query` (model-only scores and selection) and
 :func:`skactivelab.get_active_learning_scores`; selection is
 :func:`skactivelab.query.select_batch`.
@@ -28,7 +31,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .estimator import _BaseMultiAnnotator
-from ._validation import data_digest
+from . import _dask
+from ._digest import data_digest
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 
 __all__ = [
@@ -98,7 +102,16 @@ class _Query:
         if self.pool not in _POOLS:
             raise ValueError(f"pool must be one of {list(_POOLS)}, got {self.pool!r}.")
         n_fit = est.labeled_mask_.shape[0]
-        same_size = X_pool.shape[0] == n_fit
+        if self.pool == "unlabeled":
+            return False
+        n_pool = X_pool.shape[0]
+        if not isinstance(n_pool, (int, np.integer)):  # a Dask DataFrame: length not known
+            raise ValueError(
+                f"pool={self.pool!r} needs the number of rows of X_pool, which this lazy "
+                "pool does not know without computing it; pass pool='unlabeled' for a "
+                "pool of new rows."
+            )
+        same_size = n_pool == n_fit
         if self.pool == "fit":
             if not same_size:
                 raise ValueError(
@@ -106,18 +119,32 @@ class _Query:
                     f"fit on {n_fit}; pass the training X or use pool='unlabeled'."
                 )
             return True
-        if self.pool == "unlabeled":
-            return False
-        digest = getattr(est, "fit_digest_", None)
         if not same_size:
             return False
-        return digest is None or digest == data_digest(X_pool)
+        # Same number of rows: only equal content makes it the training set.
+        digest = getattr(est, "fit_digest_", None)
+        pool_digest = data_digest(X_pool)
+        if digest is None or pool_digest is None:
+            raise ValueError(
+                f"pool='auto' cannot tell whether X_pool ({X_pool.shape[0]} rows, as many as "
+                "the training X) is the training X: its content could not be hashed (or, "
+                "for a Dask pool, only by computing all of it). Pass "
+                "pool='fit' if it is the training X (labeled rows can be re-labeled), or "
+                "pool='unlabeled' if every row is a new, unlabeled example."
+            )
+        return digest == pool_digest
 
     def scores(self, learner_or_estimator, X_pool):
         """Scores of every row of ``X_pool`` (lower = annotate first) and the candidate mask."""
         est, X_pool = _resolve(learner_or_estimator, X_pool)
         fit_pool = self._is_fit_pool(est, X_pool)
-        scores = np.asarray(self._score(est, X_pool, fit_pool), dtype=np.float64)
+        scores = self._score(est, X_pool, fit_pool)
+        if _dask.is_dask_collection(scores):
+            # a Dask pool: scores stay on the cluster; select_batch needs row positions
+            scores = scores.astype(np.float64).persist()
+            scores.compute_chunk_sizes()
+            return scores, None
+        scores = np.asarray(scores, dtype=np.float64)
         candidates = np.ones(scores.shape[0], dtype=bool)
         if fit_pool and self.exclude_fully_annotated:
             # rows that every known annotator has labeled cannot get a new opinion
@@ -131,7 +158,8 @@ class _Query:
             raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}.")
         scores, candidates = self.scores(learner_or_estimator, X_pool)
         idx = select_batch(scores, n_instances, candidates=candidates, random_state=self._rng())
-        return idx, scores[idx]
+        picked = scores[idx]
+        return idx, (np.asarray(picked.compute()) if _dask.is_dask_collection(picked) else picked)
 
 
 class ActiveLabQuery(_Query):
@@ -147,7 +175,10 @@ class ActiveLabQuery(_Query):
     pool : {"auto", "fit", "unlabeled"}, default="auto"
         "fit": ``X_pool`` is the training ``X`` (labeled rows can be re-labeled);
         "unlabeled": every row of ``X_pool`` is unlabeled; "auto": "fit" when
-        ``X_pool`` has the training ``X``'s content, else "unlabeled".
+        ``X_pool`` has the training ``X``'s content (same values, dtypes and
+        column names, by a content hash), else "unlabeled". When the content of
+        a pool with as many rows as the training ``X`` cannot be hashed, "auto"
+        raises and asks for "fit" or "unlabeled" instead of guessing.
     exclude_fully_annotated : bool, default=False
         Never pick a row that every known annotator has already labeled.
     random_state : int, RandomState instance or None, default=None

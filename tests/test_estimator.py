@@ -480,3 +480,70 @@ def test_dataframe_X_reaches_a_column_transformer_unchanged():
     clf = MultiAnnotatorClassifier(inner, cv=3, random_state=0).fit(Xdf, L)
     assert clf.feature_names_in_.tolist() == ["a", "b", "c", "d", "color"]
     assert clf.predict(Xdf).shape == (len(Xdf),)
+
+
+# --------------------------------------------------------------------------- per-row metadata
+@pytest.mark.parametrize("length", [10, 100])
+def test_score_sample_weight_of_wrong_length_is_named(length):
+    X, L, truth = make_data()
+    clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
+    with pytest.raises(ValueError, match=rf"sample_weight for score has {length} entries but X has 120 rows"):
+        clf.score(X, L, sample_weight=np.ones(length))
+    with pytest.raises(TypeError, match="sample_weight for score must be an array-like"):
+        clf.score(X, L, sample_weight=2.0)
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+@pytest.mark.parametrize("length", [10, 100, 121])
+def test_fit_sample_weight_of_wrong_length_names_the_expected_length(ensemble, length):
+    """Not the size of one fold: the number of rows of X, checked before any fit."""
+    X, L, _ = make_data()  # 120 rows, 100 labeled
+    with config_context(enable_metadata_routing=True):
+        inner = LogisticRegression().set_fit_request(sample_weight=True)
+        if ensemble:
+            tree = DecisionTreeClassifier(max_depth=2).set_fit_request(sample_weight=True)
+            clf = MultiAnnotatorEnsembleClassifier([("lr", inner), ("tree", tree)], cv=3)
+        else:
+            clf = MultiAnnotatorClassifier(inner, cv=3)
+        with pytest.raises(ValueError, match=rf"sample_weight for fit of '\w+' has {length} entries but X has 120 rows"):
+            clf.fit(X, L, sample_weight=np.ones(length))
+
+
+def test_groups_of_wrong_length_are_named():
+    from sklearn.model_selection import GroupKFold
+
+    X, L, _ = make_data()
+    groups = np.arange(len(X)) % 7
+    with config_context(enable_metadata_routing=True):
+        clf = MultiAnnotatorClassifier(LogisticRegression(), cv=GroupKFold(3), random_state=0)
+        clf.fit(X, L, groups=groups)  # the right length works
+        assert clf.n_splits_ == 3
+        with pytest.raises(ValueError, match="groups for the cv splitter has 100 entries but X has 120 rows"):
+            clf.fit(X, L, groups=groups[clf.labeled_mask_])  # labeled rows only: refused
+
+
+def test_annotator_ids_from_long_format_are_the_users_ids():
+    """IDs in, IDs out: a learner (or anyone) passing long format with annotator IDs
+    gets those IDs in annotator_ids_, with every statistic credited to its annotator."""
+    X, L, _ = make_data(odd=False, seed=2)
+    names = np.array(["zed", "alice", "bob"], dtype=object)
+    wide = pd.DataFrame(L, columns=names)
+    ref = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, wide)
+    rows, cols = np.nonzero(~np.isnan(L))
+    # an idle annotator never appears in long format; IDs are not positions
+    long = (rows, names[cols], L[rows, cols].astype(int))
+    clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, long)
+    assert set(clf.annotator_ids_.tolist()) == set(names)
+    assert list(clf.label_quality_.annotator_ids) == list(clf.annotator_ids_)
+    by_id = dict(zip(ref.annotator_ids_.tolist(), ref.annotator_quality_))
+    for a, q in zip(clf.annotator_ids_.tolist(), clf.annotator_quality_):
+        assert q == pytest.approx(by_id[a], rel=1e-12)
+    by_id = dict(zip(ref.annotator_ids_.tolist(), ref.num_examples_labeled_))
+    for a, k in zip(clf.annotator_ids_.tolist(), clf.num_examples_labeled_):
+        assert k == by_id[a] == np.sum(names[cols] == a)
+    # integer IDs that are not 0..M-1 stay themselves
+    ids = np.array([10, 30, 20])
+    clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(
+        X, (rows, ids[cols], L[rows, cols].astype(int))
+    )
+    assert sorted(clf.annotator_ids_.tolist()) == [10, 20, 30]

@@ -1,5 +1,7 @@
 """Kernels against direct, dense implementations of the spec formulas (hand computation)."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -95,3 +97,149 @@ def test_crowdlab_posterior_hand_example():
     np.testing.assert_allclose(res.model_weight, wM, rtol=1e-12)
     np.testing.assert_allclose(res.annotator_weights, [w, w], rtol=1e-12)
     np.testing.assert_allclose(res.consensus_quality_score, post[[0, 1, 2], [0, 1, 1]], rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------ threads
+BIG = 10**8  # floats: large enough for threads
+
+
+@pytest.fixture
+def sixteen_cpus(monkeypatch):
+    """A 16-CPU process with no enclosing limit (each test adds the one it checks)."""
+    from skactivelab import _config
+
+    monkeypatch.setattr(_config, "available_cpus", lambda: 16)
+    monkeypatch.setattr(_config, "_threadpool_limit", lambda: None)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    return _config
+
+
+def test_threads_honour_cpu_affinity_and_loky_limit(monkeypatch):
+    from skactivelab import _config
+
+    monkeypatch.setattr(_config, "_threadpool_limit", lambda: None)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    if hasattr(os, "sched_getaffinity"):
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
+        assert _config.available_cpus() == 1
+        assert K_._n_threads(BIG) == 1  # 64 CPUs in the machine, 1 for this process
+    monkeypatch.setenv("LOKY_MAX_CPU_COUNT", "1")  # the same limit, set by the user
+    assert K_._n_threads(BIG) == 1
+    assert K_._n_threads(10) == 1  # small inputs never use threads
+
+
+def test_threads_default_user_control_and_cpu_cap(sixteen_cpus):
+    assert K_._n_threads(BIG) == 8  # default: available CPUs, at most 8
+    assert K_._n_threads(1000) == 1
+    with sk.config_context(n_threads=3):
+        assert sk.get_config() == {"n_threads": 3}
+        assert K_._n_threads(BIG) == 3
+        with sk.config_context(n_threads=-1):  # all CPUs, beyond the default 8
+            assert K_._n_threads(BIG) == 16
+        with sk.config_context(n_threads=-4):
+            assert K_._n_threads(BIG) == 13
+        assert K_._n_threads(BIG) == 3
+    with sk.config_context(n_threads=64):  # never more than the CPUs
+        assert K_._n_threads(BIG) == 16
+    assert sk.get_config() == {"n_threads": None}
+    sk.set_config(n_threads=2)
+    try:
+        assert K_._n_threads(BIG) == 2
+    finally:
+        sk.set_config(n_threads=None)
+    assert K_._n_threads(BIG) == 8
+
+
+@pytest.mark.parametrize("bad, err", [(0, ValueError), (True, TypeError), (2.0, TypeError), ("4", TypeError)])
+def test_bad_n_threads(bad, err):
+    with pytest.raises(err, match="n_threads"):
+        sk.set_config(n_threads=bad)
+    with pytest.raises(err, match="n_threads"):
+        with sk.config_context(n_threads=bad):
+            pass
+    assert sk.get_config() == {"n_threads": None}
+
+
+def test_threads_honour_omp_num_threads(sixteen_cpus, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert K_._n_threads(BIG) == 3
+    with sk.config_context(n_threads=12):  # an enclosing limit wins over the user's wish
+        assert K_._n_threads(BIG) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "2,1")  # nested OpenMP levels: the outer one
+    assert K_._n_threads(BIG) == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert K_._n_threads(BIG) == 8
+
+
+def test_threads_honour_threadpoolctl_limits(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from skactivelab import _config
+
+    if not threadpool_info():
+        pytest.skip("no native thread pool loaded")
+    monkeypatch.setattr(_config, "available_cpus", lambda: 16)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with threadpool_limits(limits=1):
+        assert K_._n_threads(BIG) == 1
+
+
+def _threads_in_worker():
+    return K_._n_threads(BIG), os.environ.get("OMP_NUM_THREADS")
+
+
+def test_threads_in_joblib_workers(sixteen_cpus):
+    from joblib import Parallel, delayed
+
+    # threads of a joblib worker share this process's CPUs with their siblings
+    out = Parallel(n_jobs=2, backend="threading")(delayed(K_._n_threads)(BIG) for _ in range(2))
+    assert out == [1, 1]
+    assert K_._n_threads(BIG) == 8  # not in a worker
+
+
+def test_threads_in_loky_worker_follow_its_share():
+    """joblib's process workers (GridSearchCV(n_jobs=-1)) get OMP_NUM_THREADS = their share."""
+    from joblib import Parallel, delayed
+
+    out = Parallel(n_jobs=2, backend="loky")(delayed(_threads_in_worker)() for _ in range(2))
+    for n, env in out:
+        assert env is not None
+        assert 1 <= n <= int(env)
+
+
+def _record_kernel_threads(monkeypatch):
+    seen = []
+    real = K_._in_row_blocks
+
+    def spy(block, n_rows, size):
+        seen.append(K_._n_threads(BIG))
+        return real(block, n_rows, size)
+
+    monkeypatch.setattr(K_, "_in_row_blocks", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "n_jobs, context, expected", [(None, None, 1), (1, None, 1), (3, None, 3), (-1, None, 16), (-1, 2, 2)]
+)
+def test_estimator_kernels_follow_n_jobs(sixteen_cpus, monkeypatch, n_jobs, context, expected):
+    from sklearn.linear_model import LogisticRegression
+
+    from skactivelab import MultiAnnotatorClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    t = (X[:, 0] > 0).astype(int)
+    L = np.where(rng.random((60, 3)) < 0.7, t[:, None], -1)
+    L[:, 0] = t
+    L[::5, 2] = 1 - t[::5]
+    L[50:] = -1
+    seen = _record_kernel_threads(monkeypatch)
+    clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, n_jobs=n_jobs, random_state=0)
+    with sk.config_context(n_threads=context):
+        clf.fit(X, L)
+        assert seen and set(seen) == {expected}
+        seen.clear()
+        clf.active_learning_scores(X[:7])
+        assert seen and set(seen) == {expected}

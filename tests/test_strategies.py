@@ -208,3 +208,73 @@ def test_auto_pool_recognises_training_X_by_content(fitted):
     np.testing.assert_allclose(scores, np.sort(expected)[:4], rtol=1e-12)
     idx_fit, s_fit = ActiveLabQuery()(clf, X.copy(), n_instances=4)  # a copy is the same X
     np.testing.assert_allclose(s_fit, np.sort(clf.active_learning_scores_)[:4], rtol=1e-12)
+
+
+def _frame_data(n=60, seed=0):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "c": rng.choice(["x", "y"], n)})
+    t = (X["a"] > 0).astype(int).to_numpy()
+    L = np.where(rng.random((n, 3)) < 0.7, t[:, None], -1)
+    L[:, 0] = t
+    L[::7, 1] = 1 - t[::7]
+    L[50:] = -1
+    return X, L
+
+
+@pytest.fixture(scope="module")
+def fitted_frame():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, L = _frame_data()
+    ct = ColumnTransformer([("num", StandardScaler(), ["a"]), ("cat", OneHotEncoder(), ["c"])])
+    clf = MultiAnnotatorClassifier(make_pipeline(ct, LogisticRegression()), cv=3, random_state=0)
+    return X, L, clf.fit(X, L)
+
+
+def test_auto_pool_with_string_columns_is_not_guessed_by_size(fitted_frame):
+    """A DataFrame with a string column (the ColumnTransformer case): a pool with as
+    many rows but other content is unlabeled, the training frame is the fit pool."""
+    X, L, clf = fitted_frame
+    assert clf.fit_digest_ is not None
+    other = X.sample(frac=1, random_state=1).reset_index(drop=True)
+    other["a"] += 5.0
+    _, scores = ActiveLabQuery()(clf, other, n_instances=3)
+    _, expected = clf.active_learning_scores(other)
+    np.testing.assert_allclose(scores, np.sort(expected)[:3], rtol=1e-12)
+    _, s_fit = ActiveLabQuery()(clf, X.copy(), n_instances=3)
+    np.testing.assert_allclose(s_fit, np.sort(clf.active_learning_scores_)[:3], rtol=1e-12)
+    # baselines too: the other frame is scored by the final model, not out of fold
+    _, u = UncertaintyQuery()(clf, other, n_instances=3)
+    np.testing.assert_allclose(u, np.sort(uncertainty_scores(clf.predict_proba(other)))[:3], rtol=1e-12)
+
+
+def test_auto_pool_refuses_to_guess_when_content_cannot_be_hashed(fitted_frame, monkeypatch):
+    import skactivelab.strategies as strategies
+
+    X, L, clf = fitted_frame
+    monkeypatch.setattr(strategies, "data_digest", lambda X: None)
+    with pytest.raises(ValueError, match="pool='fit'.*pool='unlabeled'"):
+        ActiveLabQuery()(clf, X, n_instances=2)
+    # an explicit pool needs no digest; a pool of another size is never the training X
+    assert ActiveLabQuery(pool="fit")(clf, X, n_instances=2)[0].shape == (2,)
+    assert ActiveLabQuery(pool="unlabeled")(clf, X, n_instances=2)[0].shape == (2,)
+    assert ActiveLabQuery()(clf, X.iloc[:10], n_instances=2)[0].shape == (2,)
+
+
+def test_auto_pool_object_numpy_array():
+    X_frame, L = _frame_data(seed=1)
+    X = X_frame.to_numpy()  # object array: floats and strings
+
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    ct = ColumnTransformer([("num", StandardScaler(), [0]), ("cat", OneHotEncoder(), [1])])
+    clf = MultiAnnotatorClassifier(make_pipeline(ct, LogisticRegression()), cv=3, random_state=0).fit(X, L)
+    other = X.copy()
+    other[:, 0] = other[:, 0] + 3.0
+    _, scores = ActiveLabQuery()(clf, other, n_instances=3)
+    np.testing.assert_allclose(scores, np.sort(clf.active_learning_scores(other)[1])[:3], rtol=1e-12)
+    _, s_fit = ActiveLabQuery()(clf, X.copy(), n_instances=3)
+    np.testing.assert_allclose(s_fit, np.sort(clf.active_learning_scores_)[:3], rtol=1e-12)
