@@ -277,10 +277,11 @@ def _unlabeled_block(block, temperatures, w_M, wbar_A, n_classes, block_info=Non
 
 def _labeled_stats(labels_multiannotator, pred_probs, classes, rng, ensemble=False, n_models=1):
     """The labeled part, eagerly: (scores, temperatures, model weights, mean annotator
-    weight, n_classes), exactly as ``get_active_learning_scores`` computes it."""
-    from ._annotations import check_annotations
-    from ._validation import check_pred_probs
-    from .activelab import _labeled_part
+    weight, n_classes), exactly as ``get_active_learning_scores`` computes it (same
+    input checks and row matching; a Series indexed by example ID when the input
+    carries IDs)."""
+    from ._annotations import _labeled_inputs
+    from .activelab import _labeled_part, _with_index
 
     if pred_probs is None:
         return np.empty(0), np.ones(n_models), np.ones(n_models), 1.0, None
@@ -289,16 +290,18 @@ def _labeled_stats(labels_multiannotator, pred_probs, classes, rng, ensemble=Fal
             "labels_multiannotator and pred_probs (the labeled examples) must be in memory "
             "(NumPy, pandas); only pred_probs_unlabeled (the pool) may be a Dask collection."
         )
-    P = check_pred_probs(pred_probs, ndim=3) if ensemble else check_pred_probs(pred_probs)[None]
+    ann, P, index, _ = _labeled_inputs(
+        labels_multiannotator, pred_probs, ndim=3 if ensemble else 2, classes=classes
+    )
+    if not ensemble:
+        P = P[None]
     if P.shape[0] != n_models:
         raise ValueError(
             f"pred_probs has {P.shape[0]} models but pred_probs_unlabeled has {n_models}; "
             "give both from the same models in the same order."
         )
-    K = P.shape[2]
-    ann = check_annotations(labels_multiannotator, n_examples=P.shape[1], n_classes=K, classes=classes)
     scores, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
-    return scores, temperatures, w_M, wbar_A, K
+    return _with_index(scores, index), temperatures, w_M, wbar_A, P.shape[2]
 
 
 def active_learning_scores(

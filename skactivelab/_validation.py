@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 
 import numpy as np
-import scipy.sparse as sp
 
 #: One tolerance for probability rows, in the API and on the command line: a row
 #: whose sum is within ROW_SUM_TOL of 1 is renormalised (float32/float16
@@ -131,26 +129,6 @@ def check_pred_probs(pred_probs, *, name="pred_probs", ndim=2, n_classes=None):
             "both must use the same classes in the same column order."
         )
     return normalise_rows(P, name=name)
-
-
-def data_digest(X):
-    """Content hash of a feature matrix (dense, sparse or DataFrame), used to
-    recognise the ``X`` an estimator was fit on without keeping a copy of it."""
-    h = hashlib.blake2b(digest_size=16)
-    if sp.issparse(X):
-        X = sp.csr_array(X)
-        parts = (X.data, X.indices, X.indptr, np.asarray(X.shape))
-    else:
-        if hasattr(X, "to_numpy"):
-            X = X.to_numpy()
-        X = np.asarray(X)
-        if X.dtype.kind == "O":
-            return None  # no stable byte representation
-        parts = (np.ascontiguousarray(X), np.asarray(X.shape))
-    for p in parts:
-        h.update(np.ascontiguousarray(p).view(np.uint8).ravel())
-        h.update(str(p.dtype).encode())
-    return h.hexdigest()
 
 
 def _is_pandas(obj):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from . import _kernels as K_
+from . import _dask, _kernels as K_
 from ._annotations import Annotations, _labeled_inputs, _unlabeled_inputs
 
 __all__ = ["get_active_learning_scores", "get_active_learning_scores_ensemble"]
@@ -62,6 +62,11 @@ def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
 
 
 def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes, random_state):
+    if _dask.is_dask_collection(pred_probs_unlabeled):
+        return _dask.active_learning_scores(
+            labels_multiannotator, pred_probs, pred_probs_unlabeled,
+            ensemble=ensemble, classes=classes, random_state=random_state,
+        )
     ndim = 3 if ensemble else 2
     if pred_probs is None and pred_probs_unlabeled is None:
         raise ValueError(

@@ -329,15 +329,6 @@ def test_process_workers(fitted):
     assert set(threads.values()) == {1}
 
 
-def _activelab_dispatches_to_dask():
-    import inspect
-
-    from skactivelab import activelab
-
-    return "_dask" in inspect.getsource(activelab._active_learning_scores)
-
-
-@pytest.mark.skipif(not _activelab_dispatches_to_dask(), reason="get_active_learning_scores has no Dask dispatch yet")
 def test_public_get_active_learning_scores_dispatches(client):
     K = 3
     P, U, L = _probs(80, K, 7), _probs(300, K, 8), _annotations(80, K, 9)
@@ -455,7 +446,6 @@ def test_ensemble_estimator_on_dask_frame_pool(client):
     np.testing.assert_array_equal(s_pool.compute(), clf_frame.active_learning_scores(pd.DataFrame(pool))[1])
 
 
-@pytest.mark.skipif(not _activelab_dispatches_to_dask(), reason="get_active_learning_scores has no Dask dispatch yet")
 def test_public_ensemble_function_dispatches(client):
     K = 3
     P = np.stack([_probs(80, K, 1), _probs(80, K, 2)])
