@@ -12,18 +12,24 @@ import csv
 import io
 import os
 import re
+import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ._validation import ROW_SUM_TOL
+
 __all__ = [
     "AnnotationTable",
     "FeatureTable",
     "InputFileError",
+    "OutputPathError",
     "ProbTable",
     "align_pred_probs",
+    "check_output_paths",
     "encode_labels",
     "format_csv",
     "read_annotations",
@@ -36,9 +42,10 @@ __all__ = [
 EXAMPLE_COLUMNS = ("example_id", "task", "example", "item")
 ANNOTATOR_COLUMNS = ("annotator_id", "annotator", "worker")
 LABEL_COLUMNS = ("label",)
-#: Rows of a probability file may miss 1 by this much (rounding on export); they are renormalised.
-ROW_SUM_TOL = 0.01
 _INT_RE = re.compile(r"[+-]?\d+")
+#: Example IDs that count as row numbers of a bare probability array: ``0`` or
+#: a non-negative integer without sign or leading zero (``7``, not ``07``/``+7``).
+_ROW_ID_RE = re.compile(r"0|[1-9]\d*")
 _SHOWN = 5
 
 
@@ -248,9 +255,10 @@ class AnnotationTable:
         return np.bincount(self.example, minlength=self.n_examples)
 
 
-def _detect_format(table, header_line, fmt):
+def _detect_format(table, header_line, fmt, example_column=None):
     groups = {
-        "example": _find_column(table.header, EXAMPLE_COLUMNS),
+        "example": ([table.header.index(example_column)] if example_column in table.header
+                    else _find_column(table.header, EXAMPLE_COLUMNS)),
         "annotator": _find_column(table.header, ANNOTATOR_COLUMNS),
         "label": _find_column(table.header, LABEL_COLUMNS),
     }
@@ -270,7 +278,7 @@ def _detect_format(table, header_line, fmt):
     return "wide"
 
 
-def read_annotations(path, fmt="auto", *, what="--annotations"):
+def read_annotations(path, fmt="auto", *, what="--annotations", example_column=None):
     """Read annotations in long or wide CSV format.
 
     Parameters
@@ -286,6 +294,9 @@ def read_annotations(path, fmt="auto", *, what="--annotations"):
         label cell is no label; an example with no label is unlabeled.
     what : str
         How the file is named in fixes (the command-line option).
+    example_column : str, optional
+        Name of the example-ID column of long format (exact), instead of the
+        usual names.
 
     Returns
     -------
@@ -294,7 +305,7 @@ def read_annotations(path, fmt="auto", *, what="--annotations"):
     if fmt not in ("auto", "long", "wide"):
         raise ValueError(f"fmt must be 'auto', 'long' or 'wide', got {fmt!r}.")
     table, header_line = _read_csv(path, what)
-    fmt = _detect_format(table, header_line, fmt)
+    fmt = _detect_format(table, header_line, fmt, example_column)
     ex_index, ex_ids, ex_line = {}, [], []
     an_index, an_ids = {}, []
 
@@ -315,7 +326,15 @@ def read_annotations(path, fmt="auto", *, what="--annotations"):
 
     ex, an, lab, lines = [], [], [], []
     if fmt == "long":
-        ce = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID")
+        if example_column is not None:
+            if example_column not in table.header:
+                raise InputFileError(table.path, header_line,
+                                     f"no column {example_column!r} (header: {table.header[:8]})",
+                                     "Give --example-column the exact name of the example-ID "
+                                     "column.")
+            ce = table.header.index(example_column)
+        else:
+            ce = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID")
         ca = _pick_column(table, header_line, ANNOTATOR_COLUMNS, "annotator ID")
         cl = _pick_column(table, header_line, LABEL_COLUMNS, "label")
         seen = {}
@@ -441,19 +460,59 @@ def _check_prob_rows(tab, what):
     s = P.sum(axis=1)
     off = np.flatnonzero(np.abs(s - 1.0) > ROW_SUM_TOL)
     if off.size:
-        raise tab.error(off[0], f"probabilities sum to {s[off[0]]:.6g}, not 1",
+        also = ""
+        if off.size > 1:
+            more = ", ".join(str(int(tab.lines[i])) for i in off[1:6])
+            also = f" (also {tab.row_label}s {more}{' ...' if off.size > 6 else ''})"
+        raise tab.error(off[0], f"probabilities sum to {s[off[0]]:.6g}, not 1{also}",
                         f"Give {what} one probability per class in each row, summing to 1 "
-                        f"(within {ROW_SUM_TOL:g}).")
-    P /= s[:, None]  # undo export rounding; our own copy
+                        f"(within {ROW_SUM_TOL:g}; rows within it are renormalised).")
+    fix = np.abs(s - 1.0) > 1e-12  # rows summing to 1 already stay bit-for-bit as given
+    P[fix] /= s[fix, None]  # undo export rounding; our own copy
     return tab
 
 
-def read_pred_probs(path, *, what="--pred-probs"):
+def _looks_like_probabilities(cells):
+    """All cells numbers in [0, 1], at least one strictly between (IDs 0, 1, 2 are not)."""
+    try:
+        v = np.asarray(cells, dtype=np.float64)
+    except ValueError:
+        return False
+    return bool(v.size and np.all((v >= 0) & (v <= 1)) and np.any((v > 0) & (v < 1)))
+
+
+def _prob_id_column(table, header_line, class_names, id_column, option):
+    """Index of the example-ID column of a probability CSV, or None (docs/command_line.md).
+
+    ``id_column`` (the user's ``--example-column``) wins when the file has it.
+    Otherwise a column named like an example ID is the ID column unless its
+    name is one of ``class_names`` (labels of the annotations) or its cells look
+    like probabilities; then it is a class column.
+    """
+    if id_column is not None:
+        return table.header.index(id_column) if id_column in table.header else None
+    hits = _find_column(table.header, EXAMPLE_COLUMNS)
+    labels = set(class_names or ())
+    hits = [j for j in hits if table.header[j] not in labels
+            and not _looks_like_probabilities([r[j] for r in table.rows])]
+    if len(hits) > 1:
+        names = [table.header[j] for j in hits]
+        raise InputFileError(table.path, header_line, f"several example ID columns {names}",
+                             f"Pass {option} NAME to say which one holds the example IDs (the "
+                             "others are read as classes).")
+    return hits[0] if hits else None
+
+
+def read_pred_probs(path, *, what="--pred-probs", class_names=None, id_column=None,
+                    id_option="--example-column"):
     """Read predicted probabilities from ``.npy`` (2-D array) or CSV.
 
     A CSV file has one column per class, named by the class, and optionally an
-    example ID column (``example_id``, ``task``, ``example`` or ``item``).
-    Rows must be non-negative and sum to 1 within 0.01 (they are renormalised).
+    example ID column: ``id_column`` if given, else a column named like an
+    example ID (``example_id``, ``task``, ``example``, ``item``) whose name is
+    not one of ``class_names`` and whose cells do not look like probabilities.
+    Rows must be non-negative and sum to 1 within ``ROW_SUM_TOL`` (they are
+    renormalised).
     """
     path = str(path)
     if path.lower().endswith(".npy"):
@@ -474,7 +533,7 @@ def read_pred_probs(path, *, what="--pred-probs"):
             raise tab.error(bad[0], "holds NaN or infinity", f"Give {what} finite probabilities.")
         return _check_prob_rows(tab, what)
     table, header_line = _read_csv(path, what)
-    cid = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID", required=False)
+    cid = _prob_id_column(table, header_line, class_names, id_column, id_option)
     cols = [j for j in range(len(table.header)) if j != cid]
     classes = [table.header[j] for j in cols]
     if any(name == "" for name in classes):
@@ -521,6 +580,39 @@ def _npy_classes(ann, tab):
     return names, encode_labels(ann, names)
 
 
+def row_number_ids(ann):
+    """True when the example IDs of ``ann`` are row numbers of a bare probability array.
+
+    That is when the annotations are in long format and every example ID is a
+    non-negative integer written plainly (``0``, ``17``; not ``007``, ``+3``
+    or ``1.0``). Other IDs, and wide format, follow the order of first
+    appearance (docs/command_line.md).
+    """
+    return ann.format == "long" and bool(ann.example_ids) and all(
+        _ROW_ID_RE.fullmatch(x) for x in ann.example_ids)
+
+
+def _rows_by_number(ann, tab):
+    """Rows of a bare ``tab`` for integer example IDs: ID i is row i; the rest is pool."""
+    n_rows = tab.probs.shape[0]
+    numbers = [int(x) for x in ann.example_ids]
+    big = [i for i, r in enumerate(numbers) if r >= n_rows]
+    if big:
+        i = min(big, key=lambda i: ann.example_line[i])
+        raise InputFileError(
+            ann.path, int(ann.example_line[i]),
+            f"example ID {ann.example_ids[i]!r} is row {numbers[i]} of {tab.path}, which has only "
+            f"{n_rows} rows (integer example IDs are row numbers of a probability file without "
+            "IDs)",
+            f"Give {tab.path} one row per example ID 0..{max(numbers)}, or add an example_id "
+            "column to it.")
+    rows = np.asarray(numbers, dtype=np.int64)
+    extra = np.ones(n_rows, dtype=bool)
+    extra[rows] = False
+    extra_idx = np.flatnonzero(extra)
+    return tab.probs[rows], [str(i) for i in extra_idx.tolist()], tab.probs[extra_idx]
+
+
 def align_pred_probs(ann, tab):
     """Probabilities of every example of ``ann`` plus the rows of ``tab`` it does not name.
 
@@ -545,11 +637,14 @@ def align_pred_probs(ann, tab):
                 "included).")
         codes = encode_labels(ann, classes, source=tab.path)
     n = ann.n_examples
+    if tab.ids is None and row_number_ids(ann):
+        return (classes, codes) + _rows_by_number(ann, tab)
     if tab.ids is None:
         if tab.probs.shape[0] != n:
             problem = (f"has {tab.probs.shape[0]} rows but {ann.path} names {n} examples; "
                        "without an example_id column rows follow the order in which examples "
-                       f"first appear in {ann.path}")
+                       f"first appear in {ann.path} (its example IDs are not all row numbers "
+                       "0, 1, 2, ...)")
             if tab.probs.shape[0] > n:
                 raise tab.error(n, problem, "Remove the extra rows, or add an example_id column.")
             raise InputFileError(tab.path, None, problem,
@@ -585,11 +680,19 @@ class FeatureTable:
     header_line: int = 1
 
 
-def read_features(path, *, what="--features"):
-    """Read a features CSV: an example ID column (``example_id`` or an alias, else the
-    first column) plus numeric feature columns; an empty cell is a missing value (NaN)."""
+def read_features(path, *, what="--features", example_column=None):
+    """Read a features CSV: an example ID column (``example_column``, else ``example_id``
+    or an alias, else the first column) plus numeric feature columns; an empty cell is a
+    missing value (NaN)."""
     table, header_line = _read_csv(path, what)
-    cid = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID", required=False)
+    if example_column is not None:
+        if example_column not in table.header:
+            raise InputFileError(table.path, header_line,
+                                 f"no column {example_column!r} (header: {table.header[:8]})",
+                                 "Give --example-column the exact name of the example-ID column.")
+        cid = table.header.index(example_column)
+    else:
+        cid = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID", required=False)
     cid = 0 if cid is None else cid
     cols = [j for j in range(len(table.header)) if j != cid]
     if not cols:
@@ -616,27 +719,171 @@ def format_csv(header, rows):
     return buf.getvalue()
 
 
-def write_files_atomically(files):
-    """Write ``{path: text}``: every file to a temporary file beside it, then rename all.
+class OutputPathError(ValueError):
+    """An output path that cannot be written (a directory, an input file, ...).
 
-    If any write fails, the temporary files are removed and no target changes.
-    Missing parent directories are created.
+    Raised before anything is written, so nothing changes on disk.
     """
-    temps = []
+
+
+class PartialWriteError(OSError):
+    """A failed write whose rollback failed too: some targets hold new content."""
+
+
+def _current_umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _same_file(a, b):
+    """True when paths ``a`` and ``b`` name the same file (symlinks, ``./``, hard links)."""
     try:
-        for path, text in files.items():
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_output_paths(paths, inputs=(), *, option="--out"):
+    """Refuse outputs that would fail or destroy something, before any work is done.
+
+    Each path must not be a directory, must not sit below an existing file, and
+    must not be one of ``inputs`` (compared as files, so ``./a.csv``, a symlink
+    or a hard link to an input are refused too); two outputs must differ.
+    ``option`` names the command-line option in messages; ``paths`` may also be
+    a dict ``{path: option}``. Raises :class:`OutputPathError`.
+    """
+    named = dict(paths) if isinstance(paths, dict) else {p: option for p in paths}
+    inputs = [(str(i), o) for i, o in (inputs.items() if isinstance(inputs, dict) else
+                                          ((i, "an input") for i in inputs)) if i]
+    seen = []
+    for path, opt in named.items():
+        path = str(path)
+        if os.path.isdir(path):
+            raise OutputPathError(
+                f"{opt}: {path} is a directory; nothing was written. Give a file path, or "
+                "move the directory away.")
+        ancestor = Path(os.path.abspath(path)).parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise OutputPathError(
+                f"{opt}: {path} cannot be created because {ancestor} is a file, not a "
+                "directory; nothing was written. Choose another output path.")
+        for src, src_opt in inputs:
+            if os.path.exists(path) and _same_file(path, src):
+                raise OutputPathError(
+                    f"{opt} {path} is the input file {src} ({src_opt}); writing it would destroy "
+                    "the input, so nothing was written. Give another output path.")
+        for other in seen:
+            if _same_file(path, other) or os.path.abspath(path) == os.path.abspath(other):
+                raise OutputPathError(f"two outputs name the same file {path}; nothing was written. "
+                                      "Give each output its own path.")
+        seen.append(path)
+
+
+def _new_backup_name(path):
+    for _ in range(100):
+        name = path.with_name(f".{path.name}.{os.urandom(4).hex()}.bak")
+        if not os.path.lexists(name):
+            return name
+    raise FileExistsError(f"no free backup name beside {path}")  # pragma: no cover
+
+
+def write_files_atomically(files, *, inputs=()):
+    """Write ``{path: text or bytes}``: all the files, or none of them.
+
+    1. Every target is checked (:func:`check_output_paths`): not a directory,
+       not below a file, not one of ``inputs``.
+    2. Every file is written to a temporary file beside its target. New files
+       get the mode ``0o666 & ~umask`` (like ``open``); a replaced file keeps
+       its mode.
+    3. Existing targets are kept as hidden backups (hard links, else copies),
+       then each temporary file is moved over its target with ``os.replace``.
+       If one of these moves fails, the targets already replaced are restored
+       from their backups (targets that did not exist are removed).
+
+    Temporary files, backups and directories created for the outputs are
+    removed in every case. Raises :class:`OutputPathError` for a bad target
+    and ``OSError`` when writing fails (nothing changed then).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> write_files_atomically({os.path.join(d, "a.csv"): "x\\n", os.path.join(d, "b.csv"): "y\\n"})
+    >>> sorted(os.listdir(d))
+    ['a.csv', 'b.csv']
+    """
+    targets = [Path(p) for p in files]
+    check_output_paths(list(map(str, targets)), inputs, option="output")
+    created_dirs, temps, backups, done = [], {}, {}, []
+    new_mode = 0o666 & ~_current_umask()
+    try:
+        for path, content in zip(targets, files.values()):
+            missing = []
+            parent = path.parent
+            while not parent.exists():
+                missing.append(parent)
+                parent = parent.parent
+            for d in reversed(missing):
+                d.mkdir()
+                created_dirs.append(d)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps.append((tmp, path))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-    except BaseException:
-        for tmp, _ in temps:
+            temps[path] = tmp
             try:
-                os.unlink(tmp)
+                mode = stat.S_IMODE(os.stat(path).st_mode) if path.exists() else new_mode
+                os.fchmod(fd, mode)
+            except (AttributeError, NotImplementedError):  # pragma: no cover - no fchmod
+                pass
+            data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        for path in targets:
+            if path.exists():
+                backup = _new_backup_name(path)
+                try:
+                    os.link(path, backup)
+                except OSError:
+                    shutil.copy2(path, backup)
+                backups[path] = backup
+        for path in targets:
+            os.replace(temps[path], path)
+            done.append(path)
+            del temps[path]
+    except BaseException:
+        failed = _roll_back(done, backups)
+        _remove_quietly(list(temps.values())
+                        + [b for p, b in backups.items() if p not in failed])
+        for d in reversed(created_dirs):
+            try:
+                d.rmdir()
             except OSError:
                 pass
+        if failed:
+            raise PartialWriteError(f"could not restore {', '.join(map(str, failed))} after a failed write; "
+                          f"their previous content is in {', '.join(str(backups[p]) for p in failed)}")
         raise
-    for tmp, path in temps:
-        os.replace(tmp, path)
+    _remove_quietly(list(backups.values()))
+
+
+def _roll_back(done, backups):
+    """Undo the replacements in ``done``; return the targets that could not be restored."""
+    failed = []
+    for path in reversed(done):
+        try:
+            if path in backups:
+                os.replace(backups[path], path)
+            else:
+                os.unlink(path)
+        except OSError:
+            failed.append(path)
+    return failed
+
+
+def _remove_quietly(paths):
+    for p in paths:
+        try:
+            os.unlink(p)
+        except OSError:
+            pass

@@ -17,9 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ._annotations import Annotations
 from ._io import (
     InputFileError,
+    OutputPathError,
+    PartialWriteError,
     align_pred_probs,
+    check_output_paths,
     encode_labels,
     format_csv,
     read_annotations,
@@ -69,17 +73,50 @@ Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is wri
 """
 
 
-class _OutputError(ValueError):
-    """A problem with an output path (not an input file)."""
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (``skactivelab demo: error: ...``), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _int(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
 def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = _int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _seed(text):
+    value = _int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"{value} must be between 0 and 2**32 - 1")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} must be in (0, 1]")
+    return value
+
+
+def _n_jobs(text):
+    """joblib's rule: 1, 2, ... processes; -1 all CPUs, -2 all but one, ...; never 0."""
+    value = _int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not a number of jobs; give 1 or more, or -1 for "
+                                         "all CPUs")
     return value
 
 
@@ -99,15 +136,19 @@ def _next_batch_rows(ids, scores, n_annotations, batch):
     ]
 
 
-def _check_out_file(path, option):
-    if os.path.isdir(path):
-        raise _OutputError(f"{option} {path} is a directory; give a file path such as "
-                           f"{os.path.join(path, 'next_batch.csv')}.")
+def _inputs(args, *options):
+    """``{path: option}`` of the input files given on the command line."""
+    out = {}
+    for opt in options:
+        value = getattr(args, opt.lstrip("-").replace("-", "_"), None)
+        if value:
+            out[value] = opt
+    return out
 
 
-def _check_out_dir(path, option):
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise _OutputError(f"{option} {path} is a file; give a directory (it is created if missing).")
+def _warnings_to_stderr(caught):
+    for msg in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+        print(f"skactivelab: warning: {' '.join(msg.split())}", file=sys.stderr)
 
 
 def _duplicate_check(existing, new_ids, path, lines, row_label):
@@ -147,9 +188,11 @@ def _unlabeled_probs(utab, classes, tab):
 def _run_score(args):
     from .activelab import get_active_learning_scores
 
-    _check_out_file(args.out, "--out")
-    ann = read_annotations(args.annotations, args.format)
-    tab = read_pred_probs(args.pred_probs)
+    inputs = _inputs(args, "--annotations", "--pred-probs", "--unlabeled-pred-probs")
+    check_output_paths({args.out: "--out"}, inputs)
+    ann = read_annotations(args.annotations, args.format, example_column=args.example_column)
+    tab = read_pred_probs(args.pred_probs, class_names=set(ann.label.tolist()),
+                          id_column=args.example_column)
     classes, codes, P, extra_ids, P_extra = align_pred_probs(ann, tab)
     n_per = ann.num_annotations()
     labeled = n_per > 0
@@ -158,7 +201,8 @@ def _run_score(args):
     pool_ids = [x for x, lab in zip(ex_ids, labeled) if not lab] + list(extra_ids)
     pool_P = [P[~labeled], P_extra]
     if args.unlabeled_pred_probs:
-        utab = read_pred_probs(args.unlabeled_pred_probs, what="--unlabeled-pred-probs")
+        utab = read_pred_probs(args.unlabeled_pred_probs, what="--unlabeled-pred-probs",
+                               class_names=set(classes), id_column=args.example_column)
         U = _unlabeled_probs(utab, classes, tab)
         if utab.ids is None:
             u_ids = [f"unlabeled:{i}" for i in range(U.shape[0])]
@@ -173,19 +217,25 @@ def _run_score(args):
 
     lab_idx = np.flatnonzero(labeled)
     new_row = np.cumsum(labeled) - 1
-    L = np.full((lab_idx.size, ann.n_annotators), -1, dtype=np.int64)
-    L[new_row[ann.example], ann.annotator] = codes
-    s_lab, s_unl = get_active_learning_scores(
-        L if lab_idx.size else None,
-        P[lab_idx] if lab_idx.size else None,
-        U_all if U_all.shape[0] else None,
-        random_state=args.seed,
-    )
+    # sparse triples, never an examples x annotators matrix
+    sparse = Annotations(
+        example=new_row[ann.example], annotator=ann.annotator, label=codes,
+        n_examples=int(lab_idx.size), n_annotators=ann.n_annotators, n_classes=len(classes),
+        classes=np.arange(len(classes)), annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s_lab, s_unl = get_active_learning_scores(
+            sparse if lab_idx.size else None,
+            P[lab_idx] if lab_idx.size else None,
+            U_all if U_all.shape[0] else None,
+            random_state=args.seed,
+        )
     ids = [ex_ids[i] for i in lab_idx] + pool_ids
     scores = np.concatenate([s_lab, s_unl])
     n_ann = np.concatenate([n_per[lab_idx], np.zeros(len(pool_ids), dtype=np.int64)])
     rows = _next_batch_rows(ids, scores, n_ann, args.batch)
-    write_files_atomically({args.out: format_csv(NEXT_BATCH_COLUMNS, rows)})
+    write_files_atomically({args.out: format_csv(NEXT_BATCH_COLUMNS, rows)}, inputs=inputs)
+    _warnings_to_stderr(caught)
     print(
         f"scored {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples "
         f"({ann.n_annotators} annotators, {len(classes)} classes, {ann.label.size} labels)\n"
@@ -214,10 +264,11 @@ def _make_model(name, seed):
 
 
 def _read_fit_inputs(args):
-    feats = read_features(args.features)
+    feats = read_features(args.features, example_column=args.example_column)
     ids, X, lines = list(feats.ids), feats.X, [(feats.path, feats.lines)]
     if args.unlabeled_features:
-        unl = read_features(args.unlabeled_features, what="--unlabeled-features")
+        unl = read_features(args.unlabeled_features, what="--unlabeled-features",
+                            example_column=args.example_column)
         if set(unl.feature_names) != set(feats.feature_names):
             diff = sorted(set(unl.feature_names) ^ set(feats.feature_names))
             raise InputFileError(unl.path, unl.header_line,
@@ -237,7 +288,7 @@ def _read_fit_inputs(args):
             raise InputFileError(path, int(ln), "has an empty feature cell",
                                  "Fill in missing values, or use --model extratrees or hgb, "
                                  "which handle them.")
-    ann = read_annotations(args.annotations, args.format)
+    ann = read_annotations(args.annotations, args.format, example_column=args.example_column)
     pos = {x: i for i, x in enumerate(ids)}
     rows = np.fromiter((pos.get(x, -1) for x in ann.example_ids), dtype=np.int64,
                        count=ann.n_examples)
@@ -255,8 +306,12 @@ def _read_fit_inputs(args):
                              f"uses {len(classes)} class(es) {classes}; a classifier needs at least 2",
                              "Add annotations of at least two classes.")
     codes = encode_labels(ann, classes)
-    y = np.full((len(ids), ann.n_annotators), -1, dtype=np.int64)
-    y[rows[ann.example], ann.annotator] = codes
+    # sparse triples with the class names, so the estimator's messages name classes
+    y = Annotations(
+        example=rows[ann.example], annotator=ann.annotator, label=codes, n_examples=len(ids),
+        n_annotators=ann.n_annotators, n_classes=len(classes),
+        classes=np.asarray(classes, dtype=object),
+        annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
     return ids, X, ann, classes, y
 
 
@@ -264,9 +319,16 @@ def _run_fit(args):
     from .estimator import MultiAnnotatorClassifier
 
     t0 = time.perf_counter()
-    _check_out_dir(args.out_dir, "--out-dir")
+    out = Path(args.out_dir)
+    inputs = _inputs(args, "--features", "--unlabeled-features", "--annotations")
+    outputs = {out / name: "--out-dir" for name in ("next_batch.csv", "consensus.csv",
+                                                    "annotators.csv")}
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"--out-dir {out} is a file; give a directory (it is created if "
+                              "missing). Nothing was written.")
+    check_output_paths(outputs, inputs)
     ids, X, ann, classes, y = _read_fit_inputs(args)
-    n_labeled = int((y >= 0).any(axis=1).sum())
+    n_labeled = int(np.unique(y.example).size)
     if n_labeled < args.cv:
         raise InputFileError(ann.path, None,
                              f"labels only {n_labeled} example(s), fewer than --cv {args.cv} folds",
@@ -278,15 +340,14 @@ def _run_fit(args):
         clf.fit(X, y)
     t_fit = time.perf_counter() - t0
 
-    names = np.asarray(classes, dtype=object)[np.asarray(clf.classes_, dtype=np.int64)]
+    names = np.asarray(clf.classes_, dtype=object)
     lab = clf.labeled_mask_
     n_ann = clf.n_annotations_
     scores = clf.active_learning_scores_
     batch_rows = _next_batch_rows(ids, scores, n_ann, args.batch)
 
     lab_idx = np.flatnonzero(lab)
-    cons_codes = np.asarray(clf.consensus_labels_)[lab_idx].astype(np.int64)
-    cons_names = names[np.searchsorted(clf.classes_, cons_codes)]
+    cons_names = np.asarray(clf.consensus_labels_, dtype=object)[lab_idx]
     agreement = clf.label_quality_.annotator_agreement
     quality = clf.consensus_quality_[lab_idx]
     consensus_rows = [
@@ -296,28 +357,27 @@ def _run_fit(args):
 
     aq = np.asarray(clf.annotator_quality_, dtype=float)
     order = np.argsort(np.where(np.isnan(aq), np.inf, aq), kind="stable")  # worst first
-    worst = np.asarray(clf.worst_class_)
+    worst = np.asarray(clf.worst_class_, dtype=object)
     annot_rows = []
     for j in order:
-        w = int(worst[j])
+        w = worst[j]
         annot_rows.append([
-            ann.annotator_ids[int(clf.annotator_ids_[j])], _fmt_float(aq[j]),
+            clf.annotator_ids_[j], _fmt_float(aq[j]),
             _fmt_float(clf.agreement_with_consensus_[j]),
-            names[np.searchsorted(clf.classes_, w)] if w >= 0 else "",
+            "" if w is None or (isinstance(w, (int, np.integer)) and w == -1) else w,
             int(clf.num_examples_labeled_[j]),
         ])
 
-    out = Path(args.out_dir)
     write_files_atomically({
         out / "next_batch.csv": format_csv(NEXT_BATCH_COLUMNS, batch_rows),
         out / "consensus.csv": format_csv(CONSENSUS_COLUMNS, consensus_rows),
         out / "annotators.csv": format_csv(ANNOTATOR_COLUMNS, annot_rows),
-    })
-    for msg in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
-        print(f"skactivelab: warning: {' '.join(msg.split())}", file=sys.stderr)
+    }, inputs=inputs)
+    _warnings_to_stderr(caught)
 
     n = len(ids)
-    counts = np.bincount(np.searchsorted(clf.classes_, cons_codes), minlength=len(names))
+    pos = {c: k for k, c in enumerate(names)}
+    counts = np.bincount([pos[c] for c in cons_names], minlength=len(names))
     low = int((quality < 0.5).sum())
     mw = clf.model_weight_
     lines = [
@@ -360,6 +420,11 @@ def _guarded(run):
                 raise
             _error(exc)
             return 2
+        except PartialWriteError as exc:
+            if os.environ.get("SKACTIVELAB_TRACEBACK"):
+                raise
+            _error(f"writing the outputs failed and was not fully undone: {exc}")
+            return 1
         except OSError as exc:
             if os.environ.get("SKACTIVELAB_TRACEBACK"):
                 raise
@@ -400,7 +465,11 @@ def add_team_commands(subparsers):
     s.add_argument("--out", required=True, metavar="FILE", help="output CSV (replaced if it exists)")
     s.add_argument("--format", choices=("auto", "long", "wide"), default="auto",
                    help="annotations format (default: auto)")
-    s.add_argument("--seed", type=int, default=0, help="seed for majority-vote tie-breaks (default: 0)")
+    s.add_argument("--seed", type=_seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
+    s.add_argument("--example-column", metavar="NAME",
+                   help="name of the example-ID column of the annotations (long format) and "
+                   "of the probability files, when it is not one of the usual names or a "
+                   "usual name is also a class")
     s.set_defaults(func=_cmd_score)
 
     n_cpu = min(2, os.cpu_count() or 1)
@@ -428,8 +497,10 @@ def add_team_commands(subparsers):
     f.add_argument("--format", choices=("auto", "long", "wide"), default="auto",
                    help="annotations format (default: auto)")
     f.add_argument("--cv", type=_positive_int, default=5, help="cross-validation folds (default: 5)")
-    f.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    f.add_argument("--n-jobs", type=int, default=n_cpu,
+    f.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
+    f.add_argument("--example-column", metavar="NAME",
+                   help="name of the example-ID column of the features and annotations files")
+    f.add_argument("--n-jobs", type=_n_jobs, default=n_cpu,
                    help=f"folds fitted in parallel (default: {n_cpu})")
     f.set_defaults(func=_cmd_fit)
     return subparsers
@@ -437,7 +508,7 @@ def add_team_commands(subparsers):
 
 def build_parser():
     """A ``skactivelab`` parser with only the team commands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="skactivelab",
         description="skactivelab team commands: score and fit on annotation files.",
     )

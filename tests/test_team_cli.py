@@ -22,6 +22,7 @@ from skactivelab import (
 )
 from skactivelab import _team_cli
 from skactivelab._io import InputFileError
+from skactivelab._validation import ROW_SUM_TOL
 
 CLASSES = ["bird", "cat", "dog"]  # sorted
 ANNOTATORS = ["alice", "bob", "carol", "dave"]
@@ -434,14 +435,17 @@ def test_add_team_commands_on_a_caller_parser(tmp_path, capsys):
 
 
 def test_score_accepts_rounded_probabilities(tmp_path, capsys):
+    """Rows off by less than the library's one tolerance (ROW_SUM_TOL) are renormalised."""
     t = Task(n_extra=0)
-    rounded = np.round(t.P, 3)  # a spreadsheet export: rows sum to 1 only within ~0.002
+    rng = np.random.default_rng(5)
+    # a rounded export: each row sums to 1 only within half the tolerance
+    off = t.P * (1 + rng.uniform(-0.5, 0.5, size=(len(t.ids), 1)) * ROW_SUM_TOL)
     ann = write_csv(tmp_path / "ann.csv", ["example_id", "annotator_id", "label"], t.long_rows)
     probs = write_csv(tmp_path / "p.csv", ["example_id", *t.classes],
-                      [[x, *(f"{v:.3f}" for v in p)] for x, p in zip(t.ids, rounded)])
+                      [[x, *map(fnum, p)] for x, p in zip(t.ids, off)])
     code, _, err = run(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "8",
                         "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 0, err
-    s_lab, _ = get_active_learning_scores(t.L, rounded / rounded.sum(axis=1, keepdims=True))
+    s_lab, _ = get_active_learning_scores(t.L, off / off.sum(axis=1, keepdims=True))
     check_batch(read_csv(tmp_path / "o.csv"), dict(zip(t.ids, s_lab)),
                 dict(zip(t.ids, (t.L >= 0).sum(axis=1))), 8)
