@@ -643,8 +643,9 @@ def align_pred_probs(ann, tab):
         if tab.probs.shape[0] != n:
             problem = (f"has {tab.probs.shape[0]} rows but {ann.path} names {n} examples; "
                        "without an example_id column rows follow the order in which examples "
-                       f"first appear in {ann.path} (its example IDs are not all row numbers "
-                       "0, 1, 2, ...)")
+                       f"first appear in {ann.path}"
+                       + (" (its example IDs are not all row numbers 0, 1, 2, ...)"
+                          if ann.format == "long" else ""))
             if tab.probs.shape[0] > n:
                 raise tab.error(n, problem, "Remove the extra rows, or add an example_id column.")
             raise InputFileError(tab.path, None, problem,
