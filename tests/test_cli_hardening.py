@@ -10,8 +10,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from skactivelab import _io, _team_cli, cli, get_active_learning_scores
-from skactivelab._io import OutputPathError, read_pred_probs, write_files_atomically
+from skactivelab import cli, get_active_learning_scores
+from skactivelab.cli import _files
+from skactivelab.cli._files import OutputPathError, read_pred_probs, write_files_atomically
 from skactivelab._validation import ROW_SUM_TOL
 
 
@@ -29,7 +30,7 @@ def read_csv(path):
 
 
 def run(argv, capsys):
-    code = _team_cli.main(argv)
+    code = cli.main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -203,8 +204,8 @@ def test_score_output_mode_follows_umask(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- one tolerance
 def test_cli_uses_the_library_tolerance():
-    assert not hasattr(_io, "ROW_SUM_TOL") or _io.ROW_SUM_TOL is ROW_SUM_TOL
-    assert "ROW_SUM_TOL =" not in open(_io.__file__, encoding="utf-8").read()
+    assert _files.ROW_SUM_TOL is ROW_SUM_TOL
+    assert "ROW_SUM_TOL =" not in open(_files.__file__, encoding="utf-8").read()
 
 
 def test_rows_beyond_the_tolerance_are_named(tmp_path, capsys):
@@ -345,7 +346,7 @@ def test_score_memory_does_not_grow_with_examples_times_annotators(tmp_path, cap
     dense = n * m * 8  # one int64 examples x annotators matrix: 32 MB
     tracemalloc.start()
     try:
-        code = _team_cli.main(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "5",
+        code = cli.main(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "5",
                                "--out", str(tmp_path / "o.csv")])
         _, peak = tracemalloc.get_traced_memory()
     finally:

@@ -1,4 +1,4 @@
-"""``skactivelab score`` and ``skactivelab fit`` on files (skactivelab/_team_cli.py, _io.py).
+"""``skactivelab score`` and ``skactivelab fit`` on files (skactivelab/cli/).
 
 Expected values come from the library's Python API on arrays the test builds
 itself, never from a previous run of the commands.
@@ -6,7 +6,6 @@ itself, never from a previous run of the commands.
 
 from __future__ import annotations
 
-import argparse
 import csv
 
 import numpy as np
@@ -20,8 +19,8 @@ from skactivelab import (
     get_active_learning_scores,
     get_label_quality_multiannotator,
 )
-from skactivelab import _team_cli
-from skactivelab._io import InputFileError
+from skactivelab import cli
+from skactivelab.cli import InputFileError
 from skactivelab._validation import ROW_SUM_TOL
 
 CLASSES = ["bird", "cat", "dog"]  # sorted
@@ -51,7 +50,10 @@ def read_csv(path):
 
 
 def run(argv, capsys):
-    code = _team_cli.main(argv)
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # --help and usage errors, as argparse does
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -419,16 +421,18 @@ def test_help_has_an_example(capsys, command):
     assert f"skactivelab {command} --" in out and "example:" in out
 
 
-def test_add_team_commands_on_a_caller_parser(tmp_path, capsys):
+def test_one_parser_for_every_command(tmp_path, capsys):
     t, ann, probs, _ = _good_files(tmp_path)
-    parser = argparse.ArgumentParser(prog="skactivelab")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo")  # the commands of cli.py live beside ours
-    _team_cli.add_team_commands(sub)
+    parser = cli.build_parser()
     args = parser.parse_args(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "3",
                               "--out", str(tmp_path / "o.csv")])
     assert args.func(args) == 0
     assert len(read_csv(tmp_path / "o.csv")) == 3
+    for command in ("demo", "benchmark", "score", "fit"):
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args([command, "--help"])
+        assert exc.value.code == 0
+    capsys.readouterr()
     with pytest.raises(SystemExit):
         parser.parse_args(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "0",
                            "--out", "x.csv"])

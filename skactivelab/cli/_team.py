@@ -1,27 +1,30 @@
-"""Team commands: ``skactivelab score`` and ``skactivelab fit`` on files.
+"""``skactivelab score`` and ``skactivelab fit``: a team's annotation files in, the next batch out.
 
-``add_team_commands(subparsers)`` registers both on the ``skactivelab``
-parser (``cli.py``); :func:`main` runs them alone (tests, or
-``python -m skactivelab._team_cli``). With :mod:`skactivelab.cli`, these are
-the only modules that print. File formats and rules: ``docs/command_line.md``.
+File formats and rules: ``docs/command_line.md``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ._annotations import Annotations
-from ._io import (
+from .._annotations import Annotations
+from ._common import (
+    MODELS,
+    default_n_jobs,
+    make_model,
+    n_jobs,
+    positive_int,
+    recorded_warnings,
+    seed,
+    warnings_to_stderr,
+)
+from ._files import (
     InputFileError,
     OutputPathError,
-    PartialWriteError,
     align_pred_probs,
     check_output_paths,
     encode_labels,
@@ -40,7 +43,6 @@ CONSENSUS_COLUMNS = ("example_id", "consensus_label", "consensus_quality", "anno
                      "num_annotations")
 ANNOTATOR_COLUMNS = ("annotator_id", "annotator_quality", "agreement_with_consensus", "worst_class",
                      "num_examples_labeled")
-MODELS = ("extratrees", "logistic", "hgb")
 
 SCORE_EXAMPLE = """\
 files:
@@ -73,53 +75,6 @@ Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is wri
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line (``skactivelab demo: error: ...``), exit status 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _int(text):
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-
-
-def _positive_int(text):
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def _seed(text):
-    value = _int(text)
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"{value} must be between 0 and 2**32 - 1")
-    return value
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{value:g} must be in (0, 1]")
-    return value
-
-
-def _n_jobs(text):
-    """joblib's rule: 1, 2, ... processes; -1 all CPUs, -2 all but one, ...; never 0."""
-    value = _int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("0 is not a number of jobs; give 1 or more, or -1 for "
-                                         "all CPUs")
-    return value
-
-
 # --------------------------------------------------------------------------- shared
 def _fmt_float(x):
     x = float(x)
@@ -144,11 +99,6 @@ def _inputs(args, *options):
         if value:
             out[value] = opt
     return out
-
-
-def _warnings_to_stderr(caught):
-    for msg in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
-        print(f"skactivelab: warning: {' '.join(msg.split())}", file=sys.stderr)
 
 
 def _duplicate_check(existing, new_ids, path, lines, row_label):
@@ -186,7 +136,7 @@ def _unlabeled_probs(utab, classes, tab):
 
 
 def _run_score(args):
-    from .activelab import get_active_learning_scores
+    from ..activelab import get_active_learning_scores
 
     inputs = _inputs(args, "--annotations", "--pred-probs", "--unlabeled-pred-probs")
     check_output_paths({args.out: "--out"}, inputs)
@@ -222,8 +172,7 @@ def _run_score(args):
         example=new_row[ann.example], annotator=ann.annotator, label=codes,
         n_examples=int(lab_idx.size), n_annotators=ann.n_annotators, n_classes=len(classes),
         classes=np.arange(len(classes)), annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorded_warnings() as caught:
         s_lab, s_unl = get_active_learning_scores(
             sparse if lab_idx.size else None,
             P[lab_idx] if lab_idx.size else None,
@@ -235,7 +184,7 @@ def _run_score(args):
     n_ann = np.concatenate([n_per[lab_idx], np.zeros(len(pool_ids), dtype=np.int64)])
     rows = _next_batch_rows(ids, scores, n_ann, args.batch)
     write_files_atomically({args.out: format_csv(NEXT_BATCH_COLUMNS, rows)}, inputs=inputs)
-    _warnings_to_stderr(caught)
+    warnings_to_stderr(caught)
     print(
         f"scored {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples "
         f"({ann.n_annotators} annotators, {len(classes)} classes, {ann.label.size} labels)\n"
@@ -247,22 +196,6 @@ def _run_score(args):
 
 
 # --------------------------------------------------------------------------- fit
-def _make_model(name, seed):
-    if name == "extratrees":
-        from sklearn.ensemble import ExtraTreesClassifier
-
-        return ExtraTreesClassifier(n_estimators=100, random_state=seed)
-    if name == "logistic":
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    return HistGradientBoostingClassifier(random_state=seed)
-
-
 def _read_fit_inputs(args):
     feats = read_features(args.features, example_column=args.example_column)
     ids, X, lines = list(feats.ids), feats.X, [(feats.path, feats.lines)]
@@ -279,14 +212,14 @@ def _read_fit_inputs(args):
         _duplicate_check(where, unl.ids, unl.path, unl.lines, "row")
         ids += unl.ids
         X = np.vstack([X, unl.X[:, [pos[c] for c in feats.feature_names]]])
-    if args.model == "logistic":
+    if args.model in ("logistic", "logreg", "knn", "mlp"):
         bad = np.flatnonzero(np.isnan(X).any(axis=1))
         if bad.size:
             i = int(bad[0])
             path, ln = (feats.path, feats.lines[i]) if i < feats.X.shape[0] else (
                 args.unlabeled_features, unl.lines[i - feats.X.shape[0]])
             raise InputFileError(path, int(ln), "has an empty feature cell",
-                                 "Fill in missing values, or use --model extratrees or hgb, "
+                                 "Fill in missing values, or use --model extratrees, randomforest or hgb, "
                                  "which handle them.")
     ann = read_annotations(args.annotations, args.format, example_column=args.example_column)
     pos = {x: i for i, x in enumerate(ids)}
@@ -316,7 +249,7 @@ def _read_fit_inputs(args):
 
 
 def _run_fit(args):
-    from .estimator import MultiAnnotatorClassifier
+    from ..estimator import MultiAnnotatorClassifier
 
     t0 = time.perf_counter()
     out = Path(args.out_dir)
@@ -333,10 +266,9 @@ def _run_fit(args):
         raise InputFileError(ann.path, None,
                              f"labels only {n_labeled} example(s), fewer than --cv {args.cv} folds",
                              "Label more examples or lower --cv.")
-    clf = MultiAnnotatorClassifier(_make_model(args.model, args.seed), cv=args.cv,
+    clf = MultiAnnotatorClassifier(make_model(args.model, args.seed), cv=args.cv,
                                    random_state=args.seed, n_jobs=args.n_jobs)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorded_warnings() as caught:
         clf.fit(X, y)
     t_fit = time.perf_counter() - t0
 
@@ -373,7 +305,7 @@ def _run_fit(args):
         out / "consensus.csv": format_csv(CONSENSUS_COLUMNS, consensus_rows),
         out / "annotators.csv": format_csv(ANNOTATOR_COLUMNS, annot_rows),
     }, inputs=inputs)
-    _warnings_to_stderr(caught)
+    warnings_to_stderr(caught)
 
     n = len(ids)
     pos = {c: k for k, c in enumerate(names)}
@@ -404,41 +336,6 @@ def _run_fit(args):
     return 0
 
 
-# --------------------------------------------------------------------------- wiring
-def _error(message):
-    print(f"skactivelab: error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
-
-
-def _guarded(run):
-    """Handler ``func(args) -> int``: one-line errors, exit status 2 (1 if writing fails)."""
-
-    def handler(args):
-        try:
-            return run(args)
-        except (InputFileError, ValueError) as exc:
-            if os.environ.get("SKACTIVELAB_TRACEBACK"):
-                raise
-            _error(exc)
-            return 2
-        except PartialWriteError as exc:
-            if os.environ.get("SKACTIVELAB_TRACEBACK"):
-                raise
-            _error(f"writing the outputs failed and was not fully undone: {exc}")
-            return 1
-        except OSError as exc:
-            if os.environ.get("SKACTIVELAB_TRACEBACK"):
-                raise
-            _error(f"cannot write the output ({exc}); nothing was written.")
-            return 1
-
-    handler.__name__ = f"_cmd_{run.__name__[5:]}"
-    return handler
-
-
-_cmd_score = _guarded(_run_score)
-_cmd_fit = _guarded(_run_fit)
-
-
 def add_team_commands(subparsers):
     """Register ``score`` and ``fit`` on an argparse subparsers object.
 
@@ -460,19 +357,19 @@ def add_team_commands(subparsers):
     s.add_argument("--unlabeled-pred-probs", metavar="FILE",
                    help="predicted probabilities of unlabeled examples (CSV or .npy); rows "
                    "without an example_id column are named unlabeled:0, unlabeled:1, ...")
-    s.add_argument("--batch", required=True, type=_positive_int, metavar="B",
+    s.add_argument("--batch", required=True, type=positive_int, metavar="B",
                    help="how many examples to (re)label next")
     s.add_argument("--out", required=True, metavar="FILE", help="output CSV (replaced if it exists)")
     s.add_argument("--format", choices=("auto", "long", "wide"), default="auto",
                    help="annotations format (default: auto)")
-    s.add_argument("--seed", type=_seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
+    s.add_argument("--seed", type=seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
     s.add_argument("--example-column", metavar="NAME",
                    help="name of the example-ID column of the annotations (long format) and "
                    "of the probability files, when it is not one of the usual names or a "
                    "usual name is also a class")
-    s.set_defaults(func=_cmd_score)
+    s.set_defaults(func=_run_score)
 
-    n_cpu = min(2, os.cpu_count() or 1)
+    n_cpu = default_n_jobs()
     f = subparsers.add_parser(
         "fit",
         help="train a classifier on the annotations; consensus, annotator quality, next batch",
@@ -485,45 +382,25 @@ def add_team_commands(subparsers):
     f.add_argument("--features", required=True, metavar="FILE", help="features CSV")
     f.add_argument("--annotations", required=True, metavar="FILE",
                    help="annotations CSV, long or wide format")
-    f.add_argument("--model", choices=MODELS, default="extratrees",
-                   help="extratrees (100 trees), logistic (standardised), hgb "
-                   "(HistGradientBoosting); default: extratrees")
+    f.add_argument("--model", choices=MODELS + ("logistic",), default="extratrees",
+                   metavar="MODEL",
+                   help="extratrees (100 trees, default), randomforest (100 trees), logreg or "
+                   "logistic (standardised logistic regression), knn (10 neighbours, "
+                   "standardised), mlp (one hidden layer of 100), hgb (HistGradientBoosting); "
+                   "the same models as the benchmark")
     f.add_argument("--unlabeled-features", metavar="FILE",
                    help="more rows for the unlabeled pool, same feature columns")
-    f.add_argument("--batch", required=True, type=_positive_int, metavar="B",
+    f.add_argument("--batch", required=True, type=positive_int, metavar="B",
                    help="how many examples to (re)label next")
     f.add_argument("--out-dir", required=True, metavar="DIR",
                    help="output directory (created if missing; its three files are replaced)")
     f.add_argument("--format", choices=("auto", "long", "wide"), default="auto",
                    help="annotations format (default: auto)")
-    f.add_argument("--cv", type=_positive_int, default=5, help="cross-validation folds (default: 5)")
-    f.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
+    f.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default: 5)")
+    f.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     f.add_argument("--example-column", metavar="NAME",
                    help="name of the example-ID column of the features and annotations files")
-    f.add_argument("--n-jobs", type=_n_jobs, default=n_cpu,
+    f.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
                    help=f"folds fitted in parallel (default: {n_cpu})")
-    f.set_defaults(func=_cmd_fit)
+    f.set_defaults(func=_run_fit)
     return subparsers
-
-
-def build_parser():
-    """A ``skactivelab`` parser with only the team commands."""
-    parser = _Parser(
-        prog="skactivelab",
-        description="skactivelab team commands: score and fit on annotation files.",
-    )
-    add_team_commands(parser.add_subparsers(dest="command", required=True))
-    return parser
-
-
-def main(argv=None):
-    """Run ``score`` or ``fit``; return the exit status (``--help`` and usage errors too)."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    return args.func(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

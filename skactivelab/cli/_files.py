@@ -20,7 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import ROW_SUM_TOL
+from .._annotations import (
+    _LONG_ANNOTATOR_COLUMNS as ANNOTATOR_COLUMNS,
+    _LONG_EXAMPLE_COLUMNS as EXAMPLE_COLUMNS,
+    _LONG_LABEL_COLUMNS as LABEL_COLUMNS,
+)
+from .._validation import ROW_SUM_TOL
 
 __all__ = [
     "AnnotationTable",
@@ -39,9 +44,6 @@ __all__ = [
     "write_files_atomically",
 ]
 
-EXAMPLE_COLUMNS = ("example_id", "task", "example", "item")
-ANNOTATOR_COLUMNS = ("annotator_id", "annotator", "worker")
-LABEL_COLUMNS = ("label",)
 _INT_RE = re.compile(r"[+-]?\d+")
 #: Example IDs that count as row numbers of a bare probability array: ``0`` or
 #: a non-negative integer without sign or leading zero (``7``, not ``07``/``+7``).

@@ -1,18 +1,14 @@
-"""Command line: ``skactivelab demo`` and ``skactivelab benchmark``.
-
-Also runs as ``python -m skactivelab ...``. This is the only module that prints.
-"""
+"""``skactivelab demo`` and ``skactivelab benchmark``: simulations with noisy annotators."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-from ._io import OutputPathError, check_output_paths, write_files_atomically
-from ._team_cli import _fraction, _guarded, _n_jobs, _Parser, _positive_int, _seed
+from ._common import default_n_jobs, fraction, n_jobs, positive_int, seed
+from ._files import OutputPathError, check_output_paths, write_files_atomically
 
 DEMO_EXAMPLE = """example:
   skactivelab demo                       # ~30-60 s on 2 cores, writes ./skactivelab-demo/
@@ -78,7 +74,7 @@ def _save(result, out, stem, paper=None, title=None):
     """Write CSV, JSON and plot: all of them or none (rendered aside, then moved in)."""
     import tempfile
 
-    from .simulation import plot_results
+    from ..simulation import plot_results
 
     with tempfile.TemporaryDirectory(prefix=".skactivelab-") as tmp:
         tmp = Path(tmp)
@@ -98,8 +94,8 @@ def _save(result, out, stem, paper=None, title=None):
 def _run_demo(args):
     from sklearn.ensemble import ExtraTreesClassifier
 
-    from .datasets import load_digits_data
-    from .simulation import run_benchmark
+    from ..datasets import load_digits_data
+    from ..simulation import run_benchmark
 
     _check_out(Path(args.out), "demo")
     ds = load_digits_data()
@@ -135,8 +131,8 @@ def _run_demo(args):
 
 
 def _run_benchmark(args):
-    from .datasets import load_dataset
-    from .simulation import METHODS, SETTINGS, load_paper_results, run_benchmark
+    from ..datasets import load_dataset
+    from ..simulation import METHODS, SETTINGS, load_paper_results, run_benchmark
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     for m in methods:
@@ -176,7 +172,7 @@ def _run_benchmark(args):
     paper = None
     paper_csv = Path(args.paper) if args.paper else None
     if paper_csv is None and args.dataset.startswith("wall_robot"):
-        from .datasets import default_wall_robot_path
+        from ..datasets import default_wall_robot_path
 
         cand = default_wall_robot_path().parent / "paper_results_wall_robot.csv"
         paper_csv = cand if cand.exists() else None
@@ -193,19 +189,9 @@ def _run_benchmark(args):
     return 0
 
 
-_cmd_demo = _guarded(_run_demo)
-_cmd_benchmark = _guarded(_run_benchmark)
-
-
-def build_parser():
-    parser = _Parser(
-        prog="skactivelab",
-        description="ActiveLab and CROWDLAB: what to label or re-label next with several noisy annotators.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  skactivelab demo\n  skactivelab benchmark --help",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    n_cpu = min(2, os.cpu_count() or 1)
+def add_simulation_commands(sub):
+    """Register ``demo`` and ``benchmark`` on the subparsers of the one parser."""
+    n_cpu = default_n_jobs()
 
     d = sub.add_parser(
         "demo",
@@ -216,18 +202,18 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     d.add_argument("--out", default="skactivelab-demo", help="output directory (default: ./skactivelab-demo)")
-    d.add_argument("--rounds", type=_positive_int, default=10, help="annotation rounds (default: 10)")
-    d.add_argument("--batch", type=_positive_int, default=50,
+    d.add_argument("--rounds", type=positive_int, default=10, help="annotation rounds (default: 10)")
+    d.add_argument("--batch", type=positive_int, default=50,
                    help="labels collected per round (default: 50)")
-    d.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
-    d.add_argument("--n-jobs", type=_n_jobs, default=n_cpu,
+    d.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
+    d.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
                    help=f"parallel runs; -1 for all CPUs (default: {n_cpu})")
-    d.set_defaults(func=_cmd_demo)
+    d.set_defaults(func=_run_demo)
 
     b = sub.add_parser(
         "benchmark",
         help="the paper's benchmark protocol on Wall Robot or digits",
-        description="Run every method x seed of the ActiveLab benchmark protocol (spec section 7); "
+        description="Run every method x seed of the ActiveLab benchmark protocol (docs/reproduction.md); "
         "write CSV, JSON and a plot (beside the paper's curves for Wall Robot).",
         epilog=BENCH_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -240,33 +226,19 @@ def build_parser():
     b.add_argument("--model", default="extratrees", choices=("extratrees", "randomforest", "mlp", "logreg", "knn"))
     b.add_argument("--methods", default="random,good_random,entropy,uncertainty,activelab",
                    help="comma-separated: random,good_random,entropy,uncertainty,activelab,activelab_ensemble")
-    b.add_argument("--rounds", type=_positive_int, default=20)
-    b.add_argument("--batch", type=_positive_int, default=100)
-    b.add_argument("--seeds", type=_positive_int, default=5, help="number of seeds (default: 5)")
-    b.add_argument("--first-seed", type=_seed, default=0)
-    b.add_argument("--data-seed", type=_seed, default=123, help="seed of the Wall Robot class-stratified subset")
-    b.add_argument("--annotators", type=_positive_int, default=30)
-    b.add_argument("--trace", type=_fraction, default=0.85,
+    b.add_argument("--rounds", type=positive_int, default=20)
+    b.add_argument("--batch", type=positive_int, default=100)
+    b.add_argument("--seeds", type=positive_int, default=5, help="number of seeds (default: 5)")
+    b.add_argument("--first-seed", type=seed, default=0)
+    b.add_argument("--data-seed", type=seed, default=123, help="seed of the Wall Robot class-stratified subset")
+    b.add_argument("--annotators", type=positive_int, default=30)
+    b.add_argument("--trace", type=fraction, default=0.85,
                    help="mean annotator accuracy (noise matrix trace / K), in (0, 1]")
     b.add_argument("--consensus", default="crowdlab", choices=("crowdlab", "majority_vote", "paper"),
                    help="training labels each round (default crowdlab for every method; 'paper': "
                    "majority vote for baselines as in the paper's code)")
     b.add_argument("--paper", default=None, help="paper_results_wall_robot.csv to plot beside ours")
     b.add_argument("--out", default="skactivelab-benchmark", help="output directory")
-    b.add_argument("--n-jobs", type=_n_jobs, default=n_cpu, help="parallel runs; -1 for all CPUs")
-    b.set_defaults(func=_cmd_benchmark)
-
-    from ._team_cli import add_team_commands
-
-    add_team_commands(sub)
-    return parser
-
-
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    b.add_argument("--n-jobs", type=n_jobs, default=n_cpu, help="parallel runs; -1 for all CPUs")
+    b.set_defaults(func=_run_benchmark)
+    return sub
