@@ -154,7 +154,8 @@ def test_score_matches_active_learning_scores(tmp_path, capsys, layout):
     expected, _ = t.expected(pool_ids, pool_P)
     n_per = dict(zip(t.ids, (t.L >= 0).sum(axis=1)))
     rows = read_csv(tmp_path / "next.csv")
-    assert list(rows[0]) == ["rank", "example_id", "score", "relabel", "num_annotations"]
+    assert list(rows[0]) == ["rank", "example_id", "score", "relabel", "num_annotations",
+                             "labeled_by", "consensus_label", "consensus_quality"]
     check_batch(rows, expected, n_per, 12)
 
 

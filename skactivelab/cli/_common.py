@@ -111,10 +111,11 @@ class Progress:
         self.quiet = quiet
         self.t0 = time.perf_counter()
 
-    def __call__(self, message):
-        if not self.quiet:
-            print(f"skactivelab: {message} ({time.perf_counter() - self.t0:.0f} s)",
-                  file=sys.stderr, flush=True)
+    def __call__(self, message, force=False):
+        """Print ``message`` once the command has run for 2 s (at once with ``force``)."""
+        elapsed = time.perf_counter() - self.t0
+        if not self.quiet and (force or elapsed >= 2.0):
+            print(f"skactivelab: {message} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
 
 
 def run_command(func, args):

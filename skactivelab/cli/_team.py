@@ -6,6 +6,7 @@ File formats and rules: ``docs/command_line.md``.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 from .._annotations import Annotations
 from ._common import (
     MODELS,
+    Progress,
     default_n_jobs,
     make_model,
     n_jobs,
@@ -36,9 +38,11 @@ from ._files import (
     write_files_atomically,
 )
 
-__all__ = ["add_team_commands", "main"]
+__all__ = ["add_team_commands"]
 
-NEXT_BATCH_COLUMNS = ("rank", "example_id", "score", "relabel", "num_annotations")
+NEXT_BATCH_COLUMNS = ("rank", "example_id", "score", "relabel", "num_annotations", "labeled_by",
+                      "consensus_label", "consensus_quality")
+SUGGESTED_COLUMN = "suggested_annotator"
 CONSENSUS_COLUMNS = ("example_id", "consensus_label", "consensus_quality", "annotator_agreement",
                      "num_annotations")
 ANNOTATOR_COLUMNS = ("annotator_id", "annotator_quality", "agreement_with_consensus", "worst_class",
@@ -46,16 +50,19 @@ ANNOTATOR_COLUMNS = ("annotator_id", "annotator_quality", "agreement_with_consen
 
 SCORE_EXAMPLE = """\
 files:
-  --annotations  long CSV (example_id,annotator_id,label; one row per label) or wide CSV
-                 (first column the example ID, one column per annotator, empty = no label)
-  --pred-probs   CSV with one column per class named by class (plus an optional example_id
-                 column to align rows by ID), or .npy; without IDs, rows follow the order in
-                 which examples first appear in --annotations
-  --out          CSV: rank,example_id,score,relabel,num_annotations (lowest scores first)
+  --annotations  a Label Studio export (JSON, JSON-MIN, CSV), or a long table (one row per
+                 label: example_id,annotator_id,label) or a wide one (first column the example
+                 ID, one column per annotator), as CSV, TSV, Parquet or JSON Lines
+  --pred-probs   CSV/Parquet with an ID column and one column per class named by class, or .npy
+                 (+ --pred-probs-ids); see docs/command_line.md for rows without IDs
+  --out          CSV: rank,example_id,score,relabel,num_annotations,labeled_by,consensus_label,
+                 consensus_quality[,suggested_annotator] (lowest scores first)
 
 example:
   skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \\
       --unlabeled-pred-probs pool_probs.csv --batch 100 --out next_batch.csv
+  skactivelab score --annotations export.json --pred-probs probs.csv --batch 50 \\
+      --suggest-annotators --out-dir round2/ --tasks-out round2/import.json
 
 Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
 """
@@ -64,7 +71,7 @@ FIT_EXAMPLE = """\
 files:
   --features     CSV: example_id column (else the first column) + numeric feature columns;
                  rows without annotations are the unlabeled pool
-  --annotations  long or wide CSV naming the example IDs of --features
+  --annotations  a Label Studio export or a long or wide table naming the IDs of --features
   --out-dir      gets next_batch.csv, consensus.csv, annotators.csv
 
 example:
@@ -81,14 +88,122 @@ def _fmt_float(x):
     return "" if np.isnan(x) else repr(x)
 
 
-def _next_batch_rows(ids, scores, n_annotations, batch):
-    """The ``batch`` lowest scores (stable order on ties), as CSV rows."""
-    order = np.argsort(scores, kind="stable")[:batch]
-    return [
-        [rank, ids[i], _fmt_float(scores[i]), "true" if n_annotations[i] > 0 else "false",
-         int(n_annotations[i])]
-        for rank, i in enumerate(order, start=1)
-    ]
+class _Batch:
+    """The next batch: the ``batch`` lowest scores (stable order on ties) and what to say
+    about each pick (CSV rows of next_batch.csv, and the meta of a Label Studio import)."""
+
+    def __init__(self, ids, scores, n_annotations, batch, *, ann_row, ann_annotator,
+                 annotator_ids, consensus, quality, annotator_quality=None,
+                 max_per_annotator=None):
+        order = np.argsort(scores, kind="stable")[:batch]
+        self.order = order
+        self.ids = [ids[i] for i in order]
+        self.scores = scores[order]
+        self.n_ann = np.asarray(n_annotations)[order]
+        # who labeled each pick: only the annotations of the batch are looked at
+        slot = np.full(len(ids), -1, dtype=np.int64)
+        slot[order] = np.arange(order.size)
+        hit = slot[ann_row] >= 0
+        r, a = slot[ann_row[hit]], ann_annotator[hit]
+        keep = np.argsort(r, kind="stable")
+        self.labeled_by = [[] for _ in order]
+        for rr, aa in zip(r[keep].tolist(), a[keep].tolist()):
+            self.labeled_by[rr].append(str(annotator_ids[aa]))
+        self.consensus = [consensus[i] for i in order]
+        self.quality = [quality[i] for i in order]
+        self.suggested = None
+        if annotator_quality is not None:
+            from ..learner import assign_annotators
+
+            eligible = np.ones((order.size, len(annotator_ids)), dtype=bool)
+            eligible[r, a] = False  # nobody labels the same example twice
+            who = assign_annotators(annotator_quality, eligible,
+                                    max_per_annotator=max_per_annotator)
+            self.suggested = ["" if j < 0 else str(annotator_ids[j]) for j in who.tolist()]
+
+    def __len__(self):
+        return len(self.ids)
+
+    @property
+    def columns(self):
+        return NEXT_BATCH_COLUMNS + ((SUGGESTED_COLUMN,) if self.suggested is not None else ())
+
+    def rows(self):
+        out = []
+        for k, x in enumerate(self.ids):
+            row = [k + 1, x, _fmt_float(self.scores[k]), "true" if self.n_ann[k] > 0 else "false",
+                   int(self.n_ann[k]), ";".join(self.labeled_by[k]), self.consensus[k],
+                   "" if self.quality[k] is None else _fmt_float(self.quality[k])]
+            if self.suggested is not None:
+                row.append(self.suggested[k])
+            out.append(row)
+        return out
+
+    def meta(self):
+        out = []
+        for k in range(len(self.ids)):
+            m = {"rank": k + 1, "score": float(self.scores[k]),
+                 "reason": "relabel" if self.n_ann[k] > 0 else "first_label",
+                 "num_annotations": int(self.n_ann[k]), "labeled_by": self.labeled_by[k]}
+            if self.consensus[k] != "":
+                m["consensus_label"] = self.consensus[k]
+                m["consensus_quality"] = float(self.quality[k])
+            if self.suggested is not None:
+                m["suggested_annotator"] = self.suggested[k] or None
+            out.append(m)
+        return out
+
+    def summary(self):
+        n_re = int((self.n_ann > 0).sum())
+        return f"{len(self)} examples: {n_re} re-label(s), {len(self) - n_re} first label(s)"
+
+
+def _consensus_rows(ids, consensus, quality, agreement, n_ann):
+    return [[x, c, _fmt_float(q), _fmt_float(g), int(n)]
+            for x, c, q, g, n in zip(ids, consensus, quality, agreement, n_ann)]
+
+
+def _annotator_rows(annotator_ids, quality, agreement, worst, n_labeled):
+    """One row per annotator, worst first; empty statistics for annotators without labels."""
+    aq = np.asarray(quality, dtype=float)
+    order = np.argsort(np.where(np.isnan(aq), np.inf, aq), kind="stable")
+    return [[annotator_ids[j], _fmt_float(aq[j]), _fmt_float(agreement[j]), worst[j],
+             int(n_labeled[j])] for j in order]
+
+
+def _outputs(args):
+    """``{path: option}`` of every file the command will write."""
+    out = {}
+    if getattr(args, "out", None):
+        out[Path(args.out)] = "--out"
+    if getattr(args, "out_dir", None):
+        d = Path(args.out_dir)
+        if d.exists() and not d.is_dir():
+            raise OutputPathError(f"--out-dir {d} is a file; give a directory (it is created if "
+                                  "missing). Nothing was written.")
+        for name in ("next_batch.csv", "consensus.csv", "annotators.csv"):
+            out[d / name] = "--out-dir"
+    if getattr(args, "tasks_out", None):
+        out[Path(args.tasks_out)] = "--tasks-out"
+    return out
+
+
+def _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, task_data):
+    files = {}
+    next_csv = format_csv(batch.columns, batch.rows())
+    if getattr(args, "out", None):
+        files[Path(args.out)] = next_csv
+    if getattr(args, "out_dir", None):
+        d = Path(args.out_dir)
+        files[d / "next_batch.csv"] = next_csv
+        files[d / "consensus.csv"] = format_csv(CONSENSUS_COLUMNS, consensus_rows)
+        files[d / "annotators.csv"] = format_csv(ANNOTATOR_COLUMNS, annotator_rows)
+    if getattr(args, "tasks_out", None):
+        from ._labelstudio import import_tasks
+
+        files[Path(args.tasks_out)] = import_tasks(batch.ids, batch.meta(), task_data, {})
+    write_files_atomically(files, inputs=inputs)
+    return list(files)
 
 
 def _inputs(args, *options):
@@ -108,11 +223,6 @@ def _duplicate_check(existing, new_ids, path, lines, row_label):
             raise InputFileError(
                 path, int(lines[i]), f"example ID {x!r} is also {existing[x]}",
                 "Every example must appear once: keep it in one file only.", row_label=row_label)
-
-
-def _summary_batch(rows):
-    n_re = sum(r[3] == "true" for r in rows)
-    return f"{len(rows)} examples: {n_re} re-label(s), {len(rows) - n_re} first label(s)"
 
 
 # --------------------------------------------------------------------------- score
@@ -135,24 +245,48 @@ def _unlabeled_probs(utab, classes, tab):
     return utab.probs[:, [pos[c] for c in classes]]
 
 
+def _read_annotations(args):
+    ann = read_annotations(args.annotations, args.format, example_column=args.example_column,
+                           annotator_column=args.annotator_column, label_column=args.label_column)
+    return ann
+
+
+def _crowdlab_for_score(sparse, P_lab, seed):
+    """CROWDLAB consensus and annotator quality of the labeled examples (single-label case:
+    the label itself, as the estimator does)."""
+    from ..crowdlab import get_label_quality_multiannotator
+    from ..estimator import _consensus_single_annotation
+
+    if np.bincount(sparse.example, minlength=sparse.n_examples).max(initial=0) > 1:
+        return get_label_quality_multiannotator(sparse, P_lab, random_state=seed)
+    return _consensus_single_annotation(sparse, P_lab[None])
+
+
 def _run_score(args):
     from ..activelab import get_active_learning_scores
 
-    inputs = _inputs(args, "--annotations", "--pred-probs", "--unlabeled-pred-probs")
-    check_output_paths({args.out: "--out"}, inputs)
-    ann = read_annotations(args.annotations, args.format, example_column=args.example_column)
+    progress = Progress(args.quiet)
+    inputs = _inputs(args, "--annotations", "--pred-probs", "--unlabeled-pred-probs",
+                     "--pred-probs-ids")
+    check_output_paths(_outputs(args), inputs)
+    ann = _read_annotations(args)
+    progress(f"read {ann.label.size} labels of {ann.n_examples} examples from {ann.path}")
+    usual = ("id",) if ann.format.startswith("labelstudio") else ()
     tab = read_pred_probs(args.pred_probs, class_names=set(ann.label.tolist()),
-                          id_column=args.example_column)
+                          id_column=args.example_column, ids_path=args.pred_probs_ids,
+                          usual_id_columns=usual)
     classes, codes, P, extra_ids, P_extra = align_pred_probs(ann, tab)
     n_per = ann.num_annotations()
     labeled = n_per > 0
     ex_ids = ann.example_ids
-    where = {x: f"in {ann.path} (row {int(ann.example_line[i])})" for i, x in enumerate(ex_ids)}
+    where = {x: f"in {ann.path} ({ann.row_label} {int(ann.example_line[i])})"
+             for i, x in enumerate(ex_ids)}
     pool_ids = [x for x, lab in zip(ex_ids, labeled) if not lab] + list(extra_ids)
     pool_P = [P[~labeled], P_extra]
     if args.unlabeled_pred_probs:
         utab = read_pred_probs(args.unlabeled_pred_probs, what="--unlabeled-pred-probs",
-                               class_names=set(classes), id_column=args.example_column)
+                               class_names=set(classes), id_column=args.example_column,
+                               usual_id_columns=usual)
         U = _unlabeled_probs(utab, classes, tab)
         if utab.ids is None:
             u_ids = [f"unlabeled:{i}" for i in range(U.shape[0])]
@@ -172,6 +306,7 @@ def _run_score(args):
         example=new_row[ann.example], annotator=ann.annotator, label=codes,
         n_examples=int(lab_idx.size), n_annotators=ann.n_annotators, n_classes=len(classes),
         classes=np.arange(len(classes)), annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
+    progress(f"scoring {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples")
     with recorded_warnings() as caught:
         s_lab, s_unl = get_active_learning_scores(
             sparse if lab_idx.size else None,
@@ -179,20 +314,49 @@ def _run_score(args):
             U_all if U_all.shape[0] else None,
             random_state=args.seed,
         )
+        res = _crowdlab_for_score(sparse, P[lab_idx], args.seed) if lab_idx.size else None
     ids = [ex_ids[i] for i in lab_idx] + pool_ids
     scores = np.concatenate([s_lab, s_unl])
     n_ann = np.concatenate([n_per[lab_idx], np.zeros(len(pool_ids), dtype=np.int64)])
-    rows = _next_batch_rows(ids, scores, n_ann, args.batch)
-    write_files_atomically({args.out: format_csv(NEXT_BATCH_COLUMNS, rows)}, inputs=inputs)
+    names = np.asarray(classes, dtype=object)
+    n_pool = len(pool_ids)
+    if res is not None:
+        cons = names[np.asarray(res.consensus_label, dtype=np.int64)]
+        consensus = list(cons) + [""] * n_pool
+        quality = list(res.consensus_quality_score) + [None] * n_pool
+        worst = np.asarray(res.worst_class)
+        worst_names = np.where(worst >= 0, names[np.maximum(worst, 0)], "")
+        aq = np.asarray(res.annotator_quality, dtype=float)
+        consensus_rows = _consensus_rows([ex_ids[i] for i in lab_idx], cons,
+                                         res.consensus_quality_score, res.annotator_agreement,
+                                         n_per[lab_idx])
+        annotator_rows = _annotator_rows(ann.annotator_ids, aq, res.agreement_with_consensus,
+                                         worst_names, res.num_examples_labeled)
+    else:
+        consensus, quality, aq = [""] * n_pool, [None] * n_pool, np.full(ann.n_annotators, np.nan)
+        consensus_rows, annotator_rows = [], []
+    batch = _Batch(ids, scores, n_ann, args.batch, ann_row=new_row[ann.example],
+                   ann_annotator=ann.annotator, annotator_ids=ann.annotator_ids,
+                   consensus=consensus, quality=quality,
+                   annotator_quality=aq if args.suggest_annotators else None,
+                   max_per_annotator=args.max_per_annotator)
+    written = _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, ann.task_data)
+    _say_notes(ann)
     warnings_to_stderr(caught)
+    last = batch.scores[-1] if len(batch) else np.nan
     print(
         f"scored {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples "
         f"({ann.n_annotators} annotators, {len(classes)} classes, {ann.label.size} labels)\n"
-        f"next batch: {_summary_batch(rows)}; scores {_fmt_float(scores.min())} .. "
-        f"{_fmt_float(scores[np.argsort(scores, kind='stable')[len(rows) - 1]])}\n"
-        f"wrote {args.out}"
+        f"next batch: {batch.summary()}; scores {_fmt_float(scores.min())} .. "
+        f"{_fmt_float(last)}\n"
+        f"wrote {', '.join(map(str, written))}"
     )
     return 0
+
+
+def _say_notes(ann):
+    for note in ann.notes:
+        print(f"skactivelab: warning: {note}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- fit
@@ -221,7 +385,7 @@ def _read_fit_inputs(args):
             raise InputFileError(path, int(ln), "has an empty feature cell",
                                  "Fill in missing values, or use --model extratrees, randomforest or hgb, "
                                  "which handle them.")
-    ann = read_annotations(args.annotations, args.format, example_column=args.example_column)
+    ann = _read_annotations(args)
     pos = {x: i for i, x in enumerate(ids)}
     rows = np.fromiter((pos.get(x, -1) for x in ann.example_ids), dtype=np.int64,
                        count=ann.n_examples)
@@ -232,7 +396,7 @@ def _read_fit_inputs(args):
             ann.path, int(ann.example_line[missing[0]]),
             f"example ID {ann.example_ids[missing[0]]!r} is not in the features "
             f"({missing.size} such ID(s): {shown}{' ...' if missing.size > 5 else ''})",
-            "Annotations must name example IDs of --features (or --unlabeled-features) exactly.")
+            "Annotations must name example IDs of --features (or --unlabeled-features) exactly.", row_label=ann.row_label)
     classes = sorted_class_names(ann.label.tolist())
     if len(classes) < 2:
         raise InputFileError(ann.path, None,
@@ -252,14 +416,10 @@ def _run_fit(args):
     from ..estimator import MultiAnnotatorClassifier
 
     t0 = time.perf_counter()
-    out = Path(args.out_dir)
+    progress = Progress(args.quiet)
     inputs = _inputs(args, "--features", "--unlabeled-features", "--annotations")
-    outputs = {out / name: "--out-dir" for name in ("next_batch.csv", "consensus.csv",
-                                                    "annotators.csv")}
-    if out.exists() and not out.is_dir():
-        raise OutputPathError(f"--out-dir {out} is a file; give a directory (it is created if "
-                              "missing). Nothing was written.")
-    check_output_paths(outputs, inputs)
+    check_output_paths(_outputs(args), inputs)
+    out = Path(args.out_dir)
     ids, X, ann, classes, y = _read_fit_inputs(args)
     n_labeled = int(np.unique(y.example).size)
     if n_labeled < args.cv:
@@ -268,43 +428,36 @@ def _run_fit(args):
                              "Label more examples or lower --cv.")
     clf = MultiAnnotatorClassifier(make_model(args.model, args.seed), cv=args.cv,
                                    random_state=args.seed, n_jobs=args.n_jobs)
+    progress(f"fitting {args.model} on {n_labeled} labeled rows: {args.cv} cross-validation "
+             f"folds, then the final model ({len(ids) - n_labeled} unlabeled rows to score)",
+             force=True)
     with recorded_warnings() as caught:
         clf.fit(X, y)
     t_fit = time.perf_counter() - t0
+    progress("fitted; writing the outputs")
 
     names = np.asarray(clf.classes_, dtype=object)
     lab = clf.labeled_mask_
     n_ann = clf.n_annotations_
-    scores = clf.active_learning_scores_
-    batch_rows = _next_batch_rows(ids, scores, n_ann, args.batch)
-
     lab_idx = np.flatnonzero(lab)
-    cons_names = np.asarray(clf.consensus_labels_, dtype=object)[lab_idx]
-    agreement = clf.label_quality_.annotator_agreement
+    cons_all = np.asarray(clf.consensus_labels_, dtype=object)
+    cons_names = cons_all[lab_idx]
     quality = clf.consensus_quality_[lab_idx]
-    consensus_rows = [
-        [ids[i], cons_names[r], _fmt_float(quality[r]), _fmt_float(agreement[r]), int(n_ann[i])]
-        for r, i in enumerate(lab_idx)
-    ]
-
+    consensus_rows = _consensus_rows([ids[i] for i in lab_idx], cons_names, quality,
+                                     clf.label_quality_.annotator_agreement, n_ann[lab_idx])
+    worst = ["" if w is None or (isinstance(w, (int, np.integer)) and w == -1) else w
+             for w in np.asarray(clf.worst_class_, dtype=object)]
     aq = np.asarray(clf.annotator_quality_, dtype=float)
-    order = np.argsort(np.where(np.isnan(aq), np.inf, aq), kind="stable")  # worst first
-    worst = np.asarray(clf.worst_class_, dtype=object)
-    annot_rows = []
-    for j in order:
-        w = worst[j]
-        annot_rows.append([
-            clf.annotator_ids_[j], _fmt_float(aq[j]),
-            _fmt_float(clf.agreement_with_consensus_[j]),
-            "" if w is None or (isinstance(w, (int, np.integer)) and w == -1) else w,
-            int(clf.num_examples_labeled_[j]),
-        ])
-
-    write_files_atomically({
-        out / "next_batch.csv": format_csv(NEXT_BATCH_COLUMNS, batch_rows),
-        out / "consensus.csv": format_csv(CONSENSUS_COLUMNS, consensus_rows),
-        out / "annotators.csv": format_csv(ANNOTATOR_COLUMNS, annot_rows),
-    }, inputs=inputs)
+    annot_rows = _annotator_rows(list(clf.annotator_ids_), aq, clf.agreement_with_consensus_,
+                                 worst, clf.num_examples_labeled_)
+    batch = _Batch(ids, clf.active_learning_scores_, n_ann, args.batch, ann_row=y.example,
+                   ann_annotator=y.annotator, annotator_ids=ann.annotator_ids,
+                   consensus=["" if c is None else c for c in cons_all],
+                   quality=[None if np.isnan(q) else q for q in clf.consensus_quality_],
+                   annotator_quality=aq if args.suggest_annotators else None,
+                   max_per_annotator=args.max_per_annotator)
+    written = _write_outputs(args, inputs, batch, consensus_rows, annot_rows, ann.task_data)
+    _say_notes(ann)
     warnings_to_stderr(caught)
 
     n = len(ids)
@@ -329,44 +482,74 @@ def _run_fit(args):
     if rated:
         r = rated[-1]
         lines.append(f"best annotator: {r[0]} quality {float(r[1] or 'nan'):.3f}, {r[4]} labels")
-    lines.append(f"next batch: {_summary_batch(batch_rows)}")
-    lines.append(f"wrote {out / 'next_batch.csv'}, {out / 'consensus.csv'}, {out / 'annotators.csv'} "
+    lines.append(f"next batch: {batch.summary()}")
+    lines.append(f"wrote {', '.join(map(str, written))} "
                  f"in {time.perf_counter() - t0:.1f} s (fit {t_fit:.1f} s)")
     print("\n".join(lines))
     return 0
 
 
-def add_team_commands(subparsers):
-    """Register ``score`` and ``fit`` on an argparse subparsers object.
+def _annotation_options(p):
+    p.add_argument("--annotations", required=True, metavar="FILE",
+                   help="a Label Studio export (JSON, JSON-MIN or CSV), or a long or wide table "
+                   "(CSV, TSV, Parquet, JSON Lines), recognised by its content")
+    p.add_argument("--format", choices=("auto", "labelstudio", "long", "wide"), default="auto",
+                   help="annotations format (default: auto, from the content)")
+    p.add_argument("--example-column", metavar="NAME",
+                   help="the example-ID column of the annotations (long format) and of the "
+                   "probability or features files, when it has another name (or a usual name "
+                   "is also a class)")
+    p.add_argument("--annotator-column", metavar="NAME",
+                   help="the annotator-ID column of long-format annotations")
+    p.add_argument("--label-column", metavar="NAME",
+                   help="the label column of long-format annotations; for a Label Studio "
+                   "export, the name= of the <Choices> tag")
 
-    Each sub-parser sets ``func``: a handler ``func(args) -> int`` (exit status).
+
+def _batch_options(p):
+    p.add_argument("--batch", required=True, type=positive_int, metavar="B",
+                   help="how many examples to (re)label next")
+    p.add_argument("--suggest-annotators", action="store_true",
+                   help="add a suggested_annotator column: the best annotator (CROWDLAB "
+                   "quality) who has not labeled the example yet")
+    p.add_argument("--max-per-annotator", type=positive_int, metavar="N",
+                   help="with --suggest-annotators, at most N picks per annotator")
+    p.add_argument("--tasks-out", metavar="FILE",
+                   help="also write a Label Studio import file (JSON) of the batch: each task "
+                   "with its data from the export and why it was picked in meta")
+    p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+
+
+def add_team_commands(subparsers):
+    """Register ``score`` and ``fit`` on the subparsers of the one parser.
+
+    Each sub-parser sets ``func(args) -> int`` (exit status).
     """
     fmt = argparse.RawDescriptionHelpFormatter
     s = subparsers.add_parser(
         "score",
         help="which examples to label or re-label next, from your own predicted probabilities",
         description="Score every example with ActiveLab from annotations and a classifier's "
-        "predicted probabilities, and write the B examples to label (or re-label) next.",
+        "predicted probabilities, and write the B examples to label (or re-label) next, "
+        "with CROWDLAB consensus labels and annotator quality.",
         epilog=SCORE_EXAMPLE,
         formatter_class=fmt,
     )
-    s.add_argument("--annotations", required=True, metavar="FILE",
-                   help="annotations CSV, long or wide format")
+    _annotation_options(s)
     s.add_argument("--pred-probs", required=True, metavar="FILE",
-                   help="out-of-fold predicted probabilities of the annotated examples (CSV or .npy)")
+                   help="out-of-fold predicted probabilities of the annotated examples: CSV or "
+                   "Parquet (an ID column and one column per class), or .npy")
+    s.add_argument("--pred-probs-ids", metavar="FILE",
+                   help="the example ID of each row of a .npy --pred-probs, one per line")
     s.add_argument("--unlabeled-pred-probs", metavar="FILE",
-                   help="predicted probabilities of unlabeled examples (CSV or .npy); rows "
-                   "without an example_id column are named unlabeled:0, unlabeled:1, ...")
-    s.add_argument("--batch", required=True, type=positive_int, metavar="B",
-                   help="how many examples to (re)label next")
-    s.add_argument("--out", required=True, metavar="FILE", help="output CSV (replaced if it exists)")
-    s.add_argument("--format", choices=("auto", "long", "wide"), default="auto",
-                   help="annotations format (default: auto)")
+                   help="predicted probabilities of unlabeled examples (CSV, Parquet or .npy); "
+                   "rows without an ID column are named unlabeled:0, unlabeled:1, ...")
+    _batch_options(s)
+    where = s.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="FILE", help="the next batch as CSV (replaced if it exists)")
+    where.add_argument("--out-dir", metavar="DIR",
+                       help="directory for next_batch.csv, consensus.csv and annotators.csv")
     s.add_argument("--seed", type=seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
-    s.add_argument("--example-column", metavar="NAME",
-                   help="name of the example-ID column of the annotations (long format) and "
-                   "of the probability files, when it is not one of the usual names or a "
-                   "usual name is also a class")
     s.set_defaults(func=_run_score)
 
     n_cpu = default_n_jobs()
@@ -380,8 +563,7 @@ def add_team_commands(subparsers):
         formatter_class=fmt,
     )
     f.add_argument("--features", required=True, metavar="FILE", help="features CSV")
-    f.add_argument("--annotations", required=True, metavar="FILE",
-                   help="annotations CSV, long or wide format")
+    _annotation_options(f)
     f.add_argument("--model", choices=MODELS + ("logistic",), default="extratrees",
                    metavar="MODEL",
                    help="extratrees (100 trees, default), randomforest (100 trees), logreg or "
@@ -390,17 +572,12 @@ def add_team_commands(subparsers):
                    "the same models as the benchmark")
     f.add_argument("--unlabeled-features", metavar="FILE",
                    help="more rows for the unlabeled pool, same feature columns")
-    f.add_argument("--batch", required=True, type=positive_int, metavar="B",
-                   help="how many examples to (re)label next")
+    _batch_options(f)
     f.add_argument("--out-dir", required=True, metavar="DIR",
                    help="output directory (created if missing; its three files are replaced)")
-    f.add_argument("--format", choices=("auto", "long", "wide"), default="auto",
-                   help="annotations format (default: auto)")
     f.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default: 5)")
     f.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
-    f.add_argument("--example-column", metavar="NAME",
-                   help="name of the example-ID column of the features and annotations files")
     f.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
-                   help=f"folds fitted in parallel (default: {n_cpu})")
+                   help=f"folds fitted in parallel; -1 for all CPUs (default: {n_cpu})")
     f.set_defaults(func=_run_fit)
     return subparsers
