@@ -866,12 +866,12 @@ def align_pred_probs(ann, tab):
     extra = np.ones(len(tab.ids), dtype=bool)
     extra[rows] = False
     extra_idx = np.flatnonzero(extra)
-    if extra_idx.size and ann.format.startswith("labelstudio"):
+    if extra_idx.size and ann.format == "labelstudio-json":  # lists every task
         ids = [tab.ids[i] for i in extra_idx]
         raise tab.error(extra_idx[0],
                         f"example ID {ids[0]!r} is no task of the Label Studio export "
                         f"{ann.path} ({len(ids)} such ID(s): {_shown(ids)})",
-                        "The export lists every task, labeled or not: give probabilities for "
+                        "The JSON export lists every task, labeled or not: give probabilities for "
                         "its task IDs only (or pass other examples with --unlabeled-pred-probs).")
     return (classes, codes, tab.probs[rows], [tab.ids[i] for i in extra_idx],
             tab.probs[extra_idx])
