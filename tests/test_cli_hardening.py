@@ -437,3 +437,27 @@ def test_benchmark_writes_its_three_files_together(tmp_path, capsys):
     names = sorted(p.name for p in (tmp_path / "res").iterdir())
     assert "digits_multiannotator_knn.csv" in names and "digits_multiannotator_knn.json" in names
     assert [x for x in names if x.startswith(".")] == []
+
+
+def test_cells_with_surrounding_spaces_are_stripped(tmp_path, capsys):
+    ann = tmp_path / "ann.csv"
+    ann.write_text("example_id , annotator_id,label\n e1 ,alice , cat\ne2, bob,dog \n")
+    probs = tmp_path / "p.csv"
+    probs.write_text("example_id,cat,dog\ne1,0.3,0.7\ne2 ,0.6,0.4\n")
+    code, _, err = run(["score", "--annotations", str(ann), "--pred-probs", str(probs),
+                        "--batch", "2", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    s, _ = get_active_learning_scores(np.array([[0, -1], [-1, 1]]),
+                                      np.array([[0.3, 0.7], [0.6, 0.4]]), random_state=0)
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    assert got == pytest.approx({"e1": s[0], "e2": s[1]}, rel=1e-12)
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_benchmark_progress_on_stderr_unless_quiet(tmp_path, capsys, quiet):
+    argv = ["benchmark", "--dataset", "digits", "--rounds", "1", "--batch", "20", "--seeds", "1",
+            "--methods", "random", "--model", "knn", "--n-jobs", "1", "--out", str(tmp_path)]
+    assert cli.main(argv + (["--quiet"] if quiet else [])) == 0
+    out, err = capsys.readouterr()
+    assert "random" in out
+    assert ("[1/1] random seed=0 done" in err) != quiet

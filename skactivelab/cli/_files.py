@@ -115,6 +115,42 @@ def _delimiter(path):
     return "\t" if "\t" in first and "," not in first else ","
 
 
+def _has_padded_cells(text, delimiter):
+    """Whether some cell may start or end with white space (else stripping is skipped)."""
+    space = " \f\v" if delimiter == "\t" else " \t\f\v"
+    edges = (delimiter, "\n", "\r", '"')
+    if text[:1] in space or text[-1:] in space:
+        return True
+    return any(w + e in text or e + w in text for w in space for e in edges)
+
+
+def _csv_rows(reader, padded, path):
+    """Non-blank rows of a csv.reader with their line numbers; the header first."""
+    header, header_line, rows, lines = None, None, [], []
+    for cells in reader:
+        if padded:
+            cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue  # blank line (or a row of empty cells)
+        if header is None:
+            header, header_line = cells, reader.line_num
+            continue
+        if len(cells) != len(header):
+            extra = cells[len(header):]
+            if len(cells) < len(header) or any(extra):
+                raise InputFileError(
+                    path, reader.line_num,
+                    f"has {len(cells)} cells but the header (row {header_line}) has "
+                    f"{len(header)} columns",
+                    "Give every row one cell per header column (quote cells that "
+                    "contain commas)."
+                )
+            cells = cells[: len(header)]
+        rows.append(cells)
+        lines.append(reader.line_num)
+    return rows, lines, header, header_line
+
+
 def _read_csv(path, what):
     """Header and non-blank rows of a CSV (or TSV) file, cells stripped, with their line numbers."""
     path = str(path)
@@ -127,27 +163,10 @@ def _read_csv(path, what):
     header, header_line, rows, lines = None, None, [], []
     try:
         with fh:
+            padded = _has_padded_cells(fh.read(), delimiter)
+            fh.seek(0)
             reader = csv.reader(fh, delimiter=delimiter)
-            for cells in reader:
-                cells = [c.strip() for c in cells]
-                if not any(cells):
-                    continue  # blank line (or a row of empty cells)
-                if header is None:
-                    header, header_line = cells, reader.line_num
-                    continue
-                if len(cells) != len(header):
-                    extra = cells[len(header):]
-                    if len(cells) < len(header) or any(extra):
-                        raise InputFileError(
-                            path, reader.line_num,
-                            f"has {len(cells)} cells but the header (row {header_line}) has "
-                            f"{len(header)} columns",
-                            "Give every row one cell per header column (quote cells that "
-                            "contain commas)."
-                        )
-                    cells = cells[: len(header)]
-                rows.append(cells)
-                lines.append(reader.line_num)
+            rows, lines, header, header_line = _csv_rows(reader, padded, path)
     except UnicodeDecodeError:
         raise InputFileError(path, None, "is not UTF-8 text",
                              f"Give {what} a CSV file saved as UTF-8.") from None

@@ -118,7 +118,7 @@ def _run_demo(args):
         batch_size=args.batch,
         n_jobs=args.n_jobs,
         task_kwargs=dict(n_annotators=20, trace=0.7),
-        progress=_progress,
+        progress=None if args.quiet else _progress,
     )
     elapsed = time.perf_counter() - t0
     print()
@@ -165,7 +165,7 @@ def _run_benchmark(args):
         n_jobs=args.n_jobs,
         task_kwargs=dict(n_annotators=args.annotators, trace=args.trace),
         consensus=args.consensus,
-        progress=_progress,
+        progress=None if args.quiet else _progress,
     )
     result.config.update(dataset=args.dataset, data_source=source)
     elapsed = time.perf_counter() - t0
@@ -208,6 +208,7 @@ def add_simulation_commands(sub):
     d.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     d.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
                    help=f"parallel runs; -1 for all CPUs (default: {n_cpu})")
+    d.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     d.set_defaults(func=_run_demo)
 
     b = sub.add_parser(
@@ -240,5 +241,6 @@ def add_simulation_commands(sub):
     b.add_argument("--paper", default=None, help="paper_results_wall_robot.csv to plot beside ours")
     b.add_argument("--out", default="skactivelab-benchmark", help="output directory")
     b.add_argument("--n-jobs", type=n_jobs, default=n_cpu, help="parallel runs; -1 for all CPUs")
+    b.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     b.set_defaults(func=_run_benchmark)
     return sub

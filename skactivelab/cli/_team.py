@@ -133,7 +133,7 @@ class _Batch:
         for k, x in enumerate(self.ids):
             row = [k + 1, x, _fmt_float(self.scores[k]), "true" if self.n_ann[k] > 0 else "false",
                    int(self.n_ann[k]), ";".join(self.labeled_by[k]), self.consensus[k],
-                   "" if self.quality[k] is None else _fmt_float(self.quality[k])]
+                   _fmt_float(self.quality[k])]
             if self.suggested is not None:
                 row.append(self.suggested[k])
             out.append(row)
@@ -145,7 +145,7 @@ class _Batch:
             m = {"rank": k + 1, "score": float(self.scores[k]),
                  "reason": "relabel" if self.n_ann[k] > 0 else "first_label",
                  "num_annotations": int(self.n_ann[k]), "labeled_by": self.labeled_by[k]}
-            if self.consensus[k] != "":
+            if self.consensus[k] != "" and self.consensus[k] is not None:
                 m["consensus_label"] = self.consensus[k]
                 m["consensus_quality"] = float(self.quality[k])
             if self.suggested is not None:
@@ -322,18 +322,21 @@ def _run_score(args):
     n_pool = len(pool_ids)
     if res is not None:
         cons = names[np.asarray(res.consensus_label, dtype=np.int64)]
-        consensus = list(cons) + [""] * n_pool
-        quality = list(res.consensus_quality_score) + [None] * n_pool
+        consensus = np.concatenate([cons, np.full(n_pool, "", dtype=object)])
+        quality = np.concatenate([res.consensus_quality_score, np.full(n_pool, np.nan)])
         worst = np.asarray(res.worst_class)
         worst_names = np.where(worst >= 0, names[np.maximum(worst, 0)], "")
         aq = np.asarray(res.annotator_quality, dtype=float)
-        consensus_rows = _consensus_rows([ex_ids[i] for i in lab_idx], cons,
-                                         res.consensus_quality_score, res.annotator_agreement,
-                                         n_per[lab_idx])
-        annotator_rows = _annotator_rows(ann.annotator_ids, aq, res.agreement_with_consensus,
-                                         worst_names, res.num_examples_labeled)
+        consensus_rows, annotator_rows = [], []
+        if args.out_dir:  # one row per labeled example: only when asked for
+            consensus_rows = _consensus_rows([ex_ids[i] for i in lab_idx], cons,
+                                             res.consensus_quality_score,
+                                             res.annotator_agreement, n_per[lab_idx])
+            annotator_rows = _annotator_rows(ann.annotator_ids, aq, res.agreement_with_consensus,
+                                             worst_names, res.num_examples_labeled)
     else:
-        consensus, quality, aq = [""] * n_pool, [None] * n_pool, np.full(ann.n_annotators, np.nan)
+        consensus, quality = np.full(n_pool, "", dtype=object), np.full(n_pool, np.nan)
+        aq = np.full(ann.n_annotators, np.nan)
         consensus_rows, annotator_rows = [], []
     batch = _Batch(ids, scores, n_ann, args.batch, ann_row=new_row[ann.example],
                    ann_annotator=ann.annotator, annotator_ids=ann.annotator_ids,
@@ -453,7 +456,7 @@ def _run_fit(args):
     batch = _Batch(ids, clf.active_learning_scores_, n_ann, args.batch, ann_row=y.example,
                    ann_annotator=y.annotator, annotator_ids=ann.annotator_ids,
                    consensus=["" if c is None else c for c in cons_all],
-                   quality=[None if np.isnan(q) else q for q in clf.consensus_quality_],
+                   quality=clf.consensus_quality_,
                    annotator_quality=aq if args.suggest_annotators else None,
                    max_per_annotator=args.max_per_annotator)
     written = _write_outputs(args, inputs, batch, consensus_rows, annot_rows, ann.task_data)
