@@ -446,3 +446,51 @@ def test_fit_reports_progress_and_quiet_silences_it(tmp_path, capsys):
     assert code == 0 and "skactivelab: fitting logreg on 30 labeled rows" in err
     code, _, err = run(base + ["--out-dir", str(tmp_path / "o2"), "--quiet"], capsys)
     assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize("fmt", ["json-min", "csv"])
+def test_multi_label_in_json_min_and_csv_is_an_error(tmp_path, capsys, fmt):
+    pr = Project()
+    records = pr.json_min()
+    k = next(i for i, r in enumerate(records) if r.get(TAG))
+    records[k][TAG] = ["Positive", "Neutral"]  # how JSON-MIN writes several choices
+    if fmt == "json-min":
+        path = tmp_path / "export.json"
+        path.write_text(json.dumps(records))
+        where = f"record {k + 1}"
+    else:
+        keys = sorted({c for r in records for c in r})
+        with open(tmp_path / "export.csv", "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=keys, quoting=csv.QUOTE_NONNUMERIC)
+            w.writeheader()
+            for r in records:
+                r = {c: ("" if r.get(c) is None else r.get(c)) for c in keys}
+                if isinstance(r[TAG], list):
+                    r[TAG] = json.dumps(r[TAG])  # the CSV export writes a JSON list
+                w.writerow(r)
+        path = tmp_path / "export.csv"
+        where = f"row {k + 2}"
+    code, _, err = run(["score", "--annotations", str(path), "--pred-probs", pr.probs_csv(tmp_path),
+                        "--batch", "3", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert where in err and "multi-label" in err, err
+
+
+def test_fit_on_a_label_studio_export_writes_an_import_file(tmp_path, capsys):
+    pr = Project()
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(len(pr.ids), 3))
+    (tmp_path / "features.csv").write_text("id,f1,f2,f3\n" + "".join(
+        f"{tid},{a!r},{b!r},{c!r}\n" for tid, (a, b, c) in zip(pr.ids, X.tolist())))
+    code, _, err = run(["fit", "--features", str(tmp_path / "features.csv"), "--example-column",
+                        "id", "--annotations", pr.write(tmp_path, "json"), "--model", "logreg",
+                        "--cv", "2", "--n-jobs", "1", "--batch", "5", "--suggest-annotators",
+                        "--out-dir", str(tmp_path / "out"), "--tasks-out",
+                        str(tmp_path / "out" / "import.json"), "--quiet"], capsys)
+    assert code == 0, err
+    rows = read_csv(tmp_path / "out" / "next_batch.csv")
+    tasks = json.loads((tmp_path / "out" / "import.json").read_text())
+    assert [t["meta"]["example_id"] for t in tasks] == [r["example_id"] for r in rows]
+    texts = {str(t["id"]): t["data"] for t in pr.tasks}
+    assert all(t["data"] == texts[t["meta"]["example_id"]] for t in tasks)
+    assert set(rows[0]) >= {"labeled_by", "consensus_label", "suggested_annotator"}
