@@ -33,8 +33,8 @@ from skactivelab import cli
 argv = {argv!r}
 t0 = time.perf_counter()
 code = cli.main(argv) if argv else 0
-print("RESULT", code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-      time.perf_counter() - t0)
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print("RESULT", code, ru.ru_maxrss, time.perf_counter() - t0, ru.ru_utime + ru.ru_stime)
 """
 
 
@@ -73,10 +73,10 @@ def run(root, argv):
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")), None)
     if line is None:
         return None, out.stderr.strip().splitlines()[-1:] or ["no output"]
-    _, code, rss, seconds = line.split()
+    _, code, rss, seconds, cpu = line.split()
     if int(code) != 0:
         return None, out.stderr.strip().splitlines()[-1:]
-    return (int(rss) / 1024, float(seconds)), None
+    return (int(rss) / 1024, float(seconds), float(cpu)), None
 
 
 def main():
@@ -104,7 +104,7 @@ def main():
         base, _ = run(args.root, [])
         print(f"score: {n_ann:,} annotations, {n_rows:,} probability rows; code from {args.root}; "
               f"import-only process {base[0]:.0f} MB")
-        print(f"{'format':>8} {'wall s':>8} {'peak RSS MB':>12} {'above import MB':>16}")
+        print(f"{'format':>8} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} {'above import MB':>16}")
         for fmt in args.formats.split(","):
             if fmt not in paths:
                 print(f"{fmt:>8} skipped (pandas/pyarrow missing)")
@@ -116,8 +116,9 @@ def main():
             if res is None:
                 print(f"{fmt:>8} failed: {' '.join(err)[:100]}")
                 continue
-            rss, seconds = res
-            print(f"{fmt:>8} {seconds:>8.1f} {rss:>12.0f} {rss - base[0]:>16.0f}", flush=True)
+            rss, seconds, cpu = res
+            print(f"{fmt:>8} {seconds:>8.1f} {cpu:>8.1f} {rss:>12.0f} {rss - base[0]:>16.0f}",
+                  flush=True)
 
 
 if __name__ == "__main__":

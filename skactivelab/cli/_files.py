@@ -121,7 +121,8 @@ def _has_padded_cells(text, delimiter):
     edges = (delimiter, "\n", "\r", '"')
     if text[:1] in space or text[-1:] in space:
         return True
-    return any(w + e in text or e + w in text for w in space for e in edges)
+    present = [w for w in space if w in text]  # usually none, or only the space
+    return any(w + e in text or e + w in text for w in present for e in edges)
 
 
 def _csv_rows(reader, padded, path):
@@ -599,7 +600,8 @@ def encode_labels(ann, classes, *, source=None):
             f"label {ann.label[i]!r} is not one of the classes {_shown(classes, 10)}{origin}; "
             f"unknown labels: {_shown(unknown)}{hint}",
             "Class names must match exactly (case and spaces included): fix the label, "
-            + (f"or add a column for it to {source}." if source else "or drop the row."), row_label=ann.row_label)
+            + (f"or add a column for it to {source}." if source else "or drop the row."),
+            row_label=ann.row_label)
     return codes
 
 
@@ -1090,8 +1092,9 @@ def write_files_atomically(files, *, inputs=()):
             except OSError:
                 pass
         if failed:
-            raise PartialWriteError(f"could not restore {', '.join(map(str, failed))} after a failed write; "
-                          f"their previous content is in {', '.join(str(backups[p]) for p in failed)}")
+            raise PartialWriteError(
+                f"could not restore {', '.join(map(str, failed))} after a failed write; their "
+                f"previous content is in {', '.join(str(backups[p]) for p in failed)}")
         raise
     _remove_quietly(list(backups.values()))
 

@@ -266,6 +266,10 @@ def read_ls_json(path, label_column=None):
         raise InputFileError(path, None, f"cannot be read ({exc.strerror or exc})",
                              "Check the path given to --annotations.") from None
     except (ValueError, UnicodeDecodeError) as exc:
+        if "Extra data" in str(exc):  # several JSON documents: one per line
+            raise InputFileError(path, None, f"is not one JSON document ({exc})",
+                                 "If it holds one JSON object per line (JSON Lines), name it "
+                                 ".jsonl.") from None
         raise InputFileError(path, None, f"is not valid JSON ({exc})",
                              "Give a Label Studio export (JSON, JSON-MIN or CSV), or a CSV, TSV, "
                              "Parquet or JSON Lines table.") from None

@@ -386,8 +386,8 @@ def _read_fit_inputs(args):
             path, ln = (feats.path, feats.lines[i]) if i < feats.X.shape[0] else (
                 args.unlabeled_features, unl.lines[i - feats.X.shape[0]])
             raise InputFileError(path, int(ln), "has an empty feature cell",
-                                 "Fill in missing values, or use --model extratrees, randomforest or hgb, "
-                                 "which handle them.")
+                                 "Fill in missing values, or use --model extratrees, "
+                                 "randomforest or hgb, which handle them.")
     ann = _read_annotations(args)
     pos = {x: i for i, x in enumerate(ids)}
     rows = np.fromiter((pos.get(x, -1) for x in ann.example_ids), dtype=np.int64,
@@ -399,7 +399,8 @@ def _read_fit_inputs(args):
             ann.path, int(ann.example_line[missing[0]]),
             f"example ID {ann.example_ids[missing[0]]!r} is not in the features "
             f"({missing.size} such ID(s): {shown}{' ...' if missing.size > 5 else ''})",
-            "Annotations must name example IDs of --features (or --unlabeled-features) exactly.", row_label=ann.row_label)
+            "Annotations must name example IDs of --features (or --unlabeled-features) exactly.",
+            row_label=ann.row_label)
     classes = sorted_class_names(ann.label.tolist())
     if len(classes) < 2:
         raise InputFileError(ann.path, None,
