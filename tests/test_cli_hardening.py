@@ -461,3 +461,19 @@ def test_benchmark_progress_on_stderr_unless_quiet(tmp_path, capsys, quiet):
     out, err = capsys.readouterr()
     assert "random" in out
     assert ("[1/1] random seed=0 done" in err) != quiet
+
+
+def test_entry_points_reach_the_one_parser(tmp_path):
+    import configparser
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = configparser.ConfigParser()
+    cfg.read(root / "setup.cfg")
+    assert cfg["options.entry_points"]["console_scripts"].strip() == "skactivelab = skactivelab.cli:main"
+    proc = subprocess.run([sys.executable, "-m", "skactivelab", "score", "--batch", "0"],
+                          capture_output=True, text=True, cwd=root, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("skactivelab score: error:") and len(proc.stderr.splitlines()) == 1
