@@ -12,7 +12,8 @@ import pytest
 
 from skactivelab import cli, get_active_learning_scores
 from skactivelab.cli import _files
-from skactivelab.cli._files import OutputPathError, read_pred_probs, write_files_atomically
+from skactivelab.cli._files import read_pred_probs
+from skactivelab.cli._write import OutputPathError, write_files_atomically
 from skactivelab._validation import ROW_SUM_TOL
 
 

@@ -1,9 +1,10 @@
 """The ``skactivelab`` command line: one parser, one error convention.
 
 Commands: ``score`` and ``fit`` (your annotation files; ``_team.py``), ``demo``
-and ``benchmark`` (simulations; ``_simulate.py``). Files are read and written
-by ``_files.py``; ``_common.py`` holds the argument types, the error
-convention, progress messages and the model factory. These are the only
+and ``benchmark`` (simulations; ``_simulate.py``). Files are read by
+``_files.py`` and ``_labelstudio.py`` and written by ``_write.py``;
+``_common.py`` holds the argument types, the error convention, progress
+messages and the model factory. These are the only
 modules of skactivelab that print. Runs as ``skactivelab ...`` (console
 script) or ``python -m skactivelab ...``; see ``docs/command_line.md``.
 """
@@ -14,7 +15,8 @@ import argparse
 import sys
 
 from ._common import _Parser, make_model, run_command
-from ._files import InputFileError, OutputPathError
+from ._files import InputFileError
+from ._write import OutputPathError
 
 __all__ = ["InputFileError", "OutputPathError", "build_parser", "main", "make_model"]
 

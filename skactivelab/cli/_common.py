@@ -10,7 +10,8 @@ import time
 import warnings
 from contextlib import contextmanager
 
-from ._files import InputFileError, PartialWriteError
+from ._files import InputFileError
+from ._write import PartialWriteError
 
 
 class _Parser(argparse.ArgumentParser):

@@ -67,16 +67,15 @@ def _id_text(value):
 class _Builder:
     """Collects (example, annotator, label) in order of first appearance; newest label wins."""
 
-    def __init__(self, path, label_column):
+    def __init__(self, path):
         self.path = path
-        self.label_column = label_column
         self.ex_index, self.ex_ids, self.ex_line, self.data = {}, [], [], {}
         self.an_index, self.an_ids = {}, []
         self.pairs = {}  # (i, j) -> (stamp, order, label, line)
         self.replaced = []
         self.order = 0
 
-    def example(self, task_id, line, data, k):
+    def example(self, task_id, line, data):
         x = _id_text(task_id)
         i = self.ex_index.get(x)
         if i is None:
@@ -134,14 +133,14 @@ def _choice_results(results, label_column):
 
 
 def _read_full(path, tasks, label_column):
-    b = _Builder(path, label_column)
+    b = _Builder(path)
     from_names = set()
     for k, task in enumerate(tasks):
         if not isinstance(task, dict) or "data" not in task or "id" not in task:
             raise _task_error(path, k, task.get("id") if isinstance(task, dict) else None,
                               "has no 'id' or no 'data'",
                               "Give the JSON export of Label Studio (Export > JSON), unchanged.")
-        i, x = b.example(task["id"], k + 1, task.get("data"), k)
+        i, x = b.example(task["id"], k + 1, task.get("data"))
         if b.ex_line[i] != k + 1:
             raise _task_error(path, k, task["id"],
                               f"the task ID also belongs to task {b.ex_line[i]}",
@@ -220,8 +219,7 @@ def _records_table(path, records, line_of, fmt, label_column, row_label):
     if label not in keys:
         raise InputFileError(path, None, f"has no column {label!r} (columns: {sorted(keys)[:12]})",
                              "Give --label-column the name= of the <Choices> tag.")
-    b = _Builder(path, label)
-    first_line = {}
+    b = _Builder(path)
     meta = set(LS_META_COLUMNS) | set(_LS_OPTIONAL) | {label}
     for k, r in enumerate(records):
         line = line_of(k)
@@ -231,8 +229,7 @@ def _records_table(path, records, line_of, fmt, label_column, row_label):
                                  "Give the export unchanged: every row names its task.",
                                  row_label=row_label)
         data = {c: v for c, v in r.items() if c not in meta}
-        i, x = b.example(tid, line, data, k)
-        first_line.setdefault(x, line)
+        i, x = b.example(tid, line, data)
         value = r.get(label)
         who = r.get("annotator")
         if value in (None, ""):

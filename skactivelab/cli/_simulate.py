@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ._common import default_n_jobs, fraction, n_jobs, positive_int, seed
-from ._files import OutputPathError, check_output_paths, write_files_atomically
+from ._write import OutputPathError, check_output_paths, write_files_atomically
 
 DEMO_EXAMPLE = """example:
   skactivelab demo                       # ~30-60 s on 2 cores, writes ./skactivelab-demo/

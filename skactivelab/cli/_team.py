@@ -26,17 +26,14 @@ from ._common import (
 )
 from ._files import (
     InputFileError,
-    OutputPathError,
     align_pred_probs,
-    check_output_paths,
     encode_labels,
-    format_csv,
     read_annotations,
     read_features,
     read_pred_probs,
     sorted_class_names,
-    write_files_atomically,
 )
+from ._write import OutputPathError, check_output_paths, format_csv, write_files_atomically
 
 __all__ = ["add_team_commands"]
 
