@@ -478,3 +478,18 @@ def test_entry_points_reach_the_one_parser(tmp_path):
                           capture_output=True, text=True, cwd=root, check=False)
     assert proc.returncode == 2
     assert proc.stderr.startswith("skactivelab score: error:") and len(proc.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("what", ["read_only_file", "read_only_directory"])
+def test_read_only_targets_are_refused_before_writing(tmp_path, monkeypatch, what):
+    # tests run as root, where permissions do not block writes: ask os.access instead
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("old\n")
+    second.write_text("old 2\n")
+    real = os.access
+    blocked = str(second) if what == "read_only_file" else str(tmp_path)
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == blocked else real(p, mode))
+    with pytest.raises(OutputPathError, match="read-only|no write permission"):
+        write_files_atomically({first: "new\n", second: "new\n"})
+    assert first.read_text() == "old\n" and second.read_text() == "old 2\n"
+    assert leftovers(tmp_path) == []

@@ -59,7 +59,8 @@ def _same_file(a, b):
 def check_output_paths(paths, inputs=(), *, option="--out"):
     """Refuse outputs that would fail or destroy something, before any work is done.
 
-    Each path must not be a directory, must not sit below an existing file, and
+    Each path must not be a directory, must not sit below an existing file, must
+    be writable (a read-only file is not replaced) in a writable directory, and
     must not be one of ``inputs`` (compared as files, so ``./a.csv``, a symlink
     or a hard link to an input are refused too); two outputs must differ.
     ``option`` names the command-line option in messages; ``paths`` may also be
@@ -82,6 +83,14 @@ def check_output_paths(paths, inputs=(), *, option="--out"):
             raise OutputPathError(
                 f"{opt}: {path} cannot be created because {ancestor} is a file, not a "
                 "directory; nothing was written. Choose another output path.")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise OutputPathError(
+                f"{opt}: cannot create files in {ancestor} (no write permission); nothing was "
+                "written. Choose another output path.")
+        if os.path.lexists(path) and not os.access(path, os.W_OK):
+            raise OutputPathError(
+                f"{opt}: {path} is read-only; nothing was written. Make it writable to have "
+                "it replaced, or choose another output path.")
         for src, src_opt in inputs:
             if os.path.exists(path) and _same_file(path, src):
                 raise OutputPathError(
