@@ -1,15 +1,14 @@
-"""Command line: ``skactivelab demo`` and ``skactivelab benchmark``.
-
-Also runs as ``python -m skactivelab ...``. This is the only module that prints.
-"""
+"""``skactivelab demo`` and ``skactivelab benchmark``: simulations with noisy annotators."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
+
+from ._common import default_n_jobs, fraction, n_jobs, positive_int, seed
+from ._write import OutputPathError, check_output_paths, write_files_atomically
 
 DEMO_EXAMPLE = """example:
   skactivelab demo                       # ~30-60 s on 2 cores, writes ./skactivelab-demo/
@@ -59,27 +58,46 @@ def _progress(done, total, method, seed, seconds):
     _eprint(f"[{done}/{total}] {method} seed={seed} done ({seconds:.0f} s elapsed)")
 
 
-def _save(result, out, stem, paper=None, title=None):
-    from .simulation import plot_results
+def _outputs(out, stem):
+    return {out / f"{stem}{ext}": "--out" for ext in (".csv", ".json", ".png")}
 
-    out.mkdir(parents=True, exist_ok=True)
-    result.to_csv(out / f"{stem}.csv")
-    result.to_json(out / f"{stem}.json")
-    png = out / f"{stem}.png"
-    try:
-        plot_results(result, png, paper=paper, title=title)
-    except ImportError as exc:
-        print(f"note: no plot written ({exc})")
-        png = None
+
+def _check_out(out, stem):
+    """Refuse an --out that is a file, or outputs that cannot be replaced, before any work."""
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"--out {out} is a file; give a directory (it is created if "
+                              "missing). Nothing was written.")
+    check_output_paths(_outputs(out, stem))
+
+
+def _save(result, out, stem, paper=None, title=None):
+    """Write CSV, JSON and plot: all of them or none (rendered aside, then moved in)."""
+    import tempfile
+
+    from ..simulation import plot_results
+
+    with tempfile.TemporaryDirectory(prefix=".skactivelab-") as tmp:
+        tmp = Path(tmp)
+        result.to_csv(tmp / f"{stem}.csv")
+        result.to_json(tmp / f"{stem}.json")
+        png = out / f"{stem}.png"
+        try:
+            plot_results(result, tmp / png.name, paper=paper, title=title)
+        except ImportError as exc:
+            print(f"note: no plot written ({exc})")
+            png = None
+        names = [f"{stem}.csv", f"{stem}.json"] + ([png.name] if png else [])
+        write_files_atomically({out / name: (tmp / name).read_bytes() for name in names})
     return png
 
 
-def _cmd_demo(args):
+def _run_demo(args):
     from sklearn.ensemble import ExtraTreesClassifier
 
-    from .datasets import load_digits_data
-    from .simulation import run_benchmark
+    from ..datasets import load_digits_data
+    from ..simulation import run_benchmark
 
+    _check_out(Path(args.out), "demo")
     ds = load_digits_data()
     print(
         f"skactivelab demo: {ds.data.shape[0]} digits, 20 simulated annotators ~70% accurate, "
@@ -100,7 +118,7 @@ def _cmd_demo(args):
         batch_size=args.batch,
         n_jobs=args.n_jobs,
         task_kwargs=dict(n_annotators=20, trace=0.7),
-        progress=_progress,
+        progress=None if args.quiet else _progress,
     )
     elapsed = time.perf_counter() - t0
     print()
@@ -112,20 +130,25 @@ def _cmd_demo(args):
     return 0
 
 
-def _cmd_benchmark(args):
-    from .datasets import load_dataset
-    from .simulation import METHODS, SETTINGS, load_paper_results, run_benchmark
+def _run_benchmark(args):
+    from ..datasets import load_dataset
+    from ..simulation import METHODS, SETTINGS, load_paper_results, run_benchmark
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     for m in methods:
         if m not in METHODS:
-            raise SystemExit(f"unknown method {m!r}; choose from {','.join(METHODS)}")
+            raise ValueError(f"--methods: unknown method {m!r}; choose from {','.join(METHODS)}.")
+    if not methods:
+        raise ValueError(f"--methods is empty; choose from {','.join(METHODS)}.")
     if args.setting not in SETTINGS:
-        raise SystemExit(f"unknown setting {args.setting!r}; choose from {','.join(SETTINGS)}")
+        raise ValueError(f"--setting: unknown setting {args.setting!r}; choose from "
+                         f"{', '.join(SETTINGS)}.")
+    stem = f"{args.dataset}_{args.setting}_{args.model}"
+    _check_out(Path(args.out), stem)
     try:
         X, y, source = load_dataset(args.dataset, args.data, random_state=args.data_seed)
     except (FileNotFoundError, OSError) as exc:
-        raise SystemExit(f"cannot load {args.dataset}: {exc}") from None
+        raise ValueError(f"cannot load {args.dataset}: {exc}") from None
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"benchmark: {args.dataset} from {source}: {X.shape[0]} rows, {X.shape[1]} features; setting "
           f"{args.setting}; model {args.model}; methods {','.join(methods)}; {args.rounds} rounds x "
@@ -142,14 +165,14 @@ def _cmd_benchmark(args):
         n_jobs=args.n_jobs,
         task_kwargs=dict(n_annotators=args.annotators, trace=args.trace),
         consensus=args.consensus,
-        progress=_progress,
+        progress=None if args.quiet else _progress,
     )
     result.config.update(dataset=args.dataset, data_source=source)
     elapsed = time.perf_counter() - t0
     paper = None
     paper_csv = Path(args.paper) if args.paper else None
     if paper_csv is None and args.dataset.startswith("wall_robot"):
-        from .datasets import default_wall_robot_path
+        from ..datasets import default_wall_robot_path
 
         cand = default_wall_robot_path().parent / "paper_results_wall_robot.csv"
         paper_csv = cand if cand.exists() else None
@@ -160,22 +183,15 @@ def _cmd_benchmark(args):
     print(f"\nround {args.rounds} (mean ± std over {len(seeds)} seed(s))"
           + ("; paper columns: its last recorded round (round_19)" if paper else ""))
     print(_final_table(result, paper))
-    stem = f"{args.dataset}_{args.setting}_{args.model}"
     png = _save(result, Path(args.out), stem, paper=paper,
                 title=f"{args.dataset}, {args.setting}, {args.model}, {args.rounds} rounds x {args.batch}")
     print(f"\n{elapsed:.0f} s. Results in {args.out}/{stem}.csv/.json" + (f", plot {png}" if png else ""))
     return 0
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="skactivelab",
-        description="ActiveLab and CROWDLAB: what to label or re-label next with several noisy annotators.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  skactivelab demo\n  skactivelab benchmark --help",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    n_cpu = min(2, os.cpu_count() or 1)
+def add_simulation_commands(sub):
+    """Register ``demo`` and ``benchmark`` on the subparsers of the one parser."""
+    n_cpu = default_n_jobs()
 
     d = sub.add_parser(
         "demo",
@@ -186,16 +202,19 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     d.add_argument("--out", default="skactivelab-demo", help="output directory (default: ./skactivelab-demo)")
-    d.add_argument("--rounds", type=int, default=10, help="annotation rounds (default: 10)")
-    d.add_argument("--batch", type=int, default=50, help="labels collected per round (default: 50)")
-    d.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    d.add_argument("--n-jobs", type=int, default=n_cpu, help=f"parallel runs (default: {n_cpu})")
-    d.set_defaults(func=_cmd_demo)
+    d.add_argument("--rounds", type=positive_int, default=10, help="annotation rounds (default: 10)")
+    d.add_argument("--batch", type=positive_int, default=50,
+                   help="labels collected per round (default: 50)")
+    d.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
+    d.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
+                   help=f"parallel runs; -1 for all CPUs (default: {n_cpu})")
+    d.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    d.set_defaults(func=_run_demo)
 
     b = sub.add_parser(
         "benchmark",
         help="the paper's benchmark protocol on Wall Robot or digits",
-        description="Run every method x seed of the ActiveLab benchmark protocol (spec section 7); "
+        description="Run every method x seed of the ActiveLab benchmark protocol (docs/reproduction.md); "
         "write CSV, JSON and a plot (beside the paper's curves for Wall Robot).",
         epilog=BENCH_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -208,35 +227,20 @@ def build_parser():
     b.add_argument("--model", default="extratrees", choices=("extratrees", "randomforest", "mlp", "logreg", "knn"))
     b.add_argument("--methods", default="random,good_random,entropy,uncertainty,activelab",
                    help="comma-separated: random,good_random,entropy,uncertainty,activelab,activelab_ensemble")
-    b.add_argument("--rounds", type=int, default=20)
-    b.add_argument("--batch", type=int, default=100)
-    b.add_argument("--seeds", type=int, default=5, help="number of seeds (default: 5)")
-    b.add_argument("--first-seed", type=int, default=0)
-    b.add_argument("--data-seed", type=int, default=123, help="seed of the Wall Robot class-stratified subset")
-    b.add_argument("--annotators", type=int, default=30)
-    b.add_argument("--trace", type=float, default=0.85, help="mean annotator accuracy (noise matrix trace / K)")
+    b.add_argument("--rounds", type=positive_int, default=20)
+    b.add_argument("--batch", type=positive_int, default=100)
+    b.add_argument("--seeds", type=positive_int, default=5, help="number of seeds (default: 5)")
+    b.add_argument("--first-seed", type=seed, default=0)
+    b.add_argument("--data-seed", type=seed, default=123, help="seed of the Wall Robot class-stratified subset")
+    b.add_argument("--annotators", type=positive_int, default=30)
+    b.add_argument("--trace", type=fraction, default=0.85,
+                   help="mean annotator accuracy (noise matrix trace / K), in (0, 1]")
     b.add_argument("--consensus", default="crowdlab", choices=("crowdlab", "majority_vote", "paper"),
                    help="training labels each round (default crowdlab for every method; 'paper': "
                    "majority vote for baselines as in the paper's code)")
     b.add_argument("--paper", default=None, help="paper_results_wall_robot.csv to plot beside ours")
     b.add_argument("--out", default="skactivelab-benchmark", help="output directory")
-    b.add_argument("--n-jobs", type=int, default=n_cpu)
-    b.set_defaults(func=_cmd_benchmark)
-
-    try:  # ``score`` and ``fit`` on files, when that module is present
-        from ._team_cli import add_team_commands
-    except ImportError:
-        pass
-    else:
-        add_team_commands(sub)
-    return parser
-
-
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    b.add_argument("--n-jobs", type=n_jobs, default=n_cpu, help="parallel runs; -1 for all CPUs")
+    b.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    b.set_defaults(func=_run_benchmark)
+    return sub

@@ -1,6 +1,7 @@
-"""Files for the team commands: annotation, probability and feature CSVs; atomic writes.
+"""Input files of ``score`` and ``fit``: annotations, probabilities and features.
 
-No pandas: the standard ``csv`` module plus NumPy. Every problem with an input
+Tables are read with the standard ``csv`` module (Parquet with pandas and
+pyarrow; Label Studio exports in ``_labelstudio.py``). Every problem with an input
 file raises :class:`InputFileError`, which names the file, the row (the 1-based
 line number in the file, header included) and the fix. Nothing here prints.
 The file formats are described in ``docs/command_line.md``.
@@ -9,14 +10,17 @@ The file formats are described in ``docs/command_line.md``.
 from __future__ import annotations
 
 import csv
-import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+
+from .._annotations import (
+    _LONG_ANNOTATOR_COLUMNS as ANNOTATOR_COLUMNS,
+    _LONG_EXAMPLE_COLUMNS as EXAMPLE_COLUMNS,
+    _LONG_LABEL_COLUMNS as LABEL_COLUMNS,
+)
+from .._validation import ROW_SUM_TOL
 
 __all__ = [
     "AnnotationTable",
@@ -25,20 +29,16 @@ __all__ = [
     "ProbTable",
     "align_pred_probs",
     "encode_labels",
-    "format_csv",
     "read_annotations",
     "read_features",
     "read_pred_probs",
     "sorted_class_names",
-    "write_files_atomically",
 ]
 
-EXAMPLE_COLUMNS = ("example_id", "task", "example", "item")
-ANNOTATOR_COLUMNS = ("annotator_id", "annotator", "worker")
-LABEL_COLUMNS = ("label",)
-#: Rows of a probability file may miss 1 by this much (rounding on export); they are renormalised.
-ROW_SUM_TOL = 0.01
 _INT_RE = re.compile(r"[+-]?\d+")
+#: Example IDs that count as row numbers of a bare probability array: ``0`` or
+#: a non-negative integer without sign or leading zero (``7``, not ``07``/``+7``).
+_ROW_ID_RE = re.compile(r"0|[1-9]\d*")
 _SHOWN = 5
 
 
@@ -94,9 +94,59 @@ class _Csv:
     lines: np.ndarray  # line number of each row
 
 
+def _delimiter(path):
+    """Tab for ``.tsv``/``.tab`` files or a first line with tabs and no comma, else comma."""
+    if path.lower().endswith((".tsv", ".tab")):
+        return "\t"
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            first = fh.readline()
+    except OSError:
+        return ","
+    return "\t" if "\t" in first and "," not in first else ","
+
+
+def _has_padded_cells(text, delimiter):
+    """Whether some cell may start or end with white space (else stripping is skipped)."""
+    space = " \f\v" if delimiter == "\t" else " \t\f\v"
+    edges = (delimiter, "\n", "\r", '"')
+    if text[:1] in space or text[-1:] in space:
+        return True
+    present = [w for w in space if w in text]  # usually none, or only the space
+    return any(w + e in text or e + w in text for w in present for e in edges)
+
+
+def _csv_rows(reader, padded, path):
+    """Non-blank rows of a csv.reader with their line numbers; the header first."""
+    header, header_line, rows, lines = None, None, [], []
+    for cells in reader:
+        if padded:
+            cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue  # blank line (or a row of empty cells)
+        if header is None:
+            header, header_line = cells, reader.line_num
+            continue
+        if len(cells) != len(header):
+            extra = cells[len(header):]
+            if len(cells) < len(header) or any(extra):
+                raise InputFileError(
+                    path, reader.line_num,
+                    f"has {len(cells)} cells but the header (row {header_line}) has "
+                    f"{len(header)} columns",
+                    "Give every row one cell per header column (quote cells that "
+                    "contain commas)."
+                )
+            cells = cells[: len(header)]
+        rows.append(cells)
+        lines.append(reader.line_num)
+    return rows, lines, header, header_line
+
+
 def _read_csv(path, what):
-    """Header and non-blank rows of a CSV file, cells stripped, with their line numbers."""
+    """Header and non-blank rows of a CSV (or TSV) file, cells stripped, with their line numbers."""
     path = str(path)
+    delimiter = _delimiter(path)
     try:
         fh = open(path, newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -105,27 +155,10 @@ def _read_csv(path, what):
     header, header_line, rows, lines = None, None, [], []
     try:
         with fh:
-            reader = csv.reader(fh)
-            for cells in reader:
-                cells = [c.strip() for c in cells]
-                if not any(cells):
-                    continue  # blank line (or a row of empty cells)
-                if header is None:
-                    header, header_line = cells, reader.line_num
-                    continue
-                if len(cells) != len(header):
-                    extra = cells[len(header):]
-                    if len(cells) < len(header) or any(extra):
-                        raise InputFileError(
-                            path, reader.line_num,
-                            f"has {len(cells)} cells but the header (row {header_line}) has "
-                            f"{len(header)} columns",
-                            "Give every row one cell per header column (quote cells that "
-                            "contain commas)."
-                        )
-                    cells = cells[: len(header)]
-                rows.append(cells)
-                lines.append(reader.line_num)
+            padded = _has_padded_cells(fh.read(), delimiter)
+            fh.seek(0)
+            reader = csv.reader(fh, delimiter=delimiter)
+            rows, lines, header, header_line = _csv_rows(reader, padded, path)
     except UnicodeDecodeError:
         raise InputFileError(path, None, "is not UTF-8 text",
                              f"Give {what} a CSV file saved as UTF-8.") from None
@@ -147,6 +180,114 @@ def _read_csv(path, what):
                                  f"and {j + 1})", "Give every column a different name.")
         seen[key] = j
     return _Csv(path, header, rows, np.asarray(lines, dtype=np.int64)), header_line
+
+
+def _cell_text(v):
+    """A cell of a Parquet / JSON Lines table as CSV text ('' for missing)."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if v != v:
+            return ""
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        import json
+
+        return json.dumps(v, ensure_ascii=False)
+    return str(v).strip()
+
+
+def _require_pandas(path, what):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise InputFileError(path, None, "is a Parquet file, which needs pandas and pyarrow",
+                             "Install them (pip install 'skactivelab[cli]'), or give "
+                             f"{what} as CSV.") from None
+    return pd
+
+
+def _read_parquet(path, what):
+    pd = _require_pandas(path, what)
+    try:
+        df = pd.read_parquet(path)
+    except ImportError as exc:
+        raise InputFileError(path, None, f"cannot be read as Parquet ({exc})",
+                             "Install pyarrow (pip install 'skactivelab[cli]'), or give "
+                             f"{what} as CSV.") from None
+    except Exception as exc:  # pyarrow raises its own types
+        raise InputFileError(path, None, f"cannot be read as Parquet ({exc})",
+                             f"Give {what} a Parquet file written by pandas or pyarrow.") from None
+    if df.shape[0] == 0:
+        raise InputFileError(path, None, "has no rows", f"Give {what} at least one row.")
+    header = [str(c) for c in df.columns]
+    cols = []
+    for c in df.columns:
+        col = df[c]
+        if col.dtype.kind in "iu":
+            cols.append(col.astype(str).tolist())
+        else:
+            cols.append([_cell_text(v) for v in col.tolist()])
+    rows = [list(r) for r in zip(*cols)]
+    return _Csv(path, header, rows, np.arange(1, len(rows) + 1, dtype=np.int64)), None
+
+
+def _read_jsonl(path, what):
+    import json
+
+    header, index, rows, lines = [], {}, [], []
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            for n, text in enumerate(fh, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    rec = json.loads(text)
+                except ValueError as exc:
+                    raise InputFileError(path, n, f"is not a JSON object ({exc})",
+                                         "Give one JSON object per line (JSON Lines).") from None
+                if not isinstance(rec, dict):
+                    raise InputFileError(path, n, "is not a JSON object",
+                                         "Give one JSON object per line (JSON Lines).")
+                for k in rec:
+                    if k not in index:
+                        index[k] = len(header)
+                        header.append(k)
+                rows.append(rec)
+                lines.append(n)
+    except OSError as exc:
+        raise InputFileError(path, None, f"cannot be read ({exc.strerror or exc})",
+                             f"Check the path given to {what}.") from None
+    if not rows:
+        raise InputFileError(path, None, "has no records", f"Give {what} one JSON object per line.")
+    cells = [[_cell_text(r.get(k)) for k in header] for r in rows]
+    return _Csv(path, [str(h) for h in header], cells, np.asarray(lines, dtype=np.int64)), None
+
+
+def _read_table(path, what):
+    """Any table: CSV, TSV, Parquet (pandas + pyarrow) or JSON Lines, as CSV cells."""
+    path = str(path)
+    low = path.lower()
+    if low.endswith((".parquet", ".pq")):
+        return _read_parquet(path, what)
+    if low.endswith((".jsonl", ".ndjson")):
+        return _read_jsonl(path, what)
+    return _read_csv(path, what)
+
+
+def _is_json_document(path):
+    if path.lower().endswith((".jsonl", ".ndjson")):
+        return False
+    if path.lower().endswith(".json"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError:
+        return False
+    return head[:1] in (b"[", b"{")
 
 
 def _find_column(header, aliases):
@@ -234,6 +375,11 @@ class AnnotationTable:
     label: np.ndarray
     line: np.ndarray
     example_line: np.ndarray
+    row_label: str = "row"
+    #: original task data of each example ID (Label Studio exports), for import files
+    task_data: dict | None = None
+    #: things said about the reading (e.g. duplicates resolved), printed as warnings
+    notes: tuple = ()
 
     @property
     def n_examples(self):
@@ -248,11 +394,15 @@ class AnnotationTable:
         return np.bincount(self.example, minlength=self.n_examples)
 
 
-def _detect_format(table, header_line, fmt):
+def _named_or_found(header, name, aliases):
+    return [header.index(name)] if name in header else _find_column(header, aliases)
+
+
+def _detect_format(table, header_line, fmt, columns):
     groups = {
-        "example": _find_column(table.header, EXAMPLE_COLUMNS),
-        "annotator": _find_column(table.header, ANNOTATOR_COLUMNS),
-        "label": _find_column(table.header, LABEL_COLUMNS),
+        "example": _named_or_found(table.header, columns[0], EXAMPLE_COLUMNS),
+        "annotator": _named_or_found(table.header, columns[1], ANNOTATOR_COLUMNS),
+        "label": _named_or_found(table.header, columns[2], LABEL_COLUMNS),
     }
     if fmt != "auto":
         return fmt
@@ -265,18 +415,20 @@ def _detect_format(table, header_line, fmt):
         raise InputFileError(
             table.path, header_line,
             f"looks like long format (columns {table.header[:8]}) but has no {missing} column",
-            f"Add a column named one of {list(aliases)}, or pass --format wide if it is wide "
-            "format (first column the example ID, one column per annotator).")
+            f"Name it with --{missing}-column NAME (or rename a column to one of "
+            f"{list(aliases)}), or pass --format wide if it is wide format (first column the "
+            "example ID, one column per annotator).")
     return "wide"
 
 
-def read_annotations(path, fmt="auto", *, what="--annotations"):
-    """Read annotations in long or wide CSV format.
+def read_annotations(path, fmt="auto", *, what="--annotations", example_column=None,
+                     annotator_column=None, label_column=None):
+    """Read annotations: a Label Studio export, or a long or wide table.
 
     Parameters
     ----------
     path : str or Path
-    fmt : {"auto", "long", "wide"}
+    fmt : {"auto", "labelstudio", "long", "wide"}
         Long format has columns example ID (``example_id``, ``task``,
         ``example`` or ``item``), annotator ID (``annotator_id``,
         ``annotator`` or ``worker``) and ``label``, one row per label; other
@@ -286,15 +438,34 @@ def read_annotations(path, fmt="auto", *, what="--annotations"):
         label cell is no label; an example with no label is unlabeled.
     what : str
         How the file is named in fixes (the command-line option).
+    example_column, annotator_column, label_column : str, optional
+        Names of the columns of long format (exact), instead of the usual
+        names; ``label_column`` is also the ``<Choices>`` tag of a Label Studio
+        export. Label Studio exports (JSON, JSON-MIN, CSV) are recognised by
+        their content (see ``_labelstudio.py``); tables may be CSV, TSV,
+        Parquet or JSON Lines.
 
     Returns
     -------
     AnnotationTable
     """
-    if fmt not in ("auto", "long", "wide"):
-        raise ValueError(f"fmt must be 'auto', 'long' or 'wide', got {fmt!r}.")
-    table, header_line = _read_csv(path, what)
-    fmt = _detect_format(table, header_line, fmt)
+    from ._labelstudio import looks_like_ls_header, read_ls_csv, read_ls_json
+
+    if fmt not in ("auto", "labelstudio", "long", "wide"):
+        raise ValueError(f"fmt must be 'auto', 'labelstudio', 'long' or 'wide', got {fmt!r}.")
+    path = str(path)
+    if fmt in ("auto", "labelstudio") and _is_json_document(path):
+        return read_ls_json(path, label_column)
+    table, header_line = _read_table(path, what)
+    if fmt == "labelstudio" or (fmt == "auto" and looks_like_ls_header(table.header)):
+        return read_ls_csv(table, label_column)
+    detected = _detect_format(table, header_line, fmt,
+                              (example_column, annotator_column, label_column))
+    wide_hint = ("" if fmt != "auto" or detected != "wide" else
+                 f" (read as wide format: the header {table.header[:6]} has no example, "
+                 "annotator and label columns; if each row is one label, name them with "
+                 "--example-column, --annotator-column and --label-column)")
+    fmt = detected
     ex_index, ex_ids, ex_line = {}, [], []
     an_index, an_ids = {}, []
 
@@ -315,9 +486,18 @@ def read_annotations(path, fmt="auto", *, what="--annotations"):
 
     ex, an, lab, lines = [], [], [], []
     if fmt == "long":
-        ce = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID")
-        ca = _pick_column(table, header_line, ANNOTATOR_COLUMNS, "annotator ID")
-        cl = _pick_column(table, header_line, LABEL_COLUMNS, "label")
+        def column(name, option, aliases, what_col):
+            if name is None:
+                return _pick_column(table, header_line, aliases, what_col)
+            if name not in table.header:
+                raise InputFileError(table.path, header_line,
+                                     f"no column {name!r} (header: {table.header[:8]})",
+                                     f"Give {option} the exact name of the {what_col} column.")
+            return table.header.index(name)
+
+        ce = column(example_column, "--example-column", EXAMPLE_COLUMNS, "example ID")
+        ca = column(annotator_column, "--annotator-column", ANNOTATOR_COLUMNS, "annotator ID")
+        cl = column(label_column, "--label-column", LABEL_COLUMNS, "label")
         seen = {}
         for cells, line in zip(table.rows, table.lines.tolist()):
             x, a, y = cells[ce], cells[ca], cells[cl]
@@ -353,7 +533,8 @@ def read_annotations(path, fmt="auto", *, what="--annotations"):
                                      "Give every row an example ID in the first column.")
             if x in ex_index:
                 raise InputFileError(table.path, line,
-                                     f"example ID {x!r} already appears on row {ex_line[ex_index[x]]}",
+                                     f"example ID {x!r} already appears on row "
+                                     f"{ex_line[ex_index[x]]}{wide_hint}",
                                      "Give each example one row only (one column per annotator).")
             i = example_of(x, line)
             for j, y in enumerate(cells[1:]):
@@ -361,7 +542,7 @@ def read_annotations(path, fmt="auto", *, what="--annotations"):
                     ex.append(i), an.append(j), lab.append(y), lines.append(line)
     return AnnotationTable(
         path=table.path,
-        format=fmt,
+        format=fmt if not wide_hint else "wide (auto)",
         example_ids=ex_ids,
         annotator_ids=an_ids,
         example=np.asarray(ex, dtype=np.int64),
@@ -401,12 +582,17 @@ def encode_labels(ann, classes, *, source=None):
         i = bad[0]
         unknown = sorted_class_names(ann.label[bad].tolist())
         origin = f" (the columns of {source})" if source else ""
+        hint = "" if ann.format != "wide (auto)" else (
+            " (the file was read as wide format: each column after the first is an annotator; "
+            "if each row is one label, pass --format long with --example-column, "
+            "--annotator-column and --label-column)")
         raise InputFileError(
             ann.path, int(ann.line[i]),
             f"label {ann.label[i]!r} is not one of the classes {_shown(classes, 10)}{origin}; "
-            f"unknown labels: {_shown(unknown)}",
+            f"unknown labels: {_shown(unknown)}{hint}",
             "Class names must match exactly (case and spaces included): fix the label, "
-            + (f"or add a column for it to {source}." if source else "or drop the row."))
+            + (f"or add a column for it to {source}." if source else "or drop the row."),
+            row_label=ann.row_label)
     return codes
 
 
@@ -441,21 +627,69 @@ def _check_prob_rows(tab, what):
     s = P.sum(axis=1)
     off = np.flatnonzero(np.abs(s - 1.0) > ROW_SUM_TOL)
     if off.size:
-        raise tab.error(off[0], f"probabilities sum to {s[off[0]]:.6g}, not 1",
+        also = ""
+        if off.size > 1:
+            more = ", ".join(str(int(tab.lines[i])) for i in off[1:6])
+            also = f" (also {tab.row_label}s {more}{' ...' if off.size > 6 else ''})"
+        raise tab.error(off[0], f"probabilities sum to {s[off[0]]:.6g}, not 1{also}",
                         f"Give {what} one probability per class in each row, summing to 1 "
-                        f"(within {ROW_SUM_TOL:g}).")
-    P /= s[:, None]  # undo export rounding; our own copy
+                        f"(within {ROW_SUM_TOL:g}; rows within it are renormalised).")
+    fix = np.abs(s - 1.0) > 1e-12  # rows summing to 1 already stay bit-for-bit as given
+    P[fix] /= s[fix, None]  # undo export rounding; our own copy
     return tab
 
 
-def read_pred_probs(path, *, what="--pred-probs"):
+def _looks_like_probabilities(cells):
+    """All cells numbers in [0, 1], at least one strictly between (IDs 0, 1, 2 are not)."""
+    try:
+        v = np.asarray(cells, dtype=np.float64)
+    except ValueError:
+        return False
+    return bool(v.size and np.all((v >= 0) & (v <= 1)) and np.any((v > 0) & (v < 1)))
+
+
+def _prob_id_column(table, header_line, class_names, id_column, option, usual=()):
+    """Index of the example-ID column of a probability CSV, or None (docs/command_line.md).
+
+    ``id_column`` (the user's ``--example-column``) wins when the file has it.
+    Otherwise a column named like an example ID is the ID column unless its
+    name is one of ``class_names`` (labels of the annotations) or its cells look
+    like probabilities; then it is a class column.
+    """
+    if id_column is not None:
+        return table.header.index(id_column) if id_column in table.header else None
+    for name in usual:  # the ID column of the annotations' tool (Label Studio: "id")
+        if name in table.header and name not in set(class_names or ()):
+            return table.header.index(name)
+    hits = _find_column(table.header, EXAMPLE_COLUMNS)
+    labels = set(class_names or ())
+    hits = [j for j in hits if table.header[j] not in labels
+            and not _looks_like_probabilities([r[j] for r in table.rows])]
+    if len(hits) > 1:
+        names = [table.header[j] for j in hits]
+        raise InputFileError(table.path, header_line, f"several example ID columns {names}",
+                             f"Pass {option} NAME to say which one holds the example IDs (the "
+                             "others are read as classes).")
+    return hits[0] if hits else None
+
+
+def read_pred_probs(path, *, what="--pred-probs", class_names=None, id_column=None,
+                    id_option="--example-column", ids_path=None, ids_option="--pred-probs-ids",
+                    usual_id_columns=()):
     """Read predicted probabilities from ``.npy`` (2-D array) or CSV.
 
     A CSV file has one column per class, named by the class, and optionally an
-    example ID column (``example_id``, ``task``, ``example`` or ``item``).
-    Rows must be non-negative and sum to 1 within 0.01 (they are renormalised).
+    example ID column: ``id_column`` if given, else a column named like an
+    example ID (``example_id``, ``task``, ``example``, ``item``) whose name is
+    not one of ``class_names`` and whose cells do not look like probabilities.
+    Rows must be non-negative and sum to 1 within ``ROW_SUM_TOL`` (they are
+    renormalised).
     """
     path = str(path)
+    if ids_path is not None and not path.lower().endswith(".npy"):
+        raise InputFileError(ids_path, None, f"is an ID list for {path}, which is not a .npy file",
+                             f"Use {ids_option} only with a .npy file; a table names its IDs in "
+                             "a column.")
     if path.lower().endswith(".npy"):
         try:
             P = np.load(path, allow_pickle=False)
@@ -468,13 +702,15 @@ def read_pred_probs(path, *, what="--pred-probs"):
                                  "Give a 2-D numeric array, one row per example and one column "
                                  "per class (at least 2 classes).")
         P = np.array(P, dtype=np.float64)
-        tab = ProbTable(path, P, None, None, np.arange(P.shape[0]), row_label="array row")
+        ids = None if ids_path is None else _read_id_list(ids_path, P.shape[0], path, ids_option)
+        tab = ProbTable(path, P, None, ids, np.arange(P.shape[0]), row_label="array row")
         bad = np.flatnonzero(~np.isfinite(P).all(axis=1))
         if bad.size:
             raise tab.error(bad[0], "holds NaN or infinity", f"Give {what} finite probabilities.")
         return _check_prob_rows(tab, what)
-    table, header_line = _read_csv(path, what)
-    cid = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID", required=False)
+    table, header_line = _read_table(path, what)
+    cid = _prob_id_column(table, header_line, class_names, id_column, id_option,
+                          usual_id_columns)
     cols = [j for j in range(len(table.header)) if j != cid]
     classes = [table.header[j] for j in cols]
     if any(name == "" for name in classes):
@@ -488,6 +724,12 @@ def read_pred_probs(path, *, what="--pred-probs"):
         raise InputFileError(path, header_line, f"has {len(classes)} class column",
                              "Give one probability column per class (at least 2), named by class.")
     P = _parse_numbers(table, cols, what)
+    whole = np.all(P == np.round(P), axis=0) & (P.max(axis=0) > 1)
+    if whole.any():
+        name = classes[int(np.flatnonzero(whole)[0])]
+        raise InputFileError(path, header_line,
+                             f"column {name!r} holds whole numbers above 1, not probabilities",
+                             f"If it holds the example IDs, pass {id_option} {name}.")
     ids = None
     if cid is not None:
         ids = [r[cid] for r in table.rows]
@@ -498,6 +740,31 @@ def read_pred_probs(path, *, what="--pred-probs"):
                                  "Give every row its example ID.")
         _check_unique_ids(path, ids, table.lines, "example ID")
     return _check_prob_rows(ProbTable(path, P, classes, ids, table.lines, header_line=header_line), what)
+
+
+def _read_id_list(path, n_rows, npy_path, option):
+    """Example IDs of the rows of a ``.npy`` file: one per line (an ID-column header allowed)."""
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            ids = [ln.strip() for ln in fh.read().splitlines()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(path, None, f"cannot be read ({exc})",
+                             f"Give {option} a text file with one example ID per line.") from None
+    while ids and ids[-1] == "":
+        ids.pop()
+    if len(ids) == n_rows + 1 and (ids[0].lower() in EXAMPLE_COLUMNS or ids[0].lower() == "id"):
+        ids, first = ids[1:], 2
+    else:
+        first = 1
+    if len(ids) != n_rows:
+        raise InputFileError(path, None, f"has {len(ids)} IDs but {npy_path} has {n_rows} rows",
+                             "Give one example ID per row of the array, in row order.")
+    empty = [i for i, x in enumerate(ids) if x == ""]
+    if empty:
+        raise InputFileError(path, empty[0] + first, "the example ID is empty",
+                             "Give every row of the array its example ID.")
+    _check_unique_ids(path, ids, np.arange(first, first + len(ids)), "example ID")
+    return ids
 
 
 def _npy_classes(ann, tab):
@@ -519,6 +786,39 @@ def _npy_classes(ann, tab):
             "Give the probabilities as CSV with one column per class, named by class, or "
             "label with column indices 0..K-1.")
     return names, encode_labels(ann, names)
+
+
+def row_number_ids(ann):
+    """True when the example IDs of ``ann`` are row numbers of a bare probability array.
+
+    That is when the annotations are in long format and every example ID is a
+    non-negative integer written plainly (``0``, ``17``; not ``007``, ``+3``
+    or ``1.0``). Other IDs, and wide format, follow the order of first
+    appearance (docs/command_line.md).
+    """
+    return ann.format == "long" and bool(ann.example_ids) and all(
+        _ROW_ID_RE.fullmatch(x) for x in ann.example_ids)
+
+
+def _rows_by_number(ann, tab):
+    """Rows of a bare ``tab`` for integer example IDs: ID i is row i; the rest is pool."""
+    n_rows = tab.probs.shape[0]
+    numbers = [int(x) for x in ann.example_ids]
+    big = [i for i, r in enumerate(numbers) if r >= n_rows]
+    if big:
+        i = min(big, key=lambda i: ann.example_line[i])
+        raise InputFileError(
+            ann.path, int(ann.example_line[i]),
+            f"example ID {ann.example_ids[i]!r} is row {numbers[i]} of {tab.path}, which has only "
+            f"{n_rows} rows (integer example IDs are row numbers of a probability file without "
+            "IDs)",
+            f"Give {tab.path} one row per example ID 0..{max(numbers)}, or add an example_id "
+            "column to it.", row_label=ann.row_label)
+    rows = np.asarray(numbers, dtype=np.int64)
+    extra = np.ones(n_rows, dtype=bool)
+    extra[rows] = False
+    extra_idx = np.flatnonzero(extra)
+    return tab.probs[rows], [str(i) for i in extra_idx.tolist()], tab.probs[extra_idx]
 
 
 def align_pred_probs(ann, tab):
@@ -545,11 +845,21 @@ def align_pred_probs(ann, tab):
                 "included).")
         codes = encode_labels(ann, classes, source=tab.path)
     n = ann.n_examples
+    if tab.ids is None and ann.format.startswith("labelstudio"):
+        raise InputFileError(
+            tab.path, None,
+            f"has no example IDs, and the Label Studio task IDs of {ann.path} are not row numbers",
+            "Add an ID column holding the task id (CSV or Parquet), or give the IDs of the "
+            ".npy rows with --pred-probs-ids FILE.")
+    if tab.ids is None and row_number_ids(ann):
+        return (classes, codes) + _rows_by_number(ann, tab)
     if tab.ids is None:
         if tab.probs.shape[0] != n:
             problem = (f"has {tab.probs.shape[0]} rows but {ann.path} names {n} examples; "
                        "without an example_id column rows follow the order in which examples "
-                       f"first appear in {ann.path}")
+                       f"first appear in {ann.path}"
+                       + (" (its example IDs are not all row numbers 0, 1, 2, ...)"
+                          if ann.format == "long" else ""))
             if tab.probs.shape[0] > n:
                 raise tab.error(n, problem, "Remove the extra rows, or add an example_id column.")
             raise InputFileError(tab.path, None, problem,
@@ -563,11 +873,18 @@ def align_pred_probs(ann, tab):
         raise InputFileError(
             tab.path, None,
             f"has no row for {missing.size} example ID(s) of {ann.path}: {_shown(ids)} "
-            f"(first at {ann.path} row {int(ann.example_line[missing[0]])})",
+            f"(first at {ann.path} {ann.row_label} {int(ann.example_line[missing[0]])})",
             f"Add a row for every example in {ann.path}; IDs must match exactly.")
     extra = np.ones(len(tab.ids), dtype=bool)
     extra[rows] = False
     extra_idx = np.flatnonzero(extra)
+    if extra_idx.size and ann.format == "labelstudio-json":  # lists every task
+        ids = [tab.ids[i] for i in extra_idx]
+        raise tab.error(extra_idx[0],
+                        f"example ID {ids[0]!r} is no task of the Label Studio export "
+                        f"{ann.path} ({len(ids)} such ID(s): {_shown(ids)})",
+                        "The JSON export lists every task, labeled or not: give probabilities for "
+                        "its task IDs only (or pass other examples with --unlabeled-pred-probs).")
     return (classes, codes, tab.probs[rows], [tab.ids[i] for i in extra_idx],
             tab.probs[extra_idx])
 
@@ -585,11 +902,19 @@ class FeatureTable:
     header_line: int = 1
 
 
-def read_features(path, *, what="--features"):
-    """Read a features CSV: an example ID column (``example_id`` or an alias, else the
-    first column) plus numeric feature columns; an empty cell is a missing value (NaN)."""
+def read_features(path, *, what="--features", example_column=None):
+    """Read a features CSV: an example ID column (``example_column``, else ``example_id``
+    or an alias, else the first column) plus numeric feature columns; an empty cell is a
+    missing value (NaN)."""
     table, header_line = _read_csv(path, what)
-    cid = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID", required=False)
+    if example_column is not None:
+        if example_column not in table.header:
+            raise InputFileError(table.path, header_line,
+                                 f"no column {example_column!r} (header: {table.header[:8]})",
+                                 "Give --example-column the exact name of the example-ID column.")
+        cid = table.header.index(example_column)
+    else:
+        cid = _pick_column(table, header_line, EXAMPLE_COLUMNS, "example ID", required=False)
     cid = 0 if cid is None else cid
     cols = [j for j in range(len(table.header)) if j != cid]
     if not cols:
@@ -604,39 +929,3 @@ def read_features(path, *, what="--features"):
     _check_unique_ids(table.path, ids, table.lines, "example ID")
     X = _parse_numbers(table, cols, what, allow_missing=True)
     return FeatureTable(table.path, ids, X, [table.header[j] for j in cols], table.lines, header_line)
-
-
-# --------------------------------------------------------------------------- writing
-def format_csv(header, rows):
-    """CSV text (``\\n`` line ends) of a header and rows of cells (str() of each)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
-
-def write_files_atomically(files):
-    """Write ``{path: text}``: every file to a temporary file beside it, then rename all.
-
-    If any write fails, the temporary files are removed and no target changes.
-    Missing parent directories are created.
-    """
-    temps = []
-    try:
-        for path, text in files.items():
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps.append((tmp, path))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-    except BaseException:
-        for tmp, _ in temps:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        raise
-    for tmp, path in temps:
-        os.replace(tmp, path)

@@ -1,0 +1,53 @@
+"""The ``skactivelab`` command line: one parser, one error convention.
+
+Commands: ``score`` and ``fit`` (your annotation files; ``_team.py``), ``demo``
+and ``benchmark`` (simulations; ``_simulate.py``). Files are read by
+``_files.py`` and ``_labelstudio.py`` and written by ``_write.py``;
+``_common.py`` holds the argument types, the error convention, progress
+messages and the model factory. These are the only
+modules of skactivelab that print. Runs as ``skactivelab ...`` (console
+script) or ``python -m skactivelab ...``; see ``docs/command_line.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._common import _Parser, make_model, run_command
+from ._files import InputFileError
+from ._write import OutputPathError
+
+__all__ = ["InputFileError", "OutputPathError", "build_parser", "main", "make_model"]
+
+
+def build_parser():
+    """The ``skactivelab`` parser with every command; each sets ``func(args) -> int``."""
+    from ._simulate import add_simulation_commands
+    from ._team import add_team_commands
+
+    parser = _Parser(
+        prog="skactivelab",
+        description="ActiveLab and CROWDLAB: what to label or re-label next with several noisy "
+        "annotators.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  skactivelab demo\n  skactivelab score --help\n"
+        "  skactivelab benchmark --help",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_simulation_commands(sub)
+    add_team_commands(sub)
+    return parser
+
+
+def main(argv=None):
+    """Run one command; return its exit status (0, 2 for bad input, 1 if writing failed).
+
+    Usage errors and ``--help`` exit through ``SystemExit`` as argparse does.
+    """
+    args = build_parser().parse_args(argv)
+    return run_command(args.func, args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,584 @@
+"""``skactivelab score`` and ``skactivelab fit``: a team's annotation files in, the next batch out.
+
+File formats and rules: ``docs/command_line.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._annotations import Annotations
+from ._common import (
+    MODELS,
+    Progress,
+    default_n_jobs,
+    make_model,
+    n_jobs,
+    positive_int,
+    recorded_warnings,
+    seed,
+    warnings_to_stderr,
+)
+from ._files import (
+    InputFileError,
+    align_pred_probs,
+    encode_labels,
+    read_annotations,
+    read_features,
+    read_pred_probs,
+    sorted_class_names,
+)
+from ._write import OutputPathError, check_output_paths, format_csv, write_files_atomically
+
+__all__ = ["add_team_commands"]
+
+NEXT_BATCH_COLUMNS = ("rank", "example_id", "score", "relabel", "num_annotations", "labeled_by",
+                      "consensus_label", "consensus_quality")
+SUGGESTED_COLUMN = "suggested_annotator"
+CONSENSUS_COLUMNS = ("example_id", "consensus_label", "consensus_quality", "annotator_agreement",
+                     "num_annotations")
+ANNOTATOR_COLUMNS = ("annotator_id", "annotator_quality", "agreement_with_consensus", "worst_class",
+                     "num_examples_labeled")
+
+SCORE_EXAMPLE = """\
+files:
+  --annotations  a Label Studio export (JSON, JSON-MIN, CSV), or a long table (one row per
+                 label: example_id,annotator_id,label) or a wide one (first column the example
+                 ID, one column per annotator), as CSV, TSV, Parquet or JSON Lines
+  --pred-probs   CSV/Parquet with an ID column and one column per class named by class, or .npy
+                 (+ --pred-probs-ids); see docs/command_line.md for rows without IDs
+  --out          CSV: rank,example_id,score,relabel,num_annotations,labeled_by,consensus_label,
+                 consensus_quality[,suggested_annotator] (lowest scores first)
+
+example:
+  skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \\
+      --unlabeled-pred-probs pool_probs.csv --batch 100 --out next_batch.csv
+  skactivelab score --annotations export.json --pred-probs probs.csv --batch 50 \\
+      --suggest-annotators --out-dir round2/ --tasks-out round2/import.json
+
+Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
+"""
+
+FIT_EXAMPLE = """\
+files:
+  --features     CSV: example_id column (else the first column) + numeric feature columns;
+                 rows without annotations are the unlabeled pool
+  --annotations  a Label Studio export or a long or wide table naming the IDs of --features
+  --out-dir      gets next_batch.csv, consensus.csv, annotators.csv
+
+example:
+  skactivelab fit --features features.csv --annotations annotations.csv \\
+      --model extratrees --batch 100 --out-dir round1/
+
+Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
+"""
+
+
+# --------------------------------------------------------------------------- shared
+def _fmt_float(x):
+    x = float(x)
+    return "" if np.isnan(x) else repr(x)
+
+
+class _Batch:
+    """The next batch: the ``batch`` lowest scores (stable order on ties) and what to say
+    about each pick (CSV rows of next_batch.csv, and the meta of a Label Studio import)."""
+
+    def __init__(self, ids, scores, n_annotations, batch, *, ann_row, ann_annotator,
+                 annotator_ids, consensus, quality, annotator_quality=None,
+                 max_per_annotator=None):
+        order = np.argsort(scores, kind="stable")[:batch]
+        self.order = order
+        self.ids = [ids[i] for i in order]
+        self.scores = scores[order]
+        self.n_ann = np.asarray(n_annotations)[order]
+        # who labeled each pick: only the annotations of the batch are looked at
+        slot = np.full(len(ids), -1, dtype=np.int64)
+        slot[order] = np.arange(order.size)
+        hit = slot[ann_row] >= 0
+        r, a = slot[ann_row[hit]], ann_annotator[hit]
+        keep = np.argsort(r, kind="stable")
+        self.labeled_by = [[] for _ in order]
+        for rr, aa in zip(r[keep].tolist(), a[keep].tolist()):
+            self.labeled_by[rr].append(str(annotator_ids[aa]))
+        self.consensus = [consensus[i] for i in order]
+        self.quality = [quality[i] for i in order]
+        self.suggested = None
+        if annotator_quality is not None:
+            from ..learner import assign_annotators
+
+            eligible = np.ones((order.size, len(annotator_ids)), dtype=bool)
+            eligible[r, a] = False  # nobody labels the same example twice
+            who = assign_annotators(annotator_quality, eligible,
+                                    max_per_annotator=max_per_annotator)
+            self.suggested = ["" if j < 0 else str(annotator_ids[j]) for j in who.tolist()]
+
+    def __len__(self):
+        return len(self.ids)
+
+    @property
+    def columns(self):
+        return NEXT_BATCH_COLUMNS + ((SUGGESTED_COLUMN,) if self.suggested is not None else ())
+
+    def rows(self):
+        out = []
+        for k, x in enumerate(self.ids):
+            row = [k + 1, x, _fmt_float(self.scores[k]), "true" if self.n_ann[k] > 0 else "false",
+                   int(self.n_ann[k]), ";".join(self.labeled_by[k]), self.consensus[k],
+                   _fmt_float(self.quality[k])]
+            if self.suggested is not None:
+                row.append(self.suggested[k])
+            out.append(row)
+        return out
+
+    def meta(self):
+        out = []
+        for k in range(len(self.ids)):
+            m = {"rank": k + 1, "score": float(self.scores[k]),
+                 "reason": "relabel" if self.n_ann[k] > 0 else "first_label",
+                 "num_annotations": int(self.n_ann[k]), "labeled_by": self.labeled_by[k]}
+            if self.consensus[k] != "" and self.consensus[k] is not None:
+                m["consensus_label"] = self.consensus[k]
+                m["consensus_quality"] = float(self.quality[k])
+            if self.suggested is not None:
+                m["suggested_annotator"] = self.suggested[k] or None
+            out.append(m)
+        return out
+
+    def summary(self):
+        n_re = int((self.n_ann > 0).sum())
+        return f"{len(self)} examples: {n_re} re-label(s), {len(self) - n_re} first label(s)"
+
+
+def _consensus_rows(ids, consensus, quality, agreement, n_ann):
+    return [[x, c, _fmt_float(q), _fmt_float(g), int(n)]
+            for x, c, q, g, n in zip(ids, consensus, quality, agreement, n_ann)]
+
+
+def _annotator_rows(annotator_ids, quality, agreement, worst, n_labeled):
+    """One row per annotator, worst first; empty statistics for annotators without labels."""
+    aq = np.asarray(quality, dtype=float)
+    order = np.argsort(np.where(np.isnan(aq), np.inf, aq), kind="stable")
+    return [[annotator_ids[j], _fmt_float(aq[j]), _fmt_float(agreement[j]), worst[j],
+             int(n_labeled[j])] for j in order]
+
+
+def _outputs(args):
+    """``{path: option}`` of every file the command will write."""
+    out = {}
+    if getattr(args, "out", None):
+        out[Path(args.out)] = "--out"
+    if getattr(args, "out_dir", None):
+        d = Path(args.out_dir)
+        if d.exists() and not d.is_dir():
+            raise OutputPathError(f"--out-dir {d} is a file; give a directory (it is created if "
+                                  "missing). Nothing was written.")
+        for name in ("next_batch.csv", "consensus.csv", "annotators.csv"):
+            out[d / name] = "--out-dir"
+    if getattr(args, "tasks_out", None):
+        out[Path(args.tasks_out)] = "--tasks-out"
+    return out
+
+
+def _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, task_data):
+    files = {}
+    next_csv = format_csv(batch.columns, batch.rows())
+    if getattr(args, "out", None):
+        files[Path(args.out)] = next_csv
+    if getattr(args, "out_dir", None):
+        d = Path(args.out_dir)
+        files[d / "next_batch.csv"] = next_csv
+        files[d / "consensus.csv"] = format_csv(CONSENSUS_COLUMNS, consensus_rows)
+        files[d / "annotators.csv"] = format_csv(ANNOTATOR_COLUMNS, annotator_rows)
+    if getattr(args, "tasks_out", None):
+        from ._labelstudio import import_tasks
+
+        files[Path(args.tasks_out)] = import_tasks(batch.ids, batch.meta(), task_data, {})
+    write_files_atomically(files, inputs=inputs)
+    return list(files)
+
+
+def _inputs(args, *options):
+    """``{path: option}`` of the input files given on the command line."""
+    out = {}
+    for opt in options:
+        value = getattr(args, opt.lstrip("-").replace("-", "_"), None)
+        if value:
+            out[value] = opt
+    return out
+
+
+def _duplicate_check(existing, new_ids, path, lines, row_label):
+    """Raise if some of ``new_ids`` (from ``path``) is already in ``existing`` (id -> where)."""
+    for i, x in enumerate(new_ids):
+        if x in existing:
+            raise InputFileError(
+                path, int(lines[i]), f"example ID {x!r} is also {existing[x]}",
+                "Every example must appear once: keep it in one file only.", row_label=row_label)
+
+
+# --------------------------------------------------------------------------- score
+def _unlabeled_probs(utab, classes, tab):
+    """Columns of ``utab`` in the order of ``classes`` (names of the labeled probabilities)."""
+    K = len(classes)
+    if utab.probs.shape[1] != K:
+        raise InputFileError(
+            utab.path, utab.header_line, f"has {utab.probs.shape[1]} class columns but "
+            f"{tab.path} has {K}", "Give both files the same classes.")
+    if utab.classes is None or tab.classes is None:
+        return utab.probs  # a .npy file: same column order as the other file
+    if set(utab.classes) != set(classes):
+        diff = sorted(set(utab.classes) ^ set(classes))
+        raise InputFileError(
+            utab.path, utab.header_line,
+            f"its class columns differ from those of {tab.path}: {diff[:5]}",
+            "Name the class columns exactly as in the labeled probabilities.")
+    pos = {c: j for j, c in enumerate(utab.classes)}
+    return utab.probs[:, [pos[c] for c in classes]]
+
+
+def _read_annotations(args):
+    ann = read_annotations(args.annotations, args.format, example_column=args.example_column,
+                           annotator_column=args.annotator_column, label_column=args.label_column)
+    return ann
+
+
+def _crowdlab_for_score(sparse, P_lab, seed):
+    """CROWDLAB consensus and annotator quality of the labeled examples (single-label case:
+    the label itself, as the estimator does)."""
+    from ..crowdlab import get_label_quality_multiannotator
+    from ..estimator import _consensus_single_annotation
+
+    if np.bincount(sparse.example, minlength=sparse.n_examples).max(initial=0) > 1:
+        return get_label_quality_multiannotator(sparse, P_lab, random_state=seed)
+    return _consensus_single_annotation(sparse, P_lab[None])
+
+
+def _run_score(args):
+    from ..activelab import get_active_learning_scores
+
+    progress = Progress(args.quiet)
+    inputs = _inputs(args, "--annotations", "--pred-probs", "--unlabeled-pred-probs",
+                     "--pred-probs-ids")
+    check_output_paths(_outputs(args), inputs)
+    ann = _read_annotations(args)
+    progress(f"read {ann.label.size} labels of {ann.n_examples} examples from {ann.path}")
+    usual = ("id",) if ann.format.startswith("labelstudio") else ()
+    tab = read_pred_probs(args.pred_probs, class_names=set(ann.label.tolist()),
+                          id_column=args.example_column, ids_path=args.pred_probs_ids,
+                          usual_id_columns=usual)
+    classes, codes, P, extra_ids, P_extra = align_pred_probs(ann, tab)
+    n_per = ann.num_annotations()
+    labeled = n_per > 0
+    ex_ids = ann.example_ids
+    where = {x: f"in {ann.path} ({ann.row_label} {int(ann.example_line[i])})"
+             for i, x in enumerate(ex_ids)}
+    pool_ids = [x for x, lab in zip(ex_ids, labeled) if not lab] + list(extra_ids)
+    pool_P = [P[~labeled], P_extra]
+    if args.unlabeled_pred_probs:
+        utab = read_pred_probs(args.unlabeled_pred_probs, what="--unlabeled-pred-probs",
+                               class_names=set(classes), id_column=args.example_column,
+                               usual_id_columns=usual)
+        U = _unlabeled_probs(utab, classes, tab)
+        if utab.ids is None:
+            u_ids = [f"unlabeled:{i}" for i in range(U.shape[0])]
+        else:
+            u_ids = utab.ids
+        if tab.ids is not None:
+            where.update({x: f"in {tab.path}" for x in extra_ids})
+        _duplicate_check(where, u_ids, utab.path, utab.lines, utab.row_label)
+        pool_ids += u_ids
+        pool_P.append(U)
+    U_all = np.concatenate(pool_P)
+
+    lab_idx = np.flatnonzero(labeled)
+    new_row = np.cumsum(labeled) - 1
+    # sparse triples, never an examples x annotators matrix
+    sparse = Annotations(
+        example=new_row[ann.example], annotator=ann.annotator, label=codes,
+        n_examples=int(lab_idx.size), n_annotators=ann.n_annotators, n_classes=len(classes),
+        classes=np.arange(len(classes)), annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
+    progress(f"scoring {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples")
+    with recorded_warnings() as caught:
+        s_lab, s_unl = get_active_learning_scores(
+            sparse if lab_idx.size else None,
+            P[lab_idx] if lab_idx.size else None,
+            U_all if U_all.shape[0] else None,
+            random_state=args.seed,
+        )
+        res = _crowdlab_for_score(sparse, P[lab_idx], args.seed) if lab_idx.size else None
+    ids = [ex_ids[i] for i in lab_idx] + pool_ids
+    scores = np.concatenate([s_lab, s_unl])
+    n_ann = np.concatenate([n_per[lab_idx], np.zeros(len(pool_ids), dtype=np.int64)])
+    names = np.asarray(classes, dtype=object)
+    n_pool = len(pool_ids)
+    if res is not None:
+        cons = names[np.asarray(res.consensus_label, dtype=np.int64)]
+        consensus = np.concatenate([cons, np.full(n_pool, "", dtype=object)])
+        quality = np.concatenate([res.consensus_quality_score, np.full(n_pool, np.nan)])
+        worst = np.asarray(res.worst_class)
+        worst_names = np.where(worst >= 0, names[np.maximum(worst, 0)], "")
+        aq = np.asarray(res.annotator_quality, dtype=float)
+        consensus_rows, annotator_rows = [], []
+        if args.out_dir:  # one row per labeled example: only when asked for
+            consensus_rows = _consensus_rows([ex_ids[i] for i in lab_idx], cons,
+                                             res.consensus_quality_score,
+                                             res.annotator_agreement, n_per[lab_idx])
+            annotator_rows = _annotator_rows(ann.annotator_ids, aq, res.agreement_with_consensus,
+                                             worst_names, res.num_examples_labeled)
+    else:
+        consensus, quality = np.full(n_pool, "", dtype=object), np.full(n_pool, np.nan)
+        aq = np.full(ann.n_annotators, np.nan)
+        consensus_rows, annotator_rows = [], []
+    batch = _Batch(ids, scores, n_ann, args.batch, ann_row=new_row[ann.example],
+                   ann_annotator=ann.annotator, annotator_ids=ann.annotator_ids,
+                   consensus=consensus, quality=quality,
+                   annotator_quality=aq if args.suggest_annotators else None,
+                   max_per_annotator=args.max_per_annotator)
+    written = _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, ann.task_data)
+    _say_notes(ann)
+    warnings_to_stderr(caught)
+    last = batch.scores[-1] if len(batch) else np.nan
+    print(
+        f"scored {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples "
+        f"({ann.n_annotators} annotators, {len(classes)} classes, {ann.label.size} labels)\n"
+        f"next batch: {batch.summary()}; scores {_fmt_float(scores.min())} .. "
+        f"{_fmt_float(last)}\n"
+        f"wrote {', '.join(map(str, written))}"
+    )
+    return 0
+
+
+def _say_notes(ann):
+    for note in ann.notes:
+        print(f"skactivelab: warning: {note}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- fit
+def _read_fit_inputs(args):
+    feats = read_features(args.features, example_column=args.example_column)
+    ids, X, lines = list(feats.ids), feats.X, [(feats.path, feats.lines)]
+    if args.unlabeled_features:
+        unl = read_features(args.unlabeled_features, what="--unlabeled-features",
+                            example_column=args.example_column)
+        if set(unl.feature_names) != set(feats.feature_names):
+            diff = sorted(set(unl.feature_names) ^ set(feats.feature_names))
+            raise InputFileError(unl.path, unl.header_line,
+                                 f"its feature columns differ from those of {feats.path}: {diff[:5]}",
+                                 "Give both files the same feature columns.")
+        pos = {c: j for j, c in enumerate(unl.feature_names)}
+        where = {x: f"in {feats.path} (row {int(feats.lines[i])})" for i, x in enumerate(ids)}
+        _duplicate_check(where, unl.ids, unl.path, unl.lines, "row")
+        ids += unl.ids
+        X = np.vstack([X, unl.X[:, [pos[c] for c in feats.feature_names]]])
+    if args.model in ("logistic", "logreg", "knn", "mlp"):
+        bad = np.flatnonzero(np.isnan(X).any(axis=1))
+        if bad.size:
+            i = int(bad[0])
+            path, ln = (feats.path, feats.lines[i]) if i < feats.X.shape[0] else (
+                args.unlabeled_features, unl.lines[i - feats.X.shape[0]])
+            raise InputFileError(path, int(ln), "has an empty feature cell",
+                                 "Fill in missing values, or use --model extratrees, "
+                                 "randomforest or hgb, which handle them.")
+    ann = _read_annotations(args)
+    pos = {x: i for i, x in enumerate(ids)}
+    rows = np.fromiter((pos.get(x, -1) for x in ann.example_ids), dtype=np.int64,
+                       count=ann.n_examples)
+    missing = np.flatnonzero(rows < 0)
+    if missing.size:
+        shown = ", ".join(repr(ann.example_ids[i]) for i in missing[:5])
+        raise InputFileError(
+            ann.path, int(ann.example_line[missing[0]]),
+            f"example ID {ann.example_ids[missing[0]]!r} is not in the features "
+            f"({missing.size} such ID(s): {shown}{' ...' if missing.size > 5 else ''})",
+            "Annotations must name example IDs of --features (or --unlabeled-features) exactly.",
+            row_label=ann.row_label)
+    classes = sorted_class_names(ann.label.tolist())
+    if len(classes) < 2:
+        raise InputFileError(ann.path, None,
+                             f"uses {len(classes)} class(es) {classes}; a classifier needs at least 2",
+                             "Add annotations of at least two classes.")
+    codes = encode_labels(ann, classes)
+    # sparse triples with the class names, so the estimator's messages name classes
+    y = Annotations(
+        example=rows[ann.example], annotator=ann.annotator, label=codes, n_examples=len(ids),
+        n_annotators=ann.n_annotators, n_classes=len(classes),
+        classes=np.asarray(classes, dtype=object),
+        annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
+    return ids, X, ann, classes, y
+
+
+def _run_fit(args):
+    from ..estimator import MultiAnnotatorClassifier
+
+    t0 = time.perf_counter()
+    progress = Progress(args.quiet)
+    inputs = _inputs(args, "--features", "--unlabeled-features", "--annotations")
+    check_output_paths(_outputs(args), inputs)
+    out = Path(args.out_dir)
+    ids, X, ann, classes, y = _read_fit_inputs(args)
+    n_labeled = int(np.unique(y.example).size)
+    if n_labeled < args.cv:
+        raise InputFileError(ann.path, None,
+                             f"labels only {n_labeled} example(s), fewer than --cv {args.cv} folds",
+                             "Label more examples or lower --cv.")
+    clf = MultiAnnotatorClassifier(make_model(args.model, args.seed), cv=args.cv,
+                                   random_state=args.seed, n_jobs=args.n_jobs)
+    progress(f"fitting {args.model} on {n_labeled} labeled rows: {args.cv} cross-validation "
+             f"folds, then the final model ({len(ids) - n_labeled} unlabeled rows to score)",
+             force=True)
+    with recorded_warnings() as caught:
+        clf.fit(X, y)
+    t_fit = time.perf_counter() - t0
+    progress("fitted; writing the outputs")
+
+    names = np.asarray(clf.classes_, dtype=object)
+    lab = clf.labeled_mask_
+    n_ann = clf.n_annotations_
+    lab_idx = np.flatnonzero(lab)
+    cons_all = np.asarray(clf.consensus_labels_, dtype=object)
+    cons_names = cons_all[lab_idx]
+    quality = clf.consensus_quality_[lab_idx]
+    consensus_rows = _consensus_rows([ids[i] for i in lab_idx], cons_names, quality,
+                                     clf.label_quality_.annotator_agreement, n_ann[lab_idx])
+    worst = ["" if w is None or (isinstance(w, (int, np.integer)) and w == -1) else w
+             for w in np.asarray(clf.worst_class_, dtype=object)]
+    aq = np.asarray(clf.annotator_quality_, dtype=float)
+    annot_rows = _annotator_rows(list(clf.annotator_ids_), aq, clf.agreement_with_consensus_,
+                                 worst, clf.num_examples_labeled_)
+    batch = _Batch(ids, clf.active_learning_scores_, n_ann, args.batch, ann_row=y.example,
+                   ann_annotator=y.annotator, annotator_ids=ann.annotator_ids,
+                   consensus=["" if c is None else c for c in cons_all],
+                   quality=clf.consensus_quality_,
+                   annotator_quality=aq if args.suggest_annotators else None,
+                   max_per_annotator=args.max_per_annotator)
+    written = _write_outputs(args, inputs, batch, consensus_rows, annot_rows, ann.task_data)
+    _say_notes(ann)
+    warnings_to_stderr(caught)
+
+    n = len(ids)
+    pos = {c: k for k, c in enumerate(names)}
+    counts = np.bincount([pos[c] for c in cons_names], minlength=len(names))
+    low = int((quality < 0.5).sum())
+    mw = clf.model_weight_
+    lines = [
+        f"skactivelab fit: {n} examples ({lab_idx.size} labeled, {n - lab_idx.size} unlabeled), "
+        f"{ann.n_annotators} annotators, {ann.label.size} labels, {len(names)} classes",
+        f"model: {args.model}, {clf.n_splits_}-fold cross-validation, seed {args.seed}; "
+        f"CROWDLAB model weight {float(np.mean(mw)):.3f}",
+        f"consensus: mean quality {np.mean(quality):.3f}; {low} example(s) below 0.5; "
+        + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
+    ]
+    shown = [r for r in annot_rows if r[1] != ""][:3]
+    lines.append("annotators, worst first: " + "; ".join(
+        f"{r[0]} quality {float(r[1] or 'nan'):.3f}, agreement {float(r[2] or 'nan'):.3f}, "
+        f"worst class {r[3] or '-'}, {r[4]} labels" for r in shown)
+        + (f"; ... ({len(annot_rows)} in {out / 'annotators.csv'})" if len(annot_rows) > 3 else ""))
+    rated = [r for r in annot_rows if r[1] != ""]
+    if rated:
+        r = rated[-1]
+        lines.append(f"best annotator: {r[0]} quality {float(r[1] or 'nan'):.3f}, {r[4]} labels")
+    lines.append(f"next batch: {batch.summary()}")
+    lines.append(f"wrote {', '.join(map(str, written))} "
+                 f"in {time.perf_counter() - t0:.1f} s (fit {t_fit:.1f} s)")
+    print("\n".join(lines))
+    return 0
+
+
+def _annotation_options(p):
+    p.add_argument("--annotations", required=True, metavar="FILE",
+                   help="a Label Studio export (JSON, JSON-MIN or CSV), or a long or wide table "
+                   "(CSV, TSV, Parquet, JSON Lines), recognised by its content")
+    p.add_argument("--format", choices=("auto", "labelstudio", "long", "wide"), default="auto",
+                   help="annotations format (default: auto, from the content)")
+    p.add_argument("--example-column", metavar="NAME",
+                   help="the example-ID column of the annotations (long format) and of the "
+                   "probability or features files, when it has another name (or a usual name "
+                   "is also a class)")
+    p.add_argument("--annotator-column", metavar="NAME",
+                   help="the annotator-ID column of long-format annotations")
+    p.add_argument("--label-column", metavar="NAME",
+                   help="the label column of long-format annotations; for a Label Studio "
+                   "export, the name= of the <Choices> tag")
+
+
+def _batch_options(p):
+    p.add_argument("--batch", required=True, type=positive_int, metavar="B",
+                   help="how many examples to (re)label next")
+    p.add_argument("--suggest-annotators", action="store_true",
+                   help="add a suggested_annotator column: the best annotator (CROWDLAB "
+                   "quality) who has not labeled the example yet")
+    p.add_argument("--max-per-annotator", type=positive_int, metavar="N",
+                   help="with --suggest-annotators, at most N picks per annotator")
+    p.add_argument("--tasks-out", metavar="FILE",
+                   help="also write a Label Studio import file (JSON) of the batch: each task "
+                   "with its data from the export and why it was picked in meta")
+    p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+
+
+def add_team_commands(subparsers):
+    """Register ``score`` and ``fit`` on the subparsers of the one parser.
+
+    Each sub-parser sets ``func(args) -> int`` (exit status).
+    """
+    fmt = argparse.RawDescriptionHelpFormatter
+    s = subparsers.add_parser(
+        "score",
+        help="which examples to label or re-label next, from your own predicted probabilities",
+        description="Score every example with ActiveLab from annotations and a classifier's "
+        "predicted probabilities, and write the B examples to label (or re-label) next, "
+        "with CROWDLAB consensus labels and annotator quality.",
+        epilog=SCORE_EXAMPLE,
+        formatter_class=fmt,
+    )
+    _annotation_options(s)
+    s.add_argument("--pred-probs", required=True, metavar="FILE",
+                   help="out-of-fold predicted probabilities of the annotated examples: CSV or "
+                   "Parquet (an ID column and one column per class), or .npy")
+    s.add_argument("--pred-probs-ids", metavar="FILE",
+                   help="the example ID of each row of a .npy --pred-probs, one per line")
+    s.add_argument("--unlabeled-pred-probs", metavar="FILE",
+                   help="predicted probabilities of unlabeled examples (CSV, Parquet or .npy); "
+                   "rows without an ID column are named unlabeled:0, unlabeled:1, ...")
+    _batch_options(s)
+    where = s.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="FILE", help="the next batch as CSV (replaced if it exists)")
+    where.add_argument("--out-dir", metavar="DIR",
+                       help="directory for next_batch.csv, consensus.csv and annotators.csv")
+    s.add_argument("--seed", type=seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
+    s.set_defaults(func=_run_score)
+
+    n_cpu = default_n_jobs()
+    f = subparsers.add_parser(
+        "fit",
+        help="train a classifier on the annotations; consensus, annotator quality, next batch",
+        description="Train a classifier with cross-validation on CROWDLAB consensus labels "
+        "(MultiAnnotatorClassifier), then write the next batch to (re)label, the consensus "
+        "label and quality of each example, and the quality of each annotator.",
+        epilog=FIT_EXAMPLE,
+        formatter_class=fmt,
+    )
+    f.add_argument("--features", required=True, metavar="FILE", help="features CSV")
+    _annotation_options(f)
+    f.add_argument("--model", choices=MODELS + ("logistic",), default="extratrees",
+                   metavar="MODEL",
+                   help="extratrees (100 trees, default), randomforest (100 trees), logreg or "
+                   "logistic (standardised logistic regression), knn (10 neighbours, "
+                   "standardised), mlp (one hidden layer of 100), hgb (HistGradientBoosting); "
+                   "the same models as the benchmark")
+    f.add_argument("--unlabeled-features", metavar="FILE",
+                   help="more rows for the unlabeled pool, same feature columns")
+    _batch_options(f)
+    f.add_argument("--out-dir", required=True, metavar="DIR",
+                   help="output directory (created if missing; its three files are replaced)")
+    f.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default: 5)")
+    f.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
+    f.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
+                   help=f"folds fitted in parallel; -1 for all CPUs (default: {n_cpu})")
+    f.set_defaults(func=_run_fit)
+    return subparsers

@@ -1,0 +1,496 @@
+"""Label Studio round trip and the other table formats of ``skactivelab score`` / ``fit``.
+
+The exports are built here from one project description, following Label Studio's export
+formats (full JSON; JSON-MIN: one flat record per submitted annotation; CSV/TSV: the same
+records, columns sorted by name). Expected numbers come from the library's functions on
+arrays built by the test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from skactivelab import cli, get_active_learning_scores, get_label_quality_multiannotator
+from skactivelab.cli._common import Progress
+from skactivelab.learner import assign_annotators
+
+CLASSES = ["Negative", "Neutral", "Positive"]
+TAG = "sentiment"
+PEOPLE = [7, {"id": 8, "email": "eve@corp.com"}, 9, {"id": 12, "email": "bo@corp.com"}]
+NAMES = ["7", "eve@corp.com", "9", "bo@corp.com"]
+
+
+def run(argv, capsys):
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+class Project:
+    """A sentiment project: labeled, cancelled-only and unlabeled tasks, one duplicate."""
+
+    def __init__(self, seed=0, n=24):
+        rng = np.random.default_rng(seed)
+        self.ids = list(range(1001, 1001 + n))
+        self.tasks, self.triples = [], {}
+        self.unlabeled = []
+        stamp = 0
+        for k, tid in enumerate(self.ids):
+            anns = []
+            if k % 6 == 5:  # nobody labeled it
+                self.unlabeled.append(tid)
+            elif k % 6 == 4:  # only a cancelled annotation
+                anns.append(self._annotation(0, None, cancelled=True, stamp=stamp))
+                self.unlabeled.append(tid)
+            else:
+                who = rng.choice(len(PEOPLE), size=rng.integers(1, 4), replace=False)
+                if k == 0:
+                    who = np.array([0, 1])  # annotator 0 will label this task again
+                for j in who:
+                    c = int(rng.integers(0, 3))
+                    stamp += 1
+                    anns.append(self._annotation(j, CLASSES[c], stamp=stamp))
+                    self.triples[(tid, j)] = c
+            self.tasks.append({"id": tid, "data": {"text": f"review number {tid}, \"quoted\""},
+                               "annotations": anns, "predictions": []})
+        # annotator 0 labels the first task twice: the newer label counts
+        first = self.tasks[0]
+        stamp += 1
+        first["annotations"].append(self._annotation(0, "Negative", stamp=stamp))
+        assert (first["id"], 0) in self.triples
+        self.triples[(first["id"], 0)] = 0
+        self.P = rng.dirichlet(np.ones(3), n)
+
+    @staticmethod
+    def _annotation(j, choice, cancelled=False, stamp=0):
+        result = [] if choice is None else [
+            {"from_name": TAG, "to_name": "text", "type": "choices",
+             "value": {"choices": [choice]}}]
+        return {"id": 500 + stamp, "completed_by": PEOPLE[j], "result": result,
+                "was_cancelled": cancelled, "created_at": f"2024-03-01T10:{stamp:02d}:00Z",
+                "updated_at": f"2024-03-01T10:{stamp:02d}:00Z", "lead_time": 3.5}
+
+    # -- the three export formats
+    def full_json(self):
+        return self.tasks
+
+    def json_min(self):
+        records = []
+        for t in self.tasks:
+            anns = [a for a in t["annotations"] if not a["was_cancelled"]]
+            if not t["annotations"]:
+                records.append({**t["data"], "id": t["id"], "annotator": None,
+                                "annotation_id": None, "created_at": None, "updated_at": None,
+                                "lead_time": None})
+            for a in anns:
+                who = a["completed_by"]
+                records.append({**t["data"], "id": t["id"],
+                                TAG: a["result"][0]["value"]["choices"][0],
+                                "annotator": who["email"] if isinstance(who, dict) else who,
+                                "annotation_id": a["id"], "created_at": a["created_at"],
+                                "updated_at": a["updated_at"], "lead_time": a["lead_time"]})
+        return records
+
+    def csv_text(self, sep=","):
+        records = self.json_min()
+        keys = sorted({k for r in records for k in r})
+        rows = [{k: ("" if r.get(k) is None else r.get(k)) for k in keys} for r in records]
+        import io
+
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=keys, quoting=csv.QUOTE_NONNUMERIC, delimiter=sep)
+        w.writeheader()
+        w.writerows(rows)
+        return buf.getvalue()
+
+    def write(self, tmp_path, fmt):
+        if fmt == "json":
+            path = tmp_path / "export.json"
+            path.write_text(json.dumps(self.full_json(), indent=1))
+        elif fmt == "json-min":
+            path = tmp_path / "export_min.json"
+            path.write_text(json.dumps(self.json_min(), indent=1))
+        elif fmt == "csv":
+            path = tmp_path / "export.csv"
+            path.write_text(self.csv_text())
+        else:
+            path = tmp_path / "export.tsv"
+            path.write_text(self.csv_text("\t"))
+        return str(path)
+
+    def probs_csv(self, tmp_path, id_name="id"):
+        path = tmp_path / "probs.csv"
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([id_name, *CLASSES])
+            w.writerows([tid, *map(repr, p.tolist())] for tid, p in zip(self.ids, self.P))
+        return str(path)
+
+    # -- what the library says on the same data
+    def labeled(self):
+        return [t for t in self.ids if t not in self.unlabeled]
+
+    def matrix(self):
+        lab = self.labeled()
+        L = np.full((len(lab), len(PEOPLE)), -1)
+        for (tid, j), c in self.triples.items():
+            L[lab.index(tid), j] = c
+        return L
+
+    def expected_scores(self):
+        lab, pos = self.labeled(), {t: i for i, t in enumerate(self.ids)}
+        P = self.P[[pos[t] for t in lab]]
+        U = self.P[[pos[t] for t in self.unlabeled]]
+        s_lab, s_unl = get_active_learning_scores(self.matrix(), P, U, random_state=0)
+        return dict(zip(map(str, lab + self.unlabeled), np.concatenate([s_lab, s_unl])))
+
+    def expected_quality(self):
+        lab, pos = self.labeled(), {t: i for i, t in enumerate(self.ids)}
+        return get_label_quality_multiannotator(self.matrix(), self.P[[pos[t] for t in lab]],
+                                                random_state=0)
+
+
+FORMATS = ["json", "json-min", "csv", "tsv"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_label_studio_export_to_batch_and_import_file(tmp_path, capsys, fmt):
+    pr = Project()
+    export = pr.write(tmp_path, fmt)
+    probs = pr.probs_csv(tmp_path)
+    out = tmp_path / "round2"
+    code, stdout, err = run(["score", "--annotations", export, "--pred-probs", probs,
+                             "--batch", "10", "--out-dir", str(out),
+                             "--tasks-out", str(out / "import.json")], capsys)
+    assert code == 0, err
+    # the duplicate is resolved as the learner's "replace" policy does, and said
+    assert "kept the newest label" in err and "'1001'" in err
+    want = pr.expected_scores()
+    rows = read_csv(out / "next_batch.csv")
+    order = sorted(want, key=lambda x: want[x])[:10]
+    assert [r["example_id"] for r in rows] == order
+    np.testing.assert_allclose([float(r["score"]) for r in rows], [want[x] for x in order],
+                               rtol=1e-10)
+    res = pr.expected_quality()
+    lab = [str(t) for t in pr.labeled()]
+    by_id = {r["example_id"]: r for r in rows}
+    for x, r in by_id.items():
+        if x in lab:
+            i = lab.index(x)
+            who = [NAMES[j] for (tid, j) in pr.triples if str(tid) == x]
+            assert sorted(r["labeled_by"].split(";")) == sorted(who)
+            assert r["relabel"] == "true" and int(r["num_annotations"]) == len(who)
+            assert r["consensus_label"] == CLASSES[res.consensus_label[i]]
+            assert float(r["consensus_quality"]) == pytest.approx(res.consensus_quality_score[i],
+                                                                  rel=1e-9)
+        else:
+            assert (r["relabel"], r["labeled_by"], r["consensus_label"]) == ("false", "", "")
+    cons = read_csv(out / "consensus.csv")
+    assert [r["example_id"] for r in cons] == lab
+    assert [r["consensus_label"] for r in cons] == [CLASSES[k] for k in res.consensus_label]
+    annot = {r["annotator_id"]: r for r in read_csv(out / "annotators.csv")}
+    for j, name in enumerate(NAMES):
+        assert float(annot[name]["annotator_quality"]) == pytest.approx(
+            res.annotator_quality[j], rel=1e-9)
+    tasks = json.loads((out / "import.json").read_text())
+    assert [t["meta"]["example_id"] for t in tasks] == order
+    texts = {str(t["id"]): t["data"]["text"] for t in pr.tasks}
+    # JSON-MIN and CSV leave out tasks whose only annotation was cancelled: no data known
+    gone = {str(t["id"]) for t in pr.tasks if t["annotations"]
+            and all(a["was_cancelled"] for a in t["annotations"])} if fmt != "json" else set()
+    assert gone or fmt == "json"
+    for t, r in zip(tasks, rows):
+        x = t["meta"]["example_id"]
+        assert t["data"] == ({"example_id": x} if x in gone else {"text": texts[x]})
+        assert t["meta"]["reason"] == ("relabel" if r["relabel"] == "true" else "first_label")
+        assert t["meta"]["score"] == pytest.approx(float(r["score"]), rel=1e-12)
+
+
+def test_suggested_annotators_follow_the_learner_rule(tmp_path, capsys):
+    pr = Project(seed=3)
+    export, probs = pr.write(tmp_path, "json"), pr.probs_csv(tmp_path)
+    code, _, err = run(["score", "--annotations", export, "--pred-probs", probs, "--batch", "12",
+                        "--suggest-annotators", "--max-per-annotator", "3", "--quiet",
+                        "--out", str(tmp_path / "next.csv")], capsys)
+    assert code == 0, err
+    rows = read_csv(tmp_path / "next.csv")
+    res = pr.expected_quality()
+    # annotators in order of first appearance in the export
+    seen = []
+    for t in pr.tasks:
+        for a in t["annotations"]:
+            if not a["was_cancelled"]:
+                j = PEOPLE.index(a["completed_by"])
+                if j not in seen:
+                    seen.append(j)
+    eligible = np.ones((len(rows), len(seen)), dtype=bool)
+    for k, r in enumerate(rows):
+        for name in filter(None, r["labeled_by"].split(";")):
+            eligible[k, seen.index(NAMES.index(name))] = False
+    who = assign_annotators(res.annotator_quality[seen], eligible, max_per_annotator=3)
+    assert [r["suggested_annotator"] for r in rows] == [
+        NAMES[seen[j]] if j >= 0 else "" for j in who]
+    counts = {}
+    for r in rows:
+        counts[r["suggested_annotator"]] = counts.get(r["suggested_annotator"], 0) + 1
+    assert max(v for k, v in counts.items() if k) <= 3
+
+
+def test_label_studio_csv_is_not_read_as_wide(tmp_path, capsys):
+    """The export's 'annotator' column of emails is an annotator, not a class."""
+    pr = Project()
+    export = pr.write(tmp_path, "csv")
+    assert "eve@corp.com" in open(export).read()
+    code, _, err = run(["score", "--annotations", export, "--pred-probs", pr.probs_csv(tmp_path),
+                        "--batch", "3", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+
+
+def test_npy_with_an_id_list(tmp_path, capsys):
+    pr = Project()
+    export = pr.write(tmp_path, "json")
+    order = np.random.default_rng(1).permutation(len(pr.ids))
+    np.save(tmp_path / "p.npy", pr.P[order])
+    (tmp_path / "ids.txt").write_text("id\n" + "".join(f"{pr.ids[i]}\n" for i in order))
+    code, _, err = run(["score", "--annotations", export, "--pred-probs", str(tmp_path / "p.npy"),
+                        "--pred-probs-ids", str(tmp_path / "ids.txt"), "--batch", "24",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    assert got.keys() == want.keys()
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+
+
+def test_bare_npy_with_a_label_studio_export_is_refused(tmp_path, capsys):
+    pr = Project()
+    np.save(tmp_path / "p.npy", pr.P)
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"),
+                        "--pred-probs", str(tmp_path / "p.npy"), "--batch", "3",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and "--pred-probs-ids" in err and len(err.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- bad exports
+def _bad_export(tmp_path, case):
+    pr = Project()
+    tasks = json.loads(json.dumps(pr.tasks))
+    if case == "not_label_studio":
+        return json.dumps({"images": [1, 2], "labels": ["a"]}), "not a list of tasks"
+    if case == "list_of_other_records":
+        return json.dumps([{"name": "x", "value": 3}]), "not a Label Studio export"
+    if case == "multi_label":
+        tasks[2]["annotations"][0]["result"][0]["value"]["choices"] = ["Positive", "Neutral"]
+        return json.dumps(tasks), "task 3 (id 1003)"
+    if case == "other_control":
+        tasks[1]["annotations"][0]["result"] = [
+            {"from_name": "box", "to_name": "image", "type": "rectanglelabels",
+             "value": {"x": 1, "y": 2, "rectanglelabels": ["car"]}}]
+        return json.dumps(tasks), "task 2 (id 1002)"
+    if case == "missing_completed_by":
+        del tasks[3]["annotations"][0]["completed_by"]
+        return json.dumps(tasks), "task 4 (id 1004)"
+    if case == "empty_export":
+        return "[]", "no task"
+    if case == "duplicated_task_id":
+        tasks[7]["id"] = tasks[2]["id"]
+        return json.dumps(tasks), "task 8 (id 1003)"
+    if case == "invalid_json":
+        return json.dumps(tasks)[:-5], "not valid JSON"
+    if case == "several_choice_tags":
+        extra = {"from_name": "topic", "to_name": "text", "type": "choices",
+                 "value": {"choices": ["sports"]}}
+        tasks[0]["annotations"][0]["result"].append(extra)
+        return json.dumps(tasks), "--label-column"
+    raise AssertionError(case)
+
+
+BAD = ["not_label_studio", "list_of_other_records", "multi_label", "other_control",
+       "missing_completed_by", "empty_export", "duplicated_task_id", "invalid_json",
+       "several_choice_tags"]
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_label_studio_exports_are_one_line_errors(tmp_path, capsys, case):
+    text, where = _bad_export(tmp_path, case)
+    (tmp_path / "export.json").write_text(text)
+    probs = Project().probs_csv(tmp_path)
+    out = tmp_path / "out"
+    code, stdout, err = run(["score", "--annotations", str(tmp_path / "export.json"),
+                             "--pred-probs", probs, "--batch", "3", "--out-dir", str(out),
+                             "--tasks-out", str(out / "import.json")], capsys)
+    assert code == 2 and stdout == ""
+    assert len(err.splitlines()) == 1 and err.startswith("skactivelab: error: ")
+    assert "export.json" in err and where in err, err
+    assert not out.exists()
+
+
+def test_several_choice_tags_pick_one_with_label_column(tmp_path, capsys):
+    text, _ = _bad_export(tmp_path, "several_choice_tags")
+    (tmp_path / "export.json").write_text(text)
+    pr = Project()
+    code, _, err = run(["score", "--annotations", str(tmp_path / "export.json"),
+                        "--pred-probs", pr.probs_csv(tmp_path), "--label-column", TAG,
+                        "--batch", "24", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+
+
+def test_probability_id_missing_from_the_json_export_is_an_error(tmp_path, capsys):
+    pr = Project()
+    probs = pr.probs_csv(tmp_path)
+    with open(probs, "a") as fh:
+        fh.write("77777,0.2,0.3,0.5\n")
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs", probs,
+                        "--batch", "3", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and "'77777'" in err and "probs.csv, row 26" in err
+
+
+# --------------------------------------------------------------------------- other tables
+@pytest.mark.parametrize("kind", ["tsv", "jsonl", "parquet"])
+def test_long_tables_with_named_columns(tmp_path, capsys, kind):
+    pr = Project()
+    triples = [(str(tid), NAMES[j], CLASSES[c]) for (tid, j), c in pr.triples.items()]
+    header = ["item_id", "rater", "answer"]
+    if kind == "tsv":
+        path = tmp_path / "ann.tsv"
+        path.write_text("\t".join(header) + "\n" + "".join("\t".join(t) + "\n" for t in triples))
+    elif kind == "jsonl":
+        path = tmp_path / "ann.jsonl"
+        path.write_text("".join(json.dumps(dict(zip(header, (int(t[0]), *t[1:])))) + "\n"
+                                for t in triples))
+    else:
+        pd = pytest.importorskip("pandas")
+        pytest.importorskip("pyarrow")
+        path = tmp_path / "ann.parquet"
+        df = pd.DataFrame(triples, columns=header)
+        df["item_id"] = df["item_id"].astype(int)
+        df.to_parquet(path)
+    probs = pr.probs_csv(tmp_path, id_name="item_id")
+    code, _, err = run(["score", "--annotations", str(path), "--pred-probs", probs,
+                        "--example-column", "item_id", "--annotator-column", "rater",
+                        "--label-column", "answer", "--batch", "24",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    want = pr.expected_scores()  # unlabeled tasks come from the probabilities file
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    assert got.keys() == want.keys()
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+
+
+def test_parquet_probabilities(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    pr = Project()
+    df = pd.DataFrame(pr.P, columns=CLASSES)
+    df.insert(0, "id", pr.ids)
+    df.to_parquet(tmp_path / "p.parquet")
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json-min"),
+                        "--pred-probs", str(tmp_path / "p.parquet"), "--batch", "24",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+
+
+def test_long_file_read_as_wide_says_how_to_fix(tmp_path, capsys):
+    rows = "photo,rater,answer\nimg1,ann,cat\nimg1,bob,dog\nimg2,ann,cat\n"
+    (tmp_path / "a.csv").write_text(rows)
+    (tmp_path / "p.csv").write_text("photo,cat,dog\nimg1,0.5,0.5\nimg2,0.2,0.8\n")
+    code, _, err = run(["score", "--annotations", str(tmp_path / "a.csv"), "--pred-probs",
+                        str(tmp_path / "p.csv"), "--batch", "2", "--out",
+                        str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and "read as wide format" in err and "--annotator-column" in err
+
+
+# --------------------------------------------------------------------------- progress
+def test_progress_goes_to_stderr_unless_quiet(capsys):
+    Progress(quiet=False)("working", force=True)
+    Progress(quiet=True)("hidden", force=True)
+    Progress(quiet=False)("too early to say")
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("skactivelab: working (") and "hidden" not in err
+    assert "too early" not in err
+
+
+def test_fit_reports_progress_and_quiet_silences_it(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    ids = [f"s{i}" for i in range(30)]
+    X = rng.normal(size=(30, 2))
+    (tmp_path / "f.csv").write_text("example_id,x1,x2\n" + "".join(
+        f"{x},{a!r},{b!r}\n" for x, (a, b) in zip(ids, X.tolist())))
+    (tmp_path / "a.csv").write_text("example_id,annotator_id,label\n" + "".join(
+        f"{x},alice,{'up' if X[i, 0] > 0 else 'down'}\n" for i, x in enumerate(ids)))
+    base = ["fit", "--features", str(tmp_path / "f.csv"), "--annotations", str(tmp_path / "a.csv"),
+            "--model", "logreg", "--cv", "2", "--n-jobs", "1", "--batch", "3"]
+    code, _, err = run(base + ["--out-dir", str(tmp_path / "o1")], capsys)
+    assert code == 0 and "skactivelab: fitting logreg on 30 labeled rows" in err
+    code, _, err = run(base + ["--out-dir", str(tmp_path / "o2"), "--quiet"], capsys)
+    assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize("fmt", ["json-min", "csv"])
+def test_multi_label_in_json_min_and_csv_is_an_error(tmp_path, capsys, fmt):
+    pr = Project()
+    records = pr.json_min()
+    k = next(i for i, r in enumerate(records) if r.get(TAG))
+    records[k][TAG] = ["Positive", "Neutral"]  # how JSON-MIN writes several choices
+    if fmt == "json-min":
+        path = tmp_path / "export.json"
+        path.write_text(json.dumps(records))
+        where = f"record {k + 1}"
+    else:
+        keys = sorted({c for r in records for c in r})
+        with open(tmp_path / "export.csv", "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=keys, quoting=csv.QUOTE_NONNUMERIC)
+            w.writeheader()
+            for r in records:
+                r = {c: ("" if r.get(c) is None else r.get(c)) for c in keys}
+                if isinstance(r[TAG], list):
+                    r[TAG] = json.dumps(r[TAG])  # the CSV export writes a JSON list
+                w.writerow(r)
+        path = tmp_path / "export.csv"
+        where = f"row {k + 2}"
+    code, _, err = run(["score", "--annotations", str(path), "--pred-probs", pr.probs_csv(tmp_path),
+                        "--batch", "3", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert where in err and "multi-label" in err, err
+
+
+def test_fit_on_a_label_studio_export_writes_an_import_file(tmp_path, capsys):
+    pr = Project()
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(len(pr.ids), 3))
+    (tmp_path / "features.csv").write_text("id,f1,f2,f3\n" + "".join(
+        f"{tid},{a!r},{b!r},{c!r}\n" for tid, (a, b, c) in zip(pr.ids, X.tolist())))
+    code, _, err = run(["fit", "--features", str(tmp_path / "features.csv"), "--example-column",
+                        "id", "--annotations", pr.write(tmp_path, "json"), "--model", "logreg",
+                        "--cv", "2", "--n-jobs", "1", "--batch", "5", "--suggest-annotators",
+                        "--out-dir", str(tmp_path / "out"), "--tasks-out",
+                        str(tmp_path / "out" / "import.json"), "--quiet"], capsys)
+    assert code == 0, err
+    rows = read_csv(tmp_path / "out" / "next_batch.csv")
+    tasks = json.loads((tmp_path / "out" / "import.json").read_text())
+    assert [t["meta"]["example_id"] for t in tasks] == [r["example_id"] for r in rows]
+    texts = {str(t["id"]): t["data"] for t in pr.tasks}
+    assert all(t["data"] == texts[t["meta"]["example_id"]] for t in tasks)
+    assert set(rows[0]) >= {"labeled_by", "consensus_label", "suggested_annotator"}
