@@ -63,7 +63,10 @@ def n_jobs(text):
 
 
 def default_n_jobs():
-    return min(2, os.cpu_count() or 1)
+    """Up to 2 processes, never more than the CPUs this process may use."""
+    from .._config import available_cpus
+
+    return min(2, available_cpus())
 
 
 # --------------------------------------------------------------------------- models
