@@ -162,7 +162,10 @@ def _as_cleanlab_dict(
         out["detailed_label_quality"] = pd.DataFrame(
             np.asarray(result.detailed_label_quality, dtype=float),
             index=index,
-            columns=[f"quality_annotator_{_py(a)}" for a in annotator_ids],
+            columns=pd.Index(
+                [f"quality_annotator_{_py(a)}" for a in annotator_ids],
+                name=getattr(getattr(labels_multiannotator, "columns", None), "name", None),
+            ),
         )
     if return_annotator_stats:
         stats = pd.DataFrame(

@@ -40,6 +40,7 @@ FUNCTIONS = (
 def assert_frame_same(ours, theirs, what):
     assert isinstance(ours, pd.DataFrame), what
     assert list(ours.columns) == list(theirs.columns), (what, list(ours.columns), list(theirs.columns))
+    assert ours.columns.name == theirs.columns.name, (what, ours.columns.name, theirs.columns.name)
     pd.testing.assert_index_equal(ours.index, theirs.index, exact=True, obj=f"{what}.index")
     for col in theirs.columns:
         a, b = ours[col], theirs[col]
@@ -94,6 +95,26 @@ def oracle_call(fn, *args, **cfg):
 
 
 # --------------------------------------------------------------------------- signatures
+
+
+def test_pivoted_frame_keeps_axis_names(oracle):
+    """A wide frame from ``long.pivot(index="task", columns="annotator")`` has named axes;
+    cleanlab's frames keep them (the detailed table's columns are named like the input's)."""
+    rng = np.random.RandomState(0)
+    labels = rng.randint(0, 3, (12, 3)).astype(float)
+    labels[rng.rand(12, 3) < 0.3] = np.nan
+    labels[:, 0] = rng.randint(0, 3, 12)
+    P = rng.dirichlet(np.ones(3), 12)
+    long = (
+        pd.DataFrame(labels, columns=["A1", "A2", "A3"]).stack().dropna().rename("label")
+        .rename_axis(["task", "annotator"]).reset_index()
+    )
+    wide = long.pivot(index="task", columns="annotator", values="label")
+    assert wide.columns.name == "annotator"
+    ours = ma.get_label_quality_multiannotator(wide, P, verbose=False)
+    theirs = oracle.get_label_quality_multiannotator(wide, P, verbose=False)
+    assert_result_same(ours, theirs)
+    assert ours["detailed_label_quality"].columns.name == "annotator"
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
