@@ -42,7 +42,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._annotations import Annotations, _is_dataframe, _is_long_frame, _py, check_annotations
+from ._annotations import Annotations, check_annotations
+from ._utils import is_dataframe, is_long_format, py_scalar
 from ._kernels import single_annotation_consensus
 from . import _dask
 from ._config import _at_most
@@ -72,10 +73,10 @@ def _parse_target(y, n_samples, name="y"):
         )
     if isinstance(y, Annotations):
         n_y = y.n_examples
-    elif isinstance(y, tuple) or (_is_dataframe(y) and _is_long_frame(y)):
+    elif is_long_format(y):
         n_y = None  # long format: rows are given as integer row indices
     else:
-        if not _is_dataframe(y) and not sp.issparse(y):
+        if not is_dataframe(y) and not sp.issparse(y):
             y = np.asarray(y)
             if y.ndim == 0:
                 raise ValueError(f"{name} must be 1-D or 2-D array-like, got a scalar {y!r}.")
@@ -123,7 +124,7 @@ def _check_X(estimator, X, reset):
     if not (hasattr(X, "__getitem__") or hasattr(X, "iloc") or sp.issparse(X)):
         X = np.asarray(X)  # array-likes that cannot be indexed by rows
     ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
-    if not _is_dataframe(X) and not sp.issparse(X) and ndim == 1:
+    if not is_dataframe(X) and not sp.issparse(X) and ndim == 1:
         raise ValueError(
             "Expected 2D array, got 1D array instead. Reshape your data either using "
             "X.reshape(-1, 1) if your data has a single feature or X.reshape(1, -1) "
@@ -131,7 +132,7 @@ def _check_X(estimator, X, reset):
         )
     if sp.issparse(X) and X.format not in ("csr", "csc"):
         X = X.tocsr()
-    if _dask.is_dask_collection(X) and hasattr(X, "_meta") and _is_dataframe(X._meta):
+    if _dask.is_dask_collection(X) and hasattr(X, "_meta") and is_dataframe(X._meta):
         # a Dask DataFrame: check names and count of features on its empty pandas model
         validate_data(estimator, X._meta, skip_check_array=True, reset=reset)
         return X
@@ -140,8 +141,8 @@ def _check_X(estimator, X, reset):
 
 def _class_positions(est_classes, classes):
     """Column of ``classes`` holding each entry of ``est_classes`` (K is small)."""
-    lookup = {_py(c): k for k, c in enumerate(classes)}
-    return np.array([lookup[_py(c)] for c in est_classes])
+    lookup = {py_scalar(c): k for k, c in enumerate(classes)}
+    return np.array([lookup[py_scalar(c)] for c in est_classes])
 
 
 def _aligned_proba(est, X, classes):
@@ -292,7 +293,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             counts = np.bincount(strat, minlength=K)
             small = np.flatnonzero((counts > 0) & (counts < n_splits))
             if small.size:
-                shown = ", ".join(f"{_py(self.classes_[k])!r} ({counts[k]})" for k in small[:10])
+                shown = ", ".join(f"{py_scalar(self.classes_[k])!r} ({counts[k]})" for k in small[:10])
                 warnings.warn(
                     f"Classes with fewer labeled rows than cv={n_splits} folds: {shown}. "
                     "Some training folds miss them, so their out-of-fold probability "
@@ -337,7 +338,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             )
         if ann.n_classes < 2:
             raise ValueError(
-                f"y has only 1 class ({_py(ann.classes[0])!r}); a classifier needs labels "
+                f"y has only 1 class ({py_scalar(ann.classes[0])!r}); a classifier needs labels "
                 "of at least 2 classes."
             )
         self.classes_ = ann.classes

@@ -30,9 +30,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .estimator import _BaseMultiAnnotator
 from . import _dask
 from ._digest import data_digest
+from ._utils import MULTIANNOTATOR_FITTED_ATTRIBUTES
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 
 __all__ = [
@@ -58,12 +58,13 @@ def _resolve(learner_or_estimator, X_pool):
         if len(est.steps) > 1:
             X_pool = est[:-1].transform(X_pool)
         est = est.steps[-1][1]
-    if not isinstance(est, _BaseMultiAnnotator):
+    # duck typing: a multi-annotator estimator scores pools with active_learning_scores
+    if not callable(getattr(est, "active_learning_scores", None)):
         raise TypeError(
             f"{type(est).__name__} is not a MultiAnnotatorClassifier; query strategies "
             "need one (alone, as the last step of a Pipeline, or inside a learner)."
         )
-    check_is_fitted(est, "active_learning_scores_")
+    check_is_fitted(est, MULTIANNOTATOR_FITTED_ATTRIBUTES)
     n_features = getattr(est, "n_features_in_", None)
     shape = getattr(X_pool, "shape", None)
     if shape is None:
