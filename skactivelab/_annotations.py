@@ -576,9 +576,10 @@ def _check_parsed(ann, n_examples, n_classes, require_labeled, where, example_in
         raise ValueError(
             f"{where} has {ann.n_examples} examples (rows) but pred_probs has {n_examples}."
         )
-    if n_classes is not None and (
-        ann.n_classes != n_classes or not np.array_equal(ann.classes, np.arange(ann.n_classes))
-    ):
+    # As many classes as columns: code k is column k, ann.classes names them (the
+    # estimators pass their own classes down this way). Otherwise integer class
+    # values are read as column numbers, as for any other input.
+    if n_classes is not None and ann.n_classes != n_classes:
         if ann.classes.dtype.kind not in "iu":
             raise ValueError(
                 f"{where} has {ann.classes.size} classes but pred_probs has {n_classes} columns."

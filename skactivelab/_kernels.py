@@ -40,12 +40,23 @@ def _safe_divide(num, den):
 
 
 def single_annotation_consensus(ann, P):
-    """spec 4, one label per example: the consensus is that label and its quality
-    the mean over models of ``P[e, i, label]``. ``P`` has shape (E, N, K)."""
-    N = P.shape[1]
+    """algorithms 4, one label per example: the consensus is that label, its quality
+    the mean over models of ``P[e, i, label]``, and the model(s) and every annotator
+    weigh 1. ``P`` has shape (E, N, K).
+
+    Returns ``(consensus, quality, stats)`` with ``stats`` shaped like the one of
+    :func:`crowdlab_consensus`: ``post`` (the mean of the models),
+    ``annotator_weights`` (M,) and ``model_weight`` (E,).
+    """
+    E, N = P.shape[0], P.shape[1]
     consensus = np.empty(N, dtype=np.int64)
     consensus[ann.example] = ann.label
-    return consensus, P[:, np.arange(N), consensus].mean(axis=0)
+    stats = {
+        "post": P.mean(axis=0),
+        "annotator_weights": np.ones(ann.n_annotators),
+        "model_weight": np.ones(E),
+    }
+    return consensus, P[:, np.arange(N), consensus].mean(axis=0), stats
 
 
 def keep_best(cand, values, largest):

@@ -19,21 +19,18 @@ def _labeled_part(ann, P, rng):
     E, N, K = P.shape
     n_per = np.bincount(ann.example, minlength=N).astype(np.float64)
     if np.all(n_per == 1):
-        # One label per example: no calibration, consensus = that label, unit weights.
-        consensus, q = K_.single_annotation_consensus(ann, P)
-        w_M = np.ones(E)
-        wbar_A = 1.0
-        W = w_M.sum() + n_per  # every annotator weight is 1
+        # nothing to calibrate against: the label is the consensus, unit weights
+        consensus, q, stats = K_.single_annotation_consensus(ann, P)
         temperatures = np.ones(E)
     else:
         consensus, stats, temperatures = K_.crowdlab_consensus(
             ann, P, n_per, K_.label_counts(ann), method="best_quality", calibrate=True, rng=rng
         )
         q = stats["post"][np.arange(N), consensus]
-        w = stats["annotator_weights"]
-        w_M = stats["model_weight"]
-        wbar_A = np.nanmean(w)
-        W = w_M.sum() + np.bincount(ann.example, weights=w[ann.annotator], minlength=N)
+    w = stats["annotator_weights"]
+    w_M = stats["model_weight"]
+    wbar_A = np.nanmean(w)
+    W = w_M.sum() + np.bincount(ann.example, weights=w[ann.annotator], minlength=N)
     scores = (W * q + wbar_A / K) / (W + wbar_A)
     return scores, temperatures, w_M, wbar_A
 

@@ -44,16 +44,12 @@ from sklearn.utils.validation import (
 
 from ._annotations import Annotations, check_annotations
 from ._utils import is_dataframe, is_long_format, py_scalar
-from ._kernels import single_annotation_consensus
+from . import _kernels as K_
 from . import _dask
 from ._config import _at_most
 from ._digest import data_digest
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
-from .crowdlab import (
-    LabelQualityResult,
-    get_label_quality_multiannotator,
-    get_label_quality_multiannotator_ensemble,
-)
+from .crowdlab import label_quality
 from .majority_vote import get_majority_vote_label
 
 __all__ = ["MultiAnnotatorClassifier", "MultiAnnotatorEnsembleClassifier"]
@@ -145,16 +141,26 @@ def _class_positions(est_classes, classes):
     return np.array([lookup[py_scalar(c)] for c in est_classes])
 
 
-def _aligned_proba(est, X, classes):
-    """predict_proba of ``est`` with one column per entry of ``classes`` (0 if unseen)."""
-    proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+def _aligned_proba(est, X, classes, params=None, *, renormalise=True):
+    """predict_proba of ``est`` with one column per entry of ``classes`` (0 if unseen).
+
+    With ``renormalise`` (the out-of-fold and fold-mean probabilities the scoring
+    core reads), rows are clipped at 0 and rescaled to sum to 1 (a uniform row
+    where nothing is left), as float64. Without it (``predict_proba`` of the
+    final models) the model's own values and dtype are kept.
+    """
+    proba = np.asarray(est.predict_proba(X, **(params or {})))
+    if renormalise:
+        proba = proba.astype(np.float64, copy=False)
     K = len(classes)
     est_classes = getattr(est, "classes_", None)
     if est_classes is None or (len(est_classes) == K and np.array_equal(est_classes, classes)):
         out = proba
     else:
-        out = np.zeros((proba.shape[0], K))
+        out = np.zeros((proba.shape[0], K), dtype=proba.dtype)
         out[:, _class_positions(est_classes, classes)] = proba
+    if not renormalise:
+        return out
     # guard against rounding: clip and renormalise each row
     out = np.clip(out, 0.0, None)
     s = out.sum(axis=1, keepdims=True)
@@ -216,47 +222,13 @@ def _check_has_proba(estimator, name):
 
 
 def _consensus_single_annotation(ann, P):
-    """CROWDLAB is undefined when every labeled row has one label: use that label.
-
-    Consensus = the label; its quality = the model's (out-of-fold) probability of
-    it; model and annotator weights = 1, as in spec section 4 for this case.
-    """
-    N, K = P.shape[-2], P.shape[-1]
-    Pm = P.mean(axis=0)
-    consensus, quality = single_annotation_consensus(ann, P)
-    M = ann.n_annotators
-    an = ann.annotator
-    n_lab = np.bincount(an, minlength=M).astype(np.float64)
-    has = n_lab > 0
-    aq = Pm[ann.example, ann.label]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        annotator_quality = np.bincount(an, weights=aq, minlength=M) / n_lab
-        # worst class: the chosen class with the lowest mean model probability
-        key = an * K + ann.label
-        used = np.bincount(key, minlength=M * K)
-        mean_q = np.bincount(key, weights=aq, minlength=M * K) / np.maximum(used, 1)
-    mean_q = np.where(used > 0, mean_q, np.inf).reshape(M, K)
-    worst_values = np.where(has, np.argmin(mean_q, axis=1), -1)
-    E = P.shape[0]
-    return LabelQualityResult(
-        consensus_label=consensus,
-        consensus_quality_score=quality,
-        annotator_agreement=np.ones(N),
-        num_annotations=np.ones(N, dtype=np.int64),
-        post_pred_probs=Pm,
-        annotation_example=ann.example,
-        annotation_annotator=an,
-        annotation_quality=aq,
-        annotator_ids=ann.annotator_ids,
-        annotator_quality=np.where(has, annotator_quality, np.nan),
-        agreement_with_consensus=np.where(has, 1.0, np.nan),
-        worst_class=worst_values,
-        num_examples_labeled=n_lab.astype(np.int64),
-        model_weight=np.ones(E) if E > 1 else 1.0,
-        annotator_weights=np.where(has, 1.0, np.nan),
-        classes=np.arange(K),
-        temperature=None,
-    )
+    """Former home of the one-label-per-example result, kept for the command line:
+    the result of ``crowdlab.label_quality(..., one_label="label")`` in class codes."""
+    P = np.asarray(P, dtype=np.float64)
+    ann = replace(ann, classes=np.arange(ann.n_classes))
+    return label_quality(
+        ann, P if P.shape[0] > 1 else P[0], ensemble=P.shape[0] > 1, one_label="label"
+    )[0]
 
 
 # --------------------------------------------------------------------------- base
@@ -358,9 +330,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         unl_idx = np.flatnonzero(~labeled)
         self.labeled_mask_ = labeled
         self.n_annotations_ = n_per.astype(np.int64)
-        # codes 0..K-1 as classes: the scoring core returns codes, we map once.
-        ann_lab = replace(ann.subset_examples(labeled), classes=np.arange(K))
-        multi = bool((n_per[lab_idx] > 1).any())
+        # the real classes go down: the scoring core decodes its results once
+        ann_lab = ann.subset_examples(labeled)
         X_lab = _safe_indexing(X, lab_idx)
 
         def fit_params(name, rows):
@@ -376,7 +347,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             split_params = _check_method_params(X, params=routed.splitter.split, indices=lab_idx)
 
         # round 0 trains on the majority vote (spec 7)
-        train_codes = np.asarray(get_majority_vote_label(ann_lab, random_state=rng), dtype=np.int64)
+        train_codes = K_.majority_vote(ann_lab, K_.label_counts(ann_lab), None, rng)
         splits = self._splits(X_lab, train_codes, K, split_params, seed)
         parallel = Parallel(n_jobs=self.n_jobs)
         E = len(models)
@@ -396,8 +367,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             for j, (_, proba) in enumerate(jobs):
                 P[j // len(splits), splits[j % len(splits)][1]] = proba
             with self._kernel_threads():
-                result = self._crowdlab(ann_lab, P, multi, rng)
-            consensus = np.asarray(result.consensus_label, dtype=np.int64)
+                result, consensus = self._crowdlab(ann_lab, P, rng)
             if np.array_equal(consensus, train_codes):
                 break  # another round would train on the same labels
             train_codes = consensus
@@ -405,7 +375,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = len(splits)
 
         # final estimator(s) on all labeled rows with their consensus labels
-        y_final = self.classes_[consensus]
+        y_final = result.consensus_label
         finals = parallel(
             delayed(_fit_clone)(est, X_lab, y_final, fit_params(name, lab_idx))
             for name, est in models
@@ -421,19 +391,16 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             self._store(result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng)
         return self
 
-    def _crowdlab(self, ann_lab, P, multi, rng):
-        if not multi:
-            return _consensus_single_annotation(ann_lab, P)
-        if self._ensemble:
-            return get_label_quality_multiannotator_ensemble(
-                ann_lab, P, calibrate_probs=self.calibrate, random_state=rng
-            )
-        return get_label_quality_multiannotator(
+    def _crowdlab(self, ann_lab, P, rng):
+        """(LabelQualityResult in class values, consensus codes) of the labeled rows."""
+        return label_quality(
             ann_lab,
-            P[0],
-            consensus_method=self.consensus_method,
+            P if self._ensemble else P[0],
+            ensemble=self._ensemble,
+            consensus_method="best_quality" if self._ensemble else self.consensus_method,
             calibrate_probs=self.calibrate,
             random_state=rng,
+            one_label="label",
         )
 
     def _fold_mean_proba(self, X):
@@ -452,36 +419,24 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
     def _store(self, result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng):
         K = len(self.classes_)
         E = P.shape[0]
-        consensus = np.asarray(result.consensus_label, dtype=np.int64)
         if self.classes_.dtype.kind in "iu":
             labels = np.full(n_samples, -1, dtype=self.classes_.dtype)
         elif self.classes_.dtype.kind == "f":
             labels = np.full(n_samples, np.nan, dtype=self.classes_.dtype)
         else:
             labels = np.full(n_samples, None, dtype=object)
-        labels[lab_idx] = self.classes_[consensus]
+        labels[lab_idx] = result.consensus_label
         self.consensus_labels_ = labels
         quality = np.full(n_samples, np.nan)
         quality[lab_idx] = result.consensus_quality_score
         self.consensus_quality_ = quality
         self.annotator_quality_ = result.annotator_quality
         self.agreement_with_consensus_ = result.agreement_with_consensus
-        # worst_class is in codes (-1: annotator without labels)
-        worst = np.asarray(result.worst_class, dtype=np.int64)
-        has = worst >= 0
-        if self.classes_.dtype.kind in "iuf":
-            self.worst_class_ = np.where(has, self.classes_[np.maximum(worst, 0)], -1)
-        else:
-            self.worst_class_ = np.where(has, self.classes_[np.maximum(worst, 0)], None)
+        # class values; -1 (numeric classes) or None for an annotator without labels
+        self.worst_class_ = result.worst_class
         self.num_examples_labeled_ = result.num_examples_labeled
         # the CROWDLAB result of the labeled rows, in the user's class values
-        self.label_quality_ = replace(
-            result,
-            consensus_label=self.classes_[consensus],
-            worst_class=self.worst_class_,
-            classes=self.classes_,
-            example_ids=lab_idx,
-        )
+        self.label_quality_ = replace(result, example_ids=lab_idx)
         self.model_weight_ = result.model_weight
         self.annotator_weights_ = result.annotator_weights
         self.temperature_ = result.temperature
@@ -601,22 +556,11 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
 def _final_proba(finals, X, classes, weights, params=None):
     """Probabilities of the final model(s): one model's, or the ``weights``-weighted mean."""
     params = params or {}
-    probs = np.stack([_aligned_proba_raw(est, X, classes, params) for est in finals])
+    probs = np.stack([_aligned_proba(est, X, classes, params, renormalise=False) for est in finals])
     if probs.shape[0] == 1:
         return probs[0]
     w = np.asarray(weights, dtype=np.float64)
     return np.tensordot(w / w.sum(), probs, axes=1)
-
-
-def _aligned_proba_raw(est, X, classes, params):
-    proba = np.asarray(est.predict_proba(X, **params))
-    est_classes = getattr(est, "classes_", None)
-    K = len(classes)
-    if est_classes is None or (len(est_classes) == K and np.array_equal(est_classes, classes)):
-        return proba
-    out = np.zeros((proba.shape[0], K), dtype=proba.dtype)
-    out[:, _class_positions(est_classes, classes)] = proba
-    return out
 
 
 
@@ -883,7 +827,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         X = _check_X(self, X, reset=False)
         if _dask.is_dask_collection(X) and not p:
             return _dask.estimator_predict_proba(self, X)
-        return _aligned_proba_raw(self.estimator_, X, self.classes_, p)
+        return _aligned_proba(self.estimator_, X, self.classes_, p, renormalise=False)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X, **params):
