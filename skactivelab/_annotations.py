@@ -79,13 +79,6 @@ class Annotations:
     def n_annotations(self):
         return self.example.shape[0]
 
-    def to_wide(self, missing=np.nan):
-        """Dense (n_examples, n_annotators) matrix of encoded labels, ``missing`` elsewhere."""
-        dtype = float if isinstance(missing, float) else np.int64
-        out = np.full((self.n_examples, self.n_annotators), missing, dtype=dtype)
-        out[self.example, self.annotator] = self.label
-        return out
-
     def subset_examples(self, mask):
         """Annotations restricted to examples where ``mask`` is True, rows renumbered."""
         mask = np.asarray(mask, dtype=bool)

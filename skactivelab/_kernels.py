@@ -282,11 +282,6 @@ class _EntropyLoss:
         return out
 
 
-def _entropy_loss(P, ann, n_per, temperatures):
-    """spec 3: H(T) for each T (see :class:`_EntropyLoss`)."""
-    return _EntropyLoss(P, ann, n_per, min(temperatures))(temperatures)
-
-
 def best_temperature(P, ann, n_per):
     """spec 3: coarse grid, then a fine grid around the coarse argmin."""
     grid = COARSE_TEMPERATURES
@@ -393,7 +388,6 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
     post (N, K), agree (N,), hit (per annotation).
     """
     N, K = count.shape
-    M = ann.n_annotators
     ex, an, lab = ann.example, ann.annotator, ann.label
     hit = lab == consensus[ex]
     # spec 2.1: annotator agreement per example
