@@ -775,7 +775,8 @@ def _from_wide_frame(df, where, rows_name, example_index):
     if all(k in "iu" for k in kinds) and all(isinstance(dt, np.dtype) for dt in df.dtypes):
         values = df.to_numpy(dtype=np.int64)  # exact, -1 for missing
     elif all(k in "iuf" for k in kinds):
-        values = df.to_numpy(dtype=float)
+        # na_value: nullable columns (Int64 with pd.NA) need it before pandas 2.1
+        values = df.to_numpy(dtype=float, na_value=np.nan)
     else:
         values = df.to_numpy(dtype=object)
     rows, cols, raw = _from_dense(values, where)

@@ -20,28 +20,32 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils._tags import ClassifierTags
-from sklearn.utils.metadata_routing import (
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._compat import (
+    ClassifierTags,
+    HasMethods,
+    Interval,
     MetadataRouter,
     MethodMapping,
-    _raise_for_params,
-    _routing_enabled,
+    StrOptions,
+    _BaseComposition,
+    available_if,
+    check_method_params,
+    estimator_has,
+    fit_context,
+    get_tags,
+    num_samples,
     process_routing,
-)
-from sklearn.utils.metaestimators import _BaseComposition, available_if
-from sklearn.utils.validation import (
-    _check_method_params,
-    _estimator_has,
-    _num_samples,
-    check_is_fitted,
+    raise_for_params,
+    routing_enabled,
+    safe_indexing,
     validate_data,
 )
-
 from ._annotations import Annotations, check_annotations
 from ._utils import is_dataframe, is_long_format, py_scalar
 from . import _kernels as K_
@@ -180,7 +184,7 @@ def _check_row_length(value, n_samples, name, where):
     if value is None:
         return
     try:
-        n = _num_samples(value)
+        n = num_samples(value)
     except TypeError:
         raise TypeError(
             f"{name} for {where} must be an array-like with one entry per row of X "
@@ -201,8 +205,8 @@ def _check_row_params(params, n_samples, where):
 
 def _fit_predict_fold(estimator, X, y, train, test, fit_params, classes):
     """Fit a clone on the ``train`` rows; return it and its aligned probabilities on ``test``."""
-    est = clone(estimator).fit(_safe_indexing(X, train), y[train], **fit_params)
-    return est, _aligned_proba(est, _safe_indexing(X, test), classes)
+    est = clone(estimator).fit(safe_indexing(X, train), y[train], **fit_params)
+    return est, _aligned_proba(est, safe_indexing(X, test), classes)
 
 
 def _fit_clone(estimator, X, y, fit_params):
@@ -294,14 +298,14 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, params):
-        _raise_for_params(params, self, "fit")
+        raise_for_params(params, self, "fit")
         models = self._named_estimators()
         for name, est in models:
             _check_has_proba(est, name)
         X = _check_X(self, X, reset=True)
         # content hash: lets query strategies recognise this X as the training set
         self.fit_digest_ = data_digest(X)
-        n_samples = _num_samples(X)
+        n_samples = num_samples(X)
         ann = _parse_target(y, n_samples)
         if ann.n_annotations == 0:
             raise ValueError(
@@ -319,7 +323,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
 
-        if _routing_enabled():
+        if routing_enabled():
             routed = process_routing(self, "fit", **params)
         else:
             routed = None
@@ -332,19 +336,19 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         self.n_annotations_ = n_per.astype(np.int64)
         # the real classes go down: the scoring core decodes its results once
         ann_lab = ann.subset_examples(labeled)
-        X_lab = _safe_indexing(X, lab_idx)
+        X_lab = safe_indexing(X, lab_idx)
 
         def fit_params(name, rows):
             if routed is None:
                 return {}
-            return _check_method_params(X, params=routed[name].fit, indices=rows)
+            return check_method_params(X, params=routed[name].fit, indices=rows)
 
         split_params = {}
         if routed is not None:
             for name, _ in models:
                 _check_row_params(routed[name].fit, n_samples, f"fit of {name!r}")
             _check_row_params(routed.splitter.split, n_samples, "the cv splitter")
-            split_params = _check_method_params(X, params=routed.splitter.split, indices=lab_idx)
+            split_params = check_method_params(X, params=routed.splitter.split, indices=lab_idx)
 
         # round 0 trains on the majority vote (spec 7)
         train_codes = K_.majority_vote(ann_lab, K_.label_counts(ann_lab), None, rng)
@@ -385,7 +389,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         # unlabeled rows: mean of the fold models (the paper's protocol, spec 7)
         U = None
         if unl_idx.size:
-            X_unl = _safe_indexing(X, unl_idx)
+            X_unl = safe_indexing(X, unl_idx)
             U = self._fold_mean_proba(X_unl)
         with self._kernel_threads():
             self._store(result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng)
@@ -492,7 +496,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         X_pool = _check_X(self, X_pool, reset=False)
         if _dask.is_dask_collection(X_pool):
             return _dask.estimator_pool_scores(self, X_pool)
-        U = self._fold_mean_proba(X_pool) if _num_samples(X_pool) else None
+        U = self._fold_mean_proba(X_pool) if num_samples(X_pool) else None
         with self._kernel_threads():
             s_lab, s_pool = self._al_scores(self._ann_lab, self._P_lab, U, self.random_state)
         return s_lab, s_pool
@@ -523,7 +527,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             Fraction of labeled rows whose prediction equals the reference label.
         """
         check_is_fitted(self)
-        n = _num_samples(X)
+        n = num_samples(X)
         if sample_weight is not None:
             _check_row_length(sample_weight, n, "sample_weight", "score")
         ann = _parse_target(y, n)
@@ -532,7 +536,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         has = np.bincount(ann.example, minlength=n) > 0
         ref = get_majority_vote_label(ann.subset_examples(has), random_state=self.random_state)
         rows = np.flatnonzero(has)
-        pred = self.predict(_safe_indexing(X, rows))
+        pred = self.predict(safe_indexing(X, rows))
         sw = None if sample_weight is None else np.asarray(sample_weight)[rows]
         return float(accuracy_score(ref, pred, sample_weight=sw))
 
@@ -751,7 +755,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     def _finals(self):
         return [self.estimator_]
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **params):
         """Fit on the CROWDLAB consensus of the annotations ``y``.
 
@@ -776,12 +780,12 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         return self._fit(X, y, params)
 
     def _predict_params(self, method, params):
-        _raise_for_params(params, self, method)
-        if _routing_enabled():
+        raise_for_params(params, self, method)
+        if routing_enabled():
             return process_routing(self, method, **params).estimator[method]
         return {}
 
-    @available_if(_estimator_has("predict"))
+    @available_if(estimator_has("predict"))
     def predict(self, X, **params):
         """Predict classes of ``X`` with :attr:`estimator_`.
 
@@ -804,7 +808,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
             return _dask.estimator_predict(self, X)
         return self.estimator_.predict(X, **p)
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(estimator_has("predict_proba"))
     def predict_proba(self, X, **params):
         """Class probabilities of ``X``, one column per entry of :attr:`classes_`.
 
@@ -829,7 +833,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
             return _dask.estimator_predict_proba(self, X)
         return _aligned_proba(self.estimator_, X, self.classes_, p, renormalise=False)
 
-    @available_if(_estimator_has("predict_log_proba"))
+    @available_if(estimator_has("predict_log_proba"))
     def predict_log_proba(self, X, **params):
         """Log of :meth:`predict_proba` (``-inf`` for a class never chosen as consensus).
 
@@ -855,7 +859,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         out[:, _class_positions(est_classes, self.classes_)] = lp
         return out
 
-    @available_if(_estimator_has("decision_function"))
+    @available_if(estimator_has("decision_function"))
     def decision_function(self, X, **params):
         """Decision function of :attr:`estimator_`.
 
@@ -1039,7 +1043,7 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
     def _finals(self):
         return self.estimators_
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **params):
         """Fit every estimator on the CROWDLAB consensus of ``y``.
 
