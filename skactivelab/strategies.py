@@ -26,12 +26,14 @@ Scores come from :mod:`skactivelab.query` (model-only scores and selection) and
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _dask
 from ._digest import data_digest
+from ._compat import StrOptions, validate_parameters
 from ._utils import MULTIANNOTATOR_FITTED_ATTRIBUTES
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 
@@ -43,8 +45,6 @@ __all__ = [
     "RandomQuery",
     "UncertaintyQuery",
 ]
-
-_POOLS = ("auto", "fit", "unlabeled")
 
 
 def _resolve(learner_or_estimator, X_pool):
@@ -80,28 +80,50 @@ def _resolve(learner_or_estimator, X_pool):
     return est, X_pool
 
 
-class _Query:
-    """Shared call logic: resolve the estimator, score the pool, select a batch."""
+class _Query(BaseEstimator):
+    """Shared call logic: resolve the estimator, score the pool, select a batch.
+
+    A strategy is a scikit-learn estimator for its parameters (``get_params``,
+    ``set_params``, ``clone``, ``repr``, validation against
+    ``_parameter_constraints`` at every call) and a modAL query strategy for its
+    use: ``strategy(learner, X_pool, n_instances=...) -> (indices, scores)``.
+    """
+
+    _parameter_constraints: dict = {
+        "pool": [StrOptions({"auto", "fit", "unlabeled"})],
+        "exclude_fully_annotated": ["boolean"],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, *, pool="auto", exclude_fully_annotated=False, random_state=None):
         self.pool = pool
         self.exclude_fully_annotated = exclude_fully_annotated
         self.random_state = random_state
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
-        return f"{type(self).__name__}({args})"
-
     def _rng(self):
         """One generator per strategy object, advanced by every call, so a seeded
-        strategy is reproducible without repeating its picks round after round."""
+        strategy is reproducible without repeating its picks round after round.
+
+        The generator is state, not a parameter: ``get_params`` does not show it,
+        a ``clone`` starts afresh from ``random_state`` (it repeats the original's
+        first picks, as a clone of a fitted estimator refits the same way), and
+        ``set_params(random_state=...)`` starts a new stream.
+        """
         if getattr(self, "_random", None) is None:
             self._random = check_random_state(self.random_state)
         return self._random
 
+    def set_params(self, **params):
+        """Set the parameters (see ``sklearn.base.BaseEstimator.set_params``).
+
+        A new ``random_state`` starts a new random stream.
+        """
+        super().set_params(**params)
+        if "random_state" in params:
+            self._random = None
+        return self
+
     def _is_fit_pool(self, est, X_pool):
-        if self.pool not in _POOLS:
-            raise ValueError(f"pool must be one of {list(_POOLS)}, got {self.pool!r}.")
         n_fit = est.labeled_mask_.shape[0]
         if self.pool == "unlabeled":
             return False
@@ -136,7 +158,24 @@ class _Query:
         return digest == pool_digest
 
     def scores(self, learner_or_estimator, X_pool):
-        """Scores of every row of ``X_pool`` (lower = annotate first) and the candidate mask."""
+        """Scores of every row of ``X_pool`` (lower = annotate first) and the candidate mask.
+
+        Parameters
+        ----------
+        learner_or_estimator : MultiAnnotatorClassifier, Pipeline or learner
+            A fitted multi-annotator estimator (alone, as the last step of a
+            Pipeline, or in a learner's ``estimator`` attribute).
+        X_pool : array-like of shape (n_pool, n_features)
+            The rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_pool,)
+            Lower means annotate first.
+        candidates : ndarray of bool of shape (n_pool,) or None
+            Rows that may be picked (None for a Dask pool).
+        """
+        validate_parameters(self)
         est, X_pool = _resolve(learner_or_estimator, X_pool)
         fit_pool = self._is_fit_pool(est, X_pool)
         scores = self._score(est, X_pool, fit_pool)
@@ -154,9 +193,28 @@ class _Query:
         return scores, candidates
 
     def __call__(self, learner_or_estimator, X_pool, n_instances=1, **kwargs):
-        """Pick ``n_instances`` rows of ``X_pool``; return ``(indices, scores of those rows)``."""
+        """Pick ``n_instances`` rows of ``X_pool``; return ``(indices, scores of those rows)``.
+
+        Parameters
+        ----------
+        learner_or_estimator : MultiAnnotatorClassifier, Pipeline or learner
+            A fitted multi-annotator estimator (alone, as the last step of a
+            Pipeline, or in a learner's ``estimator`` attribute, as modAL calls it).
+        X_pool : array-like of shape (n_pool, n_features)
+            The rows to choose from.
+        n_instances : int, default=1
+            How many rows to pick.
+
+        Returns
+        -------
+        indices : ndarray of int64 of shape (n_instances,)
+            Rows of ``X_pool``, lowest score first.
+        scores : ndarray of shape (n_instances,)
+            Their scores.
+        """
         if kwargs:
             raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}.")
+        validate_parameters(self)
         scores, candidates = self.scores(learner_or_estimator, X_pool)
         idx = select_batch(scores, n_instances, candidates=candidates, random_state=self._rng())
         picked = scores[idx]
