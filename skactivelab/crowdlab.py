@@ -65,6 +65,18 @@ class LabelQualityResult(Mapping):
     their attributes hold equal values (NaN equal to NaN); results are not
     hashable. Attribute access (``result.consensus_label``) is unchanged, and
     ``dataclasses.replace`` makes a modified copy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab import get_label_quality_multiannotator
+    >>> labels = np.array([[0, 0, -1], [1, 1, 0], [1, -1, 1], [0, 1, 0]])
+    >>> pred_probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])
+    >>> res = get_label_quality_multiannotator(labels, pred_probs)
+    >>> res.consensus_label.tolist(), res.num_examples_labeled.tolist()
+    ([0, 1, 1, 0], [4, 3, 3])
+    >>> sorted(res.keys())[:2]
+    ['annotator_stats', 'annotator_weight']
     """
 
     consensus_label: np.ndarray
