@@ -1,7 +1,7 @@
 """Annotation input: every accepted format becomes three aligned integer arrays.
 
 Internally annotations are sparse triples ``(example, annotator, label)`` with
-``label`` encoded as 0..K-1 (STYLE.md section 3), so every statistic costs
+``label`` encoded as 0..K-1 (see docs/design.md), so every statistic costs
 O(number of annotations) rather than O(N x M).
 
 Accepted formats (see :func:`check_annotations`):

@@ -1,4 +1,4 @@
-"""ActiveLab scores: which example to label, or re-label, next (spec sections 4-5)."""
+"""ActiveLab scores: which example to label, or re-label, next (algorithms 4-5)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["get_active_learning_scores", "get_active_learning_scores_ensemble"]
 
 
 def _labeled_part(ann, P, rng):
-    """spec 4 (labeled) for P of shape (E, N, K).
+    """algorithms 4 (labeled) for P of shape (E, N, K).
 
     Returns (scores, temperatures (E,), model weights (E,), mean annotator weight).
     """
@@ -36,7 +36,7 @@ def _labeled_part(ann, P, rng):
 
 
 def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
-    """spec 4-5 (unlabeled) for U of shape (E, Nu, K)."""
+    """algorithms 4-5 (unlabeled) for U of shape (E, Nu, K)."""
     E, Nu, K = U.shape
     if E == 1:
         prob = K_.max_temp_scaled(U[0], temperatures[0], overwrite=True)  # U is our copy

@@ -1,4 +1,4 @@
-"""CROWDLAB: consensus labels, their quality and annotator quality (spec section 2)."""
+"""CROWDLAB: consensus labels, their quality and annotator quality (algorithms 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Meta-estimators trained on CROWDLAB consensus labels (issue 3).
+"""Meta-estimators trained on CROWDLAB consensus labels.
 
 :class:`MultiAnnotatorClassifier` wraps any scikit-learn classifier the way
 :class:`sklearn.semi_supervised.SelfTrainingClassifier` does, but its target is
@@ -6,7 +6,7 @@ an annotation matrix (rows = rows of ``X``, columns = annotators). ``fit``
 computes out-of-fold predicted probabilities, infers CROWDLAB consensus labels
 and their quality, scores every row with ActiveLab and fits the wrapped
 classifier on the consensus labels. :class:`MultiAnnotatorEnsembleClassifier`
-does the same with several classifiers (spec section 5).
+does the same with several classifiers (algorithms 5).
 
 See ``docs/estimator.md`` for the design decisions.
 """
@@ -350,7 +350,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             _check_row_params(routed.splitter.split, n_samples, "the cv splitter")
             split_params = check_method_params(X, params=routed.splitter.split, indices=lab_idx)
 
-        # round 0 trains on the majority vote (spec 7)
+        # round 0 trains on the majority vote (algorithms 6)
         train_codes = K_.majority_vote(ann_lab, K_.label_counts(ann_lab), None, rng)
         splits = self._splits(X_lab, train_codes, K, split_params, seed)
         parallel = Parallel(n_jobs=self.n_jobs)
@@ -386,7 +386,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         )
         self._set_final(finals)
 
-        # unlabeled rows: mean of the fold models (the paper's protocol, spec 7)
+        # unlabeled rows: mean of the fold models (the paper's protocol, algorithms 6)
         U = None
         if unl_idx.size:
             X_unl = safe_indexing(X, unl_idx)
@@ -594,7 +594,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         ``predict_proba`` can be wrapped in
         :class:`~sklearn.calibration.CalibratedClassifierCV`.
     consensus_method : {"best_quality", "majority_vote"}, default="best_quality"
-        How CROWDLAB picks the consensus label (spec section 2.6).
+        How CROWDLAB picks the consensus label (algorithms 2.6).
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predicted probabilities of the labeled rows.
         An int gives ``StratifiedKFold(cv, shuffle=True)`` on the current
@@ -605,7 +605,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     calibrate : bool, default=True
         Temperature-scale the out-of-fold probabilities to the annotations
         before CROWDLAB (``calibrate_probs`` of the scoring core). ActiveLab
-        scores always calibrate (spec section 4).
+        scores always calibrate (algorithms 4).
     max_iter : int, default=1
         Rounds of "cross-validate on the current labels, infer the CROWDLAB
         consensus". Round 1 trains the fold models on the majority vote; each
@@ -635,7 +635,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     consensus_quality_ : ndarray of shape (n_samples,)
         CROWDLAB quality of each consensus label in [0, 1]; NaN for unlabeled rows.
     annotator_quality_, agreement_with_consensus_, worst_class_, num_examples_labeled_ : ndarray of shape (n_annotators,)
-        Per-annotator statistics (spec section 2.8), in column order of ``y``.
+        Per-annotator statistics (algorithms 2.8), in column order of ``y``.
     annotator_ids_ : ndarray of shape (n_annotators,)
         Annotator IDs (DataFrame columns, or column positions).
     model_weight_ : float
@@ -915,7 +915,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
 
 
 class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
-    """Several classifiers trained on one CROWDLAB consensus (spec section 5).
+    """Several classifiers trained on one CROWDLAB consensus (algorithms 5).
 
     As :class:`MultiAnnotatorClassifier`, but every estimator in
     ``estimators`` contributes out-of-fold probabilities with its own CROWDLAB
@@ -938,7 +938,7 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
     calibrate : bool, default=True
         Temperature-scale the out-of-fold probabilities to the annotations
         before CROWDLAB (``calibrate_probs`` of the scoring core). ActiveLab
-        scores always calibrate (spec section 4).
+        scores always calibrate (algorithms 4).
     max_iter : int, default=1
         Rounds of "cross-validate on the current labels, infer the CROWDLAB
         consensus". Round 1 trains the fold models on the majority vote; each

@@ -4,8 +4,7 @@ Every score here follows the ActiveLab convention: **lower means query first**,
 so the scores of :func:`uncertainty_scores`, :func:`margin_scores`,
 :func:`entropy_scores` and :func:`skactivelab.get_active_learning_scores` can be
 passed to the same :func:`select_batch`. Scores and selection stay separate so
-one score serves a modAL strategy, the meta-estimator and the command line
-(STYLE.md section 2).
+one score serves a modAL strategy, the meta-estimator and the command line.
 """
 
 from __future__ import annotations
