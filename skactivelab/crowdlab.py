@@ -69,12 +69,11 @@ class LabelQualityResult(Mapping):
     Examples
     --------
     >>> import numpy as np
-    >>> from skactivelab import get_label_quality_multiannotator
-    >>> labels = np.array([[0, 0, -1], [1, 1, 0], [1, -1, 1], [0, 1, 0]])
-    >>> pred_probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])
-    >>> res = get_label_quality_multiannotator(labels, pred_probs)
+    >>> import skactivelab as sal
+    >>> L = np.array([["cat", "cat", None], ["dog", "dog", "cat"], ["dog", None, "dog"]])
+    >>> res = sal.get_label_quality_multiannotator(L, [[0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])
     >>> res.consensus_label.tolist(), res.num_examples_labeled.tolist()
-    ([0, 1, 1, 0], [4, 3, 3])
+    (['cat', 'dog', 'dog'], [3, 2, 2])
     >>> sorted(res.keys())[:2]
     ['annotator_stats', 'annotator_weight']
     """

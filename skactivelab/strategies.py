@@ -278,162 +278,69 @@ class _ModelScoreQuery(_Query):
 
 
 class UncertaintyQuery(_ModelScoreQuery):
-    """Least confidence: the rows whose largest predicted probability is lowest.
-
-    Labeled rows of the fit ``X`` use their out-of-fold predictions, other rows
-    the mean prediction of the cross-validation models.
-
-    Parameters
-    ----------
-    pool : {"auto", "fit", "unlabeled"}, default="auto"
-        Which rows of ``X_pool`` may be labeled already, as in :class:`ActiveLabQuery`.
-    exclude_fully_annotated : bool, default=False
-        Never pick a row that every known annotator has already labeled.
-    random_state : int, RandomState instance or None, default=None
-        Breaks ties between equal scores.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from skactivelab import MultiAnnotatorClassifier, UncertaintyQuery
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
-    >>> L = np.full((60, 2), -1); L[:40, 0] = y[:40]; L[:20, 1] = y[:20]
-    >>> clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
-    >>> idx, scores = UncertaintyQuery(random_state=0)(clf, X, n_instances=3)
-    >>> bool(np.all(np.diff(scores) >= 0)), idx.shape
-    (True, (3,))
-    """
 
     _score_fn = staticmethod(uncertainty_scores)
 
 
 class MarginQuery(_ModelScoreQuery):
-    """Smallest margin between the two most likely classes.
-
-    Labeled rows of the fit ``X`` use their out-of-fold predictions, other rows
-    the mean prediction of the cross-validation models.
-
-    Parameters
-    ----------
-    pool : {"auto", "fit", "unlabeled"}, default="auto"
-        Which rows of ``X_pool`` may be labeled already, as in :class:`ActiveLabQuery`.
-    exclude_fully_annotated : bool, default=False
-        Never pick a row that every known annotator has already labeled.
-    random_state : int, RandomState instance or None, default=None
-        Breaks ties between equal scores.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from skactivelab import MultiAnnotatorClassifier, MarginQuery
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
-    >>> L = np.full((60, 2), -1); L[:40, 0] = y[:40]; L[:20, 1] = y[:20]
-    >>> clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
-    >>> idx, scores = MarginQuery(random_state=0)(clf, X, n_instances=3)
-    >>> bool(np.all(np.diff(scores) >= 0)), idx.shape
-    (True, (3,))
-    """
 
     _score_fn = staticmethod(margin_scores)
 
 
 class EntropyQuery(_ModelScoreQuery):
-    """Highest entropy of the predicted probabilities.
-
-    Scores are ``1 - H / log(K)`` (:func:`~skactivelab.query.entropy_scores`),
-    lowest first. Labeled rows of the fit ``X`` use their out-of-fold predictions.
-
-    Parameters
-    ----------
-    pool : {"auto", "fit", "unlabeled"}, default="auto"
-        Which rows of ``X_pool`` may be labeled already, as in :class:`ActiveLabQuery`.
-    exclude_fully_annotated : bool, default=False
-        Never pick a row that every known annotator has already labeled.
-    random_state : int, RandomState instance or None, default=None
-        Breaks ties between equal scores.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from skactivelab import MultiAnnotatorClassifier, EntropyQuery
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
-    >>> L = np.full((60, 2), -1); L[:40, 0] = y[:40]; L[:20, 1] = y[:20]
-    >>> clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
-    >>> idx, scores = EntropyQuery(random_state=0)(clf, X, n_instances=3)
-    >>> bool(np.all(np.diff(scores) >= 0)), idx.shape
-    (True, (3,))
-    """
 
     _score_fn = staticmethod(entropy_scores)
 
 
 class RandomQuery(_Query):
-    """Uniformly random rows (labeled or not), seeded by ``random_state``.
-
-    The same strategy object draws new rows at every call.
-
-    Parameters
-    ----------
-    pool : {"auto", "fit", "unlabeled"}, default="auto"
-        Which rows of ``X_pool`` may be labeled already, as in :class:`ActiveLabQuery`.
-    exclude_fully_annotated : bool, default=False
-        Never pick a row that every known annotator has already labeled.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the draws; one stream per strategy object.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from skactivelab import MultiAnnotatorClassifier, RandomQuery
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
-    >>> L = np.full((60, 2), -1); L[:40, 0] = y[:40]; L[:20, 1] = y[:20]
-    >>> clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
-    >>> idx, scores = RandomQuery(random_state=0)(clf, X, n_instances=3)
-    >>> sorted(idx.tolist()) == sorted(set(idx.tolist()))
-    True
-    """
 
     def _score(self, est, X_pool, fit_pool):
         return self._rng().random_sample(X_pool.shape[0])
 
 
 class GoodRandomQuery(_Query):
-    """Random among the rows with the fewest annotations (so unlabeled rows first).
-
-    On a pool of unlabeled rows this is plain random sampling.
-
-    Parameters
-    ----------
-    pool : {"auto", "fit", "unlabeled"}, default="auto"
-        Which rows of ``X_pool`` may be labeled already, as in :class:`ActiveLabQuery`.
-    exclude_fully_annotated : bool, default=False
-        Never pick a row that every known annotator has already labeled.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the random order among rows with equally few annotations.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from skactivelab import MultiAnnotatorClassifier, GoodRandomQuery
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
-    >>> L = np.full((60, 2), -1); L[:40, 0] = y[:40]; L[:20, 1] = y[:20]
-    >>> clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
-    >>> idx, scores = GoodRandomQuery(random_state=0)(clf, X, n_instances=3)
-    >>> bool((L[idx] < 0).all())  # 20 unlabeled rows: the picks are among them
-    True
-    """
 
     def _score(self, est, X_pool, fit_pool):
         if fit_pool:
             return est.n_annotations_.astype(np.float64)
         return np.zeros(X_pool.shape[0])
+
+
+_BASELINE_DOC = """{summary}
+
+    Parameters
+    ----------
+    pool : {{"auto", "fit", "unlabeled"}}, default="auto"
+        Which rows of ``X_pool`` may be labeled already, as in :class:`ActiveLabQuery`.
+    exclude_fully_annotated : bool, default=False
+        Never pick a row that every known annotator has already labeled.
+    random_state : int, RandomState instance or None, default=None
+        {random_state}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skactivelab import MultiAnnotatorClassifier, {name}
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> L = np.full((60, 2), -1); L[:40, 0] = y[:40]; L[:20, 1] = y[:20]
+    >>> clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
+    >>> idx, scores = {name}(random_state=0)(clf, X, n_instances=3)
+    >>> {check}
+    {output}
+    """
+_SORTED = ("bool(np.all(np.diff(scores) >= 0)), idx.shape", "(True, (3,))")
+_TIES = "Breaks ties between equal scores."
+for _cls, _summary, _random_state, (_check, _output) in [
+    (UncertaintyQuery, 'Least confidence: the rows whose largest predicted probability is lowest.\n\n    Labeled rows of the fit ``X`` use their out-of-fold predictions, other rows\n    the mean prediction of the cross-validation models.', _TIES, _SORTED),
+    (MarginQuery, 'Smallest margin between the two most likely classes.\n\n    Labeled rows of the fit ``X`` use their out-of-fold predictions, other rows\n    the mean prediction of the cross-validation models.', _TIES, _SORTED),
+    (EntropyQuery, 'Highest entropy of the predicted probabilities.\n\n    Scores are ``1 - H / log(K)`` (:func:`~skactivelab.query.entropy_scores`),\n    lowest first. Labeled rows of the fit ``X`` use their out-of-fold predictions.', _TIES, _SORTED),
+    (RandomQuery, 'Uniformly random rows (labeled or not), seeded by ``random_state``.\n\n    The same strategy object draws new rows at every call.', 'Seeds the draws; one stream per strategy object.', ('sorted(idx.tolist()) == sorted(set(idx.tolist()))', 'True')),
+    (GoodRandomQuery, 'Random among the rows with the fewest annotations (so unlabeled rows first).\n\n    On a pool of unlabeled rows this is plain random sampling.', 'Seeds the random order among rows with equally few annotations.', ('bool((L[idx] < 0).all())  # 20 unlabeled rows: the picks are among them', 'True')),
+]:
+    _cls.__doc__ = _BASELINE_DOC.format(
+        name=_cls.__name__, summary=_summary, random_state=_random_state, check=_check,
+        output=_output,
+    )
+del _cls, _summary, _random_state, _check, _output
