@@ -1,7 +1,7 @@
 """Annotation input: every accepted format becomes three aligned integer arrays.
 
 Internally annotations are sparse triples ``(example, annotator, label)`` with
-``label`` encoded as 0..K-1 (STYLE.md section 3), so every statistic costs
+``label`` encoded as 0..K-1 (see docs/design.md), so every statistic costs
 O(number of annotations) rather than O(N x M).
 
 Accepted formats (see :func:`check_annotations`):
@@ -25,11 +25,22 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ._utils import (
+    LONG_ANNOTATOR_COLUMNS,
+    LONG_EXAMPLE_COLUMNS,
+    LONG_LABEL_COLUMNS,
+    is_dataframe,
+    is_long_frame,
+    is_missing,
+    py_scalar,
+)
+
 __all__ = ["Annotations", "check_annotations", "long_to_wide", "wide_to_long"]
 
-_LONG_EXAMPLE_COLUMNS = ("task", "example", "example_id", "item")
-_LONG_ANNOTATOR_COLUMNS = ("annotator", "worker", "annotator_id", "worker_id")
-_LONG_LABEL_COLUMNS = ("label",)
+# The command line reads these names from here.
+_LONG_EXAMPLE_COLUMNS = LONG_EXAMPLE_COLUMNS
+_LONG_ANNOTATOR_COLUMNS = LONG_ANNOTATOR_COLUMNS
+_LONG_LABEL_COLUMNS = LONG_LABEL_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -68,13 +79,6 @@ class Annotations:
     def n_annotations(self):
         return self.example.shape[0]
 
-    def to_wide(self, missing=np.nan):
-        """Dense (n_examples, n_annotators) matrix of encoded labels, ``missing`` elsewhere."""
-        dtype = float if isinstance(missing, float) else np.int64
-        out = np.full((self.n_examples, self.n_annotators), missing, dtype=dtype)
-        out[self.example, self.annotator] = self.label
-        return out
-
     def subset_examples(self, mask):
         """Annotations restricted to examples where ``mask`` is True, rows renumbered."""
         mask = np.asarray(mask, dtype=bool)
@@ -91,31 +95,6 @@ class Annotations:
             annotator_ids=self.annotator_ids,
             example_ids=None if self.example_ids is None else self.example_ids[mask],
         )
-
-
-def _py(value):
-    """NumPy scalar -> Python scalar, for readable error messages."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _is_dataframe(obj):
-    return type(obj).__module__.split(".")[0] == "pandas" and hasattr(obj, "columns")
-
-
-def _is_missing_object(values):
-    """Vectorised missing-value test for an object array (None, NaN, pd.NA, NaT)."""
-    try:
-        import pandas as pd
-
-        return np.asarray(pd.isna(values), dtype=bool)
-    except ImportError:  # pragma: no cover - pandas is optional
-        flat = values.ravel()
-        miss = np.fromiter(
-            (v is None or (isinstance(v, float) and v != v) for v in flat),
-            dtype=bool,
-            count=flat.size,
-        )
-        return miss.reshape(values.shape)
 
 
 def _first_rows(idx, n=10):
@@ -367,7 +346,7 @@ def _missing_ids(values):
     if kind == "f":
         return np.isnan(values)
     if kind == "O":
-        return _is_missing_object(values)
+        return is_missing(values)
     if kind in "US":
         t = values.dtype.type
         return (values == t()) | (values == t("nan"))
@@ -448,7 +427,7 @@ def _from_dense(values, where):
         raise _bool_error(where)
     elif values.dtype.kind in "OUS":
         if values.dtype.kind == "O":
-            present = ~_is_missing_object(values)
+            present = ~is_missing(values)
             num = values[present]
             # -1 is the missing marker for numbers stored in an object array.
             is_neg1 = np.zeros(values.shape, dtype=bool)
@@ -482,7 +461,7 @@ def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_
             f"{annotators.shape[0]}, {labels.shape[0]}; give one entry per annotation."
         )
     if labels.dtype.kind == "O":
-        keep = ~_is_missing_object(labels)
+        keep = ~is_missing(labels)
     elif labels.dtype.kind == "f":
         keep = ~np.isnan(labels) & (labels != -1)
     elif labels.dtype.kind in "iu":
@@ -562,25 +541,9 @@ def _long_columns(df, where):
         )
 
     return (
-        pick(_LONG_EXAMPLE_COLUMNS, "example"),
-        pick(_LONG_ANNOTATOR_COLUMNS, "annotator"),
-        pick(_LONG_LABEL_COLUMNS, "label"),
-    )
-
-
-def _is_long_frame(df):
-    """A DataFrame is long format when it has an example, an annotator and a label
-    column (by name, see the module docstring), whatever other columns it has.
-
-    A wide DataFrame whose annotators are named after all three (for instance
-    "task", "worker" and "label") would be read as long format: rename such
-    annotator columns.
-    """
-    lower = {str(c).lower() for c in df.columns}
-    return (
-        bool(lower & set(_LONG_LABEL_COLUMNS))
-        and bool(lower & set(_LONG_ANNOTATOR_COLUMNS))
-        and bool(lower & set(_LONG_EXAMPLE_COLUMNS))
+        pick(LONG_EXAMPLE_COLUMNS, "example"),
+        pick(LONG_ANNOTATOR_COLUMNS, "annotator"),
+        pick(LONG_LABEL_COLUMNS, "label"),
     )
 
 
@@ -606,9 +569,10 @@ def _check_parsed(ann, n_examples, n_classes, require_labeled, where, example_in
         raise ValueError(
             f"{where} has {ann.n_examples} examples (rows) but pred_probs has {n_examples}."
         )
-    if n_classes is not None and (
-        ann.n_classes != n_classes or not np.array_equal(ann.classes, np.arange(ann.n_classes))
-    ):
+    # As many classes as columns: code k is column k, ann.classes names them (the
+    # estimators pass their own classes down this way). Otherwise integer class
+    # values are read as column numbers, as for any other input.
+    if n_classes is not None and ann.n_classes != n_classes:
         if ann.classes.dtype.kind not in "iu":
             raise ValueError(
                 f"{where} has {ann.classes.size} classes but pred_probs has {n_classes} columns."
@@ -697,8 +661,8 @@ def check_annotations(
             *obj, where, n_examples, rows_name, example_index
         )
         aligned = example_index is not None
-    elif _is_dataframe(obj):
-        if _is_long_frame(obj):
+    elif is_dataframe(obj):
+        if is_long_frame(obj):
             ec, ac, lc = _long_columns(obj, where)
             rows, cols, raw, n, annotator_ids, example_ids = _from_long(
                 obj[ec].to_numpy(), obj[ac].to_numpy(), obj[lc].to_numpy(), where, n_examples,
@@ -767,8 +731,8 @@ def check_annotations(
             first = a[np.flatnonzero(conflict)[0]]
             ex_id = example_ids[rows[first]] if example_ids is not None else rows[first]
             raise ValueError(
-                f"{where}: annotator {_py(annotator_ids[cols[first]])!r} gave example "
-                f"{_py(ex_id)!r} "
+                f"{where}: annotator {py_scalar(annotator_ids[cols[first]])!r} gave example "
+                f"{py_scalar(ex_id)!r} "
                 "two different labels; keep one label per (example, annotator) pair "
                 "(e.g. drop_duplicates(['task', 'annotator'], keep='last'))."
             )
@@ -811,7 +775,8 @@ def _from_wide_frame(df, where, rows_name, example_index):
     if all(k in "iu" for k in kinds) and all(isinstance(dt, np.dtype) for dt in df.dtypes):
         values = df.to_numpy(dtype=np.int64)  # exact, -1 for missing
     elif all(k in "iuf" for k in kinds):
-        values = df.to_numpy(dtype=float)
+        # na_value: nullable columns (Int64 with pd.NA) need it before pandas 2.1
+        values = df.to_numpy(dtype=float, na_value=np.nan)
     else:
         values = df.to_numpy(dtype=object)
     rows, cols, raw = _from_dense(values, where)
@@ -866,7 +831,7 @@ def long_to_wide(labels_long, *, missing=np.nan, classes=None):
     else:
         wide = np.full((ann.n_examples, ann.n_annotators), missing, dtype=object)
     wide[ann.example, ann.annotator] = values
-    if _is_dataframe(labels_long):
+    if is_dataframe(labels_long):
         import pandas as pd
 
         index = ann.example_ids if ann.example_ids is not None else np.arange(ann.n_examples)
@@ -896,7 +861,7 @@ def wide_to_long(labels_multiannotator, *, classes=None):
     examples = ann.example_ids[ex] if ann.example_ids is not None else ex
     annotators = ann.annotator_ids[ann.annotator[order]]
     labels = ann.classes[ann.label[order]]
-    if _is_dataframe(labels_multiannotator):
+    if is_dataframe(labels_multiannotator):
         import pandas as pd
 
         return pd.DataFrame({"task": examples, "annotator": annotators, "label": labels})
@@ -913,11 +878,11 @@ def _result_index(labels, p_index, ann):
     """
     if p_index is not None:
         return p_index
-    if not _is_dataframe(labels):
+    if not is_dataframe(labels):
         return None
     import pandas as pd
 
-    if _is_long_frame(labels):
+    if is_long_frame(labels):
         name = _long_columns(labels, "labels_multiannotator")[0]
         ids = ann.example_ids if ann.example_ids is not None else np.arange(ann.n_examples)
         return pd.Index(ids, name=name)

@@ -1,4 +1,4 @@
-"""Vectorised numeric kernels of the scoring core (spec: shared/spec/ACTIVELAB.md).
+"""Vectorised numeric kernels of the scoring core (docs/algorithms.md; "algorithms N" below names its sections).
 
 Every function here takes validated inputs: an :class:`~skactivelab._annotations.Annotations`
 (sparse triples, labels encoded 0..K-1) and float64 probability arrays that the
@@ -40,12 +40,23 @@ def _safe_divide(num, den):
 
 
 def single_annotation_consensus(ann, P):
-    """spec 4, one label per example: the consensus is that label and its quality
-    the mean over models of ``P[e, i, label]``. ``P`` has shape (E, N, K)."""
-    N = P.shape[1]
+    """algorithms 4 and 2.9, one label per example: the consensus is that label, its quality
+    the mean over models of ``P[e, i, label]``, and the model(s) and every annotator
+    weigh 1. ``P`` has shape (E, N, K).
+
+    Returns ``(consensus, quality, stats)`` with ``stats`` shaped like the one of
+    :func:`crowdlab_consensus`: ``post`` (the mean of the models),
+    ``annotator_weights`` (M,) and ``model_weight`` (E,).
+    """
+    E, N = P.shape[0], P.shape[1]
     consensus = np.empty(N, dtype=np.int64)
     consensus[ann.example] = ann.label
-    return consensus, P[:, np.arange(N), consensus].mean(axis=0)
+    stats = {
+        "post": P.mean(axis=0),
+        "annotator_weights": np.ones(ann.n_annotators),
+        "model_weight": np.ones(E),
+    }
+    return consensus, P[:, np.arange(N), consensus].mean(axis=0), stats
 
 
 def keep_best(cand, values, largest):
@@ -60,20 +71,20 @@ def keep_best(cand, values, largest):
 
 
 def label_counts(ann):
-    """spec 1: ``count[i, k]`` = number of annotators of example i who chose k."""
+    """algorithms 1: ``count[i, k]`` = number of annotators of example i who chose k."""
     N, K = ann.n_examples, ann.n_classes
     flat = np.bincount(ann.example * K + ann.label, minlength=N * K)
     return flat.reshape(N, K)  # int64
 
 
 def modes(count):
-    """spec 1: (first modal class, number of modal classes, modal mask) of each row."""
+    """algorithms 1: (first modal class, number of modal classes, modal mask) of each row."""
     is_mode = count == count.max(axis=1)[:, None]
     return np.argmax(is_mode, axis=1), is_mode.sum(axis=1), is_mode
 
 
 def agreement_sums(ann, label, unique_mode):
-    """spec 1 step 3: per annotator, (labels equal to a unique mode, labels on unique-mode rows)."""
+    """algorithms 1 step 3: per annotator, (labels equal to a unique mode, labels on unique-mode rows)."""
     M = ann.n_annotators
     on_unique = unique_mode[ann.example]
     hits = (ann.label == label[ann.example]) & on_unique
@@ -95,7 +106,7 @@ def agreement_from_sums(hits, on_unique):
 
 
 def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, noise=None):
-    """spec 1: majority vote with the four-step tie-break. Returns int64 (N,).
+    """algorithms 1: majority vote with the four-step tie-break. Returns int64 (N,).
 
     ``P`` (N, K) breaks ties first (for an ensemble pass the mean of the models).
     When the rows are one block of a larger set, ``totals`` (class counts, step 2)
@@ -233,7 +244,7 @@ def _in_row_blocks(block, n_rows, size):
 
 
 class _EntropyLoss:
-    """spec 3: H(T), prepared once per (P, annotations) and evaluated for many T.
+    """algorithms 3: H(T), prepared once per (P, annotations) and evaluated for many T.
 
     With ``d = log P - rowmax`` (so ``d <= 0``), ``log S_T[i, k] = d[i, k] / T - g_T[i]``
     where ``g_T[i] = log sum_k exp(d[i, k] / T)`` is in ``[0, log K]``. The loss is a
@@ -271,13 +282,8 @@ class _EntropyLoss:
         return out
 
 
-def _entropy_loss(P, ann, n_per, temperatures):
-    """spec 3: H(T) for each T (see :class:`_EntropyLoss`)."""
-    return _EntropyLoss(P, ann, n_per, min(temperatures))(temperatures)
-
-
 def best_temperature(P, ann, n_per):
-    """spec 3: coarse grid, then a fine grid around the coarse argmin."""
+    """algorithms 3: coarse grid, then a fine grid around the coarse argmin."""
     grid = COARSE_TEMPERATURES
     loss = _EntropyLoss(P, ann, n_per, grid.min())  # fine-grid T are >= grid.min()
     coarse = loss(grid)
@@ -333,7 +339,7 @@ def max_temp_scaled(P, temperature, *, overwrite=False):
 
 
 def temp_scale(P, temperature):
-    """spec 3: clip at TINY, renormalise, softmax(log P / T), renormalise.
+    """algorithms 3: clip at TINY, renormalise, softmax(log P / T), renormalise.
 
     Computed as ``R / sum(R)`` with ``R = max(P, TINY) ** (1 / T)``: the first
     renormalisation and the softmax's shift cancel. For extreme T (where R could
@@ -354,7 +360,7 @@ def temp_scale(P, temperature):
 
 # --------------------------------------------------------------------------- CROWDLAB
 def annotator_agreement(ann, count, n_per):
-    """spec 2.4: ``s_j``, agreement of annotator j with the other annotators.
+    """algorithms 2 step 4: ``s_j``, agreement of annotator j with the other annotators.
 
     ``s_j = sum_{i in I_j} (m_ij - 1) / sum_{i in I_j} (n_i - 1)``; annotators who
     never share an example get the mean of the defined values; annotators with no
@@ -373,7 +379,7 @@ def annotator_agreement(ann, count, n_per):
 
 
 def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=None, s=None):
-    """spec 2.1-2.7 for a given consensus. ``P`` has shape (E, N, K).
+    """algorithms 2 steps 1-7 for a given consensus. ``P`` has shape (E, N, K).
 
     ``model_labels`` (E, N) is ``argmax P`` and ``s`` the annotator agreement of
     :func:`annotator_agreement` (both computed here if not given); ``out`` is an
@@ -382,30 +388,29 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
     post (N, K), agree (N,), hit (per annotation).
     """
     N, K = count.shape
-    M = ann.n_annotators
     ex, an, lab = ann.example, ann.annotator, ann.label
     hit = lab == consensus[ex]
-    # spec 2.1: annotator agreement per example
+    # algorithms 2 step 1: annotator agreement per example
     agree = np.bincount(ex, weights=hit, minlength=N) / n_per
-    # spec 2.2: p_agree over I+ (examples with more than one annotation)
+    # algorithms 2 step 2: p_agree over I+ (examples with more than one annotation)
     plus = n_per != 1
     p_agree = agree[plus].mean() if plus.any() else np.nan
     p_other = (1.0 - p_agree) / (K - 1)
-    # spec 2.3: most-likely-class error over I+
+    # algorithms 2 step 3: most-likely-class error over I+
     c_plus = consensus[plus]
     if c_plus.size:
         mlc = np.argmax(np.bincount(c_plus, minlength=K))
         mlc_error = max(np.mean(c_plus != mlc), EPS)
     else:
         mlc_error = np.nan
-    # spec 2.4: s_j (independent of the consensus: computed once by the caller)
+    # algorithms 2 step 4: s_j (independent of the consensus: computed once by the caller)
     if s is None:
         s = annotator_agreement(ann, count, n_per)
     has_labels = ~np.isnan(s)
-    # spec 2.5: annotator weights
+    # algorithms 2 step 5: annotator weights
     w = np.maximum(1.0 - (1.0 - s) / mlc_error, EPS)
     w[~has_labels] = np.nan
-    # spec 2.6: model weight(s)
+    # algorithms 2 step 6: model weight(s)
     if c_plus.size:
         if model_labels is None:
             model_labels = np.argmax(P, axis=2)
@@ -413,7 +418,7 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
     else:
         model_error = np.full(P.shape[0], np.nan)
     w_M = np.maximum(1.0 - model_error / mlc_error, EPS) * np.sqrt(n_per.mean())
-    # spec 2.7: posterior
+    # algorithms 2 step 7: posterior
     w_ann = w[an]
     w_sum = np.bincount(ex, weights=w_ann, minlength=N)
     post = weighted_sum(w_M, P, out=out)
@@ -433,7 +438,7 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
 
 
 def best_quality_consensus(post, fallback):
-    """spec 2.6: argmax of the posterior where unique, else the fallback label."""
+    """algorithms 2.6: argmax of the posterior where unique, else the fallback label."""
     rows = np.arange(post.shape[0])
     top = np.argmax(post, axis=1)
     is_max = post == post[rows, top][:, None]
@@ -442,7 +447,7 @@ def best_quality_consensus(post, fallback):
 
 
 def annotator_statistics(ann, n_per, consensus, annotation_quality, hit, plus, w, w_M_mean, quality):
-    """spec 2.8: per-annotator statistics (NaN for annotators with no label).
+    """algorithms 2.8: per-annotator statistics (NaN for annotators with no label).
 
     ``annotation_quality`` is the label-quality score of each annotation (by
     default ``post[example, label]``); ``quality`` is the per-example consensus
@@ -489,7 +494,7 @@ def annotator_statistics(ann, n_per, consensus, annotation_quality, hit, plus, w
 
 
 def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_method="crowdlab"):
-    """spec 2.6 (and 3, 5): optional per-model calibration, majority vote, CROWDLAB passes.
+    """algorithms 2.6 (and 3, 5): optional per-model calibration, majority vote, CROWDLAB passes.
 
     ``P`` has shape (E, N, K) and is not modified. Returns ``(consensus, stats of
     the last pass, temperatures (E,) or None)``.
@@ -498,7 +503,7 @@ def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_
     if calibrate:
         temperatures = np.array([best_temperature(Pe, ann, n_per) for Pe in P])
         P = np.stack([temp_scale(Pe, T) for Pe, T in zip(P, temperatures)])
-    # spec 5: ties use the mean of the models' probabilities
+    # algorithms 5: ties use the mean of the models' probabilities
     mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
     model_labels = np.argmax(P, axis=2)
     s = annotator_agreement(ann, count, n_per)

@@ -1,4 +1,4 @@
-"""ActiveLab scores: which example to label, or re-label, next (spec sections 4-5)."""
+"""ActiveLab scores: which example to label, or re-label, next (algorithms 4-5)."""
 
 from __future__ import annotations
 
@@ -12,34 +12,31 @@ __all__ = ["get_active_learning_scores", "get_active_learning_scores_ensemble"]
 
 
 def _labeled_part(ann, P, rng):
-    """spec 4 (labeled) for P of shape (E, N, K).
+    """algorithms 4 (labeled) for P of shape (E, N, K).
 
     Returns (scores, temperatures (E,), model weights (E,), mean annotator weight).
     """
     E, N, K = P.shape
     n_per = np.bincount(ann.example, minlength=N).astype(np.float64)
     if np.all(n_per == 1):
-        # One label per example: no calibration, consensus = that label, unit weights.
-        consensus, q = K_.single_annotation_consensus(ann, P)
-        w_M = np.ones(E)
-        wbar_A = 1.0
-        W = w_M.sum() + n_per  # every annotator weight is 1
+        # nothing to calibrate against: the label is the consensus, unit weights
+        consensus, q, stats = K_.single_annotation_consensus(ann, P)
         temperatures = np.ones(E)
     else:
         consensus, stats, temperatures = K_.crowdlab_consensus(
             ann, P, n_per, K_.label_counts(ann), method="best_quality", calibrate=True, rng=rng
         )
         q = stats["post"][np.arange(N), consensus]
-        w = stats["annotator_weights"]
-        w_M = stats["model_weight"]
-        wbar_A = np.nanmean(w)
-        W = w_M.sum() + np.bincount(ann.example, weights=w[ann.annotator], minlength=N)
+    w = stats["annotator_weights"]
+    w_M = stats["model_weight"]
+    wbar_A = np.nanmean(w)
+    W = w_M.sum() + np.bincount(ann.example, weights=w[ann.annotator], minlength=N)
     scores = (W * q + wbar_A / K) / (W + wbar_A)
     return scores, temperatures, w_M, wbar_A
 
 
 def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
-    """spec 4-5 (unlabeled) for U of shape (E, Nu, K)."""
+    """algorithms 4-5 (unlabeled) for U of shape (E, Nu, K)."""
     E, Nu, K = U.shape
     if E == 1:
         prob = K_.max_temp_scaled(U[0], temperatures[0], overwrite=True)  # U is our copy

@@ -1,4 +1,4 @@
-"""Temperature calibration of predicted probabilities against annotations (spec section 3)."""
+"""Temperature calibration of predicted probabilities against annotations (algorithms 3)."""
 
 from __future__ import annotations
 

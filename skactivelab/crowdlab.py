@@ -1,4 +1,4 @@
-"""CROWDLAB: consensus labels, their quality and annotator quality (spec section 2)."""
+"""CROWDLAB: consensus labels, their quality and annotator quality (algorithms 2)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,17 @@ class LabelQualityResult(Mapping):
     their attributes hold equal values (NaN equal to NaN); results are not
     hashable. Attribute access (``result.consensus_label``) is unchanged, and
     ``dataclasses.replace`` makes a modified copy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import skactivelab as sal
+    >>> L = np.array([["cat", "cat", None], ["dog", "dog", "cat"], ["dog", None, "dog"]])
+    >>> res = sal.get_label_quality_multiannotator(L, [[0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])
+    >>> res.consensus_label.tolist(), res.num_examples_labeled.tolist()
+    (['cat', 'dog', 'dog'], [3, 2, 2])
+    >>> sorted(res.keys())[:2]
+    ['annotator_stats', 'annotator_weight']
     """
 
     consensus_label: np.ndarray
@@ -239,25 +250,92 @@ def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes):
     return ann, P, n_per, count, index
 
 
-def _label_quality(
+def _class_values(codes, classes):
+    """Class codes -> the user's class values; -1 (no class) stays -1 for numeric
+    classes and becomes None otherwise."""
+    no_class = -1 if classes.dtype.kind in "iuf" else None
+    return np.where(codes >= 0, classes[np.maximum(codes, 0)], no_class)
+
+
+def _single_label_result(ann, P, n_per, *, ensemble, example_ids):
+    """The result when every example has exactly one label (algorithms 2.9).
+
+    Returns ``(LabelQualityResult, consensus codes)``; labels in the user's
+    class values (decoded here, once).
+    """
+    E, N, K = P.shape
+    consensus, quality, stats = K_.single_annotation_consensus(ann, P)
+    post = stats["post"]
+    M, an = ann.n_annotators, ann.annotator
+    n_lab = np.bincount(an, minlength=M).astype(np.float64)
+    has = n_lab > 0
+    label_quality = post[ann.example, ann.label]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        annotator_quality = np.bincount(an, weights=label_quality, minlength=M) / n_lab
+        # worst class: the class the annotator chose with the lowest mean model probability
+        key = an * K + ann.label
+        used = np.bincount(key, minlength=M * K)
+        mean_q = np.bincount(key, weights=label_quality, minlength=M * K) / np.maximum(used, 1)
+    mean_q = np.where(used > 0, mean_q, np.inf).reshape(M, K)
+    worst = np.where(has, np.argmin(mean_q, axis=1), -1)
+    result = LabelQualityResult(
+        consensus_label=ann.classes[consensus],
+        consensus_quality_score=quality,
+        annotator_agreement=np.ones(N),
+        num_annotations=n_per.astype(np.int64),
+        post_pred_probs=post,
+        annotation_example=ann.example,
+        annotation_annotator=an,
+        annotation_quality=label_quality,
+        annotator_ids=ann.annotator_ids,
+        annotator_quality=np.where(has, annotator_quality, np.nan),
+        agreement_with_consensus=np.where(has, 1.0, np.nan),
+        worst_class=_class_values(worst, ann.classes),
+        num_examples_labeled=n_lab.astype(np.int64),
+        model_weight=stats["model_weight"] if ensemble else 1.0,
+        annotator_weights=np.where(has, stats["annotator_weights"], np.nan),
+        classes=ann.classes,
+        temperature=None,
+        example_ids=example_ids,
+    )
+    return result, consensus
+
+
+def label_quality(
     labels_multiannotator,
     pred_probs,
     *,
-    ensemble,
-    consensus_method,
-    quality_method,
-    calibrate_probs,
-    classes,
-    random_state,
+    ensemble=False,
+    consensus_method="best_quality",
+    quality_method="crowdlab",
+    calibrate_probs=False,
+    classes=None,
+    random_state=None,
     label_quality_method="self_confidence",
     adjust_pred_probs=False,
+    one_label="raise",
 ):
+    """The one builder of consensus results (internal; the public functions wrap it).
+
+    Returns ``(LabelQualityResult, consensus codes 0..K-1)``: the result is in the
+    user's class values, the codes index ``result.classes``. When every example has
+    exactly one label CROWDLAB is undefined: ``one_label="raise"`` refuses (the
+    public functions, as cleanlab), ``one_label="label"`` returns the result of
+    algorithms 2.9 (the estimators, the command line).
+    """
+    if one_label not in ("raise", "label"):
+        raise ValueError(f"one_label must be 'raise' or 'label', got {one_label!r}.")
     methods = _check_methods(consensus_method, quality_method)
     label_quality_method, adjust_pred_probs = check_label_quality_method(label_quality_method, adjust_pred_probs)
     score = {"method": label_quality_method, "adjust_pred_probs": adjust_pred_probs}
     ann, P, n_per, count, index = _prepare(
         labels_multiannotator, pred_probs, ensemble=ensemble, classes=classes
     )
+    if not (n_per > 1).any() and one_label == "label":
+        return _single_label_result(
+            ann, P, n_per, ensemble=ensemble,
+            example_ids=ann.example_ids if index is None else np.asarray(index),
+        )
     if not (n_per > 1).any():
         raise ValueError(
             "Every example has exactly one annotation, so annotators cannot be compared "
@@ -306,10 +384,8 @@ def _label_quality(
         None if w_M is None else w_M.mean(),
         quality,
     )
-    worst = annot["worst_class"]
-    # Annotators with no label have no worst class: -1 (integer classes) or None.
-    no_class = -1 if ann.classes.dtype.kind in "iu" else None
-    worst_values = np.where(worst >= 0, ann.classes[np.maximum(worst, 0)], no_class)
+    # Annotators with no label have no worst class: -1 (numeric classes) or None.
+    worst_values = _class_values(annot["worst_class"], ann.classes)
     if w_M is None:
         model_weight = None
     else:
@@ -334,7 +410,7 @@ def _label_quality(
         temperature=None if temperatures is None else (temperatures if ensemble else float(temperatures[0])),
         example_ids=ann.example_ids if index is None else np.asarray(index),
         consensus_by_method=consensus_by_method if len(methods) > 1 else {},
-    )
+    ), consensus
 
 
 def get_label_quality_multiannotator(
@@ -411,7 +487,7 @@ def get_label_quality_multiannotator(
     >>> res.num_annotations.tolist()
     [2, 3, 2, 3]
     """
-    return _label_quality(
+    result, _ = label_quality(
         labels_multiannotator,
         pred_probs,
         ensemble=False,
@@ -423,6 +499,7 @@ def get_label_quality_multiannotator(
         label_quality_method=label_quality_method,
         adjust_pred_probs=adjust_pred_probs,
     )
+    return result
 
 
 def get_label_quality_multiannotator_ensemble(
@@ -456,7 +533,7 @@ def get_label_quality_multiannotator_ensemble(
     >>> res.model_weight.shape
     (2,)
     """
-    return _label_quality(
+    result, _ = label_quality(
         labels_multiannotator,
         pred_probs,
         ensemble=True,
@@ -468,3 +545,4 @@ def get_label_quality_multiannotator_ensemble(
         label_quality_method=label_quality_method,
         adjust_pred_probs=adjust_pred_probs,
     )
+    return result

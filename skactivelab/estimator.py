@@ -1,4 +1,4 @@
-"""Meta-estimators trained on CROWDLAB consensus labels (issue 3).
+"""Meta-estimators trained on CROWDLAB consensus labels.
 
 :class:`MultiAnnotatorClassifier` wraps any scikit-learn classifier the way
 :class:`sklearn.semi_supervised.SelfTrainingClassifier` does, but its target is
@@ -6,7 +6,7 @@ an annotation matrix (rows = rows of ``X``, columns = annotators). ``fit``
 computes out-of-fold predicted probabilities, infers CROWDLAB consensus labels
 and their quality, scores every row with ActiveLab and fits the wrapped
 classifier on the consensus labels. :class:`MultiAnnotatorEnsembleClassifier`
-does the same with several classifiers (spec section 5).
+does the same with several classifiers (algorithms 5).
 
 See ``docs/estimator.md`` for the design decisions.
 """
@@ -20,39 +20,40 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils._tags import ClassifierTags
-from sklearn.utils.metadata_routing import (
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._compat import (
+    ClassifierTags,
+    HasMethods,
+    Interval,
     MetadataRouter,
     MethodMapping,
-    _raise_for_params,
-    _routing_enabled,
+    StrOptions,
+    _BaseComposition,
+    available_if,
+    check_method_params,
+    estimator_has,
+    fit_context,
+    get_tags,
+    num_samples,
     process_routing,
-)
-from sklearn.utils.metaestimators import _BaseComposition, available_if
-from sklearn.utils.validation import (
-    _check_method_params,
-    _estimator_has,
-    _num_samples,
-    check_is_fitted,
+    raise_for_params,
+    routing_enabled,
+    safe_indexing,
     validate_data,
 )
-
-from ._annotations import Annotations, _is_dataframe, _is_long_frame, _py, check_annotations
-from ._kernels import single_annotation_consensus
+from ._annotations import Annotations, check_annotations
+from ._utils import is_dataframe, is_long_format, py_scalar
+from . import _kernels as K_
 from . import _dask
 from ._config import _at_most
 from ._digest import data_digest
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
-from .crowdlab import (
-    LabelQualityResult,
-    get_label_quality_multiannotator,
-    get_label_quality_multiannotator_ensemble,
-)
+from .crowdlab import label_quality
 from .majority_vote import get_majority_vote_label
 
 __all__ = ["MultiAnnotatorClassifier", "MultiAnnotatorEnsembleClassifier"]
@@ -72,10 +73,10 @@ def _parse_target(y, n_samples, name="y"):
         )
     if isinstance(y, Annotations):
         n_y = y.n_examples
-    elif isinstance(y, tuple) or (_is_dataframe(y) and _is_long_frame(y)):
+    elif is_long_format(y):
         n_y = None  # long format: rows are given as integer row indices
     else:
-        if not _is_dataframe(y) and not sp.issparse(y):
+        if not is_dataframe(y) and not sp.issparse(y):
             y = np.asarray(y)
             if y.ndim == 0:
                 raise ValueError(f"{name} must be 1-D or 2-D array-like, got a scalar {y!r}.")
@@ -123,7 +124,7 @@ def _check_X(estimator, X, reset):
     if not (hasattr(X, "__getitem__") or hasattr(X, "iloc") or sp.issparse(X)):
         X = np.asarray(X)  # array-likes that cannot be indexed by rows
     ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
-    if not _is_dataframe(X) and not sp.issparse(X) and ndim == 1:
+    if not is_dataframe(X) and not sp.issparse(X) and ndim == 1:
         raise ValueError(
             "Expected 2D array, got 1D array instead. Reshape your data either using "
             "X.reshape(-1, 1) if your data has a single feature or X.reshape(1, -1) "
@@ -131,7 +132,7 @@ def _check_X(estimator, X, reset):
         )
     if sp.issparse(X) and X.format not in ("csr", "csc"):
         X = X.tocsr()
-    if _dask.is_dask_collection(X) and hasattr(X, "_meta") and _is_dataframe(X._meta):
+    if _dask.is_dask_collection(X) and hasattr(X, "_meta") and is_dataframe(X._meta):
         # a Dask DataFrame: check names and count of features on its empty pandas model
         validate_data(estimator, X._meta, skip_check_array=True, reset=reset)
         return X
@@ -140,20 +141,30 @@ def _check_X(estimator, X, reset):
 
 def _class_positions(est_classes, classes):
     """Column of ``classes`` holding each entry of ``est_classes`` (K is small)."""
-    lookup = {_py(c): k for k, c in enumerate(classes)}
-    return np.array([lookup[_py(c)] for c in est_classes])
+    lookup = {py_scalar(c): k for k, c in enumerate(classes)}
+    return np.array([lookup[py_scalar(c)] for c in est_classes])
 
 
-def _aligned_proba(est, X, classes):
-    """predict_proba of ``est`` with one column per entry of ``classes`` (0 if unseen)."""
-    proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+def _aligned_proba(est, X, classes, params=None, *, renormalise=True):
+    """predict_proba of ``est`` with one column per entry of ``classes`` (0 if unseen).
+
+    With ``renormalise`` (the out-of-fold and fold-mean probabilities the scoring
+    core reads), rows are clipped at 0 and rescaled to sum to 1 (a uniform row
+    where nothing is left), as float64. Without it (``predict_proba`` of the
+    final models) the model's own values and dtype are kept.
+    """
+    proba = np.asarray(est.predict_proba(X, **(params or {})))
+    if renormalise:
+        proba = proba.astype(np.float64, copy=False)
     K = len(classes)
     est_classes = getattr(est, "classes_", None)
     if est_classes is None or (len(est_classes) == K and np.array_equal(est_classes, classes)):
         out = proba
     else:
-        out = np.zeros((proba.shape[0], K))
+        out = np.zeros((proba.shape[0], K), dtype=proba.dtype)
         out[:, _class_positions(est_classes, classes)] = proba
+    if not renormalise:
+        return out
     # guard against rounding: clip and renormalise each row
     out = np.clip(out, 0.0, None)
     s = out.sum(axis=1, keepdims=True)
@@ -173,7 +184,7 @@ def _check_row_length(value, n_samples, name, where):
     if value is None:
         return
     try:
-        n = _num_samples(value)
+        n = num_samples(value)
     except TypeError:
         raise TypeError(
             f"{name} for {where} must be an array-like with one entry per row of X "
@@ -194,8 +205,8 @@ def _check_row_params(params, n_samples, where):
 
 def _fit_predict_fold(estimator, X, y, train, test, fit_params, classes):
     """Fit a clone on the ``train`` rows; return it and its aligned probabilities on ``test``."""
-    est = clone(estimator).fit(_safe_indexing(X, train), y[train], **fit_params)
-    return est, _aligned_proba(est, _safe_indexing(X, test), classes)
+    est = clone(estimator).fit(safe_indexing(X, train), y[train], **fit_params)
+    return est, _aligned_proba(est, safe_indexing(X, test), classes)
 
 
 def _fit_clone(estimator, X, y, fit_params):
@@ -215,47 +226,13 @@ def _check_has_proba(estimator, name):
 
 
 def _consensus_single_annotation(ann, P):
-    """CROWDLAB is undefined when every labeled row has one label: use that label.
-
-    Consensus = the label; its quality = the model's (out-of-fold) probability of
-    it; model and annotator weights = 1, as in spec section 4 for this case.
-    """
-    N, K = P.shape[-2], P.shape[-1]
-    Pm = P.mean(axis=0)
-    consensus, quality = single_annotation_consensus(ann, P)
-    M = ann.n_annotators
-    an = ann.annotator
-    n_lab = np.bincount(an, minlength=M).astype(np.float64)
-    has = n_lab > 0
-    aq = Pm[ann.example, ann.label]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        annotator_quality = np.bincount(an, weights=aq, minlength=M) / n_lab
-        # worst class: the chosen class with the lowest mean model probability
-        key = an * K + ann.label
-        used = np.bincount(key, minlength=M * K)
-        mean_q = np.bincount(key, weights=aq, minlength=M * K) / np.maximum(used, 1)
-    mean_q = np.where(used > 0, mean_q, np.inf).reshape(M, K)
-    worst_values = np.where(has, np.argmin(mean_q, axis=1), -1)
-    E = P.shape[0]
-    return LabelQualityResult(
-        consensus_label=consensus,
-        consensus_quality_score=quality,
-        annotator_agreement=np.ones(N),
-        num_annotations=np.ones(N, dtype=np.int64),
-        post_pred_probs=Pm,
-        annotation_example=ann.example,
-        annotation_annotator=an,
-        annotation_quality=aq,
-        annotator_ids=ann.annotator_ids,
-        annotator_quality=np.where(has, annotator_quality, np.nan),
-        agreement_with_consensus=np.where(has, 1.0, np.nan),
-        worst_class=worst_values,
-        num_examples_labeled=n_lab.astype(np.int64),
-        model_weight=np.ones(E) if E > 1 else 1.0,
-        annotator_weights=np.where(has, 1.0, np.nan),
-        classes=np.arange(K),
-        temperature=None,
-    )
+    """Former home of the one-label-per-example result, kept for the command line:
+    the result of ``crowdlab.label_quality(..., one_label="label")`` in class codes."""
+    P = np.asarray(P, dtype=np.float64)
+    ann = replace(ann, classes=np.arange(ann.n_classes))
+    return label_quality(
+        ann, P if P.shape[0] > 1 else P[0], ensemble=P.shape[0] > 1, one_label="label"
+    )[0]
 
 
 # --------------------------------------------------------------------------- base
@@ -292,7 +269,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             counts = np.bincount(strat, minlength=K)
             small = np.flatnonzero((counts > 0) & (counts < n_splits))
             if small.size:
-                shown = ", ".join(f"{_py(self.classes_[k])!r} ({counts[k]})" for k in small[:10])
+                shown = ", ".join(f"{py_scalar(self.classes_[k])!r} ({counts[k]})" for k in small[:10])
                 warnings.warn(
                     f"Classes with fewer labeled rows than cv={n_splits} folds: {shown}. "
                     "Some training folds miss them, so their out-of-fold probability "
@@ -321,14 +298,14 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, params):
-        _raise_for_params(params, self, "fit")
+        raise_for_params(params, self, "fit")
         models = self._named_estimators()
         for name, est in models:
             _check_has_proba(est, name)
         X = _check_X(self, X, reset=True)
         # content hash: lets query strategies recognise this X as the training set
         self.fit_digest_ = data_digest(X)
-        n_samples = _num_samples(X)
+        n_samples = num_samples(X)
         ann = _parse_target(y, n_samples)
         if ann.n_annotations == 0:
             raise ValueError(
@@ -337,7 +314,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             )
         if ann.n_classes < 2:
             raise ValueError(
-                f"y has only 1 class ({_py(ann.classes[0])!r}); a classifier needs labels "
+                f"y has only 1 class ({py_scalar(ann.classes[0])!r}); a classifier needs labels "
                 "of at least 2 classes."
             )
         self.classes_ = ann.classes
@@ -346,7 +323,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
 
-        if _routing_enabled():
+        if routing_enabled():
             routed = process_routing(self, "fit", **params)
         else:
             routed = None
@@ -357,25 +334,24 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         unl_idx = np.flatnonzero(~labeled)
         self.labeled_mask_ = labeled
         self.n_annotations_ = n_per.astype(np.int64)
-        # codes 0..K-1 as classes: the scoring core returns codes, we map once.
-        ann_lab = replace(ann.subset_examples(labeled), classes=np.arange(K))
-        multi = bool((n_per[lab_idx] > 1).any())
-        X_lab = _safe_indexing(X, lab_idx)
+        # the real classes go down: the scoring core decodes its results once
+        ann_lab = ann.subset_examples(labeled)
+        X_lab = safe_indexing(X, lab_idx)
 
         def fit_params(name, rows):
             if routed is None:
                 return {}
-            return _check_method_params(X, params=routed[name].fit, indices=rows)
+            return check_method_params(X, params=routed[name].fit, indices=rows)
 
         split_params = {}
         if routed is not None:
             for name, _ in models:
                 _check_row_params(routed[name].fit, n_samples, f"fit of {name!r}")
             _check_row_params(routed.splitter.split, n_samples, "the cv splitter")
-            split_params = _check_method_params(X, params=routed.splitter.split, indices=lab_idx)
+            split_params = check_method_params(X, params=routed.splitter.split, indices=lab_idx)
 
-        # round 0 trains on the majority vote (spec 7)
-        train_codes = np.asarray(get_majority_vote_label(ann_lab, random_state=rng), dtype=np.int64)
+        # round 0 trains on the majority vote (algorithms 6)
+        train_codes = K_.majority_vote(ann_lab, K_.label_counts(ann_lab), None, rng)
         splits = self._splits(X_lab, train_codes, K, split_params, seed)
         parallel = Parallel(n_jobs=self.n_jobs)
         E = len(models)
@@ -395,8 +371,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             for j, (_, proba) in enumerate(jobs):
                 P[j // len(splits), splits[j % len(splits)][1]] = proba
             with self._kernel_threads():
-                result = self._crowdlab(ann_lab, P, multi, rng)
-            consensus = np.asarray(result.consensus_label, dtype=np.int64)
+                result, consensus = self._crowdlab(ann_lab, P, rng)
             if np.array_equal(consensus, train_codes):
                 break  # another round would train on the same labels
             train_codes = consensus
@@ -404,35 +379,32 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = len(splits)
 
         # final estimator(s) on all labeled rows with their consensus labels
-        y_final = self.classes_[consensus]
+        y_final = result.consensus_label
         finals = parallel(
             delayed(_fit_clone)(est, X_lab, y_final, fit_params(name, lab_idx))
             for name, est in models
         )
         self._set_final(finals)
 
-        # unlabeled rows: mean of the fold models (the paper's protocol, spec 7)
+        # unlabeled rows: mean of the fold models (the paper's protocol, algorithms 6)
         U = None
         if unl_idx.size:
-            X_unl = _safe_indexing(X, unl_idx)
+            X_unl = safe_indexing(X, unl_idx)
             U = self._fold_mean_proba(X_unl)
         with self._kernel_threads():
             self._store(result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng)
         return self
 
-    def _crowdlab(self, ann_lab, P, multi, rng):
-        if not multi:
-            return _consensus_single_annotation(ann_lab, P)
-        if self._ensemble:
-            return get_label_quality_multiannotator_ensemble(
-                ann_lab, P, calibrate_probs=self.calibrate, random_state=rng
-            )
-        return get_label_quality_multiannotator(
+    def _crowdlab(self, ann_lab, P, rng):
+        """(LabelQualityResult in class values, consensus codes) of the labeled rows."""
+        return label_quality(
             ann_lab,
-            P[0],
-            consensus_method=self.consensus_method,
+            P if self._ensemble else P[0],
+            ensemble=self._ensemble,
+            consensus_method="best_quality" if self._ensemble else self.consensus_method,
             calibrate_probs=self.calibrate,
             random_state=rng,
+            one_label="label",
         )
 
     def _fold_mean_proba(self, X):
@@ -451,36 +423,24 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
     def _store(self, result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng):
         K = len(self.classes_)
         E = P.shape[0]
-        consensus = np.asarray(result.consensus_label, dtype=np.int64)
         if self.classes_.dtype.kind in "iu":
             labels = np.full(n_samples, -1, dtype=self.classes_.dtype)
         elif self.classes_.dtype.kind == "f":
             labels = np.full(n_samples, np.nan, dtype=self.classes_.dtype)
         else:
             labels = np.full(n_samples, None, dtype=object)
-        labels[lab_idx] = self.classes_[consensus]
+        labels[lab_idx] = result.consensus_label
         self.consensus_labels_ = labels
         quality = np.full(n_samples, np.nan)
         quality[lab_idx] = result.consensus_quality_score
         self.consensus_quality_ = quality
         self.annotator_quality_ = result.annotator_quality
         self.agreement_with_consensus_ = result.agreement_with_consensus
-        # worst_class is in codes (-1: annotator without labels)
-        worst = np.asarray(result.worst_class, dtype=np.int64)
-        has = worst >= 0
-        if self.classes_.dtype.kind in "iuf":
-            self.worst_class_ = np.where(has, self.classes_[np.maximum(worst, 0)], -1)
-        else:
-            self.worst_class_ = np.where(has, self.classes_[np.maximum(worst, 0)], None)
+        # class values; -1 (numeric classes) or None for an annotator without labels
+        self.worst_class_ = result.worst_class
         self.num_examples_labeled_ = result.num_examples_labeled
         # the CROWDLAB result of the labeled rows, in the user's class values
-        self.label_quality_ = replace(
-            result,
-            consensus_label=self.classes_[consensus],
-            worst_class=self.worst_class_,
-            classes=self.classes_,
-            example_ids=lab_idx,
-        )
+        self.label_quality_ = replace(result, example_ids=lab_idx)
         self.model_weight_ = result.model_weight
         self.annotator_weights_ = result.annotator_weights
         self.temperature_ = result.temperature
@@ -536,7 +496,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         X_pool = _check_X(self, X_pool, reset=False)
         if _dask.is_dask_collection(X_pool):
             return _dask.estimator_pool_scores(self, X_pool)
-        U = self._fold_mean_proba(X_pool) if _num_samples(X_pool) else None
+        U = self._fold_mean_proba(X_pool) if num_samples(X_pool) else None
         with self._kernel_threads():
             s_lab, s_pool = self._al_scores(self._ann_lab, self._P_lab, U, self.random_state)
         return s_lab, s_pool
@@ -567,7 +527,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             Fraction of labeled rows whose prediction equals the reference label.
         """
         check_is_fitted(self)
-        n = _num_samples(X)
+        n = num_samples(X)
         if sample_weight is not None:
             _check_row_length(sample_weight, n, "sample_weight", "score")
         ann = _parse_target(y, n)
@@ -576,7 +536,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         has = np.bincount(ann.example, minlength=n) > 0
         ref = get_majority_vote_label(ann.subset_examples(has), random_state=self.random_state)
         rows = np.flatnonzero(has)
-        pred = self.predict(_safe_indexing(X, rows))
+        pred = self.predict(safe_indexing(X, rows))
         sw = None if sample_weight is None else np.asarray(sample_weight)[rows]
         return float(accuracy_score(ref, pred, sample_weight=sw))
 
@@ -600,22 +560,11 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
 def _final_proba(finals, X, classes, weights, params=None):
     """Probabilities of the final model(s): one model's, or the ``weights``-weighted mean."""
     params = params or {}
-    probs = np.stack([_aligned_proba_raw(est, X, classes, params) for est in finals])
+    probs = np.stack([_aligned_proba(est, X, classes, params, renormalise=False) for est in finals])
     if probs.shape[0] == 1:
         return probs[0]
     w = np.asarray(weights, dtype=np.float64)
     return np.tensordot(w / w.sum(), probs, axes=1)
-
-
-def _aligned_proba_raw(est, X, classes, params):
-    proba = np.asarray(est.predict_proba(X, **params))
-    est_classes = getattr(est, "classes_", None)
-    K = len(classes)
-    if est_classes is None or (len(est_classes) == K and np.array_equal(est_classes, classes)):
-        return proba
-    out = np.zeros((proba.shape[0], K), dtype=proba.dtype)
-    out[:, _class_positions(est_classes, classes)] = proba
-    return out
 
 
 
@@ -645,7 +594,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         ``predict_proba`` can be wrapped in
         :class:`~sklearn.calibration.CalibratedClassifierCV`.
     consensus_method : {"best_quality", "majority_vote"}, default="best_quality"
-        How CROWDLAB picks the consensus label (spec section 2.6).
+        How CROWDLAB picks the consensus label (algorithms 2.6).
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predicted probabilities of the labeled rows.
         An int gives ``StratifiedKFold(cv, shuffle=True)`` on the current
@@ -656,7 +605,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     calibrate : bool, default=True
         Temperature-scale the out-of-fold probabilities to the annotations
         before CROWDLAB (``calibrate_probs`` of the scoring core). ActiveLab
-        scores always calibrate (spec section 4).
+        scores always calibrate (algorithms 4).
     max_iter : int, default=1
         Rounds of "cross-validate on the current labels, infer the CROWDLAB
         consensus". Round 1 trains the fold models on the majority vote; each
@@ -686,7 +635,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     consensus_quality_ : ndarray of shape (n_samples,)
         CROWDLAB quality of each consensus label in [0, 1]; NaN for unlabeled rows.
     annotator_quality_, agreement_with_consensus_, worst_class_, num_examples_labeled_ : ndarray of shape (n_annotators,)
-        Per-annotator statistics (spec section 2.8), in column order of ``y``.
+        Per-annotator statistics (algorithms 2.8), in column order of ``y``.
     annotator_ids_ : ndarray of shape (n_annotators,)
         Annotator IDs (DataFrame columns, or column positions).
     model_weight_ : float
@@ -806,7 +755,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     def _finals(self):
         return [self.estimator_]
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **params):
         """Fit on the CROWDLAB consensus of the annotations ``y``.
 
@@ -831,12 +780,12 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         return self._fit(X, y, params)
 
     def _predict_params(self, method, params):
-        _raise_for_params(params, self, method)
-        if _routing_enabled():
+        raise_for_params(params, self, method)
+        if routing_enabled():
             return process_routing(self, method, **params).estimator[method]
         return {}
 
-    @available_if(_estimator_has("predict"))
+    @available_if(estimator_has("predict"))
     def predict(self, X, **params):
         """Predict classes of ``X`` with :attr:`estimator_`.
 
@@ -859,7 +808,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
             return _dask.estimator_predict(self, X)
         return self.estimator_.predict(X, **p)
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(estimator_has("predict_proba"))
     def predict_proba(self, X, **params):
         """Class probabilities of ``X``, one column per entry of :attr:`classes_`.
 
@@ -882,9 +831,9 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         X = _check_X(self, X, reset=False)
         if _dask.is_dask_collection(X) and not p:
             return _dask.estimator_predict_proba(self, X)
-        return _aligned_proba_raw(self.estimator_, X, self.classes_, p)
+        return _aligned_proba(self.estimator_, X, self.classes_, p, renormalise=False)
 
-    @available_if(_estimator_has("predict_log_proba"))
+    @available_if(estimator_has("predict_log_proba"))
     def predict_log_proba(self, X, **params):
         """Log of :meth:`predict_proba` (``-inf`` for a class never chosen as consensus).
 
@@ -910,7 +859,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         out[:, _class_positions(est_classes, self.classes_)] = lp
         return out
 
-    @available_if(_estimator_has("decision_function"))
+    @available_if(estimator_has("decision_function"))
     def decision_function(self, X, **params):
         """Decision function of :attr:`estimator_`.
 
@@ -966,7 +915,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
 
 
 class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
-    """Several classifiers trained on one CROWDLAB consensus (spec section 5).
+    """Several classifiers trained on one CROWDLAB consensus (algorithms 5).
 
     As :class:`MultiAnnotatorClassifier`, but every estimator in
     ``estimators`` contributes out-of-fold probabilities with its own CROWDLAB
@@ -989,7 +938,7 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
     calibrate : bool, default=True
         Temperature-scale the out-of-fold probabilities to the annotations
         before CROWDLAB (``calibrate_probs`` of the scoring core). ActiveLab
-        scores always calibrate (spec section 4).
+        scores always calibrate (algorithms 4).
     max_iter : int, default=1
         Rounds of "cross-validate on the current labels, infer the CROWDLAB
         consensus". Round 1 trains the fold models on the majority vote; each
@@ -1094,7 +1043,7 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
     def _finals(self):
         return self.estimators_
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **params):
         """Fit every estimator on the CROWDLAB consensus of ``y``.
 

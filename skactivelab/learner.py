@@ -8,53 +8,12 @@ from dataclasses import replace
 import numpy as np
 from sklearn.base import clone
 
-from ._annotations import _is_dataframe, _is_long_frame, _is_missing_object, _py, check_annotations
+from ._annotations import check_annotations
+from ._utils import is_dataframe, is_long_format, is_missing, py_scalar
+from .query import assign_annotators  # also importable from here, its former home
 from .strategies import ActiveLabQuery
 
-__all__ = ["MultiAnnotatorActiveLearner", "assign_annotators"]
-
-
-def assign_annotators(quality, eligible, *, max_per_annotator=None):
-    """Give each row to the best eligible annotator, optionally capped per annotator.
-
-    Parameters
-    ----------
-    quality : array-like of shape (n_annotators,)
-        Annotator quality (for example CROWDLAB's); NaN ranks last.
-    eligible : array-like of bool, shape (n_rows, n_annotators)
-        Who may label each row (for example: has not labeled it yet).
-    max_per_annotator : int, default=None
-        At most this many rows per annotator; rows earlier in the batch choose first.
-
-    Returns
-    -------
-    ndarray of int, shape (n_rows,)
-        Column of the chosen annotator per row, -1 where nobody is eligible.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> assign_annotators([0.9, 0.5], np.ones((3, 2), bool), max_per_annotator=2).tolist()
-    [0, 0, 1]
-    """
-    quality = np.asarray(quality, dtype=np.float64)
-    eligible = np.asarray(eligible, dtype=bool)
-    n_rows, M = eligible.shape
-    order = np.lexsort((np.arange(M), -np.nan_to_num(quality, nan=-np.inf)))  # best first
-    who = np.full(n_rows, -1, dtype=np.int64)
-    if max_per_annotator is None:
-        el = eligible[:, order]
-        has = el.any(axis=1)
-        who[has] = order[np.argmax(el[has], axis=1)]
-        return who
-    if max_per_annotator < 1:
-        raise ValueError("max_per_annotator must be >= 1 or None.")
-    free = np.ones(n_rows, dtype=bool)
-    for j in order:  # loop over annotators, each taking up to the cap (not over examples)
-        take = np.flatnonzero(free & eligible[:, j])[:max_per_annotator]
-        who[take] = j
-        free[take] = False
-    return who
+__all__ = ["MultiAnnotatorActiveLearner"]
 
 
 _POLICIES = ("replace", "keep", "error")
@@ -100,7 +59,7 @@ def _check_teach_labels(labels, n, kind):
         raise ValueError(f"teach got {n} indices but {raw.shape[0]} labels; give one label per index.")
     text_array = raw.dtype.kind in "US"
     obj = raw.astype(object)
-    missing = _is_missing_object(obj)
+    missing = is_missing(obj)
     problems = []  # (position, value, reason)
     values = np.empty(n, dtype=object)
     kinds = np.empty(n, dtype=object)
@@ -156,7 +115,7 @@ def _check_teach_labels(labels, n, kind):
         problems.append((i, obj[i], f"{_a_kind(kinds[i])}, not {_kind_name(kind)}"))
     if problems:
         problems.sort(key=lambda p: p[0])
-        shown = "; ".join(f"position {int(i)}: {_py(v)!r} ({why})" for i, v, why in problems[:10])
+        shown = "; ".join(f"position {int(i)}: {py_scalar(v)!r} ({why})" for i, v, why in problems[:10])
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         raise ValueError(
             f"teach got labels that are not class labels of this learner, whose labels "
@@ -196,13 +155,13 @@ def _check_ids(annotators, n):
                 f"teach got {n} indices but {ids.shape[0]} annotators; give one annotator "
                 "ID, or one per index."
             )
-    bad = np.flatnonzero(_is_missing_object(ids)) if n else np.empty(0, dtype=np.int64)
+    bad = np.flatnonzero(is_missing(ids)) if n else np.empty(0, dtype=np.int64)
     if bad.size:
         raise ValueError(
             f"annotators at positions {bad[:10].tolist()} are missing (None or NaN); give "
             "each label the ID of the annotator who gave it."
         )
-    ids[:] = [_py(a) for a in ids.tolist()]  # numpy scalars -> Python values (readable IDs)
+    ids[:] = [py_scalar(a) for a in ids.tolist()]  # numpy scalars -> Python values (readable IDs)
     return ids
 
 
@@ -327,7 +286,7 @@ class MultiAnnotatorActiveLearner:
 
     @staticmethod
     def _parse_y(y, X, n_samples):
-        long = isinstance(y, tuple) or (_is_dataframe(y) and _is_long_frame(y))
+        long = is_long_format(y)
         ann = check_annotations(y, n_examples=n_samples, require_labeled=False, name="y", rows_name="X")
         if long and ann.example_ids is not None:
             raise ValueError(
@@ -335,13 +294,13 @@ class MultiAnnotatorActiveLearner:
                 "learner needs rows of X, so name each example by its integer row number "
                 "in X (0..n_samples-1)."
             )
-        if not long and _is_dataframe(y) and hasattr(X, "index") and not X.index.equals(y.index):
+        if not long and is_dataframe(y) and hasattr(X, "index") and not X.index.equals(y.index):
             raise ValueError(
                 "y and X are both pandas objects but their indexes differ; rows are "
                 "matched by ID, so align them first (for example y.reindex(X.index))."
             )
         ids = np.empty(len(ann.annotator_ids), dtype=object)
-        ids[:] = [_py(a) for a in np.asarray(ann.annotator_ids).tolist()]
+        ids[:] = [py_scalar(a) for a in np.asarray(ann.annotator_ids).tolist()]
         first = {}
         for j, a in enumerate(ids.tolist()):
             first.setdefault(a, j)
@@ -351,7 +310,7 @@ class MultiAnnotatorActiveLearner:
                 f"y names annotators {dup[:5]!r} more than once; give each annotator one "
                 "column (or one ID)."
             )
-        bad = np.flatnonzero(_is_missing_object(ids)) if ids.size else ids
+        bad = np.flatnonzero(is_missing(ids)) if ids.size else ids
         if len(bad):
             raise ValueError(
                 f"y has missing annotator IDs (None/NaN) at columns {bad[:10].tolist()}; "
@@ -363,7 +322,7 @@ class MultiAnnotatorActiveLearner:
             values = values.astype(np.int64)
         else:
             obj = np.empty(values.size, dtype=object)
-            obj[:] = [_py(v) for v in values.tolist()]
+            obj[:] = [py_scalar(v) for v in values.tolist()]
             values = obj
         return (
             np.array(ann.example, dtype=np.int64),
@@ -441,7 +400,7 @@ class MultiAnnotatorActiveLearner:
         model = self._model()
         quality = np.asarray(model.annotator_quality_, dtype=np.float64)
         where = {a: j for j, a in enumerate(self.annotator_ids_.tolist())}
-        pos = np.array([where.get(_py(a), -1) for a in np.asarray(model.annotator_ids_).tolist()],
+        pos = np.array([where.get(py_scalar(a), -1) for a in np.asarray(model.annotator_ids_).tolist()],
                        dtype=np.int64)
         out = np.full(self.annotator_ids_.size, np.nan)
         out[pos[pos >= 0]] = quality[pos >= 0]
@@ -617,14 +576,14 @@ class MultiAnnotatorActiveLearner:
         if available is not None:
             avail_ids = [available] if isinstance(available, (str, bytes)) or np.ndim(available) == 0 else list(available)
             where = {a: j for j, a in enumerate(self.annotator_ids_.tolist())}
-            unknown = [a for a in avail_ids if _py(a) not in where]
+            unknown = [a for a in avail_ids if py_scalar(a) not in where]
             if unknown:
                 raise ValueError(
                     f"available names annotators {unknown[:5]!r} that the learner does not know "
                     f"(known: {self.annotator_ids_[:10].tolist()}); check the IDs."
                 )
             avail = np.zeros(M, dtype=bool)
-            avail[[where[_py(a)] for a in avail_ids]] = True
+            avail[[where[py_scalar(a)] for a in avail_ids]] = True
             eligible &= avail[None, :]
         # rows already labeled by an annotator are not eligible for that annotator
         pos = np.full(self.n_samples_, -1, dtype=np.int64)

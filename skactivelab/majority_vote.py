@@ -1,4 +1,4 @@
-"""Majority vote with a deterministic, documented tie-break (spec section 1)."""
+"""Majority vote with a deterministic, documented tie-break (algorithms 1)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ import numpy as np
 from . import activelab as _activelab
 from . import crowdlab as _crowdlab
 from . import majority_vote as _majority_vote
-from ._annotations import _is_dataframe, _is_long_frame, _py, check_annotations
+from ._annotations import check_annotations
+from ._utils import is_dataframe, is_long_frame, py_scalar
 
 __all__ = [
     "convert_long_to_wide_dataset",
@@ -72,7 +73,7 @@ def _score_kwargs(label_quality_score_kwargs):
 
 
 def _is_wide_frame(labels_multiannotator):
-    return _is_dataframe(labels_multiannotator) and not _is_long_frame(labels_multiannotator)
+    return is_dataframe(labels_multiannotator) and not is_long_frame(labels_multiannotator)
 
 
 def _example_index(labels_multiannotator, n_examples, example_ids):
@@ -120,7 +121,7 @@ def _warn_isolated_annotators(result):
         np.asarray(result.annotator_quality, dtype=float)
     )
     if isolated.any():
-        ids = [_py(a) for a in np.asarray(result.annotator_ids)[isolated]]
+        ids = [py_scalar(a) for a in np.asarray(result.annotator_ids)[isolated]]
         warnings.warn(
             f"Annotator(s) {ids} labeled no example that another annotator also labeled: "
             "their agreement with the others is taken as the average agreement of the "
@@ -163,7 +164,7 @@ def _as_cleanlab_dict(
             np.asarray(result.detailed_label_quality, dtype=float),
             index=index,
             columns=pd.Index(
-                [f"quality_annotator_{_py(a)}" for a in annotator_ids],
+                [f"quality_annotator_{py_scalar(a)}" for a in annotator_ids],
                 name=getattr(getattr(labels_multiannotator, "columns", None), "name", None),
             ),
         )
@@ -497,7 +498,7 @@ def convert_long_to_wide_dataset(labels_multiannotator_long):
         if conflict.any():
             task, annotator = repeated[conflict].iloc[0][["task", "annotator"]]
             raise ValueError(
-                f"annotator {_py(annotator)!r} gave task {_py(task)!r} two different labels; "
+                f"annotator {py_scalar(annotator)!r} gave task {py_scalar(task)!r} two different labels; "
                 "keep one label per (task, annotator) pair, e.g. with "
                 "drop_duplicates(['task', 'annotator'], keep='last')."
             )

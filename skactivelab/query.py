@@ -4,8 +4,7 @@ Every score here follows the ActiveLab convention: **lower means query first**,
 so the scores of :func:`uncertainty_scores`, :func:`margin_scores`,
 :func:`entropy_scores` and :func:`skactivelab.get_active_learning_scores` can be
 passed to the same :func:`select_batch`. Scores and selection stay separate so
-one score serves a modAL strategy, the meta-estimator and the command line
-(STYLE.md section 2).
+one score serves a modAL strategy, the meta-estimator and the command line.
 """
 
 from __future__ import annotations
@@ -19,7 +18,13 @@ from sklearn.utils import check_random_state
 from . import _dask
 from ._validation import check_pred_probs
 
-__all__ = ["entropy_scores", "margin_scores", "select_batch", "uncertainty_scores"]
+__all__ = [
+    "assign_annotators",
+    "entropy_scores",
+    "margin_scores",
+    "select_batch",
+    "uncertainty_scores",
+]
 
 
 def uncertainty_scores(pred_probs):
@@ -175,3 +180,47 @@ def select_batch(scores, n_instances, *, candidates=None, random_state=None):
         tiebreak = check_random_state(random_state).random_sample(cand.size)
     order = np.lexsort((tiebreak, cs))[:n_instances]
     return cand[order]
+
+
+def assign_annotators(quality, eligible, *, max_per_annotator=None):
+    """Give each row to the best eligible annotator, optionally capped per annotator.
+
+    Parameters
+    ----------
+    quality : array-like of shape (n_annotators,)
+        Annotator quality (for example CROWDLAB's); NaN ranks last.
+    eligible : array-like of bool, shape (n_rows, n_annotators)
+        Who may label each row (for example: has not labeled it yet).
+    max_per_annotator : int, default=None
+        At most this many rows per annotator; rows earlier in the batch choose first.
+
+    Returns
+    -------
+    ndarray of int, shape (n_rows,)
+        Column of the chosen annotator per row, -1 where nobody is eligible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab.query import assign_annotators
+    >>> assign_annotators([0.9, 0.5], np.ones((3, 2), bool), max_per_annotator=2).tolist()
+    [0, 0, 1]
+    """
+    quality = np.asarray(quality, dtype=np.float64)
+    eligible = np.asarray(eligible, dtype=bool)
+    n_rows, M = eligible.shape
+    order = np.lexsort((np.arange(M), -np.nan_to_num(quality, nan=-np.inf)))  # best first
+    who = np.full(n_rows, -1, dtype=np.int64)
+    if max_per_annotator is None:
+        el = eligible[:, order]
+        has = el.any(axis=1)
+        who[has] = order[np.argmax(el[has], axis=1)]
+        return who
+    if max_per_annotator < 1:
+        raise ValueError("max_per_annotator must be >= 1 or None.")
+    free = np.ones(n_rows, dtype=bool)
+    for j in order:  # loop over annotators, each taking up to the cap (not over examples)
+        take = np.flatnonzero(free & eligible[:, j])[:max_per_annotator]
+        who[take] = j
+        free[take] = False
+    return who

@@ -40,8 +40,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .crowdlab import get_label_quality_multiannotator, get_label_quality_multiannotator_ensemble
 from .majority_vote import get_majority_vote_label
-from .learner import assign_annotators
-from .query import entropy_scores, select_batch, uncertainty_scores
+from .query import assign_annotators, entropy_scores, select_batch, uncertainty_scores
 
 __all__ = [
     "BenchmarkResult",

@@ -26,13 +26,15 @@ Scores come from :mod:`skactivelab.query` (model-only scores and selection) and
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .estimator import _BaseMultiAnnotator
 from . import _dask
 from ._digest import data_digest
+from ._compat import StrOptions, validate_parameters
+from ._utils import MULTIANNOTATOR_FITTED_ATTRIBUTES
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 
 __all__ = [
@@ -43,8 +45,6 @@ __all__ = [
     "RandomQuery",
     "UncertaintyQuery",
 ]
-
-_POOLS = ("auto", "fit", "unlabeled")
 
 
 def _resolve(learner_or_estimator, X_pool):
@@ -58,12 +58,13 @@ def _resolve(learner_or_estimator, X_pool):
         if len(est.steps) > 1:
             X_pool = est[:-1].transform(X_pool)
         est = est.steps[-1][1]
-    if not isinstance(est, _BaseMultiAnnotator):
+    # duck typing: a multi-annotator estimator scores pools with active_learning_scores
+    if not callable(getattr(est, "active_learning_scores", None)):
         raise TypeError(
             f"{type(est).__name__} is not a MultiAnnotatorClassifier; query strategies "
             "need one (alone, as the last step of a Pipeline, or inside a learner)."
         )
-    check_is_fitted(est, "active_learning_scores_")
+    check_is_fitted(est, MULTIANNOTATOR_FITTED_ATTRIBUTES)
     n_features = getattr(est, "n_features_in_", None)
     shape = getattr(X_pool, "shape", None)
     if shape is None:
@@ -79,28 +80,50 @@ def _resolve(learner_or_estimator, X_pool):
     return est, X_pool
 
 
-class _Query:
-    """Shared call logic: resolve the estimator, score the pool, select a batch."""
+class _Query(BaseEstimator):
+    """Shared call logic: resolve the estimator, score the pool, select a batch.
+
+    A strategy is a scikit-learn estimator for its parameters (``get_params``,
+    ``set_params``, ``clone``, ``repr``, validation against
+    ``_parameter_constraints`` at every call) and a modAL query strategy for its
+    use: ``strategy(learner, X_pool, n_instances=...) -> (indices, scores)``.
+    """
+
+    _parameter_constraints: dict = {
+        "pool": [StrOptions({"auto", "fit", "unlabeled"})],
+        "exclude_fully_annotated": ["boolean"],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, *, pool="auto", exclude_fully_annotated=False, random_state=None):
         self.pool = pool
         self.exclude_fully_annotated = exclude_fully_annotated
         self.random_state = random_state
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
-        return f"{type(self).__name__}({args})"
-
     def _rng(self):
         """One generator per strategy object, advanced by every call, so a seeded
-        strategy is reproducible without repeating its picks round after round."""
+        strategy is reproducible without repeating its picks round after round.
+
+        The generator is state, not a parameter: ``get_params`` does not show it,
+        a ``clone`` starts afresh from ``random_state`` (it repeats the original's
+        first picks, as a clone of a fitted estimator refits the same way), and
+        ``set_params(random_state=...)`` starts a new stream.
+        """
         if getattr(self, "_random", None) is None:
             self._random = check_random_state(self.random_state)
         return self._random
 
+    def set_params(self, **params):
+        """Set the parameters (see ``sklearn.base.BaseEstimator.set_params``).
+
+        A new ``random_state`` starts a new random stream.
+        """
+        super().set_params(**params)
+        if "random_state" in params:
+            self._random = None
+        return self
+
     def _is_fit_pool(self, est, X_pool):
-        if self.pool not in _POOLS:
-            raise ValueError(f"pool must be one of {list(_POOLS)}, got {self.pool!r}.")
         n_fit = est.labeled_mask_.shape[0]
         if self.pool == "unlabeled":
             return False
@@ -135,7 +158,24 @@ class _Query:
         return digest == pool_digest
 
     def scores(self, learner_or_estimator, X_pool):
-        """Scores of every row of ``X_pool`` (lower = annotate first) and the candidate mask."""
+        """Scores of every row of ``X_pool`` (lower = annotate first) and the candidate mask.
+
+        Parameters
+        ----------
+        learner_or_estimator : MultiAnnotatorClassifier, Pipeline or learner
+            A fitted multi-annotator estimator (alone, as the last step of a
+            Pipeline, or in a learner's ``estimator`` attribute).
+        X_pool : array-like of shape (n_pool, n_features)
+            The rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_pool,)
+            Lower means annotate first.
+        candidates : ndarray of bool of shape (n_pool,) or None
+            Rows that may be picked (None for a Dask pool).
+        """
+        validate_parameters(self)
         est, X_pool = _resolve(learner_or_estimator, X_pool)
         fit_pool = self._is_fit_pool(est, X_pool)
         scores = self._score(est, X_pool, fit_pool)
@@ -153,9 +193,28 @@ class _Query:
         return scores, candidates
 
     def __call__(self, learner_or_estimator, X_pool, n_instances=1, **kwargs):
-        """Pick ``n_instances`` rows of ``X_pool``; return ``(indices, scores of those rows)``."""
+        """Pick ``n_instances`` rows of ``X_pool``; return ``(indices, scores of those rows)``.
+
+        Parameters
+        ----------
+        learner_or_estimator : MultiAnnotatorClassifier, Pipeline or learner
+            A fitted multi-annotator estimator (alone, as the last step of a
+            Pipeline, or in a learner's ``estimator`` attribute, as modAL calls it).
+        X_pool : array-like of shape (n_pool, n_features)
+            The rows to choose from.
+        n_instances : int, default=1
+            How many rows to pick.
+
+        Returns
+        -------
+        indices : ndarray of int64 of shape (n_instances,)
+            Rows of ``X_pool``, lowest score first.
+        scores : ndarray of shape (n_instances,)
+            Their scores.
+        """
         if kwargs:
             raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}.")
+        validate_parameters(self)
         scores, candidates = self.scores(learner_or_estimator, X_pool)
         idx = select_batch(scores, n_instances, candidates=candidates, random_state=self._rng())
         picked = scores[idx]
@@ -219,41 +278,69 @@ class _ModelScoreQuery(_Query):
 
 
 class UncertaintyQuery(_ModelScoreQuery):
-    """Least confidence: the rows whose largest predicted probability is lowest.
-
-    Labeled rows of the fit ``X`` use their out-of-fold predictions. Parameters
-    as in :class:`ActiveLabQuery`.
-    """
 
     _score_fn = staticmethod(uncertainty_scores)
 
 
 class MarginQuery(_ModelScoreQuery):
-    """Smallest margin between the two most likely classes. Parameters as in :class:`ActiveLabQuery`."""
 
     _score_fn = staticmethod(margin_scores)
 
 
 class EntropyQuery(_ModelScoreQuery):
-    """Highest entropy of the predicted probabilities. Parameters as in :class:`ActiveLabQuery`."""
 
     _score_fn = staticmethod(entropy_scores)
 
 
 class RandomQuery(_Query):
-    """Uniformly random rows (labeled or not), seeded by ``random_state``."""
 
     def _score(self, est, X_pool, fit_pool):
         return self._rng().random_sample(X_pool.shape[0])
 
 
 class GoodRandomQuery(_Query):
-    """Random among the rows with the fewest annotations (so unlabeled rows first).
-
-    On a pool of unlabeled rows this is plain random sampling.
-    """
 
     def _score(self, est, X_pool, fit_pool):
         if fit_pool:
             return est.n_annotations_.astype(np.float64)
         return np.zeros(X_pool.shape[0])
+
+
+_BASELINE_DOC = """{summary}
+
+    Parameters
+    ----------
+    pool : {{"auto", "fit", "unlabeled"}}, default="auto"
+        Which rows of ``X_pool`` may be labeled already, as in :class:`ActiveLabQuery`.
+    exclude_fully_annotated : bool, default=False
+        Never pick a row that every known annotator has already labeled.
+    random_state : int, RandomState instance or None, default=None
+        {random_state}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skactivelab import MultiAnnotatorClassifier, {name}
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> L = np.full((60, 2), -1); L[:40, 0] = y[:40]; L[:20, 1] = y[:20]
+    >>> clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
+    >>> idx, scores = {name}(random_state=0)(clf, X, n_instances=3)
+    >>> {check}
+    {output}
+    """
+_SORTED = ("bool(np.all(np.diff(scores) >= 0)), idx.shape", "(True, (3,))")
+_TIES = "Breaks ties between equal scores."
+for _cls, _summary, _random_state, (_check, _output) in [
+    (UncertaintyQuery, 'Least confidence: the rows whose largest predicted probability is lowest.\n\n    Labeled rows of the fit ``X`` use their out-of-fold predictions, other rows\n    the mean prediction of the cross-validation models.', _TIES, _SORTED),
+    (MarginQuery, 'Smallest margin between the two most likely classes.\n\n    Labeled rows of the fit ``X`` use their out-of-fold predictions, other rows\n    the mean prediction of the cross-validation models.', _TIES, _SORTED),
+    (EntropyQuery, 'Highest entropy of the predicted probabilities.\n\n    Scores are ``1 - H / log(K)`` (:func:`~skactivelab.query.entropy_scores`),\n    lowest first. Labeled rows of the fit ``X`` use their out-of-fold predictions.', _TIES, _SORTED),
+    (RandomQuery, 'Uniformly random rows (labeled or not), seeded by ``random_state``.\n\n    The same strategy object draws new rows at every call.', 'Seeds the draws; one stream per strategy object.', ('sorted(idx.tolist()) == sorted(set(idx.tolist()))', 'True')),
+    (GoodRandomQuery, 'Random among the rows with the fewest annotations (so unlabeled rows first).\n\n    On a pool of unlabeled rows this is plain random sampling.', 'Seeds the random order among rows with equally few annotations.', ('bool((L[idx] < 0).all())  # 20 unlabeled rows: the picks are among them', 'True')),
+]:
+    _cls.__doc__ = _BASELINE_DOC.format(
+        name=_cls.__name__, summary=_summary, random_state=_random_state, check=_check,
+        output=_output,
+    )
+del _cls, _summary, _random_state, _check, _output

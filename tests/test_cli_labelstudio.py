@@ -16,7 +16,7 @@ import pytest
 
 from skactivelab import cli, get_active_learning_scores, get_label_quality_multiannotator
 from skactivelab.cli._common import Progress
-from skactivelab.learner import assign_annotators
+from skactivelab.query import assign_annotators
 
 CLASSES = ["Negative", "Neutral", "Positive"]
 TAG = "sentiment"

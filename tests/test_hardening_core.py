@@ -14,7 +14,8 @@ import pytest
 import scipy.sparse as sp
 
 import skactivelab as sk
-from skactivelab._annotations import _is_long_frame, check_annotations
+from skactivelab._annotations import check_annotations
+from skactivelab._utils import is_long_frame
 from skactivelab._validation import ROW_SUM_TOL, normalise_rows
 
 pd = pytest.importorskip("pandas")
@@ -70,7 +71,7 @@ def test_empty_string_is_missing_in_unicode_bytes_and_long_format():
 def test_long_frame_with_extra_columns_is_long():
     df = _long_frame(ids=np.arange(4), extra=True)
     assert list(df.columns) == ["task", "annotator", "label", "round", "seconds"]
-    assert _is_long_frame(df)
+    assert is_long_frame(df)
     ref = sk.get_label_quality_multiannotator(L, P)
     res = sk.get_label_quality_multiannotator(df, P)
     np.testing.assert_array_equal(res.consensus_label, ref.consensus_label)

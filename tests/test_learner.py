@@ -156,7 +156,7 @@ def test_end_to_end_activelab_beats_random_on_consensus():
 
 
 def test_assign_annotators_hand_case():
-    from skactivelab.learner import assign_annotators
+    from skactivelab.query import assign_annotators
 
     quality = [0.5, np.nan, 0.9, 0.7]
     eligible = np.array(

@@ -168,7 +168,7 @@ def test_bad_input(fitted):
         q(MultiAnnotatorClassifier(LogisticRegression()), X, n_instances=1)
     with pytest.raises(TypeError, match="not a MultiAnnotatorClassifier"):
         q(LogisticRegression().fit(X, L[:, 0] > 0), X, n_instances=1)
-    with pytest.raises(ValueError, match="pool must be one of"):
+    with pytest.raises(ValueError, match="pool. parameter of ActiveLabQuery must be a str among"):
         ActiveLabQuery(pool="all")(clf, X, n_instances=1)
 
 

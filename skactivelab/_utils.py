@@ -1,0 +1,106 @@
+"""Small helpers shared by the package's modules (internal).
+
+What several modules need to agree on lives here once: how a pandas object or a
+long-format table is recognised, what counts as a missing value in an object
+array, how a NumPy scalar is shown in a message, and what makes an object "a
+fitted multi-annotator estimator" for the query strategies (duck typing: the
+fitted attributes they read, not a class).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "LONG_ANNOTATOR_COLUMNS",
+    "LONG_EXAMPLE_COLUMNS",
+    "LONG_LABEL_COLUMNS",
+    "MULTIANNOTATOR_FITTED_ATTRIBUTES",
+    "is_dataframe",
+    "is_long_format",
+    "is_long_frame",
+    "is_missing",
+    "py_scalar",
+]
+
+# Column names of a long-format annotation table (case-insensitive).
+LONG_EXAMPLE_COLUMNS = ("task", "example", "example_id", "item")
+LONG_ANNOTATOR_COLUMNS = ("annotator", "worker", "annotator_id", "worker_id")
+LONG_LABEL_COLUMNS = ("label",)
+
+
+def py_scalar(value):
+    """NumPy scalar -> Python scalar (readable messages and IDs); anything else unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab._utils import py_scalar
+    >>> py_scalar(np.int64(3)), py_scalar("a")
+    (3, 'a')
+    """
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def is_dataframe(obj):
+    """True for a pandas DataFrame (pandas is never imported to decide)."""
+    return type(obj).__module__.split(".")[0] == "pandas" and hasattr(obj, "columns")
+
+
+def is_missing(values):
+    """Vectorised missing-value test for an object array (None, NaN, pd.NA, NaT).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab._utils import is_missing
+    >>> is_missing(np.array([1, None, float("nan"), "a"], dtype=object)).tolist()
+    [False, True, True, False]
+    """
+    try:
+        import pandas as pd
+
+        return np.asarray(pd.isna(values), dtype=bool)
+    except ImportError:  # pragma: no cover - pandas is optional
+        flat = values.ravel()
+        miss = np.fromiter(
+            (v is None or (isinstance(v, float) and v != v) for v in flat),
+            dtype=bool,
+            count=flat.size,
+        )
+        return miss.reshape(values.shape)
+
+
+def is_long_frame(df):
+    """A DataFrame is long format when it has an example, an annotator and a label
+    column (by name, see :data:`LONG_EXAMPLE_COLUMNS` and its siblings), whatever
+    other columns it has.
+
+    A wide DataFrame whose annotators are named after all three (for instance
+    "task", "worker" and "label") would be read as long format: rename such
+    annotator columns.
+    """
+    lower = {str(c).lower() for c in df.columns}
+    return (
+        bool(lower & set(LONG_LABEL_COLUMNS))
+        and bool(lower & set(LONG_ANNOTATOR_COLUMNS))
+        and bool(lower & set(LONG_EXAMPLE_COLUMNS))
+    )
+
+
+def is_long_format(y):
+    """True when annotations ``y`` are long format: a ``(examples, annotators, labels)``
+    tuple or a long-format DataFrame (rows named by example ID, not by position)."""
+    return isinstance(y, tuple) or (is_dataframe(y) and is_long_frame(y))
+
+
+# What the query strategies read from a fitted multi-annotator estimator: any
+# object with these attributes and an ``active_learning_scores`` method will do.
+MULTIANNOTATOR_FITTED_ATTRIBUTES = (
+    "active_learning_scores_",
+    "labeled_mask_",
+    "n_annotations_",
+    "num_examples_labeled_",
+    "oof_pred_probs_",
+)
+
