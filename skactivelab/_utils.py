@@ -20,6 +20,7 @@ __all__ = [
     "is_long_format",
     "is_long_frame",
     "is_missing",
+    "no_class_array",
     "py_scalar",
 ]
 
@@ -104,3 +105,34 @@ MULTIANNOTATOR_FITTED_ATTRIBUTES = (
     "oof_pred_probs_",
 )
 
+
+
+def no_class_array(classes, n, *, float_marker=np.nan):
+    """An array of ``n`` "no class" markers that can also hold every value of ``classes``.
+
+    The marker is -1 for integer classes (scikit-learn's "no label"), ``float_marker``
+    for float classes and None for any other kind. Unsigned classes get a signed
+    array (int64) so -1 fits; classes beyond int64 get an object array with None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab._utils import no_class_array
+    >>> no_class_array(np.array([3, 7], dtype=np.uint8), 2)
+    array([-1, -1])
+    >>> no_class_array(np.array([2**63 + 1], dtype=np.uint64), 1)
+    array([None], dtype=object)
+    >>> no_class_array(np.array(["a", "b"]), 1)
+    array([None], dtype=object)
+    """
+    classes = np.asarray(classes)
+    kind = classes.dtype.kind
+    if kind == "i":
+        return np.full(n, -1, dtype=classes.dtype)
+    if kind == "u":
+        if classes.size == 0 or int(classes.max()) <= np.iinfo(np.int64).max:
+            return np.full(n, -1, dtype=np.int64)
+        return np.full(n, None, dtype=object)
+    if kind == "f":
+        return np.full(n, float_marker, dtype=classes.dtype)
+    return np.full(n, None, dtype=object)

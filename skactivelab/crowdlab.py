@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import _kernels as K_
+from ._utils import no_class_array
 from ._annotations import _labeled_inputs
 from ._label_scores import check_label_quality_method, label_quality_scores
 
@@ -253,8 +254,11 @@ def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes):
 def _class_values(codes, classes):
     """Class codes -> the user's class values; -1 (no class) stays -1 for numeric
     classes and becomes None otherwise."""
-    no_class = -1 if classes.dtype.kind in "iuf" else None
-    return np.where(codes >= 0, classes[np.maximum(codes, 0)], no_class)
+    codes = np.asarray(codes)
+    out = no_class_array(classes, codes.shape[0], float_marker=-1.0)
+    has = codes >= 0
+    out[has] = classes[codes[has]]
+    return out
 
 
 def _single_label_result(ann, P, n_per, *, ensemble, example_ids):

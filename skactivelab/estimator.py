@@ -47,7 +47,7 @@ from ._compat import (
     validate_data,
 )
 from ._annotations import Annotations, check_annotations
-from ._utils import is_dataframe, is_long_format, py_scalar
+from ._utils import is_dataframe, is_long_format, no_class_array, py_scalar
 from . import _kernels as K_
 from . import _dask
 from ._config import _at_most
@@ -423,12 +423,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
     def _store(self, result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng):
         K = len(self.classes_)
         E = P.shape[0]
-        if self.classes_.dtype.kind in "iu":
-            labels = np.full(n_samples, -1, dtype=self.classes_.dtype)
-        elif self.classes_.dtype.kind == "f":
-            labels = np.full(n_samples, np.nan, dtype=self.classes_.dtype)
-        else:
-            labels = np.full(n_samples, None, dtype=object)
+        labels = no_class_array(self.classes_, n_samples)  # -1 / NaN / None: unlabeled row
         labels[lab_idx] = result.consensus_label
         self.consensus_labels_ = labels
         quality = np.full(n_samples, np.nan)

@@ -319,6 +319,12 @@ class MultiAnnotatorActiveLearner:
         values = ann.classes[ann.label]
         kind = _labels_kind(values)
         if kind == "integer":
+            if values.size and values.dtype.kind == "u" and int(values.max()) > np.iinfo(np.int64).max:
+                raise ValueError(
+                    f"y has integer class labels up to {int(values.max())}, beyond the int64 "
+                    "range the learner stores labels in; renumber the classes or give them "
+                    "as strings."
+                )
             values = values.astype(np.int64)
         else:
             obj = np.empty(values.size, dtype=object)

@@ -547,3 +547,34 @@ def test_annotator_ids_from_long_format_are_the_users_ids():
         X, (rows, ids[cols], L[rows, cols].astype(int))
     )
     assert sorted(clf.annotator_ids_.tolist()) == [10, 20, 30]
+
+
+@pytest.mark.parametrize("dtype, big", [(np.uint8, 255), (np.uint64, 2**63 + 7)])
+def test_unsigned_class_labels_keep_their_values(dtype, big):
+    """Unsigned labels (uint8 images, uint64 IDs beyond int64) fit, and unlabeled rows
+    get a "no class" marker that does not collide with or wrap a class value."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 2)
+    y = np.where(X[:, :1] > 0, dtype(big), dtype(3)).repeat(2, axis=1).astype(dtype)
+    y_in = y.copy()
+    L = y.astype(object)
+    L[:6] = None  # six unlabeled rows
+    clf = MultiAnnotatorClassifier(LogisticRegression(), cv=2, random_state=0).fit(X, L)
+    assert [int(c) for c in clf.classes_] == [3, big]
+    # two annotators always agree: the consensus is their label (hand computation)
+    assert [int(v) for v in clf.consensus_labels_[6:]] == [int(v) for v in y[6:, 0]]
+    assert all(v is None or v == -1 for v in clf.consensus_labels_[:6])
+    np.testing.assert_array_equal(y, y_in)
+
+
+def test_unsigned_class_labels_as_an_unsigned_array():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.RandomState(1)
+    X = rng.randn(30, 2)
+    y = np.where(X[:, :1] > 0, 200, 3).repeat(2, axis=1).astype(np.uint8)
+    clf = MultiAnnotatorClassifier(LogisticRegression(), cv=2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.consensus_labels_, y[:, 0])
+    assert set(np.asarray(clf.worst_class_).tolist()) <= {3, 200}

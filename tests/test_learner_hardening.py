@@ -365,3 +365,11 @@ def test_query_strategy_must_be_callable():
     X, truth = _data()
     with pytest.raises(TypeError, match="query_strategy must be a callable"):
         MultiAnnotatorActiveLearner(_clf(), "activelab", X=X)
+
+
+def test_integer_labels_beyond_int64_are_refused_clearly():
+    X, _ = _data()
+    y = np.full((X.shape[0], 2), 3, dtype=np.uint64)
+    y[::2] = np.uint64(2**63 + 7)
+    with pytest.raises(ValueError, match="beyond the int64 range"):
+        MultiAnnotatorActiveLearner(_clf(), X=X, y=y)
