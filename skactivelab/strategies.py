@@ -25,6 +25,8 @@ Scores come from :mod:`skactivelab.query` (model-only scores and selection) and
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
@@ -155,7 +157,18 @@ class _Query(BaseEstimator):
                 "pool='fit' if it is the training X (labeled rows can be re-labeled), or "
                 "pool='unlabeled' if every row is a new, unlabeled example."
             )
-        return digest == pool_digest
+        if digest != pool_digest:
+            warnings.warn(
+                f"X_pool has as many rows ({n_pool}) as the training X but not the same "
+                "content (values, dtypes or column names), so every row is scored as a new, "
+                "unlabeled example. If it is the training X in another form (e.g. "
+                "X.to_numpy() or another dtype), pass pool='fit'; pass pool='unlabeled' to "
+                "silence this warning.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return False
+        return True
 
     def scores(self, learner_or_estimator, X_pool):
         """Scores of every row of ``X_pool`` (lower = annotate first) and the candidate mask.

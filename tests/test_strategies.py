@@ -203,7 +203,8 @@ def test_auto_pool_recognises_training_X_by_content(fitted):
     X, L, _, clf = fitted
     assert clf.fit_digest_ is not None
     other = X[::-1].copy()  # same shape, different rows: all unlabeled
-    idx, scores = ActiveLabQuery()(clf, other, n_instances=4)
+    with pytest.warns(UserWarning, match="as many rows .* as the training X"):
+        idx, scores = ActiveLabQuery()(clf, other, n_instances=4)
     _, expected = clf.active_learning_scores(other)
     np.testing.assert_allclose(scores, np.sort(expected)[:4], rtol=1e-12)
     idx_fit, s_fit = ActiveLabQuery()(clf, X.copy(), n_instances=4)  # a copy is the same X
@@ -240,7 +241,8 @@ def test_auto_pool_with_string_columns_is_not_guessed_by_size(fitted_frame):
     assert clf.fit_digest_ is not None
     other = X.sample(frac=1, random_state=1).reset_index(drop=True)
     other["a"] += 5.0
-    _, scores = ActiveLabQuery()(clf, other, n_instances=3)
+    with pytest.warns(UserWarning, match="pool='fit'"):
+        _, scores = ActiveLabQuery()(clf, other, n_instances=3)
     _, expected = clf.active_learning_scores(other)
     np.testing.assert_allclose(scores, np.sort(expected)[:3], rtol=1e-12)
     _, s_fit = ActiveLabQuery()(clf, X.copy(), n_instances=3)
@@ -248,6 +250,22 @@ def test_auto_pool_with_string_columns_is_not_guessed_by_size(fitted_frame):
     # baselines too: the other frame is scored by the final model, not out of fold
     _, u = UncertaintyQuery()(clf, other, n_instances=3)
     np.testing.assert_allclose(u, np.sort(uncertainty_scores(clf.predict_proba(other)))[:3], rtol=1e-12)
+
+
+def test_auto_pool_says_so_when_a_same_size_pool_differs(fitted_frame):
+    """The training frame in another form (``to_numpy()``, another dtype) is not
+    recognised by content: that is said, with the fix, instead of silently scoring
+    every row as unlabeled; an explicit pool is silent."""
+    import warnings
+
+    X, L, clf = fitted_frame
+    for variant in (X.astype({"a": "float32"}), X.iloc[::-1].reset_index(drop=True)):
+        with pytest.warns(UserWarning, match="pool='fit'"):
+            ActiveLabQuery()(clf, variant, n_instances=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ActiveLabQuery(pool="unlabeled")(clf, X.astype({"a": "float32"}), n_instances=2)
+        ActiveLabQuery()(clf, X.copy(), n_instances=2)  # the same content: no warning
 
 
 def test_auto_pool_refuses_to_guess_when_content_cannot_be_hashed(fitted_frame, monkeypatch):
