@@ -212,54 +212,68 @@ def _encode_labels(raw, classes, n_classes, where):
     if raw.dtype.kind == "O" and raw.size:
         raw = _object_numbers(raw, where)
     if classes is not None:
-        classes = np.asarray(classes)
-        if classes.ndim != 1 or classes.size == 0:
-            raise ValueError("classes must be a non-empty 1-D list of class labels.")
-        try:
-            order = np.argsort(classes, kind="stable")
-            sorted_classes = classes[order]
-            if np.any(sorted_classes[1:] == sorted_classes[:-1]):
-                raise ValueError("classes contains duplicates; give each class once.")
-        except TypeError:
-            raise TypeError(
-                f"classes mixes types that cannot be compared ({classes[:10].tolist()}); "
-                "give classes of one type, the type of the labels."
-            ) from None
-        if n_classes is not None and classes.size != n_classes:
-            raise ValueError(
-                f"classes has {classes.size} entries but pred_probs has {n_classes} "
-                "columns; give one class per column of pred_probs."
-            )
-        try:
-            pos = np.searchsorted(sorted_classes, raw)
-            pos = np.minimum(pos, classes.size - 1)
-            found = sorted_classes[pos] == raw
-        except TypeError as exc:
-            raise TypeError(
-                f"{where}: labels and classes cannot be compared ({exc}); give classes "
-                "of the same type as the labels."
-            ) from None
-        if not np.all(found):
-            bad = _distinct(raw[~found])[:5]
-            raise ValueError(
-                f"{where} contains labels {bad.tolist()} that are not in classes; add them "
-                "to classes or fix the annotations."
-            )
-        return order[pos].astype(np.int64), classes, classes.size
-
+        return _encode_by_classes(raw, classes, n_classes, where)
     if raw.dtype.kind in "iuf":
-        values = _numeric_labels(raw, where)
-        if n_classes is not None:
-            if values.size and values.max() >= n_classes:
-                bad = _distinct(values[values >= n_classes])[:5]
-                raise ValueError(
-                    f"{where} contains class labels {bad.tolist()} but pred_probs has only "
-                    f"{n_classes} columns (classes 0..{n_classes - 1}); class k must be "
-                    "column k of pred_probs."
-                )
-            return values.astype(np.int64), np.arange(n_classes), n_classes
-        codes, uniq = _compress_values(values)
-        return codes, uniq, uniq.size
+        return _encode_numbers(raw, n_classes, where)
+    return _encode_names(raw, n_classes, where)
+
+
+def _encode_by_classes(raw, classes, n_classes, where):
+    """(codes, classes, K) of labels matched to the user's ``classes``, in their order."""
+    classes = np.asarray(classes)
+    if classes.ndim != 1 or classes.size == 0:
+        raise ValueError("classes must be a non-empty 1-D list of class labels.")
+    try:
+        order = np.argsort(classes, kind="stable")
+        sorted_classes = classes[order]
+        if np.any(sorted_classes[1:] == sorted_classes[:-1]):
+            raise ValueError("classes contains duplicates; give each class once.")
+    except TypeError:
+        raise TypeError(
+            f"classes mixes types that cannot be compared ({classes[:10].tolist()}); "
+            "give classes of one type, the type of the labels."
+        ) from None
+    if n_classes is not None and classes.size != n_classes:
+        raise ValueError(
+            f"classes has {classes.size} entries but pred_probs has {n_classes} "
+            "columns; give one class per column of pred_probs."
+        )
+    try:
+        pos = np.searchsorted(sorted_classes, raw)
+        pos = np.minimum(pos, classes.size - 1)
+        found = sorted_classes[pos] == raw
+    except TypeError as exc:
+        raise TypeError(
+            f"{where}: labels and classes cannot be compared ({exc}); give classes "
+            "of the same type as the labels."
+        ) from None
+    if not np.all(found):
+        bad = _distinct(raw[~found])[:5]
+        raise ValueError(
+            f"{where} contains labels {bad.tolist()} that are not in classes; add them "
+            "to classes or fix the annotations."
+        )
+    return order[pos].astype(np.int64), classes, classes.size
+
+
+def _encode_numbers(raw, n_classes, where):
+    """(codes, classes, K) of numeric labels: column numbers, else their sorted values."""
+    values = _numeric_labels(raw, where)
+    if n_classes is not None:
+        if values.size and values.max() >= n_classes:
+            bad = _distinct(values[values >= n_classes])[:5]
+            raise ValueError(
+                f"{where} contains class labels {bad.tolist()} but pred_probs has only "
+                f"{n_classes} columns (classes 0..{n_classes - 1}); class k must be "
+                "column k of pred_probs."
+            )
+        return values.astype(np.int64), np.arange(n_classes), n_classes
+    codes, uniq = _compress_values(values)
+    return codes, uniq, uniq.size
+
+
+def _encode_names(raw, n_classes, where):
+    """(codes, classes, K) of other labels (strings, ...) in their sorted order."""
     try:
         uniq, codes = np.unique(raw, return_inverse=True)
     except TypeError as exc:
@@ -448,6 +462,7 @@ def _from_dense(values, where):
 
 
 def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_probs", example_index=None):
+    """(rows, cols, label values, n, annotator_ids, example_ids) of long-format arrays."""
     examples = np.asarray(examples)
     annotators = np.asarray(annotators)
     labels = np.asarray(labels)
@@ -460,6 +475,21 @@ def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_
             f"{where}: long-format arrays have different lengths {examples.shape[0]}, "
             f"{annotators.shape[0]}, {labels.shape[0]}; give one entry per annotation."
         )
+    keep = _long_present(labels, where)
+    positions = None
+    if not keep.all():
+        positions = np.flatnonzero(keep)
+        examples, annotators, labels = examples[keep], annotators[keep], labels[keep]
+    # D3: a missing example or annotator ID is an error, never an ID of its own
+    _check_ids(examples, where, "example", positions)
+    _check_ids(annotators, where, "annotator", positions)
+    rows, n, example_ids = _long_rows(examples, where, n_examples, rows_name, example_index)
+    annotator_ids, cols = _annotator_columns(annotators)
+    return rows, cols.ravel().astype(np.int64), labels, n, annotator_ids, example_ids
+
+
+def _long_present(labels, where):
+    """Mask of the long-format entries whose label is present (not missing)."""
     if labels.dtype.kind == "O":
         keep = ~is_missing(labels)
     elif labels.dtype.kind == "f":
@@ -472,14 +502,11 @@ def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_
         raise _bool_error(where)
     else:
         keep = np.ones(labels.shape[0], dtype=bool)
-    positions = None
-    if not keep.all():
-        positions = np.flatnonzero(keep)
-        examples, annotators, labels = examples[keep], annotators[keep], labels[keep]
-    # D3: a missing example or annotator ID is an error, never an ID of its own
-    _check_ids(examples, where, "example", positions)
-    _check_ids(annotators, where, "annotator", positions)
+    return keep
 
+
+def _long_rows(examples, where, n_examples, rows_name, example_index):
+    """(rows, n, example_ids): the row of each long-format example ID."""
     example_ids = None
     int_rows = None if example_index is not None else _integer_ids(examples)
     if example_index is not None:
@@ -510,6 +537,11 @@ def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_
                 f"give one row of {rows_name} per example, in order of first appearance in "
                 f"the annotations, or pass {rows_name} as a DataFrame indexed by example ID."
             )
+    return rows, n, example_ids
+
+
+def _annotator_columns(annotators):
+    """(annotator_ids, cols): the distinct long-format annotator IDs and each entry's column."""
     if (
         annotators.dtype.kind in "iu"
         and annotators.size
@@ -524,7 +556,7 @@ def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_
     else:
         # sorted when comparable; a mix of kinds keeps the order of first appearance
         annotator_ids, cols = _factorize(annotators, first_appearance=False)
-    return rows, cols.ravel().astype(np.int64), labels, n, annotator_ids, example_ids
+    return annotator_ids, cols
 
 
 def _long_columns(df, where):
@@ -648,98 +680,17 @@ def check_annotations(
         n_examples = len(example_index)
     if isinstance(obj, Annotations):
         return _check_parsed(obj, n_examples, n_classes, require_labeled, where, example_index)
-    example_ids = None
-    may_repeat = True
-    aligned = False
-    if isinstance(obj, tuple):
-        if len(obj) != 3:
-            raise ValueError(
-                f"{where}: a tuple is read as long format (examples, annotators, labels) "
-                f"and needs 3 arrays, got {len(obj)}. Pass a 2-D array for wide format."
-            )
-        rows, cols, raw, n, annotator_ids, example_ids = _from_long(
-            *obj, where, n_examples, rows_name, example_index
-        )
-        aligned = example_index is not None
-    elif is_dataframe(obj):
-        if is_long_frame(obj):
-            ec, ac, lc = _long_columns(obj, where)
-            rows, cols, raw, n, annotator_ids, example_ids = _from_long(
-                obj[ec].to_numpy(), obj[ac].to_numpy(), obj[lc].to_numpy(), where, n_examples,
-                rows_name, example_index,
-            )
-            aligned = example_index is not None
-        else:
-            rows, cols, raw, n, annotator_ids, example_ids = _from_wide_frame(
-                obj, where, rows_name, example_index
-            )
-            aligned = example_index is not None
-            may_repeat = False
-    elif sp.issparse(obj):
-        if obj.ndim != 2:
-            raise ValueError(f"{where} must be 2-D (examples x annotators).")
-        coo = sp.coo_array(obj)
-        if coo.data.dtype.kind == "b":
-            raise _bool_error(where)
-        keep = ~np.isnan(coo.data) & (coo.data != -1) if coo.data.dtype.kind == "f" else coo.data != -1
-        rows = np.asarray(coo.row[keep], dtype=np.int64)
-        cols = np.asarray(coo.col[keep], dtype=np.int64)
-        raw = coo.data[keep]
-        n = obj.shape[0]
-        annotator_ids = np.arange(obj.shape[1])
-    else:
-        try:
-            values = np.asarray(obj)
-        except ValueError as exc:
-            raise ValueError(f"{where} could not be read as an array ({exc}).") from None
-        if values.ndim == 1:
-            values = values.reshape(-1, 1)
-        if values.ndim != 2:
-            raise ValueError(
-                f"{where} must be 2-D (examples x annotators) but has {values.ndim} "
-                "dimensions; for long format pass a tuple (examples, annotators, labels)."
-            )
-        rows, cols, raw = _from_dense(values, where)
-        n = values.shape[0]
-        annotator_ids = np.arange(values.shape[1])
-        may_repeat = False
-
+    rows, cols, raw, n, annotator_ids, example_ids, may_repeat = _read_entries(
+        obj, where, n_examples, rows_name, example_index
+    )
     if n_examples is not None and n != n_examples:
         raise ValueError(
             f"{where} has {n} examples (rows) but {rows_name} has {n_examples}; they "
             "must describe the same examples in the same order."
         )
-    if example_index is not None and not aligned:
-        # no IDs in the annotations: matched by position, results carry the index
-        example_ids = np.asarray(example_index)
     codes, enc_classes, k = _encode_labels(raw, classes, n_classes, where)
-
-    # Duplicate (example, annotator) pairs can only come from long format or a
-    # sparse matrix with repeated entries; a quick sort tells whether there are any.
-    dup = np.empty(0, dtype=np.int64)
     if may_repeat and rows.size > 1:
-        key = rows * max(len(annotator_ids), 1) + cols
-        sorted_key = np.sort(key)
-        if np.any(sorted_key[1:] == sorted_key[:-1]):
-            order = np.argsort(key, kind="stable")
-            key_sorted = key[order]
-            dup = np.flatnonzero(key_sorted[1:] == key_sorted[:-1])
-    if dup.size:
-        a, b = order[dup], order[dup + 1]
-        conflict = codes[a] != codes[b]
-        if np.any(conflict):
-            first = a[np.flatnonzero(conflict)[0]]
-            ex_id = example_ids[rows[first]] if example_ids is not None else rows[first]
-            raise ValueError(
-                f"{where}: annotator {py_scalar(annotator_ids[cols[first]])!r} gave example "
-                f"{py_scalar(ex_id)!r} "
-                "two different labels; keep one label per (example, annotator) pair "
-                "(e.g. drop_duplicates(['task', 'annotator'], keep='last'))."
-            )
-        keep = np.ones(codes.size, dtype=bool)
-        keep[b] = False
-        rows, cols, codes = rows[keep], cols[keep], codes[keep]
-
+        rows, cols, codes = _drop_repeated_pairs(rows, cols, codes, annotator_ids, example_ids, where)
     if require_labeled:
         _check_all_labeled(rows, n, where, example_ids)
     return Annotations(
@@ -753,6 +704,92 @@ def check_annotations(
         annotator_ids=annotator_ids,
         example_ids=example_ids,
     )
+
+
+def _read_entries(obj, where, n_examples, rows_name, example_index):
+    """(rows, cols, label values, n, annotator_ids, example_ids, may_repeat) of any format.
+
+    ``may_repeat`` tells whether the format can hold an (example, annotator) pair
+    twice (long format, a sparse matrix).
+    """
+    if isinstance(obj, tuple):
+        if len(obj) != 3:
+            raise ValueError(
+                f"{where}: a tuple is read as long format (examples, annotators, labels) "
+                f"and needs 3 arrays, got {len(obj)}. Pass a 2-D array for wide format."
+            )
+        return (*_from_long(*obj, where, n_examples, rows_name, example_index), True)
+    if is_dataframe(obj):
+        if is_long_frame(obj):
+            ec, ac, lc = _long_columns(obj, where)
+            entries = _from_long(
+                obj[ec].to_numpy(), obj[ac].to_numpy(), obj[lc].to_numpy(), where, n_examples,
+                rows_name, example_index,
+            )
+            return (*entries, True)
+        return (*_from_wide_frame(obj, where, rows_name, example_index), False)
+    # no IDs in the annotations: matched by position, results carry the index
+    example_ids = None if example_index is None else np.asarray(example_index)
+    if sp.issparse(obj):
+        return (*_from_sparse(obj, where), example_ids, True)
+    return (*_from_array(obj, where), example_ids, False)
+
+
+def _from_sparse(obj, where):
+    """(rows, cols, label values, n, annotator_ids) of the stored entries of a sparse matrix."""
+    if obj.ndim != 2:
+        raise ValueError(f"{where} must be 2-D (examples x annotators).")
+    coo = sp.coo_array(obj)
+    if coo.data.dtype.kind == "b":
+        raise _bool_error(where)
+    keep = ~np.isnan(coo.data) & (coo.data != -1) if coo.data.dtype.kind == "f" else coo.data != -1
+    rows = np.asarray(coo.row[keep], dtype=np.int64)
+    cols = np.asarray(coo.col[keep], dtype=np.int64)
+    return rows, cols, coo.data[keep], obj.shape[0], np.arange(obj.shape[1])
+
+
+def _from_array(obj, where):
+    """(rows, cols, label values, n, annotator_ids) of a wide array-like."""
+    try:
+        values = np.asarray(obj)
+    except ValueError as exc:
+        raise ValueError(f"{where} could not be read as an array ({exc}).") from None
+    if values.ndim == 1:
+        values = values.reshape(-1, 1)
+    if values.ndim != 2:
+        raise ValueError(
+            f"{where} must be 2-D (examples x annotators) but has {values.ndim} "
+            "dimensions; for long format pass a tuple (examples, annotators, labels)."
+        )
+    rows, cols, raw = _from_dense(values, where)
+    return rows, cols, raw, values.shape[0], np.arange(values.shape[1])
+
+
+def _drop_repeated_pairs(rows, cols, codes, annotator_ids, example_ids, where):
+    """(rows, cols, codes) with a repeated (example, annotator) pair kept once; two labels refused."""
+    # Duplicate (example, annotator) pairs can only come from long format or a
+    # sparse matrix with repeated entries; a quick sort tells whether there are any.
+    key = rows * max(len(annotator_ids), 1) + cols
+    sorted_key = np.sort(key)
+    if not np.any(sorted_key[1:] == sorted_key[:-1]):
+        return rows, cols, codes
+    order = np.argsort(key, kind="stable")
+    key_sorted = key[order]
+    dup = np.flatnonzero(key_sorted[1:] == key_sorted[:-1])
+    a, b = order[dup], order[dup + 1]
+    conflict = codes[a] != codes[b]
+    if np.any(conflict):
+        first = a[np.flatnonzero(conflict)[0]]
+        ex_id = example_ids[rows[first]] if example_ids is not None else rows[first]
+        raise ValueError(
+            f"{where}: annotator {py_scalar(annotator_ids[cols[first]])!r} gave example "
+            f"{py_scalar(ex_id)!r} "
+            "two different labels; keep one label per (example, annotator) pair "
+            "(e.g. drop_duplicates(['task', 'annotator'], keep='last'))."
+        )
+    keep = np.ones(codes.size, dtype=bool)
+    keep[b] = False
+    return rows[keep], cols[keep], codes[keep]
 
 
 def _from_wide_frame(df, where, rows_name, example_index):

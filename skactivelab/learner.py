@@ -37,6 +37,32 @@ def _check_teach_labels(labels, n, kind):
     ("integer", "string" or a type name). ``kind`` is the learner's kind (None when
     it has no label yet); every label must be of that kind.
     """
+    raw = _teach_label_array(labels)
+    if raw.ndim != 1:
+        raise ValueError(f"labels must be 1-D (one label per index), got shape {raw.shape}.")
+    if raw.shape[0] != n:
+        raise ValueError(f"teach got {n} indices but {raw.shape[0]} labels; give one label per index.")
+    text_array = raw.dtype.kind in "US"
+    obj = raw.astype(object)
+    missing = is_missing(obj)
+    values, kinds, problems = _read_teach_labels(obj, missing, text_array)
+    if missing.any():
+        _refuse_missing_labels(raw, missing, text_array)
+    if kind is None:
+        present = [k for k in dict.fromkeys(kinds.tolist()) if k is not None]
+        kind = present[0] if present else None
+    wrong = np.flatnonzero((kinds != kind) & (kinds != None))  # noqa: E711 (elementwise)
+    for i in wrong:
+        problems.append((i, obj[i], f"{_a_kind(kinds[i])}, not {_kind_name(kind)}"))
+    if problems:
+        _refuse_label_problems(problems, kind)
+    if kind == "integer":
+        return np.asarray(values.tolist(), dtype=np.int64), kind
+    return values, kind
+
+
+def _teach_label_array(labels):
+    """The teach labels as an array of at least one dimension, each value of its own type."""
     if hasattr(labels, "dtype") and hasattr(labels, "shape"):  # ndarray, Series: keep its dtype
         raw = np.asarray(labels)
     else:  # a list keeps each value's own type (no promotion of [1.5, "1"] to text)
@@ -53,13 +79,12 @@ def _check_teach_labels(labels, n, kind):
             raw = np.asarray(labels, dtype=object)
     if raw.ndim == 0:
         raw = raw.reshape(1)
-    if raw.ndim != 1:
-        raise ValueError(f"labels must be 1-D (one label per index), got shape {raw.shape}.")
-    if raw.shape[0] != n:
-        raise ValueError(f"teach got {n} indices but {raw.shape[0]} labels; give one label per index.")
-    text_array = raw.dtype.kind in "US"
-    obj = raw.astype(object)
-    missing = is_missing(obj)
+    return raw
+
+
+def _read_teach_labels(obj, missing, text_array):
+    """(values, kinds, problems) of each present label; marks empty texts in ``missing``."""
+    n = obj.shape[0]
     problems = []  # (position, value, reason)
     values = np.empty(n, dtype=object)
     kinds = np.empty(n, dtype=object)
@@ -96,35 +121,33 @@ def _check_teach_labels(labels, n, kind):
             problems.append((i, v, f"a {type(v).__name__}, not a class label"))
         else:
             values[i], kinds[i] = v, type(v).__name__
-    if missing.any():
-        pos = np.flatnonzero(missing)
-        hint = (
-            " (np.nan inside a NumPy string array becomes the text 'nan'; pass a list "
-            "or an object array)" if text_array and np.any(raw[pos] == "nan") else ""
-        )
-        raise ValueError(
-            f"labels at positions {pos[:10].tolist()} are missing (None, NaN or empty){hint}; "
-            "a teach without a label is not an annotation. Teach only the rows that were "
-            "labeled."
-        )
-    if kind is None:
-        present = [k for k in dict.fromkeys(kinds.tolist()) if k is not None]
-        kind = present[0] if present else None
-    wrong = np.flatnonzero((kinds != kind) & (kinds != None))  # noqa: E711 (elementwise)
-    for i in wrong:
-        problems.append((i, obj[i], f"{_a_kind(kinds[i])}, not {_kind_name(kind)}"))
-    if problems:
-        problems.sort(key=lambda p: p[0])
-        shown = "; ".join(f"position {int(i)}: {py_scalar(v)!r} ({why})" for i, v, why in problems[:10])
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise ValueError(
-            f"teach got labels that are not class labels of this learner, whose labels "
-            f"are {_kind_name(kind)}: {shown}{more}. Give labels of the same kind as the "
-            "existing ones (a new class of the same kind is fine)."
-        )
-    if kind == "integer":
-        return np.asarray(values.tolist(), dtype=np.int64), kind
-    return values, kind
+    return values, kinds, problems
+
+
+def _refuse_missing_labels(raw, missing, text_array):
+    """Raise the error naming the positions of missing teach labels."""
+    pos = np.flatnonzero(missing)
+    hint = (
+        " (np.nan inside a NumPy string array becomes the text 'nan'; pass a list "
+        "or an object array)" if text_array and np.any(raw[pos] == "nan") else ""
+    )
+    raise ValueError(
+        f"labels at positions {pos[:10].tolist()} are missing (None, NaN or empty){hint}; "
+        "a teach without a label is not an annotation. Teach only the rows that were "
+        "labeled."
+    )
+
+
+def _refuse_label_problems(problems, kind):
+    """Raise the error listing teach labels that are not class labels of this learner."""
+    problems.sort(key=lambda p: p[0])
+    shown = "; ".join(f"position {int(i)}: {py_scalar(v)!r} ({why})" for i, v, why in problems[:10])
+    more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+    raise ValueError(
+        f"teach got labels that are not class labels of this learner, whose labels "
+        f"are {_kind_name(kind)}: {shown}{more}. Give labels of the same kind as the "
+        "existing ones (a new class of the same kind is fine)."
+    )
 
 
 def _labels_kind(values):
@@ -467,35 +490,8 @@ class MultiAnnotatorActiveLearner:
         if annotators is None:
             annotators = f"round_{len(self.history_) + 1}"
         ann_ids = _check_ids(annotators, n)
-
-        # annotator positions: known IDs keep theirs, new IDs are appended (candidate list)
-        known = {a: j for j, a in enumerate(self.annotator_ids_.tolist())}
-        new_ids = [a for a in dict.fromkeys(ann_ids.tolist()) if a not in known]
-        for a in new_ids:
-            known[a] = len(known)
-        ids = np.empty(len(known), dtype=object)
-        ids[:] = list(known)
-        cols = np.array([known[a] for a in ann_ids.tolist()], dtype=np.int64)
-
-        M = ids.size
-        key_new = idx * M + cols
-        if np.unique(key_new).size != n:
-            raise ValueError("teach got the same (index, annotator) pair twice in one call.")
-        key_old = self._rows * M + self._cols
-        clash_old = np.isin(key_old, key_new)
-        clash_new = np.isin(key_new, key_old)
-        if clash_new.any() and self.duplicate_policy == "error":
-            r = int(idx[clash_new][0])
-            a = ann_ids[clash_new][0]
-            raise ValueError(
-                f"annotator {a!r} already labeled row {r}; use duplicate_policy='replace' or 'keep'."
-            )
-        if self.duplicate_policy == "replace":
-            keep_old, keep_new = ~clash_old, np.ones(n, dtype=bool)
-            n_replaced, n_ignored = int(clash_new.sum()), 0
-        else:  # "keep": an annotator's first label stays
-            keep_old, keep_new = np.ones(self._rows.size, dtype=bool), ~clash_new
-            n_replaced, n_ignored = 0, int(clash_new.sum())
+        ids, cols = self._candidate_columns(ann_ids)
+        keep_old, keep_new, n_replaced, n_ignored = self._duplicate_masks(idx, cols, ann_ids, ids.size)
 
         had = (self.n_annotations_per_row[idx] > 0)[keep_new]
         rows = np.concatenate([self._rows[keep_old], idx[keep_new]])
@@ -507,11 +503,7 @@ class MultiAnnotatorActiveLearner:
         refit = bool(keep_new.any())
         estimator, changed = self.estimator, 0
         if refit:
-            estimator = self._fit_clone(self._template, self.X, self.n_samples_, rows, cols, new_labels, ids)
-            if self._fitted:
-                model_after = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-                before, lab_before = self._consensus()
-                changed = int(np.sum(before[lab_before] != model_after.consensus_labels_[lab_before]))
+            estimator, changed = self._refit_candidate(rows, cols, new_labels, ids)
         entry = {
             "round": len(self.history_) + 1,
             "indices": idx.copy(),
@@ -537,6 +529,50 @@ class MultiAnnotatorActiveLearner:
         # one dict update: nothing is half-recorded even if interrupted here
         self.__dict__.update(state)
         return self
+
+    def _candidate_columns(self, ann_ids):
+        """(ids, cols): known IDs keep their column, new IDs are appended (candidate list)."""
+        known = {a: j for j, a in enumerate(self.annotator_ids_.tolist())}
+        new_ids = [a for a in dict.fromkeys(ann_ids.tolist()) if a not in known]
+        for a in new_ids:
+            known[a] = len(known)
+        ids = np.empty(len(known), dtype=object)
+        ids[:] = list(known)
+        cols = np.array([known[a] for a in ann_ids.tolist()], dtype=np.int64)
+        return ids, cols
+
+    def _duplicate_masks(self, idx, cols, ann_ids, M):
+        """(keep_old, keep_new, n_replaced, n_ignored) under ``duplicate_policy``."""
+        n = idx.size
+        key_new = idx * M + cols
+        if np.unique(key_new).size != n:
+            raise ValueError("teach got the same (index, annotator) pair twice in one call.")
+        key_old = self._rows * M + self._cols
+        clash_old = np.isin(key_old, key_new)
+        clash_new = np.isin(key_new, key_old)
+        if clash_new.any() and self.duplicate_policy == "error":
+            r = int(idx[clash_new][0])
+            a = ann_ids[clash_new][0]
+            raise ValueError(
+                f"annotator {a!r} already labeled row {r}; use duplicate_policy='replace' or 'keep'."
+            )
+        if self.duplicate_policy == "replace":
+            keep_old, keep_new = ~clash_old, np.ones(n, dtype=bool)
+            n_replaced, n_ignored = int(clash_new.sum()), 0
+        else:  # "keep": an annotator's first label stays
+            keep_old, keep_new = np.ones(self._rows.size, dtype=bool), ~clash_new
+            n_replaced, n_ignored = 0, int(clash_new.sum())
+        return keep_old, keep_new, n_replaced, n_ignored
+
+    def _refit_candidate(self, rows, cols, labels, ids):
+        """(estimator, consensus_changed): a clone fitted on the candidate annotations."""
+        estimator = self._fit_clone(self._template, self.X, self.n_samples_, rows, cols, labels, ids)
+        changed = 0
+        if self._fitted:
+            model_after = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+            before, lab_before = self._consensus()
+            changed = int(np.sum(before[lab_before] != model_after.consensus_labels_[lab_before]))
+        return estimator, changed
 
     def _consensus(self):
         est = self._model()
