@@ -10,6 +10,7 @@ import time
 import warnings
 from contextlib import contextmanager
 
+from .._dask import SchedulerError
 from ._files import InputFileError
 from ._write import PartialWriteError
 
@@ -50,6 +51,16 @@ def fraction(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"{value:g} must be in (0, 1]")
+    return value
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value:g} must be a positive number of seconds")
     return value
 
 
@@ -125,14 +136,19 @@ class Progress:
 def run_command(func, args):
     """The one error convention of every command.
 
-    A bad input, bad output path or a library ``ValueError`` prints one line
-    ``skactivelab: error: ...`` and returns 2; a failed write returns 1 (nothing
+    A bad input, bad output path, a library ``ValueError`` or an unreachable Dask
+    scheduler prints one line ``skactivelab: error: ...`` and returns 2; a failed write returns 1 (nothing
     was written, unless the rollback failed too, which is said). With
     ``SKACTIVELAB_TRACEBACK=1`` the exception propagates instead.
     """
     try:
         return func(args)
     except (InputFileError, ValueError, TypeError) as exc:
+        if os.environ.get("SKACTIVELAB_TRACEBACK"):
+            raise
+        error(exc)
+        return 2
+    except SchedulerError as exc:  # an OSError, but about a cluster, not a file
         if os.environ.get("SKACTIVELAB_TRACEBACK"):
             raise
         error(exc)
