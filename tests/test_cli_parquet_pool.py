@@ -355,3 +355,26 @@ def test_piece_plan_covers_every_row(tmp_path):
     assert n == 700 and spec.id_column == "example_id"
     assert [p.first_pos for p in pieces] == list(np.cumsum([0] + [p.n_rows for p in pieces[:-1]]))
     assert all(p.n_rows <= 170 for p in pieces)  # whole row groups of 50 rows
+
+
+def test_kernels_in_the_workers_use_one_thread(tmp_path, capsys, cluster, monkeypatch):
+    import threading
+
+    import skactivelab as sk
+    from skactivelab import _kernels as K_
+
+    pr = Project(tmp_path, N=300, seed=7)
+    seen = []
+    real = K_._in_row_blocks
+
+    def spy(block, n_rows, size):
+        if threading.current_thread() is not threading.main_thread():
+            seen.append(K_._n_threads(10**9))
+        return real(block, n_rows, size)
+
+    monkeypatch.setattr(K_, "_in_row_blocks", spy)
+    with sk.config_context(n_threads=2):
+        code, _, err = run(pr.argv([str(pr.pool)], tmp_path / "got", "--scheduler",
+                                   cluster.scheduler_address, "--chunk-rows", "50"), capsys)
+    assert code == 0, err
+    assert seen and set(seen) == {1}
