@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -131,6 +133,55 @@ class Progress:
         elapsed = time.perf_counter() - self.t0
         if not self.quiet and (force or elapsed >= 2.0):
             print(f"skactivelab: {message} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+
+
+class _JoblibLines:
+    """A stand-in for stderr that turns joblib's progress lines into ``progress`` calls
+    and passes anything else through."""
+
+    _DONE = re.compile(r"\[Parallel\(n_jobs=[^)]*\)\]: Done\s+(\d+)(?: out of\s+(\d+))?")
+
+    def __init__(self, progress, what, stream):
+        self.progress, self.what, self.stream = progress, what, stream
+        self.last = 0  # jobs done in the current joblib.Parallel call
+        self.lock = threading.RLock()  # progress() prints to sys.stderr: this object
+
+    def write(self, text):
+        with self.lock:
+            for line in text.splitlines(keepends=True):
+                if line.startswith("[Parallel("):
+                    m = self._DONE.match(line)
+                    if m:
+                        self._done(int(m.group(1)), m.group(2))
+                else:
+                    self.stream.write(line)
+        return len(text)
+
+    def _done(self, done, total):
+        if total is None:
+            if done != self.last:
+                self.progress(f"{self.what}: {done} job(s) done", force=True)
+        elif done != self.last or self.last == 0:
+            self.progress(f"{self.what}: {done} of {total} job(s) done", force=True)
+        self.last = 0 if total is not None and done == int(total) else done
+
+    def flush(self):
+        self.stream.flush()
+
+
+@contextmanager
+def joblib_progress(progress, what):
+    """Progress of every ``joblib.Parallel`` run inside (one line per finished job),
+    through joblib's own reporting: no hook in the code that runs the jobs."""
+    if progress.quiet:
+        yield
+        return
+    import joblib
+    from contextlib import redirect_stderr
+
+    with joblib.parallel_config(verbose=11), redirect_stderr(_JoblibLines(progress, what,
+                                                                          sys.stderr)):
+        yield
 
 
 def run_command(func, args):

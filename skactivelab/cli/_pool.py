@@ -378,52 +378,53 @@ def _raise(exc, where):
     raise exc
 
 
-def _locate(pieces, pos):
-    starts = np.array([p.first_pos for p in pieces])
-    piece = pieces[int(np.searchsorted(starts, pos, side="right")) - 1]
-    return piece.path, piece.first_row + (pos - piece.first_pos)
+def _ids_with_hash(pieces, spec, wanted):
+    """``(position, row, path, ID text)`` of every pool row whose ID hash is in ``wanted``."""
+    import pandas as pd
 
-
-def _id_at(path, row, spec):
-    """The example ID of ``row`` (1-based) of ``path``, as text."""
-    pf = _open(path, spec.option)
-    lo = 0
-    for g in range(pf.num_row_groups):
-        m = pf.metadata.row_group(g).num_rows
-        if row - 1 < lo + m:
-            t = pf.read_row_group(g, columns=[spec.id_column])
-            lines = np.array([row], dtype=np.int64)
-            batch = t.slice(row - 1 - lo, 1).to_batches()[0]
-            keys = _id_keys(batch, spec, path, lines)
-            return _id_text(keys, lines, spec)[0]
-        lo += m
-    raise IndexError(row)  # pragma: no cover - positions come from the files' metadata
+    found = []
+    for piece in pieces:
+        pf = _open(piece.path, spec.option)
+        groups = None if piece.row_groups is None else list(piece.row_groups)
+        if groups is not None and not groups:
+            continue
+        n = 0
+        for batch in pf.iter_batches(batch_size=spec.chunk_rows, row_groups=groups,
+                                     columns=[spec.id_column]):
+            m = batch.num_rows
+            lines = np.arange(piece.first_row + n, piece.first_row + n + m, dtype=np.int64)
+            keys = _id_keys(batch, spec, piece.path, lines)
+            for i in np.flatnonzero(np.isin(pd.util.hash_array(keys), wanted)).tolist():
+                x = _id_text(keys[i:i + 1], lines[i:i + 1], spec)[0]
+                found.append((piece.first_pos + n + i, int(lines[i]), piece.path, x))
+            n += m
+    return found
 
 
 def _check_unique(hashes, pieces, spec):
-    """Raise at the first row (in pool order) whose example ID an earlier row has."""
+    """Raise at the first row (in pool order) whose example ID an earlier row has.
+
+    ``hashes`` (one per pool row, 8 bytes each) is sorted in place: an ID given
+    twice shows as equal neighbours; only then are the files read again to find
+    the rows (and to tell a true duplicate from a collision of two IDs' hashes).
+    """
     if hashes.size < 2:
         return
-    order = np.argsort(hashes, kind="stable")  # equal hashes stay in pool order
-    h = hashes[order]
-    same = np.flatnonzero(h[1:] == h[:-1]) + 1  # second, third, ... of each run
-    if not same.size:
+    hashes.sort()
+    wanted = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+    if not wanted.size:
         return
-    for k in np.argsort(order[same], kind="stable"):  # candidates in pool order
-        pos = int(order[same[k]])
-        j = same[k]
-        while j > 0 and h[j - 1] == h[j]:
-            j -= 1
-        path, row = _locate(pieces, pos)
-        x = _id_at(path, row, spec)
-        for earlier in sorted(int(p) for p in order[j:same[k]]):
-            p2, r2 = _locate(pieces, earlier)
-            if _id_at(p2, r2, spec) == x:  # not a hash collision
-                if p2 == path:
-                    raise InputFileError(path, row, f"example ID {x!r} already appears on row {r2}",
-                                         "Give each example ID one row only.")
-                raise InputFileError(path, row, f"example ID {x!r} is also in {p2} (row {r2})",
-                                     "Every example must appear once: keep it in one file only.")
+    first = {}
+    for pos, row, path, x in sorted(_ids_with_hash(pieces, spec, wanted)):
+        if x not in first:
+            first[x] = (row, path)
+            continue
+        r1, p1 = first[x]
+        if p1 == path:
+            raise InputFileError(path, row, f"example ID {x!r} already appears on row {r1}",
+                                 "Give each example ID one row only.")
+        raise InputFileError(path, row, f"example ID {x!r} is also in {p1} (row {r1})",
+                             "Every example must appear once: keep it in one file only.")
 
 
 def score_pool(spec, pieces, *, where, client=None, address=None, progress=None):
@@ -435,13 +436,15 @@ def score_pool(spec, pieces, *, where, client=None, address=None, progress=None)
     from .._dask import RunningTopK
 
     top, n_rows, min_score = RunningTopK(spec.batch), 0, np.inf
-    hashes = [None] * len(pieces)
     total = sum(p.n_rows for p in pieces)
+    hashes = np.empty(total if spec.id_column is not None else 0, dtype=np.uint64)
 
     def merge(res):
         nonlocal n_rows, min_score
         top.add(*res.top)
-        hashes[res.index] = res.hashes
+        if spec.id_column is not None:
+            lo = pieces[res.index].first_pos
+            hashes[lo:lo + res.hashes.size] = res.hashes
         n_rows += res.n_rows
         min_score = min(min_score, res.min_score)
         if progress is not None:
@@ -458,7 +461,7 @@ def score_pool(spec, pieces, *, where, client=None, address=None, progress=None)
         if errors:
             _raise(min(errors, key=lambda r: r.error_pos).error, where)
     if spec.id_column is not None:
-        _check_unique(np.concatenate(hashes), pieces, spec)
+        _check_unique(hashes, pieces, spec)
     positions, scores, ids = top.in_position_order()
     return PoolScores(list(ids), scores, n_rows, min_score)
 

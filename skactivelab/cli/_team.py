@@ -18,6 +18,7 @@ from ._common import (
     _seconds,
     Progress,
     default_n_jobs,
+    joblib_progress,
     make_model,
     n_jobs,
     positive_int,
@@ -501,7 +502,8 @@ def _run_fit(args):
     progress(f"fitting {args.model} on {n_labeled} labeled rows: {args.cv} cross-validation "
              f"folds, then the final model ({len(ids) - n_labeled} unlabeled rows to score)",
              force=True)
-    with recorded_warnings() as caught:
+    with recorded_warnings() as caught, joblib_progress(
+            progress, f"fit ({args.cv} folds per round, then the final model)"):
         clf.fit(X, y)
     t_fit = time.perf_counter() - t0
     progress("fitted; writing the outputs")
