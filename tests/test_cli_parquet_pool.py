@@ -378,3 +378,18 @@ def test_kernels_in_the_workers_use_one_thread(tmp_path, capsys, cluster, monkey
                                    cluster.scheduler_address, "--chunk-rows", "50"), capsys)
     assert code == 0, err
     assert seen and set(seen) == {1}
+
+
+def test_scheduler_lost_while_scoring(tmp_path, capsys, cluster, monkeypatch):
+    from distributed.comm import CommClosedError
+
+    pr = Project(tmp_path, N=200)
+
+    def lost(self, *a, **k):
+        raise CommClosedError("in <TCP (closed)>: Stream is closed")
+
+    monkeypatch.setattr(distributed.Client, "map", lost)
+    _fails(pr, [str(pr.pool)], capsys,
+           rf"lost the Dask scheduler at {cluster.scheduler_address} while scoring the pool "
+           r"\(.*Stream is closed\); nothing was written",
+           "--scheduler", cluster.scheduler_address)
