@@ -373,6 +373,8 @@ def test_kernels_in_the_workers_use_one_thread(tmp_path, capsys, cluster, monkey
         return real(block, n_rows, size)
 
     monkeypatch.setattr(K_, "_in_row_blocks", spy)
+    monkeypatch.setattr(sk._config, "_env_limit", lambda: None)  # no enclosing limit
+    monkeypatch.setattr(sk._config, "_threadpool_limit", lambda: None)
     with sk.config_context(n_threads=2):
         code, _, err = run(pr.argv([str(pr.pool)], tmp_path / "got", "--scheduler",
                                    cluster.scheduler_address, "--chunk-rows", "50"), capsys)
@@ -393,3 +395,16 @@ def test_scheduler_lost_while_scoring(tmp_path, capsys, cluster, monkeypatch):
            rf"lost the Dask scheduler at {cluster.scheduler_address} while scoring the pool "
            r"\(.*Stream is closed\); nothing was written",
            "--scheduler", cluster.scheduler_address)
+
+
+def test_input_file_error_survives_pickling():
+    """Errors found on a Dask worker travel to the caller by pickle, unchanged."""
+    import pickle
+
+    from skactivelab.cli import InputFileError
+
+    exc = InputFileError("p.npy", 3, "holds NaN", "Give finite numbers.", row_label="array row")
+    back = pickle.loads(pickle.dumps(exc))
+    assert type(back) is InputFileError and str(back) == str(exc) == (
+        "p.npy, array row 3: holds NaN. Give finite numbers.")
+    assert (back.file, back.row, back.problem, back.fix) == ("p.npy", 3, "holds NaN", "Give finite numbers.")

@@ -540,6 +540,9 @@ def test_every_worker_side_kernel_call_uses_one_thread(client, fitted, monkeypat
         return real(block, n_rows, size)
 
     monkeypatch.setattr(K_, "_in_row_blocks", spy)
+    # no enclosing limit (OMP_NUM_THREADS, threadpoolctl) left by other tests or the machine
+    monkeypatch.setattr(sk._config, "_env_limit", lambda: None)
+    monkeypatch.setattr(sk._config, "_threadpool_limit", lambda: None)
     X, L, clf = fitted
     pool = np.random.default_rng(6).normal(size=(300, 3))
     U = _probs(300, 3, 23)

@@ -78,6 +78,14 @@ class InputFileError(ValueError):
         where = self.file if self.row is None else f"{self.file}, {self.row_label} {self.row}"
         return f"{where}: {self.problem}. {self.fix}"
 
+    def __reduce__(self):  # pickled whole, e.g. from a Dask worker to the caller
+        return (_input_file_error,
+                (type(self), self.file, self.row, self.problem, self.fix, self.row_label))
+
+
+def _input_file_error(cls, file, row, problem, fix, row_label):
+    return cls(file, row, problem, fix, row_label=row_label)
+
 
 def _shown(values, n=_SHOWN):
     vals = list(values)

@@ -54,6 +54,8 @@ files:
                  ID, one column per annotator), as CSV, TSV, Parquet or JSON Lines
   --pred-probs   CSV/Parquet with an ID column and one column per class named by class, or .npy
                  (+ --pred-probs-ids); see docs/command_line.md for rows without IDs
+  --unlabeled-pred-probs  more pool rows: one CSV/.npy file, or Parquet files, directories or
+                 quoted globs of them, streamed in chunks (--scheduler: on a Dask cluster)
   --out          CSV: rank,example_id,score,relabel,num_annotations,labeled_by,consensus_label,
                  consensus_quality[,suggested_annotator] (lowest scores first)
 
@@ -62,6 +64,8 @@ example:
       --unlabeled-pred-probs pool_probs.csv --batch 100 --out next_batch.csv
   skactivelab score --annotations export.json --pred-probs probs.csv --batch 50 \\
       --suggest-annotators --out-dir round2/ --tasks-out round2/import.json
+  skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \
+      --unlabeled-pred-probs 'pool/*.parquet' --batch 10000 --out next_batch.csv
 
 Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
 """
@@ -432,7 +436,7 @@ def _say_notes(ann):
 # --------------------------------------------------------------------------- fit
 def _read_fit_inputs(args):
     feats = read_features(args.features, example_column=args.example_column)
-    ids, X, lines = list(feats.ids), feats.X, [(feats.path, feats.lines)]
+    ids, X = list(feats.ids), feats.X
     if args.unlabeled_features:
         unl = read_features(args.unlabeled_features, what="--unlabeled-features",
                             example_column=args.example_column)
