@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -438,6 +439,7 @@ def score_pool(spec, pieces, *, where, client=None, address=None, progress=None)
     top, n_rows, min_score = RunningTopK(spec.batch), 0, np.inf
     total = sum(p.n_rows for p in pieces)
     hashes = np.empty(total if spec.id_column is not None else 0, dtype=np.uint64)
+    said = [time.perf_counter()]
 
     def merge(res):
         nonlocal n_rows, min_score
@@ -447,7 +449,8 @@ def score_pool(spec, pieces, *, where, client=None, address=None, progress=None)
             hashes[lo:lo + res.hashes.size] = res.hashes
         n_rows += res.n_rows
         min_score = min(min_score, res.min_score)
-        if progress is not None:
+        if progress is not None and (time.perf_counter() - said[0] >= 5 or n_rows == total):
+            said[0] = time.perf_counter()  # one line every 5 s at most
             progress(f"scored {n_rows:,} of {total:,} pool rows")
 
     if client is None:
