@@ -27,13 +27,19 @@ import numpy as np
 from ._config import config_context
 
 __all__ = [
+    "RunningTopK",
+    "SchedulerError",
     "active_learning_scores",
     "classes_of",
+    "connect",
     "estimator_pool_scores",
     "estimator_predict",
     "estimator_predict_proba",
     "is_dask_collection",
+    "labeled_stats",
+    "lowest",
     "model_scores",
+    "score_rows",
     "select_batch",
 ]
 
@@ -265,6 +271,17 @@ def select_batch(scores, n_instances, candidates, random_state):
 
 
 # --------------------------------------------------------------------------- ActiveLab
+def score_rows(U, temperatures, w_M, wbar_A, n_classes, *, name="pred_probs_unlabeled"):
+    """ActiveLab scores of unlabeled rows ``U`` (n, K) of one model, given the labeled
+    part (:func:`labeled_stats`): row-wise, so any split of the pool into chunks gives
+    the scores of the whole pool. ``U`` is checked like any ``pred_probs``."""
+    from ._validation import check_pred_probs
+    from .activelab import _unlabeled_part
+
+    U = check_pred_probs(U, name=name, n_classes=n_classes)[None]
+    return _unlabeled_part(U, temperatures, w_M, wbar_A, None)
+
+
 def _unlabeled_block(block, temperatures, w_M, wbar_A, n_classes, block_info=None):
     from ._validation import check_pred_probs
     from .activelab import _unlabeled_part
@@ -302,6 +319,23 @@ def _labeled_stats(labels_multiannotator, pred_probs, classes, rng, ensemble=Fal
         )
     scores, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
     return _with_index(scores, index), temperatures, w_M, wbar_A, P.shape[2]
+
+
+def labeled_stats(labels_multiannotator, pred_probs, *, classes=None, random_state=None):
+    """The labeled part of ActiveLab for one model, computed now.
+
+    Returns ``(scores_labeled, (temperatures, model_weights, mean_annotator_weight),
+    n_classes)``: exactly what ``get_active_learning_scores`` computes for the
+    labeled examples (same checks, same random stream), and what
+    :func:`score_rows` needs to score any chunk of the pool. With
+    ``labels_multiannotator`` and ``pred_probs`` both None (no labeled example),
+    the weights are those of an empty labeled set and ``n_classes`` is None.
+    """
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(random_state)
+    s_lab, temperatures, w_M, wbar_A, K = _labeled_stats(labels_multiannotator, pred_probs, classes, rng)
+    return s_lab, (temperatures, w_M, wbar_A), K
 
 
 def active_learning_scores(
@@ -572,3 +606,110 @@ def estimator_predict(est, X):
     """``predict`` of a fitted MultiAnnotatorClassifier for a Dask array or DataFrame, lazily."""
     X = _feature_blocks(X, est.n_features_in_)
     return _rowwise(X, _predict_block, [est.estimator_], None, est.classes_.dtype)
+
+
+# --------------------------------------------------------------------------- running top-k
+def lowest(scores, positions, n, tiebreak=None):
+    """Indices of the ``n`` lowest ``scores`` ordered by (score, tiebreak, position).
+
+    The order of :func:`select_batch` (``tiebreak`` given: one seeded draw per
+    candidate) or of a stable sort by position (``tiebreak`` None). Selects with
+    ``np.partition`` first, so a chunk of a million rows costs one pass, not a sort.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    m = scores.shape[0]
+    sub = np.arange(m)
+    if m > n:
+        bound = np.partition(scores, n - 1)[n - 1]
+        sub = np.flatnonzero(scores <= bound)  # every tie of the n-th lowest stays in
+    keys = (positions[sub], scores[sub]) if tiebreak is None else (positions[sub], tiebreak[sub], scores[sub])
+    return sub[np.lexsort(keys)[:n]]
+
+
+class RunningTopK:
+    """The ``n`` lowest scores of a stream of chunks, with their positions and payload.
+
+    Feed chunks in any order with :meth:`add`; the result depends only on the
+    rows seen, never on how they were chunked or in which order the chunks came:
+    rows are ordered by (score, tie-break, position), the tie-break being optional
+    (None: ties keep the order of positions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> top = RunningTopK(2)
+    >>> top.add(np.array([0.5, 0.1]), np.array([0, 1]), np.array(["a", "b"], dtype=object))
+    >>> top.add(np.array([0.1, 0.9]), np.array([2, 3]), np.array(["c", "d"], dtype=object))
+    >>> top.payload.tolist(), top.positions.tolist()
+    (['b', 'c'], [1, 2])
+    """
+
+    def __init__(self, n):
+        self.n = int(n)
+        self.scores = np.empty(0)
+        self.positions = np.empty(0, dtype=np.int64)
+        self.tiebreak = None
+        self.payload = np.empty(0, dtype=object)
+
+    def add(self, scores, positions, payload, tiebreak=None):
+        """Merge a chunk's ``scores`` (their global ``positions``, ``payload`` per row)."""
+        scores = np.concatenate([self.scores, np.asarray(scores, dtype=np.float64)])
+        positions = np.concatenate([self.positions, np.asarray(positions, dtype=np.int64)])
+        payload = np.concatenate([self.payload, np.asarray(payload, dtype=object)])
+        if tiebreak is not None:
+            tiebreak = np.concatenate([np.empty(0) if self.tiebreak is None else self.tiebreak, tiebreak])
+        keep = lowest(scores, positions, self.n, tiebreak)
+        self.scores, self.positions, self.payload = scores[keep], positions[keep], payload[keep]
+        self.tiebreak = None if tiebreak is None else tiebreak[keep]
+
+    def in_position_order(self):
+        """``(positions, scores, payload)`` of the kept rows, by position."""
+        order = np.argsort(self.positions, kind="stable")
+        return self.positions[order], self.scores[order], self.payload[order]
+
+
+# --------------------------------------------------------------------------- scheduler
+class SchedulerError(ConnectionError):
+    """The Dask scheduler cannot be reached, has no workers, or was lost while computing.
+
+    Nothing was computed on it that is kept: retry once it is running.
+    """
+
+
+def connect(address, *, timeout=10.0):
+    """A ``distributed.Client`` of the scheduler at ``address``, or :class:`SchedulerError`.
+
+    Waits at most ``timeout`` seconds for the connection and as long again for
+    at least one worker. The client is not made the default one: give it to the
+    computation explicitly and close it when done.
+
+    Examples
+    --------
+    >>> from skactivelab._dask import connect
+    >>> client = connect("tcp://127.0.0.1:8786", timeout=5)  # doctest: +SKIP
+    """
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError(
+            "a Dask scheduler needs distributed; install it with pip install 'skactivelab[dask]'."
+        ) from None
+    timeout = float(timeout)
+    try:
+        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason}); "
+            "check the address (like tcp://host:8786) and that the scheduler is running."
+        ) from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        client.close()
+        raise SchedulerError(
+            f"the Dask scheduler at {address} has no worker after {timeout:g} s "
+            f"({' '.join(str(exc).split()) or type(exc).__name__}); start workers "
+            f"(dask worker {address})."
+        ) from None
+    return client

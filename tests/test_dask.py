@@ -455,3 +455,105 @@ def test_public_ensemble_function_dispatches(client):
     ref_lab, ref_unl = sk.get_active_learning_scores_ensemble(L, P, U, random_state=0)
     np.testing.assert_array_equal(s_lab, ref_lab)
     np.testing.assert_array_equal(s_unl.compute(), ref_unl)
+
+
+# --------------------------------------------------------------------------- more bad input
+def test_pool_with_classes_split_over_chunks_is_rechunked(client):
+    K = 5
+    P, U, L = _probs(120, K, 11), _probs(600, K, 12), _annotations(120, K, 13)
+    dU = da.from_array(U, chunks=(97, 2))  # 3 chunks along the class axis
+    s_lab, s_unl = sk.get_active_learning_scores(L, P, dU, random_state=1)
+    ref_lab, ref_unl = sk.get_active_learning_scores(L, P, U, random_state=1)
+    assert s_unl.chunks == (dU.chunks[0],)  # one score per row, rows chunked as given
+    np.testing.assert_array_equal(s_lab, ref_lab)
+    np.testing.assert_array_equal(s_unl.compute(), ref_unl)
+    ens = da.stack([dU, dU[:, ::-1]]).rechunk((1, 97, 2))  # models and classes split
+    ref = sk.get_active_learning_scores_ensemble(L, np.stack([P, P[:, ::-1]]),
+                                                 np.stack([U, U[:, ::-1]]), random_state=1)[1]
+    got = sk.get_active_learning_scores_ensemble(L, np.stack([P, P[:, ::-1]]), ens, random_state=1)[1]
+    np.testing.assert_array_equal(got.compute(), ref)
+
+
+def test_pool_with_unknown_chunk_sizes(client):
+    K = 3
+    P, U, L = _probs(60, K, 14), _probs(300, K, 15), _annotations(60, K, 16)
+    dU = da.from_array(U, chunks=(50, K))
+    unknown = dU[dU[:, 0] >= 0]  # every row kept, but Dask no longer knows how many per chunk
+    assert not np.isfinite(unknown.shape[0])
+    _, lazy = sk.get_active_learning_scores(L, P, unknown, random_state=0)
+    ref = sk.get_active_learning_scores(L, P, U, random_state=0)[1]
+    np.testing.assert_array_equal(lazy.compute(), ref)  # row-wise: scoring needs no sizes
+    with pytest.raises(ValueError, match=r"unknown chunk sizes .*compute_chunk_sizes\(\)"):
+        select_batch(lazy, 5, random_state=0)  # positions need them
+    known = lazy.persist()
+    known.compute_chunk_sizes()
+    np.testing.assert_array_equal(select_batch(known, 5, random_state=0), select_batch(ref, 5, random_state=0))
+    with pytest.raises(ValueError, match="unknown chunk sizes; call compute_chunk_sizes"):
+        sk.get_active_learning_scores_ensemble(L[:, :2], np.stack([P, P]), da.stack([unknown, unknown]))
+    cols = da.from_delayed(dask.delayed(np.ones)((10, 3)), shape=(10, np.nan), dtype=float)
+    with pytest.raises(ValueError, match="unknown number of columns"):
+        sk.get_active_learning_scores(L, P, cols)
+
+
+def test_frame_pool_with_other_number_of_classes_fails_before_compute(client):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    K = 3
+    P, L = _probs(50, K, 17), _annotations(50, K, 18)
+    frame = dd.from_pandas(pd.DataFrame(_probs(40, 4, 19), columns=list("abcd")), npartitions=2)
+
+    def boom(part):
+        raise AssertionError("computed")
+
+    lazy = frame.map_partitions(boom, meta=frame._meta)
+    with pytest.raises(ValueError, match="pred_probs_unlabeled has 4 classes .* labeled pred_probs has 3"):
+        sk.get_active_learning_scores(L, P, lazy)
+
+
+def test_active_learning_on_frame_pool_with_missing_values(client):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    K = 3
+    P, L = _probs(50, K, 20), _annotations(50, K, 21)
+    U = _probs(40, K, 22)
+    U[33, 2] = np.nan
+    frame = dd.from_pandas(pd.DataFrame(U, columns=list("abc")), npartitions=4)
+    _, lazy = sk.get_active_learning_scores(L, P, frame)  # lazy: nothing read yet
+    with pytest.raises(ValueError, match=r"in block 3 .*NaN or infinite values in rows \[3\]"):
+        lazy.compute()
+    with pytest.raises(ValueError, match=r"in block 3 .*NaN or infinite values in rows \[3\]"):
+        uncertainty_scores(frame).compute()
+
+
+def test_every_worker_side_kernel_call_uses_one_thread(client, fitted, monkeypatch):
+    """Whatever the entry point, kernels called inside a Dask task never use more than
+    one thread (the workers' own threads are the parallelism), even where the caller's
+    configuration allows more; in the caller, the configuration holds."""
+    import threading
+
+    seen = {}
+    real = K_._in_row_blocks
+
+    def spy(block, n_rows, size):
+        where = "main" if threading.current_thread() is threading.main_thread() else "worker"
+        seen.setdefault(where, set()).add(K_._n_threads(10**9))
+        return real(block, n_rows, size)
+
+    monkeypatch.setattr(K_, "_in_row_blocks", spy)
+    # no enclosing limit (OMP_NUM_THREADS, threadpoolctl) left by other tests or the machine
+    monkeypatch.setattr(sk._config, "_env_limit", lambda: None)
+    monkeypatch.setattr(sk._config, "_threadpool_limit", lambda: None)
+    X, L, clf = fitted
+    pool = np.random.default_rng(6).normal(size=(300, 3))
+    U = _probs(300, 3, 23)
+    with sk.config_context(n_threads=2):
+        clf.active_learning_scores(da.from_array(pool, chunks=60))[1].compute()
+        sk.get_active_learning_scores(L[:120], clf.oof_pred_probs_[:120], da.from_array(U, chunks=70))[1].compute()
+        sk.get_active_learning_scores_ensemble(
+            L[:120], np.stack([clf.oof_pred_probs_[:120]] * 2), da.from_array(np.stack([U, U]), chunks=(2, 70, 3))
+        )[1].compute()
+        uncertainty_scores(da.from_array(U, chunks=70)).compute()
+        assert seen.pop("worker") == {1}
+        seen.clear()
+        K_.max_temp_scaled(np.full((10, 2), 0.5), 2.0)  # in the caller: its configuration
+    assert seen == {"main": {min(2, sk._config.available_cpus())}}

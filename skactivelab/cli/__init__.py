@@ -2,7 +2,8 @@
 
 Commands: ``score`` and ``fit`` (your annotation files; ``_team.py``), ``demo``
 and ``benchmark`` (simulations; ``_simulate.py``). Files are read by
-``_files.py`` and ``_labelstudio.py`` and written by ``_write.py``;
+``_files.py`` and ``_labelstudio.py`` (a pool of Parquet files is streamed by
+``_pool.py``) and written by ``_write.py``;
 ``_common.py`` holds the argument types, the error convention, progress
 messages and the model factory. These are the only
 modules of skactivelab that print. Runs as ``skactivelab ...`` (console

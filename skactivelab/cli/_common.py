@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import threading
 import time
 import warnings
 from contextlib import contextmanager
 
+from .._dask import SchedulerError
 from ._files import InputFileError
 from ._write import PartialWriteError
 
@@ -50,6 +53,16 @@ def fraction(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"{value:g} must be in (0, 1]")
+    return value
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value:g} must be a positive number of seconds")
     return value
 
 
@@ -122,17 +135,71 @@ class Progress:
             print(f"skactivelab: {message} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
 
 
+class _JoblibLines:
+    """A stand-in for stderr that turns joblib's progress lines into ``progress`` calls
+    and passes anything else through."""
+
+    _DONE = re.compile(r"\[Parallel\(n_jobs=[^)]*\)\]: Done\s+(\d+)(?: out of\s+(\d+))?")
+
+    def __init__(self, progress, what, stream):
+        self.progress, self.what, self.stream = progress, what, stream
+        self.last = 0  # jobs done in the current joblib.Parallel call
+        self.lock = threading.RLock()  # progress() prints to sys.stderr: this object
+
+    def write(self, text):
+        with self.lock:
+            for line in text.splitlines(keepends=True):
+                if line.startswith("[Parallel("):
+                    m = self._DONE.match(line)
+                    if m:
+                        self._done(int(m.group(1)), m.group(2))
+                else:
+                    self.stream.write(line)
+        return len(text)
+
+    def _done(self, done, total):
+        if total is None:
+            if done != self.last:
+                self.progress(f"{self.what}: {done} job(s) done", force=True)
+        elif done != self.last or self.last == 0:
+            self.progress(f"{self.what}: {done} of {total} job(s) done", force=True)
+        self.last = 0 if total is not None and done == int(total) else done
+
+    def flush(self):
+        self.stream.flush()
+
+
+@contextmanager
+def joblib_progress(progress, what):
+    """Progress of every ``joblib.Parallel`` run inside (one line per finished job),
+    through joblib's own reporting: no hook in the code that runs the jobs."""
+    if progress.quiet:
+        yield
+        return
+    import joblib
+    from contextlib import redirect_stderr
+
+    with joblib.parallel_config(verbose=11), redirect_stderr(_JoblibLines(progress, what,
+                                                                          sys.stderr)):
+        yield
+
+
 def run_command(func, args):
     """The one error convention of every command.
 
-    A bad input, bad output path or a library ``ValueError`` prints one line
-    ``skactivelab: error: ...`` and returns 2; a failed write returns 1 (nothing
+    A bad input, bad output path, a library ``ValueError`` or an unreachable Dask
+    scheduler prints one line ``skactivelab: error: ...`` and returns 2; a failed write returns 1 (nothing
     was written, unless the rollback failed too, which is said). With
     ``SKACTIVELAB_TRACEBACK=1`` the exception propagates instead.
     """
     try:
         return func(args)
     except (InputFileError, ValueError, TypeError) as exc:
+        if os.environ.get("SKACTIVELAB_TRACEBACK"):
+            raise
+        error(exc)
+        return 2
+    except SchedulerError as exc:  # an OSError, but about a cluster, not a file
         if os.environ.get("SKACTIVELAB_TRACEBACK"):
             raise
         error(exc)

@@ -78,6 +78,14 @@ class InputFileError(ValueError):
         where = self.file if self.row is None else f"{self.file}, {self.row_label} {self.row}"
         return f"{where}: {self.problem}. {self.fix}"
 
+    def __reduce__(self):  # pickled whole, e.g. from a Dask worker to the caller
+        return (_input_file_error,
+                (type(self), self.file, self.row, self.problem, self.fix, self.row_label))
+
+
+def _input_file_error(cls, file, row, problem, fix, row_label):
+    return cls(file, row, problem, fix, row_label=row_label)
+
 
 def _shown(values, n=_SHOWN):
     vals = list(values)
@@ -461,96 +469,124 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
         return read_ls_csv(table, label_column)
     detected = _detect_format(table, header_line, fmt,
                               (example_column, annotator_column, label_column))
-    wide_hint = ("" if fmt != "auto" or detected != "wide" else
-                 f" (read as wide format: the header {table.header[:6]} has no example, "
-                 "annotator and label columns; if each row is one label, name them with "
-                 "--example-column, --annotator-column and --label-column)")
-    fmt = detected
-    ex_index, ex_ids, ex_line = {}, [], []
-    an_index, an_ids = {}, []
+    wide_hint = _wide_hint(table) if fmt == "auto" and detected == "wide" else ""
+    if detected == "long":
+        triples = _long_triples(table, header_line, example_column, annotator_column, label_column)
+    else:
+        triples = _wide_triples(table, header_line, wide_hint)
+    return triples.table(table.path, detected if not wide_hint else "wide (auto)")
 
-    def example_of(x, line):
-        i = ex_index.get(x)
+
+def _wide_hint(table):
+    """Said when a table read as wide by auto-detection fails: how to read it as long."""
+    return (f" (read as wide format: the header {table.header[:6]} has no example, annotator "
+            "and label columns; if each row is one label, name them with --example-column, "
+            "--annotator-column and --label-column)")
+
+
+class _Triples:
+    """(example, annotator, label, line) of each given label; IDs numbered in order of
+    first appearance, with the line where each example first appears."""
+
+    def __init__(self):
+        self.ex_index, self.ex_ids, self.ex_line = {}, [], []
+        self.an_index, self.an_ids = {}, []
+        self.ex, self.an, self.lab, self.lines = [], [], [], []
+
+    def example(self, x, line):
+        i = self.ex_index.get(x)
         if i is None:
-            i = ex_index[x] = len(ex_ids)
-            ex_ids.append(x)
-            ex_line.append(line)
+            i = self.ex_index[x] = len(self.ex_ids)
+            self.ex_ids.append(x)
+            self.ex_line.append(line)
         return i
 
-    def annotator_of(a):
-        j = an_index.get(a)
+    def annotator(self, a):
+        j = self.an_index.get(a)
         if j is None:
-            j = an_index[a] = len(an_ids)
-            an_ids.append(a)
+            j = self.an_index[a] = len(self.an_ids)
+            self.an_ids.append(a)
         return j
 
-    ex, an, lab, lines = [], [], [], []
-    if fmt == "long":
-        def column(name, option, aliases, what_col):
-            if name is None:
-                return _pick_column(table, header_line, aliases, what_col)
-            if name not in table.header:
-                raise InputFileError(table.path, header_line,
-                                     f"no column {name!r} (header: {table.header[:8]})",
-                                     f"Give {option} the exact name of the {what_col} column.")
-            return table.header.index(name)
+    def add(self, i, j, label, line):
+        if label != "":  # an empty cell is no label
+            self.ex.append(i), self.an.append(j), self.lab.append(label), self.lines.append(line)
 
-        ce = column(example_column, "--example-column", EXAMPLE_COLUMNS, "example ID")
-        ca = column(annotator_column, "--annotator-column", ANNOTATOR_COLUMNS, "annotator ID")
-        cl = column(label_column, "--label-column", LABEL_COLUMNS, "label")
-        seen = {}
-        for cells, line in zip(table.rows, table.lines.tolist()):
-            x, a, y = cells[ce], cells[ca], cells[cl]
-            for value, col in ((x, ce), (a, ca)):
-                if value == "":
-                    raise InputFileError(table.path, line, f"column {table.header[col]!r} is empty",
-                                         "Give every row an example ID and an annotator ID.")
-            i, j = example_of(x, line), annotator_of(a)
-            if (i, j) in seen:
-                raise InputFileError(
-                    table.path, line,
-                    f"annotator {a!r} labels example {x!r} again (first on row {seen[(i, j)]})",
-                    "Keep one row per (example, annotator) pair.")
-            seen[(i, j)] = line
-            if y != "":
-                ex.append(i), an.append(j), lab.append(y), lines.append(line)
-    else:
-        if len(table.header) < 2:
-            raise InputFileError(table.path, header_line,
-                                 f"wide format needs an example ID column and at least one "
-                                 f"annotator column, the header has {len(table.header)} column",
-                                 "Add one column per annotator, or give long format with "
-                                 "columns example_id, annotator_id, label.")
-        for j, name in enumerate(table.header[1:], start=2):
-            if name == "":
-                raise InputFileError(table.path, header_line, f"column {j} has no name",
-                                     "Name every annotator column by its annotator ID.")
-            annotator_of(name)
-        for cells, line in zip(table.rows, table.lines.tolist()):
-            x = cells[0]
-            if x == "":
-                raise InputFileError(table.path, line, "the example ID (first column) is empty",
-                                     "Give every row an example ID in the first column.")
-            if x in ex_index:
-                raise InputFileError(table.path, line,
-                                     f"example ID {x!r} already appears on row "
-                                     f"{ex_line[ex_index[x]]}{wide_hint}",
-                                     "Give each example one row only (one column per annotator).")
-            i = example_of(x, line)
-            for j, y in enumerate(cells[1:]):
-                if y != "":
-                    ex.append(i), an.append(j), lab.append(y), lines.append(line)
-    return AnnotationTable(
-        path=table.path,
-        format=fmt if not wide_hint else "wide (auto)",
-        example_ids=ex_ids,
-        annotator_ids=an_ids,
-        example=np.asarray(ex, dtype=np.int64),
-        annotator=np.asarray(an, dtype=np.int64),
-        label=np.asarray(lab, dtype=object),
-        line=np.asarray(lines, dtype=np.int64),
-        example_line=np.asarray(ex_line, dtype=np.int64),
-    )
+    def table(self, path, fmt):
+        return AnnotationTable(
+            path=path, format=fmt, example_ids=self.ex_ids, annotator_ids=self.an_ids,
+            example=np.asarray(self.ex, dtype=np.int64),
+            annotator=np.asarray(self.an, dtype=np.int64),
+            label=np.asarray(self.lab, dtype=object),
+            line=np.asarray(self.lines, dtype=np.int64),
+            example_line=np.asarray(self.ex_line, dtype=np.int64),
+        )
+
+
+def _named_column(table, header_line, name, option, aliases, what_col):
+    """Index of the column ``name`` (given by ``option``), else of the one usual name."""
+    if name is None:
+        return _pick_column(table, header_line, aliases, what_col)
+    if name not in table.header:
+        raise InputFileError(table.path, header_line,
+                             f"no column {name!r} (header: {table.header[:8]})",
+                             f"Give {option} the exact name of the {what_col} column.")
+    return table.header.index(name)
+
+
+def _long_triples(table, header_line, example_column, annotator_column, label_column):
+    """Long format: one row per label; the same (example, annotator) twice is an error."""
+    ce = _named_column(table, header_line, example_column, "--example-column", EXAMPLE_COLUMNS,
+                       "example ID")
+    ca = _named_column(table, header_line, annotator_column, "--annotator-column",
+                       ANNOTATOR_COLUMNS, "annotator ID")
+    cl = _named_column(table, header_line, label_column, "--label-column", LABEL_COLUMNS, "label")
+    out, seen = _Triples(), {}
+    for cells, line in zip(table.rows, table.lines.tolist()):
+        x, a, y = cells[ce], cells[ca], cells[cl]
+        for value, col in ((x, ce), (a, ca)):
+            if value == "":
+                raise InputFileError(table.path, line, f"column {table.header[col]!r} is empty",
+                                     "Give every row an example ID and an annotator ID.")
+        i, j = out.example(x, line), out.annotator(a)
+        if (i, j) in seen:
+            raise InputFileError(
+                table.path, line,
+                f"annotator {a!r} labels example {x!r} again (first on row {seen[(i, j)]})",
+                "Keep one row per (example, annotator) pair.")
+        seen[(i, j)] = line
+        out.add(i, j, y, line)
+    return out
+
+
+def _wide_triples(table, header_line, wide_hint):
+    """Wide format: the example ID first, then one column per annotator (its header)."""
+    if len(table.header) < 2:
+        raise InputFileError(table.path, header_line,
+                             f"wide format needs an example ID column and at least one "
+                             f"annotator column, the header has {len(table.header)} column",
+                             "Add one column per annotator, or give long format with "
+                             "columns example_id, annotator_id, label.")
+    out = _Triples()
+    for j, name in enumerate(table.header[1:], start=2):
+        if name == "":
+            raise InputFileError(table.path, header_line, f"column {j} has no name",
+                                 "Name every annotator column by its annotator ID.")
+        out.annotator(name)
+    for cells, line in zip(table.rows, table.lines.tolist()):
+        x = cells[0]
+        if x == "":
+            raise InputFileError(table.path, line, "the example ID (first column) is empty",
+                                 "Give every row an example ID in the first column.")
+        if x in out.ex_index:
+            raise InputFileError(table.path, line,
+                                 f"example ID {x!r} already appears on row "
+                                 f"{out.ex_line[out.ex_index[x]]}{wide_hint}",
+                                 "Give each example one row only (one column per annotator).")
+        i = out.example(x, line)
+        for j, y in enumerate(cells[1:]):
+            out.add(i, j, y, line)
+    return out
 
 
 def sorted_class_names(names):

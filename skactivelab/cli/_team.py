@@ -15,8 +15,10 @@ import numpy as np
 from .._annotations import Annotations
 from ._common import (
     MODELS,
+    _seconds,
     Progress,
     default_n_jobs,
+    joblib_progress,
     make_model,
     n_jobs,
     positive_int,
@@ -52,6 +54,8 @@ files:
                  ID, one column per annotator), as CSV, TSV, Parquet or JSON Lines
   --pred-probs   CSV/Parquet with an ID column and one column per class named by class, or .npy
                  (+ --pred-probs-ids); see docs/command_line.md for rows without IDs
+  --unlabeled-pred-probs  more pool rows: one CSV/.npy file, or Parquet files, directories or
+                 quoted globs of them, streamed in chunks (--scheduler: on a Dask cluster)
   --out          CSV: rank,example_id,score,relabel,num_annotations,labeled_by,consensus_label,
                  consensus_quality[,suggested_annotator] (lowest scores first)
 
@@ -60,6 +64,8 @@ example:
       --unlabeled-pred-probs pool_probs.csv --batch 100 --out next_batch.csv
   skactivelab score --annotations export.json --pred-probs probs.csv --batch 50 \\
       --suggest-annotators --out-dir round2/ --tasks-out round2/import.json
+  skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \
+      --unlabeled-pred-probs 'pool/*.parquet' --batch 10000 --out next_batch.csv
 
 Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
 """
@@ -259,13 +265,48 @@ def _crowdlab_for_score(sparse, P_lab, seed):
     return _consensus_single_annotation(sparse, P_lab[None])
 
 
-def _run_score(args):
-    from ..activelab import get_active_learning_scores
+def _pool_files(args):
+    """The Parquet files of a streamed pool, or None for one CSV/.npy pool file (or none)."""
+    from ._pool import is_parquet_pool, resolve_pool_files
 
+    unl = args.unlabeled_pred_probs or []
+    if args.scheduler and not is_parquet_pool(unl):
+        raise InputFileError("--scheduler", None, "needs a pool of Parquet files",
+                             "Give --unlabeled-pred-probs Parquet files (or a directory or a glob "
+                             "of them), which the workers read.")
+    if is_parquet_pool(unl):
+        return resolve_pool_files(unl, "--unlabeled-pred-probs")
+    if len(unl) > 1:
+        raise InputFileError(unl[1], None, "is a second --unlabeled-pred-probs file, which is "
+                             "allowed only for Parquet files",
+                             "Give one CSV or .npy file, or Parquet files (or a directory or a "
+                             "glob of them), which are streamed.")
+    return None
+
+
+def _run_score(args):
     progress = Progress(args.quiet)
-    inputs = _inputs(args, "--annotations", "--pred-probs", "--unlabeled-pred-probs",
-                     "--pred-probs-ids")
+    pool_files = _pool_files(args)
+    inputs = _inputs(args, "--annotations", "--pred-probs", "--pred-probs-ids")
+    for f in pool_files or args.unlabeled_pred_probs or []:
+        inputs[f] = "--unlabeled-pred-probs"
     check_output_paths(_outputs(args), inputs)
+    client = None
+    if args.scheduler:  # before the (possibly long) reading: fail fast
+        from .._dask import connect
+
+        client = connect(args.scheduler, timeout=args.scheduler_timeout)
+        progress(f"connected to the Dask scheduler at {args.scheduler}", force=True)
+    try:
+        return _score(args, progress, inputs, pool_files, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _read_score_inputs(args, progress, streamed):
+    """Annotations, labeled probabilities, and the pool held in memory (rows of
+    ``--pred-probs`` and one CSV/.npy ``--unlabeled-pred-probs`` without annotation)."""
     ann = _read_annotations(args)
     progress(f"read {ann.label.size} labels of {ann.n_examples} examples from {ann.path}")
     usual = ("id",) if ann.format.startswith("labelstudio") else ()
@@ -273,29 +314,55 @@ def _run_score(args):
                           id_column=args.example_column, ids_path=args.pred_probs_ids,
                           usual_id_columns=usual)
     classes, codes, P, extra_ids, P_extra = align_pred_probs(ann, tab)
-    n_per = ann.num_annotations()
-    labeled = n_per > 0
-    ex_ids = ann.example_ids
+    labeled = ann.num_annotations() > 0
     where = {x: f"in {ann.path} ({ann.row_label} {int(ann.example_line[i])})"
-             for i, x in enumerate(ex_ids)}
-    pool_ids = [x for x, lab in zip(ex_ids, labeled) if not lab] + list(extra_ids)
+             for i, x in enumerate(ann.example_ids)}
+    if tab.ids is not None:
+        where.update({x: f"in {tab.path}" for x in extra_ids})
+    pool_ids = [x for x, lab in zip(ann.example_ids, labeled) if not lab] + list(extra_ids)
     pool_P = [P[~labeled], P_extra]
-    if args.unlabeled_pred_probs:
-        utab = read_pred_probs(args.unlabeled_pred_probs, what="--unlabeled-pred-probs",
+    unl = args.unlabeled_pred_probs or []
+    if unl and not streamed:
+        utab = read_pred_probs(unl[0], what="--unlabeled-pred-probs",
                                class_names=set(classes), id_column=args.example_column,
                                usual_id_columns=usual)
         U = _unlabeled_probs(utab, classes, tab)
-        if utab.ids is None:
-            u_ids = [f"unlabeled:{i}" for i in range(U.shape[0])]
-        else:
-            u_ids = utab.ids
-        if tab.ids is not None:
-            where.update({x: f"in {tab.path}" for x in extra_ids})
+        u_ids = utab.ids if utab.ids is not None else [f"unlabeled:{i}" for i in range(U.shape[0])]
         _duplicate_check(where, u_ids, utab.path, utab.lines, utab.row_label)
         pool_ids += u_ids
         pool_P.append(U)
-    U_all = np.concatenate(pool_P)
+    return ann, tab, classes, codes, P, labeled, where, pool_ids, np.concatenate(pool_P), usual
 
+
+def _stream_pool(args, files, tab, classes, sparse, P_lab, U_mem, where, usual, client, progress):
+    """Scores of the labeled examples and the in-memory pool, and the batch lowest of the
+    streamed Parquet pool (its columns checked before any scoring)."""
+    from .._dask import labeled_stats, score_rows
+    from ._pool import plan_pool, score_pool
+
+    spec, pieces, n_rows = plan_pool(
+        files, option="--unlabeled-pred-probs", classes=list(classes),
+        by_position=tab.classes is None, labeled_path=tab.path, class_names=set(classes),
+        id_column=args.example_column, usual=usual, stats=None, known_ids=where.keys(),
+        batch=args.batch, chunk_rows=args.chunk_rows,
+        piece_rows=None if client is None else args.chunk_rows)
+    s_lab, spec.stats, _ = labeled_stats(sparse, P_lab, random_state=args.seed)
+    s_mem = score_rows(U_mem, *spec.stats, len(classes)) if U_mem.shape[0] else np.empty(0)
+    where_run = "on the Dask cluster" if client is not None else "in chunks"
+    progress(f"scoring {n_rows:,} pool rows of {len(pieces) if client else len(files)} "
+             f"Parquet piece(s) {where_run}", force=n_rows >= 10**6)
+    pool = score_pool(spec, pieces, where=where, client=client, address=args.scheduler,
+                      progress=progress)
+    return s_lab, s_mem, pool
+
+
+def _score(args, progress, inputs, pool_files, client):
+    from ..activelab import get_active_learning_scores
+
+    ann, tab, classes, codes, P, labeled, where, pool_ids, U_mem, usual = _read_score_inputs(
+        args, progress, pool_files is not None)
+    n_per = ann.num_annotations()
+    ex_ids = ann.example_ids
     lab_idx = np.flatnonzero(labeled)
     new_row = np.cumsum(labeled) - 1
     # sparse triples, never an examples x annotators matrix
@@ -303,14 +370,21 @@ def _run_score(args):
         example=new_row[ann.example], annotator=ann.annotator, label=codes,
         n_examples=int(lab_idx.size), n_annotators=ann.n_annotators, n_classes=len(classes),
         classes=np.arange(len(classes)), annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
-    progress(f"scoring {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples")
+    sparse_or_none = sparse if lab_idx.size else None
+    P_lab = P[lab_idx] if lab_idx.size else None
+    n_unlabeled = len(pool_ids)
     with recorded_warnings() as caught:
-        s_lab, s_unl = get_active_learning_scores(
-            sparse if lab_idx.size else None,
-            P[lab_idx] if lab_idx.size else None,
-            U_all if U_all.shape[0] else None,
-            random_state=args.seed,
-        )
+        if pool_files is None:
+            progress(f"scoring {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples")
+            s_lab, s_unl = get_active_learning_scores(
+                sparse_or_none, P_lab, U_mem if U_mem.shape[0] else None, random_state=args.seed)
+        else:
+            s_lab, s_unl, pool = _stream_pool(args, pool_files, tab, classes, sparse_or_none, P_lab,
+                                              U_mem, where, usual, client, progress)
+            # the streamed pool's batch lowest follow every other row (ties keep input order)
+            pool_ids = pool_ids + pool.ids
+            s_unl = np.concatenate([s_unl, pool.scores])
+            n_unlabeled += pool.n_rows
         res = _crowdlab_for_score(sparse, P[lab_idx], args.seed) if lab_idx.size else None
     ids = [ex_ids[i] for i in lab_idx] + pool_ids
     scores = np.concatenate([s_lab, s_unl])
@@ -345,7 +419,7 @@ def _run_score(args):
     warnings_to_stderr(caught)
     last = batch.scores[-1] if len(batch) else np.nan
     print(
-        f"scored {lab_idx.size} labeled and {len(pool_ids)} unlabeled examples "
+        f"scored {lab_idx.size} labeled and {n_unlabeled} unlabeled examples "
         f"({ann.n_annotators} annotators, {len(classes)} classes, {ann.label.size} labels)\n"
         f"next batch: {batch.summary()}; scores {_fmt_float(scores.min())} .. "
         f"{_fmt_float(last)}\n"
@@ -362,7 +436,7 @@ def _say_notes(ann):
 # --------------------------------------------------------------------------- fit
 def _read_fit_inputs(args):
     feats = read_features(args.features, example_column=args.example_column)
-    ids, X, lines = list(feats.ids), feats.X, [(feats.path, feats.lines)]
+    ids, X = list(feats.ids), feats.X
     if args.unlabeled_features:
         unl = read_features(args.unlabeled_features, what="--unlabeled-features",
                             example_column=args.example_column)
@@ -432,7 +506,8 @@ def _run_fit(args):
     progress(f"fitting {args.model} on {n_labeled} labeled rows: {args.cv} cross-validation "
              f"folds, then the final model ({len(ids) - n_labeled} unlabeled rows to score)",
              force=True)
-    with recorded_warnings() as caught:
+    with recorded_warnings() as caught, joblib_progress(
+            progress, f"fit ({args.cv} folds per round, then the final model)"):
         clf.fit(X, y)
     t_fit = time.perf_counter() - t0
     progress("fitted; writing the outputs")
@@ -542,9 +617,19 @@ def add_team_commands(subparsers):
                    "Parquet (an ID column and one column per class), or .npy")
     s.add_argument("--pred-probs-ids", metavar="FILE",
                    help="the example ID of each row of a .npy --pred-probs, one per line")
-    s.add_argument("--unlabeled-pred-probs", metavar="FILE",
-                   help="predicted probabilities of unlabeled examples (CSV, Parquet or .npy); "
-                   "rows without an ID column are named unlabeled:0, unlabeled:1, ...")
+    s.add_argument("--unlabeled-pred-probs", metavar="FILE", nargs="+",
+                   help="predicted probabilities of unlabeled examples: one CSV or .npy file "
+                   "(rows without an ID column are named unlabeled:0, unlabeled:1, ...), or "
+                   "Parquet files, directories or quoted globs of them ('pool/*.parquet'), "
+                   "streamed in chunks with bounded memory")
+    s.add_argument("--chunk-rows", type=positive_int, default=500_000, metavar="N",
+                   help="rows of a Parquet pool read at a time (default: 500000); with "
+                   "--scheduler, also about the rows of one task")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="score the Parquet pool on this Dask scheduler (like tcp://host:8786); "
+                   "its workers must be able to read the files at the same paths")
+    s.add_argument("--scheduler-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="how long to wait for the scheduler and a worker (default: 10)")
     _batch_options(s)
     where = s.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", metavar="FILE", help="the next batch as CSV (replaced if it exists)")
