@@ -135,6 +135,56 @@ def test_score_out_below_a_file_is_refused_with_exit_2(tmp_path, capsys):
     assert "report" in err and "is a file" in err and "nothing was written" in err.lower()
 
 
+@pytest.mark.parametrize("outs", [
+    ["--out", "o.csv", "--tasks-out", "o.csv"],
+    ["--out", "o.csv", "--tasks-out", "./sub/../o.csv"],
+    ["--out-dir", "d", "--tasks-out", "d/consensus.csv"],
+    ["--out-dir", "d", "--tasks-out", "d/./annotators.csv"],
+])
+def test_score_refuses_two_outputs_naming_one_file(tmp_path, capsys, monkeypatch, outs):
+    ann, probs, _, _ = small_task(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, stdout, err = run(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "3",
+                             "--quiet", *outs], capsys)
+    assert code == 2 and stdout == ""
+    assert len(err.splitlines()) == 1 and "two outputs name the same file" in err
+    assert outs[0] in err and "--tasks-out" in err and "nothing was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_fit_refuses_tasks_out_inside_its_out_dir_files(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    ids = [f"s{i}" for i in range(12)]
+    feats = write_csv(tmp_path / "f.csv", ["example_id", "x1"],
+                      [[x, repr(float(v))] for x, v in zip(ids, rng.normal(size=12))])
+    ann = write_csv(tmp_path / "a.csv", ["example_id", "annotator_id", "label"],
+                    [[x, "alice", "ab"[i % 2]] for i, x in enumerate(ids)])
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "next_batch.csv").write_text("previous round\n")
+    code, stdout, err = run(["fit", "--features", feats, "--annotations", ann, "--model",
+                             "logistic", "--cv", "2", "--n-jobs", "1", "--batch", "3",
+                             "--out-dir", str(tmp_path / "d"), "--tasks-out",
+                             str(tmp_path / "d" / "next_batch.csv")], capsys)
+    assert code == 2 and stdout == ""
+    assert len(err.splitlines()) == 1 and "two outputs name the same file" in err
+    assert (tmp_path / "d" / "next_batch.csv").read_text() == "previous round\n"
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["next_batch.csv"]
+
+
+def test_writer_refuses_two_pairs_naming_one_file(tmp_path):
+    from skactivelab.cli._write import check_output_paths
+
+    a = tmp_path / "x.csv"
+    with pytest.raises(OutputPathError, match="two outputs name the same file: --a .* --b"):
+        check_output_paths([(a, "--a"), (tmp_path / "." / "x.csv", "--b")])
+    os.symlink(tmp_path, tmp_path / "link")
+    with pytest.raises(OutputPathError, match="two outputs name the same file"):
+        check_output_paths([(a, "--a"), (tmp_path / "link" / "x.csv", "--b")])
+    check_output_paths([(a, "--a"), (tmp_path / "y.csv", "--b")])  # different files pass
+
+
 # --------------------------------------------------------------------------- inputs are safe
 @pytest.mark.parametrize("how", ["same", "dot_slash", "symlink", "hard_link"])
 def test_score_refuses_to_overwrite_an_input(tmp_path, capsys, monkeypatch, how):

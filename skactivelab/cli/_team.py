@@ -170,19 +170,20 @@ def _annotator_rows(annotator_ids, quality, agreement, worst, n_labeled):
 
 
 def _outputs(args):
-    """``{path: option}`` of every file the command will write."""
-    out = {}
+    """``[(path, option)]`` of every file the command will write (a list, not a dict: two
+    options naming one file must both be seen to be refused)."""
+    out = []
     if getattr(args, "out", None):
-        out[Path(args.out)] = "--out"
+        out.append((Path(args.out), "--out"))
     if getattr(args, "out_dir", None):
         d = Path(args.out_dir)
         if d.exists() and not d.is_dir():
             raise OutputPathError(f"--out-dir {d} is a file; give a directory (it is created if "
                                   "missing). Nothing was written.")
         for name in ("next_batch.csv", "consensus.csv", "annotators.csv"):
-            out[d / name] = "--out-dir"
+            out.append((d / name, "--out-dir"))
     if getattr(args, "tasks_out", None):
-        out[Path(args.tasks_out)] = "--tasks-out"
+        out.append((Path(args.tasks_out), "--tasks-out"))
     return out
 
 
