@@ -96,8 +96,12 @@ class Project:
                                 "lead_time": None})
             for a in anns:
                 who = a["completed_by"]
-                records.append({**t["data"], "id": t["id"],
-                                TAG: a["result"][0]["value"]["choices"][0],
+                # one column per answered tag: one choice as text, several as {"choices": [...]}
+                answers = {r["from_name"]: (r["value"]["choices"][0]
+                                            if len(r["value"]["choices"]) == 1 else
+                                            {"choices": r["value"]["choices"]})
+                           for r in a["result"]}
+                records.append({**t["data"], "id": t["id"], **answers,
                                 "annotator": who["email"] if isinstance(who, dict) else who,
                                 "annotation_id": a["id"], "created_at": a["created_at"],
                                 "updated_at": a["updated_at"], "lead_time": a["lead_time"]})
@@ -106,7 +110,8 @@ class Project:
     def csv_text(self, sep=","):
         records = self.json_min()
         keys = sorted({k for r in records for k in r})
-        rows = [{k: ("" if r.get(k) is None else r.get(k)) for k in keys} for r in records]
+        rows = [{k: ("" if r.get(k) is None else r[k] if not isinstance(r.get(k), (dict, list))
+                     else json.dumps(r[k])) for k in keys} for r in records]
         import io
 
         buf = io.StringIO()
@@ -310,9 +315,9 @@ def _bad_export(tmp_path, case):
         return json.dumps(tasks), "task 8 (id 1003)"
     if case == "invalid_json":
         return json.dumps(tasks)[:-5], "not valid JSON"
-    if case == "several_choice_tags":
+    if case == "several_choice_tags":  # both tags answer with class names: ambiguous
         extra = {"from_name": "topic", "to_name": "text", "type": "choices",
-                 "value": {"choices": ["sports"]}}
+                 "value": {"choices": ["Positive"]}}
         tasks[0]["annotations"][0]["result"].append(extra)
         return json.dumps(tasks), "--label-column"
     raise AssertionError(case)
@@ -494,3 +499,48 @@ def test_fit_on_a_label_studio_export_writes_an_import_file(tmp_path, capsys):
     texts = {str(t["id"]): t["data"] for t in pr.tasks}
     assert all(t["data"] == texts[t["meta"]["example_id"]] for t in tasks)
     assert set(rows[0]) >= {"labeled_by", "consensus_label", "suggested_annotator"}
+
+
+# --------------------------------------------------------------------------- a fresh project
+def _fresh_project():
+    pr = Project(seed=2, n=6)
+    for t in pr.tasks:
+        t["annotations"] = []
+    pr.triples, pr.unlabeled = {}, list(pr.ids)
+    return pr
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fresh_project_gives_a_first_batch_with_empty_suggestions(tmp_path, capsys, fmt):
+    """Tasks nobody labeled yet, in every export format; --suggest-annotators says why it
+    suggests nobody instead of failing."""
+    pr = _fresh_project()
+    export = pr.write(tmp_path, fmt)
+    out = tmp_path / "round1"
+    code, stdout, err = run(["score", "--annotations", export, "--pred-probs",
+                             pr.probs_csv(tmp_path), "--batch", "4", "--suggest-annotators",
+                             "--quiet", "--out-dir", str(out), "--tasks-out",
+                             str(out / "import.json")], capsys)
+    assert code == 0, err
+    assert "nobody has labeled anything yet" in err and "--suggest-annotators" in err
+    _, want = get_active_learning_scores(None, None, pr.P)
+    order = np.argsort(want, kind="stable")[:4]
+    rows = read_csv(out / "next_batch.csv")
+    assert [r["example_id"] for r in rows] == [str(pr.ids[i]) for i in order]
+    np.testing.assert_allclose([float(r["score"]) for r in rows], want[order], rtol=1e-12)
+    assert [r["suggested_annotator"] for r in rows] == [""] * 4
+    assert all(r["relabel"] == "false" and r["labeled_by"] == "" for r in rows)
+    tasks = json.loads((out / "import.json").read_text())
+    texts = {str(t["id"]): t["data"]["text"] for t in pr.tasks}
+    assert [t["data"]["text"] for t in tasks] == [texts[r["example_id"]] for r in rows]
+    assert all(t["meta"]["suggested_annotator"] is None for t in tasks)
+
+
+@pytest.mark.parametrize("fmt", ["json-min", "csv"])
+def test_fresh_project_accepts_a_label_column_it_cannot_see_yet(tmp_path, capsys, fmt):
+    pr = _fresh_project()
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--label-column", TAG, "--batch", "2",
+                        "--quiet", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    assert len(read_csv(tmp_path / "o.csv")) == 2

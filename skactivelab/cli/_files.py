@@ -422,7 +422,7 @@ def _detect_format(table, header_line, fmt, columns):
 
 
 def read_annotations(path, fmt="auto", *, what="--annotations", example_column=None,
-                     annotator_column=None, label_column=None):
+                     annotator_column=None, label_column=None, classes=None):
     """Read annotations: a Label Studio export, or a long or wide table.
 
     Parameters
@@ -444,6 +444,10 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
         export. Label Studio exports (JSON, JSON-MIN, CSV) are recognised by
         their content (see ``_labelstudio.py``); tables may be CSV, TSV,
         Parquet or JSON Lines.
+    classes : set of str, optional
+        Class names known from elsewhere (the probability file): when several
+        ``<Choices>`` tags (columns) of a Label Studio export could hold the
+        class, the one whose answers are all classes is taken.
 
     Returns
     -------
@@ -455,10 +459,10 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
         raise ValueError(f"fmt must be 'auto', 'labelstudio', 'long' or 'wide', got {fmt!r}.")
     path = str(path)
     if fmt in ("auto", "labelstudio") and _is_json_document(path):
-        return read_ls_json(path, label_column)
+        return read_ls_json(path, label_column, classes)
     table, header_line = _read_table(path, what)
     if fmt == "labelstudio" or (fmt == "auto" and looks_like_ls_header(table.header)):
-        return read_ls_csv(table, label_column)
+        return read_ls_csv(table, label_column, classes)
     detected = _detect_format(table, header_line, fmt,
                               (example_column, annotator_column, label_column))
     wide_hint = _wide_hint(table) if fmt == "auto" and detected == "wide" else ""

@@ -27,9 +27,77 @@ from ._files import AnnotationTable, InputFileError, _shown
 #: Columns every Label Studio JSON-MIN record / CSV row has besides the task data.
 LS_META_COLUMNS = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")
 _LS_OPTIONAL = ("agreement", "history", "drafts", "predictions")
-#: Names of the ``<Choices>`` tag tried when ``--label-column`` is not given.
-LABEL_NAMES = ("label", "labels", "answer", "choice", "choices", "class", "category",
-               "sentiment")
+
+
+class LabelColumnError(InputFileError):
+    """Several columns (``<Choices>`` tags) of a Label Studio export could hold the class.
+
+    ``candidates`` lists them; a caller that knows the class names (``score``: the columns of
+    the probability file) may read the export again with ``classes=`` to narrow them.
+    """
+
+    def __init__(self, path, candidates):
+        self.candidates = sorted(map(str, candidates))
+        super().__init__(path, None, f"several candidate label columns {self.candidates} (the "
+                         "answers of several <Choices> tags, or task data filled only on labeled "
+                         "tasks), and not exactly one of them holds only class names",
+                         "Pass --label-column NAME: the name= of the <Choices> tag that holds "
+                         "the class.")
+
+
+def _empty(value):
+    return value is None or value == ""
+
+
+def _answer_value(value):
+    """A JSON-MIN/CSV cell as Label Studio wrote it: CSV cells holding a JSON list or object
+    (several choices, or another control's result) are parsed; other values unchanged."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _choices_of(value):
+    """The chosen classes of an answer cell (a list), or None when it is no <Choices> answer.
+
+    One choice is a string; several are ``{"choices": [...]}`` (label-studio-converter) or a
+    list of strings.
+    """
+    value = _answer_value(value)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict) and isinstance(value.get("choices"), list):
+        value = value["choices"]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _only_classes(answers, classes):
+    """True when every answer is one class or several (multi-label, reported later) of them."""
+    for v in answers:
+        chosen = _choices_of(v)
+        if chosen is None or not set(chosen) <= classes:
+            return False
+    return True
+
+
+def _pick_label(path, candidates, answers, classes):
+    """The one candidate label column/tag, else :class:`LabelColumnError`.
+
+    ``answers[c]`` are the values given under candidate ``c``; with ``classes`` (a set of
+    class names), candidates whose answers are not all class names are dropped.
+    """
+    if len(candidates) == 1:
+        return candidates[0]
+    if classes is not None:
+        fit = [c for c in candidates if _only_classes(answers[c], classes)]
+        if len(fit) == 1:
+            return fit[0]
+    raise LabelColumnError(path, candidates)
 
 
 def looks_like_ls_header(header):
@@ -132,7 +200,29 @@ def _choice_results(results, label_column):
     return out
 
 
-def _read_full(path, tasks, label_column):
+def _live_annotations(task):
+    """The annotations of a task that carry a result (not cancelled, not skipped)."""
+    anns = task.get("annotations", task.get("completions")) if isinstance(task, dict) else None
+    return [a for a in anns or [] if isinstance(a, dict) and not a.get("was_cancelled")
+            and not a.get("skipped") and a.get("result")]
+
+
+def _tag_of_full_export(path, tasks, classes):
+    """The ``from_name`` of the ``<Choices>`` tag holding the class (one rule with JSON-MIN
+    and CSV: the one tag answered, else the one whose answers are all ``classes``)."""
+    answers = {}
+    for task in tasks:
+        for a in _live_annotations(task):
+            for r in _choice_results(a["result"], None):
+                answers.setdefault(r.get("from_name"), []).append(r["value"]["choices"])
+    if len(answers) <= 1:
+        return None  # one tag (or none): read as it comes
+    return _pick_label(path, list(answers), answers, classes)
+
+
+def _read_full(path, tasks, label_column, classes=None):
+    if label_column is None:
+        label_column = _tag_of_full_export(path, tasks, classes)
     b = _Builder(path)
     from_names = set()
     for k, task in enumerate(tasks):
@@ -192,35 +282,49 @@ def _read_full(path, tasks, label_column):
     return b.table("labelstudio-json", "task")
 
 
-def _records_table(path, records, line_of, fmt, label_column, row_label):
+def _label_column_of_records(path, records, keys, classes):
+    """The column of JSON-MIN records / CSV rows holding the class, or None when nobody
+    labeled anything yet; and the columns that hold answers rather than task data.
+
+    A record without annotator is a task nobody labeled: the columns it fills are task
+    data. The candidates are the other columns filled on some labeled record whose values
+    could be <Choices> answers (text, or several choices); then :func:`_pick_label`.
+    """
+    labeled = [r for r in records if not _empty(r.get("annotator"))]
+    if not labeled:
+        return None, set()
+    unlabeled = [r for r in records if _empty(r.get("annotator"))]
+    extra = [c for c in keys if c not in LS_META_COLUMNS and c not in _LS_OPTIONAL]
+    data = {c for c in extra if any(not _empty(r.get(c)) for r in unlabeled)}
+    answers = {c: [r[c] for r in labeled if not _empty(r.get(c))] for c in extra if c not in data}
+    answers = {c: v for c, v in answers.items() if v}
+    cand = [c for c, v in answers.items() if all(_choices_of(x) is not None for x in v)]
+    if not cand:
+        raise InputFileError(path, None,
+                             "looks like a Label Studio export but no column holds <Choices> "
+                             f"answers (columns: {sorted(keys)[:12]})",
+                             "Pass --label-column NAME: the name= of the <Choices> tag of your "
+                             "labeling config.")
+    label = _pick_label(path, cand, answers, classes)
+    return label, (set(answers) if unlabeled else {label})
+
+
+def _records_table(path, records, line_of, fmt, label_column, row_label, classes=None):
     """JSON-MIN records or CSV rows (dicts) -> AnnotationTable."""
-    keys = set()
+    keys = {}
     for r in records:
-        keys |= set(r)
+        keys.update(dict.fromkeys(r))
     label = label_column
     if label is None:
-        extra = [c for c in keys if c not in LS_META_COLUMNS and c not in _LS_OPTIONAL]
-        named = [c for c in LABEL_NAMES if c in extra]
-        if len(named) == 1:
-            label = named[0]
-        else:
-            # the <Choices> column is missing from rows of tasks nobody labeled
-            unl = [r for r in records if r.get("annotator") in (None, "")]
-            cand = [c for c in extra if unl and all(r.get(c) in (None, "") for r in unl)
-                    and any(r.get(c) not in (None, "") for r in records)]
-            if len(named) == 0 and len(cand) == 1:
-                label = cand[0]
-            else:
-                raise InputFileError(path, None,
-                                     "looks like a Label Studio export but its class column "
-                                     f"is not known (columns: {sorted(keys)[:12]})",
-                                     "Pass --label-column NAME: the name= of the <Choices> tag "
-                                     "of your labeling config.")
-    if label not in keys:
-        raise InputFileError(path, None, f"has no column {label!r} (columns: {sorted(keys)[:12]})",
-                             "Give --label-column the name= of the <Choices> tag.")
+        label, answer_columns = _label_column_of_records(path, records, keys, classes)
+    else:
+        answer_columns = {label}
+        if label not in keys and any(not _empty(r.get("annotator")) for r in records):
+            raise InputFileError(path, None,
+                                 f"has no column {label!r} (columns: {sorted(keys)[:12]})",
+                                 "Give --label-column the name= of the <Choices> tag.")
     b = _Builder(path)
-    meta = set(LS_META_COLUMNS) | set(_LS_OPTIONAL) | {label}
+    meta = set(LS_META_COLUMNS) | set(_LS_OPTIONAL) | answer_columns
     for k, r in enumerate(records):
         line = line_of(k)
         tid = r.get("id")
@@ -230,17 +334,16 @@ def _records_table(path, records, line_of, fmt, label_column, row_label):
                                  row_label=row_label)
         data = {c: v for c, v in r.items() if c not in meta}
         i, x = b.example(tid, line, data)
-        value = r.get(label)
+        value = None if label is None else r.get(label)
         who = r.get("annotator")
         if value in (None, ""):
             continue  # task without annotation, or the tag was not answered
-        if isinstance(value, str) and value.startswith("[") and fmt == "labelstudio-csv":
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
+        if fmt == "labelstudio-csv":
+            value = _answer_value(value)
         if isinstance(value, (list, dict)):
-            kind = "several choices (multi-label)" if isinstance(value, list) else "not a choice"
+            chosen = _choices_of(value)
+            kind = ("several choices (multi-label)" if chosen is not None and len(chosen) > 1
+                    else "not a choice")
             raise InputFileError(path, line, f"task {x!r}: column {label!r} holds {kind}: {value!r}",
                                  "Use a single-choice <Choices> tag; multi-label annotations "
                                  "and other controls are not supported.", row_label=row_label)
@@ -254,7 +357,7 @@ def _records_table(path, records, line_of, fmt, label_column, row_label):
     return b.table(fmt, row_label)
 
 
-def read_ls_json(path, label_column=None):
+def read_ls_json(path, label_column=None, classes=None):
     """Read a Label Studio JSON or JSON-MIN export into an :class:`AnnotationTable`."""
     try:
         with open(path, encoding="utf-8-sig") as fh:
@@ -283,13 +386,13 @@ def read_ls_json(path, label_column=None):
         raise InputFileError(path, None, "is a JSON list but not of tasks",
                              "Give a Label Studio export (Export > JSON or JSON-MIN).")
     if "data" in first and ("annotations" in first or "completions" in first or "id" in first):
-        return _read_full(path, obj, label_column)
+        return _read_full(path, obj, label_column, classes)
     if "id" in first and ("annotator" in first or "annotation_id" in first):
         if not all(isinstance(r, dict) for r in obj):
             raise InputFileError(path, None, "mixes records and other values",
                                  "Give the JSON-MIN export unchanged.")
         return _records_table(path, obj, lambda k: k + 1, "labelstudio-json-min", label_column,
-                              "record")
+                              "record", classes)
     raise InputFileError(path, None,
                          f"is not a Label Studio export (the first entry has keys "
                          f"{_shown(sorted(first), 8)})",
@@ -297,13 +400,13 @@ def read_ls_json(path, label_column=None):
                          "'annotations') or JSON-MIN (records with 'id' and 'annotator').")
 
 
-def read_ls_csv(table, label_column=None):
+def read_ls_csv(table, label_column=None, classes=None):
     """A Label Studio CSV/TSV export, already read as a table (``_files._Csv``)."""
     header = table.header
     records = [dict(zip(header, cells)) for cells in table.rows]
     lines = table.lines
     return _records_table(table.path, records, lambda k: int(lines[k]), "labelstudio-csv",
-                          label_column, "row")
+                          label_column, "row", classes)
 
 
 def import_tasks(ids, rows, task_data, extra_meta):

@@ -110,7 +110,13 @@ class _Batch:
         self.consensus = [consensus[i] for i in order]
         self.quality = [quality[i] for i in order]
         self.suggested = None
-        if annotator_quality is not None:
+        self.notes = []
+        if annotator_quality is not None and len(annotator_ids) == 0:
+            self.suggested = [""] * order.size
+            self.notes.append("--suggest-annotators: nobody has labeled anything yet, so there "
+                              "is no annotator to suggest (suggested_annotator is empty); "
+                              "suggestions follow once the first labels are in")
+        elif annotator_quality is not None:
             from ..learner import assign_annotators
 
             eligible = np.ones((order.size, len(annotator_ids)), dtype=bool)
@@ -244,10 +250,29 @@ def _unlabeled_probs(utab, classes, tab):
     return utab.probs[:, [pos[c] for c in classes]]
 
 
-def _read_annotations(args):
+def _read_annotations(args, classes=None):
     ann = read_annotations(args.annotations, args.format, example_column=args.example_column,
-                           annotator_column=args.annotator_column, label_column=args.label_column)
+                           annotator_column=args.annotator_column, label_column=args.label_column,
+                           classes=classes)
     return ann
+
+
+def _read_annotations_for_score(args):
+    """The annotations; when several columns of a Label Studio export could hold the class,
+    the class names of --pred-probs (its columns) pick the one holding only classes."""
+    from ._labelstudio import LabelColumnError
+
+    try:
+        return _read_annotations(args)
+    except LabelColumnError as exc:
+        try:
+            tab = read_pred_probs(args.pred_probs, id_column=args.example_column,
+                                  ids_path=args.pred_probs_ids, usual_id_columns=("id",))
+        except InputFileError:
+            raise exc from None
+        if tab.classes is None:
+            raise
+        return _read_annotations(args, classes=set(tab.classes))
 
 
 def _crowdlab_for_score(sparse, P_lab, seed):
@@ -303,7 +328,7 @@ def _run_score(args):
 def _read_score_inputs(args, progress, streamed):
     """Annotations, labeled probabilities, and the pool held in memory (rows of
     ``--pred-probs`` and one CSV/.npy ``--unlabeled-pred-probs`` without annotation)."""
-    ann = _read_annotations(args)
+    ann = _read_annotations_for_score(args)
     progress(f"read {ann.label.size} labels of {ann.n_examples} examples from {ann.path}")
     usual = ("id",) if ann.format.startswith("labelstudio") else ()
     tab = read_pred_probs(args.pred_probs, class_names=set(ann.label.tolist()),
@@ -411,7 +436,7 @@ def _score(args, progress, inputs, pool_files, client):
                    annotator_quality=aq if args.suggest_annotators else None,
                    max_per_annotator=args.max_per_annotator)
     written = _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, ann.task_data)
-    _say_notes(ann)
+    _say_notes(ann, batch)
     warnings_to_stderr(caught)
     last = batch.scores[-1] if len(batch) else np.nan
     print(
@@ -424,8 +449,8 @@ def _score(args, progress, inputs, pool_files, client):
     return 0
 
 
-def _say_notes(ann):
-    for note in ann.notes:
+def _say_notes(ann, batch):
+    for note in list(ann.notes) + batch.notes:
         print(f"skactivelab: warning: {note}", file=sys.stderr)
 
 
@@ -528,7 +553,7 @@ def _run_fit(args):
                    annotator_quality=aq if args.suggest_annotators else None,
                    max_per_annotator=args.max_per_annotator)
     written = _write_outputs(args, inputs, batch, consensus_rows, annot_rows, ann.task_data)
-    _say_notes(ann)
+    _say_notes(ann, batch)
     warnings_to_stderr(caught)
 
     n = len(ids)
