@@ -544,3 +544,93 @@ def test_fresh_project_accepts_a_label_column_it_cannot_see_yet(tmp_path, capsys
                         "--quiet", "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 0, err
     assert len(read_csv(tmp_path / "o.csv")) == 2
+
+
+# --------------------------------------------------------------------------- which column is the class
+def _with_second_tag(pr, answer):
+    for t in pr.tasks:
+        for a in t["annotations"]:
+            if a["result"]:
+                a["result"].append({"from_name": "topic", "to_name": "text", "type": "choices",
+                                    "value": {"choices": [answer]}})
+    return pr
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_second_choices_tag_of_other_values_is_not_the_class_in_any_format(tmp_path, capsys, fmt):
+    pr = _with_second_tag(Project(), "battery")
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "24", "--quiet",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    assert got.keys() == want.keys()
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_two_choices_tags_of_class_names_are_refused_alike(tmp_path, capsys, fmt):
+    pr = _with_second_tag(Project(), "Positive")
+    export = pr.write(tmp_path, fmt)
+    base = ["score", "--annotations", export, "--pred-probs", pr.probs_csv(tmp_path),
+            "--batch", "3", "--quiet", "--out", str(tmp_path / "o.csv")]
+    code, stdout, err = run(base, capsys)
+    assert code == 2 and stdout == "" and len(err.splitlines()) == 1
+    assert "several candidate label columns ['sentiment', 'topic']" in err
+    assert "--label-column" in err and not (tmp_path / "o.csv").exists()
+    code, _, err = run(base + ["--label-column", TAG], capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("fmt", ["json-min", "csv"])
+def test_a_data_field_named_label_is_task_data(tmp_path, capsys, fmt):
+    """Filled on tasks nobody labeled: task data, not the class; kept in the import file."""
+    pr = Project()
+    for t in pr.tasks:
+        t["data"]["label"] = "product review"
+    out = tmp_path / "o"
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "24", "--quiet", "--out-dir", str(out),
+                        "--tasks-out", str(out / "import.json")], capsys)
+    assert code == 0, err
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(out / "next_batch.csv")}
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+    tasks = json.loads((out / "import.json").read_text())
+    labeled = [t for t in tasks if t["meta"]["reason"] == "relabel"]
+    assert labeled and all(t["data"]["label"] == "product review" for t in labeled)
+
+
+def test_ambiguous_label_columns_without_class_names_name_the_option(tmp_path, capsys):
+    """Every task labeled (no record shows what task data is) and no probability file (fit):
+    the data fields 'label' and 'text' could be the class as well as 'sentiment'."""
+    pr = Project()
+    for t in pr.tasks:
+        t["data"]["label"] = "product review"
+    pr.tasks = [t for t in pr.tasks if any(not a["was_cancelled"] for a in t["annotations"])]
+    ids = [t["id"] for t in pr.tasks]
+    (tmp_path / "f.csv").write_text("id,f1\n" + "".join(f"{x},{k / 7!r}\n"
+                                                       for k, x in enumerate(ids)))
+    base = ["fit", "--features", str(tmp_path / "f.csv"), "--example-column", "id",
+            "--annotations", pr.write(tmp_path, "json-min"), "--model", "logreg", "--cv", "2",
+            "--n-jobs", "1", "--batch", "2", "--quiet", "--out-dir", str(tmp_path / "o")]
+    code, stdout, err = run(base, capsys)
+    assert code == 2 and stdout == "" and len(err.splitlines()) == 1
+    assert "several candidate label columns ['label', 'sentiment', 'text']" in err
+    assert "--label-column" in err and not (tmp_path / "o").exists()
+    code, _, err = run(base + ["--label-column", TAG], capsys)
+    assert code == 0, err
+
+
+def test_multi_label_in_a_csv_export_is_reported_as_multi_label(tmp_path, capsys):
+    """label-studio-converter writes several choices as {"choices": [...]} (JSON text in CSV)."""
+    pr = Project()
+    pr.tasks[2]["annotations"][0]["result"][0]["value"]["choices"] = ["Positive", "Neutral"]
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "csv"), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "3", "--quiet",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "multi-label" in err and "'1003'" in err and "export.csv, row" in err, err
