@@ -143,6 +143,23 @@ class Project:
             w.writerows([tid, *map(repr, p.tolist())] for tid, p in zip(self.ids, self.P))
         return str(path)
 
+    def prob_args(self, tmp_path, fmt):
+        """--pred-probs (and --unlabeled-pred-probs): JSON-MIN and CSV exports leave out the
+        tasks whose only annotations were cancelled, so their rows go in the pool file."""
+        probs = self.probs_csv(tmp_path)
+        gone = {str(t["id"]) for t in self.tasks if t["annotations"]
+                and all(a["was_cancelled"] for a in t["annotations"])}
+        gone -= {t["data"].get("skactivelab_example_id") for t in self.tasks
+                 if any(not a["was_cancelled"] for a in t["annotations"])}  # labeled copies
+        if fmt == "json" or not gone:
+            return ["--pred-probs", probs]
+        lines = open(probs).read().splitlines()
+        open(probs, "w").write("\n".join(ln for ln in lines if ln.split(",")[0] not in gone)
+                               + "\n")
+        (tmp_path / "pool.csv").write_text("\n".join(
+            [lines[0]] + [ln for ln in lines if ln.split(",")[0] in gone]) + "\n")
+        return ["--pred-probs", probs, "--unlabeled-pred-probs", str(tmp_path / "pool.csv")]
+
     # -- what the library says on the same data
     def labeled(self):
         return [t for t in self.ids if t not in self.unlabeled]
@@ -175,8 +192,21 @@ def test_label_studio_export_to_batch_and_import_file(tmp_path, capsys, fmt):
     pr = Project()
     export = pr.write(tmp_path, fmt)
     probs = pr.probs_csv(tmp_path)
+    # JSON-MIN and CSV leave out tasks whose only annotation was cancelled: their rows are
+    # given as the unlabeled pool (their data is unknown, the import file says only the ID)
+    gone = {str(t["id"]) for t in pr.tasks if t["annotations"]
+            and all(a["was_cancelled"] for a in t["annotations"])} if fmt != "json" else set()
+    assert gone or fmt == "json"
+    extra = []
+    if gone:
+        lines = open(probs).read().splitlines()
+        open(probs, "w").write("\n".join(ln for ln in lines if ln.split(",")[0] not in gone)
+                               + "\n")
+        (tmp_path / "pool.csv").write_text("\n".join(
+            [lines[0]] + [ln for ln in lines if ln.split(",")[0] in gone]) + "\n")
+        extra = ["--unlabeled-pred-probs", str(tmp_path / "pool.csv")]
     out = tmp_path / "round2"
-    code, stdout, err = run(["score", "--annotations", export, "--pred-probs", probs,
+    code, stdout, err = run(["score", "--annotations", export, "--pred-probs", probs, *extra,
                              "--batch", "10", "--out-dir", str(out),
                              "--tasks-out", str(out / "import.json")], capsys)
     assert code == 0, err
@@ -212,13 +242,12 @@ def test_label_studio_export_to_batch_and_import_file(tmp_path, capsys, fmt):
     tasks = json.loads((out / "import.json").read_text())
     assert [t["meta"]["example_id"] for t in tasks] == order
     texts = {str(t["id"]): t["data"]["text"] for t in pr.tasks}
-    # JSON-MIN and CSV leave out tasks whose only annotation was cancelled: no data known
-    gone = {str(t["id"]) for t in pr.tasks if t["annotations"]
-            and all(a["was_cancelled"] for a in t["annotations"])} if fmt != "json" else set()
-    assert gone or fmt == "json"
+    picked_gone = [x for x in order if x in gone]
+    assert bool(picked_gone) == ("have no data from the annotations" in err)
     for t, r in zip(tasks, rows):
         x = t["meta"]["example_id"]
-        assert t["data"] == ({"example_id": x} if x in gone else {"text": texts[x]})
+        assert t["data"] == ({"skactivelab_example_id": x} if x in gone else
+                             {"text": texts[x], "skactivelab_example_id": x})
         assert t["meta"]["reason"] == ("relabel" if r["relabel"] == "true" else "first_label")
         assert t["meta"]["score"] == pytest.approx(float(r["score"]), rel=1e-12)
 
@@ -258,7 +287,7 @@ def test_label_studio_csv_is_not_read_as_wide(tmp_path, capsys):
     pr = Project()
     export = pr.write(tmp_path, "csv")
     assert "eve@corp.com" in open(export).read()
-    code, _, err = run(["score", "--annotations", export, "--pred-probs", pr.probs_csv(tmp_path),
+    code, _, err = run(["score", "--annotations", export, *pr.prob_args(tmp_path, "csv"),
                         "--batch", "3", "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 0, err
 
@@ -407,7 +436,7 @@ def test_parquet_probabilities(tmp_path, capsys):
     df = pd.DataFrame(pr.P, columns=CLASSES)
     df.insert(0, "id", pr.ids)
     df.to_parquet(tmp_path / "p.parquet")
-    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json-min"),
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"),
                         "--pred-probs", str(tmp_path / "p.parquet"), "--batch", "24",
                         "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 0, err
@@ -497,7 +526,8 @@ def test_fit_on_a_label_studio_export_writes_an_import_file(tmp_path, capsys):
     tasks = json.loads((tmp_path / "out" / "import.json").read_text())
     assert [t["meta"]["example_id"] for t in tasks] == [r["example_id"] for r in rows]
     texts = {str(t["id"]): t["data"] for t in pr.tasks}
-    assert all(t["data"] == texts[t["meta"]["example_id"]] for t in tasks)
+    assert all(t["data"] == {**texts[t["meta"]["example_id"]],
+                             "skactivelab_example_id": t["meta"]["example_id"]} for t in tasks)
     assert set(rows[0]) >= {"labeled_by", "consensus_label", "suggested_annotator"}
 
 
@@ -559,8 +589,7 @@ def _with_second_tag(pr, answer):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_second_choices_tag_of_other_values_is_not_the_class_in_any_format(tmp_path, capsys, fmt):
     pr = _with_second_tag(Project(), "battery")
-    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), "--pred-probs",
-                        pr.probs_csv(tmp_path), "--batch", "24", "--quiet",
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), *pr.prob_args(tmp_path, fmt), "--batch", "24", "--quiet",
                         "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 0, err
     want = pr.expected_scores()
@@ -574,7 +603,7 @@ def test_second_choices_tag_of_other_values_is_not_the_class_in_any_format(tmp_p
 def test_two_choices_tags_of_class_names_are_refused_alike(tmp_path, capsys, fmt):
     pr = _with_second_tag(Project(), "Positive")
     export = pr.write(tmp_path, fmt)
-    base = ["score", "--annotations", export, "--pred-probs", pr.probs_csv(tmp_path),
+    base = ["score", "--annotations", export, *pr.prob_args(tmp_path, fmt),
             "--batch", "3", "--quiet", "--out", str(tmp_path / "o.csv")]
     code, stdout, err = run(base, capsys)
     assert code == 2 and stdout == "" and len(err.splitlines()) == 1
@@ -591,8 +620,7 @@ def test_a_data_field_named_label_is_task_data(tmp_path, capsys, fmt):
     for t in pr.tasks:
         t["data"]["label"] = "product review"
     out = tmp_path / "o"
-    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), "--pred-probs",
-                        pr.probs_csv(tmp_path), "--batch", "24", "--quiet", "--out-dir", str(out),
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), *pr.prob_args(tmp_path, fmt), "--batch", "24", "--quiet", "--out-dir", str(out),
                         "--tasks-out", str(out / "import.json")], capsys)
     assert code == 0, err
     want = pr.expected_scores()
@@ -634,3 +662,130 @@ def test_multi_label_in_a_csv_export_is_reported_as_multi_label(tmp_path, capsys
                         "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 2 and len(err.splitlines()) == 1
     assert "multi-label" in err and "'1003'" in err and "export.csv, row" in err, err
+
+
+# --------------------------------------------------------------------------- the second round
+def _label_imported_tasks(pr, tasks, first_new_id=5001):
+    """What Label Studio does with an import file, then a labeling session: each imported task
+    gets a NEW task ID (data and meta kept); annotator 0 labels every one of them, again where
+    it labeled the example before (its newer label then replaces the old one)."""
+    for k, t in enumerate(tasks):
+        x = int(t["meta"]["example_id"])
+        assert t["data"]["skactivelab_example_id"] == str(x)
+        c = k % 3
+        a = pr._annotation(0, CLASSES[c])
+        a["created_at"] = a["updated_at"] = f"2024-03-09T09:{k:02d}:00Z"  # newer than round 1
+        pr.tasks.append({"id": first_new_id + k, "data": t["data"], "meta": t["meta"],
+                         "annotations": [a], "predictions": []})
+        pr.triples[(x, 0)] = c
+        if x in pr.unlabeled:
+            pr.unlabeled.remove(x)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_second_round_labels_attach_to_the_original_examples(tmp_path, capsys, fmt):
+    pr = Project()
+    r1 = tmp_path / "round1"
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "8", "--quiet", "--out-dir", str(r1),
+                        "--tasks-out", str(r1 / "import.json")], capsys)
+    assert code == 0, err
+    tasks = json.loads((r1 / "import.json").read_text())
+    picked = [int(t["meta"]["example_id"]) for t in tasks]
+    assert any(x in pr.unlabeled for x in picked) and any(x not in pr.unlabeled for x in picked)
+    relabeled_by_0 = [x for x in picked if (x, 0) in pr.triples]
+    _label_imported_tasks(pr, tasks)
+    r2 = tmp_path / "round2"
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt),
+                        *pr.prob_args(tmp_path, fmt), "--batch", "24", "--quiet",
+                        "--out-dir", str(r2)], capsys)
+    assert code == 0, err
+    if relabeled_by_0:  # the same annotator on one example twice: the newer label is kept
+        assert "kept the newest label" in err
+    cons = {r["example_id"]: r for r in read_csv(r2 / "consensus.csv")}
+    assert sorted(cons) == sorted(str(x) for x in pr.labeled())  # no new examples
+    n_labels = {str(x): sum(1 for (t, _) in pr.triples if t == x) for x in pr.labeled()}
+    assert {x: int(r["num_annotations"]) for x, r in cons.items()} == n_labels
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(r2 / "next_batch.csv")}
+    assert got.keys() == want.keys()
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+    res = pr.expected_quality()
+    assert [cons[str(x)]["consensus_label"] for x in pr.labeled()] == [
+        CLASSES[k] for k in res.consensus_label]
+
+
+def test_probability_rows_of_imported_copies_are_not_used(tmp_path, capsys):
+    pr = Project()
+    r1 = tmp_path / "round1"
+    run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+         pr.probs_csv(tmp_path), "--batch", "3", "--quiet", "--out-dir", str(r1),
+         "--tasks-out", str(r1 / "import.json")], capsys)
+    tasks = json.loads((r1 / "import.json").read_text())
+    _label_imported_tasks(pr, tasks)
+    probs = pr.probs_csv(tmp_path)
+    with open(probs, "a") as fh:  # rows for the new task IDs too (a model run per task)
+        fh.write("".join(f"{5001 + k},0.9,0.05,0.05\n" for k in range(len(tasks))))
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+                        probs, "--batch", "24", "--quiet", "--out", str(tmp_path / "o.csv")],
+                       capsys)
+    assert code == 0, err
+    assert "row(s) name tasks imported from --tasks-out" in err and "'5001'" in err
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    assert got.keys() == want.keys()
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+
+
+def test_duplicated_task_ids_stay_an_error_with_imported_copies(tmp_path, capsys):
+    pr = Project()
+    pr.tasks.append({"id": pr.tasks[3]["id"], "data": {"text": "x",
+                                                        "skactivelab_example_id": "1002"},
+                     "annotations": [], "predictions": []})
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "3", "--quiet",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and "task 25 (id 1004)" in err and "also belongs to task 4" in err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_probability_id_of_no_task_is_an_error_in_every_format(tmp_path, capsys, fmt):
+    """A stale ID is not silently scored (and put in the import file without data)."""
+    pr = Project()
+    args = pr.prob_args(tmp_path, fmt)
+    with open(args[1], "a") as fh:
+        fh.write("77777,0.98,0.01,0.01\n")  # would top the batch
+    n_rows = len(open(args[1]).read().splitlines())
+    out = tmp_path / "out"
+    code, stdout, err = run(["score", "--annotations", pr.write(tmp_path, fmt), *args,
+                             "--batch", "3", "--out-dir", str(out),
+                             "--tasks-out", str(out / "import.json")], capsys)
+    assert code == 2 and stdout == "" and len(err.splitlines()) == 1
+    assert f"probs.csv, row {n_rows}" in err and "'77777'" in err and "no task" in err
+    assert ("cancelled" in err) == (fmt != "json") and not out.exists()
+
+
+def test_fit_merges_imported_copies_and_drops_their_feature_rows(tmp_path, capsys):
+    pr = Project()
+    r1 = tmp_path / "round1"
+    run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+         pr.probs_csv(tmp_path), "--batch", "4", "--quiet", "--out-dir", str(r1),
+         "--tasks-out", str(r1 / "import.json")], capsys)
+    tasks = json.loads((r1 / "import.json").read_text())
+    _label_imported_tasks(pr, tasks)
+    all_ids = [t["id"] for t in pr.tasks]  # features of every task, copies included
+    X = np.random.default_rng(5).normal(size=(len(all_ids), 2))
+    (tmp_path / "f.csv").write_text("id,f1,f2\n" + "".join(
+        f"{x},{a!r},{b!r}\n" for x, (a, b) in zip(all_ids, X.tolist())))
+    code, _, err = run(["fit", "--features", str(tmp_path / "f.csv"), "--example-column", "id",
+                        "--annotations", pr.write(tmp_path, "json"), "--model", "logreg",
+                        "--cv", "2", "--n-jobs", "1", "--batch", "30", "--quiet",
+                        "--out-dir", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    rows = read_csv(tmp_path / "o" / "next_batch.csv")
+    assert sorted(r["example_id"] for r in rows) == sorted(map(str, pr.ids))  # no copy
+    cons = {r["example_id"]: int(r["num_annotations"]) for r in
+            read_csv(tmp_path / "o" / "consensus.csv")}
+    assert cons == {str(x): sum(1 for (t, _) in pr.triples if t == x) for x in pr.labeled()}

@@ -380,6 +380,9 @@ class AnnotationTable:
     task_data: dict | None = None
     #: things said about the reading (e.g. duplicates resolved), printed as warnings
     notes: tuple = ()
+    #: task ID -> example ID of Label Studio tasks that carry the example ID of another task
+    #: (imported from ``--tasks-out``); their labels count for that example
+    aliases: dict | None = None
 
     @property
     def n_examples(self):
@@ -910,13 +913,23 @@ def align_pred_probs(ann, tab):
     extra = np.ones(len(tab.ids), dtype=bool)
     extra[rows] = False
     extra_idx = np.flatnonzero(extra)
-    if extra_idx.size and ann.format == "labelstudio-json":  # lists every task
+    if extra_idx.size and ann.aliases:  # tasks that are copies of an example: its row counts
+        copy = np.fromiter((tab.ids[i] in ann.aliases for i in extra_idx), dtype=bool,
+                           count=extra_idx.size)
+        extra_idx = extra_idx[~copy]
+    if extra_idx.size and ann.format.startswith("labelstudio"):
         ids = [tab.ids[i] for i in extra_idx]
+        if ann.format == "labelstudio-json":
+            fix = ("The JSON export lists every task, labeled or not: give probabilities for "
+                   "its task IDs only (pass other examples with --unlabeled-pred-probs).")
+        else:
+            fix = ("Remove the row if the task is gone. JSON-MIN and CSV exports leave out "
+                   "tasks whose only annotations were cancelled (skipped): for such a task, "
+                   "export the project as JSON, which lists every task, or give its row with "
+                   "--unlabeled-pred-probs.")
         raise tab.error(extra_idx[0],
                         f"example ID {ids[0]!r} is no task of the Label Studio export "
-                        f"{ann.path} ({len(ids)} such ID(s): {_shown(ids)})",
-                        "The JSON export lists every task, labeled or not: give probabilities for "
-                        "its task IDs only (or pass other examples with --unlabeled-pred-probs).")
+                        f"{ann.path} ({len(ids)} such ID(s): {_shown(ids)})", fix)
     return (classes, codes, tab.probs[rows], [tab.ids[i] for i in extra_idx],
             tab.probs[extra_idx])
 

@@ -24,8 +24,13 @@ import numpy as np
 
 from ._files import AnnotationTable, InputFileError, _shown
 
+#: The task data field where ``--tasks-out`` writes the example ID of each task; read back
+#: from every export format as the example ID of the task (Label Studio gives imported
+#: tasks new task IDs, and JSON-MIN and CSV exports drop ``meta``).
+EXAMPLE_KEY = "skactivelab_example_id"
 #: Columns every Label Studio JSON-MIN record / CSV row has besides the task data.
-LS_META_COLUMNS = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")
+LS_META_COLUMNS = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time",
+                   EXAMPLE_KEY)
 _LS_OPTIONAL = ("agreement", "history", "drafts", "predictions")
 
 
@@ -138,19 +143,28 @@ class _Builder:
     def __init__(self, path):
         self.path = path
         self.ex_index, self.ex_ids, self.ex_line, self.data = {}, [], [], {}
+        self.aliases = {}  # task ID -> example ID, for tasks written by --tasks-out
         self.an_index, self.an_ids = {}, []
         self.pairs = {}  # (i, j) -> (stamp, order, label, line)
         self.replaced = []
         self.order = 0
 
-    def example(self, task_id, line, data):
-        x = _id_text(task_id)
+    def example(self, task_id, line, data, given=None):
+        """Index and ID of the example of a task: its ``EXAMPLE_KEY`` data field when set
+        (a task imported from ``--tasks-out``), else the task ID. Tasks of one example merge;
+        the example keeps the data of its own task (ID = example ID) when the export has it."""
+        tid = _id_text(task_id)
+        x = tid if _empty(given) else _id_text(given)
+        if x != tid:
+            self.aliases[tid] = x
         i = self.ex_index.get(x)
         if i is None:
             i = self.ex_index[x] = len(self.ex_ids)
             self.ex_ids.append(x)
             self.ex_line.append(line)
             self.data[x] = data
+        elif x == tid and x in self.aliases.values():
+            self.data[x] = data  # the example's own task, after a copy of it
         return i, x
 
     def add(self, i, x, annotator, label, stamp, line):
@@ -177,8 +191,8 @@ class _Builder:
         notes = ()
         if self.replaced:
             x, a = self.replaced[0]
-            notes = (f"{self.path}: {len(self.replaced)} task(s) labeled twice by the same "
-                     f"annotator (first: task {x!r} by {a!r}); kept the newest label of each "
+            notes = (f"{self.path}: {len(self.replaced)} example(s) labeled twice by the same "
+                     f"annotator (first: example {x!r} by {a!r}); kept the newest label of each "
                      "(by updated_at/created_at, else the later one in the file), as the "
                      "learner's duplicate_policy='replace' does",)
         return AnnotationTable(
@@ -187,7 +201,7 @@ class _Builder:
             label=np.asarray([vals[k][2] for k in order], dtype=object),
             line=np.asarray([vals[k][3] for k in order], dtype=np.int64),
             example_line=np.asarray(self.ex_line, dtype=np.int64),
-            row_label=row_label, task_data=self.data, notes=notes,
+            row_label=row_label, task_data=self.data, notes=notes, aliases=self.aliases,
         )
 
 
@@ -225,17 +239,22 @@ def _read_full(path, tasks, label_column, classes=None):
         label_column = _tag_of_full_export(path, tasks, classes)
     b = _Builder(path)
     from_names = set()
+    task_line = {}
     for k, task in enumerate(tasks):
         if not isinstance(task, dict) or "data" not in task or "id" not in task:
             raise _task_error(path, k, task.get("id") if isinstance(task, dict) else None,
                               "has no 'id' or no 'data'",
                               "Give the JSON export of Label Studio (Export > JSON), unchanged.")
-        i, x = b.example(task["id"], k + 1, task.get("data"))
-        if b.ex_line[i] != k + 1:
+        tid = _id_text(task["id"])
+        if tid in task_line:
             raise _task_error(path, k, task["id"],
-                              f"the task ID also belongs to task {b.ex_line[i]}",
+                              f"the task ID also belongs to task {task_line[tid]}",
                               "Give each task once: export the project again, or remove the "
                               "duplicated task.")
+        task_line[tid] = k + 1
+        data = task.get("data")
+        i, x = b.example(task["id"], k + 1, data,
+                         data.get(EXAMPLE_KEY) if isinstance(data, dict) else None)
         annotations = task.get("annotations", task.get("completions")) or []
         for a in annotations:
             if not isinstance(a, dict) or a.get("was_cancelled") or a.get("skipped"):
@@ -333,7 +352,7 @@ def _records_table(path, records, line_of, fmt, label_column, row_label, classes
                                  "Give the export unchanged: every row names its task.",
                                  row_label=row_label)
         data = {c: v for c, v in r.items() if c not in meta}
-        i, x = b.example(tid, line, data)
+        i, x = b.example(tid, line, data, r.get(EXAMPLE_KEY))
         value = None if label is None else r.get(label)
         who = r.get("annotator")
         if value in (None, ""):
@@ -412,13 +431,18 @@ def read_ls_csv(table, label_column=None, classes=None):
 def import_tasks(ids, rows, task_data, extra_meta):
     """A Label Studio import file (list of tasks) for the picked examples.
 
-    Each task gets its original ``data`` from the export (``{"example_id": ID}`` when the
-    example was not in one) and, in ``meta``, the example ID and why it was picked.
+    Each task gets its original ``data`` from the export plus the example ID under
+    ``EXAMPLE_KEY`` (which every export format carries back, so the labels of the next
+    round attach to this example), and, in ``meta``, the example ID and why it was picked.
+    Returns ``(text, unknown)``: the file and the IDs whose data no export gave (their data
+    is the example ID alone).
     """
-    tasks = []
+    tasks, unknown = [], []
     for x, meta in zip(ids, rows):
         data = (task_data or {}).get(x)
         if not isinstance(data, dict) or not data:
-            data = {"example_id": x}
-        tasks.append({"data": data, "meta": {"example_id": x, **meta, **extra_meta}})
-    return json.dumps(tasks, indent=1, ensure_ascii=False) + "\n"
+            data = {}
+            unknown.append(x)
+        tasks.append({"data": {**data, EXAMPLE_KEY: x},
+                      "meta": {"example_id": x, **meta, **extra_meta}})
+    return json.dumps(tasks, indent=1, ensure_ascii=False) + "\n", unknown

@@ -27,6 +27,7 @@ from ._common import (
 )
 from ._files import (
     InputFileError,
+    _shown,
     align_pred_probs,
     encode_labels,
     read_annotations,
@@ -206,7 +207,13 @@ def _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, task_dat
     if getattr(args, "tasks_out", None):
         from ._labelstudio import import_tasks
 
-        files[Path(args.tasks_out)] = import_tasks(batch.ids, batch.meta(), task_data, {})
+        files[Path(args.tasks_out)], unknown = import_tasks(batch.ids, batch.meta(), task_data,
+                                                            {})
+        if unknown:
+            batch.notes.append(
+                f"--tasks-out: {len(unknown)} task(s) of the import file have no data from the "
+                f"annotations ({_shown(unknown)}): their data holds only the example ID; add "
+                "their data in Label Studio, or score only examples of the export")
     write_files_atomically(files, inputs=inputs)
     return list(files)
 
@@ -435,6 +442,7 @@ def _score(args, progress, inputs, pool_files, client):
                    consensus=consensus, quality=quality,
                    annotator_quality=aq if args.suggest_annotators else None,
                    max_per_annotator=args.max_per_annotator)
+    batch.notes += _copy_rows_note(ann, tab)
     written = _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, ann.task_data)
     _say_notes(ann, batch)
     warnings_to_stderr(caught)
@@ -447,6 +455,19 @@ def _score(args, progress, inputs, pool_files, client):
         f"wrote {', '.join(map(str, written))}"
     )
     return 0
+
+
+def _copy_rows_note(ann, tab):
+    """Said when probability rows name tasks that are copies of an example (imported from
+    --tasks-out): those rows are not used, the example's own row is."""
+    if not ann.aliases or tab.ids is None:
+        return []
+    copies = [x for x in tab.ids if x in ann.aliases]
+    if not copies:
+        return []
+    return [f"{tab.path}: {len(copies)} row(s) name tasks imported from --tasks-out "
+            f"({_shown(copies)}; task {copies[0]!r} is example {ann.aliases[copies[0]]!r}): "
+            "not used, the row of each example is"]
 
 
 def _say_notes(ann, batch):
@@ -481,6 +502,10 @@ def _read_fit_inputs(args):
                                  "Fill in missing values, or use --model extratrees, "
                                  "randomforest or hgb, which handle them.")
     ann = _read_annotations(args)
+    if ann.aliases:  # feature rows of tasks imported from --tasks-out: their example's row counts
+        keep = np.fromiter((x not in ann.aliases for x in ids), dtype=bool, count=len(ids))
+        if not keep.all():
+            ids, X = [x for x, k in zip(ids, keep) if k], X[keep]
     pos = {x: i for i, x in enumerate(ids)}
     rows = np.fromiter((pos.get(x, -1) for x in ann.example_ids), dtype=np.int64,
                        count=ann.n_examples)
