@@ -789,3 +789,28 @@ def test_fit_merges_imported_copies_and_drops_their_feature_rows(tmp_path, capsy
     cons = {r["example_id"]: int(r["num_annotations"]) for r in
             read_csv(tmp_path / "o" / "consensus.csv")}
     assert cons == {str(x): sum(1 for (t, _) in pr.triples if t == x) for x in pr.labeled()}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json-min"])
+def test_import_file_carries_the_task_data_as_exported(tmp_path, capsys, fmt):
+    """Nested data comes back as JSON (not text), and fields a task does not have (empty cells
+    of a CSV export, which has every column on every row) are not added."""
+    pr = Project()
+    for k, t in enumerate(pr.tasks):
+        if k % 2:
+            t["data"]["meta_info"] = {"src": "web", "tags": ["a", str(k)]}
+        if k % 3 == 0:
+            t["data"]["links"] = [k, k + 1]
+    out = tmp_path / "o"
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt),
+                        *pr.prob_args(tmp_path, fmt), "--batch", "24", "--quiet",
+                        "--out-dir", str(out), "--tasks-out", str(out / "import.json")], capsys)
+    assert code == 0, err
+    data = {str(t["id"]): t["data"] for t in pr.tasks}
+    tasks = json.loads((out / "import.json").read_text())
+    known = [t for t in tasks if t["meta"]["example_id"] in data
+             and len(t["data"]) > 1]
+    assert len(known) > 12
+    for t in known:
+        x = t["meta"]["example_id"]
+        assert t["data"] == {**data[x], "skactivelab_example_id": x}

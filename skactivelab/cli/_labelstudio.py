@@ -301,6 +301,19 @@ def _read_full(path, tasks, label_column, classes=None):
     return b.table("labelstudio-json", "task")
 
 
+def _json_columns(records, keys, meta):
+    """Data columns of a CSV export that hold JSON: every filled cell a JSON object or list
+    (the CSV export writes nested task data so); they are parsed back for the import file."""
+    out = set()
+    for c in keys:
+        if c in meta:
+            continue
+        cells = [r.get(c) for r in records if not _empty(r.get(c))]
+        if cells and all(isinstance(_answer_value(v), (dict, list)) for v in cells):
+            out.add(c)
+    return out
+
+
 def _label_column_of_records(path, records, keys, classes):
     """The column of JSON-MIN records / CSV rows holding the class, or None when nobody
     labeled anything yet; and the columns that hold answers rather than task data.
@@ -325,7 +338,7 @@ def _label_column_of_records(path, records, keys, classes):
                              "Pass --label-column NAME: the name= of the <Choices> tag of your "
                              "labeling config.")
     label = _pick_label(path, cand, answers, classes)
-    return label, (set(answers) if unlabeled else {label})
+    return label, (set(cand) if unlabeled else {label})
 
 
 def _records_table(path, records, line_of, fmt, label_column, row_label, classes=None):
@@ -344,6 +357,7 @@ def _records_table(path, records, line_of, fmt, label_column, row_label, classes
                                  "Give --label-column the name= of the <Choices> tag.")
     b = _Builder(path)
     meta = set(LS_META_COLUMNS) | set(_LS_OPTIONAL) | answer_columns
+    json_columns = _json_columns(records, keys, meta) if fmt == "labelstudio-csv" else set()
     for k, r in enumerate(records):
         line = line_of(k)
         tid = r.get("id")
@@ -351,7 +365,11 @@ def _records_table(path, records, line_of, fmt, label_column, row_label, classes
             raise InputFileError(path, line, "the task 'id' is empty",
                                  "Give the export unchanged: every row names its task.",
                                  row_label=row_label)
-        data = {c: v for c, v in r.items() if c not in meta}
+        if fmt == "labelstudio-csv":  # every row has every column: an empty cell is no field
+            data = {c: (json.loads(v) if c in json_columns else v) for c, v in r.items()
+                    if c not in meta and v != ""}
+        else:
+            data = {c: v for c, v in r.items() if c not in meta}
         i, x = b.example(tid, line, data, r.get(EXAMPLE_KEY))
         value = None if label is None else r.get(label)
         who = r.get("annotator")
