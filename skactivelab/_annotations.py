@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 __all__ = ["Annotations", "check_annotations", "long_to_wide", "wide_to_long"]
 
-_LONG_EXAMPLE_COLUMNS = ("task", "example", "example_id", "item")
+_LONG_EXAMPLE_COLUMNS = ("task", "example", "example_id", "item", "id")  # "id" weakest: last
 _LONG_ANNOTATOR_COLUMNS = ("annotator", "worker", "annotator_id", "worker_id")
 _LONG_LABEL_COLUMNS = ("label",)
 

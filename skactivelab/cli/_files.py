@@ -291,9 +291,15 @@ def _is_json_document(path):
 
 
 def _find_column(header, aliases):
-    """Indices of the columns whose lower-cased name is in ``aliases``."""
+    """Indices of the columns whose lower-cased name is in ``aliases``.
+
+    The bare ``id`` is the weakest name (often a row counter beside ``task`` or
+    ``example_id``): it counts only when no other alias is present, as in the
+    in-memory readers, which try the aliases in order and have ``id`` last.
+    """
     hits = [j for j, name in enumerate(header) if name.lower() in aliases]
-    return hits
+    strong = [j for j in hits if header[j].lower() != "id"]
+    return strong if strong else hits
 
 
 def _pick_column(table, header_line, aliases, what, required=True):
@@ -333,9 +339,12 @@ def _parse_numbers(table, cols, what, allow_missing=False):
                     col = table.header[cols[k]]
                     problem = (f"column {col!r} is empty" if cell == "" else
                                f"column {col!r} holds {cell!r}, which is not a number")
+                    hint = "" if cell == "" else (
+                        f" If column {col!r} holds the example IDs, pass --example-column {col}.")
                     raise InputFileError(table.path, int(table.lines[i]), problem,
                                          f"Give {what} as plain numbers (like 0.25)"
-                                         + ("; leave a cell empty for a missing value." if allow_missing else ".")) from None
+                                         + ("; leave a cell empty for a missing value."
+                                            if allow_missing else ".") + hint) from None
     bad = np.isinf(values) if allow_missing else ~np.isfinite(values)
     if bad.any():
         i, k = np.argwhere(bad)[0]
@@ -433,7 +442,7 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
     path : str or Path
     fmt : {"auto", "labelstudio", "long", "wide"}
         Long format has columns example ID (``example_id``, ``task``,
-        ``example`` or ``item``), annotator ID (``annotator_id``,
+        ``example`` or ``item``, else ``id``), annotator ID (``annotator_id``,
         ``annotator`` or ``worker``) and ``label``, one row per label; other
         columns are ignored. Wide format has the example ID in the first column
         and one column per annotator (the header is the annotator ID). "auto"
@@ -715,7 +724,7 @@ def read_pred_probs(path, *, what="--pred-probs", class_names=None, id_column=No
 
     A CSV file has one column per class, named by the class, and optionally an
     example ID column: ``id_column`` if given, else a column named like an
-    example ID (``example_id``, ``task``, ``example``, ``item``) whose name is
+    example ID (``example_id``, ``task``, ``example``, ``item``, else ``id``) whose name is
     not one of ``class_names`` and whose cells do not look like probabilities.
     Rows must be non-negative and sum to 1 within ``ROW_SUM_TOL`` (they are
     renormalised).
