@@ -19,6 +19,7 @@ The task ``id`` is the example ID everywhere after. Every problem raises
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
@@ -48,6 +49,9 @@ class LabelColumnError(InputFileError):
                          "tasks), and not exactly one of them holds only class names",
                          "Pass --label-column NAME: the name= of the <Choices> tag that holds "
                          "the class.")
+
+
+_TASK_ID_RE = re.compile(r"\d+")
 
 
 def _empty(value):
@@ -234,9 +238,23 @@ def _tag_of_full_export(path, tasks, classes):
     return _pick_label(path, list(answers), answers, classes)
 
 
+def _emails_by_user_id(tasks):
+    """``{user id (text): email}`` of the ``completed_by`` objects of an export, so that a
+    user written as a bare ID elsewhere in the same export is the same annotator."""
+    out = {}
+    for task in tasks:
+        for a in _live_annotations(task):
+            who = a.get("completed_by")
+            if isinstance(who, dict) and not _empty(who.get("id")) and not _empty(
+                    who.get("email")):
+                out.setdefault(_id_text(who["id"]), str(who["email"]))
+    return out
+
+
 def _read_full(path, tasks, label_column, classes=None):
     if label_column is None:
         label_column = _tag_of_full_export(path, tasks, classes)
+    emails = _emails_by_user_id(tasks)
     b = _Builder(path)
     from_names = set()
     task_line = {}
@@ -263,6 +281,7 @@ def _read_full(path, tasks, label_column, classes=None):
             if not results:
                 continue  # submitted without a choice: no label
             who = _annotator_of(a.get("completed_by"))
+            who = emails.get(who, who)  # user 5 and {"id": 5, "email": ...}: one annotator
             if who is None:
                 raise _task_error(path, k, task["id"],
                                   f"annotation {a.get('id')!r} has no 'completed_by'",
@@ -365,6 +384,12 @@ def _records_table(path, records, line_of, fmt, label_column, row_label, classes
             raise InputFileError(path, line, "the task 'id' is empty",
                                  "Give the export unchanged: every row names its task.",
                                  row_label=row_label)
+        if fmt == "labelstudio-csv" and not _TASK_ID_RE.fullmatch(str(tid)):
+            raise InputFileError(path, line,
+                                 f"the 'id' column holds {tid!r}, not a Label Studio task ID: "
+                                 "the task data has a field 'id', which the CSV export writes "
+                                 "over the task ID", "Export as JSON (or JSON-MIN), which keep "
+                                 "the task ID, or rename the data field.", row_label=row_label)
         if fmt == "labelstudio-csv":  # every row has every column: an empty cell is no field
             data = {c: (json.loads(v) if c in json_columns else v) for c, v in r.items()
                     if c not in meta and v != ""}
