@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 # Column names of a long-format annotation table (case-insensitive).
-LONG_EXAMPLE_COLUMNS = ("task", "example", "example_id", "item")
+LONG_EXAMPLE_COLUMNS = ("task", "example", "example_id", "item", "id")  # "id" weakest: last
 LONG_ANNOTATOR_COLUMNS = ("annotator", "worker", "annotator_id", "worker_id")
 LONG_LABEL_COLUMNS = ("label",)
 

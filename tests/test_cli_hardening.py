@@ -135,6 +135,56 @@ def test_score_out_below_a_file_is_refused_with_exit_2(tmp_path, capsys):
     assert "report" in err and "is a file" in err and "nothing was written" in err.lower()
 
 
+@pytest.mark.parametrize("outs", [
+    ["--out", "o.csv", "--tasks-out", "o.csv"],
+    ["--out", "o.csv", "--tasks-out", "./sub/../o.csv"],
+    ["--out-dir", "d", "--tasks-out", "d/consensus.csv"],
+    ["--out-dir", "d", "--tasks-out", "d/./annotators.csv"],
+])
+def test_score_refuses_two_outputs_naming_one_file(tmp_path, capsys, monkeypatch, outs):
+    ann, probs, _, _ = small_task(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, stdout, err = run(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "3",
+                             "--quiet", *outs], capsys)
+    assert code == 2 and stdout == ""
+    assert len(err.splitlines()) == 1 and "two outputs name the same file" in err
+    assert outs[0] in err and "--tasks-out" in err and "nothing was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_fit_refuses_tasks_out_inside_its_out_dir_files(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    ids = [f"s{i}" for i in range(12)]
+    feats = write_csv(tmp_path / "f.csv", ["example_id", "x1"],
+                      [[x, repr(float(v))] for x, v in zip(ids, rng.normal(size=12))])
+    ann = write_csv(tmp_path / "a.csv", ["example_id", "annotator_id", "label"],
+                    [[x, "alice", "ab"[i % 2]] for i, x in enumerate(ids)])
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "next_batch.csv").write_text("previous round\n")
+    code, stdout, err = run(["fit", "--features", feats, "--annotations", ann, "--model",
+                             "logistic", "--cv", "2", "--n-jobs", "1", "--batch", "3",
+                             "--out-dir", str(tmp_path / "d"), "--tasks-out",
+                             str(tmp_path / "d" / "next_batch.csv")], capsys)
+    assert code == 2 and stdout == ""
+    assert len(err.splitlines()) == 1 and "two outputs name the same file" in err
+    assert (tmp_path / "d" / "next_batch.csv").read_text() == "previous round\n"
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["next_batch.csv"]
+
+
+def test_writer_refuses_two_pairs_naming_one_file(tmp_path):
+    from skactivelab.cli._write import check_output_paths
+
+    a = tmp_path / "x.csv"
+    with pytest.raises(OutputPathError, match="two outputs name the same file: --a .* --b"):
+        check_output_paths([(a, "--a"), (tmp_path / "." / "x.csv", "--b")])
+    os.symlink(tmp_path, tmp_path / "link")
+    with pytest.raises(OutputPathError, match="two outputs name the same file"):
+        check_output_paths([(a, "--a"), (tmp_path / "link" / "x.csv", "--b")])
+    check_output_paths([(a, "--a"), (tmp_path / "y.csv", "--b")])  # different files pass
+
+
 # --------------------------------------------------------------------------- inputs are safe
 @pytest.mark.parametrize("how", ["same", "dot_slash", "symlink", "hard_link"])
 def test_score_refuses_to_overwrite_an_input(tmp_path, capsys, monkeypatch, how):
@@ -493,3 +543,58 @@ def test_read_only_targets_are_refused_before_writing(tmp_path, monkeypatch, wha
         write_files_atomically({first: "new\n", second: "new\n"})
     assert first.read_text() == "old\n" and second.read_text() == "old 2\n"
     assert leftovers(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- an "id" column
+def test_id_is_a_default_example_column_of_long_tables_and_probabilities(tmp_path, capsys):
+    ann, probs, rows, P = small_task(tmp_path)
+    for path in (ann, probs):
+        text = open(path).read().replace("example_id,", "id,", 1)
+        open(path, "w").write(text)
+    code, _, err = run(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "12",
+                        "--quiet", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    ids = [f"ex{i}" for i in range(12)]
+    L = np.full((12, 2), -1)
+    for x, a, y in rows:
+        L[ids.index(x), ["alice", "bob"].index(a)] = ["cat", "dog"].index(y)
+    want, _ = get_active_learning_scores(L, P)
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    assert got == pytest.approx(dict(zip(ids, want.tolist())), rel=1e-12)
+
+
+def test_a_row_counter_id_beside_task_stays_a_plain_column(tmp_path, capsys):
+    ann, probs, rows, P = small_task(tmp_path)
+    write_csv(tmp_path / "ann2.csv", ["id", "task", "annotator", "label"],
+              [[k, *r] for k, r in enumerate(rows)])
+    code, _, err = run(["score", "--annotations", str(tmp_path / "ann2.csv"), "--pred-probs",
+                        probs, "--batch", "12", "--quiet", "--out", str(tmp_path / "o.csv")],
+                       capsys)
+    assert code == 0, err
+    assert sorted(r["example_id"] for r in read_csv(tmp_path / "o.csv")) == sorted(
+        f"ex{i}" for i in range(12))
+
+
+def test_in_memory_long_frame_prefers_task_over_a_row_counter_id():
+    pd = pytest.importorskip("pandas")
+    from skactivelab import get_label_quality_multiannotator
+
+    df = pd.DataFrame({"id": [10, 11, 12, 13], "task": ["a", "a", "b", "b"],
+                       "annotator": ["x", "y", "x", "y"], "label": [0, 0, 1, 0]})
+    P = np.array([[0.8, 0.2], [0.3, 0.7]])
+    res = get_label_quality_multiannotator(df, P)
+    ref = get_label_quality_multiannotator(np.array([[0, 0], [1, 0]]), P)
+    np.testing.assert_array_equal(np.asarray(res.consensus_label), ref.consensus_label)
+    only_id = df.drop(columns="task").assign(id=[0, 0, 1, 1])  # "id" alone names examples
+    res = get_label_quality_multiannotator(only_id, P)
+    np.testing.assert_array_equal(np.asarray(res.consensus_label), ref.consensus_label)
+
+
+def test_a_text_id_column_under_another_name_gets_the_option_hint(tmp_path, capsys):
+    ann, probs, _, _ = small_task(tmp_path)
+    text = open(probs).read().replace("example_id,", "uid,", 1)
+    open(probs, "w").write(text)
+    code, _, err = run(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "3",
+                        "--quiet", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "'ex0', which is not a number" in err and "--example-column uid" in err

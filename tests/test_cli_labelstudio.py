@@ -96,8 +96,12 @@ class Project:
                                 "lead_time": None})
             for a in anns:
                 who = a["completed_by"]
-                records.append({**t["data"], "id": t["id"],
-                                TAG: a["result"][0]["value"]["choices"][0],
+                # one column per answered tag: one choice as text, several as {"choices": [...]}
+                answers = {r["from_name"]: (r["value"]["choices"][0]
+                                            if len(r["value"]["choices"]) == 1 else
+                                            {"choices": r["value"]["choices"]})
+                           for r in a["result"]}
+                records.append({**t["data"], "id": t["id"], **answers,
                                 "annotator": who["email"] if isinstance(who, dict) else who,
                                 "annotation_id": a["id"], "created_at": a["created_at"],
                                 "updated_at": a["updated_at"], "lead_time": a["lead_time"]})
@@ -106,7 +110,8 @@ class Project:
     def csv_text(self, sep=","):
         records = self.json_min()
         keys = sorted({k for r in records for k in r})
-        rows = [{k: ("" if r.get(k) is None else r.get(k)) for k in keys} for r in records]
+        rows = [{k: ("" if r.get(k) is None else r[k] if not isinstance(r.get(k), (dict, list))
+                     else json.dumps(r[k])) for k in keys} for r in records]
         import io
 
         buf = io.StringIO()
@@ -137,6 +142,23 @@ class Project:
             w.writerow([id_name, *CLASSES])
             w.writerows([tid, *map(repr, p.tolist())] for tid, p in zip(self.ids, self.P))
         return str(path)
+
+    def prob_args(self, tmp_path, fmt):
+        """--pred-probs (and --unlabeled-pred-probs): JSON-MIN and CSV exports leave out the
+        tasks whose only annotations were cancelled, so their rows go in the pool file."""
+        probs = self.probs_csv(tmp_path)
+        gone = {str(t["id"]) for t in self.tasks if t["annotations"]
+                and all(a["was_cancelled"] for a in t["annotations"])}
+        gone -= {t["data"].get("skactivelab_example_id") for t in self.tasks
+                 if any(not a["was_cancelled"] for a in t["annotations"])}  # labeled copies
+        if fmt == "json" or not gone:
+            return ["--pred-probs", probs]
+        lines = open(probs).read().splitlines()
+        open(probs, "w").write("\n".join(ln for ln in lines if ln.split(",")[0] not in gone)
+                               + "\n")
+        (tmp_path / "pool.csv").write_text("\n".join(
+            [lines[0]] + [ln for ln in lines if ln.split(",")[0] in gone]) + "\n")
+        return ["--pred-probs", probs, "--unlabeled-pred-probs", str(tmp_path / "pool.csv")]
 
     # -- what the library says on the same data
     def labeled(self):
@@ -170,8 +192,21 @@ def test_label_studio_export_to_batch_and_import_file(tmp_path, capsys, fmt):
     pr = Project()
     export = pr.write(tmp_path, fmt)
     probs = pr.probs_csv(tmp_path)
+    # JSON-MIN and CSV leave out tasks whose only annotation was cancelled: their rows are
+    # given as the unlabeled pool (their data is unknown, the import file says only the ID)
+    gone = {str(t["id"]) for t in pr.tasks if t["annotations"]
+            and all(a["was_cancelled"] for a in t["annotations"])} if fmt != "json" else set()
+    assert gone or fmt == "json"
+    extra = []
+    if gone:
+        lines = open(probs).read().splitlines()
+        open(probs, "w").write("\n".join(ln for ln in lines if ln.split(",")[0] not in gone)
+                               + "\n")
+        (tmp_path / "pool.csv").write_text("\n".join(
+            [lines[0]] + [ln for ln in lines if ln.split(",")[0] in gone]) + "\n")
+        extra = ["--unlabeled-pred-probs", str(tmp_path / "pool.csv")]
     out = tmp_path / "round2"
-    code, stdout, err = run(["score", "--annotations", export, "--pred-probs", probs,
+    code, stdout, err = run(["score", "--annotations", export, "--pred-probs", probs, *extra,
                              "--batch", "10", "--out-dir", str(out),
                              "--tasks-out", str(out / "import.json")], capsys)
     assert code == 0, err
@@ -207,13 +242,12 @@ def test_label_studio_export_to_batch_and_import_file(tmp_path, capsys, fmt):
     tasks = json.loads((out / "import.json").read_text())
     assert [t["meta"]["example_id"] for t in tasks] == order
     texts = {str(t["id"]): t["data"]["text"] for t in pr.tasks}
-    # JSON-MIN and CSV leave out tasks whose only annotation was cancelled: no data known
-    gone = {str(t["id"]) for t in pr.tasks if t["annotations"]
-            and all(a["was_cancelled"] for a in t["annotations"])} if fmt != "json" else set()
-    assert gone or fmt == "json"
+    picked_gone = [x for x in order if x in gone]
+    assert bool(picked_gone) == ("have no data from the annotations" in err)
     for t, r in zip(tasks, rows):
         x = t["meta"]["example_id"]
-        assert t["data"] == ({"example_id": x} if x in gone else {"text": texts[x]})
+        assert t["data"] == ({"skactivelab_example_id": x} if x in gone else
+                             {"text": texts[x], "skactivelab_example_id": x})
         assert t["meta"]["reason"] == ("relabel" if r["relabel"] == "true" else "first_label")
         assert t["meta"]["score"] == pytest.approx(float(r["score"]), rel=1e-12)
 
@@ -253,7 +287,7 @@ def test_label_studio_csv_is_not_read_as_wide(tmp_path, capsys):
     pr = Project()
     export = pr.write(tmp_path, "csv")
     assert "eve@corp.com" in open(export).read()
-    code, _, err = run(["score", "--annotations", export, "--pred-probs", pr.probs_csv(tmp_path),
+    code, _, err = run(["score", "--annotations", export, *pr.prob_args(tmp_path, "csv"),
                         "--batch", "3", "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 0, err
 
@@ -310,9 +344,9 @@ def _bad_export(tmp_path, case):
         return json.dumps(tasks), "task 8 (id 1003)"
     if case == "invalid_json":
         return json.dumps(tasks)[:-5], "not valid JSON"
-    if case == "several_choice_tags":
+    if case == "several_choice_tags":  # both tags answer with class names: ambiguous
         extra = {"from_name": "topic", "to_name": "text", "type": "choices",
-                 "value": {"choices": ["sports"]}}
+                 "value": {"choices": ["Positive"]}}
         tasks[0]["annotations"][0]["result"].append(extra)
         return json.dumps(tasks), "--label-column"
     raise AssertionError(case)
@@ -402,7 +436,7 @@ def test_parquet_probabilities(tmp_path, capsys):
     df = pd.DataFrame(pr.P, columns=CLASSES)
     df.insert(0, "id", pr.ids)
     df.to_parquet(tmp_path / "p.parquet")
-    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json-min"),
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"),
                         "--pred-probs", str(tmp_path / "p.parquet"), "--batch", "24",
                         "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 0, err
@@ -492,5 +526,336 @@ def test_fit_on_a_label_studio_export_writes_an_import_file(tmp_path, capsys):
     tasks = json.loads((tmp_path / "out" / "import.json").read_text())
     assert [t["meta"]["example_id"] for t in tasks] == [r["example_id"] for r in rows]
     texts = {str(t["id"]): t["data"] for t in pr.tasks}
-    assert all(t["data"] == texts[t["meta"]["example_id"]] for t in tasks)
+    assert all(t["data"] == {**texts[t["meta"]["example_id"]],
+                             "skactivelab_example_id": t["meta"]["example_id"]} for t in tasks)
     assert set(rows[0]) >= {"labeled_by", "consensus_label", "suggested_annotator"}
+
+
+# --------------------------------------------------------------------------- a fresh project
+def _fresh_project():
+    pr = Project(seed=2, n=6)
+    for t in pr.tasks:
+        t["annotations"] = []
+    pr.triples, pr.unlabeled = {}, list(pr.ids)
+    return pr
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fresh_project_gives_a_first_batch_with_empty_suggestions(tmp_path, capsys, fmt):
+    """Tasks nobody labeled yet, in every export format; --suggest-annotators says why it
+    suggests nobody instead of failing."""
+    pr = _fresh_project()
+    export = pr.write(tmp_path, fmt)
+    out = tmp_path / "round1"
+    code, stdout, err = run(["score", "--annotations", export, "--pred-probs",
+                             pr.probs_csv(tmp_path), "--batch", "4", "--suggest-annotators",
+                             "--quiet", "--out-dir", str(out), "--tasks-out",
+                             str(out / "import.json")], capsys)
+    assert code == 0, err
+    assert "nobody has labeled anything yet" in err and "--suggest-annotators" in err
+    _, want = get_active_learning_scores(None, None, pr.P)
+    order = np.argsort(want, kind="stable")[:4]
+    rows = read_csv(out / "next_batch.csv")
+    assert [r["example_id"] for r in rows] == [str(pr.ids[i]) for i in order]
+    np.testing.assert_allclose([float(r["score"]) for r in rows], want[order], rtol=1e-12)
+    assert [r["suggested_annotator"] for r in rows] == [""] * 4
+    assert all(r["relabel"] == "false" and r["labeled_by"] == "" for r in rows)
+    tasks = json.loads((out / "import.json").read_text())
+    texts = {str(t["id"]): t["data"]["text"] for t in pr.tasks}
+    assert [t["data"]["text"] for t in tasks] == [texts[r["example_id"]] for r in rows]
+    assert all(t["meta"]["suggested_annotator"] is None for t in tasks)
+
+
+@pytest.mark.parametrize("fmt", ["json-min", "csv"])
+def test_fresh_project_accepts_a_label_column_it_cannot_see_yet(tmp_path, capsys, fmt):
+    pr = _fresh_project()
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--label-column", TAG, "--batch", "2",
+                        "--quiet", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    assert len(read_csv(tmp_path / "o.csv")) == 2
+
+
+# --------------------------------------------------------------------------- which column is the class
+def _with_second_tag(pr, answer):
+    for t in pr.tasks:
+        for a in t["annotations"]:
+            if a["result"]:
+                a["result"].append({"from_name": "topic", "to_name": "text", "type": "choices",
+                                    "value": {"choices": [answer]}})
+    return pr
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_second_choices_tag_of_other_values_is_not_the_class_in_any_format(tmp_path, capsys, fmt):
+    pr = _with_second_tag(Project(), "battery")
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), *pr.prob_args(tmp_path, fmt), "--batch", "24", "--quiet",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    assert got.keys() == want.keys()
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_two_choices_tags_of_class_names_are_refused_alike(tmp_path, capsys, fmt):
+    pr = _with_second_tag(Project(), "Positive")
+    export = pr.write(tmp_path, fmt)
+    base = ["score", "--annotations", export, *pr.prob_args(tmp_path, fmt),
+            "--batch", "3", "--quiet", "--out", str(tmp_path / "o.csv")]
+    code, stdout, err = run(base, capsys)
+    assert code == 2 and stdout == "" and len(err.splitlines()) == 1
+    assert "several candidate label columns ['sentiment', 'topic']" in err
+    assert "--label-column" in err and not (tmp_path / "o.csv").exists()
+    code, _, err = run(base + ["--label-column", TAG], capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("fmt", ["json-min", "csv"])
+def test_a_data_field_named_label_is_task_data(tmp_path, capsys, fmt):
+    """Filled on tasks nobody labeled: task data, not the class; kept in the import file."""
+    pr = Project()
+    for t in pr.tasks:
+        t["data"]["label"] = "product review"
+    out = tmp_path / "o"
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt), *pr.prob_args(tmp_path, fmt), "--batch", "24", "--quiet", "--out-dir", str(out),
+                        "--tasks-out", str(out / "import.json")], capsys)
+    assert code == 0, err
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(out / "next_batch.csv")}
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+    tasks = json.loads((out / "import.json").read_text())
+    labeled = [t for t in tasks if t["meta"]["reason"] == "relabel"]
+    assert labeled and all(t["data"]["label"] == "product review" for t in labeled)
+
+
+def test_ambiguous_label_columns_without_class_names_name_the_option(tmp_path, capsys):
+    """Every task labeled (no record shows what task data is) and no probability file (fit):
+    the data fields 'label' and 'text' could be the class as well as 'sentiment'."""
+    pr = Project()
+    for t in pr.tasks:
+        t["data"]["label"] = "product review"
+    pr.tasks = [t for t in pr.tasks if any(not a["was_cancelled"] for a in t["annotations"])]
+    ids = [t["id"] for t in pr.tasks]
+    (tmp_path / "f.csv").write_text("id,f1\n" + "".join(f"{x},{k / 7!r}\n"
+                                                       for k, x in enumerate(ids)))
+    base = ["fit", "--features", str(tmp_path / "f.csv"), "--example-column", "id",
+            "--annotations", pr.write(tmp_path, "json-min"), "--model", "logreg", "--cv", "2",
+            "--n-jobs", "1", "--batch", "2", "--quiet", "--out-dir", str(tmp_path / "o")]
+    code, stdout, err = run(base, capsys)
+    assert code == 2 and stdout == "" and len(err.splitlines()) == 1
+    assert "several candidate label columns ['label', 'sentiment', 'text']" in err
+    assert "--label-column" in err and not (tmp_path / "o").exists()
+    code, _, err = run(base + ["--label-column", TAG], capsys)
+    assert code == 0, err
+
+
+def test_multi_label_in_a_csv_export_is_reported_as_multi_label(tmp_path, capsys):
+    """label-studio-converter writes several choices as {"choices": [...]} (JSON text in CSV)."""
+    pr = Project()
+    pr.tasks[2]["annotations"][0]["result"][0]["value"]["choices"] = ["Positive", "Neutral"]
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "csv"), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "3", "--quiet",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "multi-label" in err and "'1003'" in err and "export.csv, row" in err, err
+
+
+# --------------------------------------------------------------------------- the second round
+def _label_imported_tasks(pr, tasks, first_new_id=5001):
+    """What Label Studio does with an import file, then a labeling session: each imported task
+    gets a NEW task ID (data and meta kept); annotator 0 labels every one of them, again where
+    it labeled the example before (its newer label then replaces the old one)."""
+    for k, t in enumerate(tasks):
+        x = int(t["meta"]["example_id"])
+        assert t["data"]["skactivelab_example_id"] == str(x)
+        c = k % 3
+        a = pr._annotation(0, CLASSES[c])
+        a["created_at"] = a["updated_at"] = f"2024-03-09T09:{k:02d}:00Z"  # newer than round 1
+        pr.tasks.append({"id": first_new_id + k, "data": t["data"], "meta": t["meta"],
+                         "annotations": [a], "predictions": []})
+        pr.triples[(x, 0)] = c
+        if x in pr.unlabeled:
+            pr.unlabeled.remove(x)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_second_round_labels_attach_to_the_original_examples(tmp_path, capsys, fmt):
+    pr = Project()
+    r1 = tmp_path / "round1"
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "8", "--quiet", "--out-dir", str(r1),
+                        "--tasks-out", str(r1 / "import.json")], capsys)
+    assert code == 0, err
+    tasks = json.loads((r1 / "import.json").read_text())
+    picked = [int(t["meta"]["example_id"]) for t in tasks]
+    assert any(x in pr.unlabeled for x in picked) and any(x not in pr.unlabeled for x in picked)
+    relabeled_by_0 = [x for x in picked if (x, 0) in pr.triples]
+    _label_imported_tasks(pr, tasks)
+    r2 = tmp_path / "round2"
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt),
+                        *pr.prob_args(tmp_path, fmt), "--batch", "24", "--quiet",
+                        "--out-dir", str(r2)], capsys)
+    assert code == 0, err
+    if relabeled_by_0:  # the same annotator on one example twice: the newer label is kept
+        assert "kept the newest label" in err
+    cons = {r["example_id"]: r for r in read_csv(r2 / "consensus.csv")}
+    assert sorted(cons) == sorted(str(x) for x in pr.labeled())  # no new examples
+    n_labels = {str(x): sum(1 for (t, _) in pr.triples if t == x) for x in pr.labeled()}
+    assert {x: int(r["num_annotations"]) for x, r in cons.items()} == n_labels
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(r2 / "next_batch.csv")}
+    assert got.keys() == want.keys()
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+    res = pr.expected_quality()
+    assert [cons[str(x)]["consensus_label"] for x in pr.labeled()] == [
+        CLASSES[k] for k in res.consensus_label]
+
+
+def test_probability_rows_of_imported_copies_are_not_used(tmp_path, capsys):
+    pr = Project()
+    r1 = tmp_path / "round1"
+    run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+         pr.probs_csv(tmp_path), "--batch", "3", "--quiet", "--out-dir", str(r1),
+         "--tasks-out", str(r1 / "import.json")], capsys)
+    tasks = json.loads((r1 / "import.json").read_text())
+    _label_imported_tasks(pr, tasks)
+    probs = pr.probs_csv(tmp_path)
+    with open(probs, "a") as fh:  # rows for the new task IDs too (a model run per task)
+        fh.write("".join(f"{5001 + k},0.9,0.05,0.05\n" for k in range(len(tasks))))
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+                        probs, "--batch", "24", "--quiet", "--out", str(tmp_path / "o.csv")],
+                       capsys)
+    assert code == 0, err
+    assert "row(s) name tasks imported from --tasks-out" in err and "'5001'" in err
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    assert got.keys() == want.keys()
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+
+
+def test_duplicated_task_ids_stay_an_error_with_imported_copies(tmp_path, capsys):
+    pr = Project()
+    pr.tasks.append({"id": pr.tasks[3]["id"], "data": {"text": "x",
+                                                        "skactivelab_example_id": "1002"},
+                     "annotations": [], "predictions": []})
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "3", "--quiet",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and "task 25 (id 1004)" in err and "also belongs to task 4" in err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_probability_id_of_no_task_is_an_error_in_every_format(tmp_path, capsys, fmt):
+    """A stale ID is not silently scored (and put in the import file without data)."""
+    pr = Project()
+    args = pr.prob_args(tmp_path, fmt)
+    with open(args[1], "a") as fh:
+        fh.write("77777,0.98,0.01,0.01\n")  # would top the batch
+    n_rows = len(open(args[1]).read().splitlines())
+    out = tmp_path / "out"
+    code, stdout, err = run(["score", "--annotations", pr.write(tmp_path, fmt), *args,
+                             "--batch", "3", "--out-dir", str(out),
+                             "--tasks-out", str(out / "import.json")], capsys)
+    assert code == 2 and stdout == "" and len(err.splitlines()) == 1
+    assert f"probs.csv, row {n_rows}" in err and "'77777'" in err and "no task" in err
+    assert ("cancelled" in err) == (fmt != "json") and not out.exists()
+
+
+def test_fit_merges_imported_copies_and_drops_their_feature_rows(tmp_path, capsys):
+    pr = Project()
+    r1 = tmp_path / "round1"
+    run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+         pr.probs_csv(tmp_path), "--batch", "4", "--quiet", "--out-dir", str(r1),
+         "--tasks-out", str(r1 / "import.json")], capsys)
+    tasks = json.loads((r1 / "import.json").read_text())
+    _label_imported_tasks(pr, tasks)
+    all_ids = [t["id"] for t in pr.tasks]  # features of every task, copies included
+    X = np.random.default_rng(5).normal(size=(len(all_ids), 2))
+    (tmp_path / "f.csv").write_text("id,f1,f2\n" + "".join(
+        f"{x},{a!r},{b!r}\n" for x, (a, b) in zip(all_ids, X.tolist())))
+    code, _, err = run(["fit", "--features", str(tmp_path / "f.csv"), "--example-column", "id",
+                        "--annotations", pr.write(tmp_path, "json"), "--model", "logreg",
+                        "--cv", "2", "--n-jobs", "1", "--batch", "30", "--quiet",
+                        "--out-dir", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    rows = read_csv(tmp_path / "o" / "next_batch.csv")
+    assert sorted(r["example_id"] for r in rows) == sorted(map(str, pr.ids))  # no copy
+    cons = {r["example_id"]: int(r["num_annotations"]) for r in
+            read_csv(tmp_path / "o" / "consensus.csv")}
+    assert cons == {str(x): sum(1 for (t, _) in pr.triples if t == x) for x in pr.labeled()}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json-min"])
+def test_import_file_carries_the_task_data_as_exported(tmp_path, capsys, fmt):
+    """Nested data comes back as JSON (not text), and fields a task does not have (empty cells
+    of a CSV export, which has every column on every row) are not added."""
+    pr = Project()
+    for k, t in enumerate(pr.tasks):
+        if k % 2:
+            t["data"]["meta_info"] = {"src": "web", "tags": ["a", str(k)]}
+        if k % 3 == 0:
+            t["data"]["links"] = [k, k + 1]
+    out = tmp_path / "o"
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, fmt),
+                        *pr.prob_args(tmp_path, fmt), "--batch", "24", "--quiet",
+                        "--out-dir", str(out), "--tasks-out", str(out / "import.json")], capsys)
+    assert code == 0, err
+    data = {str(t["id"]): t["data"] for t in pr.tasks}
+    tasks = json.loads((out / "import.json").read_text())
+    known = [t for t in tasks if t["meta"]["example_id"] in data
+             and len(t["data"]) > 1]
+    assert len(known) > 12
+    for t in known:
+        x = t["meta"]["example_id"]
+        assert t["data"] == {**data[x], "skactivelab_example_id": x}
+
+
+def test_a_user_as_id_and_as_object_is_one_annotator(tmp_path, capsys):
+    """completed_by 8 and {"id": 8, "email": "eve@corp.com"} are the same person."""
+    pr = Project()
+    t = next(t for t in pr.tasks if t["annotations"] and not any(
+        a["completed_by"] == PEOPLE[1] for a in t["annotations"]))
+    a = pr._annotation(1, "Neutral")
+    a["completed_by"] = 8  # eve as a bare user ID
+    t["annotations"].append(a)
+    pr.triples[(t["id"], 1)] = 1
+    if t["id"] in pr.unlabeled:
+        pr.unlabeled.remove(t["id"])
+    out = tmp_path / "o"
+    code, _, err = run(["score", "--annotations", pr.write(tmp_path, "json"), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "24", "--quiet", "--out-dir",
+                        str(out)], capsys)
+    assert code == 0, err
+    annot = [r["annotator_id"] for r in read_csv(out / "annotators.csv")]
+    assert sorted(annot) == sorted(NAMES)  # no annotator '8'
+    want = pr.expected_scores()
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(out / "next_batch.csv")}
+    for x in want:
+        assert got[x] == pytest.approx(want[x], rel=1e-10)
+
+
+def test_csv_export_whose_data_id_overwrote_the_task_id_is_reported(tmp_path, capsys):
+    pr = Project()
+    for t in pr.tasks:
+        t["data"]["id"] = f"sku-{t['id']}"
+    # label-studio-converter's CSV writes the task data after the task id: data 'id' wins
+    rows = list(csv.DictReader(pr.csv_text().splitlines()))
+    assert all(r["id"].isdigit() for r in rows)  # this test's writer keeps the task ID: redo
+    path = tmp_path / "export.csv"
+    keys = list(rows[0])
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys, quoting=csv.QUOTE_NONNUMERIC)
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "id": f"sku-{r['id']}"})
+    code, _, err = run(["score", "--annotations", str(path), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "3", "--quiet",
+                        "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "export.csv, row 2" in err and "'sku-1001'" in err and "data has a field 'id'" in err

@@ -299,9 +299,15 @@ def _is_json_document(path):
 
 
 def _find_column(header, aliases):
-    """Indices of the columns whose lower-cased name is in ``aliases``."""
+    """Indices of the columns whose lower-cased name is in ``aliases``.
+
+    The bare ``id`` is the weakest name (often a row counter beside ``task`` or
+    ``example_id``): it counts only when no other alias is present, as in the
+    in-memory readers, which try the aliases in order and have ``id`` last.
+    """
     hits = [j for j, name in enumerate(header) if name.lower() in aliases]
-    return hits
+    strong = [j for j in hits if header[j].lower() != "id"]
+    return strong if strong else hits
 
 
 def _pick_column(table, header_line, aliases, what, required=True):
@@ -341,9 +347,12 @@ def _parse_numbers(table, cols, what, allow_missing=False):
                     col = table.header[cols[k]]
                     problem = (f"column {col!r} is empty" if cell == "" else
                                f"column {col!r} holds {cell!r}, which is not a number")
+                    hint = "" if cell == "" else (
+                        f" If column {col!r} holds the example IDs, pass --example-column {col}.")
                     raise InputFileError(table.path, int(table.lines[i]), problem,
                                          f"Give {what} as plain numbers (like 0.25)"
-                                         + ("; leave a cell empty for a missing value." if allow_missing else ".")) from None
+                                         + ("; leave a cell empty for a missing value."
+                                            if allow_missing else ".") + hint) from None
     bad = np.isinf(values) if allow_missing else ~np.isfinite(values)
     if bad.any():
         i, k = np.argwhere(bad)[0]
@@ -388,6 +397,9 @@ class AnnotationTable:
     task_data: dict | None = None
     #: things said about the reading (e.g. duplicates resolved), printed as warnings
     notes: tuple = ()
+    #: task ID -> example ID of Label Studio tasks that carry the example ID of another task
+    #: (imported from ``--tasks-out``); their labels count for that example
+    aliases: dict | None = None
 
     @property
     def n_examples(self):
@@ -430,7 +442,7 @@ def _detect_format(table, header_line, fmt, columns):
 
 
 def read_annotations(path, fmt="auto", *, what="--annotations", example_column=None,
-                     annotator_column=None, label_column=None):
+                     annotator_column=None, label_column=None, classes=None):
     """Read annotations: a Label Studio export, or a long or wide table.
 
     Parameters
@@ -438,7 +450,7 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
     path : str or Path
     fmt : {"auto", "labelstudio", "long", "wide"}
         Long format has columns example ID (``example_id``, ``task``,
-        ``example`` or ``item``), annotator ID (``annotator_id``,
+        ``example`` or ``item``, else ``id``), annotator ID (``annotator_id``,
         ``annotator`` or ``worker``) and ``label``, one row per label; other
         columns are ignored. Wide format has the example ID in the first column
         and one column per annotator (the header is the annotator ID). "auto"
@@ -452,6 +464,10 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
         export. Label Studio exports (JSON, JSON-MIN, CSV) are recognised by
         their content (see ``_labelstudio.py``); tables may be CSV, TSV,
         Parquet or JSON Lines.
+    classes : set of str, optional
+        Class names known from elsewhere (the probability file): when several
+        ``<Choices>`` tags (columns) of a Label Studio export could hold the
+        class, the one whose answers are all classes is taken.
 
     Returns
     -------
@@ -463,10 +479,10 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
         raise ValueError(f"fmt must be 'auto', 'labelstudio', 'long' or 'wide', got {fmt!r}.")
     path = str(path)
     if fmt in ("auto", "labelstudio") and _is_json_document(path):
-        return read_ls_json(path, label_column)
+        return read_ls_json(path, label_column, classes)
     table, header_line = _read_table(path, what)
     if fmt == "labelstudio" or (fmt == "auto" and looks_like_ls_header(table.header)):
-        return read_ls_csv(table, label_column)
+        return read_ls_csv(table, label_column, classes)
     detected = _detect_format(table, header_line, fmt,
                               (example_column, annotator_column, label_column))
     wide_hint = _wide_hint(table) if fmt == "auto" and detected == "wide" else ""
@@ -716,7 +732,7 @@ def read_pred_probs(path, *, what="--pred-probs", class_names=None, id_column=No
 
     A CSV file has one column per class, named by the class, and optionally an
     example ID column: ``id_column`` if given, else a column named like an
-    example ID (``example_id``, ``task``, ``example``, ``item``) whose name is
+    example ID (``example_id``, ``task``, ``example``, ``item``, else ``id``) whose name is
     not one of ``class_names`` and whose cells do not look like probabilities.
     Rows must be non-negative and sum to 1 within ``ROW_SUM_TOL`` (they are
     renormalised).
@@ -914,13 +930,23 @@ def align_pred_probs(ann, tab):
     extra = np.ones(len(tab.ids), dtype=bool)
     extra[rows] = False
     extra_idx = np.flatnonzero(extra)
-    if extra_idx.size and ann.format == "labelstudio-json":  # lists every task
+    if extra_idx.size and ann.aliases:  # tasks that are copies of an example: its row counts
+        copy = np.fromiter((tab.ids[i] in ann.aliases for i in extra_idx), dtype=bool,
+                           count=extra_idx.size)
+        extra_idx = extra_idx[~copy]
+    if extra_idx.size and ann.format.startswith("labelstudio"):
         ids = [tab.ids[i] for i in extra_idx]
+        if ann.format == "labelstudio-json":
+            fix = ("The JSON export lists every task, labeled or not: give probabilities for "
+                   "its task IDs only (pass other examples with --unlabeled-pred-probs).")
+        else:
+            fix = ("Remove the row if the task is gone. JSON-MIN and CSV exports leave out "
+                   "tasks whose only annotations were cancelled (skipped): for such a task, "
+                   "export the project as JSON, which lists every task, or give its row with "
+                   "--unlabeled-pred-probs.")
         raise tab.error(extra_idx[0],
                         f"example ID {ids[0]!r} is no task of the Label Studio export "
-                        f"{ann.path} ({len(ids)} such ID(s): {_shown(ids)})",
-                        "The JSON export lists every task, labeled or not: give probabilities for "
-                        "its task IDs only (or pass other examples with --unlabeled-pred-probs).")
+                        f"{ann.path} ({len(ids)} such ID(s): {_shown(ids)})", fix)
     return (classes, codes, tab.probs[rows], [tab.ids[i] for i in extra_idx],
             tab.probs[extra_idx])
 

@@ -19,17 +19,94 @@ The task ``id`` is the example ID everywhere after. Every problem raises
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
 from ._files import AnnotationTable, InputFileError, _shown
 
+#: The task data field where ``--tasks-out`` writes the example ID of each task; read back
+#: from every export format as the example ID of the task (Label Studio gives imported
+#: tasks new task IDs, and JSON-MIN and CSV exports drop ``meta``).
+EXAMPLE_KEY = "skactivelab_example_id"
 #: Columns every Label Studio JSON-MIN record / CSV row has besides the task data.
-LS_META_COLUMNS = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")
+LS_META_COLUMNS = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time",
+                   EXAMPLE_KEY)
 _LS_OPTIONAL = ("agreement", "history", "drafts", "predictions")
-#: Names of the ``<Choices>`` tag tried when ``--label-column`` is not given.
-LABEL_NAMES = ("label", "labels", "answer", "choice", "choices", "class", "category",
-               "sentiment")
+
+
+class LabelColumnError(InputFileError):
+    """Several columns (``<Choices>`` tags) of a Label Studio export could hold the class.
+
+    ``candidates`` lists them; a caller that knows the class names (``score``: the columns of
+    the probability file) may read the export again with ``classes=`` to narrow them.
+    """
+
+    def __init__(self, path, candidates):
+        self.candidates = sorted(map(str, candidates))
+        super().__init__(path, None, f"several candidate label columns {self.candidates} (the "
+                         "answers of several <Choices> tags, or task data filled only on labeled "
+                         "tasks), and not exactly one of them holds only class names",
+                         "Pass --label-column NAME: the name= of the <Choices> tag that holds "
+                         "the class.")
+
+
+_TASK_ID_RE = re.compile(r"\d+")
+
+
+def _empty(value):
+    return value is None or value == ""
+
+
+def _answer_value(value):
+    """A JSON-MIN/CSV cell as Label Studio wrote it: CSV cells holding a JSON list or object
+    (several choices, or another control's result) are parsed; other values unchanged."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _choices_of(value):
+    """The chosen classes of an answer cell (a list), or None when it is no <Choices> answer.
+
+    One choice is a string; several are ``{"choices": [...]}`` (label-studio-converter) or a
+    list of strings.
+    """
+    value = _answer_value(value)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict) and isinstance(value.get("choices"), list):
+        value = value["choices"]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _only_classes(answers, classes):
+    """True when every answer is one class or several (multi-label, reported later) of them."""
+    for v in answers:
+        chosen = _choices_of(v)
+        if chosen is None or not set(chosen) <= classes:
+            return False
+    return True
+
+
+def _pick_label(path, candidates, answers, classes):
+    """The one candidate label column/tag, else :class:`LabelColumnError`.
+
+    ``answers[c]`` are the values given under candidate ``c``; with ``classes`` (a set of
+    class names), candidates whose answers are not all class names are dropped.
+    """
+    if len(candidates) == 1:
+        return candidates[0]
+    if classes is not None:
+        fit = [c for c in candidates if _only_classes(answers[c], classes)]
+        if len(fit) == 1:
+            return fit[0]
+    raise LabelColumnError(path, candidates)
 
 
 def looks_like_ls_header(header):
@@ -70,19 +147,28 @@ class _Builder:
     def __init__(self, path):
         self.path = path
         self.ex_index, self.ex_ids, self.ex_line, self.data = {}, [], [], {}
+        self.aliases = {}  # task ID -> example ID, for tasks written by --tasks-out
         self.an_index, self.an_ids = {}, []
         self.pairs = {}  # (i, j) -> (stamp, order, label, line)
         self.replaced = []
         self.order = 0
 
-    def example(self, task_id, line, data):
-        x = _id_text(task_id)
+    def example(self, task_id, line, data, given=None):
+        """Index and ID of the example of a task: its ``EXAMPLE_KEY`` data field when set
+        (a task imported from ``--tasks-out``), else the task ID. Tasks of one example merge;
+        the example keeps the data of its own task (ID = example ID) when the export has it."""
+        tid = _id_text(task_id)
+        x = tid if _empty(given) else _id_text(given)
+        if x != tid:
+            self.aliases[tid] = x
         i = self.ex_index.get(x)
         if i is None:
             i = self.ex_index[x] = len(self.ex_ids)
             self.ex_ids.append(x)
             self.ex_line.append(line)
             self.data[x] = data
+        elif x == tid and x in self.aliases.values():
+            self.data[x] = data  # the example's own task, after a copy of it
         return i, x
 
     def add(self, i, x, annotator, label, stamp, line):
@@ -109,8 +195,8 @@ class _Builder:
         notes = ()
         if self.replaced:
             x, a = self.replaced[0]
-            notes = (f"{self.path}: {len(self.replaced)} task(s) labeled twice by the same "
-                     f"annotator (first: task {x!r} by {a!r}); kept the newest label of each "
+            notes = (f"{self.path}: {len(self.replaced)} example(s) labeled twice by the same "
+                     f"annotator (first: example {x!r} by {a!r}); kept the newest label of each "
                      "(by updated_at/created_at, else the later one in the file), as the "
                      "learner's duplicate_policy='replace' does",)
         return AnnotationTable(
@@ -119,7 +205,7 @@ class _Builder:
             label=np.asarray([vals[k][2] for k in order], dtype=object),
             line=np.asarray([vals[k][3] for k in order], dtype=np.int64),
             example_line=np.asarray(self.ex_line, dtype=np.int64),
-            row_label=row_label, task_data=self.data, notes=notes,
+            row_label=row_label, task_data=self.data, notes=notes, aliases=self.aliases,
         )
 
 
@@ -132,20 +218,61 @@ def _choice_results(results, label_column):
     return out
 
 
-def _read_full(path, tasks, label_column):
+def _live_annotations(task):
+    """The annotations of a task that carry a result (not cancelled, not skipped)."""
+    anns = task.get("annotations", task.get("completions")) if isinstance(task, dict) else None
+    return [a for a in anns or [] if isinstance(a, dict) and not a.get("was_cancelled")
+            and not a.get("skipped") and a.get("result")]
+
+
+def _tag_of_full_export(path, tasks, classes):
+    """The ``from_name`` of the ``<Choices>`` tag holding the class (one rule with JSON-MIN
+    and CSV: the one tag answered, else the one whose answers are all ``classes``)."""
+    answers = {}
+    for task in tasks:
+        for a in _live_annotations(task):
+            for r in _choice_results(a["result"], None):
+                answers.setdefault(r.get("from_name"), []).append(r["value"]["choices"])
+    if len(answers) <= 1:
+        return None  # one tag (or none): read as it comes
+    return _pick_label(path, list(answers), answers, classes)
+
+
+def _emails_by_user_id(tasks):
+    """``{user id (text): email}`` of the ``completed_by`` objects of an export, so that a
+    user written as a bare ID elsewhere in the same export is the same annotator."""
+    out = {}
+    for task in tasks:
+        for a in _live_annotations(task):
+            who = a.get("completed_by")
+            if isinstance(who, dict) and not _empty(who.get("id")) and not _empty(
+                    who.get("email")):
+                out.setdefault(_id_text(who["id"]), str(who["email"]))
+    return out
+
+
+def _read_full(path, tasks, label_column, classes=None):
+    if label_column is None:
+        label_column = _tag_of_full_export(path, tasks, classes)
+    emails = _emails_by_user_id(tasks)
     b = _Builder(path)
     from_names = set()
+    task_line = {}
     for k, task in enumerate(tasks):
         if not isinstance(task, dict) or "data" not in task or "id" not in task:
             raise _task_error(path, k, task.get("id") if isinstance(task, dict) else None,
                               "has no 'id' or no 'data'",
                               "Give the JSON export of Label Studio (Export > JSON), unchanged.")
-        i, x = b.example(task["id"], k + 1, task.get("data"))
-        if b.ex_line[i] != k + 1:
+        tid = _id_text(task["id"])
+        if tid in task_line:
             raise _task_error(path, k, task["id"],
-                              f"the task ID also belongs to task {b.ex_line[i]}",
+                              f"the task ID also belongs to task {task_line[tid]}",
                               "Give each task once: export the project again, or remove the "
                               "duplicated task.")
+        task_line[tid] = k + 1
+        data = task.get("data")
+        i, x = b.example(task["id"], k + 1, data,
+                         data.get(EXAMPLE_KEY) if isinstance(data, dict) else None)
         annotations = task.get("annotations", task.get("completions")) or []
         for a in annotations:
             if not isinstance(a, dict) or a.get("was_cancelled") or a.get("skipped"):
@@ -154,6 +281,7 @@ def _read_full(path, tasks, label_column):
             if not results:
                 continue  # submitted without a choice: no label
             who = _annotator_of(a.get("completed_by"))
+            who = emails.get(who, who)  # user 5 and {"id": 5, "email": ...}: one annotator
             if who is None:
                 raise _task_error(path, k, task["id"],
                                   f"annotation {a.get('id')!r} has no 'completed_by'",
@@ -192,35 +320,63 @@ def _read_full(path, tasks, label_column):
     return b.table("labelstudio-json", "task")
 
 
-def _records_table(path, records, line_of, fmt, label_column, row_label):
+def _json_columns(records, keys, meta):
+    """Data columns of a CSV export that hold JSON: every filled cell a JSON object or list
+    (the CSV export writes nested task data so); they are parsed back for the import file."""
+    out = set()
+    for c in keys:
+        if c in meta:
+            continue
+        cells = [r.get(c) for r in records if not _empty(r.get(c))]
+        if cells and all(isinstance(_answer_value(v), (dict, list)) for v in cells):
+            out.add(c)
+    return out
+
+
+def _label_column_of_records(path, records, keys, classes):
+    """The column of JSON-MIN records / CSV rows holding the class, or None when nobody
+    labeled anything yet; and the columns that hold answers rather than task data.
+
+    A record without annotator is a task nobody labeled: the columns it fills are task
+    data. The candidates are the other columns filled on some labeled record whose values
+    could be <Choices> answers (text, or several choices); then :func:`_pick_label`.
+    """
+    labeled = [r for r in records if not _empty(r.get("annotator"))]
+    if not labeled:
+        return None, set()
+    unlabeled = [r for r in records if _empty(r.get("annotator"))]
+    extra = [c for c in keys if c not in LS_META_COLUMNS and c not in _LS_OPTIONAL]
+    data = {c for c in extra if any(not _empty(r.get(c)) for r in unlabeled)}
+    answers = {c: [r[c] for r in labeled if not _empty(r.get(c))] for c in extra if c not in data}
+    answers = {c: v for c, v in answers.items() if v}
+    cand = [c for c, v in answers.items() if all(_choices_of(x) is not None for x in v)]
+    if not cand:
+        raise InputFileError(path, None,
+                             "looks like a Label Studio export but no column holds <Choices> "
+                             f"answers (columns: {sorted(keys)[:12]})",
+                             "Pass --label-column NAME: the name= of the <Choices> tag of your "
+                             "labeling config.")
+    label = _pick_label(path, cand, answers, classes)
+    return label, (set(cand) if unlabeled else {label})
+
+
+def _records_table(path, records, line_of, fmt, label_column, row_label, classes=None):
     """JSON-MIN records or CSV rows (dicts) -> AnnotationTable."""
-    keys = set()
+    keys = {}
     for r in records:
-        keys |= set(r)
+        keys.update(dict.fromkeys(r))
     label = label_column
     if label is None:
-        extra = [c for c in keys if c not in LS_META_COLUMNS and c not in _LS_OPTIONAL]
-        named = [c for c in LABEL_NAMES if c in extra]
-        if len(named) == 1:
-            label = named[0]
-        else:
-            # the <Choices> column is missing from rows of tasks nobody labeled
-            unl = [r for r in records if r.get("annotator") in (None, "")]
-            cand = [c for c in extra if unl and all(r.get(c) in (None, "") for r in unl)
-                    and any(r.get(c) not in (None, "") for r in records)]
-            if len(named) == 0 and len(cand) == 1:
-                label = cand[0]
-            else:
-                raise InputFileError(path, None,
-                                     "looks like a Label Studio export but its class column "
-                                     f"is not known (columns: {sorted(keys)[:12]})",
-                                     "Pass --label-column NAME: the name= of the <Choices> tag "
-                                     "of your labeling config.")
-    if label not in keys:
-        raise InputFileError(path, None, f"has no column {label!r} (columns: {sorted(keys)[:12]})",
-                             "Give --label-column the name= of the <Choices> tag.")
+        label, answer_columns = _label_column_of_records(path, records, keys, classes)
+    else:
+        answer_columns = {label}
+        if label not in keys and any(not _empty(r.get("annotator")) for r in records):
+            raise InputFileError(path, None,
+                                 f"has no column {label!r} (columns: {sorted(keys)[:12]})",
+                                 "Give --label-column the name= of the <Choices> tag.")
     b = _Builder(path)
-    meta = set(LS_META_COLUMNS) | set(_LS_OPTIONAL) | {label}
+    meta = set(LS_META_COLUMNS) | set(_LS_OPTIONAL) | answer_columns
+    json_columns = _json_columns(records, keys, meta) if fmt == "labelstudio-csv" else set()
     for k, r in enumerate(records):
         line = line_of(k)
         tid = r.get("id")
@@ -228,19 +384,28 @@ def _records_table(path, records, line_of, fmt, label_column, row_label):
             raise InputFileError(path, line, "the task 'id' is empty",
                                  "Give the export unchanged: every row names its task.",
                                  row_label=row_label)
-        data = {c: v for c, v in r.items() if c not in meta}
-        i, x = b.example(tid, line, data)
-        value = r.get(label)
+        if fmt == "labelstudio-csv" and not _TASK_ID_RE.fullmatch(str(tid)):
+            raise InputFileError(path, line,
+                                 f"the 'id' column holds {tid!r}, not a Label Studio task ID: "
+                                 "the task data has a field 'id', which the CSV export writes "
+                                 "over the task ID", "Export as JSON (or JSON-MIN), which keep "
+                                 "the task ID, or rename the data field.", row_label=row_label)
+        if fmt == "labelstudio-csv":  # every row has every column: an empty cell is no field
+            data = {c: (json.loads(v) if c in json_columns else v) for c, v in r.items()
+                    if c not in meta and v != ""}
+        else:
+            data = {c: v for c, v in r.items() if c not in meta}
+        i, x = b.example(tid, line, data, r.get(EXAMPLE_KEY))
+        value = None if label is None else r.get(label)
         who = r.get("annotator")
         if value in (None, ""):
             continue  # task without annotation, or the tag was not answered
-        if isinstance(value, str) and value.startswith("[") and fmt == "labelstudio-csv":
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
+        if fmt == "labelstudio-csv":
+            value = _answer_value(value)
         if isinstance(value, (list, dict)):
-            kind = "several choices (multi-label)" if isinstance(value, list) else "not a choice"
+            chosen = _choices_of(value)
+            kind = ("several choices (multi-label)" if chosen is not None and len(chosen) > 1
+                    else "not a choice")
             raise InputFileError(path, line, f"task {x!r}: column {label!r} holds {kind}: {value!r}",
                                  "Use a single-choice <Choices> tag; multi-label annotations "
                                  "and other controls are not supported.", row_label=row_label)
@@ -254,7 +419,7 @@ def _records_table(path, records, line_of, fmt, label_column, row_label):
     return b.table(fmt, row_label)
 
 
-def read_ls_json(path, label_column=None):
+def read_ls_json(path, label_column=None, classes=None):
     """Read a Label Studio JSON or JSON-MIN export into an :class:`AnnotationTable`."""
     try:
         with open(path, encoding="utf-8-sig") as fh:
@@ -283,13 +448,13 @@ def read_ls_json(path, label_column=None):
         raise InputFileError(path, None, "is a JSON list but not of tasks",
                              "Give a Label Studio export (Export > JSON or JSON-MIN).")
     if "data" in first and ("annotations" in first or "completions" in first or "id" in first):
-        return _read_full(path, obj, label_column)
+        return _read_full(path, obj, label_column, classes)
     if "id" in first and ("annotator" in first or "annotation_id" in first):
         if not all(isinstance(r, dict) for r in obj):
             raise InputFileError(path, None, "mixes records and other values",
                                  "Give the JSON-MIN export unchanged.")
         return _records_table(path, obj, lambda k: k + 1, "labelstudio-json-min", label_column,
-                              "record")
+                              "record", classes)
     raise InputFileError(path, None,
                          f"is not a Label Studio export (the first entry has keys "
                          f"{_shown(sorted(first), 8)})",
@@ -297,25 +462,30 @@ def read_ls_json(path, label_column=None):
                          "'annotations') or JSON-MIN (records with 'id' and 'annotator').")
 
 
-def read_ls_csv(table, label_column=None):
+def read_ls_csv(table, label_column=None, classes=None):
     """A Label Studio CSV/TSV export, already read as a table (``_files._Csv``)."""
     header = table.header
     records = [dict(zip(header, cells)) for cells in table.rows]
     lines = table.lines
     return _records_table(table.path, records, lambda k: int(lines[k]), "labelstudio-csv",
-                          label_column, "row")
+                          label_column, "row", classes)
 
 
 def import_tasks(ids, rows, task_data, extra_meta):
     """A Label Studio import file (list of tasks) for the picked examples.
 
-    Each task gets its original ``data`` from the export (``{"example_id": ID}`` when the
-    example was not in one) and, in ``meta``, the example ID and why it was picked.
+    Each task gets its original ``data`` from the export plus the example ID under
+    ``EXAMPLE_KEY`` (which every export format carries back, so the labels of the next
+    round attach to this example), and, in ``meta``, the example ID and why it was picked.
+    Returns ``(text, unknown)``: the file and the IDs whose data no export gave (their data
+    is the example ID alone).
     """
-    tasks = []
+    tasks, unknown = [], []
     for x, meta in zip(ids, rows):
         data = (task_data or {}).get(x)
         if not isinstance(data, dict) or not data:
-            data = {"example_id": x}
-        tasks.append({"data": data, "meta": {"example_id": x, **meta, **extra_meta}})
-    return json.dumps(tasks, indent=1, ensure_ascii=False) + "\n"
+            data = {}
+            unknown.append(x)
+        tasks.append({"data": {**data, EXAMPLE_KEY: x},
+                      "meta": {"example_id": x, **meta, **extra_meta}})
+    return json.dumps(tasks, indent=1, ensure_ascii=False) + "\n", unknown

@@ -28,6 +28,7 @@ from ._common import (
 )
 from ._files import (
     InputFileError,
+    _shown,
     align_pred_probs,
     encode_labels,
     read_annotations,
@@ -115,7 +116,13 @@ class _Batch:
         self.consensus = [consensus[i] for i in order]
         self.quality = [quality[i] for i in order]
         self.suggested = None
-        if annotator_quality is not None:
+        self.notes = []
+        if annotator_quality is not None and len(annotator_ids) == 0:
+            self.suggested = [""] * order.size
+            self.notes.append("--suggest-annotators: nobody has labeled anything yet, so there "
+                              "is no annotator to suggest (suggested_annotator is empty); "
+                              "suggestions follow once the first labels are in")
+        elif annotator_quality is not None:
             from ..learner import assign_annotators
 
             eligible = np.ones((order.size, len(annotator_ids)), dtype=bool)
@@ -175,19 +182,20 @@ def _annotator_rows(annotator_ids, quality, agreement, worst, n_labeled):
 
 
 def _outputs(args):
-    """``{path: option}`` of every file the command will write."""
-    out = {}
+    """``[(path, option)]`` of every file the command will write (a list, not a dict: two
+    options naming one file must both be seen to be refused)."""
+    out = []
     if getattr(args, "out", None):
-        out[Path(args.out)] = "--out"
+        out.append((Path(args.out), "--out"))
     if getattr(args, "out_dir", None):
         d = Path(args.out_dir)
         if d.exists() and not d.is_dir():
             raise OutputPathError(f"--out-dir {d} is a file; give a directory (it is created if "
                                   "missing). Nothing was written.")
         for name in ("next_batch.csv", "consensus.csv", "annotators.csv"):
-            out[d / name] = "--out-dir"
+            out.append((d / name, "--out-dir"))
     if getattr(args, "tasks_out", None):
-        out[Path(args.tasks_out)] = "--tasks-out"
+        out.append((Path(args.tasks_out), "--tasks-out"))
     return out
 
 
@@ -204,7 +212,13 @@ def _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, task_dat
     if getattr(args, "tasks_out", None):
         from ._labelstudio import import_tasks
 
-        files[Path(args.tasks_out)] = import_tasks(batch.ids, batch.meta(), task_data, {})
+        files[Path(args.tasks_out)], unknown = import_tasks(batch.ids, batch.meta(), task_data,
+                                                            {})
+        if unknown:
+            batch.notes.append(
+                f"--tasks-out: {len(unknown)} task(s) of the import file have no data from the "
+                f"annotations ({_shown(unknown)}): their data holds only the example ID; add "
+                "their data in Label Studio, or score only examples of the export")
     write_files_atomically(files, inputs=inputs)
     return list(files)
 
@@ -248,10 +262,29 @@ def _unlabeled_probs(utab, classes, tab):
     return utab.probs[:, [pos[c] for c in classes]]
 
 
-def _read_annotations(args):
+def _read_annotations(args, classes=None):
     ann = read_annotations(args.annotations, args.format, example_column=args.example_column,
-                           annotator_column=args.annotator_column, label_column=args.label_column)
+                           annotator_column=args.annotator_column, label_column=args.label_column,
+                           classes=classes)
     return ann
+
+
+def _read_annotations_for_score(args):
+    """The annotations; when several columns of a Label Studio export could hold the class,
+    the class names of --pred-probs (its columns) pick the one holding only classes."""
+    from ._labelstudio import LabelColumnError
+
+    try:
+        return _read_annotations(args)
+    except LabelColumnError as exc:
+        try:
+            tab = read_pred_probs(args.pred_probs, id_column=args.example_column,
+                                  ids_path=args.pred_probs_ids, usual_id_columns=("id",))
+        except InputFileError:
+            raise exc from None
+        if tab.classes is None:
+            raise
+        return _read_annotations(args, classes=set(tab.classes))
 
 
 def _crowdlab_for_score(sparse, P_lab, seed):
@@ -307,7 +340,7 @@ def _run_score(args):
 def _read_score_inputs(args, progress, streamed):
     """Annotations, labeled probabilities, and the pool held in memory (rows of
     ``--pred-probs`` and one CSV/.npy ``--unlabeled-pred-probs`` without annotation)."""
-    ann = _read_annotations(args)
+    ann = _read_annotations_for_score(args)
     progress(f"read {ann.label.size} labels of {ann.n_examples} examples from {ann.path}")
     usual = ("id",) if ann.format.startswith("labelstudio") else ()
     tab = read_pred_probs(args.pred_probs, class_names=set(ann.label.tolist()),
@@ -414,8 +447,9 @@ def _score(args, progress, inputs, pool_files, client):
                    consensus=consensus, quality=quality,
                    annotator_quality=aq if args.suggest_annotators else None,
                    max_per_annotator=args.max_per_annotator)
+    batch.notes += _copy_rows_note(ann, tab)
     written = _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, ann.task_data)
-    _say_notes(ann)
+    _say_notes(ann, batch)
     warnings_to_stderr(caught)
     last = batch.scores[-1] if len(batch) else np.nan
     print(
@@ -428,8 +462,21 @@ def _score(args, progress, inputs, pool_files, client):
     return 0
 
 
-def _say_notes(ann):
-    for note in ann.notes:
+def _copy_rows_note(ann, tab):
+    """Said when probability rows name tasks that are copies of an example (imported from
+    --tasks-out): those rows are not used, the example's own row is."""
+    if not ann.aliases or tab.ids is None:
+        return []
+    copies = [x for x in tab.ids if x in ann.aliases]
+    if not copies:
+        return []
+    return [f"{tab.path}: {len(copies)} row(s) name tasks imported from --tasks-out "
+            f"({_shown(copies)}; task {copies[0]!r} is example {ann.aliases[copies[0]]!r}): "
+            "not used, the row of each example is"]
+
+
+def _say_notes(ann, batch):
+    for note in list(ann.notes) + batch.notes:
         print(f"skactivelab: warning: {note}", file=sys.stderr)
 
 
@@ -460,6 +507,10 @@ def _read_fit_inputs(args):
                                  "Fill in missing values, or use --model extratrees, "
                                  "randomforest or hgb, which handle them.")
     ann = _read_annotations(args)
+    if ann.aliases:  # feature rows of tasks imported from --tasks-out: their example's row counts
+        keep = np.fromiter((x not in ann.aliases for x in ids), dtype=bool, count=len(ids))
+        if not keep.all():
+            ids, X = [x for x, k in zip(ids, keep) if k], X[keep]
     pos = {x: i for i, x in enumerate(ids)}
     rows = np.fromiter((pos.get(x, -1) for x in ann.example_ids), dtype=np.int64,
                        count=ann.n_examples)
@@ -533,7 +584,7 @@ def _run_fit(args):
                    annotator_quality=aq if args.suggest_annotators else None,
                    max_per_annotator=args.max_per_annotator)
     written = _write_outputs(args, inputs, batch, consensus_rows, annot_rows, ann.task_data)
-    _say_notes(ann)
+    _say_notes(ann, batch)
     warnings_to_stderr(caught)
 
     n = len(ids)

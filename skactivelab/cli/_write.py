@@ -64,13 +64,24 @@ def check_output_paths(paths, inputs=(), *, option="--out"):
     must not be one of ``inputs`` (compared as files, so ``./a.csv``, a symlink
     or a hard link to an input are refused too); two outputs must differ.
     ``option`` names the command-line option in messages; ``paths`` may also be
-    a dict ``{path: option}``. Raises :class:`OutputPathError`.
+    a dict ``{path: option}`` or a list of ``(path, option)`` pairs (a list keeps
+    two options naming one path apart, so they can be refused). Paths are
+    compared resolved (``./``, ``..``, symlinks, hard links). Raises
+    :class:`OutputPathError`.
     """
-    named = dict(paths) if isinstance(paths, dict) else {p: option for p in paths}
+    if isinstance(paths, dict):
+        named = list(paths.items())
+    else:
+        named = [p if isinstance(p, tuple) else (p, option) for p in paths]
     inputs = [(str(i), o) for i, o in (inputs.items() if isinstance(inputs, dict) else
                                           ((i, "an input") for i in inputs)) if i]
-    seen = []
-    for path, opt in named.items():
+    for k, (path, opt) in enumerate(named):  # first: two outputs naming one file
+        for other, other_opt in named[:k]:
+            if _same_file(str(path), str(other)):
+                raise OutputPathError(
+                    f"two outputs name the same file: {other_opt} {other} and {opt} {path}; "
+                    "nothing was written. Give each output its own path.")
+    for path, opt in named:
         path = str(path)
         if os.path.isdir(path):
             raise OutputPathError(
@@ -96,11 +107,6 @@ def check_output_paths(paths, inputs=(), *, option="--out"):
                 raise OutputPathError(
                     f"{opt} {path} is the input file {src} ({src_opt}); writing it would destroy "
                     "the input, so nothing was written. Give another output path.")
-        for other in seen:
-            if _same_file(path, other) or os.path.abspath(path) == os.path.abspath(other):
-                raise OutputPathError(f"two outputs name the same file {path}; nothing was written. "
-                                      "Give each output its own path.")
-        seen.append(path)
 
 
 def _new_backup_name(path):
