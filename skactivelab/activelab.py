@@ -62,7 +62,21 @@ def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
     return (w_M.sum() * prob + wbar_A / K) / (w_M.sum() + wbar_A)
 
 
-def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes, random_state):
+#: Values of ``active_learning_method``: the paper's ActiveLab, and ActiveLab with
+#: crowd weights fitted by maximum likelihood (robust to adaptively chosen re-labels).
+ACTIVE_LEARNING_METHODS = ("activelab", "activelab_em")
+
+
+def _check_method(active_learning_method):
+    if active_learning_method not in ACTIVE_LEARNING_METHODS:
+        raise ValueError(
+            f"active_learning_method must be one of {ACTIVE_LEARNING_METHODS}, got {active_learning_method!r}."
+        )
+
+
+def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes,
+                            random_state, active_learning_method="activelab"):
+    _check_method(active_learning_method)
     ndim = 3 if ensemble else 2
     if pred_probs is None and pred_probs_unlabeled is None:
         raise ValueError(
@@ -87,21 +101,31 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
         ann = check_annotations(
             labels_multiannotator, n_examples=P.shape[1], n_classes=n_classes, classes=classes
         )
-        scores_labeled, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
+        if active_learning_method == "activelab":
+            scores_labeled, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
     scores_unlabeled = np.empty(0)
+    U = None
     if pred_probs_unlabeled is not None:
         U = check_pred_probs(
             pred_probs_unlabeled, name="pred_probs_unlabeled", ndim=ndim, n_classes=n_classes
         )
         if not ensemble:
             U = U[None]
-        if pred_probs is None:
-            temperatures, w_M, wbar_A = np.ones(U.shape[0]), np.ones(U.shape[0]), 1.0
-        elif U.shape[0] != P.shape[0]:
+        if pred_probs is not None and U.shape[0] != P.shape[0]:
             raise ValueError(
                 f"pred_probs has {P.shape[0]} models but pred_probs_unlabeled has "
                 f"{U.shape[0]}; give both from the same models in the same order."
             )
+    if active_learning_method == "activelab_em":
+        from ._em import em_scores
+
+        s_lab, s_unl, _ = em_scores(ann if pred_probs is not None else None,
+                                    P if pred_probs is not None else None, U)
+        return (s_lab if pred_probs is not None else scores_labeled,
+                s_unl if U is not None else scores_unlabeled)
+    if U is not None:
+        if pred_probs is None:
+            temperatures, w_M, wbar_A = np.ones(U.shape[0]), np.ones(U.shape[0]), 1.0
         scores_unlabeled = _unlabeled_part(U, temperatures, w_M, wbar_A, rng)
     return scores_labeled, scores_unlabeled
 
@@ -113,6 +137,7 @@ def get_active_learning_scores(
     *,
     classes=None,
     random_state=None,
+    active_learning_method="activelab",
 ):
     """ActiveLab scores: lower means collecting one more label there helps more.
 
@@ -134,6 +159,15 @@ def get_active_learning_scores(
         Class values in column order of ``pred_probs`` when labels are not 0..K-1.
     random_state : int, RandomState instance or None, default=None
         Breaks majority-vote ties that nothing else breaks.
+    active_learning_method : {"activelab", "activelab_em"}, default="activelab"
+        ``"activelab"``: the ActiveLab paper's scores, with CROWDLAB's weights.
+        ``"activelab_em"``: the annotator accuracies and the model's temperature
+        are fitted by maximum likelihood over all labels (EM, a one-coin crowd
+        model with the classifier as prior), which stays unbiased when the
+        re-labeled examples were chosen by an active learning strategy; an
+        example scores the posterior probability of its most likely class
+        (an unlabeled one: its calibrated prediction). See the documentation
+        page "Active learning on a real crowd".
 
     Returns
     -------
@@ -170,6 +204,7 @@ def get_active_learning_scores(
         ensemble=False,
         classes=classes,
         random_state=random_state,
+        active_learning_method=active_learning_method,
     )
 
 
@@ -180,6 +215,7 @@ def get_active_learning_scores_ensemble(
     *,
     classes=None,
     random_state=None,
+    active_learning_method="activelab",
 ):
     """ActiveLab scores from several classifiers.
 
@@ -187,7 +223,8 @@ def get_active_learning_scores_ensemble(
     (n_models, n_labeled, n_classes) and ``pred_probs_unlabeled`` shape
     (n_models, n_unlabeled, n_classes), the same models in the same order. Each
     model is calibrated and weighted on its own. The caller's arrays are never
-    modified.
+    modified. ``active_learning_method`` as in :func:`get_active_learning_scores`
+    (with ``"activelab_em"`` the models' mean probability is the prior).
 
     Examples
     --------
@@ -207,4 +244,5 @@ def get_active_learning_scores_ensemble(
         ensemble=True,
         classes=classes,
         random_state=random_state,
+        active_learning_method=active_learning_method,
     )

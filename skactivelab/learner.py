@@ -85,6 +85,9 @@ class MultiAnnotatorActiveLearner:
         What to do when an annotator labels an example they already labeled:
         "replace" keeps the newest label (annotators correcting themselves),
         "keep" keeps the first, "error" raises.
+    active_learning_method : {"activelab", "activelab_em"}, default=None
+        Sets the estimator's ``active_learning_method`` (its consensus and its
+        scores); None keeps the estimator's own setting.
 
     Attributes
     ----------
@@ -116,12 +119,23 @@ class MultiAnnotatorActiveLearner:
     [0, 1, 'carol']
     """
 
-    def __init__(self, estimator, query_strategy=None, X=None, y=None, *, duplicate_policy="replace"):
+    def __init__(self, estimator, query_strategy=None, X=None, y=None, *, duplicate_policy="replace",
+                 active_learning_method=None):
         if duplicate_policy not in _POLICIES:
             raise ValueError(f"duplicate_policy must be one of {list(_POLICIES)}, got {duplicate_policy!r}.")
         if X is None:
             raise ValueError("X is required: every example that may be labeled, labeled or not.")
         self.estimator = clone(estimator)
+        self.active_learning_method = active_learning_method
+        if active_learning_method is not None:
+            # the estimator's consensus and scores follow it (a Pipeline: its last step)
+            last = self.estimator.steps[-1][1] if hasattr(self.estimator, "steps") else self.estimator
+            if "active_learning_method" not in last.get_params(deep=False):
+                raise ValueError(
+                    f"active_learning_method needs a MultiAnnotatorClassifier; {type(last).__name__} has no "
+                    "such parameter."
+                )
+            last.set_params(active_learning_method=active_learning_method)
         self.query_strategy = ActiveLabQuery() if query_strategy is None else query_strategy
         self.X = X
         self.duplicate_policy = duplicate_policy

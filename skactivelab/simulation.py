@@ -70,8 +70,10 @@ METHODS = (
     "activelab_ensemble",
     "activelab_suggest",
     "activelab_suggest_nocap",
+    "activelab_em",
 )
-_ACTIVELAB_METHODS = ("activelab", "activelab_ensemble", "activelab_suggest", "activelab_suggest_nocap")
+_ACTIVELAB_METHODS = ("activelab", "activelab_ensemble", "activelab_suggest", "activelab_suggest_nocap",
+                      "activelab_em")
 _SUGGEST_METHODS = ("activelab_suggest", "activelab_suggest_nocap")
 
 #: Distribution of the number of initial labels per labeled example (1..5):
@@ -540,10 +542,16 @@ def _annotator_quality(ex, ann, lab, P, n_annotators):
     return quality
 
 
-def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab):
+def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab, method="activelab"):
     """Consensus of the labeled set (local rows); P is (E, N, K) or None."""
     n_per = np.bincount(ex)
     triples = (ex, ann, lab)
+    if method == "activelab_em" and P is not None:
+        from ._annotations import check_annotations
+        from ._em import em_fit
+
+        fit = em_fit(check_annotations(triples, n_examples=P.shape[1], n_classes=P.shape[2]), P)
+        return np.argmax(fit["post"], axis=1), None
     if P is None or not use_crowdlab or n_per.max() < 2:
         pp = None if P is None else P.mean(axis=0)
         mv = get_majority_vote_label(triples, pred_probs=pp, random_state=rng_seed)
@@ -688,7 +696,8 @@ def run_method(
         local[lab_rows] = np.arange(lab_rows.size)
         # (1) consensus labels of the labeled set
         P_prev = None if P_all is None else P_all[:, lab_rows]
-        cons, cres = _consensus(local[ex], ann, lab, P_prev, int(rng.integers(2**31 - 1)), use_crowdlab)
+        cons, cres = _consensus(local[ex], ann, lab, P_prev, int(rng.integers(2**31 - 1)), use_crowdlab,
+                                "activelab_em" if method == "activelab_em" else "activelab")
         if details:
             for key, val in _consensus_details(cres, cons, local[ex], lab, task.y_train[lab_rows]).items():
                 rec[key].append(val)
@@ -721,9 +730,10 @@ def run_method(
             else:
                 seed = int(rng.integers(2**31 - 1))
                 Uarg = U if pool_rows.size else None
-                if method in ("activelab",) + _SUGGEST_METHODS:
+                if method in ("activelab", "activelab_em") + _SUGGEST_METHODS:
                     s_lab, s_unl = get_active_learning_scores(
-                        (loc_ex, ann, lab), P[0], None if Uarg is None else Uarg[0], random_state=seed
+                        (loc_ex, ann, lab), P[0], None if Uarg is None else Uarg[0], random_state=seed,
+                        active_learning_method="activelab_em" if method == "activelab_em" else "activelab",
                     )
                 else:
                     s_lab, s_unl = get_active_learning_scores_ensemble((loc_ex, ann, lab), P, Uarg, random_state=seed)
