@@ -46,23 +46,46 @@ T_STEP = 1.25
 T_MIN, T_MAX = 0.05, 20.0
 
 
-def _log_prior(logP, T):
-    """Row-normalised ``log softmax(logP / T)`` (a new array)."""
-    lp = logP / T
-    lp -= lp.max(axis=1, keepdims=True)
-    lp -= np.log(np.exp(lp).sum(axis=1, keepdims=True))
+# Arrays are kept class-major, shape (K, N): reductions over the K classes are then
+# element-wise operations on K contiguous rows, much faster than axis=1 reductions
+# over short rows.
+def _sum0(A):
+    out = A[0].copy()
+    for k in range(1, A.shape[0]):  # loop over classes (a handful)
+        out += A[k]
+    return out
+
+
+def _max0(A):
+    out = A[0].copy()
+    for k in range(1, A.shape[0]):
+        np.maximum(out, A[k], out=out)
+    return out
+
+
+def _log_prior(logPt, T):
+    """Class-major ``log softmax(logP / T)`` (a new (K, N) array). Every column of
+    ``logPt`` has a maximum >= -log K, so no shift is needed for T >= T_MIN."""
+    lp = logPt / T
+    lp -= np.log(_sum0(np.exp(lp)))
     return lp
 
 
-def _logsumexp_rows(A):
-    m = A.max(axis=1)
-    return m + np.log(np.exp(A - m[:, None]).sum(axis=1))
-
-
 def _evidence(ann, a, N, K):
-    """(N, K) log-likelihood of each example's labels per class, up to a per-row constant."""
+    """(K, N) log-likelihood of each example's labels per class, up to a per-example
+    constant, shifted so that each example's maximum is 0; and that shift."""
     d = np.log(a) - np.log((1.0 - a) / (K - 1))
-    return np.bincount(ann.example * K + ann.label, weights=d[ann.annotator], minlength=N * K).reshape(N, K)
+    Lk = np.bincount(ann.label * N + ann.example, weights=d[ann.annotator], minlength=N * K).reshape(K, N)
+    shift = _max0(Lk)
+    Lk -= shift
+    return Lk, shift
+
+
+def _class_major_log(P):
+    """(K, N) ``log max(P, TINY)`` of an (N, K) array."""
+    out = np.ascontiguousarray(P.T)
+    np.maximum(out, TINY, out=out)
+    return np.log(out, out=out)
 
 
 def em_fit(ann, P):
@@ -82,29 +105,43 @@ def em_fit(ann, P):
     """
     E, N, K = P.shape
     M = ann.n_annotators
-    Pm = P[0] if E == 1 else P.mean(axis=0)
-    logP = np.log(np.maximum(Pm, TINY))
+    logPt = _class_major_log(P[0] if E == 1 else P.mean(axis=0))
     n_j = np.bincount(ann.annotator, minlength=M).astype(np.float64)
     a = np.full(M, 0.7)
     T = 1.0
     lo = 1.0 / K
+    priors = {}
+    check_T = True  # try the neighbouring temperatures in this iteration
     for it in range(1, MAX_ITER + 1):
         a = np.clip(a, lo, 1.0 - 1e-6)
-        Lk = _evidence(ann, a, N, K)
-        # hill-climb T on the marginal likelihood sum_i log sum_k prior_T[i, k] lik[i, k]
-        cand = (T / T_STEP, T, T * T_STEP)
-        ll = [(_logsumexp_rows(_log_prior(logP, t) + Lk).sum() if T_MIN <= t <= T_MAX else -np.inf) for t in cand]
-        T_new = cand[int(np.argmax(ll))]
-        post = _log_prior(logP, T_new) + Lk
-        post -= post.max(axis=1, keepdims=True)
-        np.exp(post, out=post)
-        post /= post.sum(axis=1, keepdims=True)
-        a_new = (np.bincount(ann.annotator, weights=post[ann.example, ann.label], minlength=M) + 1.0) / (n_j + 2.0)
-        done = np.max(np.abs(np.clip(a_new, lo, 1.0 - 1e-6) - a)) < TOL and T_new == T
+        Lk, shift = _evidence(ann, a, N, K)
+        if check_T:
+            # hill-climb T on the marginal likelihood sum_i log sum_k prior_T[i, k] lik[i, k]
+            priors = {t: priors[t] if t in priors else _log_prior(logPt, t)
+                      for t in (T / T_STEP, T, T * T_STEP) if T_MIN <= t <= T_MAX}
+            joint = {t: np.exp(lp + Lk) for t, lp in priors.items()}
+            norm = {t: _sum0(j) for t, j in joint.items()}
+            ll = {t: float(np.log(z).sum()) for t, z in norm.items()}
+            T_new = max(ll, key=ll.get)
+            post, z = joint[T_new], norm[T_new]
+            del joint
+        else:
+            T_new = T
+            post = np.exp(priors[T] + Lk)
+            z = _sum0(post)
+        post /= z
+        a_new = (np.bincount(ann.annotator, weights=post[ann.label, ann.example], minlength=M) + 1.0) / (n_j + 2.0)
+        a_stable = np.max(np.abs(np.clip(a_new, lo, 1.0 - 1e-6) - a)) < TOL
+        T_stable = T_new == T
         a, T = a_new, T_new
-        if done:
-            break
-    return {"post": post, "accuracy": np.where(n_j > 0, a, np.nan), "temperature": float(T), "n_iter": it}
+        priors = {T: priors[T]}
+        if a_stable and T_stable and check_T:
+            break  # neither the accuracies nor the temperature move
+        # while T moves, re-check it every iteration; once it rests, fit the
+        # accuracies alone and re-check T when they have settled
+        check_T = not T_stable or a_stable
+    return {"post": np.ascontiguousarray(post.T), "accuracy": np.where(n_j > 0, a, np.nan),
+            "temperature": float(T), "n_iter": it}
 
 
 def em_scores(ann, P, U=None):
@@ -119,10 +156,9 @@ def em_scores(ann, P, U=None):
     T = 1.0
     if P is not None:
         fit = em_fit(ann, P)
-        s_lab = fit["post"].max(axis=1)
+        s_lab = _max0(fit["post"].T)
         T = fit["temperature"]
     s_unl = np.empty(0)
     if U is not None:
-        Um = U[0] if U.shape[0] == 1 else U.mean(axis=0)
-        s_unl = np.exp(_log_prior(np.log(np.maximum(Um, TINY)), T).max(axis=1))
+        s_unl = np.exp(_max0(_log_prior(_class_major_log(U[0] if U.shape[0] == 1 else U.mean(axis=0)), T)))
     return s_lab, s_unl, fit
