@@ -97,9 +97,40 @@ def plot(result, path, title):
     plt.close(fig)
 
 
+def report_merged(a):
+    from skactivelab.simulation import BenchmarkResult
+
+    recs = {}
+    for path in a.merge:
+        with open(path) as fh:
+            for r in json.load(fh)["records"]:
+                recs[(r["method"], r["seed"], r["round"])] = r
+    order = [m for m in METHODS + ("activelab_em",) if any(k[0] == m for k in recs)]
+    records = sorted(recs.values(), key=lambda r: (order.index(r["method"]), r["seed"], r["round"]))
+    res = BenchmarkResult(records=records)
+    seeds = sorted({r["seed"] for r in records})
+    n_r = max(r["round"] for r in records)
+    print(f"## {a.name}: seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), round {n_r}\n")
+    print(final_table(res))
+    print("\nround 1 details:\n" + details_table(res, 1))
+    print(f"\nround {n_r} details:\n" + details_table(res, n_r))
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    res.to_csv(out / f"{a.name}.csv")
+    title = f"music_genre replay, {a.name}, {len(seeds)} seeds"
+    plot(res, out / f"{a.name}.png", title)
+    if a.plot_dir:
+        plot(res, Path(a.plot_dir) / f"real_crowd_{a.name}.png", title)
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, help="directory of the music genre crowd")
+    p.add_argument("--data", help="directory of the music genre crowd")
+    p.add_argument("--merge", nargs="+", default=None,
+                   help="instead of running: merge these result JSON files (same model; a method's seeds may "
+                   "come from several files, later files win) and report them")
+    p.add_argument("--name", default="merged", help="with --merge: stem of the outputs")
     p.add_argument("--seeds", type=int, default=12)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--models", default="logreg")
@@ -111,6 +142,8 @@ def main(argv=None):
     p.add_argument("--out", default="results/real_crowd")
     p.add_argument("--plot-dir", default=None, help="also write the plots here (e.g. docs/_static)")
     a = p.parse_args(argv)
+    if a.merge:
+        return report_merged(a)
     crowd = load_music_genre(a.data)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

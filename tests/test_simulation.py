@@ -506,3 +506,23 @@ def test_music_genre_replay_round_zero():
     assert task.init_example.size == 350 and task.n_classes == 10
     # real labels: 0.56 of all labels are right (dataset README)
     assert np.mean(task.oracle[task.available] == np.broadcast_to(c.target[:, None], task.oracle.shape)[task.available]) == pytest.approx(0.56, abs=0.005)
+
+
+def test_cli_music_genre_without_data_is_a_clear_error(monkeypatch, tmp_path):
+    from skactivelab.datasets import MUSIC_GENRE_ENV
+
+    monkeypatch.delenv(MUSIC_GENRE_ENV, raising=False)
+    with pytest.raises(SystemExit, match=MUSIC_GENRE_ENV):
+        cli.main(["benchmark", "--dataset", "music_genre", "--out", str(tmp_path)])
+
+
+@pytest.mark.skipif(not MUSIC_GENRE.exists(), reason="shared/data/music_genre not beside the project")
+def test_cli_benchmark_music_genre_replay(tmp_path, capsys):
+    cli.main(["benchmark", "--dataset", "music_genre", "--data", str(MUSIC_GENRE), "--rounds", "1", "--batch", "10",
+              "--seeds", "1", "--methods", "random,activelab_em", "--model", "knn", "--n-jobs", "1",
+              "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "activelab_em" in out and "replay" in out
+    rows = (tmp_path / "music_genre_replay_knn.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2
+    assert rows[1].split(",")[8] == "350"  # n_annotations at round 0: the initial labels
