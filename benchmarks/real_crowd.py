@@ -103,8 +103,16 @@ def report_merged(a):
     recs = {}
     for path in a.merge:
         with open(path) as fh:
-            for r in json.load(fh)["records"]:
-                recs[(r["method"], r["seed"], r["round"])] = r
+            rows = ([json.loads(line) for line in fh if line.strip()] if path.endswith(".jsonl")
+                    else json.load(fh)["records"])
+        for r in rows:
+            recs[(r["method"], r["seed"], r["round"])] = r
+    # keep only the seeds every method has (paired differences)
+    by_m = {}
+    for m, s_, _ in recs:
+        by_m.setdefault(m, set()).add(s_)
+    common = set.intersection(*by_m.values())
+    recs = {k: v for k, v in recs.items() if k[1] in common}
     order = [m for m in METHODS + ("activelab_em",) if any(k[0] == m for k in recs)]
     records = sorted(recs.values(), key=lambda r: (order.index(r["method"]), r["seed"], r["round"]))
     res = BenchmarkResult(records=records)
@@ -141,6 +149,10 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=1)
     p.add_argument("--out", default="results/real_crowd")
     p.add_argument("--plot-dir", default=None, help="also write the plots here (e.g. docs/_static)")
+    p.add_argument("--order", choices=("seed", "method"), default="seed",
+                   help="with --jsonl: all methods of a seed first (seed), or all seeds of a method first")
+    p.add_argument("--jsonl", default=None, help="run seed by seed, appending each (method, seed) run's records "
+                   "to this file as it finishes (for long runs on a busy machine; report with --merge)")
     a = p.parse_args(argv)
     if a.merge:
         return report_merged(a)
@@ -149,6 +161,26 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(a.first_seed, a.first_seed + a.seeds))
     methods = tuple(m for m in a.methods.split(",") if m)
+    if a.jsonl:
+        done = set()
+        if Path(a.jsonl).exists():
+            with open(a.jsonl) as fh:
+                done = {(r["model"], r["method"], r["seed"]) for r in map(json.loads, filter(str.strip, fh))}
+        for model in a.models.split(","):
+            pairs = ([(s_, m) for m in methods for s_ in seeds] if a.order == "method"
+                     else [(s_, m) for s_ in seeds for m in methods])
+            for seed, m in pairs:
+                if (model, m, seed) in done:
+                    continue
+                if True:
+                    res = run_benchmark(None, None, methods=(m,), seeds=(seed,), model=model, n_rounds=a.rounds,
+                                        batch_size=a.batch, n_jobs=1, crowd=crowd,
+                                        task_kwargs=dict(n_initial=a.initial), details=True)
+                    with open(a.jsonl, "a") as fh:
+                        for r in res.records:
+                            fh.write(json.dumps(r, default=float) + "\n")
+                    print(f"{model} seed {seed} {m} done", flush=True)
+        return 0
     for model in a.models.split(","):
         t0 = time.perf_counter()
         res = run_benchmark(None, None, methods=methods, seeds=seeds, model=model, n_rounds=a.rounds,
