@@ -394,9 +394,9 @@ def test_replay_exhausted_examples_cannot_be_picked_and_order_is_followed():
     got = {}
     orig = S._consensus
 
-    def spy(ex, ann, lab, P, seed, use):
+    def spy(ex, ann, lab, *rest):
         got["last"] = (ex.copy(), ann.copy())
-        return orig(ex, ann, lab, P, seed, use)
+        return orig(ex, ann, lab, *rest)
 
     S._consensus = spy
     try:
@@ -422,9 +422,9 @@ def test_replay_suggest_chooses_among_remaining_annotators():
     got = []
     orig = S._consensus
 
-    def spy(ex, ann, lab, P, seed, use):
+    def spy(ex, ann, lab, *rest):
         got.append((ex.copy(), ann.copy(), lab.copy()))
-        return orig(ex, ann, lab, P, seed, use)
+        return orig(ex, ann, lab, *rest)
 
     S._consensus = spy
     try:
