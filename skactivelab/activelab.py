@@ -58,8 +58,28 @@ def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
     return (w_M.sum() * prob + wbar_A / K) / (w_M.sum() + wbar_A)
 
 
-def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes, random_state):
+#: Values of ``active_learning_method``: the paper's ActiveLab, and ActiveLab with
+#: crowd weights fitted by maximum likelihood (robust to adaptively chosen re-labels).
+ACTIVE_LEARNING_METHODS = ("activelab", "activelab_em")
+
+
+def _check_method(active_learning_method):
+    if active_learning_method not in ACTIVE_LEARNING_METHODS:
+        raise ValueError(
+            f"active_learning_method must be one of {ACTIVE_LEARNING_METHODS}, got {active_learning_method!r}."
+        )
+
+
+def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes,
+                            random_state, active_learning_method="activelab"):
+    _check_method(active_learning_method)
     if _dask.is_dask_collection(pred_probs_unlabeled):
+        if active_learning_method != "activelab":
+            raise ValueError(
+                f"active_learning_method={active_learning_method!r} does not take a Dask pool "
+                "yet; compute pred_probs_unlabeled in memory (or in slices), or use "
+                "active_learning_method='activelab'."
+            )
         return _dask.active_learning_scores(
             labels_multiannotator, pred_probs, pred_probs_unlabeled,
             ensemble=ensemble, classes=classes, random_state=random_state,
@@ -81,6 +101,7 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
     n_classes = None
     columns = None
     index = None
+    ann = P = U = None
     scores_labeled = np.empty(0)
     if pred_probs is not None:
         ann, P, index, columns = _labeled_inputs(
@@ -89,7 +110,8 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
         if not ensemble:
             P = P[None]
         n_classes = P.shape[2]
-        scores_labeled, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
+        if active_learning_method == "activelab":
+            scores_labeled, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
     scores_unlabeled = np.empty(0)
     index_unlabeled = None
     if pred_probs_unlabeled is not None:
@@ -98,13 +120,22 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
         )
         if not ensemble:
             U = U[None]
-        if pred_probs is None:
-            temperatures, w_M, wbar_A = np.ones(U.shape[0]), np.ones(U.shape[0]), 1.0
-        elif U.shape[0] != P.shape[0]:
+        if pred_probs is not None and U.shape[0] != P.shape[0]:
             raise ValueError(
                 f"pred_probs has {P.shape[0]} models but pred_probs_unlabeled has "
                 f"{U.shape[0]}; give both from the same models in the same order."
             )
+    if active_learning_method == "activelab_em":
+        from ._em import em_scores
+
+        s_lab, s_unl, _ = em_scores(ann, P, U)
+        if P is not None:
+            scores_labeled = s_lab
+        if U is not None:
+            scores_unlabeled = s_unl
+    elif U is not None:
+        if pred_probs is None:
+            temperatures, w_M, wbar_A = np.ones(U.shape[0]), np.ones(U.shape[0]), 1.0
         scores_unlabeled = _unlabeled_part(U, temperatures, w_M, wbar_A, rng)
     return _with_index(scores_labeled, index), _with_index(scores_unlabeled, index_unlabeled)
 
@@ -125,6 +156,7 @@ def get_active_learning_scores(
     *,
     classes=None,
     random_state=None,
+    active_learning_method="activelab",
 ):
     """ActiveLab scores: lower means collecting one more label there helps more.
 
@@ -149,6 +181,15 @@ def get_active_learning_scores(
         Class values in column order of ``pred_probs`` when labels are not 0..K-1.
     random_state : int, RandomState instance or None, default=None
         Breaks majority-vote ties that nothing else breaks.
+    active_learning_method : {"activelab", "activelab_em"}, default="activelab"
+        ``"activelab"``: the ActiveLab paper's scores, with CROWDLAB's weights.
+        ``"activelab_em"``: the annotator accuracies and the model's temperature
+        are fitted by maximum likelihood over all labels (EM, a one-coin crowd
+        model with the classifier as prior), which stays unbiased when the
+        re-labeled examples were chosen by an active learning strategy; an
+        example scores the posterior probability of its most likely class
+        (an unlabeled one: its calibrated prediction). See the documentation
+        page "Active learning on a real crowd".
 
     Returns
     -------
@@ -196,6 +237,7 @@ def get_active_learning_scores(
         ensemble=False,
         classes=classes,
         random_state=random_state,
+        active_learning_method=active_learning_method,
     )
 
 
@@ -206,6 +248,7 @@ def get_active_learning_scores_ensemble(
     *,
     classes=None,
     random_state=None,
+    active_learning_method="activelab",
 ):
     """ActiveLab scores from several classifiers.
 
@@ -214,7 +257,9 @@ def get_active_learning_scores_ensemble(
     (n_models, n_unlabeled, n_classes), the same models in the same order; each
     can also be a list of DataFrames (one per model) indexed by example ID, which
     are aligned by ID. Each model is calibrated and weighted on its own. The
-    caller's arrays are never modified.
+    caller's arrays are never modified. ``active_learning_method`` as in
+    :func:`get_active_learning_scores` (with ``"activelab_em"`` the models' mean
+    probability is the prior).
 
     Examples
     --------
@@ -234,4 +279,5 @@ def get_active_learning_scores_ensemble(
         ensemble=True,
         classes=classes,
         random_state=random_state,
+        active_learning_method=active_learning_method,
     )

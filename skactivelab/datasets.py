@@ -7,11 +7,17 @@
   file and no network (the default of ``skactivelab demo``).
 * :func:`paper_subset`: the class-stratified 1100/900/300/700 subset of Wall
   Robot used by the ActiveLab paper (spec section 7).
+* :func:`load_real_crowd`: a real crowd from four CSV files (long annotations,
+  ground truth, features, a labeled test set), for replaying collected labels in
+  the benchmark (:func:`skactivelab.simulation.make_replay_task`);
+  :func:`load_music_genre` reads the Mechanical Turk music genre crowd laid out
+  that way, from a directory you give (the data is not shipped).
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +27,8 @@ __all__ = [
     "default_wall_robot_path",
     "load_dataset",
     "load_digits_data",
+    "load_music_genre",
+    "load_real_crowd",
     "load_wall_robot",
     "paper_subset",
     "wall_robot_4_features",
@@ -151,6 +159,144 @@ def wall_robot_4_features(X24):
     if X24.ndim != 2 or X24.shape[1] != 24:
         raise ValueError(f"expected the 24 ultrasound readings us1..us24, got shape {X24.shape}.")
     return np.stack([X24[:, a - 1 : b].min(axis=1) for a, b in WALL_ROBOT_4_SENSORS], axis=1)
+
+
+def _read_table(path):
+    """(header, body) of a CSV file; body is an object array of strings."""
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.reader(fh) if r]
+    if len(rows) < 2:
+        raise ValueError(f"{path}: needs a header and at least one row.")
+    return rows[0], np.array(rows[1:], dtype=object)
+
+
+def _codes(values, name, path, known=None):
+    """Integer codes of ``values`` in ``known`` (an ID list); unknown values are an error."""
+    known = np.asarray(known)
+    pos = {v: i for i, v in enumerate(known.tolist())}
+    codes = np.array([pos.get(v, -1) for v in values.tolist()], dtype=np.int64)
+    if np.any(codes < 0):
+        bad = sorted(set(values[codes < 0].tolist()))[:5]
+        raise ValueError(f"{path}: {name} {bad} not found in the reference list; check the files belong together.")
+    return codes
+
+
+def load_real_crowd(annotations, truth, features, test):
+    """A real crowd from four CSV files, for replaying its labels in the benchmark.
+
+    Parameters
+    ----------
+    annotations : str or Path
+        Long format, one row per collected label: columns (example ID, annotator
+        ID, label), in that order, with a header.
+    truth : str or Path
+        Columns (example ID, label): the true class of every annotated example.
+    features : str or Path
+        Columns (example ID, feature, ...): one row per annotated example.
+    test : str or Path
+        Columns (example ID, label, feature, ...): a held-out labeled test set
+        with the same features in the same order.
+
+    Returns
+    -------
+    Bunch
+        ``annotations``: tuple ``(example, annotator, label)`` of int64 arrays
+        (example = row of ``data``, annotator = position in ``annotator_ids``,
+        label = class code); ``data`` (n, n_features) float64 and ``target``
+        (n,) int64 in the order of ``truth``; ``data_test``, ``target_test``;
+        ``target_names`` (classes, sorted; codes are positions), ``example_ids``,
+        ``annotator_ids`` (order of first appearance), ``feature_names``,
+        ``source``. Rows are matched by example ID, never by file order.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_text("id,annotator,label\\na,w1,x\\na,w2,y\\nb,w1,y\\n")
+    >>> _ = (d / "t.csv").write_text("id,label\\na,x\\nb,y\\n")
+    >>> _ = (d / "f.csv").write_text("id,f1\\nb,2.0\\na,1.0\\n")
+    >>> _ = (d / "s.csv").write_text("id,label,f1\\nc,x,0.5\\n")
+    >>> crowd = load_real_crowd(d / "a.csv", d / "t.csv", d / "f.csv", d / "s.csv")
+    >>> crowd.data[:, 0].tolist(), crowd.target.tolist()
+    ([1.0, 2.0], [0, 1])
+    >>> [a.tolist() for a in crowd.annotations]
+    [[0, 0, 1], [0, 1, 0], [0, 1, 1]]
+    """
+    h_t, truth_rows = _read_table(truth)
+    if len(h_t) < 2:
+        raise ValueError(f"{truth}: expected columns (example ID, label).")
+    ids = truth_rows[:, 0].astype(str)
+    if np.unique(ids).size != ids.size:
+        raise ValueError(f"{truth}: example IDs must be unique.")
+    h_s, test_rows = _read_table(test)
+    h_f, feat_rows = _read_table(features)
+    if h_s[2:] != h_f[1:]:
+        raise ValueError(f"{test}: feature columns must match {features} (same names, same order).")
+    names = np.unique(np.concatenate([truth_rows[:, 1].astype(str), test_rows[:, 1].astype(str)]))
+    f_ids = feat_rows[:, 0].astype(str)
+    pos = _codes(ids, "example IDs of truth", features, known=f_ids)
+    if f_ids.size != ids.size:
+        raise ValueError(f"{features}: {f_ids.size} rows but {truth} has {ids.size} examples.")
+    X = feat_rows[pos, 1:].astype(np.float64)
+    h_a, ann_rows = _read_table(annotations)
+    a_ex = _codes(ann_rows[:, 0].astype(str), "example IDs", annotations, known=ids)
+    a_raw = ann_rows[:, 1].astype(str)
+    annotator_ids = np.array(list(dict.fromkeys(a_raw.tolist())))
+    a_ann = _codes(a_raw, "annotators", annotations, known=annotator_ids)
+    a_lab = _codes(ann_rows[:, 2].astype(str), "labels", annotations, known=names)
+    pairs = a_ex * annotator_ids.size + a_ann
+    if np.unique(pairs).size != pairs.size:
+        raise ValueError(f"{annotations}: an annotator labels an example at most once; found repeats.")
+    return Bunch(
+        annotations=(a_ex, a_ann, a_lab),
+        data=X,
+        target=_codes(truth_rows[:, 1].astype(str), "labels", truth, known=names),
+        data_test=test_rows[:, 2:].astype(np.float64),
+        target_test=_codes(test_rows[:, 1].astype(str), "labels", test, known=names),
+        target_names=names,
+        example_ids=ids,
+        annotator_ids=annotator_ids,
+        feature_names=list(h_f[1:]),
+        source=str(Path(annotations).parent),
+    )
+
+
+#: Environment variable naming the directory of the music genre crowd.
+MUSIC_GENRE_ENV = "SKACTIVELAB_MUSIC_GENRE"
+
+
+def load_music_genre(path=None):
+    """The Mechanical Turk music genre crowd (700 songs, 44 workers, 10 genres).
+
+    Rodrigues, Pereira & Ribeiro (ICML 2014): 2,945 real labels with ground
+    truth, 124 audio features and a 300-song test set. The data is not shipped
+    with skactivelab.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Directory with ``annotations.csv``, ``truth.csv``, ``features.csv`` and
+        ``test.csv``. Default: the directory in the environment variable
+        ``SKACTIVELAB_MUSIC_GENRE``.
+
+    Returns
+    -------
+    Bunch
+        As :func:`load_real_crowd`.
+    """
+    if path is None:
+        path = os.environ.get(MUSIC_GENRE_ENV)
+        if not path:
+            raise FileNotFoundError(
+                f"music_genre: pass the directory with annotations.csv, truth.csv, features.csv and "
+                f"test.csv (--data DIR), or set {MUSIC_GENRE_ENV}."
+            )
+    d = Path(path)
+    files = [d / f for f in ("annotations.csv", "truth.csv", "features.csv", "test.csv")]
+    missing = [f.name for f in files if not f.exists()]
+    if missing:
+        raise FileNotFoundError(f"music_genre: {', '.join(missing)} not found in {d}.")
+    return load_real_crowd(*files)
 
 
 def load_dataset(name, path=None, *, random_state=None):

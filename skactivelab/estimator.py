@@ -397,7 +397,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
 
     def _crowdlab(self, ann_lab, P, rng):
         """(LabelQualityResult in class values, consensus codes) of the labeled rows."""
-        return label_quality(
+        result, codes = label_quality(
             ann_lab,
             P if self._ensemble else P[0],
             ensemble=self._ensemble,
@@ -406,6 +406,20 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             random_state=rng,
             one_label="label",
         )
+        if getattr(self, "active_learning_method", "activelab") == "activelab_em":
+            # consensus from the likelihood-fitted crowd model (see skactivelab._em);
+            # the per-annotator statistics stay CROWDLAB's
+            from ._em import em_fit
+
+            post = em_fit(ann_lab, P)["post"]
+            codes = np.argmax(post, axis=1)
+            result = replace(
+                result,
+                consensus_label=self.classes_[codes],
+                consensus_quality_score=post[np.arange(codes.size), codes],
+                post_pred_probs=post,
+            )
+        return result, codes
 
     def _fold_mean_proba(self, X):
         """(E, n, K): per model, the mean predict_proba of its fold models."""
@@ -453,12 +467,14 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         self._P_lab = P
 
     def _al_scores(self, ann_lab, P, U, random_state):
+        method = getattr(self, "active_learning_method", "activelab")
         if self._ensemble:
             return get_active_learning_scores_ensemble(
-                ann_lab, P, U, random_state=random_state
+                ann_lab, P, U, random_state=random_state, active_learning_method=method
             )
         return get_active_learning_scores(
-            ann_lab, P[0], None if U is None else U[0], random_state=random_state
+            ann_lab, P[0], None if U is None else U[0], random_state=random_state,
+            active_learning_method=method,
         )
 
     # ------------------------------------------------------------------ public
@@ -617,6 +633,14 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         Seeds the fold shuffling and the majority-vote tie-breaks. The wrapped
         estimator's own ``random_state`` is its own parameter
         (``estimator__random_state``).
+    active_learning_method : {"activelab", "activelab_em"}, default="activelab"
+        ``"activelab"``: the papers' CROWDLAB consensus and ActiveLab scores.
+        ``"activelab_em"``: the consensus is the most likely class under a crowd
+        model whose annotator accuracies and model temperature are fitted by
+        maximum likelihood over all labels (robust to re-labels chosen by active
+        learning), and ``active_learning_scores_`` are the probabilities that
+        the current best guesses are right; the per-annotator statistics remain
+        CROWDLAB's. See :func:`skactivelab.get_active_learning_scores`.
 
     Attributes
     ----------
@@ -720,6 +744,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         **_BaseMultiAnnotator._parameter_constraints,
         "estimator": [HasMethods(["fit"])],
         "consensus_method": [StrOptions({"best_quality", "majority_vote"})],
+        "active_learning_method": [StrOptions({"activelab", "activelab_em"})],
     }
 
     def __init__(
@@ -732,9 +757,11 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         max_iter=1,
         n_jobs=None,
         random_state=None,
+        active_learning_method="activelab",
     ):
         self.estimator = estimator
         self.consensus_method = consensus_method
+        self.active_learning_method = active_learning_method
         self.cv = cv
         self.calibrate = calibrate
         self.max_iter = max_iter

@@ -232,6 +232,9 @@ class MultiAnnotatorActiveLearner:
         What to do when an annotator labels an example they already labeled:
         "replace" keeps the newest label (annotators correcting themselves),
         "keep" keeps the first, "error" raises.
+    active_learning_method : {"activelab", "activelab_em"}, default=None
+        Sets the estimator's ``active_learning_method`` (its consensus and its
+        scores); None keeps the estimator's own setting.
 
     Attributes
     ----------
@@ -271,7 +274,8 @@ class MultiAnnotatorActiveLearner:
     [0, 1, 'carol']
     """
 
-    def __init__(self, estimator, query_strategy=None, X=None, y=None, *, duplicate_policy="replace"):
+    def __init__(self, estimator, query_strategy=None, X=None, y=None, *, duplicate_policy="replace",
+                 active_learning_method=None):
         if not isinstance(duplicate_policy, str) or duplicate_policy not in _POLICIES:
             raise ValueError(f"duplicate_policy must be one of {list(_POLICIES)}, got {duplicate_policy!r}.")
         if X is None:
@@ -285,6 +289,15 @@ class MultiAnnotatorActiveLearner:
             )
         n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
         template = clone(estimator)
+        if active_learning_method is not None:
+            # the estimator's consensus and scores follow it (a Pipeline: its last step)
+            last = template.steps[-1][1] if hasattr(template, "steps") else template
+            if "active_learning_method" not in last.get_params(deep=False):
+                raise ValueError(
+                    f"active_learning_method needs a MultiAnnotatorClassifier; {type(last).__name__} has no "
+                    "such parameter."
+                )
+            last.set_params(active_learning_method=active_learning_method)
         empty = np.empty(0, dtype=np.int64)
         rows, cols, labels = empty, empty, np.empty(0, dtype=np.int64)
         ids = np.empty(0, dtype=object)
@@ -295,6 +308,7 @@ class MultiAnnotatorActiveLearner:
         if rows.size:
             fitted = self._fit_clone(template, X, n_samples, rows, cols, labels, ids)
         # nothing is recorded before everything above succeeded
+        self.active_learning_method = active_learning_method
         self._template = template
         self.estimator = fitted
         self.query_strategy = ActiveLabQuery() if query_strategy is None else query_strategy

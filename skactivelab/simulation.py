@@ -50,6 +50,7 @@ __all__ = [
     "heterogeneous_noise_matrices",
     "load_paper_results",
     "make_model",
+    "make_replay_task",
     "make_task",
     "mixed_annotator_accuracies",
     "plot_results",
@@ -67,8 +68,12 @@ METHODS = (
     "activelab",
     "activelab_ensemble",
     "activelab_suggest",
+    "activelab_suggest_nocap",
+    "activelab_em",
 )
-_ACTIVELAB_METHODS = ("activelab", "activelab_ensemble", "activelab_suggest")
+_ACTIVELAB_METHODS = ("activelab", "activelab_ensemble", "activelab_suggest", "activelab_suggest_nocap",
+                      "activelab_em")
+_SUGGEST_METHODS = ("activelab_suggest", "activelab_suggest_nocap")
 
 #: Distribution of the number of initial labels per labeled example (1..5):
 #: mostly one label, as in the paper's released data (898/94/7/1 of 1000).
@@ -270,10 +275,21 @@ class SimulatedTask:
     n_classes: int
     allow_relabel: bool = True
     setting: str = "custom"
+    #: Replayed real labels: ``available[i, j]`` = annotator j has a label for
+    #: example i (``oracle[i, j]``, -1 elsewhere); None for simulated annotators,
+    #: who can label anything.
+    available: np.ndarray | None = None
+    #: Replay order: ``reveal_rank[i, j]`` = when annotator j's label of example i
+    #: comes out (lower first; a random order per seed); None when simulated.
+    reveal_rank: np.ndarray | None = None
 
     @property
     def n_annotators(self):
         return self.oracle.shape[1]
+
+    @property
+    def is_replay(self):
+        return self.available is not None
 
 
 def make_task(
@@ -370,6 +386,119 @@ def make_task(
     )
 
 
+def make_replay_task(
+    annotations,
+    y_true,
+    X,
+    X_test,
+    y_test,
+    *,
+    n_initial=None,
+    n_classes=None,
+    allow_relabel=True,
+    random_state=None,
+):
+    """A task that replays labels collected from a real crowd.
+
+    Each seed draws a random order of every example's real annotators and a
+    random set of ``n_initial`` examples that start with their first label in
+    that order. Every later pick of an example reveals its next label, from the
+    annotator who gave it; an example whose labels are all revealed can no
+    longer be picked. A method that suggests annotators (``activelab_suggest``)
+    may instead choose which of the example's remaining annotators answers.
+
+    Parameters
+    ----------
+    annotations : tuple of three int arrays
+        ``(example, annotator, label)`` in long format: example = row of ``X``
+        (0..n-1), annotator 0..M-1, label 0..K-1; an annotator labels an
+        example at most once (see :func:`skactivelab.datasets.load_real_crowd`).
+    y_true : array-like of int, shape (n,)
+        True class of every row of ``X`` (for consensus accuracy).
+    X : array-like of shape (n, n_features)
+        Features of the annotated examples (the training rows).
+    X_test, y_test : arrays
+        Held-out test set.
+    n_initial : int, optional
+        Examples revealed with one label at the start. Default: half of them.
+    n_classes : int, optional
+        Default: one more than the largest class in ``y_true``, ``y_test`` and
+        the labels.
+    allow_relabel : bool, default=True
+        Whether a labeled example may be picked again.
+    random_state : int, SeedSequence or None
+
+    Returns
+    -------
+    SimulatedTask
+        ``oracle`` (n, M) holds the real labels (-1 where an annotator did not
+        label an example), ``available`` and ``reveal_rank`` the replay state.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ex, ann, lab = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 1, 1]), np.array([0, 1, 1, 1, 0])
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> task = make_replay_task((ex, ann, lab), [0, 1, 0], X, X, [0, 1, 0], n_initial=2, random_state=0)
+    >>> task.oracle.tolist()
+    [[0, 1], [1, 1], [-1, 0]]
+    >>> int(task.init_example.size)
+    2
+    """
+    try:
+        ex, ann, lab = (np.asarray(a) for a in annotations)
+    except (TypeError, ValueError):
+        raise TypeError("annotations must be a tuple (example, annotator, label) of integer arrays.") from None
+    for name, a in (("example", ex), ("annotator", ann), ("label", lab)):
+        if a.ndim != 1 or a.size != ex.size or (a.size and a.dtype.kind not in "iu"):
+            raise ValueError(f"annotations: {name} must be a 1-D integer array as long as the others.")
+        if a.size and a.min() < 0:
+            raise ValueError(f"annotations: {name} codes must be >= 0.")
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y_true, dtype=np.int64)
+    X_test = np.asarray(X_test, dtype=np.float64)
+    y_test = np.asarray(y_test, dtype=np.int64)
+    N = X.shape[0]
+    if y.shape != (N,) or X_test.shape[0] != y_test.size or X_test.shape[1:] != X.shape[1:]:
+        raise ValueError("X and y_true, X_test and y_test must have matching rows, X and X_test the same features.")
+    if ex.size == 0 or ex.max() >= N:
+        raise ValueError(f"annotations: example codes must be rows of X (0..{N - 1}).")
+    M = int(ann.max()) + 1
+    K = int(max(y.max(), y_test.max(), lab.max())) + 1 if n_classes is None else int(n_classes)
+    oracle = np.full((N, M), -1, dtype=np.int64)
+    oracle[ex, ann] = lab
+    if np.count_nonzero(oracle >= 0) != ex.size:
+        raise ValueError("annotations: an annotator labels an example at most once; found repeats.")
+    available = oracle >= 0
+    has = np.flatnonzero(available.any(axis=1))
+    n_init = has.size // 2 if n_initial is None else int(n_initial)
+    if not 1 <= n_init <= has.size:
+        raise ValueError(f"n_initial must be in 1..{has.size} (the annotated examples), got {n_initial}.")
+    ss = random_state if isinstance(random_state, np.random.SeedSequence) else np.random.SeedSequence(random_state)
+    r_order, r_init = (np.random.default_rng(s) for s in ss.spawn(2))
+    # per-seed random order of each example's annotators; unavailable ones last
+    keys = np.where(available, r_order.random((N, M)), np.inf)
+    reveal_rank = np.empty((N, M), dtype=np.int64)
+    reveal_rank[np.arange(N)[:, None], np.argsort(keys, axis=1)] = np.arange(M)
+    rows = np.sort(r_init.permutation(has)[:n_init])
+    first = np.argmin(keys[rows], axis=1)
+    return SimulatedTask(
+        X_train=X,
+        y_train=y,
+        X_test=X_test,
+        y_test=y_test,
+        oracle=oracle,
+        init_example=rows,
+        init_annotator=first,
+        init_label=oracle[rows, first],
+        n_classes=K,
+        allow_relabel=bool(allow_relabel),
+        setting="replay",
+        available=available,
+        reveal_rank=reveal_rank,
+    )
+
+
 # --------------------------------------------------------------------------- one run
 def _cross_val(models, X_lab, y_cons, X_other, y_test, n_test, K, n_folds, rng):
     """Out-of-fold P (E, N, K), mean fold prediction on X_other (E, n_other, K), test accuracy."""
@@ -412,18 +541,51 @@ def _annotator_quality(ex, ann, lab, P, n_annotators):
     return quality
 
 
-def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab):
+def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab, method="activelab"):
     """Consensus of the labeled set (local rows); P is (E, N, K) or None."""
     n_per = np.bincount(ex)
     triples = (ex, ann, lab)
+    if method == "activelab_em" and P is not None:
+        from ._annotations import check_annotations
+        from ._em import em_fit
+
+        fit = em_fit(check_annotations(triples, n_examples=P.shape[1], n_classes=P.shape[2]), P)
+        return np.argmax(fit["post"], axis=1), None
     if P is None or not use_crowdlab or n_per.max() < 2:
         pp = None if P is None else P.mean(axis=0)
-        return np.asarray(get_majority_vote_label(triples, pred_probs=pp, random_state=rng_seed), dtype=np.int64)
+        mv = get_majority_vote_label(triples, pred_probs=pp, random_state=rng_seed)
+        return np.asarray(mv, dtype=np.int64), None
     if P.shape[0] == 1:
         res = get_label_quality_multiannotator(triples, P[0], calibrate_probs=True, random_state=rng_seed)
     else:
         res = get_label_quality_multiannotator_ensemble(triples, P, calibrate_probs=True, random_state=rng_seed)
-    return np.asarray(res.consensus_label, dtype=np.int64)
+    return np.asarray(res.consensus_label, dtype=np.int64), res
+
+
+#: Extra per-round records of ``run_method(..., details=True)``.
+DETAIL_KEYS = ("model_weight", "mean_annotator_weight", "mean_agreement_multi", "n_multi",
+               "n_single_overridden", "single_overridden_right", "single_overridden_label_right",
+               "batch_relabel_share", "batch_label_accuracy", "batch_poor_annotator_share")
+
+
+def _consensus_details(res, cons, ex, lab, y_lab):
+    """How CROWDLAB weighed the crowd this round, and what it did to single labels."""
+    n_per = np.bincount(ex, minlength=cons.size)
+    single = n_per == 1
+    first = np.full(cons.size, -1)
+    first[ex[single[ex]]] = lab[single[ex]]
+    over = single & (cons != first)
+    out = dict(
+        model_weight=np.nan, mean_annotator_weight=np.nan, mean_agreement_multi=np.nan,
+        n_multi=int(np.sum(n_per > 1)), n_single_overridden=int(over.sum()),
+        single_overridden_right=float(np.mean(cons[over] == y_lab[over])) if over.any() else np.nan,
+        single_overridden_label_right=float(np.mean(first[over] == y_lab[over])) if over.any() else np.nan,
+    )
+    if res is not None:
+        out["model_weight"] = float(np.mean(res.model_weight))
+        out["mean_annotator_weight"] = float(np.nanmean(res.annotator_weights))
+        out["mean_agreement_multi"] = float(np.mean(np.asarray(res.annotator_agreement)[n_per > 1]))
+    return out
 
 
 def run_method(
@@ -439,6 +601,7 @@ def run_method(
     annotator_selection="paper",
     random_state=None,
     progress=None,
+    details=False,
 ):
     """Run one method on one task; return per-round metrics.
 
@@ -475,13 +638,22 @@ def run_method(
     random_state : int or None
     progress : callable, optional
         Called as ``progress(round, record)`` after each round.
+    details : bool, default=False
+        Also record :data:`DETAIL_KEYS`: the CROWDLAB model weight, mean
+        annotator weight and mean agreement of multiply-labeled examples of the
+        round's consensus (NaN for majority vote), how many singly labeled
+        examples the consensus overrides and how often rightly (and how often
+        their label was right), and, for the batch picked after the round, the
+        share of re-labels, the accuracy of the new labels and the share
+        answered by poor annotators (right less than ``2/K`` of the time over
+        all their labels in the oracle). NaN where undefined.
 
     Returns
     -------
     dict of ndarray
         ``round``, ``test_accuracy``, ``consensus_accuracy``, ``n_labeled``,
-        ``n_annotations``, ``n_relabel_picks``, ``seconds``, each of length
-        ``n_rounds + 1``.
+        ``n_annotations``, ``n_relabel_picks``, ``seconds`` (and the detail
+        keys), each of length ``n_rounds + 1``.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {METHODS}.")
@@ -500,13 +672,19 @@ def run_method(
     ex = task.init_example.copy()
     ann = task.init_annotator.copy()
     lab = task.init_label.copy()
-    labeled_by = np.zeros((n_tr, M), dtype=bool)
+    # labeled_by[i, j]: annotator j cannot be asked about example i (already
+    # answered, or, when replaying real labels, has no label for it)
+    labeled_by = np.zeros((n_tr, M), dtype=bool) if not task.is_replay else ~task.available
     labeled_by[ex, ann] = True
     next_col = M  # "paper" mode: one new annotator column per round
     P_all = None  # (E, n_tr, K): out-of-fold P of labeled rows, pool prediction elsewhere
     X_test, y_test = task.X_test, task.y_test
     rec = {k: [] for k in ("round", "test_accuracy", "consensus_accuracy", "n_labeled", "n_annotations",
-                           "n_relabel_picks", "seconds")}
+                           "n_relabel_picks", "seconds") + (DETAIL_KEYS if details else ())}
+    if details:
+        has = task.available if task.is_replay else np.ones_like(task.oracle, dtype=bool)
+        right = np.where(has, task.oracle == task.y_train[:, None], 0).sum(axis=0)
+        poor = right < (2.0 / K) * np.maximum(has.sum(axis=0), 1)
     n_relabel = 0
     for r in range(n_rounds + 1):
         t0 = time.perf_counter()
@@ -517,7 +695,13 @@ def run_method(
         local[lab_rows] = np.arange(lab_rows.size)
         # (1) consensus labels of the labeled set
         P_prev = None if P_all is None else P_all[:, lab_rows]
-        cons = _consensus(local[ex], ann, lab, P_prev, int(rng.integers(2**31 - 1)), use_crowdlab)
+        cons, cres = _consensus(local[ex], ann, lab, P_prev, int(rng.integers(2**31 - 1)), use_crowdlab,
+                                "activelab_em" if method == "activelab_em" else "activelab")
+        if details:
+            for key, val in _consensus_details(cres, cons, local[ex], lab, task.y_train[lab_rows]).items():
+                rec[key].append(val)
+            for key in ("batch_relabel_share", "batch_label_accuracy", "batch_poor_annotator_share"):
+                rec[key].append(np.nan)  # filled in when this round's batch is picked
         cons_acc = float(np.mean(cons == task.y_train[lab_rows]))
         # (2) cross-validation on the consensus
         X_other = np.concatenate([task.X_train[pool_rows], X_test])
@@ -545,9 +729,10 @@ def run_method(
             else:
                 seed = int(rng.integers(2**31 - 1))
                 Uarg = U if pool_rows.size else None
-                if method in ("activelab", "activelab_suggest"):
+                if method in ("activelab", "activelab_em") + _SUGGEST_METHODS:
                     s_lab, s_unl = get_active_learning_scores(
-                        (loc_ex, ann, lab), P[0], None if Uarg is None else Uarg[0], random_state=seed
+                        (loc_ex, ann, lab), P[0], None if Uarg is None else Uarg[0], random_state=seed,
+                        active_learning_method="activelab_em" if method == "activelab_em" else "activelab",
                     )
                 else:
                     s_lab, s_unl = get_active_learning_scores_ensemble((loc_ex, ann, lab), P, Uarg, random_state=seed)
@@ -555,7 +740,9 @@ def run_method(
                 if pool_rows.size:
                     scores[pool_rows] = s_unl
             cand = np.arange(n_tr) if task.allow_relabel else pool_rows
-            selection = "quality" if method == "activelab_suggest" else annotator_selection
+            selection = "quality" if method in _SUGGEST_METHODS else annotator_selection
+            if task.is_replay and selection != "quality":
+                selection = "replay"  # the next real label in this seed's order
             if selection != "paper":
                 cand = cand[~labeled_by[cand].all(axis=1)]  # someone left to ask
             if cand.size == 0:
@@ -571,16 +758,21 @@ def run_method(
                 if selection == "quality":
                     # the learner's suggestion: best CROWDLAB annotator quality among
                     # those who have not labeled the example, capped per annotator
-                    cap = int(np.ceil(2 * picked.size / M))
+                    cap = int(np.ceil(2 * picked.size / M)) if method == "activelab_suggest" else None
                     who = assign_annotators(
                         _annotator_quality(loc_ex, ann, lab, P, M), ~labeled_by[picked],
                         max_per_annotator=cap,
                     )
                     left = who < 0  # caps exhausted: a random annotator still free
                     if left.any():
-                        keys = rng.random((int(left.sum()), M))
+                        keys = (task.reveal_rank[picked[left]].astype(np.float64) if task.is_replay
+                                else rng.random((int(left.sum()), M)))
                         keys[labeled_by[picked[left]]] = np.inf
                         who[left] = np.argmin(keys, axis=1)
+                elif selection == "replay":
+                    keys = task.reveal_rank[picked].astype(np.float64)
+                    keys[labeled_by[picked]] = np.inf
+                    who = np.argmin(keys, axis=1)
                 elif selection == "distinct":
                     keys = rng.random((picked.size, M))
                     keys[labeled_by[picked]] = np.inf
@@ -593,6 +785,10 @@ def run_method(
                             "one who has not labeled that example yet."
                         )
                 col = who
+            if details and picked.size:
+                rec["batch_relabel_share"][-1] = float(np.mean(n_per[picked] > 0))
+                rec["batch_label_accuracy"][-1] = float(np.mean(task.oracle[picked, who] == task.y_train[picked]))
+                rec["batch_poor_annotator_share"][-1] = float(np.mean(poor[who])) if selection != "paper" else np.nan
             labeled_by[picked, who] = True
             ex = np.concatenate([ex, picked])
             ann = np.concatenate([ann, col])
@@ -647,8 +843,9 @@ class BenchmarkResult:
     def to_csv(self, path):
         import csv
 
+        extra = [k for k in DETAIL_KEYS if self.records and k in self.records[0]]
         with open(path, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(self._COLUMNS), extrasaction="ignore")
+            w = csv.DictWriter(fh, fieldnames=list(self._COLUMNS) + extra, extrasaction="ignore")
             w.writeheader()
             w.writerows(self.records)
 
@@ -660,7 +857,8 @@ class BenchmarkResult:
     def to_frame(self):
         import pandas as pd
 
-        return pd.DataFrame(self.records, columns=list(self._COLUMNS))
+        extra = [k for k in DETAIL_KEYS if self.records and k in self.records[0]]
+        return pd.DataFrame(self.records, columns=list(self._COLUMNS) + extra)
 
 
 def _json_default(o):
@@ -671,8 +869,12 @@ def _json_default(o):
     return str(o)
 
 
-def _job(X, y, setting, method, seed, task_kw, run_kw):
-    task = make_task(X, y, setting=setting, random_state=seed, **task_kw)
+def _job(X, y, setting, method, seed, task_kw, run_kw, crowd=None):
+    if crowd is not None:
+        task = make_replay_task(crowd["annotations"], crowd["target"], crowd["data"], crowd["data_test"],
+                                crowd["target_test"], random_state=seed, **task_kw)
+    else:
+        task = make_task(X, y, setting=setting, random_state=seed, **task_kw)
     seed_method = np.random.SeedSequence([seed, METHODS.index(method)])
     rec = run_method(task, method, random_state=seed_method, **run_kw)
     return method, seed, rec
@@ -691,6 +893,7 @@ def run_benchmark(
     n_jobs=1,
     task_kwargs=None,
     progress=None,
+    crowd=None,
     **run_kwargs,
 ):
     """Every method on every seed; the same simulated task per seed for all methods.
@@ -709,7 +912,14 @@ def run_benchmark(
     n_jobs : int, default=1
         (method, seed) runs in parallel (joblib processes).
     task_kwargs : dict, optional
-        Passed to :func:`make_task` (``n_annotators``, ``trace``, ...).
+        Passed to :func:`make_task` (``n_annotators``, ``trace``, ...), or to
+        :func:`make_replay_task` (``n_initial``, ...) with ``crowd``.
+    crowd : mapping, optional
+        Replay a real crowd instead of simulating annotators: a mapping (e.g.
+        the Bunch of :func:`skactivelab.datasets.load_real_crowd`) with
+        ``annotations`` (example, annotator, label), ``data``, ``target``,
+        ``data_test``, ``target_test``. ``X``, ``y`` and ``setting`` are then
+        ignored (the setting is recorded as "replay").
     progress : callable, optional
         ``progress(done, total, method, seed, seconds)`` after each run, in the
         calling process.
@@ -727,10 +937,16 @@ def run_benchmark(
             raise ValueError(f"unknown method {m!r}; use some of {METHODS}.")
     task_kw = dict(task_kwargs or {})
     run_kw = dict(model=model, n_rounds=n_rounds, batch_size=batch_size, **run_kwargs)
+    if crowd is not None:
+        missing = [k for k in ("annotations", "data", "target", "data_test", "target_test") if k not in crowd]
+        if missing:
+            raise ValueError(f"crowd lacks {missing}; see skactivelab.datasets.load_real_crowd.")
+        crowd = {k: crowd[k] for k in ("annotations", "data", "target", "data_test", "target_test")}
+        setting = "replay"
     jobs = [(m, s) for s in seeds for m in methods]
     t0 = time.perf_counter()
     gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_job)(X, y, setting, m, s, task_kw, run_kw) for m, s in jobs
+        delayed(_job)(X, y, setting, m, s, task_kw, run_kw, crowd) for m, s in jobs
     )
     results = {}
     for done, (m, s, rec) in enumerate(gen, 1):

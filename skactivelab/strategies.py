@@ -37,6 +37,7 @@ from . import _dask
 from ._digest import data_digest
 from ._compat import StrOptions, validate_parameters
 from ._utils import MULTIANNOTATOR_FITTED_ATTRIBUTES
+from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 
 __all__ = [
@@ -255,6 +256,11 @@ class ActiveLabQuery(_Query):
         Never pick a row that every known annotator has already labeled.
     random_state : int, RandomState instance or None, default=None
         Breaks ties between equal scores.
+    active_learning_method : {"activelab", "activelab_em"}, default=None
+        Score with this method instead of the estimator's own
+        ``active_learning_method`` (see
+        :func:`skactivelab.get_active_learning_scores`); None follows the
+        estimator.
 
     Examples
     --------
@@ -271,10 +277,42 @@ class ActiveLabQuery(_Query):
     ((5,), True)
     """
 
+    _parameter_constraints: dict = {
+        **_Query._parameter_constraints,
+        "active_learning_method": [StrOptions({"activelab", "activelab_em"}), None],
+    }
+
+    def __init__(self, *, pool="auto", exclude_fully_annotated=False, random_state=None,
+                 active_learning_method=None):
+        super().__init__(pool=pool, exclude_fully_annotated=exclude_fully_annotated, random_state=random_state)
+        self.active_learning_method = active_learning_method
+
     def _score(self, est, X_pool, fit_pool):
+        method = self.active_learning_method
+        if method is None or method == getattr(est, "active_learning_method", "activelab"):
+            if fit_pool:
+                return est.active_learning_scores_
+            return est.active_learning_scores(X_pool)[1]
+        from .activelab import _check_method
+
+        _check_method(method)
+        P = est._P_lab
         if fit_pool:
-            return est.active_learning_scores_
-        return est.active_learning_scores(X_pool)[1]
+            U = est.oof_pred_probs_[..., ~est.labeled_mask_, :]
+            U = U if U.ndim == 3 else U[None]
+        else:
+            U = est._fold_mean_proba(X_pool)
+        U = U if U.shape[1] else None
+        fn = get_active_learning_scores_ensemble if P.shape[0] > 1 else get_active_learning_scores
+        s_lab, s_unl = fn(est._ann_lab, P if P.shape[0] > 1 else P[0],
+                          None if U is None else (U if P.shape[0] > 1 else U[0]),
+                          random_state=est.random_state, active_learning_method=method)
+        if not fit_pool:
+            return s_unl
+        scores = np.empty(est.labeled_mask_.size)
+        scores[est.labeled_mask_] = s_lab
+        scores[~est.labeled_mask_] = s_unl
+        return scores
 
 
 class _ModelScoreQuery(_Query):

@@ -321,3 +321,208 @@ def test_annotator_suggestion_variant_beats_random_annotators_on_mixed_crowd():
     suggest = run_method(task, "activelab_suggest", **kw)
     assert suggest["consensus_accuracy"][-1] > plain["consensus_accuracy"][-1]
     assert suggest["n_annotations"][-1] == plain["n_annotations"][-1]
+
+
+# --------------------------------------------------------------------------- replaying a real crowd
+MUSIC_GENRE = SHARED_DATA / "music_genre"
+
+
+def tiny_crowd(seed=0, n=120, n_test=60, M=6, K=3):
+    """A small synthetic 'real' crowd: each example labeled by 1-4 of M annotators."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 3, (K, 4))
+    y = rng.integers(0, K, n + n_test)
+    X = centers[y] + rng.normal(0, 1, (n + n_test, 4))
+    acc = np.linspace(0.95, 1.0 / K, M)  # the last annotator is a spammer
+    n_lab = rng.integers(1, 5, n)
+    order = np.argsort(rng.random((n, M)), axis=1)
+    take = np.arange(M)[None, :] < n_lab[:, None]
+    ex = np.repeat(np.arange(n), n_lab)
+    ann = order[take]
+    right = rng.random(ex.size) < acc[ann]
+    lab = np.where(right, y[ex], (y[ex] + rng.integers(1, K, ex.size)) % K)
+    return dict(annotations=(ex, ann, lab), data=X[:n], target=y[:n], data_test=X[n:], target_test=y[n:])
+
+
+def _replay(crowd, **kw):
+    from skactivelab.simulation import make_replay_task
+
+    return make_replay_task(crowd["annotations"], crowd["target"], crowd["data"], crowd["data_test"],
+                            crowd["target_test"], **kw)
+
+
+def test_replay_task_reveals_real_labels_in_a_per_seed_order():
+    crowd = tiny_crowd()
+    ex, ann, lab = crowd["annotations"]
+    a = _replay(crowd, n_initial=50, random_state=0)
+    b = _replay(crowd, n_initial=50, random_state=0)
+    c = _replay(crowd, n_initial=50, random_state=1)
+    # the oracle holds exactly the real labels
+    assert np.count_nonzero(a.available) == ex.size
+    np.testing.assert_array_equal(a.oracle[ex, ann], lab)
+    assert np.all(a.oracle[~a.available] == -1)
+    # 50 examples start with one label: their first annotator in this seed's order
+    assert a.init_example.size == 50 and np.unique(a.init_example).size == 50
+    np.testing.assert_array_equal(a.reveal_rank[a.init_example, a.init_annotator], 0)
+    given = dict(zip((ex * 6 + ann).tolist(), lab.tolist()))
+    assert a.init_label.tolist() == [given[k] for k in (a.init_example * 6 + a.init_annotator).tolist()]
+    # the order is a permutation of each example's annotators, available ones first
+    n_av = a.available.sum(axis=1)
+    assert np.all(np.where(a.available, a.reveal_rank, -1).max(axis=1) == n_av - 1)
+    # seeded: same seed, same order; another seed, another order
+    np.testing.assert_array_equal(a.reveal_rank, b.reveal_rank)
+    assert not np.array_equal(a.reveal_rank[n_av > 2], c.reveal_rank[n_av > 2])
+
+
+def test_replay_exhausted_examples_cannot_be_picked_and_order_is_followed():
+    """Label cleaning on a crowd of 4 examples: every pick reveals the next label in
+    the seed's order; once all of an example's labels are out it is never picked."""
+    crowd = tiny_crowd(n=40, n_test=30)
+    task = _replay(crowd, n_initial=40, random_state=3)
+    total = int(task.available.sum())
+    seen = []
+    rec = run_method(task, "activelab", model=fast_model(), n_rounds=6, batch_size=20, n_folds=3,
+                     random_state=0, progress=lambda r, row: seen.append(row["n_annotations"]))
+    # 40 initial labels + at most the remaining real labels, never more
+    assert rec["n_annotations"][-1] == min(40 + 6 * 20, total)
+    assert rec["n_annotations"][-1] <= total
+
+    # the reveal order: with random selection, after each round the labels of each
+    # example are a prefix of its order (so nobody answers out of turn)
+    from skactivelab import simulation as S
+
+    got = {}
+    orig = S._consensus
+
+    def spy(ex, ann, lab, *rest):
+        got["last"] = (ex.copy(), ann.copy())
+        return orig(ex, ann, lab, *rest)
+
+    S._consensus = spy
+    try:
+        rec2 = run_method(task, "random", model=fast_model(), n_rounds=3, batch_size=25, n_folds=3, random_state=1)
+    finally:
+        S._consensus = orig
+    ex_loc, ann_ = got["last"]
+    # all rows are labeled from the start here, so local rows == task rows
+    ranks = task.reveal_rank[ex_loc, ann_]
+    n_rev = np.bincount(ex_loc, minlength=40)
+    assert np.all(task.available[ex_loc, ann_])
+    assert np.all(ranks < n_rev[ex_loc])  # ranks 0..n-1 for n revealed labels: a prefix
+    # one pick per example per batch: the last batch finds fewer examples with labels left
+    assert n_rev.sum() == rec2["n_annotations"][-1] and 40 + 50 < n_rev.sum() <= total
+    assert np.all(n_rev <= task.available.sum(axis=1))
+
+
+def test_replay_suggest_chooses_among_remaining_annotators():
+    crowd = tiny_crowd(seed=2)
+    task = _replay(crowd, n_initial=60, random_state=0)
+    from skactivelab import simulation as S
+
+    got = []
+    orig = S._consensus
+
+    def spy(ex, ann, lab, *rest):
+        got.append((ex.copy(), ann.copy(), lab.copy()))
+        return orig(ex, ann, lab, *rest)
+
+    S._consensus = spy
+    try:
+        for method in ("activelab_suggest", "activelab_suggest_nocap"):
+            got.clear()
+            run_method(task, method, model=fast_model(), n_rounds=3, batch_size=20, n_folds=3, random_state=0)
+            ex_loc, ann_, lab_ = got[-1]
+            assert ann_.size == 60 + 60
+            pairs = ex_loc * 6 + ann_
+            assert np.unique(pairs).size == pairs.size  # nobody answers twice
+    finally:
+        S._consensus = orig
+    # the answers are real labels: each (example, annotator) pair has a label in the crowd
+    lab_rows = np.flatnonzero(np.bincount(task.init_example, minlength=120) > 0)
+    assert lab_rows.size == 60
+
+
+def test_replay_benchmark_runs_every_method_on_a_tiny_crowd():
+    from skactivelab.simulation import METHODS
+
+    crowd = tiny_crowd(seed=1)
+    methods = ("random", "good_random", "uncertainty", "entropy", "activelab", "activelab_suggest",
+               "activelab_suggest_nocap")
+    assert set(methods) <= set(METHODS)
+    res = run_benchmark(None, None, methods=methods, seeds=(0, 1), model="logreg", n_rounds=2, batch_size=15,
+                        n_folds=3, crowd=crowd, task_kwargs=dict(n_initial=40), details=True)
+    assert {r["setting"] for r in res.records} == {"replay"}
+    c = res.curves("consensus_accuracy")
+    for m in methods:
+        assert c[m].shape == (2, 3)
+        assert np.all(c[m][:, 0] == c["random"][:, 0])  # the same start per seed
+    n_ann = res.curves("n_annotations")
+    assert np.all(n_ann["activelab"][:, -1] == 40 + 30)
+    # the first ActiveLab batch with one label per example: every pick a re-label share in [0, 1]
+    share = res.curves("batch_relabel_share")["activelab"][:, 0]
+    assert np.all((share >= 0) & (share <= 1))
+    with pytest.raises(ValueError, match="crowd lacks"):
+        run_benchmark(None, None, methods=("random",), crowd={"data": crowd["data"]})
+
+
+def test_load_real_crowd_matches_rows_by_id(tmp_path):
+    from skactivelab.datasets import load_real_crowd
+
+    (tmp_path / "a.csv").write_text("id,annotator,label\ns2,bob,rock\ns1,ann,pop\ns1,bob,rock\n")
+    (tmp_path / "t.csv").write_text("id,label\ns1,pop\ns2,rock\n")
+    (tmp_path / "f.csv").write_text("id,x,y\ns2,2,20\ns1,1,10\n")
+    (tmp_path / "s.csv").write_text("id,label,x,y\nt1,rock,3,30\n")
+    c = load_real_crowd(*(tmp_path / f for f in ("a.csv", "t.csv", "f.csv", "s.csv")))
+    assert c.data.tolist() == [[1, 10], [2, 20]]  # in the order of truth, matched by ID
+    assert c.target.tolist() == [0, 1] and c.target_names.tolist() == ["pop", "rock"]
+    assert c.annotator_ids.tolist() == ["bob", "ann"]
+    assert [a.tolist() for a in c.annotations] == [[1, 0, 0], [0, 1, 0], [1, 0, 1]]
+    (tmp_path / "a2.csv").write_text("id,annotator,label\ns9,bob,rock\n")
+    with pytest.raises(ValueError, match="s9"):
+        load_real_crowd(*(tmp_path / f for f in ("a2.csv", "t.csv", "f.csv", "s.csv")))
+    (tmp_path / "a3.csv").write_text("id,annotator,label\ns1,bob,rock\ns1,bob,pop\n")
+    with pytest.raises(ValueError, match="at most once"):
+        load_real_crowd(*(tmp_path / f for f in ("a3.csv", "t.csv", "f.csv", "s.csv")))
+
+
+def test_load_music_genre_needs_a_path(monkeypatch, tmp_path):
+    from skactivelab.datasets import MUSIC_GENRE_ENV, load_music_genre
+
+    monkeypatch.delenv(MUSIC_GENRE_ENV, raising=False)
+    with pytest.raises(FileNotFoundError, match=MUSIC_GENRE_ENV):
+        load_music_genre()
+    with pytest.raises(FileNotFoundError, match="annotations.csv"):
+        load_music_genre(tmp_path)
+
+
+@pytest.mark.skipif(not MUSIC_GENRE.exists(), reason="shared/data/music_genre not beside the project")
+def test_music_genre_replay_round_zero():
+    from skactivelab.datasets import load_music_genre
+
+    c = load_music_genre(MUSIC_GENRE)
+    assert c.data.shape == (700, 124) and c.data_test.shape == (300, 124)
+    assert c.annotations[0].size == 2945 and c.annotator_ids.size == 44
+    task = _replay(c, n_initial=350, random_state=0)
+    assert task.init_example.size == 350 and task.n_classes == 10
+    # real labels: 0.56 of all labels are right (dataset README)
+    assert np.mean(task.oracle[task.available] == np.broadcast_to(c.target[:, None], task.oracle.shape)[task.available]) == pytest.approx(0.56, abs=0.005)
+
+
+def test_cli_music_genre_without_data_is_a_clear_error(monkeypatch, tmp_path):
+    from skactivelab.datasets import MUSIC_GENRE_ENV
+
+    monkeypatch.delenv(MUSIC_GENRE_ENV, raising=False)
+    with pytest.raises(SystemExit, match=MUSIC_GENRE_ENV):
+        cli.main(["benchmark", "--dataset", "music_genre", "--out", str(tmp_path)])
+
+
+@pytest.mark.skipif(not MUSIC_GENRE.exists(), reason="shared/data/music_genre not beside the project")
+def test_cli_benchmark_music_genre_replay(tmp_path, capsys):
+    cli.main(["benchmark", "--dataset", "music_genre", "--data", str(MUSIC_GENRE), "--rounds", "1", "--batch", "10",
+              "--seeds", "1", "--methods", "random,activelab_em", "--model", "knn", "--n-jobs", "1",
+              "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "activelab_em" in out and "replay" in out
+    rows = (tmp_path / "music_genre_replay_knn.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2
+    assert rows[1].split(",")[8] == "350"  # n_annotations at round 0: the initial labels

@@ -19,6 +19,8 @@ BENCH_EXAMPLE = """example:
   skactivelab benchmark --dataset wall_robot --setting multiannotator --model extratrees \\
       --rounds 20 --batch 100 --seeds 5 --out results/wall_robot_et --n-jobs 2
   skactivelab benchmark --dataset digits --rounds 5 --batch 50 --seeds 1 --methods random,activelab
+  skactivelab benchmark --dataset music_genre --data ../shared/data/music_genre --model logreg \\
+      --rounds 8 --batch 50 --seeds 12 --methods random,activelab,activelab_em --n-jobs 1
 """
 
 
@@ -140,14 +142,23 @@ def _run_benchmark(args):
             raise ValueError(f"--methods: unknown method {m!r}; choose from {','.join(METHODS)}.")
     if not methods:
         raise ValueError(f"--methods is empty; choose from {','.join(METHODS)}.")
-    if args.setting not in SETTINGS:
+    if args.setting not in SETTINGS and args.dataset != "music_genre":
         raise ValueError(f"--setting: unknown setting {args.setting!r}; choose from "
                          f"{', '.join(SETTINGS)}.")
-    stem = f"{args.dataset}_{args.setting}_{args.model}"
+    crowd, task_kwargs = None, dict(n_annotators=args.annotators, trace=args.trace)
+    setting = "replay" if args.dataset == "music_genre" else args.setting
+    stem = f"{args.dataset}_{setting}_{args.model}"
     _check_out(Path(args.out), stem)
     try:
-        X, y, source = load_dataset(args.dataset, args.data, random_state=args.data_seed)
-    except (FileNotFoundError, OSError) as exc:
+        if args.dataset == "music_genre":  # replay a real crowd's labels
+            from ..datasets import load_music_genre
+
+            crowd = load_music_genre(args.data)
+            X, y, source = crowd.data, crowd.target, crowd.source
+            task_kwargs, args.setting = dict(n_initial=args.initial), "replay"
+        else:
+            X, y, source = load_dataset(args.dataset, args.data, random_state=args.data_seed)
+    except (FileNotFoundError, OSError, ValueError) as exc:
         raise ValueError(f"cannot load {args.dataset}: {exc}") from None
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"benchmark: {args.dataset} from {source}: {X.shape[0]} rows, {X.shape[1]} features; setting "
@@ -163,9 +174,10 @@ def _run_benchmark(args):
         n_rounds=args.rounds,
         batch_size=args.batch,
         n_jobs=args.n_jobs,
-        task_kwargs=dict(n_annotators=args.annotators, trace=args.trace),
+        task_kwargs=task_kwargs,
         consensus=args.consensus,
         progress=None if args.quiet else _progress,
+        crowd=crowd,
     )
     result.config.update(dataset=args.dataset, data_source=source)
     elapsed = time.perf_counter() - t0
@@ -219,14 +231,19 @@ def add_simulation_commands(sub):
         epilog=BENCH_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    b.add_argument("--dataset", choices=("wall_robot", "wall_robot_4", "wall_robot_full", "digits"), default="wall_robot")
+    b.add_argument("--dataset", choices=("wall_robot", "wall_robot_4", "wall_robot_full", "digits", "music_genre"),
+                   default="wall_robot")
     b.add_argument("--data", default=None, help="path to wall_robot.csv (default: ../shared/data beside the "
-                   "project, else OpenML 1526 online)")
+                   "project, else OpenML 1526 online); for music_genre the directory of its CSV files "
+                   "(default: $SKACTIVELAB_MUSIC_GENRE)")
+    b.add_argument("--initial", type=positive_int, default=350,
+                   help="music_genre: examples that start with one real label (default: 350)")
     b.add_argument("--setting", default="multiannotator",
                    help="multiannotator | large_pool | large_pool_no_relabel | single_label | label_cleaning")
     b.add_argument("--model", default="extratrees", choices=("extratrees", "randomforest", "mlp", "logreg", "knn"))
     b.add_argument("--methods", default="random,good_random,entropy,uncertainty,activelab",
-                   help="comma-separated: random,good_random,entropy,uncertainty,activelab,activelab_ensemble")
+                   help="comma-separated: random,good_random,entropy,uncertainty,activelab,activelab_ensemble,"
+                   "activelab_suggest,activelab_suggest_nocap,activelab_em")
     b.add_argument("--rounds", type=positive_int, default=20)
     b.add_argument("--batch", type=positive_int, default=100)
     b.add_argument("--seeds", type=positive_int, default=5, help="number of seeds (default: 5)")
