@@ -508,12 +508,14 @@ def test_music_genre_replay_round_zero():
     assert np.mean(task.oracle[task.available] == np.broadcast_to(c.target[:, None], task.oracle.shape)[task.available]) == pytest.approx(0.56, abs=0.005)
 
 
-def test_cli_music_genre_without_data_is_a_clear_error(monkeypatch, tmp_path):
+def test_cli_music_genre_without_data_is_a_clear_error(monkeypatch, tmp_path, capsys):
     from skactivelab.datasets import MUSIC_GENRE_ENV
 
     monkeypatch.delenv(MUSIC_GENRE_ENV, raising=False)
-    with pytest.raises(SystemExit, match=MUSIC_GENRE_ENV):
-        cli.main(["benchmark", "--dataset", "music_genre", "--out", str(tmp_path)])
+    code = cli.main(["benchmark", "--dataset", "music_genre", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and MUSIC_GENRE_ENV in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())  # nothing written
 
 
 @pytest.mark.skipif(not MUSIC_GENRE.exists(), reason="shared/data/music_genre not beside the project")
