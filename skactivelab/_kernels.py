@@ -426,6 +426,8 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
     # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell
     np.add.at(post.reshape(-1), ex * K + lab, (p_agree - p_other) * w_ann)
     post /= (w_M.sum() + w_sum)[:, None]
+    # a weighted mean of probabilities: rounding may leave it a hair outside [0, 1]
+    np.clip(post, 0.0, 1.0, out=post)
     return {
         "p_agree": p_agree,
         "annotator_weights": w,
