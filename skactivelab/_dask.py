@@ -396,30 +396,13 @@ def _checked_ensemble_block(block, lo, n_classes):
         return check_pred_probs(block, name="pred_probs_unlabeled", ndim=3, n_classes=n_classes)
 
 
-def _scaled_votes(U, temperatures):
-    from . import _kernels as K_
-    from ._annotations import Annotations
-
-    U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
-    E, n, K = U.shape
-    votes = Annotations(
-        example=np.repeat(np.arange(n), E),
-        annotator=np.tile(np.arange(E), n),
-        label=np.argmax(U, axis=2).T.ravel(),
-        n_examples=n,
-        n_annotators=E,
-        n_classes=K,
-        classes=np.arange(K),
-        annotator_ids=np.arange(E),
-    )
-    return U, votes
-
-
 def _ensemble_stats_block(U, temperatures):
     """Pass 1: class totals, agreement sums of each model, number of tied rows."""
     from . import _kernels as K_
 
     with config_context(n_threads=1):
+        from .activelab import _scaled_votes
+
         U, votes = _scaled_votes(U, temperatures)
         count = K_.label_counts(votes)
         label, n_modes, _ = K_.modes(count)
@@ -432,6 +415,8 @@ def _ensemble_scores(U, temperatures, w_M, wbar_A, totals, agree, noise):
     from . import _kernels as K_
 
     with config_context(n_threads=1):
+        from .activelab import _scaled_votes
+
         U, votes = _scaled_votes(U, temperatures)
         E, Nu, K = U.shape
         c = K_.majority_vote(

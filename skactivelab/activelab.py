@@ -35,24 +35,32 @@ def _labeled_part(ann, P, rng):
     return scores, temperatures, w_M, wbar_A
 
 
+def _scaled_votes(U, temperatures):
+    """Each model's U rescaled by its temperature, and the models' most probable
+    classes as votes (one "annotator" per model) for the consensus of each row
+    (algorithms 5)."""
+    U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
+    E, n, K = U.shape
+    votes = Annotations(
+        example=np.repeat(np.arange(n), E),
+        annotator=np.tile(np.arange(E), n),
+        label=np.argmax(U, axis=2).T.ravel(),
+        n_examples=n,
+        n_annotators=E,
+        n_classes=K,
+        classes=np.arange(K),
+        annotator_ids=np.arange(E),
+    )
+    return U, votes
+
+
 def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
     """algorithms 4-5 (unlabeled) for U of shape (E, Nu, K)."""
     E, Nu, K = U.shape
     if E == 1:
         prob = K_.max_temp_scaled(U[0], temperatures[0], overwrite=True)  # U is our copy
     else:
-        U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
-        # consensus of u: majority vote of the models' argmax labels
-        votes = Annotations(
-            example=np.repeat(np.arange(Nu), E),
-            annotator=np.tile(np.arange(E), Nu),
-            label=np.argmax(U, axis=2).T.ravel(),
-            n_examples=Nu,
-            n_annotators=E,
-            n_classes=K,
-            classes=np.arange(K),
-            annotator_ids=np.arange(E),
-        )
+        U, votes = _scaled_votes(U, temperatures)
         c = K_.majority_vote(votes, K_.label_counts(votes), U.mean(axis=0), rng)
         prob = K_.weighted_sum(w_M, U[:, np.arange(Nu), c]) / w_M.sum()
     return (w_M.sum() * prob + wbar_A / K) / (w_M.sum() + wbar_A)
