@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "wall_robot.csv"
+DEFAULT_DATA = "wall_robot.csv"
 
 
 def read_wall_robot(path):
@@ -68,12 +68,19 @@ def simulate(labels, n_annotators, labeled_fraction, rng):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default=str(DEFAULT_DATA), help=f"wall_robot.csv (default: {DEFAULT_DATA})")
+    p.add_argument("--data", default=DEFAULT_DATA,
+                   help="the UCI Wall-Following Robot Navigation CSV (feature columns and a "
+                   f"'label' column; default: ./{DEFAULT_DATA})")
     p.add_argument("--out", default="wall_robot_files", help="output directory")
     p.add_argument("--annotators", type=int, default=12)
     p.add_argument("--labeled", type=float, default=0.6, help="fraction of rows with labels")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if not Path(args.data).is_file():
+        raise SystemExit(
+            f"{args.data} not found: this example needs the Wall Robot CSV (UCI 'Wall-Following "
+            "Robot Navigation', or OpenML 1526 saved with a 'label' column); pass --data PATH."
+        )
 
     rng = np.random.default_rng(args.seed)
     names, features, labels = read_wall_robot(args.data)

@@ -6,7 +6,7 @@
 * :func:`load_digits_data`: scikit-learn's bundled handwritten digits; needs no
   file and no network (the default of ``skactivelab demo``).
 * :func:`paper_subset`: the class-stratified 1100/900/300/700 subset of Wall
-  Robot used by the ActiveLab paper (spec section 7).
+  Robot used by the ActiveLab paper (docs/algorithms.md, section 6).
 * :func:`load_real_crowd`: a real crowd from four CSV files (long annotations,
   ground truth, features, a labeled test set), for replaying collected labels in
   the benchmark (:func:`skactivelab.simulation.make_replay_task`);
@@ -39,10 +39,25 @@ WALL_ROBOT_OPENML_ID = 1526
 PAPER_CLASS_SIZES = (1100, 900, 300, 700)
 
 
+#: Environment variable naming a local copy of the Wall Robot CSV.
+WALL_ROBOT_ENV = "SKACTIVELAB_WALL_ROBOT"
+
+
 def default_wall_robot_path():
-    """``shared/data/wall_robot.csv`` beside the project checkout (may not exist)."""
-    project_root = Path(__file__).resolve().parent.parent
-    return project_root.parent / "shared" / "data" / "wall_robot.csv"
+    """The Wall Robot CSV named by ``$SKACTIVELAB_WALL_ROBOT``, or None.
+
+    The package never looks for data files outside itself: a local copy is used
+    only when the user names it (here or with ``path=``/``--data``).
+
+    Examples
+    --------
+    >>> from skactivelab.datasets import default_wall_robot_path
+    >>> path = default_wall_robot_path()  # None unless $SKACTIVELAB_WALL_ROBOT is set
+    >>> path is None or path.suffix == ".csv"
+    True
+    """
+    value = os.environ.get(WALL_ROBOT_ENV)
+    return Path(value) if value else None
 
 
 def _read_csv(path):
@@ -66,7 +81,7 @@ def load_wall_robot(path=None, *, online=True):
     ----------
     path : str or Path, optional
         CSV with feature columns and a ``label`` column. Default:
-        :func:`default_wall_robot_path` if it exists.
+        :func:`default_wall_robot_path` (``$SKACTIVELAB_WALL_ROBOT``) if set.
     online : bool, default=True
         If no file is available, fetch OpenML dataset 1526 with
         :func:`sklearn.datasets.fetch_openml` (needs the internet).
@@ -79,9 +94,7 @@ def load_wall_robot(path=None, *, online=True):
         ``source`` (the file path or "openml:1526").
     """
     if path is None:
-        candidate = default_wall_robot_path()
-        if candidate.exists():
-            path = candidate
+        path = default_wall_robot_path()
     if path is not None:
         path = Path(path)
         if not path.exists():
@@ -128,7 +141,7 @@ def load_digits_data():
 
 
 def paper_subset(X, y, class_sizes=PAPER_CLASS_SIZES, *, random_state=None):
-    """Class-stratified subset with ``class_sizes[k]`` rows of class k (spec section 7).
+    """Class-stratified subset with ``class_sizes[k]`` rows of class k (algorithms 6).
 
     Returns ``(X_subset, y_subset)``, rows grouped by class then shuffled.
     """

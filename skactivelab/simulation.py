@@ -1,4 +1,4 @@
-"""Simulated annotators and the ActiveLab benchmark runner (spec section 7).
+"""Simulated annotators and the ActiveLab benchmark runner (docs/algorithms.md, section 6).
 
 Pieces, usable on their own:
 
@@ -15,7 +15,7 @@ Pieces, usable on their own:
 * :func:`plot_results`: accuracy against round per method (matplotlib, optional),
   optionally beside the paper's curves (:func:`load_paper_results`).
 
-A round (spec section 7): (1) consensus labels of the labeled set: majority vote
+A round (algorithms 6): (1) consensus labels of the labeled set: majority vote
 while no example has two labels (always in round 0), else CROWDLAB on the
 previous round's out-of-fold ``pred_probs`` (calibrated); (2) k-fold
 cross-validation on the consensus gives out-of-fold ``pred_probs`` for the

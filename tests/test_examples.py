@@ -88,3 +88,13 @@ def test_make_wall_robot_annotation_files(tmp_path):
         assert (out_dir / name).stat().st_size > 0
     header = (out_dir / "annotations.csv").read_text().splitlines()[0]
     assert header == "example_id,annotator_id,label"
+
+
+def test_wall_robot_example_without_data_stops_with_a_clear_message(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / WALL_ROBOT_SCRIPT), "--data", str(tmp_path / "none.csv")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "needs the Wall Robot CSV" in proc.stderr and "--data PATH" in proc.stderr
+    assert "Traceback" not in proc.stderr

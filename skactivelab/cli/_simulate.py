@@ -19,7 +19,7 @@ BENCH_EXAMPLE = """example:
   skactivelab benchmark --dataset wall_robot --setting multiannotator --model extratrees \\
       --rounds 20 --batch 100 --seeds 5 --out results/wall_robot_et --n-jobs 2
   skactivelab benchmark --dataset digits --rounds 5 --batch 50 --seeds 1 --methods random,activelab
-  skactivelab benchmark --dataset music_genre --data ../shared/data/music_genre --model logreg \\
+  skactivelab benchmark --dataset music_genre --data path/to/music_genre --model logreg \\
       --rounds 8 --batch 50 --seeds 12 --methods random,activelab,activelab_em --n-jobs 1
 """
 
@@ -186,8 +186,9 @@ def _run_benchmark(args):
     if paper_csv is None and args.dataset.startswith("wall_robot"):
         from ..datasets import default_wall_robot_path
 
-        cand = default_wall_robot_path().parent / "paper_results_wall_robot.csv"
-        paper_csv = cand if cand.exists() else None
+        local = default_wall_robot_path() or (Path(args.data) if args.data else None)
+        cand = local.parent / "paper_results_wall_robot.csv" if local else None
+        paper_csv = cand if cand is not None and cand.exists() else None
     if paper_csv is not None and paper_csv.exists():
         paper = load_paper_results(paper_csv, args.setting, args.model) or None
     print()
@@ -233,8 +234,9 @@ def add_simulation_commands(sub):
     )
     b.add_argument("--dataset", choices=("wall_robot", "wall_robot_4", "wall_robot_full", "digits", "music_genre"),
                    default="wall_robot")
-    b.add_argument("--data", default=None, help="path to wall_robot.csv (default: ../shared/data beside the "
-                   "project, else OpenML 1526 online); for music_genre the directory of its CSV files "
+    b.add_argument("--data", default=None, help="path to wall_robot.csv (default: $SKACTIVELAB_WALL_ROBOT, else OpenML 1526 "
+                   "online; the paper's curves are read from paper_results_wall_robot.csv beside it); "
+                   "for music_genre the directory of its CSV files "
                    "(default: $SKACTIVELAB_MUSIC_GENRE)")
     b.add_argument("--initial", type=positive_int, default=350,
                    help="music_genre: examples that start with one real label (default: 350)")
