@@ -95,7 +95,7 @@ def test_strategies_are_scikit_learn_estimators(Strategy):
 
     q = Strategy(pool="unlabeled", exclude_fully_annotated=True, random_state=4)
     assert isinstance(q, BaseEstimator)
-    extra = {"active_learning_method": None} if Strategy is ActiveLabQuery else {}
+    extra = {"active_learning_method": None} if Strategy is sk.ActiveLabQuery else {}
     assert q.get_params() == {"pool": "unlabeled", "exclude_fully_annotated": True, "random_state": 4, **extra}
     assert repr(q) == f"{Strategy.__name__}(exclude_fully_annotated=True, pool='unlabeled', random_state=4)"
     assert clone(q).get_params() == q.get_params()
