@@ -37,10 +37,6 @@ from ._utils import (
 
 __all__ = ["Annotations", "check_annotations", "long_to_wide", "wide_to_long"]
 
-# The command line reads these names from here.
-_LONG_EXAMPLE_COLUMNS = LONG_EXAMPLE_COLUMNS
-_LONG_ANNOTATOR_COLUMNS = LONG_ANNOTATOR_COLUMNS
-_LONG_LABEL_COLUMNS = LONG_LABEL_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -225,16 +225,6 @@ def _check_has_proba(estimator, name):
         )
 
 
-def _consensus_single_annotation(ann, P):
-    """Former home of the one-label-per-example result, kept for the command line:
-    the result of ``crowdlab.label_quality(..., one_label="label")`` in class codes."""
-    P = np.asarray(P, dtype=np.float64)
-    ann = replace(ann, classes=np.arange(ann.n_classes))
-    return label_quality(
-        ann, P if P.shape[0] > 1 else P[0], ensemble=P.shape[0] > 1, one_label="label"
-    )[0]
-
-
 # --------------------------------------------------------------------------- base
 class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
     """Shared fit logic; subclasses define ``_named_estimators``."""

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._annotations import (
-    _LONG_ANNOTATOR_COLUMNS as ANNOTATOR_COLUMNS,
-    _LONG_EXAMPLE_COLUMNS as EXAMPLE_COLUMNS,
-    _LONG_LABEL_COLUMNS as LABEL_COLUMNS,
+from .._utils import (
+    LONG_ANNOTATOR_COLUMNS as ANNOTATOR_COLUMNS,
+    LONG_EXAMPLE_COLUMNS as EXAMPLE_COLUMNS,
+    LONG_LABEL_COLUMNS as LABEL_COLUMNS,
 )
 from .._validation import ROW_SUM_TOL
 

@@ -123,7 +123,7 @@ class _Batch:
                               "is no annotator to suggest (suggested_annotator is empty); "
                               "suggestions follow once the first labels are in")
         elif annotator_quality is not None:
-            from ..learner import assign_annotators
+            from ..query import assign_annotators
 
             eligible = np.ones((order.size, len(annotator_ids)), dtype=bool)
             eligible[r, a] = False  # nobody labels the same example twice
@@ -290,12 +290,9 @@ def _read_annotations_for_score(args):
 def _crowdlab_for_score(sparse, P_lab, seed):
     """CROWDLAB consensus and annotator quality of the labeled examples (single-label case:
     the label itself, as the estimator does)."""
-    from ..crowdlab import get_label_quality_multiannotator
-    from ..estimator import _consensus_single_annotation
+    from ..crowdlab import label_quality
 
-    if np.bincount(sparse.example, minlength=sparse.n_examples).max(initial=0) > 1:
-        return get_label_quality_multiannotator(sparse, P_lab, random_state=seed)
-    return _consensus_single_annotation(sparse, P_lab[None])
+    return label_quality(sparse, P_lab, random_state=seed, one_label="label")[0]
 
 
 def _pool_files(args):
