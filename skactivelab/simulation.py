@@ -116,6 +116,13 @@ def shared_noise_matrix(n_classes, trace, *, spread=0.05, random_state=None):
         Row-stochastic ``T[true, given]`` = probability an annotator gives class
         ``given`` to an example of class ``true``; the diagonal is the largest
         entry of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T = shared_noise_matrix(3, 0.8 * 3, random_state=0)
+    >>> T.shape, bool(np.allclose(T.sum(axis=1), 1.0)), round(float(np.trace(T)), 6)
+    ((3, 3), True, 2.4)
     """
     K = int(n_classes)
     if K < 2:
@@ -152,6 +159,14 @@ def heterogeneous_noise_matrices(accuracies, n_classes):
     Returns
     -------
     ndarray of shape (n_annotators, n_classes, n_classes)
+
+    Examples
+    --------
+    >>> T = heterogeneous_noise_matrices([1.0, 0.5], 3)
+    >>> T.shape
+    (2, 3, 3)
+    >>> T[1].tolist()
+    [[0.5, 0.25, 0.25], [0.25, 0.5, 0.25], [0.25, 0.25, 0.5]]
     """
     acc = np.asarray(accuracies, dtype=np.float64)
     K = int(n_classes)
@@ -166,6 +181,12 @@ def mixed_annotator_accuracies(n_annotators, n_classes, *, random_state=None):
     (0.7-0.9), 20% poor (0.45-0.6, above chance), 10% spammers (``1/K``).
 
     Returns ndarray of shape (n_annotators,), in random order.
+
+    Examples
+    --------
+    >>> acc = mixed_annotator_accuracies(10, 4, random_state=0)
+    >>> acc.shape, int((acc >= 0.95).sum()), int((acc == 1 / 4).sum())
+    ((10,), 2, 1)
     """
     rng = np.random.default_rng(random_state)
     M = int(n_annotators)
@@ -199,6 +220,14 @@ def simulate_annotator_labels(y_true, noise_matrix, n_annotators=None, *, random
     Returns
     -------
     ndarray of int64, shape (n_examples, n_annotators)
+
+    Examples
+    --------
+    Perfect annotators (an identity noise matrix) copy the true classes:
+
+    >>> import numpy as np
+    >>> simulate_annotator_labels([0, 1, 2], np.eye(3), n_annotators=2, random_state=0).tolist()
+    [[0, 0], [1, 1], [2, 2]]
     """
     y = np.asarray(y_true, dtype=np.int64)
     T = np.asarray(noise_matrix, dtype=np.float64)
@@ -223,7 +252,15 @@ def simulate_annotator_labels(y_true, noise_matrix, n_annotators=None, *, random
 
 # --------------------------------------------------------------------------- models
 def make_model(name, random_state=None):
-    """A fresh classifier by name: "extratrees", "mlp", "logreg", "knn", "randomforest"."""
+    """A fresh classifier by name: "extratrees", "mlp", "logreg", "knn", "randomforest".
+
+    Examples
+    --------
+    >>> type(make_model("extratrees", random_state=0)).__name__
+    'ExtraTreesClassifier'
+    >>> [name for name, _ in make_model("logreg").steps]
+    ['standardscaler', 'logisticregression']
+    """
     from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
@@ -262,6 +299,16 @@ class SimulatedTask:
 
     Annotations are sparse triples over training rows: ``init_example[a]`` got
     label ``init_label[a]`` from annotator ``init_annotator[a]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.arange(8.0).reshape(4, 2), np.array([0, 1, 0, 1])
+    >>> oracle = np.array([[0, 0], [1, 0], [0, 0], [1, 1]])
+    >>> task = SimulatedTask(X, y, X, y, oracle, init_example=np.array([0, 1]),
+    ...                      init_annotator=np.array([0, 1]), init_label=np.array([0, 0]), n_classes=2)
+    >>> task.n_annotators, task.is_replay
+    (2, False)
     """
 
     X_train: np.ndarray
@@ -333,6 +380,16 @@ def make_task(
     Returns
     -------
     SimulatedTask
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    >>> task = make_task(X, y, n_annotators=5, random_state=0)
+    >>> task.X_train.shape, task.X_test.shape, task.oracle.shape
+    ((40, 4), (20, 4), (40, 5))
+    >>> int(task.init_example.size) >= 20  # half of the training rows start labeled
+    True
     """
     if setting not in SETTINGS:
         raise ValueError(f"unknown setting {setting!r}; use one of {sorted(SETTINGS)}.")
@@ -654,6 +711,16 @@ def run_method(
         ``round``, ``test_accuracy``, ``consensus_accuracy``, ``n_labeled``,
         ``n_annotations``, ``n_relabel_picks``, ``seconds`` (and the detail
         keys), each of length ``n_rounds + 1``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    >>> task = make_task(X, y, n_annotators=5, random_state=0)
+    >>> rec = run_method(task, "activelab", model="logreg", n_rounds=2, batch_size=5, n_folds=2,
+    ...                  random_state=0)
+    >>> rec["round"].tolist(), rec["n_annotations"].tolist()
+    ([0, 1, 2], [20, 25, 30])
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {METHODS}.")
@@ -805,7 +872,18 @@ def run_method(
 # --------------------------------------------------------------------------- benchmark
 @dataclass
 class BenchmarkResult:
-    """Per-round records of a benchmark: one row per (method, seed, round)."""
+    """Per-round records of a benchmark: one row per (method, seed, round).
+
+    Examples
+    --------
+    >>> rows = [dict(method="random", seed=s, round=r, test_accuracy=0.5 + 0.1 * r + 0.1 * s,
+    ...              consensus_accuracy=0.8) for s in (0, 1) for r in (0, 1)]
+    >>> result = BenchmarkResult(records=rows)
+    >>> result.methods(), result.curves("test_accuracy")["random"].shape
+    (['random'], (2, 2))
+    >>> round(result.summary()["random"]["test_accuracy_mean"], 6)
+    0.65
+    """
 
     records: list
     config: dict = field(default_factory=dict)
@@ -929,6 +1007,15 @@ def run_benchmark(
     Returns
     -------
     BenchmarkResult
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    >>> result = run_benchmark(X, y, methods=("random", "activelab"), seeds=(0,), model="logreg",
+    ...                        n_rounds=1, batch_size=5, n_folds=2, task_kwargs=dict(n_annotators=5))
+    >>> result.methods(), len(result.records)  # 2 methods x 1 seed x 2 rounds
+    (['random', 'activelab'], 4)
     """
     from joblib import Parallel, delayed
 
@@ -975,7 +1062,17 @@ _PAPER_MODEL = {"extratrees": "et", "mlp": "mlp"}
 
 def load_paper_results(path, setting="multiannotator", model="extratrees"):
     """The paper's mean curves: ``{method: {metric: array (20,)}}`` from
-    ``paper_results_wall_robot.csv`` (setting and model in our names or the CSV's)."""
+    ``paper_results_wall_robot.csv`` (setting and model in our names or the CSV's).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "paper.csv"
+    >>> _ = path.write_text("setting,model,method,metric,n_runs,round_0,round_1\\n"
+    ...                     "wall-robot,et,random,test_accuracy,5,0.80,0.82\\n")
+    >>> load_paper_results(path)["random"]["test_accuracy"].tolist()
+    [0.8, 0.82]
+    """
     import csv
 
     s = _PAPER_SETTING.get(setting, setting)
@@ -1007,6 +1104,16 @@ def plot_results(result, path, *, paper=None, title=None):
 
     With ``paper`` (from :func:`load_paper_results`) the paper's curves are drawn
     in a second row with the same axes. Writes ``path`` (PNG) and returns it.
+    Needs matplotlib.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> rows = [dict(method="random", seed=0, round=r, test_accuracy=0.7 + 0.1 * r,
+    ...              consensus_accuracy=0.8) for r in (0, 1)]
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "curves.png"
+    >>> plot_results(BenchmarkResult(records=rows), path) == path and path.stat().st_size > 0
+    True
     """
     plt = _pyplot()
     metrics = ("test_accuracy", "consensus_accuracy")
