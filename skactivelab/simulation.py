@@ -645,6 +645,121 @@ def _consensus_details(res, cons, ex, lab, y_lab):
     return out
 
 
+# The steps of one round of :func:`run_method`, in the order it calls them.
+def _split_rows(ex, n_tr):
+    """Labels per training row, the labeled and pool rows, and each row's index among the labeled (-1 in the pool)."""
+    n_per = np.bincount(ex, minlength=n_tr)
+    lab_rows = np.flatnonzero(n_per > 0)
+    pool_rows = np.flatnonzero(n_per == 0)
+    local = np.full(n_tr, -1)
+    local[lab_rows] = np.arange(lab_rows.size)
+    return n_per, lab_rows, pool_rows, local
+
+
+def _record_consensus_details(rec, cres, cons, ex, lab, y_lab):
+    """Append the round's consensus details; the batch details start as NaN, filled when the batch is picked."""
+    for key, val in _consensus_details(cres, cons, ex, lab, y_lab).items():
+        rec[key].append(val)
+    for key in ("batch_relabel_share", "batch_label_accuracy", "batch_poor_annotator_share"):
+        rec[key].append(np.nan)
+
+
+def _method_scores(method, n_per, lab_rows, pool_rows, P, U, triples, rng):
+    """Score of every training row under ``method`` (lower = label first; inf = never)."""
+    n_tr = n_per.size
+    scores = np.full(n_tr, np.inf)
+    if method == "random":
+        return rng.random(n_tr)
+    if method == "good_random":
+        return n_per + rng.random(n_tr)
+    if method in ("entropy", "uncertainty"):
+        fn = entropy_scores if method == "entropy" else uncertainty_scores
+        scores[lab_rows] = fn(P[0])
+        if pool_rows.size:
+            scores[pool_rows] = fn(U[0])
+        return scores
+    seed = int(rng.integers(2**31 - 1))
+    Uarg = U if pool_rows.size else None
+    if method in ("activelab", "activelab_em") + _SUGGEST_METHODS:
+        s_lab, s_unl = get_active_learning_scores(
+            triples, P[0], None if Uarg is None else Uarg[0], random_state=seed,
+            active_learning_method="activelab_em" if method == "activelab_em" else "activelab",
+        )
+    else:
+        s_lab, s_unl = get_active_learning_scores_ensemble(triples, P, Uarg, random_state=seed)
+    scores[lab_rows] = s_lab
+    if pool_rows.size:
+        scores[pool_rows] = s_unl
+    return scores
+
+
+def _selection_mode(method, task, annotator_selection):
+    """Who answers: "quality" (the learner suggests), "replay" (the next real label), or ``annotator_selection``."""
+    selection = "quality" if method in _SUGGEST_METHODS else annotator_selection
+    if task.is_replay and selection != "quality":
+        selection = "replay"  # the next real label in this seed's order
+    return selection
+
+
+def _pick_examples(scores, task, pool_rows, labeled_by, selection, batch_size, rng):
+    """The batch: the lowest scores among the rows that may (still) get a label."""
+    cand = np.arange(scores.size) if task.allow_relabel else pool_rows
+    if selection != "paper":
+        cand = cand[~labeled_by[cand].all(axis=1)]  # someone left to ask
+    if cand.size == 0:
+        return np.empty(0, dtype=np.int64)
+    return select_batch(scores, min(batch_size, cand.size), candidates=cand, random_state=rng)
+
+
+def _pick_annotators(selection, method, picked, task, labeled_by, triples, P, annotator_selection, rng):
+    """One annotator per picked example, one who has not labeled it yet (every mode but "paper")."""
+    M = task.n_annotators
+    if selection == "quality":
+        # the learner's suggestion: best CROWDLAB annotator quality among
+        # those who have not labeled the example, capped per annotator
+        cap = int(np.ceil(2 * picked.size / M)) if method == "activelab_suggest" else None
+        who = assign_annotators(
+            _annotator_quality(*triples, P, M), ~labeled_by[picked],
+            max_per_annotator=cap,
+        )
+        left = who < 0  # caps exhausted: a random annotator still free
+        if left.any():
+            keys = (task.reveal_rank[picked[left]].astype(np.float64) if task.is_replay
+                    else rng.random((int(left.sum()), M)))
+            keys[labeled_by[picked[left]]] = np.inf
+            who[left] = np.argmin(keys, axis=1)
+        return who
+    if selection == "replay":
+        keys = task.reveal_rank[picked].astype(np.float64)
+        keys[labeled_by[picked]] = np.inf
+        return np.argmin(keys, axis=1)
+    if selection == "distinct":
+        keys = rng.random((picked.size, M))
+        keys[labeled_by[picked]] = np.inf
+        return np.argmin(keys, axis=1)
+    who = np.asarray(annotator_selection(picked, labeled_by.copy(), rng), dtype=np.int64)
+    if who.shape != picked.shape or np.any(labeled_by[picked, who]):
+        raise ValueError(
+            "annotator_selection must return one annotator per picked example, "
+            "one who has not labeled that example yet."
+        )
+    return who
+
+
+def _poor_annotators(task):
+    """Annotators right less than ``2/K`` of the time over all their labels in the oracle."""
+    has = task.available if task.is_replay else np.ones_like(task.oracle, dtype=bool)
+    right = np.where(has, task.oracle == task.y_train[:, None], 0).sum(axis=0)
+    return right < (2.0 / task.n_classes) * np.maximum(has.sum(axis=0), 1)
+
+
+def _record_batch_details(rec, n_per, picked, who, task, poor, selection):
+    """Fill the round's batch details: share of re-labels, accuracy of the new labels, share of poor annotators."""
+    rec["batch_relabel_share"][-1] = float(np.mean(n_per[picked] > 0))
+    rec["batch_label_accuracy"][-1] = float(np.mean(task.oracle[picked, who] == task.y_train[picked]))
+    rec["batch_poor_annotator_share"][-1] = float(np.mean(poor[who])) if selection != "paper" else np.nan
+
+
 def run_method(
     task,
     method,
@@ -735,6 +850,8 @@ def run_method(
     if method == "activelab_ensemble":
         models = list(ensemble_models) if ensemble_models is not None else [model, "logreg", "knn"]
     use_crowdlab = consensus == "crowdlab" or (consensus == "paper" and method in _ACTIVELAB_METHODS)
+    consensus_method = "activelab_em" if method == "activelab_em" else "activelab"
+    selection = _selection_mode(method, task, annotator_selection)
 
     ex = task.init_example.copy()
     ann = task.init_annotator.copy()
@@ -748,27 +865,17 @@ def run_method(
     X_test, y_test = task.X_test, task.y_test
     rec = {k: [] for k in ("round", "test_accuracy", "consensus_accuracy", "n_labeled", "n_annotations",
                            "n_relabel_picks", "seconds") + (DETAIL_KEYS if details else ())}
-    if details:
-        has = task.available if task.is_replay else np.ones_like(task.oracle, dtype=bool)
-        right = np.where(has, task.oracle == task.y_train[:, None], 0).sum(axis=0)
-        poor = right < (2.0 / K) * np.maximum(has.sum(axis=0), 1)
+    poor = _poor_annotators(task) if details else None
     n_relabel = 0
     for r in range(n_rounds + 1):
         t0 = time.perf_counter()
-        n_per = np.bincount(ex, minlength=n_tr)
-        lab_rows = np.flatnonzero(n_per > 0)
-        pool_rows = np.flatnonzero(n_per == 0)
-        local = np.full(n_tr, -1)
-        local[lab_rows] = np.arange(lab_rows.size)
+        n_per, lab_rows, pool_rows, local = _split_rows(ex, n_tr)
         # (1) consensus labels of the labeled set
         P_prev = None if P_all is None else P_all[:, lab_rows]
         cons, cres = _consensus(local[ex], ann, lab, P_prev, int(rng.integers(2**31 - 1)), use_crowdlab,
-                                "activelab_em" if method == "activelab_em" else "activelab")
+                                consensus_method)
         if details:
-            for key, val in _consensus_details(cres, cons, local[ex], lab, task.y_train[lab_rows]).items():
-                rec[key].append(val)
-            for key in ("batch_relabel_share", "batch_label_accuracy", "batch_poor_annotator_share"):
-                rec[key].append(np.nan)  # filled in when this round's batch is picked
+            _record_consensus_details(rec, cres, cons, local[ex], lab, task.y_train[lab_rows])
         cons_acc = float(np.mean(cons == task.y_train[lab_rows]))
         # (2) cross-validation on the consensus
         X_other = np.concatenate([task.X_train[pool_rows], X_test])
@@ -782,80 +889,20 @@ def run_method(
             rec[key].append(val)
         if r < n_rounds:
             # (4) score, select, annotate
-            scores = np.full(n_tr, np.inf)
-            loc_ex = local[ex]
-            if method == "random":
-                scores = rng.random(n_tr)
-            elif method == "good_random":
-                scores = n_per + rng.random(n_tr)
-            elif method in ("entropy", "uncertainty"):
-                fn = entropy_scores if method == "entropy" else uncertainty_scores
-                scores[lab_rows] = fn(P[0])
-                if pool_rows.size:
-                    scores[pool_rows] = fn(U[0])
-            else:
-                seed = int(rng.integers(2**31 - 1))
-                Uarg = U if pool_rows.size else None
-                if method in ("activelab", "activelab_em") + _SUGGEST_METHODS:
-                    s_lab, s_unl = get_active_learning_scores(
-                        (loc_ex, ann, lab), P[0], None if Uarg is None else Uarg[0], random_state=seed,
-                        active_learning_method="activelab_em" if method == "activelab_em" else "activelab",
-                    )
-                else:
-                    s_lab, s_unl = get_active_learning_scores_ensemble((loc_ex, ann, lab), P, Uarg, random_state=seed)
-                scores[lab_rows] = s_lab
-                if pool_rows.size:
-                    scores[pool_rows] = s_unl
-            cand = np.arange(n_tr) if task.allow_relabel else pool_rows
-            selection = "quality" if method in _SUGGEST_METHODS else annotator_selection
-            if task.is_replay and selection != "quality":
-                selection = "replay"  # the next real label in this seed's order
-            if selection != "paper":
-                cand = cand[~labeled_by[cand].all(axis=1)]  # someone left to ask
-            if cand.size == 0:
-                picked = np.empty(0, dtype=np.int64)
-            else:
-                picked = select_batch(scores, min(batch_size, cand.size), candidates=cand, random_state=rng)
+            triples = (local[ex], ann, lab)
+            scores = _method_scores(method, n_per, lab_rows, pool_rows, P, U, triples, rng)
+            picked = _pick_examples(scores, task, pool_rows, labeled_by, selection, batch_size, rng)
             n_relabel += int(np.sum(n_per[picked] > 0))
             if selection == "paper":
                 who = rng.integers(0, M, picked.size)
                 col = np.full(picked.size, next_col)
                 next_col += 1
             else:
-                if selection == "quality":
-                    # the learner's suggestion: best CROWDLAB annotator quality among
-                    # those who have not labeled the example, capped per annotator
-                    cap = int(np.ceil(2 * picked.size / M)) if method == "activelab_suggest" else None
-                    who = assign_annotators(
-                        _annotator_quality(loc_ex, ann, lab, P, M), ~labeled_by[picked],
-                        max_per_annotator=cap,
-                    )
-                    left = who < 0  # caps exhausted: a random annotator still free
-                    if left.any():
-                        keys = (task.reveal_rank[picked[left]].astype(np.float64) if task.is_replay
-                                else rng.random((int(left.sum()), M)))
-                        keys[labeled_by[picked[left]]] = np.inf
-                        who[left] = np.argmin(keys, axis=1)
-                elif selection == "replay":
-                    keys = task.reveal_rank[picked].astype(np.float64)
-                    keys[labeled_by[picked]] = np.inf
-                    who = np.argmin(keys, axis=1)
-                elif selection == "distinct":
-                    keys = rng.random((picked.size, M))
-                    keys[labeled_by[picked]] = np.inf
-                    who = np.argmin(keys, axis=1)
-                else:
-                    who = np.asarray(annotator_selection(picked, labeled_by.copy(), rng), dtype=np.int64)
-                    if who.shape != picked.shape or np.any(labeled_by[picked, who]):
-                        raise ValueError(
-                            "annotator_selection must return one annotator per picked example, "
-                            "one who has not labeled that example yet."
-                        )
+                who = _pick_annotators(selection, method, picked, task, labeled_by, triples, P,
+                                       annotator_selection, rng)
                 col = who
             if details and picked.size:
-                rec["batch_relabel_share"][-1] = float(np.mean(n_per[picked] > 0))
-                rec["batch_label_accuracy"][-1] = float(np.mean(task.oracle[picked, who] == task.y_train[picked]))
-                rec["batch_poor_annotator_share"][-1] = float(np.mean(poor[who])) if selection != "paper" else np.nan
+                _record_batch_details(rec, n_per, picked, who, task, poor, selection)
             labeled_by[picked, who] = True
             ex = np.concatenate([ex, picked])
             ann = np.concatenate([ann, col])
