@@ -339,6 +339,31 @@ class SimulatedTask:
         return self.available is not None
 
 
+def _setting_config(setting, **overrides):
+    """The values of ``SETTINGS[setting]``, with the overrides that are not None."""
+    if setting not in SETTINGS:
+        raise ValueError(f"unknown setting {setting!r}; use one of {sorted(SETTINGS)}.")
+    cfg = dict(SETTINGS[setting])
+    cfg.update({key: val for key, val in overrides.items() if val is not None})
+    return cfg
+
+
+def _initial_annotations(n_tr, M, initial_fraction, initial_label_probs, rng):
+    """(example, annotator) of the initial labels: a random ``initial_fraction`` of the rows, each with
+    ``n`` distinct random annotators, ``n`` drawn from ``initial_label_probs``."""
+    n_init = int(round(initial_fraction * n_tr))
+    if n_init < 1:
+        raise ValueError("initial_fraction leaves no labeled example; the first model needs labels.")
+    rows = np.sort(rng.permutation(n_tr)[:n_init])
+    probs = np.asarray(initial_label_probs, dtype=np.float64)
+    probs = probs / probs.sum()
+    n_lab = np.minimum(rng.choice(np.arange(1, probs.size + 1), size=n_init, p=probs), M)
+    # n_lab[i] distinct random annotators per example: the first n_lab[i] of a random order
+    order = np.argsort(rng.random((n_init, M)), axis=1)
+    take = np.arange(M)[None, :] < n_lab[:, None]
+    return np.repeat(rows, n_lab), order[take]
+
+
 def make_task(
     X,
     y,
@@ -391,16 +416,8 @@ def make_task(
     >>> int(task.init_example.size) >= 20  # half of the training rows start labeled
     True
     """
-    if setting not in SETTINGS:
-        raise ValueError(f"unknown setting {setting!r}; use one of {sorted(SETTINGS)}.")
-    cfg = dict(SETTINGS[setting])
-    for key, val in (
-        ("initial_fraction", initial_fraction),
-        ("initial_label_probs", initial_label_probs),
-        ("allow_relabel", allow_relabel),
-    ):
-        if val is not None:
-            cfg[key] = val
+    cfg = _setting_config(setting, initial_fraction=initial_fraction, initial_label_probs=initial_label_probs,
+                          allow_relabel=allow_relabel)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     K = int(y.max()) + 1
@@ -414,20 +431,8 @@ def make_task(
     oracle = simulate_annotator_labels(
         y_tr, noise_matrices, None if np.ndim(noise_matrices) == 3 else n_annotators, random_state=r_oracle
     )
-    M = oracle.shape[1]
-    n_tr = y_tr.size
-    n_init = int(round(cfg["initial_fraction"] * n_tr))
-    if n_init < 1:
-        raise ValueError("initial_fraction leaves no labeled example; the first model needs labels.")
-    rows = np.sort(r_init.permutation(n_tr)[:n_init])
-    probs = np.asarray(cfg["initial_label_probs"], dtype=np.float64)
-    probs = probs / probs.sum()
-    n_lab = np.minimum(r_init.choice(np.arange(1, probs.size + 1), size=n_init, p=probs), M)
-    # n_lab[i] distinct random annotators per example: the first n_lab[i] of a random order
-    order = np.argsort(r_init.random((n_init, M)), axis=1)
-    take = np.arange(M)[None, :] < n_lab[:, None]
-    ex = np.repeat(rows, n_lab)
-    ann = order[take]
+    ex, ann = _initial_annotations(y_tr.size, oracle.shape[1], cfg["initial_fraction"],
+                                   cfg["initial_label_probs"], r_init)
     return SimulatedTask(
         X_train=X_tr,
         y_train=y_tr,
@@ -441,6 +446,30 @@ def make_task(
         allow_relabel=bool(cfg["allow_relabel"]),
         setting=setting,
     )
+
+
+def _check_code_triples(annotations):
+    """``(example, annotator, label)`` as three 1-D arrays of codes >= 0, of one length."""
+    try:
+        ex, ann, lab = (np.asarray(a) for a in annotations)
+    except (TypeError, ValueError):
+        raise TypeError("annotations must be a tuple (example, annotator, label) of integer arrays.") from None
+    for name, a in (("example", ex), ("annotator", ann), ("label", lab)):
+        if a.ndim != 1 or a.size != ex.size or (a.size and a.dtype.kind not in "iu"):
+            raise ValueError(f"annotations: {name} must be a 1-D integer array as long as the others.")
+        if a.size and a.min() < 0:
+            raise ValueError(f"annotations: {name} codes must be >= 0.")
+    return ex, ann, lab
+
+
+def _reveal_order(available, rng):
+    """A random order of each example's annotators (unavailable ones last): the sort keys (inf where
+    unavailable) and ``reveal_rank[i, j]``, annotator j's place in example i's order."""
+    N, M = available.shape
+    keys = np.where(available, rng.random((N, M)), np.inf)
+    reveal_rank = np.empty((N, M), dtype=np.int64)
+    reveal_rank[np.arange(N)[:, None], np.argsort(keys, axis=1)] = np.arange(M)
+    return keys, reveal_rank
 
 
 def make_replay_task(
@@ -502,15 +531,7 @@ def make_replay_task(
     >>> int(task.init_example.size)
     2
     """
-    try:
-        ex, ann, lab = (np.asarray(a) for a in annotations)
-    except (TypeError, ValueError):
-        raise TypeError("annotations must be a tuple (example, annotator, label) of integer arrays.") from None
-    for name, a in (("example", ex), ("annotator", ann), ("label", lab)):
-        if a.ndim != 1 or a.size != ex.size or (a.size and a.dtype.kind not in "iu"):
-            raise ValueError(f"annotations: {name} must be a 1-D integer array as long as the others.")
-        if a.size and a.min() < 0:
-            raise ValueError(f"annotations: {name} codes must be >= 0.")
+    ex, ann, lab = _check_code_triples(annotations)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y_true, dtype=np.int64)
     X_test = np.asarray(X_test, dtype=np.float64)
@@ -533,10 +554,7 @@ def make_replay_task(
         raise ValueError(f"n_initial must be in 1..{has.size} (the annotated examples), got {n_initial}.")
     ss = random_state if isinstance(random_state, np.random.SeedSequence) else np.random.SeedSequence(random_state)
     r_order, r_init = (np.random.default_rng(s) for s in ss.spawn(2))
-    # per-seed random order of each example's annotators; unavailable ones last
-    keys = np.where(available, r_order.random((N, M)), np.inf)
-    reveal_rank = np.empty((N, M), dtype=np.int64)
-    reveal_rank[np.arange(N)[:, None], np.argsort(keys, axis=1)] = np.arange(M)
+    keys, reveal_rank = _reveal_order(available, r_order)
     rows = np.sort(r_init.permutation(has)[:n_init])
     first = np.argmin(keys[rows], axis=1)
     return SimulatedTask(
