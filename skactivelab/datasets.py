@@ -92,6 +92,15 @@ def load_wall_robot(path=None, *, online=True):
         ``data`` (n, n_features) float64, ``target`` int64 with classes numbered
         in alphabetical order of their names, ``target_names``, ``feature_names``,
         ``source`` (the file path or "openml:1526").
+
+    Examples
+    --------
+    A path that does not exist is an error saying what to pass instead:
+
+    >>> load_wall_robot("no/such/wall_robot.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: Wall Robot CSV not found at ...wall_robot.csv; pass --data PATH, ...
     """
     if path is None:
         path = default_wall_robot_path()
@@ -127,7 +136,14 @@ def load_wall_robot(path=None, *, online=True):
 
 
 def load_digits_data():
-    """scikit-learn's bundled digits (1797 x 64, 10 classes) as a Bunch; no file, no network."""
+    """scikit-learn's bundled digits (1797 x 64, 10 classes) as a Bunch; no file, no network.
+
+    Examples
+    --------
+    >>> ds = load_digits_data()
+    >>> ds.data.shape, ds.target.dtype.name, len(ds.target_names)
+    ((1797, 64), 'int64', 10)
+    """
     from sklearn.datasets import load_digits
 
     ds = load_digits()
@@ -144,6 +160,14 @@ def paper_subset(X, y, class_sizes=PAPER_CLASS_SIZES, *, random_state=None):
     """Class-stratified subset with ``class_sizes[k]`` rows of class k (algorithms 6).
 
     Returns ``(X_subset, y_subset)``, rows grouped by class then shuffled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.arange(20.0).reshape(10, 2), np.array([0] * 5 + [1] * 5)
+    >>> Xs, ys = paper_subset(X, y, class_sizes=(2, 3), random_state=0)
+    >>> Xs.shape, np.bincount(ys).tolist()
+    ((5, 2), [2, 3])
     """
     rng = check_random_state(random_state)
     y = np.asarray(y)
@@ -167,7 +191,14 @@ WALL_ROBOT_4_SENSORS = ((11, 15), (18, 20), (5, 9), (22, 24))
 
 
 def wall_robot_4_features(X24):
-    """The 4 simplified distances (minimum over sensor arcs) from the 24 readings."""
+    """The 4 simplified distances (minimum over sensor arcs) from the 24 readings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wall_robot_4_features(np.arange(1.0, 25.0).reshape(1, 24)).tolist()  # us11, us18, us5, us22
+    [[11.0, 18.0, 5.0, 22.0]]
+    """
     X24 = np.asarray(X24, dtype=np.float64)
     if X24.ndim != 2 or X24.shape[1] != 24:
         raise ValueError(f"expected the 24 ultrasound readings us1..us24, got shape {X24.shape}.")
@@ -296,6 +327,16 @@ def load_music_genre(path=None):
     -------
     Bunch
         As :func:`load_real_crowd`.
+
+    Examples
+    --------
+    A directory without the four files is an error naming what is missing:
+
+    >>> import tempfile
+    >>> load_music_genre(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: music_genre: annotations.csv, truth.csv, features.csv, test.csv not found in ...
     """
     if path is None:
         path = os.environ.get(MUSIC_GENRE_ENV)
@@ -319,6 +360,12 @@ def load_dataset(name, path=None, *, random_state=None):
     ``random_state``); ``"wall_robot_4"`` the same subset with the 4 simplified
     distances of OpenML 1526 that the paper used (:func:`wall_robot_4_features`);
     ``"wall_robot_full"`` all 5456 rows; ``"digits"`` the bundled digits.
+
+    Examples
+    --------
+    >>> X, y, description = load_dataset("digits")
+    >>> X.shape, description
+    ((1797, 64), 'sklearn.datasets.load_digits')
     """
     if name == "digits":
         ds = load_digits_data()

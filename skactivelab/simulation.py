@@ -116,6 +116,13 @@ def shared_noise_matrix(n_classes, trace, *, spread=0.05, random_state=None):
         Row-stochastic ``T[true, given]`` = probability an annotator gives class
         ``given`` to an example of class ``true``; the diagonal is the largest
         entry of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T = shared_noise_matrix(3, 0.8 * 3, random_state=0)
+    >>> T.shape, bool(np.allclose(T.sum(axis=1), 1.0)), round(float(np.trace(T)), 6)
+    ((3, 3), True, 2.4)
     """
     K = int(n_classes)
     if K < 2:
@@ -152,6 +159,14 @@ def heterogeneous_noise_matrices(accuracies, n_classes):
     Returns
     -------
     ndarray of shape (n_annotators, n_classes, n_classes)
+
+    Examples
+    --------
+    >>> T = heterogeneous_noise_matrices([1.0, 0.5], 3)
+    >>> T.shape
+    (2, 3, 3)
+    >>> T[1].tolist()
+    [[0.5, 0.25, 0.25], [0.25, 0.5, 0.25], [0.25, 0.25, 0.5]]
     """
     acc = np.asarray(accuracies, dtype=np.float64)
     K = int(n_classes)
@@ -166,6 +181,12 @@ def mixed_annotator_accuracies(n_annotators, n_classes, *, random_state=None):
     (0.7-0.9), 20% poor (0.45-0.6, above chance), 10% spammers (``1/K``).
 
     Returns ndarray of shape (n_annotators,), in random order.
+
+    Examples
+    --------
+    >>> acc = mixed_annotator_accuracies(10, 4, random_state=0)
+    >>> acc.shape, int((acc >= 0.95).sum()), int((acc == 1 / 4).sum())
+    ((10,), 2, 1)
     """
     rng = np.random.default_rng(random_state)
     M = int(n_annotators)
@@ -199,6 +220,14 @@ def simulate_annotator_labels(y_true, noise_matrix, n_annotators=None, *, random
     Returns
     -------
     ndarray of int64, shape (n_examples, n_annotators)
+
+    Examples
+    --------
+    Perfect annotators (an identity noise matrix) copy the true classes:
+
+    >>> import numpy as np
+    >>> simulate_annotator_labels([0, 1, 2], np.eye(3), n_annotators=2, random_state=0).tolist()
+    [[0, 0], [1, 1], [2, 2]]
     """
     y = np.asarray(y_true, dtype=np.int64)
     T = np.asarray(noise_matrix, dtype=np.float64)
@@ -223,7 +252,15 @@ def simulate_annotator_labels(y_true, noise_matrix, n_annotators=None, *, random
 
 # --------------------------------------------------------------------------- models
 def make_model(name, random_state=None):
-    """A fresh classifier by name: "extratrees", "mlp", "logreg", "knn", "randomforest"."""
+    """A fresh classifier by name: "extratrees", "mlp", "logreg", "knn", "randomforest".
+
+    Examples
+    --------
+    >>> type(make_model("extratrees", random_state=0)).__name__
+    'ExtraTreesClassifier'
+    >>> [name for name, _ in make_model("logreg").steps]
+    ['standardscaler', 'logisticregression']
+    """
     from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
@@ -262,6 +299,16 @@ class SimulatedTask:
 
     Annotations are sparse triples over training rows: ``init_example[a]`` got
     label ``init_label[a]`` from annotator ``init_annotator[a]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.arange(8.0).reshape(4, 2), np.array([0, 1, 0, 1])
+    >>> oracle = np.array([[0, 0], [1, 0], [0, 0], [1, 1]])
+    >>> task = SimulatedTask(X, y, X, y, oracle, init_example=np.array([0, 1]),
+    ...                      init_annotator=np.array([0, 1]), init_label=np.array([0, 0]), n_classes=2)
+    >>> task.n_annotators, task.is_replay
+    (2, False)
     """
 
     X_train: np.ndarray
@@ -290,6 +337,31 @@ class SimulatedTask:
     @property
     def is_replay(self):
         return self.available is not None
+
+
+def _setting_config(setting, **overrides):
+    """The values of ``SETTINGS[setting]``, with the overrides that are not None."""
+    if setting not in SETTINGS:
+        raise ValueError(f"unknown setting {setting!r}; use one of {sorted(SETTINGS)}.")
+    cfg = dict(SETTINGS[setting])
+    cfg.update({key: val for key, val in overrides.items() if val is not None})
+    return cfg
+
+
+def _initial_annotations(n_tr, M, initial_fraction, initial_label_probs, rng):
+    """(example, annotator) of the initial labels: a random ``initial_fraction`` of the rows, each with
+    ``n`` distinct random annotators, ``n`` drawn from ``initial_label_probs``."""
+    n_init = int(round(initial_fraction * n_tr))
+    if n_init < 1:
+        raise ValueError("initial_fraction leaves no labeled example; the first model needs labels.")
+    rows = np.sort(rng.permutation(n_tr)[:n_init])
+    probs = np.asarray(initial_label_probs, dtype=np.float64)
+    probs = probs / probs.sum()
+    n_lab = np.minimum(rng.choice(np.arange(1, probs.size + 1), size=n_init, p=probs), M)
+    # n_lab[i] distinct random annotators per example: the first n_lab[i] of a random order
+    order = np.argsort(rng.random((n_init, M)), axis=1)
+    take = np.arange(M)[None, :] < n_lab[:, None]
+    return np.repeat(rows, n_lab), order[take]
 
 
 def make_task(
@@ -333,17 +405,19 @@ def make_task(
     Returns
     -------
     SimulatedTask
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    >>> task = make_task(X, y, n_annotators=5, random_state=0)
+    >>> task.X_train.shape, task.X_test.shape, task.oracle.shape
+    ((40, 4), (20, 4), (40, 5))
+    >>> int(task.init_example.size) >= 20  # half of the training rows start labeled
+    True
     """
-    if setting not in SETTINGS:
-        raise ValueError(f"unknown setting {setting!r}; use one of {sorted(SETTINGS)}.")
-    cfg = dict(SETTINGS[setting])
-    for key, val in (
-        ("initial_fraction", initial_fraction),
-        ("initial_label_probs", initial_label_probs),
-        ("allow_relabel", allow_relabel),
-    ):
-        if val is not None:
-            cfg[key] = val
+    cfg = _setting_config(setting, initial_fraction=initial_fraction, initial_label_probs=initial_label_probs,
+                          allow_relabel=allow_relabel)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     K = int(y.max()) + 1
@@ -357,20 +431,8 @@ def make_task(
     oracle = simulate_annotator_labels(
         y_tr, noise_matrices, None if np.ndim(noise_matrices) == 3 else n_annotators, random_state=r_oracle
     )
-    M = oracle.shape[1]
-    n_tr = y_tr.size
-    n_init = int(round(cfg["initial_fraction"] * n_tr))
-    if n_init < 1:
-        raise ValueError("initial_fraction leaves no labeled example; the first model needs labels.")
-    rows = np.sort(r_init.permutation(n_tr)[:n_init])
-    probs = np.asarray(cfg["initial_label_probs"], dtype=np.float64)
-    probs = probs / probs.sum()
-    n_lab = np.minimum(r_init.choice(np.arange(1, probs.size + 1), size=n_init, p=probs), M)
-    # n_lab[i] distinct random annotators per example: the first n_lab[i] of a random order
-    order = np.argsort(r_init.random((n_init, M)), axis=1)
-    take = np.arange(M)[None, :] < n_lab[:, None]
-    ex = np.repeat(rows, n_lab)
-    ann = order[take]
+    ex, ann = _initial_annotations(y_tr.size, oracle.shape[1], cfg["initial_fraction"],
+                                   cfg["initial_label_probs"], r_init)
     return SimulatedTask(
         X_train=X_tr,
         y_train=y_tr,
@@ -384,6 +446,30 @@ def make_task(
         allow_relabel=bool(cfg["allow_relabel"]),
         setting=setting,
     )
+
+
+def _check_code_triples(annotations):
+    """``(example, annotator, label)`` as three 1-D arrays of codes >= 0, of one length."""
+    try:
+        ex, ann, lab = (np.asarray(a) for a in annotations)
+    except (TypeError, ValueError):
+        raise TypeError("annotations must be a tuple (example, annotator, label) of integer arrays.") from None
+    for name, a in (("example", ex), ("annotator", ann), ("label", lab)):
+        if a.ndim != 1 or a.size != ex.size or (a.size and a.dtype.kind not in "iu"):
+            raise ValueError(f"annotations: {name} must be a 1-D integer array as long as the others.")
+        if a.size and a.min() < 0:
+            raise ValueError(f"annotations: {name} codes must be >= 0.")
+    return ex, ann, lab
+
+
+def _reveal_order(available, rng):
+    """A random order of each example's annotators (unavailable ones last): the sort keys (inf where
+    unavailable) and ``reveal_rank[i, j]``, annotator j's place in example i's order."""
+    N, M = available.shape
+    keys = np.where(available, rng.random((N, M)), np.inf)
+    reveal_rank = np.empty((N, M), dtype=np.int64)
+    reveal_rank[np.arange(N)[:, None], np.argsort(keys, axis=1)] = np.arange(M)
+    return keys, reveal_rank
 
 
 def make_replay_task(
@@ -445,15 +531,7 @@ def make_replay_task(
     >>> int(task.init_example.size)
     2
     """
-    try:
-        ex, ann, lab = (np.asarray(a) for a in annotations)
-    except (TypeError, ValueError):
-        raise TypeError("annotations must be a tuple (example, annotator, label) of integer arrays.") from None
-    for name, a in (("example", ex), ("annotator", ann), ("label", lab)):
-        if a.ndim != 1 or a.size != ex.size or (a.size and a.dtype.kind not in "iu"):
-            raise ValueError(f"annotations: {name} must be a 1-D integer array as long as the others.")
-        if a.size and a.min() < 0:
-            raise ValueError(f"annotations: {name} codes must be >= 0.")
+    ex, ann, lab = _check_code_triples(annotations)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y_true, dtype=np.int64)
     X_test = np.asarray(X_test, dtype=np.float64)
@@ -476,10 +554,7 @@ def make_replay_task(
         raise ValueError(f"n_initial must be in 1..{has.size} (the annotated examples), got {n_initial}.")
     ss = random_state if isinstance(random_state, np.random.SeedSequence) else np.random.SeedSequence(random_state)
     r_order, r_init = (np.random.default_rng(s) for s in ss.spawn(2))
-    # per-seed random order of each example's annotators; unavailable ones last
-    keys = np.where(available, r_order.random((N, M)), np.inf)
-    reveal_rank = np.empty((N, M), dtype=np.int64)
-    reveal_rank[np.arange(N)[:, None], np.argsort(keys, axis=1)] = np.arange(M)
+    keys, reveal_rank = _reveal_order(available, r_order)
     rows = np.sort(r_init.permutation(has)[:n_init])
     first = np.argmin(keys[rows], axis=1)
     return SimulatedTask(
@@ -588,6 +663,121 @@ def _consensus_details(res, cons, ex, lab, y_lab):
     return out
 
 
+# The steps of one round of :func:`run_method`, in the order it calls them.
+def _split_rows(ex, n_tr):
+    """Labels per training row, the labeled and pool rows, and each row's index among the labeled (-1 in the pool)."""
+    n_per = np.bincount(ex, minlength=n_tr)
+    lab_rows = np.flatnonzero(n_per > 0)
+    pool_rows = np.flatnonzero(n_per == 0)
+    local = np.full(n_tr, -1)
+    local[lab_rows] = np.arange(lab_rows.size)
+    return n_per, lab_rows, pool_rows, local
+
+
+def _record_consensus_details(rec, cres, cons, ex, lab, y_lab):
+    """Append the round's consensus details; the batch details start as NaN, filled when the batch is picked."""
+    for key, val in _consensus_details(cres, cons, ex, lab, y_lab).items():
+        rec[key].append(val)
+    for key in ("batch_relabel_share", "batch_label_accuracy", "batch_poor_annotator_share"):
+        rec[key].append(np.nan)
+
+
+def _method_scores(method, n_per, lab_rows, pool_rows, P, U, triples, rng):
+    """Score of every training row under ``method`` (lower = label first; inf = never)."""
+    n_tr = n_per.size
+    scores = np.full(n_tr, np.inf)
+    if method == "random":
+        return rng.random(n_tr)
+    if method == "good_random":
+        return n_per + rng.random(n_tr)
+    if method in ("entropy", "uncertainty"):
+        fn = entropy_scores if method == "entropy" else uncertainty_scores
+        scores[lab_rows] = fn(P[0])
+        if pool_rows.size:
+            scores[pool_rows] = fn(U[0])
+        return scores
+    seed = int(rng.integers(2**31 - 1))
+    Uarg = U if pool_rows.size else None
+    if method in ("activelab", "activelab_em") + _SUGGEST_METHODS:
+        s_lab, s_unl = get_active_learning_scores(
+            triples, P[0], None if Uarg is None else Uarg[0], random_state=seed,
+            active_learning_method="activelab_em" if method == "activelab_em" else "activelab",
+        )
+    else:
+        s_lab, s_unl = get_active_learning_scores_ensemble(triples, P, Uarg, random_state=seed)
+    scores[lab_rows] = s_lab
+    if pool_rows.size:
+        scores[pool_rows] = s_unl
+    return scores
+
+
+def _selection_mode(method, task, annotator_selection):
+    """Who answers: "quality" (the learner suggests), "replay" (the next real label), or ``annotator_selection``."""
+    selection = "quality" if method in _SUGGEST_METHODS else annotator_selection
+    if task.is_replay and selection != "quality":
+        selection = "replay"  # the next real label in this seed's order
+    return selection
+
+
+def _pick_examples(scores, task, pool_rows, labeled_by, selection, batch_size, rng):
+    """The batch: the lowest scores among the rows that may (still) get a label."""
+    cand = np.arange(scores.size) if task.allow_relabel else pool_rows
+    if selection != "paper":
+        cand = cand[~labeled_by[cand].all(axis=1)]  # someone left to ask
+    if cand.size == 0:
+        return np.empty(0, dtype=np.int64)
+    return select_batch(scores, min(batch_size, cand.size), candidates=cand, random_state=rng)
+
+
+def _pick_annotators(selection, method, picked, task, labeled_by, triples, P, annotator_selection, rng):
+    """One annotator per picked example, one who has not labeled it yet (every mode but "paper")."""
+    M = task.n_annotators
+    if selection == "quality":
+        # the learner's suggestion: best CROWDLAB annotator quality among
+        # those who have not labeled the example, capped per annotator
+        cap = int(np.ceil(2 * picked.size / M)) if method == "activelab_suggest" else None
+        who = assign_annotators(
+            _annotator_quality(*triples, P, M), ~labeled_by[picked],
+            max_per_annotator=cap,
+        )
+        left = who < 0  # caps exhausted: a random annotator still free
+        if left.any():
+            keys = (task.reveal_rank[picked[left]].astype(np.float64) if task.is_replay
+                    else rng.random((int(left.sum()), M)))
+            keys[labeled_by[picked[left]]] = np.inf
+            who[left] = np.argmin(keys, axis=1)
+        return who
+    if selection == "replay":
+        keys = task.reveal_rank[picked].astype(np.float64)
+        keys[labeled_by[picked]] = np.inf
+        return np.argmin(keys, axis=1)
+    if selection == "distinct":
+        keys = rng.random((picked.size, M))
+        keys[labeled_by[picked]] = np.inf
+        return np.argmin(keys, axis=1)
+    who = np.asarray(annotator_selection(picked, labeled_by.copy(), rng), dtype=np.int64)
+    if who.shape != picked.shape or np.any(labeled_by[picked, who]):
+        raise ValueError(
+            "annotator_selection must return one annotator per picked example, "
+            "one who has not labeled that example yet."
+        )
+    return who
+
+
+def _poor_annotators(task):
+    """Annotators right less than ``2/K`` of the time over all their labels in the oracle."""
+    has = task.available if task.is_replay else np.ones_like(task.oracle, dtype=bool)
+    right = np.where(has, task.oracle == task.y_train[:, None], 0).sum(axis=0)
+    return right < (2.0 / task.n_classes) * np.maximum(has.sum(axis=0), 1)
+
+
+def _record_batch_details(rec, n_per, picked, who, task, poor, selection):
+    """Fill the round's batch details: share of re-labels, accuracy of the new labels, share of poor annotators."""
+    rec["batch_relabel_share"][-1] = float(np.mean(n_per[picked] > 0))
+    rec["batch_label_accuracy"][-1] = float(np.mean(task.oracle[picked, who] == task.y_train[picked]))
+    rec["batch_poor_annotator_share"][-1] = float(np.mean(poor[who])) if selection != "paper" else np.nan
+
+
 def run_method(
     task,
     method,
@@ -654,6 +844,16 @@ def run_method(
         ``round``, ``test_accuracy``, ``consensus_accuracy``, ``n_labeled``,
         ``n_annotations``, ``n_relabel_picks``, ``seconds`` (and the detail
         keys), each of length ``n_rounds + 1``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    >>> task = make_task(X, y, n_annotators=5, random_state=0)
+    >>> rec = run_method(task, "activelab", model="logreg", n_rounds=2, batch_size=5, n_folds=2,
+    ...                  random_state=0)
+    >>> rec["round"].tolist(), rec["n_annotations"].tolist()
+    ([0, 1, 2], [20, 25, 30])
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {METHODS}.")
@@ -668,6 +868,8 @@ def run_method(
     if method == "activelab_ensemble":
         models = list(ensemble_models) if ensemble_models is not None else [model, "logreg", "knn"]
     use_crowdlab = consensus == "crowdlab" or (consensus == "paper" and method in _ACTIVELAB_METHODS)
+    consensus_method = "activelab_em" if method == "activelab_em" else "activelab"
+    selection = _selection_mode(method, task, annotator_selection)
 
     ex = task.init_example.copy()
     ann = task.init_annotator.copy()
@@ -681,27 +883,17 @@ def run_method(
     X_test, y_test = task.X_test, task.y_test
     rec = {k: [] for k in ("round", "test_accuracy", "consensus_accuracy", "n_labeled", "n_annotations",
                            "n_relabel_picks", "seconds") + (DETAIL_KEYS if details else ())}
-    if details:
-        has = task.available if task.is_replay else np.ones_like(task.oracle, dtype=bool)
-        right = np.where(has, task.oracle == task.y_train[:, None], 0).sum(axis=0)
-        poor = right < (2.0 / K) * np.maximum(has.sum(axis=0), 1)
+    poor = _poor_annotators(task) if details else None
     n_relabel = 0
     for r in range(n_rounds + 1):
         t0 = time.perf_counter()
-        n_per = np.bincount(ex, minlength=n_tr)
-        lab_rows = np.flatnonzero(n_per > 0)
-        pool_rows = np.flatnonzero(n_per == 0)
-        local = np.full(n_tr, -1)
-        local[lab_rows] = np.arange(lab_rows.size)
+        n_per, lab_rows, pool_rows, local = _split_rows(ex, n_tr)
         # (1) consensus labels of the labeled set
         P_prev = None if P_all is None else P_all[:, lab_rows]
         cons, cres = _consensus(local[ex], ann, lab, P_prev, int(rng.integers(2**31 - 1)), use_crowdlab,
-                                "activelab_em" if method == "activelab_em" else "activelab")
+                                consensus_method)
         if details:
-            for key, val in _consensus_details(cres, cons, local[ex], lab, task.y_train[lab_rows]).items():
-                rec[key].append(val)
-            for key in ("batch_relabel_share", "batch_label_accuracy", "batch_poor_annotator_share"):
-                rec[key].append(np.nan)  # filled in when this round's batch is picked
+            _record_consensus_details(rec, cres, cons, local[ex], lab, task.y_train[lab_rows])
         cons_acc = float(np.mean(cons == task.y_train[lab_rows]))
         # (2) cross-validation on the consensus
         X_other = np.concatenate([task.X_train[pool_rows], X_test])
@@ -715,80 +907,20 @@ def run_method(
             rec[key].append(val)
         if r < n_rounds:
             # (4) score, select, annotate
-            scores = np.full(n_tr, np.inf)
-            loc_ex = local[ex]
-            if method == "random":
-                scores = rng.random(n_tr)
-            elif method == "good_random":
-                scores = n_per + rng.random(n_tr)
-            elif method in ("entropy", "uncertainty"):
-                fn = entropy_scores if method == "entropy" else uncertainty_scores
-                scores[lab_rows] = fn(P[0])
-                if pool_rows.size:
-                    scores[pool_rows] = fn(U[0])
-            else:
-                seed = int(rng.integers(2**31 - 1))
-                Uarg = U if pool_rows.size else None
-                if method in ("activelab", "activelab_em") + _SUGGEST_METHODS:
-                    s_lab, s_unl = get_active_learning_scores(
-                        (loc_ex, ann, lab), P[0], None if Uarg is None else Uarg[0], random_state=seed,
-                        active_learning_method="activelab_em" if method == "activelab_em" else "activelab",
-                    )
-                else:
-                    s_lab, s_unl = get_active_learning_scores_ensemble((loc_ex, ann, lab), P, Uarg, random_state=seed)
-                scores[lab_rows] = s_lab
-                if pool_rows.size:
-                    scores[pool_rows] = s_unl
-            cand = np.arange(n_tr) if task.allow_relabel else pool_rows
-            selection = "quality" if method in _SUGGEST_METHODS else annotator_selection
-            if task.is_replay and selection != "quality":
-                selection = "replay"  # the next real label in this seed's order
-            if selection != "paper":
-                cand = cand[~labeled_by[cand].all(axis=1)]  # someone left to ask
-            if cand.size == 0:
-                picked = np.empty(0, dtype=np.int64)
-            else:
-                picked = select_batch(scores, min(batch_size, cand.size), candidates=cand, random_state=rng)
+            triples = (local[ex], ann, lab)
+            scores = _method_scores(method, n_per, lab_rows, pool_rows, P, U, triples, rng)
+            picked = _pick_examples(scores, task, pool_rows, labeled_by, selection, batch_size, rng)
             n_relabel += int(np.sum(n_per[picked] > 0))
             if selection == "paper":
                 who = rng.integers(0, M, picked.size)
                 col = np.full(picked.size, next_col)
                 next_col += 1
             else:
-                if selection == "quality":
-                    # the learner's suggestion: best CROWDLAB annotator quality among
-                    # those who have not labeled the example, capped per annotator
-                    cap = int(np.ceil(2 * picked.size / M)) if method == "activelab_suggest" else None
-                    who = assign_annotators(
-                        _annotator_quality(loc_ex, ann, lab, P, M), ~labeled_by[picked],
-                        max_per_annotator=cap,
-                    )
-                    left = who < 0  # caps exhausted: a random annotator still free
-                    if left.any():
-                        keys = (task.reveal_rank[picked[left]].astype(np.float64) if task.is_replay
-                                else rng.random((int(left.sum()), M)))
-                        keys[labeled_by[picked[left]]] = np.inf
-                        who[left] = np.argmin(keys, axis=1)
-                elif selection == "replay":
-                    keys = task.reveal_rank[picked].astype(np.float64)
-                    keys[labeled_by[picked]] = np.inf
-                    who = np.argmin(keys, axis=1)
-                elif selection == "distinct":
-                    keys = rng.random((picked.size, M))
-                    keys[labeled_by[picked]] = np.inf
-                    who = np.argmin(keys, axis=1)
-                else:
-                    who = np.asarray(annotator_selection(picked, labeled_by.copy(), rng), dtype=np.int64)
-                    if who.shape != picked.shape or np.any(labeled_by[picked, who]):
-                        raise ValueError(
-                            "annotator_selection must return one annotator per picked example, "
-                            "one who has not labeled that example yet."
-                        )
+                who = _pick_annotators(selection, method, picked, task, labeled_by, triples, P,
+                                       annotator_selection, rng)
                 col = who
             if details and picked.size:
-                rec["batch_relabel_share"][-1] = float(np.mean(n_per[picked] > 0))
-                rec["batch_label_accuracy"][-1] = float(np.mean(task.oracle[picked, who] == task.y_train[picked]))
-                rec["batch_poor_annotator_share"][-1] = float(np.mean(poor[who])) if selection != "paper" else np.nan
+                _record_batch_details(rec, n_per, picked, who, task, poor, selection)
             labeled_by[picked, who] = True
             ex = np.concatenate([ex, picked])
             ann = np.concatenate([ann, col])
@@ -805,7 +937,18 @@ def run_method(
 # --------------------------------------------------------------------------- benchmark
 @dataclass
 class BenchmarkResult:
-    """Per-round records of a benchmark: one row per (method, seed, round)."""
+    """Per-round records of a benchmark: one row per (method, seed, round).
+
+    Examples
+    --------
+    >>> rows = [dict(method="random", seed=s, round=r, test_accuracy=0.5 + 0.1 * r + 0.1 * s,
+    ...              consensus_accuracy=0.8) for s in (0, 1) for r in (0, 1)]
+    >>> result = BenchmarkResult(records=rows)
+    >>> result.methods(), result.curves("test_accuracy")["random"].shape
+    (['random'], (2, 2))
+    >>> round(result.summary()["random"]["test_accuracy_mean"], 6)
+    0.65
+    """
 
     records: list
     config: dict = field(default_factory=dict)
@@ -929,6 +1072,15 @@ def run_benchmark(
     Returns
     -------
     BenchmarkResult
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    >>> result = run_benchmark(X, y, methods=("random", "activelab"), seeds=(0,), model="logreg",
+    ...                        n_rounds=1, batch_size=5, n_folds=2, task_kwargs=dict(n_annotators=5))
+    >>> result.methods(), len(result.records)  # 2 methods x 1 seed x 2 rounds
+    (['random', 'activelab'], 4)
     """
     from joblib import Parallel, delayed
 
@@ -975,7 +1127,17 @@ _PAPER_MODEL = {"extratrees": "et", "mlp": "mlp"}
 
 def load_paper_results(path, setting="multiannotator", model="extratrees"):
     """The paper's mean curves: ``{method: {metric: array (20,)}}`` from
-    ``paper_results_wall_robot.csv`` (setting and model in our names or the CSV's)."""
+    ``paper_results_wall_robot.csv`` (setting and model in our names or the CSV's).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "paper.csv"
+    >>> _ = path.write_text("setting,model,method,metric,n_runs,round_0,round_1\\n"
+    ...                     "wall-robot,et,random,test_accuracy,5,0.80,0.82\\n")
+    >>> load_paper_results(path)["random"]["test_accuracy"].tolist()
+    [0.8, 0.82]
+    """
     import csv
 
     s = _PAPER_SETTING.get(setting, setting)
@@ -1007,6 +1169,16 @@ def plot_results(result, path, *, paper=None, title=None):
 
     With ``paper`` (from :func:`load_paper_results`) the paper's curves are drawn
     in a second row with the same axes. Writes ``path`` (PNG) and returns it.
+    Needs matplotlib.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> rows = [dict(method="random", seed=0, round=r, test_accuracy=0.7 + 0.1 * r,
+    ...              consensus_accuracy=0.8) for r in (0, 1)]
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "curves.png"
+    >>> plot_results(BenchmarkResult(records=rows), path) == path and path.stat().st_size > 0
+    True
     """
     plt = _pyplot()
     metrics = ("test_accuracy", "consensus_accuracy")
