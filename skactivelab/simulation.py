@@ -37,10 +37,11 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .crowdlab import get_label_quality_multiannotator, get_label_quality_multiannotator_ensemble
 from .majority_vote import get_majority_vote_label
-from .query import assign_annotators, entropy_scores, select_batch, uncertainty_scores
+from .query import assign_annotators, select_batch
+from .strategies import (ActiveLabQuery, EntropyQuery, GoodRandomQuery, PoolRows, RandomQuery,
+                         UncertaintyQuery)
 
 __all__ = [
     "BenchmarkResult",
@@ -682,33 +683,18 @@ def _record_consensus_details(rec, cres, cons, ex, lab, y_lab):
         rec[key].append(np.nan)
 
 
-def _method_scores(method, n_per, lab_rows, pool_rows, P, U, triples, rng):
-    """Score of every training row under ``method`` (lower = label first; inf = never)."""
-    n_tr = n_per.size
-    scores = np.full(n_tr, np.inf)
-    if method == "random":
-        return rng.random(n_tr)
-    if method == "good_random":
-        return n_per + rng.random(n_tr)
-    if method in ("entropy", "uncertainty"):
-        fn = entropy_scores if method == "entropy" else uncertainty_scores
-        scores[lab_rows] = fn(P[0])
-        if pool_rows.size:
-            scores[pool_rows] = fn(U[0])
-        return scores
-    seed = int(rng.integers(2**31 - 1))
-    Uarg = U if pool_rows.size else None
-    if method in ("activelab", "activelab_em") + _SUGGEST_METHODS:
-        s_lab, s_unl = get_active_learning_scores(
-            triples, P[0], None if Uarg is None else Uarg[0], random_state=seed,
-            active_learning_method="activelab_em" if method == "activelab_em" else "activelab",
-        )
-    else:
-        s_lab, s_unl = get_active_learning_scores_ensemble(triples, P, Uarg, random_state=seed)
-    scores[lab_rows] = s_lab
-    if pool_rows.size:
-        scores[pool_rows] = s_unl
-    return scores
+def _method_strategy(method):
+    """The query strategy whose rule scores ``method``'s rows (the one a learner would use)."""
+    if method in ("activelab", "activelab_em", "activelab_ensemble") + _SUGGEST_METHODS:
+        return ActiveLabQuery(active_learning_method="activelab_em" if method == "activelab_em" else "activelab")
+    return {"random": RandomQuery, "good_random": GoodRandomQuery, "entropy": EntropyQuery,
+            "uncertainty": UncertaintyQuery}[method]()
+
+
+def _method_scores(strategy, n_per, P, U, triples, rng):
+    """Score of every training row by ``strategy``'s rule (lower = label first)."""
+    rows = PoolRows(labeled=n_per > 0, n_annotations=n_per, annotations=triples, P_lab=P, P_unl=U)
+    return strategy.score_rows(rows, rng)
 
 
 def _selection_mode(method, task, annotator_selection):
@@ -870,6 +856,7 @@ def run_method(
     use_crowdlab = consensus == "crowdlab" or (consensus == "paper" and method in _ACTIVELAB_METHODS)
     consensus_method = "activelab_em" if method == "activelab_em" else "activelab"
     selection = _selection_mode(method, task, annotator_selection)
+    strategy = _method_strategy(method)
 
     ex = task.init_example.copy()
     ann = task.init_annotator.copy()
@@ -908,7 +895,7 @@ def run_method(
         if r < n_rounds:
             # (4) score, select, annotate
             triples = (local[ex], ann, lab)
-            scores = _method_scores(method, n_per, lab_rows, pool_rows, P, U, triples, rng)
+            scores = _method_scores(strategy, n_per, P, U, triples, rng)
             picked = _pick_examples(scores, task, pool_rows, labeled_by, selection, batch_size, rng)
             n_relabel += int(np.sum(n_per[picked] > 0))
             if selection == "paper":

@@ -20,12 +20,17 @@ names; strings and mixed columns included), never by its number of rows alone.
 
 Scores come from :mod:`skactivelab.query` (model-only scores and selection) and
 :func:`skactivelab.get_active_learning_scores`; selection is
-:func:`skactivelab.query.select_batch`.
+:func:`skactivelab.query.select_batch`. Each strategy's rule is its
+``score_rows`` method on :class:`PoolRows` (predictions and annotations as
+arrays): calling a strategy on an estimator applies that rule to the estimator's
+arrays, and the simulation harness (:func:`skactivelab.simulation.run_method`)
+applies the same rule to its own.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -45,6 +50,7 @@ __all__ = [
     "EntropyQuery",
     "GoodRandomQuery",
     "MarginQuery",
+    "PoolRows",
     "RandomQuery",
     "UncertaintyQuery",
 ]
@@ -81,6 +87,92 @@ def _resolve(learner_or_estimator, X_pool):
             "give rows in the same feature space as the training X."
         )
     return est, X_pool
+
+
+class PoolRows(NamedTuple):
+    """The arrays a query strategy scores a pool from.
+
+    A strategy called on a fitted estimator builds this from the estimator;
+    the simulation harness builds it from its own cross-validation. Either way
+    :meth:`ActiveLabQuery.score_rows` (and the same method of every strategy)
+    applies the strategy's rule to it, so each rule lives in one place.
+
+    Attributes
+    ----------
+    labeled : ndarray of bool, shape (n_pool,)
+        Pool rows that are the labeled training rows, in their order (all of
+        them, when the pool is the training ``X``; none for a pool of new rows).
+    n_annotations : ndarray of int, shape (n_pool,)
+        Annotations each pool row has.
+    annotations : object
+        The annotations of the labeled training rows, in any format
+        :func:`~skactivelab.get_active_learning_scores` accepts (ActiveLab only).
+    P_lab : ndarray of shape (n_models, n_labeled, n_classes)
+        Out-of-fold predicted probabilities of the labeled training rows.
+    P_unl : ndarray of shape (n_models, n_unlabeled, n_classes) or None
+        Predicted probabilities of the pool rows that are not labeled, in
+        order; None when a rule needs no predictions.
+    random_state : int, RandomState instance or None, default=None
+        Seed of ActiveLab's consensus tie-breaks; None draws one from the
+        generator given to ``score_rows``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab.strategies import PoolRows, UncertaintyQuery
+    >>> rows = PoolRows(labeled=np.array([True, True, False]), n_annotations=np.array([1, 2, 0]),
+    ...                 annotations=None, P_lab=np.array([[[0.9, 0.1], [0.6, 0.4]]]),
+    ...                 P_unl=np.array([[[0.5, 0.5]]]))
+    >>> UncertaintyQuery().score_rows(rows, np.random.default_rng(0)).tolist()
+    [0.9, 0.6, 0.5]
+    """
+
+    labeled: np.ndarray
+    n_annotations: np.ndarray
+    annotations: Any
+    P_lab: np.ndarray
+    P_unl: Any
+    random_state: Any = None
+
+
+def _pool_rows(est, X_pool, fit_pool, pool_proba=None):
+    """:class:`PoolRows` of a fitted estimator; ``pool_proba(est, X_pool)`` gives the
+    (n_models, n, K) predictions of a pool of new rows (None: the rule needs none)."""
+    if fit_pool:
+        labeled = np.asarray(est.labeled_mask_, dtype=bool)
+        oof = est.oof_pred_probs_
+        oof = oof if oof.ndim == 3 else oof[None]
+        return PoolRows(labeled, np.asarray(est.n_annotations_), est._ann_lab, est._P_lab,
+                        oof[:, ~labeled], est.random_state)
+    n_pool = X_pool.shape[0]
+    if not isinstance(n_pool, (int, np.integer)):  # a Dask DataFrame: length computed once
+        n_pool = int(n_pool.compute() if hasattr(n_pool, "compute") else n_pool)
+    P_unl = None if pool_proba is None else pool_proba(est, X_pool)
+    return PoolRows(np.zeros(n_pool, dtype=bool), np.zeros(n_pool, dtype=np.int64), est._ann_lab,
+                    est._P_lab, P_unl, est.random_state)
+
+
+def _by_row(labeled, s_lab, s_unl):
+    """Scores in pool order: ``s_lab`` at the labeled rows, ``s_unl`` elsewhere."""
+    if not labeled.any():
+        return s_unl  # a pool of new rows (may be a lazy Dask array)
+    scores = np.empty(labeled.shape[0])
+    scores[labeled] = s_lab
+    if s_unl is not None:
+        scores[~labeled] = s_unl
+    return scores
+
+
+def _model_mean(P):
+    """(n, K) mean prediction of the models of a (n_models, n, K) array."""
+    return P[0] if P.shape[0] == 1 else P.mean(axis=0)
+
+
+def _draw_seed(rng):
+    """A seed from a NumPy Generator or RandomState."""
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**31 - 1))
+    return int(rng.randint(2**31 - 1))
 
 
 class _Query(BaseEstimator):
@@ -125,6 +217,31 @@ class _Query(BaseEstimator):
         if "random_state" in params:
             self._random = None
         return self
+
+    def score_rows(self, rows, rng):
+        """Apply the strategy's rule to :class:`PoolRows` (lower = annotate first).
+
+        Parameters
+        ----------
+        rows : PoolRows
+            The pool's predictions and annotations.
+        rng : numpy.random.Generator or RandomState
+            Generator of the rule's random draws (random strategies; ActiveLab's
+            tie-break seed when ``rows.random_state`` is None).
+
+        Returns
+        -------
+        ndarray of shape (n_pool,)
+            One score per pool row.
+        """
+        raise NotImplementedError
+
+    def _score(self, est, X_pool, fit_pool):
+        """Scores of ``X_pool`` from a fitted estimator: the rule on its :class:`PoolRows`."""
+        return self.score_rows(_pool_rows(est, X_pool, fit_pool, self._pool_proba), self._rng())
+
+    #: ``f(est, X_pool) -> (n_models, n, K)`` predictions of new rows, or None if the rule needs none.
+    _pool_proba = None
 
     def _is_fit_pool(self, est, X_pool):
         n_fit = est.labeled_mask_.shape[0]
@@ -290,42 +407,45 @@ class ActiveLabQuery(_Query):
     def _score(self, est, X_pool, fit_pool):
         method = self.active_learning_method
         if method is None or method == getattr(est, "active_learning_method", "activelab"):
-            if fit_pool:
-                return est.active_learning_scores_
-            return est.active_learning_scores(X_pool)[1]
+            # the estimator's own scores: computed at fit for its rows, lazy for a Dask pool
+            return est.active_learning_scores_ if fit_pool else est.active_learning_scores(X_pool)[1]
+        return super()._score(est, X_pool, fit_pool)
+
+    @staticmethod
+    def _pool_proba(est, X_pool):
+        return est._fold_mean_proba(X_pool)  # the mean prediction of the fold models
+
+    def score_rows(self, rows, rng):
+        method = self.active_learning_method or "activelab"
         from .activelab import _check_method
 
         _check_method(method)
-        P = est._P_lab
-        if fit_pool:
-            U = est.oof_pred_probs_[..., ~est.labeled_mask_, :]
-            U = U if U.ndim == 3 else U[None]
+        P, U = rows.P_lab, rows.P_unl
+        U = None if U is None or not U.shape[1] else U
+        seed = rows.random_state if rows.random_state is not None else _draw_seed(rng)
+        if P.shape[0] > 1:
+            s_lab, s_unl = get_active_learning_scores_ensemble(
+                rows.annotations, P, U, random_state=seed, active_learning_method=method)
         else:
-            U = est._fold_mean_proba(X_pool)
-        U = U if U.shape[1] else None
-        fn = get_active_learning_scores_ensemble if P.shape[0] > 1 else get_active_learning_scores
-        s_lab, s_unl = fn(est._ann_lab, P if P.shape[0] > 1 else P[0],
-                          None if U is None else (U if P.shape[0] > 1 else U[0]),
-                          random_state=est.random_state, active_learning_method=method)
-        if not fit_pool:
-            return s_unl
-        scores = np.empty(est.labeled_mask_.size)
-        scores[est.labeled_mask_] = s_lab
-        scores[~est.labeled_mask_] = s_unl
-        return scores
+            s_lab, s_unl = get_active_learning_scores(
+                rows.annotations, P[0], None if U is None else U[0], random_state=seed,
+                active_learning_method=method)
+        return _by_row(rows.labeled, s_lab, s_unl)
 
 
 class _ModelScoreQuery(_Query):
     _score_fn = None
 
-    def _score(self, est, X_pool, fit_pool):
-        if fit_pool:
-            P = est.oof_pred_probs_
-            if P.ndim == 3:  # ensemble: mean of the models
-                P = P.mean(axis=0)
-        else:
-            P = est.predict_proba(X_pool)
-        return type(self)._score_fn(P)
+    @staticmethod
+    def _pool_proba(est, X_pool):
+        return est.predict_proba(X_pool)[None]  # the refit model's prediction of new rows
+
+    def score_rows(self, rows, rng):
+        fn = type(self)._score_fn
+        labeled = rows.labeled
+        s_lab = fn(_model_mean(rows.P_lab)) if labeled.any() else None
+        s_unl = fn(_model_mean(rows.P_unl)) if not labeled.all() else None
+        return _by_row(labeled, s_lab, s_unl)
 
 
 class UncertaintyQuery(_ModelScoreQuery):
@@ -345,16 +465,15 @@ class EntropyQuery(_ModelScoreQuery):
 
 class RandomQuery(_Query):
 
-    def _score(self, est, X_pool, fit_pool):
-        return self._rng().random_sample(X_pool.shape[0])
+    def score_rows(self, rows, rng):
+        return rng.random(rows.labeled.shape[0])
 
 
 class GoodRandomQuery(_Query):
 
-    def _score(self, est, X_pool, fit_pool):
-        if fit_pool:
-            return est.n_annotations_.astype(np.float64)
-        return np.zeros(X_pool.shape[0])
+    def score_rows(self, rows, rng):
+        # fewest annotations first; a uniform draw in [0, 1) orders rows with as many
+        return rows.n_annotations + rng.random(rows.labeled.shape[0])
 
 
 _BASELINE_DOC = """{summary}
@@ -384,11 +503,11 @@ _BASELINE_DOC = """{summary}
 _SORTED = ("bool(np.all(np.diff(scores) >= 0)), idx.shape", "(True, (3,))")
 _TIES = "Breaks ties between equal scores."
 for _cls, _summary, _random_state, (_check, _output) in [
-    (UncertaintyQuery, 'Least confidence: the rows whose largest predicted probability is lowest.\n\n    Labeled rows of the fit ``X`` use their out-of-fold predictions, other rows\n    the mean prediction of the cross-validation models.', _TIES, _SORTED),
-    (MarginQuery, 'Smallest margin between the two most likely classes.\n\n    Labeled rows of the fit ``X`` use their out-of-fold predictions, other rows\n    the mean prediction of the cross-validation models.', _TIES, _SORTED),
+    (UncertaintyQuery, 'Least confidence: the rows whose largest predicted probability is lowest.\n\n    Labeled rows of the fit ``X`` use their out-of-fold predictions, its\n    unlabeled rows the mean prediction of the cross-validation models, a pool\n    of new rows the prediction of the refitted model.', _TIES, _SORTED),
+    (MarginQuery, 'Smallest margin between the two most likely classes.\n\n    Labeled rows of the fit ``X`` use their out-of-fold predictions, its\n    unlabeled rows the mean prediction of the cross-validation models, a pool\n    of new rows the prediction of the refitted model.', _TIES, _SORTED),
     (EntropyQuery, 'Highest entropy of the predicted probabilities.\n\n    Scores are ``1 - H / log(K)`` (:func:`~skactivelab.query.entropy_scores`),\n    lowest first. Labeled rows of the fit ``X`` use their out-of-fold predictions.', _TIES, _SORTED),
     (RandomQuery, 'Uniformly random rows (labeled or not), seeded by ``random_state``.\n\n    The same strategy object draws new rows at every call.', 'Seeds the draws; one stream per strategy object.', ('sorted(idx.tolist()) == sorted(set(idx.tolist()))', 'True')),
-    (GoodRandomQuery, 'Random among the rows with the fewest annotations (so unlabeled rows first).\n\n    On a pool of unlabeled rows this is plain random sampling.', 'Seeds the random order among rows with equally few annotations.', ('bool((L[idx] < 0).all())  # 20 unlabeled rows: the picks are among them', 'True')),
+    (GoodRandomQuery, 'Random among the rows with the fewest annotations (so unlabeled rows first).\n\n    A row scores its number of annotations plus a uniform draw in ``[0, 1)``.\n    On a pool of unlabeled rows this is plain random sampling.', 'Seeds the random order among rows with equally few annotations.', ('bool((L[idx] < 0).all())  # 20 unlabeled rows: the picks are among them', 'True')),
 ]:
     _cls.__doc__ = _BASELINE_DOC.format(
         name=_cls.__name__, summary=_summary, random_state=_random_state, check=_check,

@@ -296,3 +296,97 @@ def test_auto_pool_object_numpy_array():
     np.testing.assert_allclose(scores, np.sort(clf.active_learning_scores(other)[1])[:3], rtol=1e-12)
     _, s_fit = ActiveLabQuery()(clf, X.copy(), n_instances=3)
     np.testing.assert_allclose(s_fit, np.sort(clf.active_learning_scores_)[:3], rtol=1e-12)
+
+
+# ------------------------------------------------------------------ one rule per strategy
+def _hand_rows(seed=0):
+    """PoolRows of 5 labeled rows (annotation triples) and 3 unlabeled ones, written by hand."""
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.ones(3), size=5)[None]
+    U = rng.dirichlet(np.ones(3), size=3)[None]
+    labeled = np.array([True, False, True, True, False, True, False, True])
+    ex = np.array([0, 0, 1, 2, 2, 3, 4])
+    ann = np.array([0, 1, 0, 1, 2, 0, 2])
+    lab = np.array([0, 1, 2, 1, 1, 0, 2])
+    n_per = np.zeros(8, dtype=np.int64)
+    n_per[np.flatnonzero(labeled)] = np.bincount(ex)
+    return sk.strategies.PoolRows(labeled, n_per, (ex, ann, lab), P, U, random_state=3), P, U, labeled, n_per
+
+
+@pytest.mark.parametrize("Strategy, fn", [(UncertaintyQuery, uncertainty_scores), (MarginQuery, margin_scores),
+                                          (EntropyQuery, entropy_scores)])
+def test_model_rule_on_pool_rows(Strategy, fn):
+    rows, P, U, labeled, _ = _hand_rows()
+    got = Strategy().score_rows(rows, np.random.default_rng(0))
+    want = np.empty(8)
+    want[labeled] = fn(P[0])
+    want[~labeled] = fn(U[0])
+    np.testing.assert_array_equal(got, want)
+    # an ensemble: the mean prediction of its models
+    rows2 = rows._replace(P_lab=np.stack([P[0], P[0][:, ::-1]]), P_unl=np.stack([U[0], U[0][:, ::-1]]))
+    got2 = Strategy().score_rows(rows2, np.random.default_rng(0))
+    np.testing.assert_allclose(got2[labeled], fn((P[0] + P[0][:, ::-1]) / 2))
+
+
+def test_activelab_rule_on_pool_rows_matches_the_scoring_function():
+    rows, P, U, labeled, _ = _hand_rows()
+    for method in ("activelab", "activelab_em"):
+        got = ActiveLabQuery(active_learning_method=method).score_rows(rows, np.random.default_rng(0))
+        s_lab, s_unl = sk.get_active_learning_scores(rows.annotations, P[0], U[0], random_state=3,
+                                                     active_learning_method=method)
+        np.testing.assert_array_equal(got[labeled], s_lab)
+        np.testing.assert_array_equal(got[~labeled], s_unl)
+    # no seed in the rows: one is drawn from the generator, so equal generators give equal scores
+    a = ActiveLabQuery().score_rows(rows._replace(random_state=None), np.random.default_rng(5))
+    b = ActiveLabQuery().score_rows(rows._replace(random_state=None), np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_random_rules_on_pool_rows():
+    rows, _, _, _, n_per = _hand_rows()
+    r = RandomQuery().score_rows(rows, np.random.default_rng(7))
+    np.testing.assert_array_equal(r, np.random.default_rng(7).random(8))
+    g = GoodRandomQuery().score_rows(rows, np.random.default_rng(7))
+    # fewest annotations first: the score's integer part is the number of annotations
+    np.testing.assert_array_equal(np.floor(g), n_per)
+    np.testing.assert_array_equal(g, n_per + np.random.default_rng(7).random(8))
+
+
+@pytest.mark.parametrize("method, Strategy", [("random", RandomQuery), ("good_random", GoodRandomQuery),
+                                              ("entropy", EntropyQuery), ("uncertainty", UncertaintyQuery),
+                                              ("activelab", ActiveLabQuery), ("activelab_em", ActiveLabQuery),
+                                              ("activelab_suggest", ActiveLabQuery)])
+def test_simulation_scores_each_method_with_its_strategy(method, Strategy, monkeypatch):
+    """run_method holds no scoring rule of its own: it calls the strategy's, once per batch."""
+    from sklearn.datasets import make_classification
+
+    from skactivelab.simulation import make_task, run_method
+
+    X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    task = make_task(X, y, n_annotators=4, random_state=0)
+    calls = []
+    original = Strategy.score_rows
+
+    def spy(self, rows, rng):
+        calls.append((type(self).__name__, getattr(self, "active_learning_method", None), rows.labeled.size))
+        return original(self, rows, rng)
+
+    monkeypatch.setattr(Strategy, "score_rows", spy)
+    run_method(task, method, model="logreg", n_rounds=2, batch_size=4, n_folds=2, random_state=0)
+    want_method = {"activelab_em": "activelab_em"}.get(method, "activelab" if Strategy is ActiveLabQuery else None)
+    assert calls == [(Strategy.__name__, want_method, task.y_train.size)] * 2
+
+
+def test_strategy_on_estimator_equals_rule_on_its_arrays(fitted):
+    """The strategy called on an estimator is its rule applied to the estimator's arrays."""
+    X, L, truth, clf = fitted
+    lab = clf.labeled_mask_
+    oof = clf.oof_pred_probs_
+    rows = sk.strategies.PoolRows(lab, clf.n_annotations_, L[lab], oof[lab][None], oof[~lab][None],
+                                  random_state=0)
+    s, _ = UncertaintyQuery(pool="fit").scores(clf, X)
+    np.testing.assert_array_equal(s, UncertaintyQuery().score_rows(rows, np.random.default_rng(0)))
+    # ActiveLab with another method than the estimator's: the rule on the same arrays
+    s_em, _ = ActiveLabQuery(pool="fit", active_learning_method="activelab_em").scores(clf, X)
+    want = ActiveLabQuery(active_learning_method="activelab_em").score_rows(rows, np.random.default_rng(0))
+    np.testing.assert_allclose(s_em, want, rtol=0, atol=1e-12)
