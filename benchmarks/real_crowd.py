@@ -26,7 +26,7 @@ from skactivelab.datasets import load_music_genre
 from skactivelab.simulation import DETAIL_KEYS, run_benchmark
 
 METHODS = ("random", "good_random", "uncertainty", "entropy", "activelab", "activelab_suggest",
-           "activelab_suggest_nocap")
+           "activelab_suggest_nocap", "activelab_em", "activelab_em_suggest")
 
 
 def paired(result, metric, base="random", rnd=-1):
@@ -53,6 +53,25 @@ def final_table(result, rnd=-1):
         share = relab[m][:, rnd] / np.maximum(n_ann[m][:, rnd] - n_ann[m][:, 0], 1)
         lines.append(f"| {m} | {t[m][0]:.4f} ± {t[m][1]:.4f} | {t[m][2]:+.4f} ± {t[m][3]:.4f} "
                      f"| {c[m][0]:.4f} ± {c[m][1]:.4f} | {c[m][2]:+.4f} ± {c[m][3]:.4f} | {share.mean():.2f} |")
+    return "\n".join(lines)
+
+
+def variant_table(result, variant, rnd=-1):
+    """Paired difference of ``variant`` against every other method (± standard error, seeds ahead)."""
+    if variant not in result.methods():
+        return ""
+    lines = [f"| {variant} minus | test | consensus |", "|---|---|---|"]
+    cells = {}
+    for metric in ("test_accuracy", "consensus_accuracy"):
+        curves = result.curves(metric)
+        v = curves[variant][:, rnd]
+        for m, arr in curves.items():
+            d = v - arr[:, rnd]
+            se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else np.nan
+            cells.setdefault(m, []).append(f"{d.mean():+.4f} ± {se:.4f} ({int(np.sum(d > 0))}/{d.size})")
+    for m, (t, c) in cells.items():
+        if m != variant:
+            lines.append(f"| {m} | {t} | {c} |")
     return "\n".join(lines)
 
 
@@ -106,29 +125,38 @@ def report_merged(a):
             rows = ([json.loads(line) for line in fh if line.strip()] if path.endswith(".jsonl")
                     else json.load(fh)["records"])
         for r in rows:
-            recs[(r["method"], r["seed"], r["round"])] = r
-    # keep only the seeds every method has (paired differences)
-    by_m = {}
-    for m, s_, _ in recs:
-        by_m.setdefault(m, set()).add(s_)
-    common = set.intersection(*by_m.values())
-    recs = {k: v for k, v in recs.items() if k[1] in common}
-    order = [m for m in METHODS + ("activelab_em",) if any(k[0] == m for k in recs)]
-    records = sorted(recs.values(), key=lambda r: (order.index(r["method"]), r["seed"], r["round"]))
-    res = BenchmarkResult(records=records)
-    seeds = sorted({r["seed"] for r in records})
-    n_r = max(r["round"] for r in records)
-    print(f"## {a.name}: seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), round {n_r}\n")
-    print(final_table(res))
-    print("\nround 1 details:\n" + details_table(res, 1))
-    print(f"\nround {n_r} details:\n" + details_table(res, n_r))
+            recs[(r.get("model", "?"), r["method"], r["seed"], r["round"])] = r
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    res.to_csv(out / f"{a.name}.csv")
-    title = f"music_genre replay, {a.name}, {len(seeds)} seeds"
-    plot(res, out / f"{a.name}.png", title)
-    if a.plot_dir:
-        plot(res, Path(a.plot_dir) / f"real_crowd_{a.name}.png", title)
+    models = sorted({k[0] for k in recs})
+    for model in models:
+        mine = {k[1:]: v for k, v in recs.items() if k[0] == model}
+        # keep only the seeds every method has (paired differences)
+        by_m = {}
+        for m, s_, _ in mine:
+            by_m.setdefault(m, set()).add(s_)
+        common = set.intersection(*by_m.values())
+        mine = {k: v for k, v in mine.items() if k[1] in common}
+        order = [m for m in METHODS if any(k[0] == m for k in mine)]
+        order += sorted({k[0] for k in mine} - set(order))
+        records = sorted(mine.values(), key=lambda r: (order.index(r["method"]), r["seed"], r["round"]))
+        res = BenchmarkResult(records=records)
+        seeds = sorted({r["seed"] for r in records})
+        n_r = max(r["round"] for r in records)
+        name = a.name if len(models) == 1 else f"{a.name}_{model}"
+        print(f"## {name} ({model}): seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), round {n_r}\n")
+        print(final_table(res))
+        for variant in a.variants.split(","):
+            table = variant_table(res, variant)
+            if table:
+                print(f"\n{variant} against every other method, round {n_r} (seeds ahead):\n" + table)
+        print("\nround 1 details:\n" + details_table(res, 1))
+        print(f"\nround {n_r} details:\n" + details_table(res, n_r) + "\n")
+        res.to_csv(out / f"{name}.csv")
+        title = f"music_genre replay, {model}, {a.name}, {len(seeds)} seeds"
+        plot(res, out / f"{name}.png", title)
+        if a.plot_dir:
+            plot(res, Path(a.plot_dir) / f"real_crowd_{name}.png", title)
     return 0
 
 
@@ -139,6 +167,8 @@ def main(argv=None):
                    help="instead of running: merge these result JSON files (same model; a method's seeds may "
                    "come from several files, later files win) and report them")
     p.add_argument("--name", default="merged", help="with --merge: stem of the outputs")
+    p.add_argument("--variants", default="activelab_em,activelab_em_suggest",
+                   help="with --merge: methods compared against every other method")
     p.add_argument("--seeds", type=int, default=12)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--models", default="logreg")

@@ -401,7 +401,9 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             # the per-annotator statistics stay CROWDLAB's
             from ._em import em_fit
 
-            post = em_fit(ann_lab, P)["post"]
+            fit = em_fit(ann_lab, P)
+            post = fit["post"]
+            self.annotator_accuracy_ = fit["accuracy"]
             codes = np.argmax(post, axis=1)
             result = replace(
                 result,
@@ -443,6 +445,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         self.model_weight_ = result.model_weight
         self.annotator_weights_ = result.annotator_weights
         self.temperature_ = result.temperature
+        if getattr(self, "active_learning_method", "activelab") != "activelab_em":
+            self.annotator_accuracy_ = None
         oof = np.zeros((E, n_samples, K))
         oof[:, lab_idx] = P
         if U is not None:
@@ -653,6 +657,12 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         CROWDLAB weight of each annotator.
     temperature_ : float or None
         Calibration temperature (None when not calibrated or CROWDLAB did not run).
+    annotator_accuracy_ : ndarray of shape (n_annotators,) or None
+        With ``active_learning_method="activelab_em"``: each annotator's
+        probability of giving the true class under the fitted crowd model,
+        estimated from all of its labels (NaN for an annotator without labels);
+        :meth:`MultiAnnotatorActiveLearner.suggest_annotators` ranks annotators
+        by it. None with ``"activelab"``.
     label_quality_ : LabelQualityResult
         The full CROWDLAB result for the labeled rows (``to_frame()`` etc.).
     oof_pred_probs_ : ndarray of shape (n_samples, n_classes)

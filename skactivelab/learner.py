@@ -439,9 +439,11 @@ class MultiAnnotatorActiveLearner:
         return idx
 
     def _quality_by_id(self):
-        """CROWDLAB annotator quality per entry of ``annotator_ids_`` (NaN if unseen by the model)."""
+        """Annotator quality per entry of ``annotator_ids_`` (NaN if unseen by the model): the
+        crowd model's accuracy with "activelab_em", else CROWDLAB's annotator quality."""
         model = self._model()
-        quality = np.asarray(model.annotator_quality_, dtype=np.float64)
+        accuracy = getattr(model, "annotator_accuracy_", None)
+        quality = np.asarray(model.annotator_quality_ if accuracy is None else accuracy, dtype=np.float64)
         where = {a: j for j, a in enumerate(self.annotator_ids_.tolist())}
         pos = np.array([where.get(py_scalar(a), -1) for a in np.asarray(model.annotator_ids_).tolist()],
                        dtype=np.int64)
@@ -596,8 +598,11 @@ class MultiAnnotatorActiveLearner:
     def suggest_annotators(self, indices, *, max_per_annotator=None, available=None):
         """Suggest who should label each picked row (optional; ActiveLab imposes no annotator).
 
-        Each row goes to the annotator with the highest CROWDLAB annotator quality
-        who has not labeled it yet, with at most ``max_per_annotator`` rows per
+        Each row goes to the annotator with the highest quality who has not
+        labeled it yet (CROWDLAB's annotator quality; with
+        ``active_learning_method="activelab_em"`` the annotator accuracy of the
+        fitted crowd model, ``annotator_accuracy_``, which every label informs,
+        even when each example has one), with at most ``max_per_annotator`` rows per
         annotator in this batch (rows earlier in ``indices`` choose first).
         Qualities are matched to annotators by ID; an annotator the model has not
         seen yet (no label so far) has no quality and ranks last.

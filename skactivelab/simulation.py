@@ -61,6 +61,14 @@ __all__ = [
     "simulate_annotator_labels",
 ]
 
+#: Methods of :func:`run_method`. Each scores rows with its query strategy
+#: (random, good_random, entropy, uncertainty: the baselines; the "activelab*"
+#: methods: :class:`~skactivelab.ActiveLabQuery`); "activelab_ensemble" scores
+#: with several models; "activelab_em*" use ``active_learning_method="activelab_em"``
+#: for consensus and scores; "*suggest*" methods send each pick to the best-rated
+#: annotator who has not labeled it (CROWDLAB quality, or the crowd model's
+#: accuracy for "activelab_em_suggest"), "activelab_suggest" with at most
+#: ``ceil(2 B / M)`` picks per annotator per round.
 METHODS = (
     "random",
     "good_random",
@@ -71,10 +79,12 @@ METHODS = (
     "activelab_suggest",
     "activelab_suggest_nocap",
     "activelab_em",
+    "activelab_em_suggest",
 )
 _ACTIVELAB_METHODS = ("activelab", "activelab_ensemble", "activelab_suggest", "activelab_suggest_nocap",
-                      "activelab_em")
-_SUGGEST_METHODS = ("activelab_suggest", "activelab_suggest_nocap")
+                      "activelab_em", "activelab_em_suggest")
+_SUGGEST_METHODS = ("activelab_suggest", "activelab_suggest_nocap", "activelab_em_suggest")
+_EM_METHODS = ("activelab_em", "activelab_em_suggest")
 
 #: Distribution of the number of initial labels per labeled example (1..5):
 #: mostly one label, as in the paper's released data (898/94/7/1 of 1000).
@@ -491,8 +501,9 @@ def make_replay_task(
     random set of ``n_initial`` examples that start with their first label in
     that order. Every later pick of an example reveals its next label, from the
     annotator who gave it; an example whose labels are all revealed can no
-    longer be picked. A method that suggests annotators (``activelab_suggest``)
-    may instead choose which of the example's remaining annotators answers.
+    longer be picked. A method that suggests annotators (``activelab_suggest``,
+    ``activelab_suggest_nocap``, ``activelab_em_suggest``) may instead choose
+    which of the example's remaining annotators answers.
 
     Parameters
     ----------
@@ -617,11 +628,32 @@ def _annotator_quality(ex, ann, lab, P, n_annotators):
     return quality
 
 
+def _em_accuracy(ex, ann, lab, P, n_annotators):
+    """Annotator accuracies of the likelihood-fitted crowd model (NaN where unknown)."""
+    from ._annotations import check_annotations
+    from ._em import em_fit
+
+    acc = np.full(n_annotators, np.nan)
+    parsed = check_annotations((ex, ann, lab), n_examples=P.shape[1], n_classes=P.shape[2])
+    ids = np.asarray(parsed.annotator_ids, dtype=np.int64)
+    inside = ids < n_annotators
+    acc[ids[inside]] = em_fit(parsed, P)["accuracy"][inside]
+    return acc
+
+
+def _annotator_ranking(method, triples, P, n_annotators):
+    """How a suggest method ranks annotators: its own crowd model's estimate of their quality
+    (as :meth:`~skactivelab.MultiAnnotatorActiveLearner.suggest_annotators` does)."""
+    if method in _EM_METHODS:
+        return _em_accuracy(*triples, P, n_annotators)
+    return _annotator_quality(*triples, P, n_annotators)
+
+
 def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab, method="activelab"):
     """Consensus of the labeled set (local rows); P is (E, N, K) or None."""
     n_per = np.bincount(ex)
     triples = (ex, ann, lab)
-    if method == "activelab_em" and P is not None:
+    if method in _EM_METHODS and P is not None:
         from ._annotations import check_annotations
         from ._em import em_fit
 
@@ -685,8 +717,8 @@ def _record_consensus_details(rec, cres, cons, ex, lab, y_lab):
 
 def _method_strategy(method):
     """The query strategy whose rule scores ``method``'s rows (the one a learner would use)."""
-    if method in ("activelab", "activelab_em", "activelab_ensemble") + _SUGGEST_METHODS:
-        return ActiveLabQuery(active_learning_method="activelab_em" if method == "activelab_em" else "activelab")
+    if method in _ACTIVELAB_METHODS:
+        return ActiveLabQuery(active_learning_method="activelab_em" if method in _EM_METHODS else "activelab")
     return {"random": RandomQuery, "good_random": GoodRandomQuery, "entropy": EntropyQuery,
             "uncertainty": UncertaintyQuery}[method]()
 
@@ -719,11 +751,12 @@ def _pick_annotators(selection, method, picked, task, labeled_by, triples, P, an
     """One annotator per picked example, one who has not labeled it yet (every mode but "paper")."""
     M = task.n_annotators
     if selection == "quality":
-        # the learner's suggestion: best CROWDLAB annotator quality among
-        # those who have not labeled the example, capped per annotator
+        # the learner's suggestion: the best-rated annotator (CROWDLAB quality, or the crowd
+        # model's accuracy for the EM methods) among those who have not labeled the example;
+        # "activelab_suggest" caps each annotator per round
         cap = int(np.ceil(2 * picked.size / M)) if method == "activelab_suggest" else None
         who = assign_annotators(
-            _annotator_quality(*triples, P, M), ~labeled_by[picked],
+            _annotator_ranking(method, triples, P, M), ~labeled_by[picked],
             max_per_annotator=cap,
         )
         left = who < 0  # caps exhausted: a random annotator still free
@@ -854,7 +887,7 @@ def run_method(
     if method == "activelab_ensemble":
         models = list(ensemble_models) if ensemble_models is not None else [model, "logreg", "knn"]
     use_crowdlab = consensus == "crowdlab" or (consensus == "paper" and method in _ACTIVELAB_METHODS)
-    consensus_method = "activelab_em" if method == "activelab_em" else "activelab"
+    consensus_method = "activelab_em" if method in _EM_METHODS else "activelab"
     selection = _selection_mode(method, task, annotator_selection)
     strategy = _method_strategy(method)
 

@@ -171,3 +171,37 @@ def test_learner_option_sets_the_estimator():
     np.testing.assert_allclose(scores, np.sort(learner.estimator.active_learning_scores_)[:5])
     with pytest.raises(ValueError, match="active_learning_method"):
         MultiAnnotatorActiveLearner(LogisticRegression(), X=X, active_learning_method="activelab_em")
+
+
+def test_estimator_exposes_the_crowd_model_accuracies():
+    X, y, L = _data()
+    e = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0,
+                                 active_learning_method="activelab_em").fit(X, L)
+    fit = em_fit(e._ann_lab, e._P_lab)  # the same crowd model on the estimator's final arrays
+    np.testing.assert_allclose(e.annotator_accuracy_, fit["accuracy"])
+    a = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
+    assert a.annotator_accuracy_ is None
+
+
+def test_suggestion_ranks_by_crowd_model_accuracy_even_with_one_label_each():
+    """With one label per example CROWDLAB cannot rate annotators; the crowd model can, from the
+    classifier: the spammer (column 3) is never suggested while a better annotator is free."""
+    rng = np.random.default_rng(0)
+    N, K = 300, 3
+    X = rng.normal(size=(N, 2))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.8).astype(int)
+    acc = np.array([0.95, 0.8, 0.7, 1 / 3])
+    who = rng.integers(0, 4, N)
+    right = rng.random(N) < acc[who]
+    L = np.full((N, 4), -1)
+    L[np.arange(N), who] = np.where(right, y, (y + rng.integers(1, K, N)) % K)
+    clf = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0, active_learning_method="activelab_em")
+    learner = MultiAnnotatorActiveLearner(clf, X=X, y=L)
+    est_acc = learner.estimator.annotator_accuracy_
+    assert np.argmax(est_acc) == 0 and np.argmin(est_acc) == 3
+    rows = np.arange(40)
+    got = learner.suggest_annotators(rows)
+    # the best-rated annotator who has not labeled the row: annotator 0 unless it already did
+    want = np.where(who[rows] == 0, np.argsort(-est_acc)[1], 0)
+    np.testing.assert_array_equal(got.astype(int), want)
+    assert 3 not in got.tolist()

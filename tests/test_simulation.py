@@ -528,3 +528,34 @@ def test_cli_benchmark_music_genre_replay(tmp_path, capsys):
     rows = (tmp_path / "music_genre_replay_knn.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 2
     assert rows[1].split(",")[8] == "350"  # n_annotations at round 0: the initial labels
+
+
+def test_em_suggest_ranks_annotators_by_the_crowd_model(monkeypatch):
+    """activelab_em_suggest ranks annotators by the EM crowd model's accuracy: already in round 0,
+    where every example has one label and CROWDLAB cannot rate anyone, the spammer ranks last;
+    and it sets no cap."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skactivelab import simulation as S
+    from skactivelab.datasets import load_digits_data
+    from skactivelab.simulation import heterogeneous_noise_matrices
+
+    d = load_digits_data()
+    acc = np.array([0.1, 0.95, 0.9, 0.85, 0.8])  # annotator 0: a spammer (chance is 0.1)
+    task = make_task(d.data[:600], d.target[:600], n_annotators=5, initial_label_probs=(1.0,),
+                     noise_matrices=heterogeneous_noise_matrices(acc, 10), random_state=0)
+    assert np.bincount(task.init_example).max() == 1  # 200 examples, one label each
+    seen = []
+    orig = S.assign_annotators
+
+    def spy(quality, eligible, *, max_per_annotator=None):
+        seen.append((np.asarray(quality).copy(), max_per_annotator))
+        return orig(quality, eligible, max_per_annotator=max_per_annotator)
+
+    monkeypatch.setattr(S, "assign_annotators", spy)
+    run_method(task, "activelab_em_suggest", model=LogisticRegression(max_iter=300), n_rounds=1,
+               batch_size=20, n_folds=3, annotator_selection="distinct", random_state=0)
+    (quality, cap), = seen
+    assert cap is None
+    assert np.all(np.isfinite(quality)) and np.argmin(quality) == 0
+    assert quality[0] < 0.3 and np.all(quality[1:] > 0.6)  # estimated from ~40 labels each

@@ -245,7 +245,7 @@ def add_simulation_commands(sub):
     b.add_argument("--model", default="extratrees", choices=("extratrees", "randomforest", "mlp", "logreg", "knn"))
     b.add_argument("--methods", default="random,good_random,entropy,uncertainty,activelab",
                    help="comma-separated: random,good_random,entropy,uncertainty,activelab,activelab_ensemble,"
-                   "activelab_suggest,activelab_suggest_nocap,activelab_em")
+                   "activelab_suggest,activelab_suggest_nocap,activelab_em,activelab_em_suggest")
     b.add_argument("--rounds", type=positive_int, default=20)
     b.add_argument("--batch", type=positive_int, default=100)
     b.add_argument("--seeds", type=positive_int, default=5, help="number of seeds (default: 5)")
