@@ -274,8 +274,9 @@ def _encode_names(raw, n_classes, where):
         uniq, codes = np.unique(raw, return_inverse=True)
     except TypeError as exc:
         raise TypeError(
-            f"{where} mixes label types that cannot be sorted ({exc}); use one type "
-            "(all strings or all integers), or pass classes=[...]."
+            f"{where} mixes label types that cannot be sorted ({exc}); use one type for "
+            "every label (all strings or all integers). The scoring functions also accept "
+            "classes=[...] to name the classes and their order."
         ) from None
     if n_classes is not None and uniq.size != n_classes:
         raise ValueError(
