@@ -660,7 +660,9 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     annotator_accuracy_ : ndarray of shape (n_annotators,) or None
         With ``active_learning_method="activelab_em"``: each annotator's
         probability of giving the true class under the fitted crowd model,
-        estimated from all of its labels (NaN for an annotator without labels);
+        estimated from all of its labels (NaN for an annotator without labels).
+        An estimate at or below chance (``1 / n_classes``) marks labels that
+        the crowd model treats as carrying no evidence;
         :meth:`MultiAnnotatorActiveLearner.suggest_annotators` ranks annotators
         by it. None with ``"activelab"``.
     label_quality_ : LabelQualityResult

@@ -653,7 +653,7 @@ def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab, method="activelab"):
     """Consensus of the labeled set (local rows); P is (E, N, K) or None."""
     n_per = np.bincount(ex)
     triples = (ex, ann, lab)
-    if method in _EM_METHODS and P is not None:
+    if method in _EM_METHODS and P is not None and use_crowdlab:
         from ._annotations import check_annotations
         from ._em import em_fit
 
@@ -835,7 +835,9 @@ def run_method(
         majority vote for every method, or as in the paper's code (CROWDLAB for
         the ActiveLab methods, majority vote with ``pred_probs`` tie-breaks for
         the baselines). Round 0, and any round where no example has two labels,
-        always uses majority vote.
+        always uses majority vote. The "activelab_em" methods use their crowd
+        model's consensus wherever CROWDLAB would be used, from round 1 on even
+        when no example has two labels yet (the model needs none).
     annotator_selection : "paper", "distinct" or callable, default="paper"
         Who labels a picked example. "paper": a uniformly random annotator (the
         same one may answer twice), the round's labels stored as one new

@@ -99,11 +99,13 @@ class PoolRows(NamedTuple):
 
     Attributes
     ----------
-    labeled : ndarray of bool, shape (n_pool,)
+    labeled : ndarray of bool, shape (n_pool,), or None
         Pool rows that are the labeled training rows, in their order (all of
         them, when the pool is the training ``X``; none for a pool of new rows).
-    n_annotations : ndarray of int, shape (n_pool,)
-        Annotations each pool row has.
+        None: a pool of new rows whose size is that of ``P_unl`` (rules that
+        need no predictions need ``labeled``).
+    n_annotations : ndarray of int, shape (n_pool,), or None
+        Annotations each pool row has (needed by :class:`GoodRandomQuery`).
     annotations : object
         The annotations of the labeled training rows, in any format
         :func:`~skactivelab.get_active_learning_scores` accepts (ActiveLab only).
@@ -111,7 +113,11 @@ class PoolRows(NamedTuple):
         Out-of-fold predicted probabilities of the labeled training rows.
     P_unl : ndarray of shape (n_models, n_unlabeled, n_classes) or None
         Predicted probabilities of the pool rows that are not labeled, in
-        order; None when a rule needs no predictions.
+        order; None when a rule needs no predictions. From an estimator:
+        unlabeled rows of the training ``X`` have the mean prediction of the
+        fold models; a pool of new rows has the fold models' mean for
+        :class:`ActiveLabQuery` and the refitted model's ``predict_proba`` for
+        the model-only strategies.
     random_state : int, RandomState instance or None, default=None
         Seed of ActiveLab's consensus tie-breaks; None draws one from the
         generator given to ``score_rows``.
@@ -144,17 +150,71 @@ def _pool_rows(est, X_pool, fit_pool, pool_proba=None):
         oof = oof if oof.ndim == 3 else oof[None]
         return PoolRows(labeled, np.asarray(est.n_annotations_), est._ann_lab, est._P_lab,
                         oof[:, ~labeled], est.random_state)
+    if pool_proba is not None:  # new rows, none labeled; a lazy pool stays lazy
+        return PoolRows(None, None, est._ann_lab, est._P_lab, pool_proba(est, X_pool), est.random_state)
     n_pool = X_pool.shape[0]
-    if not isinstance(n_pool, (int, np.integer)):  # a Dask DataFrame: length computed once
+    if not isinstance(n_pool, (int, np.integer)):  # a lazy pool: its length, computed once
         n_pool = int(n_pool.compute() if hasattr(n_pool, "compute") else n_pool)
-    P_unl = None if pool_proba is None else pool_proba(est, X_pool)
     return PoolRows(np.zeros(n_pool, dtype=bool), np.zeros(n_pool, dtype=np.int64), est._ann_lab,
-                    est._P_lab, P_unl, est.random_state)
+                    est._P_lab, None, est.random_state)
+
+
+def _check_P(name, P):
+    if not hasattr(P, "ndim"):
+        P = np.asarray(P, dtype=np.float64)
+    if P.ndim != 3:
+        raise ValueError(f"PoolRows.{name} must be 3-D (n_models, n_rows, n_classes), got shape "
+                         f"{P.shape}; for one model use P[None].")
+    return P
+
+
+def _checked(rows, rng, *, predictions, counts=False):
+    """``rows`` with array fields, checked against each other (errors name the field), and a
+    NumPy generator for ``rng`` (a Generator or RandomState, or a seed or None)."""
+    if not isinstance(rows, PoolRows):
+        raise TypeError(f"rows must be a skactivelab.strategies.PoolRows, got {type(rows).__name__}.")
+    labeled, n_ann, P_lab, P_unl = rows.labeled, rows.n_annotations, rows.P_lab, rows.P_unl
+    if labeled is not None:
+        labeled = np.asarray(labeled)
+        if labeled.ndim != 1 or labeled.dtype != bool:
+            raise TypeError(f"PoolRows.labeled must be a 1-D boolean array (one entry per pool row), "
+                            f"got dtype {labeled.dtype} and shape {labeled.shape}.")
+    elif not predictions:
+        raise ValueError("this strategy needs PoolRows.labeled (one entry per pool row) to know the pool's size.")
+    if n_ann is not None:
+        n_ann = np.asarray(n_ann)
+        if labeled is None or n_ann.shape != labeled.shape:
+            raise ValueError(f"PoolRows.n_annotations must have one entry per pool row (shape "
+                             f"{None if labeled is None else labeled.shape}), got shape {n_ann.shape}.")
+    elif counts:
+        raise ValueError("this strategy needs PoolRows.n_annotations (annotations per pool row).")
+    if predictions:
+        P_lab = _check_P("P_lab", P_lab)
+        n_lab = None if labeled is None else int(labeled.sum())
+        n_unl = None if labeled is None else labeled.size - n_lab
+        if n_lab and P_lab.shape[1] != n_lab:
+            raise ValueError(f"PoolRows.P_lab has {P_lab.shape[1]} rows but labeled marks {n_lab} "
+                             "pool rows; give one prediction per labeled row, in pool order.")
+        if P_unl is None:
+            if labeled is None or n_unl:
+                raise ValueError("PoolRows.P_unl is None but the pool has rows that are not labeled; "
+                                 "give their predictions (n_models, n_unlabeled, n_classes).")
+        else:
+            P_unl = _check_P("P_unl", P_unl)
+            if P_unl.shape[0] != P_lab.shape[0] or P_unl.shape[2] != P_lab.shape[2]:
+                raise ValueError(f"PoolRows.P_unl has shape {P_unl.shape} but P_lab has {P_lab.shape}; "
+                                 "both need the same models and classes.")
+            if n_unl is not None and P_unl.shape[1] != n_unl:
+                raise ValueError(f"PoolRows.P_unl has {P_unl.shape[1]} rows but {n_unl} pool rows are "
+                                 "not labeled; give one prediction per unlabeled row, in pool order.")
+    if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        rng = check_random_state(rng)
+    return rows._replace(labeled=labeled, n_annotations=n_ann, P_lab=P_lab, P_unl=P_unl), rng
 
 
 def _by_row(labeled, s_lab, s_unl):
     """Scores in pool order: ``s_lab`` at the labeled rows, ``s_unl`` elsewhere."""
-    if not labeled.any():
+    if labeled is None or not labeled.any():
         return s_unl  # a pool of new rows (may be a lazy Dask array)
     scores = np.empty(labeled.shape[0])
     scores[labeled] = s_lab
@@ -225,9 +285,10 @@ class _Query(BaseEstimator):
         ----------
         rows : PoolRows
             The pool's predictions and annotations.
-        rng : numpy.random.Generator or RandomState
+        rng : numpy.random.Generator, RandomState, int or None
             Generator of the rule's random draws (random strategies; ActiveLab's
-            tie-break seed when ``rows.random_state`` is None).
+            tie-break seed when ``rows.random_state`` is None); an int or None
+            seeds a new ``RandomState``.
 
         Returns
         -------
@@ -309,6 +370,8 @@ class _Query(BaseEstimator):
         validate_parameters(self)
         est, X_pool = _resolve(learner_or_estimator, X_pool)
         fit_pool = self._is_fit_pool(est, X_pool)
+        if not fit_pool and isinstance(X_pool.shape[0], (int, np.integer)) and X_pool.shape[0] == 0:
+            return np.empty(0), np.ones(0, dtype=bool)  # an empty pool: nothing to score
         scores = self._score(est, X_pool, fit_pool)
         if _dask.is_dask_collection(scores):
             # a Dask pool: scores stay on the cluster; select_batch needs row positions
@@ -420,6 +483,7 @@ class ActiveLabQuery(_Query):
         from .activelab import _check_method
 
         _check_method(method)
+        rows, rng = _checked(rows, rng, predictions=True)
         P, U = rows.P_lab, rows.P_unl
         U = None if U is None or not U.shape[1] else U
         seed = rows.random_state if rows.random_state is not None else _draw_seed(rng)
@@ -442,7 +506,12 @@ class _ModelScoreQuery(_Query):
 
     def score_rows(self, rows, rng):
         fn = type(self)._score_fn
+        rows, rng = _checked(rows, rng, predictions=True)
         labeled = rows.labeled
+        if labeled is None:
+            return fn(_model_mean(rows.P_unl))
+        if labeled.size == 0:
+            return np.empty(0)
         s_lab = fn(_model_mean(rows.P_lab)) if labeled.any() else None
         s_unl = fn(_model_mean(rows.P_unl)) if not labeled.all() else None
         return _by_row(labeled, s_lab, s_unl)
@@ -466,12 +535,14 @@ class EntropyQuery(_ModelScoreQuery):
 class RandomQuery(_Query):
 
     def score_rows(self, rows, rng):
+        rows, rng = _checked(rows, rng, predictions=False)
         return rng.random(rows.labeled.shape[0])
 
 
 class GoodRandomQuery(_Query):
 
     def score_rows(self, rows, rng):
+        rows, rng = _checked(rows, rng, predictions=False, counts=True)
         # fewest annotations first; a uniform draw in [0, 1) orders rows with as many
         return rows.n_annotations + rng.random(rows.labeled.shape[0])
 

@@ -374,6 +374,17 @@ def test_query_strategies_on_dask_pools(client, fitted):
     ref_idx, ref_s = sk.ActiveLabQuery(random_state=0)(clf, pool, n_instances=4)
     np.testing.assert_array_equal(idx, ref_idx)
     np.testing.assert_array_equal(s, ref_s)
+    # pools whose length is unknown (a filtered Dask array, a Dask DataFrame): every
+    # prediction-based rule, and ActiveLab with another method than the estimator's
+    filtered = dpool[dpool[:, 0] > -100]
+    assert np.isnan(filtered.shape[0])
+    for Q in (sk.UncertaintyQuery, sk.MarginQuery, sk.EntropyQuery,
+              lambda **kw: sk.ActiveLabQuery(active_learning_method="activelab_em", **kw)):
+        ref_idx, ref_s = Q(random_state=0)(clf, pool, n_instances=5)
+        for lazy in (filtered, frame):
+            idx, s = Q(pool="unlabeled", random_state=0)(clf, lazy, n_instances=5)
+            np.testing.assert_array_equal(idx, ref_idx)
+            np.testing.assert_allclose(s, ref_s, rtol=0, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- several models

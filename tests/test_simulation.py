@@ -559,3 +559,36 @@ def test_em_suggest_ranks_annotators_by_the_crowd_model(monkeypatch):
     assert cap is None
     assert np.all(np.isfinite(quality)) and np.argmin(quality) == 0
     assert quality[0] < 0.3 and np.all(quality[1:] > 0.6)  # estimated from ~40 labels each
+
+
+def test_em_methods_honour_majority_vote_consensus():
+    """consensus="majority_vote" means majority vote for every method, the EM ones included."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(90, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=1)
+    task = make_task(X, y, n_annotators=4, random_state=0)
+    kw = dict(model="logreg", n_rounds=3, batch_size=8, n_folds=2, random_state=0,
+              annotator_selection="distinct")
+    for method in ("activelab_em", "activelab_em_suggest"):
+        got = {}
+        for consensus in ("crowdlab", "majority_vote"):
+            from skactivelab import simulation as S
+
+            seen = []
+            orig = S._consensus
+
+            def spy(ex, ann, lab, P, seed, use_crowdlab, m="activelab"):
+                out = orig(ex, ann, lab, P, seed, use_crowdlab, m)
+                if P is not None:  # rounds after 0: what each consensus rule gives
+                    mv = np.asarray(S.get_majority_vote_label((ex, ann, lab), pred_probs=P.mean(axis=0),
+                                                              random_state=seed), dtype=np.int64)
+                    seen.append(np.array_equal(out[0], mv))
+                return out
+
+            S._consensus = spy
+            try:
+                got[consensus] = run_method(task, method, consensus=consensus, **kw)
+            finally:
+                S._consensus = orig
+            if consensus == "majority_vote":
+                assert seen and all(seen)

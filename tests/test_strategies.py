@@ -390,3 +390,50 @@ def test_strategy_on_estimator_equals_rule_on_its_arrays(fitted):
     s_em, _ = ActiveLabQuery(pool="fit", active_learning_method="activelab_em").scores(clf, X)
     want = ActiveLabQuery(active_learning_method="activelab_em").score_rows(rows, np.random.default_rng(0))
     np.testing.assert_allclose(s_em, want, rtol=0, atol=1e-12)
+
+
+def test_pool_rows_are_checked_and_errors_name_the_field():
+    rows, P, U, labeled, n_per = _hand_rows()
+    rng = np.random.default_rng(0)
+    cases = [
+        (UncertaintyQuery, rows._replace(P_unl=U[:, :2]), ValueError, "P_unl has 2 rows but 3 pool rows"),
+        (UncertaintyQuery, rows._replace(P_lab=P[:, :4]), ValueError, "P_lab has 4 rows but labeled marks 5"),
+        (ActiveLabQuery, rows._replace(P_lab=P[0]), ValueError, r"P_lab must be 3-D .*P\[None\]"),
+        (UncertaintyQuery, rows._replace(P_unl=None), ValueError, "P_unl is None"),
+        (UncertaintyQuery, rows._replace(P_unl=U[:, :, :2]), ValueError, "same models and classes"),
+        (RandomQuery, rows._replace(labeled=labeled.astype(int)), TypeError, "labeled must be a 1-D boolean"),
+        (RandomQuery, rows._replace(labeled=None), ValueError, "needs PoolRows.labeled"),
+        (GoodRandomQuery, rows._replace(n_annotations=None), ValueError, "needs PoolRows.n_annotations"),
+        (GoodRandomQuery, rows._replace(n_annotations=n_per[:3]), ValueError, "n_annotations must have one entry"),
+    ]
+    for Q, bad, exc, msg in cases:
+        with pytest.raises(exc, match=msg):
+            Q().score_rows(bad, rng)
+    with pytest.raises(TypeError, match="PoolRows"):
+        UncertaintyQuery().score_rows((labeled, n_per), rng)
+    # lists are arrays; a seed or None is a generator
+    listed = rows._replace(labeled=labeled.tolist(), n_annotations=n_per.tolist())
+    np.testing.assert_array_equal(UncertaintyQuery().score_rows(listed, 0),
+                                  UncertaintyQuery().score_rows(rows, rng))
+    np.testing.assert_array_equal(RandomQuery().score_rows(rows, 3),
+                                  np.random.RandomState(3).random_sample(8))
+    # the inputs are not modified
+    before = [np.copy(a) for a in (labeled, n_per, P, U)]
+    for Q in (UncertaintyQuery, RandomQuery, GoodRandomQuery, ActiveLabQuery):
+        Q().score_rows(rows, np.random.default_rng(1))
+    for a, b in zip((labeled, n_per, P, U), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_empty_pools_score_nothing(fitted):
+    X, L, truth, clf = fitted
+    empty = sk.strategies.PoolRows(np.zeros(0, bool), np.zeros(0, int), None,
+                                   np.zeros((1, 0, 2)), np.zeros((1, 0, 2)))
+    for Q in (UncertaintyQuery, MarginQuery, EntropyQuery, RandomQuery, GoodRandomQuery):
+        assert Q().score_rows(empty, 0).shape == (0,)
+        s, cand = Q(pool="unlabeled").scores(clf, X[:0])
+        assert s.shape == (0,) and cand.shape == (0,)
+        with pytest.raises(ValueError, match="more than the 0 candidate"):
+            Q(pool="unlabeled")(clf, X[:0], n_instances=1)
+    s, _ = ActiveLabQuery(pool="unlabeled", active_learning_method="activelab_em").scores(clf, X[:0])
+    assert s.shape == (0,)
