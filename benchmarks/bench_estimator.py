@@ -1,4 +1,4 @@
-"""Where MultiAnnotatorClassifier.fit spends its time (issue 3, "Speed").
+"""Where MultiAnnotatorClassifier.fit spends its time (docs/estimator.md, speed).
 
 N = 50,000 rows (45,000 labeled with 1-3 labels each from M = 50 annotators,
 5,000 unlabeled), K = 10 classes, 20 features, LogisticRegression, cv=5.

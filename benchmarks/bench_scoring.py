@@ -228,12 +228,12 @@ def _agreement(task, N, cl_res, sk_res):
     (cl_l, cl_u), (sk_l, sk_u) = cl_res, sk_res
     r = np.corrcoef(np.concatenate([cl_l, cl_u]), np.concatenate([sk_l, sk_u]))[0, 1]
     return (f"N={N} ActiveLab: Pearson r between cleanlab and skactivelab scores = {r:.4f} "
-            "(not 1: cleanlab >= 2.6.5 calibrates with misplaced label counts, spec section 6)")
+            "(not 1: cleanlab >= 2.6.5 calibrates with misplaced label counts, docs/switching_from_cleanlab.md)")
 
 
 def parity_check(N, args):
     """Untimed: cleanlab ActiveLab with its calibration helper fixed (labels counted at
-    their class index, spec section 6) against skactivelab. Patches one module attribute
+    their class index, docs/switching_from_cleanlab.md) against skactivelab. Patches one module attribute
     of cleanlab for the duration of this check only."""
     import cleanlab.internal.multiannotator_utils as mu
     from cleanlab.multiannotator import get_active_learning_scores

@@ -9,7 +9,7 @@ Prints, per model, the last-round table (mean ± std over seeds), the paired dif
 against random selection (mean ± standard error over seeds), the re-label share, and the
 round-by-round CROWDLAB details; writes CSV/JSON and plots.
 
-    nice python benchmarks/real_crowd.py --data ../shared/data/music_genre --seeds 12 \\
+    nice python benchmarks/real_crowd.py --data path/to/music_genre --seeds 12 \\
         --models logreg,extratrees --out results/real_crowd
 """
 

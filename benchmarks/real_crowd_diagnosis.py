@@ -15,7 +15,7 @@ For each seed, runs round 0 and the first batch of ``random`` and ``activelab``
   learned from the random picks of the same seed (same model), and with the
   likelihood-fitted weights of ``active_learning_method="activelab_em"``.
 
-    nice python benchmarks/real_crowd_diagnosis.py --data ../shared/data/music_genre --seeds 12
+    nice python benchmarks/real_crowd_diagnosis.py --data path/to/music_genre --seeds 12
 """
 
 from __future__ import annotations

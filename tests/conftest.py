@@ -3,7 +3,7 @@
 ``oracle`` gives black-box access to cleanlab 2.9.0 (AGPL-3.0), used ONLY as a
 reference implementation to compare outputs against; no cleanlab code is copied
 into skactivelab or these tests. The fixture fixes the defect described in
-spec section 6: cleanlab's ``value_counts`` helper, for float label vectors
+docs/switching_from_cleanlab.md ("The label-counting bug"): cleanlab's ``value_counts`` helper, for float label vectors
 (any label matrix containing NaN), writes the counts of the classes present into
 columns 0, 1, ... instead of at their class index, which shifts the temperature
 chosen by calibration and hence ActiveLab scores. We replace it, for the test
@@ -89,7 +89,7 @@ class Oracle:
 
 @pytest.fixture(scope="session")
 def oracle():
-    """cleanlab.multiannotator with the spec-section-6 value_counts fix applied."""
+    """cleanlab.multiannotator with its label-counting (value_counts) bug fixed."""
     pytest.importorskip("cleanlab")
     pytest.importorskip("pandas")
     import cleanlab.internal.multiannotator_utils as utils

@@ -1,4 +1,4 @@
-"""Tests for MultiAnnotatorClassifier / MultiAnnotatorEnsembleClassifier (issue 3).
+"""Tests for MultiAnnotatorClassifier / MultiAnnotatorEnsembleClassifier.
 
 Numbers are checked by composing the public scoring functions on the same
 folds, or by hand; never against earlier outputs of the estimator itself.

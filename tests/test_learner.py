@@ -1,4 +1,4 @@
-"""MultiAnnotatorActiveLearner (issue 4): teach/query, policies, history, suggestions, loop."""
+"""MultiAnnotatorActiveLearner: teach/query, policies, history, suggestions, loop."""
 
 import numpy as np
 import pytest

@@ -1,11 +1,12 @@
 """Parity of skactivelab with cleanlab 2.9.0 (black-box oracle, see conftest.py).
 
 Every case is generated deterministically from its seed. The oracle is cleanlab
-with the spec-section-6 ``value_counts`` fix applied; outputs must agree to
+with its label-counting bug fixed (docs/switching_from_cleanlab.md, "The
+label-counting bug"); outputs must agree to
 1e-10 (labels and counts exactly).
 
 cleanlab breaks majority-vote ties it cannot otherwise resolve with the global
-NumPy RNG (spec section 1, step 4). Those cases are avoided: pred_probs are
+NumPy RNG (docs/algorithms.md section 1, last step). Those cases are avoided: pred_probs are
 continuous (softmax of Gaussian logits), so step 1 resolves every tie, and
 ``unresolved_ties`` (steps 1-3, written here from the spec) double-checks it;
 a case with an unresolved tie is skipped (and counted), or for majority votes
@@ -330,11 +331,11 @@ def test_majority_vote_label(oracle, i):
     oracle.counts["  examples compared"] += int(ok.sum())
 
 
-# --------------------------------------------------------------------------- spec section 6
+# --------------------------------------------------------------------------- cleanlab's label-counting bug
 
 
 def test_unfixed_cleanlab_differs_when_a_class_is_missing(oracle, monkeypatch):
-    """Expected difference (spec section 6): cleanlab's own value_counts counts the
+    """Expected difference (the label-counting bug): cleanlab's own value_counts counts the
     classes present into columns 0, 1, ..., so calibration, hence ActiveLab, moves
     when a class never appears in the labels. With the fix they agree."""
     rng = np.random.default_rng(7)

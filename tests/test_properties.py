@@ -2,7 +2,7 @@
 
 Data sets are drawn as a handful of sizes plus a seed; the arrays come from NumPy.
 pred_probs are continuous (softmax of Gaussian logits) so that majority-vote ties
-are always resolved by pred_probs (spec section 1, step 1) and argmax is unique:
+are always resolved by pred_probs (docs/algorithms.md section 1, first tie-break) and argmax is unique:
 with exact ties, the documented index-based tie-breaks (e.g. worst_class, lowest
 class index) could legitimately make a class permutation change results.
 """

@@ -376,7 +376,7 @@ def test_replay_task_reveals_real_labels_in_a_per_seed_order():
 
 def test_replay_exhausted_examples_cannot_be_picked_and_order_is_followed():
     """Label cleaning on a crowd of 4 examples: every pick reveals the next label in
-    the seed's order; once all of an example's labels are out it is never picked."""
+    this seed's order; once all of an example's labels are out it is never picked."""
     crowd = tiny_crowd(n=40, n_test=30)
     task = _replay(crowd, n_initial=40, random_state=3)
     total = int(task.available.sum())

@@ -1,4 +1,4 @@
-"""Query strategies (issue 4): selection, pools, baselines, modAL, bad input."""
+"""Query strategies: selection, pools, baselines, modAL, bad input."""
 
 import numpy as np
 import pytest
@@ -193,7 +193,7 @@ def test_modal_active_learner_query():
         np.testing.assert_array_equal(rows, X[idx])
         if n == 10:
             assert labeled[idx].any(), "re-label picks expected among the 10 lowest"
-    # a pool of unlabeled rows only (the seed's traditional active learning)
+    # a pool of unlabeled rows only (traditional active learning)
     idx, rows = learner.query(X[~labeled], n_instances=3)
     np.testing.assert_array_equal(rows, X[~labeled][idx])
     assert modAL is not None
