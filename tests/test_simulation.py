@@ -592,3 +592,44 @@ def test_em_methods_honour_majority_vote_consensus():
                 S._consensus = orig
             if consensus == "majority_vote":
                 assert seen and all(seen)
+
+
+def _write_crowd(d, crowd, names=("rock", "jazz", "pop")):
+    """tiny_crowd as the four CSV files of a real crowd, with string IDs and class names."""
+    ex, ann, lab = crowd["annotations"]
+    d.mkdir(exist_ok=True)
+    rows = [f"s{e},w{a},{names[l]}" for e, a, l in zip(ex, ann, lab)]
+    (d / "annotations.csv").write_text("song,worker,genre\n" + "\n".join(rows[::-1]) + "\n")  # any order
+    (d / "truth.csv").write_text("song,genre\n" + "".join(f"s{i},{names[t]}\n" for i, t in enumerate(crowd["target"])))
+    feats = "".join(f"s{i}," + ",".join(map(str, x)) + "\n" for i, x in enumerate(crowd["data"]))
+    (d / "features.csv").write_text("song,a,b,c,d\n" + feats)
+    test = "".join(f"t{i},{names[t]}," + ",".join(map(str, x)) + "\n"
+                   for i, (t, x) in enumerate(zip(crowd["target_test"], crowd["data_test"])))
+    (d / "test.csv").write_text("song,genre,a,b,c,d\n" + test)
+
+
+def test_cli_benchmark_replays_any_real_crowd(tmp_path, capsys):
+    """--dataset crowd replays a crowd given as four CSV files (a directory or the files by name):
+    round 0 reveals --initial labels (default half of the annotated examples), every later pick
+    one more real label."""
+    crowd = tiny_crowd(seed=3)
+    _write_crowd(tmp_path / "c", crowd)
+    argv = ["benchmark", "--dataset", "crowd", "--rounds", "2", "--batch", "10", "--seeds", "1",
+            "--methods", "random,activelab_em_suggest", "--model", "logreg", "--n-jobs", "1"]
+    assert cli.main(argv + ["--data", str(tmp_path / "c"), "--out", str(tmp_path / "o1")]) == 0
+    rows = [r.split(",") for r in (tmp_path / "o1" / "crowd_replay_logreg.csv").read_text().splitlines()]
+    head = rows[0]
+    n_ann = [int(r[head.index("n_annotations")]) for r in rows[1:]]
+    assert n_ann == [60, 70, 80] * 2  # 120 annotated examples: 60 start labeled; 10 labels a round
+    files = [str(tmp_path / "c" / f) for f in ("annotations.csv", "truth.csv", "features.csv", "test.csv")]
+    assert cli.main(argv + ["--crowd-files", *files, "--initial", "30", "--out", str(tmp_path / "o2")]) == 0
+    rows2 = (tmp_path / "o2" / "crowd_replay_logreg.csv").read_text().splitlines()
+    assert rows2[1].split(",")[head.index("n_annotations")] == "30"
+    capsys.readouterr()
+    # neither a directory nor files; or both; or --crowd-files with another dataset: one line, exit 2
+    for bad in (argv, argv + ["--data", "x", "--crowd-files", *files], ["benchmark", "--dataset", "digits",
+                                                                          "--crowd-files", *files]):
+        assert cli.main(bad + ["--out", str(tmp_path / "o3")]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "crowd" in err
+    assert not (tmp_path / "o3").exists()

@@ -21,6 +21,8 @@ BENCH_EXAMPLE = """example:
   skactivelab benchmark --dataset digits --rounds 5 --batch 50 --seeds 1 --methods random,activelab
   skactivelab benchmark --dataset music_genre --data path/to/music_genre --model logreg \\
       --rounds 8 --batch 50 --seeds 12 --methods random,activelab,activelab_em --n-jobs 1
+  skactivelab benchmark --dataset crowd --crowd-files labels.csv truth.csv features.csv test.csv \
+      --model logreg --rounds 5 --batch 20 --methods random,activelab,activelab_em_suggest
 """
 
 
@@ -132,6 +134,10 @@ def _run_demo(args):
     return 0
 
 
+#: File names of a real crowd directory (``--dataset crowd --data DIR``).
+CROWD_FILES = ("annotations.csv", "truth.csv", "features.csv", "test.csv")
+
+
 def _run_benchmark(args):
     from ..datasets import load_dataset
     from ..simulation import METHODS, SETTINGS, load_paper_results, run_benchmark
@@ -142,20 +148,34 @@ def _run_benchmark(args):
             raise ValueError(f"--methods: unknown method {m!r}; choose from {','.join(METHODS)}.")
     if not methods:
         raise ValueError(f"--methods is empty; choose from {','.join(METHODS)}.")
-    if args.setting not in SETTINGS and args.dataset != "music_genre":
+    replay = args.dataset in ("music_genre", "crowd")
+    if args.setting not in SETTINGS and not replay:
         raise ValueError(f"--setting: unknown setting {args.setting!r}; choose from "
                          f"{', '.join(SETTINGS)}.")
+    if args.crowd_files and args.dataset != "crowd":
+        raise ValueError("--crowd-files goes with --dataset crowd.")
+    if args.dataset == "crowd" and not (args.crowd_files or args.data):
+        raise ValueError("--dataset crowd needs --data DIR (with annotations.csv, truth.csv, features.csv "
+                         "and test.csv) or --crowd-files ANNOTATIONS TRUTH FEATURES TEST.")
+    if args.dataset == "crowd" and args.crowd_files and args.data:
+        raise ValueError("--dataset crowd takes --data DIR or --crowd-files, not both.")
     crowd, task_kwargs = None, dict(n_annotators=args.annotators, trace=args.trace)
-    setting = "replay" if args.dataset == "music_genre" else args.setting
+    setting = "replay" if replay else args.setting
     stem = f"{args.dataset}_{setting}_{args.model}"
     _check_out(Path(args.out), stem)
     try:
-        if args.dataset == "music_genre":  # replay a real crowd's labels
-            from ..datasets import load_music_genre
+        if replay:  # replay a real crowd's labels
+            from ..datasets import load_music_genre, load_real_crowd
 
-            crowd = load_music_genre(args.data)
+            if args.crowd_files:
+                crowd = load_real_crowd(*args.crowd_files)
+            elif args.dataset == "crowd":
+                crowd = load_real_crowd(*[Path(args.data) / f for f in CROWD_FILES])
+            else:
+                crowd = load_music_genre(args.data)
             X, y, source = crowd.data, crowd.target, crowd.source
-            task_kwargs, args.setting = dict(n_initial=args.initial), "replay"
+            initial = args.initial if args.initial is not None else (350 if args.dataset == "music_genre" else None)
+            task_kwargs, args.setting = dict(n_initial=initial), "replay"
         else:
             X, y, source = load_dataset(args.dataset, args.data, random_state=args.data_seed)
     except (FileNotFoundError, OSError, ValueError) as exc:
@@ -226,20 +246,27 @@ def add_simulation_commands(sub):
 
     b = sub.add_parser(
         "benchmark",
-        help="the paper's benchmark protocol on Wall Robot or digits",
+        help="the paper's benchmark protocol on Wall Robot or digits, or replaying a real crowd",
         description="Run every method x seed of the ActiveLab benchmark protocol (docs/reproduction.md); "
         "write CSV, JSON and a plot (beside the paper's curves for Wall Robot).",
         epilog=BENCH_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    b.add_argument("--dataset", choices=("wall_robot", "wall_robot_4", "wall_robot_full", "digits", "music_genre"),
-                   default="wall_robot")
+    b.add_argument("--dataset", choices=("wall_robot", "wall_robot_4", "wall_robot_full", "digits", "music_genre",
+                                         "crowd"),
+                   default="wall_robot",
+                   help="crowd: replay any real crowd given as four CSV files (--data DIR or --crowd-files)")
     b.add_argument("--data", default=None, help="path to wall_robot.csv (default: $SKACTIVELAB_WALL_ROBOT, else OpenML 1526 "
                    "online; the paper's curves are read from paper_results_wall_robot.csv beside it); "
                    "for music_genre the directory of its CSV files "
-                   "(default: $SKACTIVELAB_MUSIC_GENRE)")
-    b.add_argument("--initial", type=positive_int, default=350,
-                   help="music_genre: examples that start with one real label (default: 350)")
+                   "(default: $SKACTIVELAB_MUSIC_GENRE); for crowd a directory with annotations.csv "
+                   "(example, annotator, label), truth.csv (example, label), features.csv (example, "
+                   "features...) and test.csv (example, label, features...)")
+    b.add_argument("--crowd-files", nargs=4, metavar=("ANNOTATIONS", "TRUTH", "FEATURES", "TEST"), default=None,
+                   help="crowd: the four CSV files by name instead of --data DIR")
+    b.add_argument("--initial", type=positive_int, default=None,
+                   help="music_genre, crowd: examples that start with one real label (default: 350 for "
+                   "music_genre, half of the annotated examples for crowd)")
     b.add_argument("--setting", default="multiannotator",
                    help="multiannotator | large_pool | large_pool_no_relabel | single_label | label_cleaning")
     b.add_argument("--model", default="extratrees", choices=("extratrees", "randomforest", "mlp", "logreg", "knn"))
