@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -205,24 +206,86 @@ def wall_robot_4_features(X24):
     return np.stack([X24[:, a - 1 : b].min(axis=1) for a, b in WALL_ROBOT_4_SENSORS], axis=1)
 
 
-def _read_table(path):
-    """(header, body) of a CSV file; body is an object array of strings."""
-    with open(path, newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r]
+def _read_table(path, columns, text_columns):
+    """(header, body, line numbers) of a CSV file with a header row.
+
+    ``columns`` names the leading columns (for messages; the header must have at
+    least as many); every row has one field per header column; blank lines are
+    skipped; cells of the ``text_columns`` first columns (IDs, labels) must not
+    be padded with spaces. Errors name the file and line and say how to fix it.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            rows, lines = [], []
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    rows.append(row)
+                    lines.append(reader.line_num)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8.") from None
     if len(rows) < 2:
-        raise ValueError(f"{path}: needs a header and at least one row.")
-    return rows[0], np.array(rows[1:], dtype=object)
+        raise ValueError(f"{path}: needs a header row and at least one data row.")
+    header = rows[0]
+    if len(header) < len(columns):
+        raise ValueError(f"{path}: expected the columns ({', '.join(columns)}), in that order, with a "
+                         f"header row; the header has {len(header)} column(s).")
+    for row, line in zip(rows[1:], lines[1:]):
+        if len(row) != len(header):
+            raise ValueError(f"{path} line {line}: {len(row)} fields but the header has {len(header)}; "
+                             "give every row one value per column.")
+        for cell in row[:text_columns]:
+            if cell != cell.strip() or not cell:
+                raise ValueError(f"{path} line {line}: the cell {cell!r} is empty or padded with spaces; "
+                                 "IDs and labels are matched exactly, so remove the spaces (or fill it).")
+    return header, np.array(rows[1:], dtype=object).reshape(len(rows) - 1, len(header)), np.array(lines[1:])
 
 
-def _codes(values, name, path, known=None):
-    """Integer codes of ``values`` in ``known`` (an ID list); unknown values are an error."""
-    known = np.asarray(known)
-    pos = {v: i for i, v in enumerate(known.tolist())}
+def _features(body, lines, names, path):
+    """Float features (n, n_features); a cell that is not a finite number names its line and column."""
+    try:
+        X = body.astype(np.float64)
+    except ValueError:
+        X = None
+    if X is None or not np.isfinite(X).all():
+        for i in range(body.shape[0]):  # error path only: find the first bad cell
+            for j in range(body.shape[1]):
+                try:
+                    ok = np.isfinite(float(body[i, j]))
+                except ValueError:
+                    ok = False
+                if not ok:
+                    raise ValueError(f"{path} line {lines[i]}: feature {names[j]!r} is {body[i, j]!r}, not a "
+                                     "finite number; features must be numbers (impute or drop the row).")
+    return X
+
+
+def _first_duplicate(ids, lines):
+    uniq, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if counts.max(initial=0) < 2:
+        return None
+    dup = uniq[counts > 1][0]
+    at = lines[ids == dup][:2].tolist()
+    return dup.item(), at
+
+
+def _codes(values, lines, what, path, known, fix):
+    """Integer codes of ``values`` in ``known``; a value not there names its line."""
+    pos = {v: i for i, v in enumerate(np.asarray(known).tolist())}
     codes = np.array([pos.get(v, -1) for v in values.tolist()], dtype=np.int64)
     if np.any(codes < 0):
-        bad = sorted(set(values[codes < 0].tolist()))[:5]
-        raise ValueError(f"{path}: {name} {bad} not found in the reference list; check the files belong together.")
+        i = int(np.flatnonzero(codes < 0)[0])
+        n_bad = int(np.sum(codes < 0))
+        raise ValueError(f"{path} line {lines[i]}: {what} {str(values[i])!r} {fix}"
+                         + (f" ({n_bad} rows like this)." if n_bad > 1 else "."))
     return codes
+
+
+def _check_header(path, header, ids):
+    """A header whose first cell is an example ID is a data row: the file lacks its header."""
+    if header[0] in ids:
+        raise ValueError(f"{path}: the first line is read as the header, but its first cell {header[0]!r} "
+                         "is an example ID; add a header row.")
 
 
 def load_real_crowd(annotations, truth, features, test):
@@ -235,11 +298,18 @@ def load_real_crowd(annotations, truth, features, test):
         ID, label), in that order, with a header.
     truth : str or Path
         Columns (example ID, label): the true class of every annotated example.
+        Its labels define the classes; every other label must be one of them.
     features : str or Path
-        Columns (example ID, feature, ...): one row per annotated example.
+        Columns (example ID, feature, ...): one row per example of ``truth``.
     test : str or Path
         Columns (example ID, label, feature, ...): a held-out labeled test set
         with the same features in the same order.
+
+    Every file is UTF-8 CSV (a byte-order mark is fine) with a header row;
+    columns are taken by position; IDs and labels are matched exactly (cells
+    padded with spaces are an error); blank lines are skipped. Examples of
+    ``truth`` that nobody annotated are kept (they can never be picked).
+    Errors name the file and line.
 
     Returns
     -------
@@ -266,37 +336,67 @@ def load_real_crowd(annotations, truth, features, test):
     >>> [a.tolist() for a in crowd.annotations]
     [[0, 0, 1], [0, 1, 0], [0, 1, 1]]
     """
-    h_t, truth_rows = _read_table(truth)
-    if len(h_t) < 2:
-        raise ValueError(f"{truth}: expected columns (example ID, label).")
-    ids = truth_rows[:, 0].astype(str)
-    if np.unique(ids).size != ids.size:
-        raise ValueError(f"{truth}: example IDs must be unique.")
-    h_s, test_rows = _read_table(test)
-    h_f, feat_rows = _read_table(features)
-    if h_s[2:] != h_f[1:]:
-        raise ValueError(f"{test}: feature columns must match {features} (same names, same order).")
-    names = np.unique(np.concatenate([truth_rows[:, 1].astype(str), test_rows[:, 1].astype(str)]))
-    f_ids = feat_rows[:, 0].astype(str)
-    pos = _codes(ids, "example IDs of truth", features, known=f_ids)
-    if f_ids.size != ids.size:
-        raise ValueError(f"{features}: {f_ids.size} rows but {truth} has {ids.size} examples.")
-    X = feat_rows[pos, 1:].astype(np.float64)
-    h_a, ann_rows = _read_table(annotations)
-    a_ex = _codes(ann_rows[:, 0].astype(str), "example IDs", annotations, known=ids)
-    a_raw = ann_rows[:, 1].astype(str)
+    order = "(the files go in the order annotations, truth, features, test)"
+    # truth: the examples and the classes
+    h_t, t_body, t_lines = _read_table(truth, ("example ID", "label"), 2)
+    ids = t_body[:, 0].astype(str)
+    dup = _first_duplicate(ids, t_lines)
+    if dup:
+        raise ValueError(f"{truth}: example ID {dup[0]!r} appears more than once (lines {dup[1]}); give each "
+                         f"example one true label {order}.")
+    names = np.unique(t_body[:, 1].astype(str))
+    if names.size < 2:
+        raise ValueError(f"{truth}: every example has the class {str(names[0])!r}; a crowd to learn from needs "
+                         "at least two classes.")
+    # annotations: matched to truth by example ID
+    h_a, a_body, a_lines = _read_table(annotations, ("example ID", "annotator ID", "label"), 3)
+    _check_header(annotations, h_a, set(ids.tolist()))
+    _check_header(truth, h_t, set(a_body[:, 0].tolist()))
+    a_ex = _codes(a_body[:, 0].astype(str), a_lines, "example ID", annotations, ids,
+                  f"has no row in {truth}; give every annotated example its true label")
+    a_raw = a_body[:, 1].astype(str)
     annotator_ids = np.array(list(dict.fromkeys(a_raw.tolist())))
-    a_ann = _codes(a_raw, "annotators", annotations, known=annotator_ids)
-    a_lab = _codes(ann_rows[:, 2].astype(str), "labels", annotations, known=names)
+    a_ann = _codes(a_raw, a_lines, "annotator", annotations, annotator_ids, "is unknown")
+    a_lab = _codes(a_body[:, 2].astype(str), a_lines, "label", annotations, names,
+                   f"is not a class of {truth} (classes: {names[:10].tolist()}); use the same spelling")
     pairs = a_ex * annotator_ids.size + a_ann
-    if np.unique(pairs).size != pairs.size:
-        raise ValueError(f"{annotations}: an annotator labels an example at most once; found repeats.")
+    dup = _first_duplicate(pairs, a_lines)
+    if dup:
+        i = int(np.flatnonzero(pairs == dup[0])[0])
+        raise ValueError(f"{annotations} lines {dup[1]}: annotator {str(a_raw[i])!r} labels example "
+                         f"{str(ids[a_ex[i]])!r} twice; an annotator labels an example at most once, so keep one of them.")
+    # features of every truth example, by ID
+    h_f, f_body, f_lines = _read_table(features, ("example ID", "feature"), 1)
+    _check_header(features, h_f, set(ids.tolist()))
+    f_ids = f_body[:, 0].astype(str)
+    dup = _first_duplicate(f_ids, f_lines)
+    if dup:
+        raise ValueError(f"{features}: example ID {dup[0]!r} has more than one row (lines {dup[1]}).")
+    f_pos = {v: i for i, v in enumerate(f_ids.tolist())}
+    missing = [v for v in ids.tolist() if v not in f_pos]
+    if missing:
+        raise ValueError(f"{features}: no row for the example(s) {missing[:5]} of {truth} ({len(missing)} "
+                         "missing); give every example its features.")
+    X_all = _features(f_body[:, 1:], f_lines, h_f[1:], features)
+    X = X_all[[f_pos[v] for v in ids.tolist()]]
+    # the test set
+    h_s, s_body, s_lines = _read_table(test, ("example ID", "label", "feature"), 2)
+    if h_s[2:] != h_f[1:]:
+        raise ValueError(f"{test}: feature columns {h_s[2:][:5]}... must match {features} "
+                         f"({h_f[1:][:5]}...: same names, same order).")
+    target_test = _codes(s_body[:, 1].astype(str), s_lines, "label", test, names,
+                         f"is not a class of {truth} (classes: {names[:10].tolist()}); use the same spelling")
+    X_test = _features(s_body[:, 2:], s_lines, h_s[2:], test)
+    shared = np.intersect1d(s_body[:, 0].astype(str), ids)
+    if shared.size:
+        warnings.warn(f"{test} shares {shared.size} example ID(s) with {truth} (e.g. {shared[:3].tolist()}); "
+                      "the test set should be held out from the crowd's examples.", UserWarning, stacklevel=2)
     return Bunch(
         annotations=(a_ex, a_ann, a_lab),
         data=X,
-        target=_codes(truth_rows[:, 1].astype(str), "labels", truth, known=names),
-        data_test=test_rows[:, 2:].astype(np.float64),
-        target_test=_codes(test_rows[:, 1].astype(str), "labels", test, known=names),
+        target=np.searchsorted(names, t_body[:, 1].astype(str)).astype(np.int64),
+        data_test=X_test,
+        target_test=target_test,
         target_names=names,
         example_ids=ids,
         annotator_ids=annotator_ids,

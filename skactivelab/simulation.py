@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from .crowdlab import get_label_quality_multiannotator, get_label_quality_multiannotator_ensemble
@@ -562,8 +563,9 @@ def make_replay_task(
     available = oracle >= 0
     has = np.flatnonzero(available.any(axis=1))
     n_init = has.size // 2 if n_initial is None else int(n_initial)
-    if not 1 <= n_init <= has.size:
-        raise ValueError(f"n_initial must be in 1..{has.size} (the annotated examples), got {n_initial}.")
+    if not 2 <= n_init <= has.size:
+        raise ValueError(f"n_initial must be in 2..{has.size} (the annotated examples; cross-validation "
+                         f"needs two labeled examples), got {n_initial}.")
     ss = random_state if isinstance(random_state, np.random.SeedSequence) else np.random.SeedSequence(random_state)
     r_order, r_init = (np.random.default_rng(s) for s in ss.spawn(2))
     keys, reveal_rank = _reveal_order(available, r_order)
@@ -603,6 +605,8 @@ def _cross_val(models, X_lab, y_cons, X_other, y_test, n_test, K, n_folds, rng):
     for tr, ho in splitter.split(X_lab, y_cons):
         for e, model in enumerate(models):
             m = _as_model(model, int(rng.integers(2**31 - 1)))
+            if np.unique(y_cons[tr]).size < 2:  # a fold with one class: every model predicts it
+                m = DummyClassifier(strategy="prior")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # convergence warnings of small folds
                 m.fit(X_lab[tr], y_cons[tr])

@@ -633,3 +633,84 @@ def test_cli_benchmark_replays_any_real_crowd(tmp_path, capsys):
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and "crowd" in err
     assert not (tmp_path / "o3").exists()
+
+
+def _crowd_files(tmp_path, **replace):
+    """A tiny valid crowd as four CSV files; ``replace`` swaps a file's text."""
+    texts = dict(
+        annotations="song,worker,genre\ns1,w1,rock\ns1,w2,jazz\ns2,w1,jazz\ns3,w2,rock\n",
+        truth="song,genre\ns1,rock\ns2,jazz\ns3,rock\n",
+        features="song,a,b\ns3,3.0,0.3\ns1,1.0,0.1\ns2,2.0,0.2\n",
+        test="song,genre,a,b\nt1,rock,1.5,0.1\nt2,jazz,2.5,0.2\n",
+    )
+    texts.update(replace)
+    paths = []
+    for name in ("annotations", "truth", "features", "test"):
+        (tmp_path / f"{name}.csv").write_bytes(texts[name].encode("utf-8") if isinstance(texts[name], str)
+                                              else texts[name])
+        paths.append(tmp_path / f"{name}.csv")
+    return paths
+
+
+def test_load_real_crowd_matches_rows_by_id_and_reads_messy_but_valid_csv(tmp_path):
+    from skactivelab.datasets import load_real_crowd
+
+    c = load_real_crowd(*_crowd_files(tmp_path))
+    assert c.example_ids.tolist() == ["s1", "s2", "s3"] and c.target_names.tolist() == ["jazz", "rock"]
+    np.testing.assert_array_equal(c.data, [[1.0, 0.1], [2.0, 0.2], [3.0, 0.3]])  # by ID, not file order
+    assert [a.tolist() for a in c.annotations] == [[0, 0, 1, 2], [0, 1, 0, 1], [1, 0, 0, 1]]
+    # a byte-order mark, CRLF line ends, blank lines and quoted commas read the same
+    messy = _crowd_files(
+        tmp_path,
+        annotations=b"\xef\xbb\xbfsong,worker,genre\r\ns1,w1,rock\r\n\r\ns1,\"w2, jr\",jazz\r\ns2,w1,jazz\r\ns3,\"w2, jr\",rock\r\n",
+    )
+    c2 = load_real_crowd(*messy)
+    assert c2.annotator_ids.tolist() == ["w1", "w2, jr"]
+    assert [a.tolist() for a in c2.annotations] == [a.tolist() for a in c.annotations]
+
+
+@pytest.mark.parametrize("replace, match", [
+    (dict(test="song,genre,a,b\nt1,rock,1.5,0.1\nt2,pop,2.5,0.2\n"), r"test.csv line 3: label 'pop' is not a class"),
+    (dict(truth="song,genre\ns1,rock \ns2,jazz\ns3,rock\n"), r"truth.csv line 2: the cell 'rock ' is empty or padded"),
+    (dict(features="song,a,b\ns3,3.0,0.3\ns1,1.0\ns2,2.0,0.2\n"), r"features.csv line 3: 2 fields but the header has 3"),
+    (dict(annotations="song,worker,genre,time\ns1,w1,rock,1\ns1,w2,jazz\n"), r"annotations.csv line 3: 3 fields"),
+    (dict(annotations="song,worker\ns1,w1\n"), r"annotations.csv: expected the columns \(example ID, annotator ID, label\)"),
+    (dict(annotations="s1,w1,rock\ns1,w2,jazz\ns2,w1,jazz\n"), r"annotations.csv: the first line is read as the header"),
+    (dict(features="song,a,b\ns3,3.0,0.3\ns1,,0.1\ns2,2.0,0.2\n"), r"features.csv line 3: feature 'a' is ''"),
+    (dict(test="song,genre,a,b\nt1,rock,nan,0.1\n"), r"test.csv line 2: feature 'a' is 'nan', not a finite number"),
+    (dict(truth="song,genre\ns1,rock\ns2,rock\ns3,rock\n", annotations="song,worker,genre\ns1,w1,rock\n"),
+     r"truth.csv: every example has the class 'rock'"),
+    (dict(annotations="song,worker,genre\ns1,w1,rock\ns9,w2,jazz\n"), r"annotations.csv line 3: example ID 's9' has no row in"),
+    (dict(annotations="song,worker,genre\ns1,w1,rock\ns2,w2,jazz\ns1,w1,jazz\n"),
+     r"annotations.csv lines \[2, 4\]: annotator 'w1' labels example 's1' twice"),
+    (dict(truth="song,genre\ns1,rock\ns2,jazz\ns1,rock\n"), r"truth.csv: example ID 's1' appears more than once \(lines \[2, 4\]\)"),
+    (dict(features="song,a,b\ns3,3.0,0.3\ns1,1.0,0.1\n"), r"features.csv: no row for the example\(s\) \['s2'\]"),
+    (dict(annotations=b"song,worker,genre\ns1,Jos\xe9,rock\n"), r"annotations.csv: not UTF-8 text"),
+])
+def test_load_real_crowd_errors_name_file_line_and_fix(tmp_path, replace, match):
+    from skactivelab.datasets import load_real_crowd
+
+    with pytest.raises(ValueError, match=match):
+        load_real_crowd(*_crowd_files(tmp_path, **replace))
+
+
+def test_load_real_crowd_warns_when_test_ids_are_crowd_examples(tmp_path):
+    from skactivelab.datasets import load_real_crowd
+
+    with pytest.warns(UserWarning, match="shares 1 example ID"):
+        load_real_crowd(*_crowd_files(tmp_path, test="song,genre,a,b\ns1,rock,1.5,0.1\nt2,jazz,2.5,0.2\n"))
+
+
+def test_replay_with_one_class_in_a_fold_and_tiny_initial_sets():
+    """Two initial examples (the minimum) of one class: the cross-validation predicts that class
+    instead of failing; fewer than two is a clear error."""
+    from skactivelab.simulation import make_replay_task
+
+    crowd = tiny_crowd(seed=4)
+    task = make_replay_task(crowd["annotations"], crowd["target"], crowd["data"], crowd["data_test"],
+                            crowd["target_test"], n_initial=2, random_state=0)
+    rec = run_method(task, "activelab_em", model="logreg", n_rounds=2, batch_size=5, n_folds=5, random_state=0)
+    assert rec["n_annotations"].tolist() == [2, 7, 12]
+    with pytest.raises(ValueError, match=r"n_initial must be in 2\.\."):
+        make_replay_task(crowd["annotations"], crowd["target"], crowd["data"], crowd["data_test"],
+                         crowd["target_test"], n_initial=1, random_state=0)

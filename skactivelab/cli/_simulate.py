@@ -21,7 +21,7 @@ BENCH_EXAMPLE = """example:
   skactivelab benchmark --dataset digits --rounds 5 --batch 50 --seeds 1 --methods random,activelab
   skactivelab benchmark --dataset music_genre --data path/to/music_genre --model logreg \\
       --rounds 8 --batch 50 --seeds 12 --methods random,activelab,activelab_em --n-jobs 1
-  skactivelab benchmark --dataset crowd --crowd-files labels.csv truth.csv features.csv test.csv \
+  skactivelab benchmark --dataset crowd --crowd-files labels.csv truth.csv features.csv test.csv \\
       --model logreg --rounds 5 --batch 20 --methods random,activelab,activelab_em_suggest
 """
 
@@ -216,6 +216,11 @@ def _run_benchmark(args):
     print(f"\nround {args.rounds} (mean ± std over {len(seeds)} seed(s))"
           + ("; paper columns: its last recorded round (round_19)" if paper else ""))
     print(_final_table(result, paper))
+    n_ann = {(r["method"], r["seed"], r["round"]): r["n_annotations"] for r in result.records}
+    short = [m for (m, s_, r), n in n_ann.items() if r > 0 and n - n_ann[m, s_, r - 1] < args.batch]
+    if short:
+        print(f"\nnote: some rounds collected fewer than --batch {args.batch} labels ({', '.join(dict.fromkeys(short))}): "
+              "only examples that can still get a label may be picked, each at most once per round.")
     png = _save(result, Path(args.out), stem, paper=paper,
                 title=f"{args.dataset}, {args.setting}, {args.model}, {args.rounds} rounds x {args.batch}")
     print(f"\n{elapsed:.0f} s. Results in {args.out}/{stem}.csv/.json" + (f", plot {png}" if png else ""))
