@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import default_n_jobs, fraction, n_jobs, positive_int, seed
+from ._common import default_n_jobs, fraction, n_jobs, positive_int, recorded_warnings, seed, warnings_to_stderr
 from ._write import OutputPathError, check_output_paths, write_files_atomically
 
 DEMO_EXAMPLE = """example:
@@ -167,12 +167,14 @@ def _run_benchmark(args):
         if replay:  # replay a real crowd's labels
             from ..datasets import load_music_genre, load_real_crowd
 
-            if args.crowd_files:
-                crowd = load_real_crowd(*args.crowd_files)
-            elif args.dataset == "crowd":
-                crowd = load_real_crowd(*[Path(args.data) / f for f in CROWD_FILES])
-            else:
-                crowd = load_music_genre(args.data)
+            with recorded_warnings() as caught:
+                if args.crowd_files:
+                    crowd = load_real_crowd(*args.crowd_files)
+                elif args.dataset == "crowd":
+                    crowd = load_real_crowd(*[Path(args.data) / f for f in CROWD_FILES])
+                else:
+                    crowd = load_music_genre(args.data)
+            warnings_to_stderr(caught)
             X, y, source = crowd.data, crowd.target, crowd.source
             initial = args.initial if args.initial is not None else (350 if args.dataset == "music_genre" else None)
             task_kwargs, args.setting = dict(n_initial=initial), "replay"
