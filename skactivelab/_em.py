@@ -37,6 +37,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import in_row_blocks
+
+#: Examples per block of the per-example passes: a block's (K, B) arrays stay in cache.
+BLOCK = 8192
+
+
+def _in_blocks(fn, n, size):
+    """Call ``fn(lo, hi)`` over blocks of at most :data:`BLOCK` examples covering
+    ``0..n``, in threads when ``size`` (floats touched) is large."""
+    def run(lo, hi):
+        for start in range(lo, hi, BLOCK):  # a loop over cache-sized blocks, not examples
+            fn(start, min(start + BLOCK, hi))
+
+    in_row_blocks(run, n, size)
+
 TINY = 1e-30
 #: EM stops when no annotator accuracy moves by more than this (and T is stable).
 TOL = 1e-4
@@ -115,26 +130,38 @@ def em_fit(ann, P):
     for it in range(1, MAX_ITER + 1):
         a = np.clip(a, lo, 1.0 - 1e-6)
         Lk, shift = _evidence(ann, a, N, K)
-        if check_T:
-            # hill-climb T on the marginal likelihood sum_i log sum_k prior_T[i, k] lik[i, k]
-            priors = {t: priors[t] if t in priors else _log_prior(logPt, t)
-                      for t in (T / T_STEP, T, T * T_STEP) if T_MIN <= t <= T_MAX}
-            joint = {t: np.exp(lp + Lk) for t, lp in priors.items()}
-            norm = {t: _sum0(j) for t, j in joint.items()}
-            ll = {t: float(np.log(z).sum()) for t, z in norm.items()}
-            T_new = max(ll, key=ll.get)
-            post, z = joint[T_new], norm[T_new]
-            del joint
-        else:
-            T_new = T
-            post = np.exp(priors[T] + Lk)
-            z = _sum0(post)
-        post /= z
+        # hill-climb T on the marginal likelihood sum_i log sum_k prior_T[i, k] lik[i, k]
+        # (while check_T: T and its neighbours; priors computed before are reused, as T
+        # walks between neighbours); every pass is per example, so it runs in blocks of
+        # examples, in threads when large
+        temps = [t for t in (T / T_STEP, T, T * T_STEP) if T_MIN <= t <= T_MAX] if check_T else [T]
+        new = [t for t in temps if t not in priors]
+        for t in new:
+            priors[t] = np.empty((K, N))
+        joint = {t: np.empty((K, N)) for t in temps}
+        norm = {t: np.empty(N) for t in temps}
+
+        def block(lo, hi):
+            for t in new:
+                priors[t][:, lo:hi] = _log_prior(logPt[:, lo:hi], t)
+            for t in temps:
+                j = joint[t][:, lo:hi]
+                np.add(priors[t][:, lo:hi], Lk[:, lo:hi], out=j)
+                np.exp(j, out=j)
+                norm[t][lo:hi] = _sum0(j)
+
+        _in_blocks(block, N, K * N * len(temps))
+        ll = {t: float(np.log(z).sum()) for t, z in norm.items()}
+        T_new = max(ll, key=ll.get)
+        post, z = joint[T_new], norm[T_new]
+        del joint
+        _in_blocks(lambda lo, hi: np.divide(post[:, lo:hi], z[lo:hi], out=post[:, lo:hi]), N, K * N)
         a_new = (np.bincount(ann.annotator, weights=post[ann.label, ann.example], minlength=M) + 1.0) / (n_j + 2.0)
         a_stable = np.max(np.abs(np.clip(a_new, lo, 1.0 - 1e-6) - a)) < TOL
         T_stable = T_new == T
         a, T = a_new, T_new
-        priors = {T: priors[T]}
+        # keep the priors of T and its neighbours (at most three (K, N) arrays)
+        priors = {t: lp for t, lp in priors.items() if T / (T_STEP * 1.01) <= t <= T * T_STEP * 1.01}
         if a_stable and T_stable and check_T:
             break  # neither the accuracies nor the temperature move
         # while T moves, re-check it every iteration; once it rests, fit the
@@ -160,5 +187,11 @@ def em_scores(ann, P, U=None):
         T = fit["temperature"]
     s_unl = np.empty(0)
     if U is not None:
-        s_unl = np.exp(_max0(_log_prior(_class_major_log(U[0] if U.shape[0] == 1 else U.mean(axis=0)), T)))
+        Um = U[0] if U.shape[0] == 1 else U.mean(axis=0)
+        s_unl = np.empty(Um.shape[0])
+
+        def block(lo, hi):  # max_k prior_T[u, k], per block of examples
+            s_unl[lo:hi] = np.exp(_max0(_log_prior(_class_major_log(Um[lo:hi]), T)))
+
+        _in_blocks(block, Um.shape[0], Um.size)
     return s_lab, s_unl, fit

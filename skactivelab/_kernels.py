@@ -211,7 +211,7 @@ def _log_norms(shifted_T, temperatures):
                 np.exp(buf, out=buf)
             np.log(buf.sum(axis=0), out=out[t, lo:hi])
 
-    _in_row_blocks(block, n, K * n)
+    in_row_blocks(block, n, K * n)
     return out
 
 
@@ -231,7 +231,7 @@ def _n_threads(size):
     return effective_n_threads()
 
 
-def _in_row_blocks(block, n_rows, size):
+def in_row_blocks(block, n_rows, size):
     """Call ``block(lo, hi)`` over row ranges covering ``0..n_rows``, in threads when
     ``size`` (floats touched) is large; NumPy releases the GIL inside ufuncs."""
     n_blocks = _n_threads(size)
@@ -316,7 +316,7 @@ def _powered(P, temperature, out):
         if temperature != 1.0:
             np.power(Q, 1.0 / temperature, out=Q)
 
-    _in_row_blocks(block, P.shape[0], P.size)
+    in_row_blocks(block, P.shape[0], P.size)
     return out
 
 

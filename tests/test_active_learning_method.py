@@ -205,3 +205,31 @@ def test_suggestion_ranks_by_crowd_model_accuracy_even_with_one_label_each():
     want = np.where(who[rows] == 0, np.argsort(-est_acc)[1], 0)
     np.testing.assert_array_equal(got.astype(int), want)
     assert 3 not in got.tolist()
+
+
+def test_em_blocks_and_threads_do_not_change_a_bit(monkeypatch):
+    """The EM passes run per block of examples, in threads when large: any block size and
+    thread count gives exactly the same result."""
+    import skactivelab
+    from skactivelab import _em
+
+    rng = np.random.default_rng(0)
+    N, K, M = 80_000, 10, 30
+    y = rng.integers(0, K, N)
+    ex = np.repeat(np.arange(N), 2)
+    an = (np.arange(ex.size) * 7) % M
+    acc = rng.uniform(0.2, 0.95, M)
+    lab = np.where(rng.random(ex.size) < acc[an], y[ex], rng.integers(0, K, ex.size))
+    P = rng.dirichlet(np.ones(K) * 0.5, N)
+    U = rng.dirichlet(np.ones(K) * 0.5, 3 * N)
+    ann = check_annotations((ex, an, lab), n_examples=N, n_classes=K)
+    monkeypatch.setattr(_em, "BLOCK", 10**9)
+    with skactivelab.config_context(n_threads=1):
+        ref = _em.em_scores(ann, P[None], U[None])
+    monkeypatch.setattr(_em, "BLOCK", 1000)
+    with skactivelab.config_context(n_threads=2):
+        got = _em.em_scores(ann, P[None], U[None])
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_array_equal(got[2]["post"], ref[2]["post"])
+    assert got[2]["temperature"] == ref[2]["temperature"] and got[2]["n_iter"] == ref[2]["n_iter"]

@@ -365,14 +365,14 @@ def test_kernels_in_the_workers_use_one_thread(tmp_path, capsys, cluster, monkey
 
     pr = Project(tmp_path, N=300, seed=7)
     seen = []
-    real = K_._in_row_blocks
+    real = K_.in_row_blocks
 
     def spy(block, n_rows, size):
         if threading.current_thread() is not threading.main_thread():
             seen.append(K_._n_threads(10**9))
         return real(block, n_rows, size)
 
-    monkeypatch.setattr(K_, "_in_row_blocks", spy)
+    monkeypatch.setattr(K_, "in_row_blocks", spy)
     monkeypatch.setattr(sk._config, "_env_limit", lambda: None)  # no enclosing limit
     monkeypatch.setattr(sk._config, "_threadpool_limit", lambda: None)
     with sk.config_context(n_threads=2):

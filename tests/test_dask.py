@@ -166,13 +166,13 @@ def test_active_learning_scores_bad_dask_pool_fails_before_compute(client):
 
 def test_worker_kernels_use_one_thread(client, monkeypatch):
     seen = []
-    real = K_._in_row_blocks
+    real = K_.in_row_blocks
 
     def spy(block, n_rows, size):
         seen.append(K_._n_threads(10**9))
         return real(block, n_rows, size)
 
-    monkeypatch.setattr(K_, "_in_row_blocks", spy)
+    monkeypatch.setattr(K_, "in_row_blocks", spy)
     U = _probs(400, 3, 0)
     _, d = _dask.active_learning_scores(None, None, da.from_array(U, chunks=100), ensemble=False, classes=None, random_state=0)
     d.compute()
@@ -543,14 +543,14 @@ def test_every_worker_side_kernel_call_uses_one_thread(client, fitted, monkeypat
     import threading
 
     seen = {}
-    real = K_._in_row_blocks
+    real = K_.in_row_blocks
 
     def spy(block, n_rows, size):
         where = "main" if threading.current_thread() is threading.main_thread() else "worker"
         seen.setdefault(where, set()).add(K_._n_threads(10**9))
         return real(block, n_rows, size)
 
-    monkeypatch.setattr(K_, "_in_row_blocks", spy)
+    monkeypatch.setattr(K_, "in_row_blocks", spy)
     # no enclosing limit (OMP_NUM_THREADS, threadpoolctl) left by other tests or the machine
     monkeypatch.setattr(sk._config, "_env_limit", lambda: None)
     monkeypatch.setattr(sk._config, "_threadpool_limit", lambda: None)

@@ -210,13 +210,13 @@ def test_threads_in_loky_worker_follow_its_share():
 
 def _record_kernel_threads(monkeypatch):
     seen = []
-    real = K_._in_row_blocks
+    real = K_.in_row_blocks
 
     def spy(block, n_rows, size):
         seen.append(K_._n_threads(BIG))
         return real(block, n_rows, size)
 
-    monkeypatch.setattr(K_, "_in_row_blocks", spy)
+    monkeypatch.setattr(K_, "in_row_blocks", spy)
     return seen
 
 
