@@ -171,18 +171,20 @@ def em_fit(ann, P):
             "temperature": float(T), "n_iter": it}
 
 
-def em_scores(ann, P, U=None):
+def em_scores(ann, P, U=None, fit=None):
     """ActiveLab scores with likelihood-fitted weights (see the module docstring).
 
     ``P`` (E, N, K) for the labeled examples (``ann`` may be None with P None),
-    ``U`` (E, Nu, K) for the unlabeled ones. Returns ``(scores_labeled,
+    ``U`` (E, Nu, K) for the unlabeled ones; ``fit``: :func:`em_fit`'s result on
+    these ``ann`` and ``P`` when already computed. Returns ``(scores_labeled,
     scores_unlabeled, fit)`` where ``fit`` is :func:`em_fit`'s result or None.
     """
-    fit = None
     s_lab = np.empty(0)
     T = 1.0
-    if P is not None:
-        fit = em_fit(ann, P)
+    if P is None:
+        fit = None
+    else:
+        fit = em_fit(ann, P) if fit is None else fit
         s_lab = _max0(fit["post"].T)
         T = fit["temperature"]
     s_unl = np.empty(0)

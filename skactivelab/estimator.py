@@ -404,6 +404,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             fit = em_fit(ann_lab, P)
             post = fit["post"]
             self.annotator_accuracy_ = fit["accuracy"]
+            self._em_state = fit  # the crowd model of the last round: the scores reuse it
             codes = np.argmax(post, axis=1)
             result = replace(
                 result,
@@ -447,6 +448,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         self.temperature_ = result.temperature
         if getattr(self, "active_learning_method", "activelab") != "activelab_em":
             self.annotator_accuracy_ = None
+            self._em_state = None
         oof = np.zeros((E, n_samples, K))
         oof[:, lab_idx] = P
         if U is not None:
@@ -462,6 +464,12 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
 
     def _al_scores(self, ann_lab, P, U, random_state):
         method = getattr(self, "active_learning_method", "activelab")
+        state = getattr(self, "_em_state", None)
+        if method == "activelab_em" and state is not None:
+            # the fit's own crowd model (ann_lab, P are the arrays it was fitted on)
+            from ._em import em_scores
+
+            return em_scores(ann_lab, P, U, fit=state)[:2]
         if self._ensemble:
             return get_active_learning_scores_ensemble(
                 ann_lab, P, U, random_state=random_state, active_learning_method=method

@@ -233,3 +233,29 @@ def test_em_blocks_and_threads_do_not_change_a_bit(monkeypatch):
     np.testing.assert_array_equal(got[1], ref[1])
     np.testing.assert_array_equal(got[2]["post"], ref[2]["post"])
     assert got[2]["temperature"] == ref[2]["temperature"] and got[2]["n_iter"] == ref[2]["n_iter"]
+
+
+def test_estimator_fits_the_crowd_model_once_per_round(monkeypatch):
+    """The scores reuse the consensus's crowd model: one EM fit per cross-validation round,
+    none when scoring a new pool; the scores equal the scoring function's on the same arrays."""
+    from skactivelab import _em
+
+    X, y, L = _data()
+    calls = []
+    orig = _em.em_fit
+    monkeypatch.setattr(_em, "em_fit", lambda ann, P: calls.append(1) or orig(ann, P))
+    e = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0,
+                                 active_learning_method="activelab_em").fit(X, L)
+    assert len(calls) == e.n_iter_
+    pool = np.random.default_rng(5).normal(size=(40, X.shape[1]))
+    s_pool = e.active_learning_scores(pool)[1]
+    assert len(calls) == e.n_iter_
+    monkeypatch.setattr(_em, "em_fit", orig)
+    lab = e.labeled_mask_
+    s_lab, s_unl = get_active_learning_scores(e._ann_lab, e._P_lab[0], e.oof_pred_probs_[~lab],
+                                              active_learning_method="activelab_em")
+    np.testing.assert_array_equal(e.active_learning_scores_[lab], s_lab)
+    np.testing.assert_array_equal(e.active_learning_scores_[~lab], s_unl)
+    ref = get_active_learning_scores(e._ann_lab, e._P_lab[0], e._fold_mean_proba(pool)[0],
+                                     active_learning_method="activelab_em")[1]
+    np.testing.assert_array_equal(s_pool, ref)
