@@ -632,16 +632,22 @@ def _annotator_quality(ex, ann, lab, P, n_annotators):
     return quality
 
 
-def _em_accuracy(ex, ann, lab, P, n_annotators):
-    """Annotator accuracies of the likelihood-fitted crowd model (NaN where unknown)."""
+def _em_crowd(ex, ann, lab, P):
+    """(parsed annotations, likelihood-fitted crowd model) of local-row triples and P (E, N, K)."""
     from ._annotations import check_annotations
     from ._em import em_fit
 
-    acc = np.full(n_annotators, np.nan)
     parsed = check_annotations((ex, ann, lab), n_examples=P.shape[1], n_classes=P.shape[2])
+    return parsed, em_fit(parsed, P)
+
+
+def _em_accuracy(ex, ann, lab, P, n_annotators):
+    """Annotator accuracies of the likelihood-fitted crowd model (NaN where unknown)."""
+    parsed, fit = _em_crowd(ex, ann, lab, P)
+    acc = np.full(n_annotators, np.nan)
     ids = np.asarray(parsed.annotator_ids, dtype=np.int64)
     inside = ids < n_annotators
-    acc[ids[inside]] = em_fit(parsed, P)["accuracy"][inside]
+    acc[ids[inside]] = fit["accuracy"][inside]
     return acc
 
 
@@ -658,11 +664,7 @@ def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab, method="activelab"):
     n_per = np.bincount(ex)
     triples = (ex, ann, lab)
     if method in _EM_METHODS and P is not None and use_crowdlab:
-        from ._annotations import check_annotations
-        from ._em import em_fit
-
-        fit = em_fit(check_annotations(triples, n_examples=P.shape[1], n_classes=P.shape[2]), P)
-        return np.argmax(fit["post"], axis=1), None
+        return np.argmax(_em_crowd(*triples, P)[1]["post"], axis=1), None
     if P is None or not use_crowdlab or n_per.max() < 2:
         pp = None if P is None else P.mean(axis=0)
         mv = get_majority_vote_label(triples, pred_probs=pp, random_state=rng_seed)
