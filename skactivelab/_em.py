@@ -1,4 +1,4 @@
-"""Likelihood-fitted crowd weights: the ``"activelab_em"`` active learning method.
+"""Likelihood-fitted crowd weights: the ``"activelab_em"`` active learning method (algorithms 7).
 
 CROWDLAB estimates each annotator's weight from its agreement with the other
 annotators on the examples that have several labels, and the model's weight
