@@ -348,13 +348,9 @@ def active_learning_scores(
     """
     from sklearn.utils import check_random_state
 
-    if (labels_multiannotator is None) != (pred_probs is None):
-        missing = "pred_probs" if pred_probs is None else "labels_multiannotator"
-        raise ValueError(
-            f"{missing} is None but its partner was given; labeled examples need both "
-            "labels_multiannotator and pred_probs (or pass neither to score only "
-            "unlabeled examples)."
-        )
+    from .activelab import check_partners
+
+    check_partners(labels_multiannotator, pred_probs)
     rng = check_random_state(random_state)
     U = _as_probability_array(pred_probs_unlabeled, "pred_probs_unlabeled", 3 if ensemble else 2)
     n_models = U.shape[0] if ensemble else 1

@@ -78,9 +78,21 @@ def _check_method(active_learning_method):
         )
 
 
+def check_partners(labels_multiannotator, pred_probs):
+    """Labeled examples need both their annotations and their predictions."""
+    if (labels_multiannotator is None) != (pred_probs is None):
+        missing = "pred_probs" if pred_probs is None else "labels_multiannotator"
+        raise ValueError(
+            f"{missing} is None but its partner was given; labeled examples need both "
+            "labels_multiannotator and pred_probs (or pass neither to score only "
+            "unlabeled examples)."
+        )
+
+
 def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes,
                             random_state, active_learning_method="activelab"):
     _check_method(active_learning_method)
+    check_partners(labels_multiannotator, pred_probs)
     if _dask.is_dask_collection(pred_probs_unlabeled):
         if active_learning_method != "activelab":
             raise ValueError(
@@ -97,13 +109,6 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
         raise ValueError(
             "Nothing to score: pass pred_probs (with labels_multiannotator) for labeled "
             "examples, pred_probs_unlabeled for unlabeled ones, or both."
-        )
-    if (labels_multiannotator is None) != (pred_probs is None):
-        missing = "pred_probs" if pred_probs is None else "labels_multiannotator"
-        raise ValueError(
-            f"{missing} is None but its partner was given; labeled examples need both "
-            "labels_multiannotator and pred_probs (or pass neither to score only "
-            "unlabeled examples)."
         )
     rng = check_random_state(random_state)
     n_classes = None
