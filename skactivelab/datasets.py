@@ -261,7 +261,8 @@ def _features(body, lines, names, path):
 
 
 def _first_duplicate(ids, lines):
-    uniq, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    """(the first repeated value, the lines of its first two rows), or None."""
+    uniq, counts = np.unique(ids, return_counts=True)
     if counts.max(initial=0) < 2:
         return None
     dup = uniq[counts > 1][0]
