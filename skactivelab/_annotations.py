@@ -903,7 +903,7 @@ def wide_to_long(labels_multiannotator, *, classes=None):
 
 
 # --------------------------------------------------------------------------- public-function inputs
-def _result_index(labels, p_index, ann):
+def result_index(labels, p_index, ann):
     """pandas Index for per-example results when an input carries example IDs, else None.
 
     pandas in, pandas out: the index of a pred_probs DataFrame, else the example
@@ -923,7 +923,7 @@ def _result_index(labels, p_index, ann):
     return labels.index
 
 
-def _labeled_inputs(labels, pred_probs, *, ndim, classes, name="pred_probs"):
+def labeled_inputs(labels, pred_probs, *, ndim, classes, name="pred_probs"):
     """Checked ``(ann, P, index, columns)`` for annotations and their probabilities.
 
     ``P`` is a float64 copy. A pred_probs DataFrame is aligned to the annotations
@@ -962,10 +962,10 @@ def _labeled_inputs(labels, pred_probs, *, ndim, classes, name="pred_probs"):
             f"columns after the classes (e.g. columns=clf.classes_), or pass "
             f"{name}.to_numpy() so that column k is class k (or the k-th sorted class name)."
         ) from None
-    return ann, P, _result_index(labels, p_index, ann), columns
+    return ann, P, result_index(labels, p_index, ann), columns
 
 
-def _unlabeled_inputs(pred_probs_unlabeled, *, ndim, n_classes, labeled_columns):
+def unlabeled_inputs(pred_probs_unlabeled, *, ndim, n_classes, labeled_columns):
     """Checked ``(U, index)``; a DataFrame's columns must name the labeled classes."""
     from ._validation import check_pred_probs, split_pred_probs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 
 import numpy as np
 
@@ -88,6 +89,36 @@ def normalise_rows(P, *, name="pred_probs"):
     )
 
 
+def check_prob_shape(shape, *, name="pred_probs", ndim=2, n_classes=None):
+    """Refuse probabilities of the wrong shape: ``ndim`` dimensions (2: (N, K) for one
+    model, 3: (E, N, K) for several), at least 2 classes, ``n_classes`` if given
+    (the classes of the labeled examples). Also for lazy (Dask) arrays, whose shape
+    is known before their values."""
+    if len(shape) != ndim:
+        kind = "(n_examples, n_classes)" if ndim == 2 else "(n_models, n_examples, n_classes)"
+        hint = ""
+        if ndim == 2 and len(shape) == 3:
+            hint = " For several models use the *_ensemble function."
+        elif ndim == 3 and len(shape) == 2:
+            hint = " For one model use the non-ensemble function, or stack arrays with np.stack."
+        raise ValueError(f"{name} must have {ndim} dimensions {kind}, got shape {shape}.{hint}")
+    K = shape[-1]
+    if not np.isfinite(K):
+        raise ValueError(
+            f"{name} has an unknown number of columns; give a Dask array whose class axis "
+            "has a known size (e.g. from a DataFrame with known columns)."
+        )
+    if K < 2:
+        raise ValueError(
+            f"{name} has {K} column(s); at least 2 classes are needed (one column per class)."
+        )
+    if n_classes is not None and K != n_classes:
+        raise ValueError(
+            f"{name} has {K} classes (columns) but the labeled pred_probs has {n_classes}; "
+            "both must use the same classes in the same column order."
+        )
+
+
 def check_pred_probs(pred_probs, *, name="pred_probs", ndim=2, n_classes=None):
     """Validate predicted probabilities; return a float64 array (never the caller's).
 
@@ -108,26 +139,7 @@ def check_pred_probs(pred_probs, *, name="pred_probs", ndim=2, n_classes=None):
         raise TypeError(
             f"{name} must be a numeric array of probabilities ({exc})."
         ) from None
-    if P.ndim != ndim:
-        shape = "(n_examples, n_classes)" if ndim == 2 else "(n_models, n_examples, n_classes)"
-        hint = ""
-        if ndim == 2 and P.ndim == 3:
-            hint = " For several models use the *_ensemble function."
-        elif ndim == 3 and P.ndim == 2:
-            hint = " For one model use the non-ensemble function, or stack arrays with np.stack."
-        raise ValueError(
-            f"{name} must have {ndim} dimensions {shape}, got shape {P.shape}.{hint}"
-        )
-    K = P.shape[-1]
-    if K < 2:
-        raise ValueError(
-            f"{name} has {K} column(s); at least 2 classes are needed (one column per class)."
-        )
-    if n_classes is not None and K != n_classes:
-        raise ValueError(
-            f"{name} has {K} classes (columns) but the labeled pred_probs has {n_classes}; "
-            "both must use the same classes in the same column order."
-        )
+    check_prob_shape(P.shape, name=name, ndim=ndim, n_classes=n_classes)
     return normalise_rows(P, name=name)
 
 
@@ -196,3 +208,48 @@ def split_pred_probs(pred_probs, *, name="pred_probs", ndim=2):
         columns = None if _default_columns(first.columns) else np.asarray(first.columns)
         return values, first.index, columns
     return pred_probs, None, None
+
+
+# --------------------------------------------------------------------------- batch selection
+def check_n_instances(n_instances):
+    """A batch size: an integer >= 1."""
+    if isinstance(n_instances, (bool, np.bool_)) or not isinstance(n_instances, numbers.Integral):
+        raise TypeError(f"n_instances must be an integer, got {n_instances!r}.")
+    if n_instances <= 0:
+        raise ValueError(f"n_instances must be >= 1, got {n_instances}.")
+
+
+def check_candidates(candidates, n):
+    """Candidate rows among ``n`` scores: ``(mask, None)`` for a boolean mask of shape
+    (n,), ``(None, indices)`` for distinct int64 indices in 0..n-1."""
+    cand = np.asarray(candidates)
+    if cand.dtype == bool:
+        if cand.shape != (n,):
+            raise ValueError(
+                f"candidates is a boolean mask of shape {cand.shape} but scores has "
+                f"shape {(n,)}; give one entry per score."
+            )
+        return cand, None
+    if cand.ndim != 1 or (cand.size and cand.dtype.kind not in "iu"):
+        raise ValueError("candidates must be a 1-D array of integer indices or a boolean mask.")
+    cand = cand.astype(np.int64)
+    if cand.size and (cand.min() < 0 or cand.max() >= n):
+        raise ValueError(f"candidates holds indices outside 0..{n - 1} (the length of scores).")
+    if np.unique(cand).size != cand.size:
+        raise ValueError("candidates contains duplicate indices; give each index once.")
+    return None, cand
+
+
+def check_batch(n_instances, n_candidates):
+    """A batch no larger than the candidates."""
+    if n_instances > n_candidates:
+        raise ValueError(
+            f"n_instances={n_instances} is more than the {n_candidates} candidate examples; "
+            "ask for fewer or allow more candidates."
+        )
+
+
+def check_candidate_scores(scores):
+    """Every candidate has a score (no NaN)."""
+    if np.isnan(scores).any():
+        raise ValueError("scores contains NaN at candidate indices; every candidate needs a score.")

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from . import _kernels as K_
-from ._annotations import _labeled_inputs
+from ._annotations import labeled_inputs
 from ._validation import _is_pandas, check_pred_probs
 
 # Below this temperature log(p) / T can overflow; the limit T -> 0 is used instead.
@@ -47,7 +47,7 @@ def find_best_temperature(pred_probs, labels_multiannotator, *, classes=None):
     >>> find_best_temperature(pred_probs, labels) > 1
     True
     """
-    ann, P, _, _ = _labeled_inputs(labels_multiannotator, pred_probs, ndim=2, classes=classes)
+    ann, P, _, _ = labeled_inputs(labels_multiannotator, pred_probs, ndim=2, classes=classes)
     n_per = np.bincount(ann.example, minlength=ann.n_examples).astype(np.float64)
     return K_.best_temperature(P, ann, n_per)
 

@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 
 from . import _kernels as K_
 from ._utils import no_class_array
-from ._annotations import _labeled_inputs
+from ._annotations import labeled_inputs
 from ._label_scores import check_label_quality_method, label_quality_scores
 
 __all__ = [
@@ -241,7 +241,7 @@ def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes):
     """Validate inputs; return (ann, P with shape (E, N, K), n_per, count, index)."""
     if pred_probs is None:
         raise ValueError("pred_probs is None; pass out-of-fold predicted probabilities.")
-    ann, P, index, _ = _labeled_inputs(
+    ann, P, index, _ = labeled_inputs(
         labels_multiannotator, pred_probs, ndim=3 if ensemble else 2, classes=classes
     )
     if not ensemble:
