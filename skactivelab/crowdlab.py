@@ -347,25 +347,30 @@ def label_quality(
             "examples, or use get_active_learning_scores, which handles this case."
         )
     rng = check_random_state(random_state)
-    consensus_by_method = {}
-    primary = None
+    consensus_by_method = _each_consensus(ann, P, n_per, count, methods, calibrate_probs, rng, quality_method, score)
+    return _result(ann, P, n_per, count, consensus_by_method, quality_method, score, ensemble=ensemble,
+                   example_ids=ann.example_ids if index is None else np.asarray(index))
+
+
+def _each_consensus(ann, P, n_per, count, methods, calibrate, rng, quality_method, score):
+    """``{method: (consensus codes, CROWDLAB stats, temperatures, consensus quality)}``
+    for each consensus method, in order (the first one defines every statistic)."""
+    out = {}
     for m in methods:  # at most two methods
         consensus, stats, temperatures = K_.crowdlab_consensus(
-            ann, P, n_per, count, method=m, calibrate=calibrate_probs, rng=rng,
-            quality_method=quality_method,
+            ann, P, n_per, count, method=m, calibrate=calibrate, rng=rng, quality_method=quality_method,
         )
         if quality_method == "crowdlab":
             quality_m = label_quality_scores(stats["post"], np.arange(ann.n_examples), consensus, **score)
         else:  # the fraction of annotators who chose the consensus
             quality_m = (count / n_per[:, None])[np.arange(ann.n_examples), consensus]
-        consensus_by_method[m] = {
-            "consensus_label": ann.classes[consensus],
-            "consensus_quality_score": quality_m,
-            "annotator_agreement": stats["agree"],
-        }
-        if primary is None:
-            primary = (consensus, stats, temperatures, quality_m)
-    consensus, stats, temperatures, quality = primary
+        out.setdefault(m, (consensus, stats, temperatures, quality_m))
+    return out
+
+
+def _result(ann, P, n_per, count, by_method, quality_method, score, *, ensemble, example_ids):
+    """``(LabelQualityResult, consensus codes)`` of the first consensus method."""
+    consensus, stats, temperatures, quality = next(iter(by_method.values()))
     ex, lab = ann.example, ann.label
     if quality_method == "crowdlab":
         post = stats["post"]
@@ -378,22 +383,10 @@ def label_quality(
         post, ex, lab, groups=ann.annotator, n_groups=ann.n_annotators, **score
     )
     annot = K_.annotator_statistics(
-        ann,
-        n_per,
-        consensus,
-        annotation_quality,
-        stats["hit"],
-        stats["plus"],
-        w,
-        None if w_M is None else w_M.mean(),
-        quality,
+        ann, n_per, consensus, annotation_quality, stats["hit"], stats["plus"], w,
+        None if w_M is None else w_M.mean(), quality,
     )
-    # Annotators with no label have no worst class: -1 (numeric classes) or None.
-    worst_values = _class_values(annot["worst_class"], ann.classes)
-    if w_M is None:
-        model_weight = None
-    else:
-        model_weight = w_M if ensemble else float(w_M[0])
+    model_weight = None if w_M is None else (w_M if ensemble else float(w_M[0]))
     return LabelQualityResult(
         consensus_label=ann.classes[consensus],
         consensus_quality_score=quality,
@@ -406,14 +399,18 @@ def label_quality(
         annotator_ids=ann.annotator_ids,
         annotator_quality=annot["annotator_quality"],
         agreement_with_consensus=annot["agreement_with_consensus"],
-        worst_class=worst_values,
+        # annotators with no label have no worst class: -1 (numeric classes) or None
+        worst_class=_class_values(annot["worst_class"], ann.classes),
         num_examples_labeled=annot["num_examples_labeled"],
         model_weight=model_weight,
         annotator_weights=w,
         classes=ann.classes,
         temperature=None if temperatures is None else (temperatures if ensemble else float(temperatures[0])),
-        example_ids=ann.example_ids if index is None else np.asarray(index),
-        consensus_by_method=consensus_by_method if len(methods) > 1 else {},
+        example_ids=example_ids,
+        consensus_by_method={
+            m: {"consensus_label": ann.classes[c], "consensus_quality_score": q, "annotator_agreement": st["agree"]}
+            for m, (c, st, _, q) in by_method.items()
+        } if len(by_method) > 1 else {},
     ), consensus
 
 

@@ -51,7 +51,7 @@ from ._annotations import Annotations, check_annotations
 from ._utils import is_dataframe, is_long_format, no_class_array, py_scalar
 from . import _kernels as K_
 from . import _dask
-from ._config import _at_most
+from ._config import at_most
 from ._digest import data_digest
 from ._models import fit_fold_model, fold_splits
 from ._phases import METHODS, fit_labeled, kind_of, score_rows
@@ -245,7 +245,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         """Threads of the scoring kernels follow ``n_jobs`` (None means 1, -1 all CPUs,
         as for the folds; they never run at the same time), within any limit of
         ``skactivelab.config_context``."""
-        return _at_most(effective_n_jobs(None) if self.n_jobs is None else self.n_jobs)
+        return at_most(effective_n_jobs(None) if self.n_jobs is None else self.n_jobs)
 
     # ------------------------------------------------------------------ folds
     def _warn_small_classes(self, strat, K, n_splits):

@@ -739,6 +739,35 @@ def _pick_annotators(selection, method, picked, task, labeled_by, triples, P, an
     return who
 
 
+def _who_answers(selection, method, picked, task, labeled_by, triples, P, annotator_selection, rng, next_col):
+    """``(who, column, next_col)``: who labels each picked example and under which annotator
+    column the label is stored ("paper" mode: a random annotator, one new column per round)."""
+    if selection == "paper":
+        who = rng.integers(0, task.n_annotators, picked.size)
+        return who, np.full(picked.size, next_col), next_col + 1
+    who = _pick_annotators(selection, method, picked, task, labeled_by, triples, P, annotator_selection, rng)
+    return who, who, next_col
+
+
+def _check_run(method, consensus, batch_size, n_rounds):
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {METHODS}.")
+    if consensus not in ("crowdlab", "majority_vote", "paper"):
+        raise ValueError("consensus must be 'crowdlab', 'majority_vote' or 'paper'.")
+    if batch_size < 1 or n_rounds < 0:
+        raise ValueError("batch_size must be >= 1 and n_rounds >= 0.")
+
+
+def _initial_state(task):
+    """The task's initial (example, annotator, label) triples (copies) and ``labeled_by``:
+    ``labeled_by[i, j]``, annotator j cannot be asked about example i (already answered,
+    or, when replaying real labels, has no label for it)."""
+    ex, ann, lab = task.init_example.copy(), task.init_annotator.copy(), task.init_label.copy()
+    labeled_by = np.zeros(task.oracle.shape, dtype=bool) if not task.is_replay else ~task.available
+    labeled_by[ex, ann] = True
+    return ex, ann, lab, labeled_by
+
+
 def _poor_annotators(task):
     """Annotators right less than ``2/K`` of the time over all their labels in the oracle."""
     has = task.available if task.is_replay else np.ones_like(task.oracle, dtype=bool)
@@ -832,12 +861,7 @@ def run_method(
     >>> rec["round"].tolist(), rec["n_annotations"].tolist()
     ([0, 1, 2], [20, 25, 30])
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}.")
-    if consensus not in ("crowdlab", "majority_vote", "paper"):
-        raise ValueError("consensus must be 'crowdlab', 'majority_vote' or 'paper'.")
-    if batch_size < 1 or n_rounds < 0:
-        raise ValueError("batch_size must be >= 1 and n_rounds >= 0.")
+    _check_run(method, consensus, batch_size, n_rounds)
     rng = np.random.default_rng(random_state)
     K, M = task.n_classes, task.n_annotators
     n_tr = task.y_train.size
@@ -848,13 +872,7 @@ def run_method(
     selection = _selection_mode(method, task, annotator_selection)
     strategy = _method_strategy(method)
 
-    ex = task.init_example.copy()
-    ann = task.init_annotator.copy()
-    lab = task.init_label.copy()
-    # labeled_by[i, j]: annotator j cannot be asked about example i (already
-    # answered, or, when replaying real labels, has no label for it)
-    labeled_by = np.zeros((n_tr, M), dtype=bool) if not task.is_replay else ~task.available
-    labeled_by[ex, ann] = True
+    ex, ann, lab, labeled_by = _initial_state(task)
     next_col = M  # "paper" mode: one new annotator column per round
     P_all = None  # (E, n_tr, K): out-of-fold P of labeled rows, pool prediction elsewhere
     X_test, y_test = task.X_test, task.y_test
@@ -888,14 +906,8 @@ def run_method(
             scores = _method_scores(strategy, n_per, P, U, triples, rng)
             picked = _pick_examples(scores, task, pool_rows, labeled_by, selection, batch_size, rng)
             n_relabel += int(np.sum(n_per[picked] > 0))
-            if selection == "paper":
-                who = rng.integers(0, M, picked.size)
-                col = np.full(picked.size, next_col)
-                next_col += 1
-            else:
-                who = _pick_annotators(selection, method, picked, task, labeled_by, triples, P,
-                                       annotator_selection, rng)
-                col = who
+            who, col, next_col = _who_answers(selection, method, picked, task, labeled_by, triples, P,
+                                              annotator_selection, rng, next_col)
             if details and picked.size:
                 _record_batch_details(rec, n_per, picked, who, task, poor, selection)
             labeled_by[picked, who] = True
