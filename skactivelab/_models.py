@@ -70,19 +70,19 @@ def seeded(model, random_state):
     return est.set_params(**seeded_params) if seeded_params else est
 
 
-def fold_splits(X, y, n_splits, random_state):
+def fold_splits(X, y, n_splits, random_state, *, shuffle=True):
     """The folds of the labeled rows: ``[(train, test), ...]``.
 
     The rule scikit-learn applies to a classifier: ``StratifiedKFold`` (shuffled,
     seeded by ``random_state``) on the class codes ``y``, which tolerates classes
-    with fewer rows than folds; a shuffled ``KFold`` only where stratifying is
+    with fewer rows than folds; a ``KFold`` only where stratifying is
     impossible, when every class has fewer rows than folds.
     """
     counts = np.bincount(np.asarray(y))
     if counts.max() < n_splits:
-        splitter = KFold(n_splits, shuffle=True, random_state=random_state)
+        splitter = KFold(n_splits, shuffle=shuffle, random_state=random_state)
     else:
-        splitter = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
+        splitter = StratifiedKFold(n_splits, shuffle=shuffle, random_state=random_state)
     with warnings.catch_warnings():
         # classes with fewer rows than folds: callers say so in their own words
         warnings.filterwarnings("ignore", message="The least populated class")

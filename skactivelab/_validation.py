@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import numbers
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -12,6 +14,27 @@ import numpy as np
 #: error naming it. Rows already summing to 1 within EXACT_TOL are left unchanged.
 ROW_SUM_TOL = 0.01
 EXACT_TOL = 1e-12
+
+
+class PredProbsNotNormalisedWarning(UserWarning):
+    """Probability rows that do not sum to 1 were used as given (cleanlab-compatible module)."""
+
+
+# Set by :func:`rows_as_given`: the rows used as given, for one warning.
+_AS_GIVEN = contextvars.ContextVar("skactivelab_rows_as_given", default=None)
+
+
+@contextmanager
+def rows_as_given():
+    """Within this context, probability rows further than ``ROW_SUM_TOL`` from 1 (but
+    finite and non-negative) are used as given instead of refused, as cleanlab does;
+    yields a list of ``(name, rows)`` for each array so used. Every other check stays."""
+    seen = []
+    token = _AS_GIVEN.set(seen)
+    try:
+        yield seen
+    finally:
+        _AS_GIVEN.reset(token)
 
 
 def _first(idx, n=10):
@@ -82,6 +105,10 @@ def normalise_rows(P, *, name="pred_probs"):
             "predicted probabilities must be >= 0 (apply softmax to scores/logits first)."
         )
     bad = off > ROW_SUM_TOL
+    as_given = _AS_GIVEN.get()
+    if as_given is not None:
+        as_given.append((name, np.flatnonzero(bad) % n_rows))
+        return P
     raise ValueError(
         f"{name} rows {_first(np.flatnonzero(bad) % n_rows)} do not sum to 1 "
         f"(tolerance {ROW_SUM_TOL:g} per row; rows within it are renormalised); pass "

@@ -47,7 +47,7 @@ from ._compat import (
     safe_indexing,
     validate_data,
 )
-from ._annotations import Annotations, check_annotations
+from ._annotations import Annotations, check_annotations, rows_of_X
 from ._utils import is_dataframe, is_long_format, no_class_array, py_scalar
 from . import _kernels as K_
 from . import _dask
@@ -290,7 +290,9 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         if ann.n_annotations == 0:
             raise ValueError(
                 "y has no label at all; every row is unlabeled. Give at least one "
-                "annotation (NaN or -1 mark a missing label)."
+                "annotation (NaN or -1 mark a missing label); under cross_val_score or "
+                "GridSearchCV, pass cv=skactivelab.ConsensusStratifiedKFold(5) so that every "
+                "training fold has labeled rows."
             )
         if ann.n_classes < 2:
             raise ValueError(
@@ -308,7 +310,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         # content hash: lets query strategies recognise this X as the training set
         self.fit_digest_ = data_digest(X)
         n_samples = num_samples(X)
-        ann = self._fit_target(y, n_samples)
+        ann = self._fit_target(rows_of_X(y, X), n_samples)
         self.classes_ = ann.classes
         self.annotator_ids_ = ann.annotator_ids
         rng = check_random_state(self.random_state)
@@ -492,9 +494,14 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         n = num_samples(X)
         if sample_weight is not None:
             _check_row_length(sample_weight, n, "sample_weight", "score")
-        ann = _parse_target(y, n)
+        ann = _parse_target(rows_of_X(y, X), n)
         if ann.n_annotations == 0:
-            raise ValueError("y has no label at all; nothing to score against.")
+            raise ValueError(
+                "y has no label at all in these rows; nothing to score against. Under "
+                "cross_val_score or GridSearchCV this is a test fold of unlabeled rows only (their "
+                "default cv does not stratify an annotation matrix): pass "
+                "cv=skactivelab.ConsensusStratifiedKFold(5), which puts labeled rows in every fold."
+            )
         has = np.bincount(ann.example, minlength=n) > 0
         ref = get_majority_vote_label(ann.subset_examples(has), random_state=self.random_state)
         rows = np.flatnonzero(has)

@@ -342,11 +342,18 @@ def test_long_y_with_string_example_ids_refused():
         MultiAnnotatorActiveLearner(_clf(), X=X, y=y)
 
 
-def test_dataframe_index_mismatch_refused():
+def test_dataframe_rows_matched_by_index():
+    """y's rows go to the rows of X with the same ID: the same IDs in another order are
+    aligned, IDs on one side only are refused."""
     X, y, _ = _string_id_frame()
     Xdf = pd.DataFrame(X, index=np.arange(60)[::-1])
+    learner = MultiAnnotatorActiveLearner(_clf(), X=Xdf, y=y)
+    rows, anns, labels = learner.annotations
+    # ID i is row 59 - i of X: "ann" labeled IDs 0..39, i.e. rows 20..59
+    assert sorted(rows[anns == "ann"].tolist()) == list(range(20, 60))
+    np.testing.assert_array_equal(labels[anns == "ann"], y["ann"].to_numpy()[59 - rows[anns == "ann"]])
     with pytest.raises(ValueError, match="indexes differ"):
-        MultiAnnotatorActiveLearner(_clf(), X=Xdf, y=y)
+        MultiAnnotatorActiveLearner(_clf(), X=pd.DataFrame(X, index=np.arange(60) + 5), y=y)
 
 
 def test_duplicate_or_missing_annotator_ids_refused():

@@ -157,7 +157,7 @@ LAYERS = (
     ("_em", "calibration", "majority_vote", "crowdlab", "_frames"),
     ("_phases",),
     ("_dask",),
-    ("activelab", "query", "multiannotator"),
+    ("activelab", "query", "multiannotator", "model_selection"),
     ("estimator",),
     ("strategies",),
     ("learner", "simulation"),
