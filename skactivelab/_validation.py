@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import numbers
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 
@@ -80,8 +81,62 @@ def normalise_rows(P, *, name="pred_probs"):
         raise TypeError(f"{name} must be a numeric array of probabilities ({exc}).") from None
     if P.ndim == 0 or P.shape[-1] == 0:
         raise ValueError(f"{name} must have one column per class, got shape {P.shape}.")
-    K = P.shape[-1]
     n_rows = P.shape[-2] if P.ndim >= 2 else 1
+    problems = renormalise_rows(P)
+    if problems is None:
+        return P
+    if problems.nonfinite.size:
+        raise ValueError(
+            f"{name} contains NaN or infinite values in rows {_first(problems.nonfinite % n_rows)}; "
+            "predicted probabilities must be finite."
+        )
+    if problems.negative.size:
+        raise ValueError(
+            f"{name} contains negative values in rows {_first(problems.negative % n_rows)}; "
+            "predicted probabilities must be >= 0 (apply softmax to scores/logits first)."
+        )
+    as_given = _AS_GIVEN.get()
+    if as_given is not None:
+        as_given.append((name, problems.off % n_rows))
+        return P
+    raise ValueError(
+        f"{name} rows {_first(problems.off % n_rows)} do not sum to 1 "
+        f"(tolerance {ROW_SUM_TOL:g} per row; rows within it are renormalised); pass "
+        "probabilities, e.g. from predict_proba, or normalise each row."
+    )
+
+
+class RowProblems(NamedTuple):
+    """Rows (flat positions over all axes but the last) that break the probability-row rule."""
+
+    nonfinite: np.ndarray
+    negative: np.ndarray
+    off: np.ndarray
+    sums: np.ndarray
+
+
+def renormalise_rows(P):
+    """The one probability-row rule, applied in place to a float64 array ``P`` (..., K).
+
+    A row is valid when it is finite, non-negative and sums to 1 within
+    ``ROW_SUM_TOL`` (0.01). When every row is valid, the rows off by more than
+    ``EXACT_TOL`` (1e-12) are divided by their sum (in place: pass your own copy;
+    rows already summing to 1 are unchanged bit for bit) and None is returned.
+    Otherwise ``P`` is left unchanged and a :class:`RowProblems` names the rows
+    that break the rule (positions of ``P.reshape(-1, K)``), with every row's sum,
+    for the caller's own message (a file and line, a row number).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab._validation import renormalise_rows
+    >>> P = np.array([[0.333, 0.666], [0.6, 0.4]])
+    >>> renormalise_rows(P) is None, P.round(4).tolist()
+    (True, [[0.3333, 0.6667], [0.6, 0.4]])
+    >>> renormalise_rows(np.array([[0.5, 0.2], [0.6, 0.4]])).off.tolist()
+    [0]
+    """
+    K = P.shape[-1]
     flat = P.reshape(-1, K)
     # Fast path: NaN/inf propagate into the row sums, so one sum and one global
     # minimum decide validity; per-row details are computed only on failure.
@@ -91,28 +146,12 @@ def normalise_rows(P, *, name="pred_probs"):
         fix = np.flatnonzero(off > EXACT_TOL)
         if fix.size:
             flat[fix] /= sums[fix, None]
-        return P
-    bad = ~np.isfinite(flat).all(axis=1)
-    if bad.any():
-        raise ValueError(
-            f"{name} contains NaN or infinite values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
-            "predicted probabilities must be finite."
-        )
-    bad = (flat < 0).any(axis=1)
-    if bad.any():
-        raise ValueError(
-            f"{name} contains negative values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
-            "predicted probabilities must be >= 0 (apply softmax to scores/logits first)."
-        )
-    bad = off > ROW_SUM_TOL
-    as_given = _AS_GIVEN.get()
-    if as_given is not None:
-        as_given.append((name, np.flatnonzero(bad) % n_rows))
-        return P
-    raise ValueError(
-        f"{name} rows {_first(np.flatnonzero(bad) % n_rows)} do not sum to 1 "
-        f"(tolerance {ROW_SUM_TOL:g} per row; rows within it are renormalised); pass "
-        "probabilities, e.g. from predict_proba, or normalise each row."
+        return None
+    return RowProblems(
+        nonfinite=np.flatnonzero(~np.isfinite(flat).all(axis=1)),
+        negative=np.flatnonzero((flat < 0).any(axis=1)),
+        off=np.flatnonzero(~(off <= ROW_SUM_TOL)),
+        sums=sums,
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import _kernels as K_
-from ._utils import no_class_array
+from ._utils import no_class_array, py_scalar
 from ._annotations import labeled_inputs
 from ._label_scores import check_label_quality_method, label_quality_scores
 
@@ -120,22 +120,11 @@ class LabelQualityResult(Mapping):
 
     def to_frame(self):
         """Per-example DataFrame: consensus_label, consensus_quality_score, annotator_agreement, num_annotations."""
-        pd = _pandas()
-        data = {
-            "consensus_label": self.consensus_label,
-            "consensus_quality_score": self.consensus_quality_score,
-            "annotator_agreement": self.annotator_agreement,
-            "num_annotations": self.num_annotations,
-        }
-        for method, cols in list(self.consensus_by_method.items())[1:]:
-            data.update({f"{name}_{method}": v for name, v in cols.items()})
-        return pd.DataFrame(data, index=self._index())
+        return label_quality_frame(self, self._index())
 
     def detailed_label_quality_frame(self):
         """(N, M) DataFrame with columns ``quality_annotator_<id>``."""
-        pd = _pandas()
-        cols = [f"quality_annotator_{a}" for a in self.annotator_ids]
-        return pd.DataFrame(self.detailed_label_quality, columns=cols, index=self._index())
+        return detailed_quality_frame(self, self._index())
 
     def annotator_stats_frame(self, sort=True):
         """Per-annotator DataFrame indexed by annotator ID.
@@ -143,19 +132,7 @@ class LabelQualityResult(Mapping):
         ``sort=True`` orders rows by (annotator_quality, agreement_with_consensus)
         ascending, worst annotators first, as cleanlab does.
         """
-        pd = _pandas()
-        df = pd.DataFrame(
-            {
-                "annotator_quality": self.annotator_quality,
-                "agreement_with_consensus": self.agreement_with_consensus,
-                "worst_class": self.worst_class,
-                "num_examples_labeled": self.num_examples_labeled,
-            },
-            index=pd.Index(self.annotator_ids, name="annotator"),
-        )
-        if sort:
-            df = df.sort_values(["annotator_quality", "agreement_with_consensus"], kind="stable")
-        return df
+        return annotator_stats_frame(self, _pandas().Index(self.annotator_ids, name="annotator"), sort=sort)
 
     # ------------------------------------------------------------------ Mapping
     def __getitem__(self, key):
@@ -190,6 +167,54 @@ class LabelQualityResult(Mapping):
         return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
 
     __hash__ = None
+
+
+# ------------------------------------------------------------------ cleanlab-style views
+# The one builder of the DataFrames of a result: the result's own views and the
+# cleanlab-compatible module (:mod:`skactivelab.multiannotator`) call these.
+def label_quality_frame(result, index=None):
+    """Per-example DataFrame (cleanlab's "label_quality"): consensus_label,
+    consensus_quality_score, annotator_agreement, num_annotations, then the same
+    three columns suffixed ``_<method>`` for each further consensus method."""
+    pd = _pandas()
+    columns = {
+        "consensus_label": np.asarray(result.consensus_label),
+        "consensus_quality_score": np.asarray(result.consensus_quality_score, dtype=float),
+        "annotator_agreement": np.asarray(result.annotator_agreement, dtype=float),
+        "num_annotations": np.asarray(result.num_annotations, dtype=np.int64),
+    }
+    for method, by in list(result.consensus_by_method.items())[1:]:
+        columns[f"consensus_label_{method}"] = np.asarray(by["consensus_label"])
+        columns[f"consensus_quality_score_{method}"] = np.asarray(by["consensus_quality_score"], dtype=float)
+        columns[f"annotator_agreement_{method}"] = np.asarray(by["annotator_agreement"], dtype=float)
+    return pd.DataFrame(columns, index=index)
+
+
+def detailed_quality_frame(result, index=None, columns_name=None):
+    """(N, M) DataFrame (cleanlab's "detailed_label_quality"): a column
+    ``quality_annotator_<id>`` per annotator, NaN where no label was given."""
+    pd = _pandas()
+    names = [f"quality_annotator_{py_scalar(a)}" for a in np.asarray(result.annotator_ids)]
+    return pd.DataFrame(np.asarray(result.detailed_label_quality, dtype=float), index=index,
+                        columns=pd.Index(names, name=columns_name))
+
+
+def annotator_stats_frame(result, index, *, sort=True):
+    """Per-annotator DataFrame (cleanlab's "annotator_stats"), worst annotators first
+    (by annotator_quality, then agreement_with_consensus) with ``sort``."""
+    pd = _pandas()
+    df = pd.DataFrame(
+        {
+            "annotator_quality": np.asarray(result.annotator_quality, dtype=float),
+            "agreement_with_consensus": np.asarray(result.agreement_with_consensus, dtype=float),
+            "worst_class": np.asarray(result.worst_class),
+            "num_examples_labeled": np.asarray(result.num_examples_labeled, dtype=np.int64),
+        },
+        index=index,
+    )
+    if sort:
+        df = df.sort_values(["annotator_quality", "agreement_with_consensus"], kind="stable")
+    return df
 
 
 def _same(a, b):

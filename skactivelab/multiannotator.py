@@ -163,42 +163,17 @@ def _as_cleanlab_dict(
     verbose,
 ):
     """A :class:`~skactivelab.LabelQualityResult` in cleanlab's dict-of-DataFrames format."""
-    pd = _pandas()
     consensus = np.asarray(result.consensus_label)
     index = _example_index(labels_multiannotator, consensus.shape[0], result.example_ids)
-    columns = {
-        "consensus_label": consensus,
-        "consensus_quality_score": np.asarray(result.consensus_quality_score, dtype=float),
-        "annotator_agreement": np.asarray(result.annotator_agreement, dtype=float),
-        "num_annotations": np.asarray(result.num_annotations, dtype=np.int64),
-    }
-    for m in methods[1:]:
-        by = result.consensus_by_method[m]
-        columns[f"consensus_label_{m}"] = np.asarray(by["consensus_label"])
-        columns[f"consensus_quality_score_{m}"] = np.asarray(by["consensus_quality_score"], dtype=float)
-        columns[f"annotator_agreement_{m}"] = np.asarray(by["annotator_agreement"], dtype=float)
-    out = {"label_quality": pd.DataFrame(columns, index=index)}
-    annotator_ids = np.asarray(result.annotator_ids)
+    out = {"label_quality": _crowdlab.label_quality_frame(result, index)}
     if return_detailed_quality:
-        out["detailed_label_quality"] = pd.DataFrame(
-            np.asarray(result.detailed_label_quality, dtype=float),
-            index=index,
-            columns=pd.Index(
-                [f"quality_annotator_{py_scalar(a)}" for a in annotator_ids],
-                name=getattr(getattr(labels_multiannotator, "columns", None), "name", None),
-            ),
+        out["detailed_label_quality"] = _crowdlab.detailed_quality_frame(
+            result, index, getattr(getattr(labels_multiannotator, "columns", None), "name", None)
         )
     if return_annotator_stats:
-        stats = pd.DataFrame(
-            {
-                "annotator_quality": np.asarray(result.annotator_quality, dtype=float),
-                "agreement_with_consensus": np.asarray(result.agreement_with_consensus, dtype=float),
-                "worst_class": np.asarray(result.worst_class),
-                "num_examples_labeled": np.asarray(result.num_examples_labeled, dtype=np.int64),
-            },
-            index=_annotator_index(labels_multiannotator, annotator_ids),
+        out["annotator_stats"] = _crowdlab.annotator_stats_frame(
+            result, _annotator_index(labels_multiannotator, np.asarray(result.annotator_ids))
         )
-        out["annotator_stats"] = stats.sort_values(["annotator_quality", "agreement_with_consensus"])
     if return_weights:
         w_M = np.asarray(result.model_weight, dtype=float)
         out["model_weight"] = w_M if ensemble else np.float64(w_M)
