@@ -618,6 +618,11 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         by it. None with ``"activelab"``.
     label_quality_ : LabelQualityResult
         The full CROWDLAB result for the labeled rows (``to_frame()`` etc.).
+    active_learning_fit_ : object
+        ActiveLab's first phase fitted on the labeled rows (its type follows
+        ``active_learning_method``): ``scores_labeled``, what every pool row's
+        score depends on, and the ``annotations`` and out-of-fold ``pred_probs``
+        it was fitted on. The query strategies read it; see the design page.
     oof_pred_probs_ : ndarray of shape (n_samples, n_classes)
         Out-of-fold predicted probabilities of the labeled rows; for unlabeled
         rows the mean prediction of the fold models.
