@@ -207,6 +207,7 @@ def test_suggestion_ranks_by_crowd_model_accuracy_even_with_one_label_each():
     assert 3 not in got.tolist()
 
 
+@pytest.mark.slow
 def test_em_blocks_and_threads_do_not_change_a_bit(monkeypatch):
     """The EM passes run per block of examples, in threads when large: any block size and
     thread count gives exactly the same result."""
