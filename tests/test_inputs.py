@@ -277,10 +277,8 @@ def test_inputs_never_modified():
 
 
 # ==========================================================================================
-# Input handling and results of the scoring core
-# Input handling and results of the scoring core: the hardening cases.
-#
-# Each test pins a behaviour that used to be silently wrong or a traceback:
+# Input handling and results of the scoring core. Each test pins a behaviour that used to be
+# silently wrong or a traceback:
 # 'nan' text in string arrays, long format with extra columns, how probability
 # rows are matched to examples (and results indexed by example ID), the result
 # as a read-only mapping, class encoding by value, one row-sum tolerance, and

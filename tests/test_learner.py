@@ -176,7 +176,7 @@ def test_assign_annotators_hand_case():
 
 # ==========================================================================================
 # Learner: bad input, all-or-nothing teach, IDs, policies
-# MultiAnnotatorActiveLearner hardening: all-or-nothing teach, label kinds, user annotator IDs.
+# MultiAnnotatorActiveLearner: all-or-nothing teach, label kinds, user annotator IDs.
 
 def _data(n=60):
     rng = np.random.default_rng(0)
