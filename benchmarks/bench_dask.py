@@ -2,7 +2,7 @@
 
 The pool (``--rows`` rows, K = ``--classes`` classes) is made lazily on the
 workers (uniform draws normalised per row), scored with
-``skactivelab._dask.active_learning_scores`` against a small labeled set
+``skactivelab.get_active_learning_scores`` with a Dask pool against a small labeled set
 (10,000 rows, 3 annotators), and the ``--batch`` lowest scores are selected with
 ``select_batch``'s chunked reduction. Reported: wall time, the client's peak
 resident memory, and the ratio to in-memory NumPy (make + score a
@@ -44,7 +44,7 @@ def dask_run(rows, K, chunk, batch, workers, L, P):
     import dask.array as da
     import distributed
 
-    from skactivelab import _dask
+    from skactivelab import get_active_learning_scores
     from skactivelab.query import select_batch
 
     with warnings.catch_warnings():
@@ -58,7 +58,7 @@ def dask_run(rows, K, chunk, batch, workers, L, P):
         chunks = ((chunk,) * (rows // chunk) + ((rows % chunk,) if rows % chunk else ()), (K,))
         pool = da.map_blocks(make_block, K=K, chunks=chunks, dtype=np.float64)
         t0 = time.perf_counter()
-        _, scores = _dask.active_learning_scores(L, P, pool, ensemble=False, classes=None, random_state=0)
+        _, scores = get_active_learning_scores(L, P, pool, random_state=0)
         idx = select_batch(scores, batch, random_state=0)
         wall = time.perf_counter() - t0
     finally:

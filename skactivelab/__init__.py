@@ -16,6 +16,7 @@ from .crowdlab import (
 )
 from .learner import MultiAnnotatorActiveLearner
 from .majority_vote import get_majority_vote_label
+from .model_selection import ConsensusStratifiedKFold
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 from .strategies import (
     ActiveLabQuery,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActiveLabQuery",
+    "ConsensusStratifiedKFold",
     "EntropyQuery",
     "GoodRandomQuery",
     "MarginQuery",

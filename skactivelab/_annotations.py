@@ -903,7 +903,7 @@ def wide_to_long(labels_multiannotator, *, classes=None):
 
 
 # --------------------------------------------------------------------------- public-function inputs
-def _result_index(labels, p_index, ann):
+def result_index(labels, p_index, ann):
     """pandas Index for per-example results when an input carries example IDs, else None.
 
     pandas in, pandas out: the index of a pred_probs DataFrame, else the example
@@ -923,7 +923,7 @@ def _result_index(labels, p_index, ann):
     return labels.index
 
 
-def _labeled_inputs(labels, pred_probs, *, ndim, classes, name="pred_probs"):
+def labeled_inputs(labels, pred_probs, *, ndim, classes, name="pred_probs"):
     """Checked ``(ann, P, index, columns)`` for annotations and their probabilities.
 
     ``P`` is a float64 copy. A pred_probs DataFrame is aligned to the annotations
@@ -962,10 +962,10 @@ def _labeled_inputs(labels, pred_probs, *, ndim, classes, name="pred_probs"):
             f"columns after the classes (e.g. columns=clf.classes_), or pass "
             f"{name}.to_numpy() so that column k is class k (or the k-th sorted class name)."
         ) from None
-    return ann, P, _result_index(labels, p_index, ann), columns
+    return ann, P, result_index(labels, p_index, ann), columns
 
 
-def _unlabeled_inputs(pred_probs_unlabeled, *, ndim, n_classes, labeled_columns):
+def unlabeled_inputs(pred_probs_unlabeled, *, ndim, n_classes, labeled_columns):
     """Checked ``(U, index)``; a DataFrame's columns must name the labeled classes."""
     from ._validation import check_pred_probs, split_pred_probs
 
@@ -981,3 +981,93 @@ def _unlabeled_inputs(pred_probs_unlabeled, *, ndim, n_classes, labeled_columns)
         )
     U = check_pred_probs(values, name=name, ndim=ndim, n_classes=n_classes)
     return U, index
+
+
+# --------------------------------------------------------------------------- rows of X
+def _names_rows(X):
+    """The index of ``X`` when it names the rows: a pandas DataFrame whose index is not
+    just the positions 0..n-1 (where matching by ID and by position agree); else None."""
+    if not is_dataframe(X):
+        return None
+    index = X.index
+    n = len(index)
+    if index.dtype.kind in "iu" and np.array_equal(np.asarray(index), np.arange(n)):
+        return None
+    return index
+
+
+def _long_triples(y, where):
+    if isinstance(y, tuple):
+        if len(y) != 3:
+            raise ValueError(
+                f"{where}: a tuple is read as long format (examples, annotators, labels) "
+                f"and needs 3 arrays, got {len(y)}. Pass a 2-D array for wide format."
+            )
+        return tuple(np.asarray(a) for a in y)
+    ec, ac, lc = _long_columns(y, where)
+    return y[ec].to_numpy(), y[ac].to_numpy(), y[lc].to_numpy()
+
+
+def rows_of_X(y, X, *, name="y"):
+    """Annotations ``y`` re-expressed for the rows of ``X``, matched by example ID.
+
+    When ``X`` is a DataFrame whose index names its rows (anything but 0..n-1),
+    long-format example IDs are looked up in that index (an ID it lacks is an
+    error naming it; integer IDs are row numbers when the index holds no
+    integers). Otherwise long-format example IDs must be integer row numbers of
+    ``X``: other IDs cannot be matched to rows and are refused, never taken in
+    order of appearance. A wide DataFrame or Series ``y`` with a DataFrame ``X``
+    is aligned to ``X``'s index (the same IDs in another order are reordered;
+    other IDs are an error). Returns ``y`` unchanged, reordered, or as a
+    long-format tuple of row numbers.
+    """
+    if isinstance(y, tuple) or (is_dataframe(y) and is_long_frame(y)):
+        return _long_rows_of_X(y, X, name)
+    if is_dataframe(X) and type(y).__module__.split(".")[0] == "pandas":
+        index = X.index
+        if y.index.equals(index):
+            return y
+        if y.index.is_unique and len(y.index) == len(index) and y.index.isin(index).all():
+            return y.reindex(index)
+        diff = index.symmetric_difference(y.index)[:10].tolist()
+        raise ValueError(
+            f"{name} and X are both pandas objects but their indexes differ (IDs on one side "
+            f"only, or repeated: {diff}); rows are matched by ID, so align them first (for "
+            f"example {name}.reindex(X.index))."
+        )
+    return y
+
+
+def _long_rows_of_X(y, X, name):
+    import pandas as pd
+
+    index = _names_rows(X)
+    ex, an, lab = _long_triples(y, name)
+    keep = _long_present(lab, name)
+    int_ids = _integer_ids(ex[keep]) if keep.any() else np.empty(0, dtype=np.int64)
+    if index is not None and int_ids is not None and index.dtype.kind not in "iuf":
+        index = None  # integers can only be row numbers of X: its index holds none
+    if index is None:
+        if int_ids is None:
+            shown = list(dict.fromkeys(ex[keep].tolist()))[:3]
+            n = X.shape[0] if hasattr(X, "shape") else len(X)
+            raise ValueError(
+                f"{name} is long format with example IDs {shown}... that are not integer row "
+                "numbers of X, and X does not name its rows, so rows cannot be matched by ID. "
+                "Pass X as a pandas DataFrame indexed by these example IDs "
+                f"(X.set_index(...)), or give each example as its integer row number in X (0..{n - 1})."
+            )
+        return y
+    if not index.is_unique:
+        dup = index[index.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"X has duplicate example IDs {dup} in its index; give each example one row.")
+    pos = index.get_indexer(pd.Index(ex[keep]))
+    if np.any(pos < 0):
+        bad = list(dict.fromkeys(ex[keep][pos < 0].tolist()))[:10]
+        raise ValueError(
+            f"{name} has example IDs {bad} that are not in the index of X (rows are "
+            "matched by ID); add their rows to X, or fix the IDs."
+        )
+    rows = np.zeros(ex.shape[0], dtype=np.int64)
+    rows[keep] = pos
+    return rows, an, lab

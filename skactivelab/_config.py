@@ -116,7 +116,7 @@ def config_context(*, n_threads=_UNSET):
 
 
 @contextmanager
-def _at_most(n_threads):
+def at_most(n_threads):
     """Lower the thread limit of the calling thread to ``n_threads`` (never raise it)."""
     current = get_config()["n_threads"]
     if current is not None:

@@ -26,7 +26,7 @@ choice used only labels already seen and the model (the selection is
 *ignorable*), so the weights are not biased by the strategy; and every label
 counts, not only those of multiply-labeled examples.
 
-Outputs plug into ActiveLab's scores (:func:`em_scores`): a labeled example
+Outputs plug into ActiveLab's scores (``skactivelab._phases.EMFit``): a labeled example
 scores ``max_k post[i, k]``, an unlabeled one ``max_k prior[u, k]`` (with the
 same ``T``): the probability that the current best guess is right, lowest
 first, on one scale for labeling and re-labeling. Costs are
@@ -171,29 +171,14 @@ def em_fit(ann, P):
             "temperature": float(T), "n_iter": it}
 
 
-def em_scores(ann, P, U=None, fit=None):
-    """ActiveLab scores with likelihood-fitted weights (see the module docstring).
+def em_pool_scores(U, T):
+    """Scores of unlabeled rows ``U`` (E, n, K): ``max_k softmax(log mean_e U / T)[k]``,
+    the calibrated prediction's largest probability (the prior of the crowd model)."""
+    Um = U[0] if U.shape[0] == 1 else U.mean(axis=0)
+    s_unl = np.empty(Um.shape[0])
 
-    ``P`` (E, N, K) for the labeled examples (``ann`` may be None with P None),
-    ``U`` (E, Nu, K) for the unlabeled ones; ``fit``: :func:`em_fit`'s result on
-    these ``ann`` and ``P`` when already computed. Returns ``(scores_labeled,
-    scores_unlabeled, fit)`` where ``fit`` is :func:`em_fit`'s result or None.
-    """
-    s_lab = np.empty(0)
-    T = 1.0
-    if P is None:
-        fit = None
-    else:
-        fit = em_fit(ann, P) if fit is None else fit
-        s_lab = _max0(fit["post"].T)
-        T = fit["temperature"]
-    s_unl = np.empty(0)
-    if U is not None:
-        Um = U[0] if U.shape[0] == 1 else U.mean(axis=0)
-        s_unl = np.empty(Um.shape[0])
+    def block(lo, hi):  # max_k prior_T[u, k], per block of examples
+        s_unl[lo:hi] = np.exp(_max0(_log_prior(_class_major_log(Um[lo:hi]), T)))
 
-        def block(lo, hi):  # max_k prior_T[u, k], per block of examples
-            s_unl[lo:hi] = np.exp(_max0(_log_prior(_class_major_log(Um[lo:hi]), T)))
-
-        _in_blocks(block, Um.shape[0], Um.size)
-    return s_lab, s_unl, fit
+    _in_blocks(block, Um.shape[0], Um.size)
+    return s_unl

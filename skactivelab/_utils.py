@@ -98,6 +98,7 @@ def is_long_format(y):
 # What the query strategies read from a fitted multi-annotator estimator: any
 # object with these attributes and an ``active_learning_scores`` method will do.
 MULTIANNOTATOR_FITTED_ATTRIBUTES = (
+    "active_learning_fit_",
     "active_learning_scores_",
     "labeled_mask_",
     "n_annotations_",

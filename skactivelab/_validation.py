@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
+import numbers
+from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 
@@ -11,6 +15,27 @@ import numpy as np
 #: error naming it. Rows already summing to 1 within EXACT_TOL are left unchanged.
 ROW_SUM_TOL = 0.01
 EXACT_TOL = 1e-12
+
+
+class PredProbsNotNormalisedWarning(UserWarning):
+    """Probability rows that do not sum to 1 were used as given (cleanlab-compatible module)."""
+
+
+# Set by :func:`rows_as_given`: the rows used as given, for one warning.
+_AS_GIVEN = contextvars.ContextVar("skactivelab_rows_as_given", default=None)
+
+
+@contextmanager
+def rows_as_given():
+    """Within this context, probability rows further than ``ROW_SUM_TOL`` from 1 (but
+    finite and non-negative) are used as given instead of refused, as cleanlab does;
+    yields a list of ``(name, rows)`` for each array so used. Every other check stays."""
+    seen = []
+    token = _AS_GIVEN.set(seen)
+    try:
+        yield seen
+    finally:
+        _AS_GIVEN.reset(token)
 
 
 def _first(idx, n=10):
@@ -56,8 +81,62 @@ def normalise_rows(P, *, name="pred_probs"):
         raise TypeError(f"{name} must be a numeric array of probabilities ({exc}).") from None
     if P.ndim == 0 or P.shape[-1] == 0:
         raise ValueError(f"{name} must have one column per class, got shape {P.shape}.")
-    K = P.shape[-1]
     n_rows = P.shape[-2] if P.ndim >= 2 else 1
+    problems = renormalise_rows(P)
+    if problems is None:
+        return P
+    if problems.nonfinite.size:
+        raise ValueError(
+            f"{name} contains NaN or infinite values in rows {_first(problems.nonfinite % n_rows)}; "
+            "predicted probabilities must be finite."
+        )
+    if problems.negative.size:
+        raise ValueError(
+            f"{name} contains negative values in rows {_first(problems.negative % n_rows)}; "
+            "predicted probabilities must be >= 0 (apply softmax to scores/logits first)."
+        )
+    as_given = _AS_GIVEN.get()
+    if as_given is not None:
+        as_given.append((name, problems.off % n_rows))
+        return P
+    raise ValueError(
+        f"{name} rows {_first(problems.off % n_rows)} do not sum to 1 "
+        f"(tolerance {ROW_SUM_TOL:g} per row; rows within it are renormalised); pass "
+        "probabilities, e.g. from predict_proba, or normalise each row."
+    )
+
+
+class RowProblems(NamedTuple):
+    """Rows (flat positions over all axes but the last) that break the probability-row rule."""
+
+    nonfinite: np.ndarray
+    negative: np.ndarray
+    off: np.ndarray
+    sums: np.ndarray
+
+
+def renormalise_rows(P):
+    """The one probability-row rule, applied in place to a float64 array ``P`` (..., K).
+
+    A row is valid when it is finite, non-negative and sums to 1 within
+    ``ROW_SUM_TOL`` (0.01). When every row is valid, the rows off by more than
+    ``EXACT_TOL`` (1e-12) are divided by their sum (in place: pass your own copy;
+    rows already summing to 1 are unchanged bit for bit) and None is returned.
+    Otherwise ``P`` is left unchanged and a :class:`RowProblems` names the rows
+    that break the rule (positions of ``P.reshape(-1, K)``), with every row's sum,
+    for the caller's own message (a file and line, a row number).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab._validation import renormalise_rows
+    >>> P = np.array([[0.333, 0.666], [0.6, 0.4]])
+    >>> renormalise_rows(P) is None, P.round(4).tolist()
+    (True, [[0.3333, 0.6667], [0.6, 0.4]])
+    >>> renormalise_rows(np.array([[0.5, 0.2], [0.6, 0.4]])).off.tolist()
+    [0]
+    """
+    K = P.shape[-1]
     flat = P.reshape(-1, K)
     # Fast path: NaN/inf propagate into the row sums, so one sum and one global
     # minimum decide validity; per-row details are computed only on failure.
@@ -67,25 +146,43 @@ def normalise_rows(P, *, name="pred_probs"):
         fix = np.flatnonzero(off > EXACT_TOL)
         if fix.size:
             flat[fix] /= sums[fix, None]
-        return P
-    bad = ~np.isfinite(flat).all(axis=1)
-    if bad.any():
-        raise ValueError(
-            f"{name} contains NaN or infinite values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
-            "predicted probabilities must be finite."
-        )
-    bad = (flat < 0).any(axis=1)
-    if bad.any():
-        raise ValueError(
-            f"{name} contains negative values in rows {_first(np.flatnonzero(bad) % n_rows)}; "
-            "predicted probabilities must be >= 0 (apply softmax to scores/logits first)."
-        )
-    bad = off > ROW_SUM_TOL
-    raise ValueError(
-        f"{name} rows {_first(np.flatnonzero(bad) % n_rows)} do not sum to 1 "
-        f"(tolerance {ROW_SUM_TOL:g} per row; rows within it are renormalised); pass "
-        "probabilities, e.g. from predict_proba, or normalise each row."
+        return None
+    return RowProblems(
+        nonfinite=np.flatnonzero(~np.isfinite(flat).all(axis=1)),
+        negative=np.flatnonzero((flat < 0).any(axis=1)),
+        off=np.flatnonzero(~(off <= ROW_SUM_TOL)),
+        sums=sums,
     )
+
+
+def check_prob_shape(shape, *, name="pred_probs", ndim=2, n_classes=None):
+    """Refuse probabilities of the wrong shape: ``ndim`` dimensions (2: (N, K) for one
+    model, 3: (E, N, K) for several), at least 2 classes, ``n_classes`` if given
+    (the classes of the labeled examples). Also for lazy (Dask) arrays, whose shape
+    is known before their values."""
+    if len(shape) != ndim:
+        kind = "(n_examples, n_classes)" if ndim == 2 else "(n_models, n_examples, n_classes)"
+        hint = ""
+        if ndim == 2 and len(shape) == 3:
+            hint = " For several models use the *_ensemble function."
+        elif ndim == 3 and len(shape) == 2:
+            hint = " For one model use the non-ensemble function, or stack arrays with np.stack."
+        raise ValueError(f"{name} must have {ndim} dimensions {kind}, got shape {shape}.{hint}")
+    K = shape[-1]
+    if not np.isfinite(K):
+        raise ValueError(
+            f"{name} has an unknown number of columns; give a Dask array whose class axis "
+            "has a known size (e.g. from a DataFrame with known columns)."
+        )
+    if K < 2:
+        raise ValueError(
+            f"{name} has {K} column(s); at least 2 classes are needed (one column per class)."
+        )
+    if n_classes is not None and K != n_classes:
+        raise ValueError(
+            f"{name} has {K} classes (columns) but the labeled pred_probs has {n_classes}; "
+            "both must use the same classes in the same column order."
+        )
 
 
 def check_pred_probs(pred_probs, *, name="pred_probs", ndim=2, n_classes=None):
@@ -108,26 +205,7 @@ def check_pred_probs(pred_probs, *, name="pred_probs", ndim=2, n_classes=None):
         raise TypeError(
             f"{name} must be a numeric array of probabilities ({exc})."
         ) from None
-    if P.ndim != ndim:
-        shape = "(n_examples, n_classes)" if ndim == 2 else "(n_models, n_examples, n_classes)"
-        hint = ""
-        if ndim == 2 and P.ndim == 3:
-            hint = " For several models use the *_ensemble function."
-        elif ndim == 3 and P.ndim == 2:
-            hint = " For one model use the non-ensemble function, or stack arrays with np.stack."
-        raise ValueError(
-            f"{name} must have {ndim} dimensions {shape}, got shape {P.shape}.{hint}"
-        )
-    K = P.shape[-1]
-    if K < 2:
-        raise ValueError(
-            f"{name} has {K} column(s); at least 2 classes are needed (one column per class)."
-        )
-    if n_classes is not None and K != n_classes:
-        raise ValueError(
-            f"{name} has {K} classes (columns) but the labeled pred_probs has {n_classes}; "
-            "both must use the same classes in the same column order."
-        )
+    check_prob_shape(P.shape, name=name, ndim=ndim, n_classes=n_classes)
     return normalise_rows(P, name=name)
 
 
@@ -196,3 +274,48 @@ def split_pred_probs(pred_probs, *, name="pred_probs", ndim=2):
         columns = None if _default_columns(first.columns) else np.asarray(first.columns)
         return values, first.index, columns
     return pred_probs, None, None
+
+
+# --------------------------------------------------------------------------- batch selection
+def check_n_instances(n_instances):
+    """A batch size: an integer >= 1."""
+    if isinstance(n_instances, (bool, np.bool_)) or not isinstance(n_instances, numbers.Integral):
+        raise TypeError(f"n_instances must be an integer, got {n_instances!r}.")
+    if n_instances <= 0:
+        raise ValueError(f"n_instances must be >= 1, got {n_instances}.")
+
+
+def check_candidates(candidates, n):
+    """Candidate rows among ``n`` scores: ``(mask, None)`` for a boolean mask of shape
+    (n,), ``(None, indices)`` for distinct int64 indices in 0..n-1."""
+    cand = np.asarray(candidates)
+    if cand.dtype == bool:
+        if cand.shape != (n,):
+            raise ValueError(
+                f"candidates is a boolean mask of shape {cand.shape} but scores has "
+                f"shape {(n,)}; give one entry per score."
+            )
+        return cand, None
+    if cand.ndim != 1 or (cand.size and cand.dtype.kind not in "iu"):
+        raise ValueError("candidates must be a 1-D array of integer indices or a boolean mask.")
+    cand = cand.astype(np.int64)
+    if cand.size and (cand.min() < 0 or cand.max() >= n):
+        raise ValueError(f"candidates holds indices outside 0..{n - 1} (the length of scores).")
+    if np.unique(cand).size != cand.size:
+        raise ValueError("candidates contains duplicate indices; give each index once.")
+    return None, cand
+
+
+def check_batch(n_instances, n_candidates):
+    """A batch no larger than the candidates."""
+    if n_instances > n_candidates:
+        raise ValueError(
+            f"n_instances={n_instances} is more than the {n_candidates} candidate examples; "
+            "ask for fewer or allow more candidates."
+        )
+
+
+def check_candidate_scores(scores):
+    """Every candidate has a score (no NaN)."""
+    if np.isnan(scores).any():
+        raise ValueError("scores contains NaN at candidate indices; every candidate needs a score.")

@@ -5,77 +5,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from . import _dask, _kernels as K_
-from ._annotations import Annotations, _labeled_inputs, _unlabeled_inputs
+from . import _dask
+from ._annotations import labeled_inputs, unlabeled_inputs
+from ._phases import METHODS, check_method, fit_labeled, score_rows
+from ._validation import check_prob_shape
 
 __all__ = ["get_active_learning_scores", "get_active_learning_scores_ensemble"]
 
-
-def _labeled_part(ann, P, rng):
-    """algorithms 4 (labeled) for P of shape (E, N, K).
-
-    Returns (scores, temperatures (E,), model weights (E,), mean annotator weight).
-    """
-    E, N, K = P.shape
-    n_per = np.bincount(ann.example, minlength=N).astype(np.float64)
-    if np.all(n_per == 1):
-        # nothing to calibrate against: the label is the consensus, unit weights
-        consensus, q, stats = K_.single_annotation_consensus(ann, P)
-        temperatures = np.ones(E)
-    else:
-        consensus, stats, temperatures = K_.crowdlab_consensus(
-            ann, P, n_per, K_.label_counts(ann), method="best_quality", calibrate=True, rng=rng
-        )
-        q = stats["post"][np.arange(N), consensus]
-    w = stats["annotator_weights"]
-    w_M = stats["model_weight"]
-    wbar_A = np.nanmean(w)
-    W = w_M.sum() + np.bincount(ann.example, weights=w[ann.annotator], minlength=N)
-    scores = (W * q + wbar_A / K) / (W + wbar_A)
-    return scores, temperatures, w_M, wbar_A
-
-
-def _scaled_votes(U, temperatures):
-    """Each model's U rescaled by its temperature, and the models' most probable
-    classes as votes (one "annotator" per model) for the consensus of each row
-    (algorithms 5)."""
-    U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
-    E, n, K = U.shape
-    votes = Annotations(
-        example=np.repeat(np.arange(n), E),
-        annotator=np.tile(np.arange(E), n),
-        label=np.argmax(U, axis=2).T.ravel(),
-        n_examples=n,
-        n_annotators=E,
-        n_classes=K,
-        classes=np.arange(K),
-        annotator_ids=np.arange(E),
-    )
-    return U, votes
-
-
-def _unlabeled_part(U, temperatures, w_M, wbar_A, rng):
-    """algorithms 4-5 (unlabeled) for U of shape (E, Nu, K)."""
-    E, Nu, K = U.shape
-    if E == 1:
-        prob = K_.max_temp_scaled(U[0], temperatures[0], overwrite=True)  # U is our copy
-    else:
-        U, votes = _scaled_votes(U, temperatures)
-        c = K_.majority_vote(votes, K_.label_counts(votes), U.mean(axis=0), rng)
-        prob = K_.weighted_sum(w_M, U[:, np.arange(Nu), c]) / w_M.sum()
-    return (w_M.sum() * prob + wbar_A / K) / (w_M.sum() + wbar_A)
-
-
 #: Values of ``active_learning_method``: the paper's ActiveLab, and ActiveLab with
 #: crowd weights fitted by maximum likelihood (robust to adaptively chosen re-labels).
-ACTIVE_LEARNING_METHODS = ("activelab", "activelab_em")
-
-
-def _check_method(active_learning_method):
-    if active_learning_method not in ACTIVE_LEARNING_METHODS:
-        raise ValueError(
-            f"active_learning_method must be one of {ACTIVE_LEARNING_METHODS}, got {active_learning_method!r}."
-        )
+ACTIVE_LEARNING_METHODS = METHODS
 
 
 def check_partners(labels_multiannotator, pred_probs):
@@ -89,68 +28,73 @@ def check_partners(labels_multiannotator, pred_probs):
         )
 
 
+def _check_same_models(n_labeled_models, n_pool_models):
+    if n_labeled_models != n_pool_models:
+        raise ValueError(
+            f"pred_probs has {n_labeled_models} models but pred_probs_unlabeled has "
+            f"{n_pool_models}; give both from the same models in the same order."
+        )
+
+
+def fit_labeled_inputs(labels_multiannotator, pred_probs, *, ensemble=False, classes=None, method="activelab",
+                       rng=None, n_models=1):
+    """Phase 1 (:func:`skactivelab._phases.fit_labeled`) on inputs in any accepted format,
+    checked and matched as by :func:`get_active_learning_scores`: ``(fitted, index,
+    columns)`` (index: example IDs of the results, columns: class names of a DataFrame's
+    columns). Both None: no labeled example."""
+    if pred_probs is None:
+        return fit_labeled(None, None, method=method, rng=rng, n_models=n_models), None, None
+    ann, P, index, columns = labeled_inputs(
+        labels_multiannotator, pred_probs, ndim=3 if ensemble else 2, classes=classes
+    )
+    return fit_labeled(ann, P if ensemble else P[None], method=method, rng=rng), index, columns
+
+
+def _dask_pool_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes, method, rng):
+    """The labeled examples now, in memory; a Dask pool lazily, chunk by chunk."""
+    U = _dask.probability_array(pred_probs_unlabeled, "pred_probs_unlabeled", 3 if ensemble else 2)
+    n_models = U.shape[0] if ensemble else 1
+    if _dask.is_dask_collection(pred_probs) or _dask.is_dask_collection(labels_multiannotator):
+        raise TypeError(
+            "labels_multiannotator and pred_probs (the labeled examples) must be in memory "
+            "(NumPy, pandas); only pred_probs_unlabeled (the pool) may be a Dask collection."
+        )
+    fitted, index, _ = fit_labeled_inputs(labels_multiannotator, pred_probs, ensemble=ensemble, classes=classes,
+                                   method=method, rng=rng, n_models=n_models)
+    _check_same_models(fitted.n_models, n_models)
+    check_prob_shape(U.shape, name="pred_probs_unlabeled", ndim=U.ndim, n_classes=fitted.n_classes)
+    return _with_index(fitted.scores_labeled, index), _dask.pool_scores(fitted, U, rng)
+
+
 def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes,
                             random_state, active_learning_method="activelab"):
-    _check_method(active_learning_method)
+    method = check_method(active_learning_method)
     check_partners(labels_multiannotator, pred_probs)
+    rng = check_random_state(random_state)
     if _dask.is_dask_collection(pred_probs_unlabeled):
-        if active_learning_method != "activelab":
-            raise ValueError(
-                f"active_learning_method={active_learning_method!r} does not take a Dask pool "
-                "yet; compute pred_probs_unlabeled in memory (or in slices), or use "
-                "active_learning_method='activelab'."
-            )
-        return _dask.active_learning_scores(
-            labels_multiannotator, pred_probs, pred_probs_unlabeled,
-            ensemble=ensemble, classes=classes, random_state=random_state,
-        )
-    ndim = 3 if ensemble else 2
+        return _dask_pool_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, ensemble=ensemble,
+                                 classes=classes, method=method, rng=rng)
     if pred_probs is None and pred_probs_unlabeled is None:
         raise ValueError(
             "Nothing to score: pass pred_probs (with labels_multiannotator) for labeled "
             "examples, pred_probs_unlabeled for unlabeled ones, or both."
         )
-    rng = check_random_state(random_state)
-    n_classes = None
-    columns = None
-    index = None
-    ann = P = U = None
-    scores_labeled = np.empty(0)
+    fitted = index = columns = None
     if pred_probs is not None:
-        ann, P, index, columns = _labeled_inputs(
-            labels_multiannotator, pred_probs, ndim=ndim, classes=classes
-        )
-        if not ensemble:
-            P = P[None]
-        n_classes = P.shape[2]
-        if active_learning_method == "activelab":
-            scores_labeled, temperatures, w_M, wbar_A = _labeled_part(ann, P, rng)
-    scores_unlabeled = np.empty(0)
-    index_unlabeled = None
+        fitted, index, columns = fit_labeled_inputs(labels_multiannotator, pred_probs, ensemble=ensemble,
+                                             classes=classes, method=method, rng=rng)
+    scores_unlabeled, index_unlabeled = np.empty(0), None
     if pred_probs_unlabeled is not None:
-        U, index_unlabeled = _unlabeled_inputs(
-            pred_probs_unlabeled, ndim=ndim, n_classes=n_classes, labeled_columns=columns
+        U, index_unlabeled = unlabeled_inputs(
+            pred_probs_unlabeled, ndim=3 if ensemble else 2,
+            n_classes=None if fitted is None else fitted.n_classes, labeled_columns=columns,
         )
-        if not ensemble:
-            U = U[None]
-        if pred_probs is not None and U.shape[0] != P.shape[0]:
-            raise ValueError(
-                f"pred_probs has {P.shape[0]} models but pred_probs_unlabeled has "
-                f"{U.shape[0]}; give both from the same models in the same order."
-            )
-    if active_learning_method == "activelab_em":
-        from ._em import em_scores
-
-        s_lab, s_unl, _ = em_scores(ann, P, U)
-        if P is not None:
-            scores_labeled = s_lab
-        if U is not None:
-            scores_unlabeled = s_unl
-    elif U is not None:
-        if pred_probs is None:
-            temperatures, w_M, wbar_A = np.ones(U.shape[0]), np.ones(U.shape[0]), 1.0
-        scores_unlabeled = _unlabeled_part(U, temperatures, w_M, wbar_A, rng)
-    return _with_index(scores_labeled, index), _with_index(scores_unlabeled, index_unlabeled)
+        U = U if ensemble else U[None]
+        if fitted is None:
+            fitted = fit_labeled(None, None, method=method, n_models=U.shape[0])
+        _check_same_models(fitted.n_models, U.shape[0])
+        scores_unlabeled = score_rows(fitted, U, rng=rng)
+    return _with_index(fitted.scores_labeled, index), _with_index(scores_unlabeled, index_unlabeled)
 
 
 def _with_index(scores, index):

@@ -7,8 +7,9 @@ import numbers
 import numpy as np
 
 from . import _kernels as K_
-from ._annotations import _labeled_inputs
-from ._validation import _is_pandas, check_pred_probs
+from ._annotations import labeled_inputs
+from ._utils import is_dataframe
+from ._validation import check_pred_probs
 
 # Below this temperature log(p) / T can overflow; the limit T -> 0 is used instead.
 _TINY_TEMPERATURE = 1e-300
@@ -47,7 +48,7 @@ def find_best_temperature(pred_probs, labels_multiannotator, *, classes=None):
     >>> find_best_temperature(pred_probs, labels) > 1
     True
     """
-    ann, P, _, _ = _labeled_inputs(labels_multiannotator, pred_probs, ndim=2, classes=classes)
+    ann, P, _, _ = labeled_inputs(labels_multiannotator, pred_probs, ndim=2, classes=classes)
     n_per = np.bincount(ann.example, minlength=ann.n_examples).astype(np.float64)
     return K_.best_temperature(P, ann, n_per)
 
@@ -80,7 +81,7 @@ def temp_scale_pred_probs(pred_probs, temperature):
     [[0.667, 0.333]]
     """
     T = _check_temperature(temperature)
-    frame = pred_probs if _is_pandas(pred_probs) and getattr(pred_probs, "ndim", 0) == 2 else None
+    frame = pred_probs if is_dataframe(pred_probs) else None
     P = np.asarray(pred_probs.to_numpy() if frame is not None else pred_probs)
     P = check_pred_probs(P, ndim=P.ndim if P.ndim in (2, 3) else 2)
     if T < _TINY_TEMPERATURE:

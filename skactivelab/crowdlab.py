@@ -9,8 +9,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import _kernels as K_
-from ._utils import no_class_array
-from ._annotations import _labeled_inputs
+from ._utils import no_class_array, py_scalar
+from ._annotations import labeled_inputs
 from ._label_scores import check_label_quality_method, label_quality_scores
 
 __all__ = [
@@ -120,22 +120,11 @@ class LabelQualityResult(Mapping):
 
     def to_frame(self):
         """Per-example DataFrame: consensus_label, consensus_quality_score, annotator_agreement, num_annotations."""
-        pd = _pandas()
-        data = {
-            "consensus_label": self.consensus_label,
-            "consensus_quality_score": self.consensus_quality_score,
-            "annotator_agreement": self.annotator_agreement,
-            "num_annotations": self.num_annotations,
-        }
-        for method, cols in list(self.consensus_by_method.items())[1:]:
-            data.update({f"{name}_{method}": v for name, v in cols.items()})
-        return pd.DataFrame(data, index=self._index())
+        return label_quality_frame(self, self._index())
 
     def detailed_label_quality_frame(self):
         """(N, M) DataFrame with columns ``quality_annotator_<id>``."""
-        pd = _pandas()
-        cols = [f"quality_annotator_{a}" for a in self.annotator_ids]
-        return pd.DataFrame(self.detailed_label_quality, columns=cols, index=self._index())
+        return detailed_quality_frame(self, self._index())
 
     def annotator_stats_frame(self, sort=True):
         """Per-annotator DataFrame indexed by annotator ID.
@@ -143,19 +132,7 @@ class LabelQualityResult(Mapping):
         ``sort=True`` orders rows by (annotator_quality, agreement_with_consensus)
         ascending, worst annotators first, as cleanlab does.
         """
-        pd = _pandas()
-        df = pd.DataFrame(
-            {
-                "annotator_quality": self.annotator_quality,
-                "agreement_with_consensus": self.agreement_with_consensus,
-                "worst_class": self.worst_class,
-                "num_examples_labeled": self.num_examples_labeled,
-            },
-            index=pd.Index(self.annotator_ids, name="annotator"),
-        )
-        if sort:
-            df = df.sort_values(["annotator_quality", "agreement_with_consensus"], kind="stable")
-        return df
+        return annotator_stats_frame(self, _pandas().Index(self.annotator_ids, name="annotator"), sort=sort)
 
     # ------------------------------------------------------------------ Mapping
     def __getitem__(self, key):
@@ -190,6 +167,54 @@ class LabelQualityResult(Mapping):
         return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
 
     __hash__ = None
+
+
+# ------------------------------------------------------------------ cleanlab-style views
+# The one builder of the DataFrames of a result: the result's own views and the
+# cleanlab-compatible module (:mod:`skactivelab.multiannotator`) call these.
+def label_quality_frame(result, index=None):
+    """Per-example DataFrame (cleanlab's "label_quality"): consensus_label,
+    consensus_quality_score, annotator_agreement, num_annotations, then the same
+    three columns suffixed ``_<method>`` for each further consensus method."""
+    pd = _pandas()
+    columns = {
+        "consensus_label": np.asarray(result.consensus_label),
+        "consensus_quality_score": np.asarray(result.consensus_quality_score, dtype=float),
+        "annotator_agreement": np.asarray(result.annotator_agreement, dtype=float),
+        "num_annotations": np.asarray(result.num_annotations, dtype=np.int64),
+    }
+    for method, by in list(result.consensus_by_method.items())[1:]:
+        columns[f"consensus_label_{method}"] = np.asarray(by["consensus_label"])
+        columns[f"consensus_quality_score_{method}"] = np.asarray(by["consensus_quality_score"], dtype=float)
+        columns[f"annotator_agreement_{method}"] = np.asarray(by["annotator_agreement"], dtype=float)
+    return pd.DataFrame(columns, index=index)
+
+
+def detailed_quality_frame(result, index=None, columns_name=None):
+    """(N, M) DataFrame (cleanlab's "detailed_label_quality"): a column
+    ``quality_annotator_<id>`` per annotator, NaN where no label was given."""
+    pd = _pandas()
+    names = [f"quality_annotator_{py_scalar(a)}" for a in np.asarray(result.annotator_ids)]
+    return pd.DataFrame(np.asarray(result.detailed_label_quality, dtype=float), index=index,
+                        columns=pd.Index(names, name=columns_name))
+
+
+def annotator_stats_frame(result, index, *, sort=True):
+    """Per-annotator DataFrame (cleanlab's "annotator_stats"), worst annotators first
+    (by annotator_quality, then agreement_with_consensus) with ``sort``."""
+    pd = _pandas()
+    df = pd.DataFrame(
+        {
+            "annotator_quality": np.asarray(result.annotator_quality, dtype=float),
+            "agreement_with_consensus": np.asarray(result.agreement_with_consensus, dtype=float),
+            "worst_class": np.asarray(result.worst_class),
+            "num_examples_labeled": np.asarray(result.num_examples_labeled, dtype=np.int64),
+        },
+        index=index,
+    )
+    if sort:
+        df = df.sort_values(["annotator_quality", "agreement_with_consensus"], kind="stable")
+    return df
 
 
 def _same(a, b):
@@ -241,7 +266,7 @@ def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes):
     """Validate inputs; return (ann, P with shape (E, N, K), n_per, count, index)."""
     if pred_probs is None:
         raise ValueError("pred_probs is None; pass out-of-fold predicted probabilities.")
-    ann, P, index, _ = _labeled_inputs(
+    ann, P, index, _ = labeled_inputs(
         labels_multiannotator, pred_probs, ndim=3 if ensemble else 2, classes=classes
     )
     if not ensemble:
@@ -347,25 +372,30 @@ def label_quality(
             "examples, or use get_active_learning_scores, which handles this case."
         )
     rng = check_random_state(random_state)
-    consensus_by_method = {}
-    primary = None
+    consensus_by_method = _each_consensus(ann, P, n_per, count, methods, calibrate_probs, rng, quality_method, score)
+    return _result(ann, P, n_per, count, consensus_by_method, quality_method, score, ensemble=ensemble,
+                   example_ids=ann.example_ids if index is None else np.asarray(index))
+
+
+def _each_consensus(ann, P, n_per, count, methods, calibrate, rng, quality_method, score):
+    """``{method: (consensus codes, CROWDLAB stats, temperatures, consensus quality)}``
+    for each consensus method, in order (the first one defines every statistic)."""
+    out = {}
     for m in methods:  # at most two methods
         consensus, stats, temperatures = K_.crowdlab_consensus(
-            ann, P, n_per, count, method=m, calibrate=calibrate_probs, rng=rng,
-            quality_method=quality_method,
+            ann, P, n_per, count, method=m, calibrate=calibrate, rng=rng, quality_method=quality_method,
         )
         if quality_method == "crowdlab":
             quality_m = label_quality_scores(stats["post"], np.arange(ann.n_examples), consensus, **score)
         else:  # the fraction of annotators who chose the consensus
             quality_m = (count / n_per[:, None])[np.arange(ann.n_examples), consensus]
-        consensus_by_method[m] = {
-            "consensus_label": ann.classes[consensus],
-            "consensus_quality_score": quality_m,
-            "annotator_agreement": stats["agree"],
-        }
-        if primary is None:
-            primary = (consensus, stats, temperatures, quality_m)
-    consensus, stats, temperatures, quality = primary
+        out.setdefault(m, (consensus, stats, temperatures, quality_m))
+    return out
+
+
+def _result(ann, P, n_per, count, by_method, quality_method, score, *, ensemble, example_ids):
+    """``(LabelQualityResult, consensus codes)`` of the first consensus method."""
+    consensus, stats, temperatures, quality = next(iter(by_method.values()))
     ex, lab = ann.example, ann.label
     if quality_method == "crowdlab":
         post = stats["post"]
@@ -378,22 +408,10 @@ def label_quality(
         post, ex, lab, groups=ann.annotator, n_groups=ann.n_annotators, **score
     )
     annot = K_.annotator_statistics(
-        ann,
-        n_per,
-        consensus,
-        annotation_quality,
-        stats["hit"],
-        stats["plus"],
-        w,
-        None if w_M is None else w_M.mean(),
-        quality,
+        ann, n_per, consensus, annotation_quality, stats["hit"], stats["plus"], w,
+        None if w_M is None else w_M.mean(), quality,
     )
-    # Annotators with no label have no worst class: -1 (numeric classes) or None.
-    worst_values = _class_values(annot["worst_class"], ann.classes)
-    if w_M is None:
-        model_weight = None
-    else:
-        model_weight = w_M if ensemble else float(w_M[0])
+    model_weight = None if w_M is None else (w_M if ensemble else float(w_M[0]))
     return LabelQualityResult(
         consensus_label=ann.classes[consensus],
         consensus_quality_score=quality,
@@ -406,14 +424,18 @@ def label_quality(
         annotator_ids=ann.annotator_ids,
         annotator_quality=annot["annotator_quality"],
         agreement_with_consensus=annot["agreement_with_consensus"],
-        worst_class=worst_values,
+        # annotators with no label have no worst class: -1 (numeric classes) or None
+        worst_class=_class_values(annot["worst_class"], ann.classes),
         num_examples_labeled=annot["num_examples_labeled"],
         model_weight=model_weight,
         annotator_weights=w,
         classes=ann.classes,
         temperature=None if temperatures is None else (temperatures if ensemble else float(temperatures[0])),
-        example_ids=ann.example_ids if index is None else np.asarray(index),
-        consensus_by_method=consensus_by_method if len(methods) > 1 else {},
+        example_ids=example_ids,
+        consensus_by_method={
+            m: {"consensus_label": ann.classes[c], "consensus_quality_score": q, "annotator_agreement": st["agree"]}
+            for m, (c, st, _, q) in by_method.items()
+        } if len(by_method) > 1 else {},
     ), consensus
 
 

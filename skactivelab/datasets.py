@@ -337,19 +337,44 @@ def load_real_crowd(annotations, truth, features, test):
     >>> [a.tolist() for a in crowd.annotations]
     [[0, 0, 1], [0, 1, 0], [0, 1, 1]]
     """
-    order = "(the files go in the order annotations, truth, features, test)"
-    # truth: the examples and the classes
+    ids, names, h_t, t_body = _read_truth(truth)
+    a_ex, a_ann, a_lab, annotator_ids = _read_crowd_labels(annotations, truth, ids, names, h_t)
+    X, h_f = _read_features(features, truth, ids)
+    X_test, target_test = _read_test(test, truth, features, ids, names, h_f)
+    return Bunch(
+        annotations=(a_ex, a_ann, a_lab),
+        data=X,
+        target=np.searchsorted(names, t_body[:, 1].astype(str)).astype(np.int64),
+        data_test=X_test,
+        target_test=target_test,
+        target_names=names,
+        example_ids=ids,
+        annotator_ids=annotator_ids,
+        feature_names=list(h_f[1:]),
+        source=str(Path(annotations).parent),
+    )
+
+
+_ORDER = "(the files go in the order annotations, truth, features, test)"
+
+
+def _read_truth(truth):
+    """The examples and the classes: (example IDs, sorted class names, header, body)."""
     h_t, t_body, t_lines = _read_table(truth, ("example ID", "label"), 2)
     ids = t_body[:, 0].astype(str)
     dup = _first_duplicate(ids, t_lines)
     if dup:
         raise ValueError(f"{truth}: example ID {dup[0]!r} appears more than once (lines {dup[1]}); give each "
-                         f"example one true label {order}.")
+                         f"example one true label {_ORDER}.")
     names = np.unique(t_body[:, 1].astype(str))
     if names.size < 2:
         raise ValueError(f"{truth}: every example has the class {str(names[0])!r}; a crowd to learn from needs "
                          "at least two classes.")
-    # annotations: matched to truth by example ID
+    return ids, names, h_t, t_body
+
+
+def _read_crowd_labels(annotations, truth, ids, names, h_t):
+    """The collected labels, matched to ``truth`` by example ID: codes and annotator IDs."""
     h_a, a_body, a_lines = _read_table(annotations, ("example ID", "annotator ID", "label"), 3)
     _check_header(annotations, h_a, set(ids.tolist()))
     _check_header(truth, h_t, set(a_body[:, 0].tolist()))
@@ -366,7 +391,11 @@ def load_real_crowd(annotations, truth, features, test):
         i = int(np.flatnonzero(pairs == dup[0])[0])
         raise ValueError(f"{annotations} lines {dup[1]}: annotator {str(a_raw[i])!r} labels example "
                          f"{str(ids[a_ex[i]])!r} twice; an annotator labels an example at most once, so keep one of them.")
-    # features of every truth example, by ID
+    return a_ex, a_ann, a_lab, annotator_ids
+
+
+def _read_features(features, truth, ids):
+    """Features of every example of ``truth``, by ID, in its order; and the header."""
     h_f, f_body, f_lines = _read_table(features, ("example ID", "feature"), 1)
     _check_header(features, h_f, set(ids.tolist()))
     f_ids = f_body[:, 0].astype(str)
@@ -379,8 +408,11 @@ def load_real_crowd(annotations, truth, features, test):
         raise ValueError(f"{features}: no row for the example(s) {missing[:5]} of {truth} ({len(missing)} "
                          "missing); give every example its features.")
     X_all = _features(f_body[:, 1:], f_lines, h_f[1:], features)
-    X = X_all[[f_pos[v] for v in ids.tolist()]]
-    # the test set
+    return X_all[[f_pos[v] for v in ids.tolist()]], h_f
+
+
+def _read_test(test, truth, features, ids, names, h_f):
+    """The held-out test set: features (same columns as ``features``) and class codes."""
     h_s, s_body, s_lines = _read_table(test, ("example ID", "label", "feature"), 2)
     if h_s[2:] != h_f[1:]:
         raise ValueError(f"{test}: feature columns {h_s[2:][:5]}... must match {features} "
@@ -391,19 +423,8 @@ def load_real_crowd(annotations, truth, features, test):
     shared = np.intersect1d(s_body[:, 0].astype(str), ids)
     if shared.size:
         warnings.warn(f"{test} shares {shared.size} example ID(s) with {truth} (e.g. {shared[:3].tolist()}); "
-                      "the test set should be held out from the crowd's examples.", UserWarning, stacklevel=2)
-    return Bunch(
-        annotations=(a_ex, a_ann, a_lab),
-        data=X,
-        target=np.searchsorted(names, t_body[:, 1].astype(str)).astype(np.int64),
-        data_test=X_test,
-        target_test=target_test,
-        target_names=names,
-        example_ids=ids,
-        annotator_ids=annotator_ids,
-        feature_names=list(h_f[1:]),
-        source=str(Path(annotations).parent),
-    )
+                      "the test set should be held out from the crowd's examples.", UserWarning, stacklevel=4)
+    return X_test, target_test
 
 
 #: Environment variable naming the directory of the music genre crowd.

@@ -12,6 +12,7 @@ See ``docs/estimator.md`` for the design decisions.
 """
 
 from __future__ import annotations
+from __future__ import annotations
 
 import warnings
 from dataclasses import replace
@@ -22,7 +23,7 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -46,13 +47,15 @@ from ._compat import (
     safe_indexing,
     validate_data,
 )
-from ._annotations import Annotations, check_annotations
+from ._annotations import Annotations, check_annotations, rows_of_X
 from ._utils import is_dataframe, is_long_format, no_class_array, py_scalar
 from . import _kernels as K_
 from . import _dask
-from ._config import _at_most
+from ._config import at_most
 from ._digest import data_digest
-from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
+from ._models import fit_fold_model, fold_splits
+from ._phases import METHODS, fit_labeled, kind_of, score_rows
+from ._proba import aligned_proba, class_positions, final_proba, fold_mean_proba
 from .crowdlab import label_quality
 from .majority_vote import get_majority_vote_label
 
@@ -60,12 +63,34 @@ __all__ = ["MultiAnnotatorClassifier", "MultiAnnotatorEnsembleClassifier"]
 
 
 # --------------------------------------------------------------------------- helpers
-def _parse_target(y, n_samples, name="y"):
-    """Annotations for the rows of X (unlabeled rows allowed), classes compressed.
+def _check_target_values(y, name):
+    """Refuse scalar, complex and continuous targets (as scikit-learn's classifiers do)."""
+    if y.ndim == 0:
+        raise ValueError(f"{name} must be 1-D or 2-D array-like, got a scalar {y!r}.")
+    if y.dtype.kind == "c":
+        raise ValueError("Complex data not supported as labels in y.")
+    if y.dtype.kind == "f":
+        v = y[np.isfinite(y)]
+        if np.any(v != np.round(v)):
+            raise ValueError(
+                "Unknown label type: continuous values in y; give class labels "
+                "(integers or strings), NaN or -1 for a missing label."
+            )
 
-    ``classes`` of the result are only the label values that some annotator
-    actually gave, in sorted order, like ``np.unique(y)`` for a 1-D target.
-    """
+
+def _observed_classes(ann):
+    """``ann`` with only the label values some annotator gave, in sorted order (like
+    ``np.unique(y)`` for a 1-D target)."""
+    observed = np.unique(ann.label)
+    if observed.size == ann.n_classes:
+        return ann
+    remap = np.full(ann.n_classes, -1, dtype=np.int64)
+    remap[observed] = np.arange(observed.size)
+    return replace(ann, label=remap[ann.label], n_classes=int(observed.size), classes=ann.classes[observed])
+
+
+def _parse_target(y, n_samples, name="y"):
+    """Annotations for the rows of X (unlabeled rows allowed), classes compressed."""
     if y is None:
         raise ValueError(
             "This estimator requires y to be passed, but the target y is None; pass the "
@@ -78,17 +103,7 @@ def _parse_target(y, n_samples, name="y"):
     else:
         if not is_dataframe(y) and not sp.issparse(y):
             y = np.asarray(y)
-            if y.ndim == 0:
-                raise ValueError(f"{name} must be 1-D or 2-D array-like, got a scalar {y!r}.")
-            if y.dtype.kind == "c":
-                raise ValueError("Complex data not supported as labels in y.")
-            if y.dtype.kind == "f":
-                v = y[np.isfinite(y)]
-                if np.any(v != np.round(v)):
-                    raise ValueError(
-                        "Unknown label type: continuous values in y; give class labels "
-                        "(integers or strings), NaN or -1 for a missing label."
-                    )
+            _check_target_values(y, name)
         n_y = y.shape[0] if hasattr(y, "shape") and len(y.shape) else len(y)
     if n_y is not None and n_y != n_samples:
         raise ValueError(
@@ -102,14 +117,7 @@ def _parse_target(y, n_samples, name="y"):
         name=name,
         rows_name="X",
     )
-    observed = np.unique(ann.label)
-    if observed.size < ann.n_classes:
-        remap = np.full(ann.n_classes, -1, dtype=np.int64)
-        remap[observed] = np.arange(observed.size)
-        ann = replace(
-            ann, label=remap[ann.label], n_classes=int(observed.size), classes=ann.classes[observed]
-        )
-    return ann
+    return _observed_classes(ann)
 
 
 def _check_X(estimator, X, reset):
@@ -137,40 +145,6 @@ def _check_X(estimator, X, reset):
         validate_data(estimator, X._meta, skip_check_array=True, reset=reset)
         return X
     return validate_data(estimator, X, skip_check_array=True, reset=reset)
-
-
-def _class_positions(est_classes, classes):
-    """Column of ``classes`` holding each entry of ``est_classes`` (K is small)."""
-    lookup = {py_scalar(c): k for k, c in enumerate(classes)}
-    return np.array([lookup[py_scalar(c)] for c in est_classes])
-
-
-def _aligned_proba(est, X, classes, params=None, *, renormalise=True):
-    """predict_proba of ``est`` with one column per entry of ``classes`` (0 if unseen).
-
-    With ``renormalise`` (the out-of-fold and fold-mean probabilities the scoring
-    core reads), rows are clipped at 0 and rescaled to sum to 1 (a uniform row
-    where nothing is left), as float64. Without it (``predict_proba`` of the
-    final models) the model's own values and dtype are kept.
-    """
-    proba = np.asarray(est.predict_proba(X, **(params or {})))
-    if renormalise:
-        proba = proba.astype(np.float64, copy=False)
-    K = len(classes)
-    est_classes = getattr(est, "classes_", None)
-    if est_classes is None or (len(est_classes) == K and np.array_equal(est_classes, classes)):
-        out = proba
-    else:
-        out = np.zeros((proba.shape[0], K), dtype=proba.dtype)
-        out[:, _class_positions(est_classes, classes)] = proba
-    if not renormalise:
-        return out
-    # guard against rounding: clip and renormalise each row
-    out = np.clip(out, 0.0, None)
-    s = out.sum(axis=1, keepdims=True)
-    np.divide(out, s, out=out, where=s > 0)
-    out[s[:, 0] <= 0] = 1.0 / K
-    return out
 
 
 # Metadata that has one entry per row of X (scikit-learn's names). Other array
@@ -205,12 +179,17 @@ def _check_row_params(params, n_samples, where):
 
 def _fit_predict_fold(estimator, X, y, train, test, fit_params, classes):
     """Fit a clone on the ``train`` rows; return it and its aligned probabilities on ``test``."""
-    est = clone(estimator).fit(safe_indexing(X, train), y[train], **fit_params)
-    return est, _aligned_proba(est, safe_indexing(X, test), classes)
+    est = fit_fold_model(estimator, safe_indexing(X, train), y[train], fit_params)
+    return est, aligned_proba(est, safe_indexing(X, test), classes)
 
 
-def _fit_clone(estimator, X, y, fit_params):
-    """Fit and return a clone of ``estimator``."""
+def _fit_final(estimator, X, y, fit_params, name):
+    """Fit and return a clone of ``estimator`` on all labeled rows and their consensus."""
+    if np.unique(y).size < 2:
+        raise ValueError(
+            f"the consensus of the labeled rows is the single class {py_scalar(y[0])!r}, so "
+            f"{name} cannot be fitted on it; label rows of at least one other class."
+        )
     return clone(estimator).fit(X, y, **fit_params)
 
 
@@ -223,6 +202,27 @@ def _check_has_proba(estimator, name):
             f"CalibratedClassifierCV({type(estimator).__name__}(...))), or use a "
             "classifier with predict_proba."
         )
+
+
+class _Routing:
+    """The fit's metadata, routed to each model (sliced to the rows it fits on) and to
+    the ``cv`` splitter; empty without metadata routing."""
+
+    def __init__(self, owner, X, params, models, lab_idx):
+        self.X = X
+        self.routed = process_routing(owner, "fit", **params) if routing_enabled() else None
+        self.split = {}
+        if self.routed is not None:
+            n_samples = num_samples(X)
+            for name, _ in models:
+                _check_row_params(self.routed[name].fit, n_samples, f"fit of {name!r}")
+            _check_row_params(self.routed.splitter.split, n_samples, "the cv splitter")
+            self.split = check_method_params(X, params=self.routed.splitter.split, indices=lab_idx)
+
+    def fit_params(self, name, rows):
+        if self.routed is None:
+            return {}
+        return check_method_params(self.X, params=self.routed[name].fit, indices=rows)
 
 
 # --------------------------------------------------------------------------- base
@@ -238,14 +238,29 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
     }
 
     _ensemble = False
+    #: Ensembles score with ActiveLab (they have no ``active_learning_method``).
+    active_learning_method = "activelab"
 
     def _kernel_threads(self):
         """Threads of the scoring kernels follow ``n_jobs`` (None means 1, -1 all CPUs,
         as for the folds; they never run at the same time), within any limit of
         ``skactivelab.config_context``."""
-        return _at_most(effective_n_jobs(None) if self.n_jobs is None else self.n_jobs)
+        return at_most(effective_n_jobs(None) if self.n_jobs is None else self.n_jobs)
 
     # ------------------------------------------------------------------ folds
+    def _warn_small_classes(self, strat, K, n_splits):
+        counts = np.bincount(strat, minlength=K)
+        small = np.flatnonzero((counts > 0) & (counts < n_splits))
+        if small.size:
+            shown = ", ".join(f"{py_scalar(self.classes_[k])!r} ({counts[k]})" for k in small[:10])
+            warnings.warn(
+                f"Classes with fewer labeled rows than cv={n_splits} folds: {shown}. "
+                "Some training folds miss them, so their out-of-fold probability "
+                "there is 0; a class seen once is never predicted out of fold.",
+                UserWarning,
+                stacklevel=5,
+            )
+
     def _splits(self, X_lab, strat, K, split_params, seed):
         n_lab = strat.shape[0]
         if self.cv is None or isinstance(self.cv, Integral):
@@ -256,25 +271,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
                     f"pass cv={max(n_lab, 2)} or fewer folds (at least 2 labeled rows are "
                     "needed), or label more rows."
                 )
-            counts = np.bincount(strat, minlength=K)
-            small = np.flatnonzero((counts > 0) & (counts < n_splits))
-            if small.size:
-                shown = ", ".join(f"{py_scalar(self.classes_[k])!r} ({counts[k]})" for k in small[:10])
-                warnings.warn(
-                    f"Classes with fewer labeled rows than cv={n_splits} folds: {shown}. "
-                    "Some training folds miss them, so their out-of-fold probability "
-                    "there is 0; a class seen once is never predicted out of fold.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            if counts.max() < n_splits:
-                splitter = KFold(n_splits, shuffle=True, random_state=seed)
-            else:
-                splitter = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
-            with warnings.catch_warnings():
-                # our warning above names the classes; silence sklearn's generic one
-                warnings.filterwarnings("ignore", message="The least populated class")
-                return list(splitter.split(X_lab, strat))
+            self._warn_small_classes(strat, K, n_splits)
+            return fold_splits(X_lab, strat, n_splits, seed)
         splitter = check_cv(self.cv)
         splits = list(splitter.split(X_lab, strat, **split_params))
         test = np.concatenate([t for _, t in splits]) if splits else np.empty(0, int)
@@ -287,6 +285,22 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         return splits
 
     # ------------------------------------------------------------------ fit
+    def _fit_target(self, y, n_samples):
+        ann = _parse_target(y, n_samples)
+        if ann.n_annotations == 0:
+            raise ValueError(
+                "y has no label at all; every row is unlabeled. Give at least one "
+                "annotation (NaN or -1 mark a missing label); under cross_val_score or "
+                "GridSearchCV, pass cv=skactivelab.ConsensusStratifiedKFold(5) so that every "
+                "training fold has labeled rows."
+            )
+        if ann.n_classes < 2:
+            raise ValueError(
+                f"y has only 1 class ({py_scalar(ann.classes[0])!r}); a classifier needs labels "
+                "of at least 2 classes."
+            )
+        return ann
+
     def _fit(self, X, y, params):
         raise_for_params(params, self, "fit")
         models = self._named_estimators()
@@ -296,53 +310,44 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         # content hash: lets query strategies recognise this X as the training set
         self.fit_digest_ = data_digest(X)
         n_samples = num_samples(X)
-        ann = _parse_target(y, n_samples)
-        if ann.n_annotations == 0:
-            raise ValueError(
-                "y has no label at all; every row is unlabeled. Give at least one "
-                "annotation (NaN or -1 mark a missing label)."
-            )
-        if ann.n_classes < 2:
-            raise ValueError(
-                f"y has only 1 class ({py_scalar(ann.classes[0])!r}); a classifier needs labels "
-                "of at least 2 classes."
-            )
+        ann = self._fit_target(rows_of_X(y, X), n_samples)
         self.classes_ = ann.classes
         self.annotator_ids_ = ann.annotator_ids
-        K = ann.n_classes
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
-
-        if routing_enabled():
-            routed = process_routing(self, "fit", **params)
-        else:
-            routed = None
-
         n_per = np.bincount(ann.example, minlength=n_samples)
         labeled = n_per > 0
-        lab_idx = np.flatnonzero(labeled)
-        unl_idx = np.flatnonzero(~labeled)
+        lab_idx, unl_idx = np.flatnonzero(labeled), np.flatnonzero(~labeled)
         self.labeled_mask_ = labeled
         self.n_annotations_ = n_per.astype(np.int64)
+        routing = _Routing(self, X, params, models, lab_idx)
         # the real classes go down: the scoring core decodes its results once
         ann_lab = ann.subset_examples(labeled)
         X_lab = safe_indexing(X, lab_idx)
+        result, P, fit = self._cross_validate(models, X_lab, ann_lab, lab_idx, routing, seed, rng)
 
-        def fit_params(name, rows):
-            if routed is None:
-                return {}
-            return check_method_params(X, params=routed[name].fit, indices=rows)
+        # final estimator(s) on all labeled rows with their consensus labels
+        y_final = result.consensus_label
+        finals = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_final)(est, X_lab, y_final, routing.fit_params(name, lab_idx), name)
+            for name, est in models
+        )
+        self._set_final(finals)
 
-        split_params = {}
-        if routed is not None:
-            for name, _ in models:
-                _check_row_params(routed[name].fit, n_samples, f"fit of {name!r}")
-            _check_row_params(routed.splitter.split, n_samples, "the cv splitter")
-            split_params = check_method_params(X, params=routed.splitter.split, indices=lab_idx)
+        # unlabeled rows: mean of the fold models (the paper's protocol, algorithms 6)
+        U = self._fold_mean_proba(safe_indexing(X, unl_idx)) if unl_idx.size else None
+        with self._kernel_threads():
+            self._store(result, P, U, fit, ann_lab, lab_idx, unl_idx, n_samples, rng)
+        return self
 
+    def _cross_validate(self, models, X_lab, ann_lab, lab_idx, routing, seed, rng):
+        """Rounds of out-of-fold probabilities and consensus; returns (CROWDLAB result,
+        out-of-fold P (E, n_labeled, K), the active learning fit when its kind decides
+        the consensus, else None)."""
+        K = ann_lab.n_classes
         # round 0 trains on the majority vote (algorithms 6)
         train_codes = K_.majority_vote(ann_lab, K_.label_counts(ann_lab), None, rng)
-        splits = self._splits(X_lab, train_codes, K, split_params, seed)
+        splits = self._splits(X_lab, train_codes, K, routing.split, seed)
         parallel = Parallel(n_jobs=self.n_jobs)
         E = len(models)
         self.n_iter_ = 0
@@ -351,7 +356,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             y_values = self.classes_[train_codes]
             jobs = parallel(
                 delayed(_fit_predict_fold)(
-                    est, X_lab, y_values, train, test, fit_params(name, lab_idx[train]), self.classes_
+                    est, X_lab, y_values, train, test, routing.fit_params(name, lab_idx[train]), self.classes_
                 )
                 for name, est in models
                 for train, test in splits
@@ -361,32 +366,18 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             for j, (_, proba) in enumerate(jobs):
                 P[j // len(splits), splits[j % len(splits)][1]] = proba
             with self._kernel_threads():
-                result, consensus = self._crowdlab(ann_lab, P, rng)
+                result, consensus, fit = self._consensus(ann_lab, P, rng)
             if np.array_equal(consensus, train_codes):
                 break  # another round would train on the same labels
             train_codes = consensus
         self.cv_estimators_ = [fold_models[e * len(splits) : (e + 1) * len(splits)] for e in range(E)]
         self.n_splits_ = len(splits)
+        return result, P, fit
 
-        # final estimator(s) on all labeled rows with their consensus labels
-        y_final = result.consensus_label
-        finals = parallel(
-            delayed(_fit_clone)(est, X_lab, y_final, fit_params(name, lab_idx))
-            for name, est in models
-        )
-        self._set_final(finals)
-
-        # unlabeled rows: mean of the fold models (the paper's protocol, algorithms 6)
-        U = None
-        if unl_idx.size:
-            X_unl = safe_indexing(X, unl_idx)
-            U = self._fold_mean_proba(X_unl)
-        with self._kernel_threads():
-            self._store(result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng)
-        return self
-
-    def _crowdlab(self, ann_lab, P, rng):
-        """(LabelQualityResult in class values, consensus codes) of the labeled rows."""
+    def _consensus(self, ann_lab, P, rng):
+        """(LabelQualityResult in class values, consensus codes, active learning fit or None)
+        of the labeled rows: CROWDLAB's, unless the active learning method's fitted kind
+        implies its own consensus (its per-annotator statistics stay CROWDLAB's)."""
         result, codes = label_quality(
             ann_lab,
             P if self._ensemble else P[0],
@@ -396,38 +387,18 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             random_state=rng,
             one_label="label",
         )
-        if getattr(self, "active_learning_method", "activelab") == "activelab_em":
-            # consensus from the likelihood-fitted crowd model (see skactivelab._em);
-            # the per-annotator statistics stay CROWDLAB's
-            from ._em import em_fit
-
-            fit = em_fit(ann_lab, P)
-            post = fit["post"]
-            self.annotator_accuracy_ = fit["accuracy"]
-            self._em_state = fit  # the crowd model of the last round: the scores reuse it
-            codes = np.argmax(post, axis=1)
-            result = replace(
-                result,
-                consensus_label=self.classes_[codes],
-                consensus_quality_score=post[np.arange(codes.size), codes],
-                post_pred_probs=post,
-            )
-        return result, codes
+        kind = kind_of(self.active_learning_method)
+        if not kind.decides_consensus:
+            return result, codes, None
+        fit = kind.fit(ann_lab, P, rng)  # fitted once per round; the scores reuse it
+        result, codes = fit.consensus(result)
+        return result, codes, fit
 
     def _fold_mean_proba(self, X):
         """(E, n, K): per model, the mean predict_proba of its fold models."""
-        parallel = Parallel(n_jobs=self.n_jobs)
-        probs = parallel(
-            delayed(_aligned_proba)(est, X, self.classes_)
-            for group in self.cv_estimators_
-            for est in group
-        )
-        F = self.n_splits_
-        return np.stack(
-            [np.mean(probs[e * F : (e + 1) * F], axis=0) for e in range(len(self.cv_estimators_))]
-        )
+        return fold_mean_proba(self.cv_estimators_, X, self.classes_, n_jobs=self.n_jobs)
 
-    def _store(self, result, P, U, ann_lab, lab_idx, unl_idx, n_samples, rng):
+    def _store(self, result, P, U, fit, ann_lab, lab_idx, unl_idx, n_samples, rng):
         K = len(self.classes_)
         E = P.shape[0]
         labels = no_class_array(self.classes_, n_samples)  # -1 / NaN / None: unlabeled row
@@ -446,38 +417,19 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         self.model_weight_ = result.model_weight
         self.annotator_weights_ = result.annotator_weights
         self.temperature_ = result.temperature
-        if getattr(self, "active_learning_method", "activelab") != "activelab_em":
-            self.annotator_accuracy_ = None
-            self._em_state = None
         oof = np.zeros((E, n_samples, K))
         oof[:, lab_idx] = P
         if U is not None:
             oof[:, unl_idx] = U
         self.oof_pred_probs_ = oof if self._ensemble else oof[0]
-        s_lab, s_unl = self._al_scores(ann_lab, P, U, rng)
+        if fit is None:
+            fit = fit_labeled(ann_lab, P, method=self.active_learning_method, rng=rng)
+        self.active_learning_fit_ = fit
+        self.annotator_accuracy_ = fit.annotator_accuracy
         scores = np.empty(n_samples)
-        scores[lab_idx] = s_lab
-        scores[unl_idx] = s_unl
+        scores[lab_idx] = fit.scores_labeled
+        scores[unl_idx] = score_rows(fit, U, rng=rng) if U is not None else np.empty(0)
         self.active_learning_scores_ = scores
-        self._ann_lab = ann_lab
-        self._P_lab = P
-
-    def _al_scores(self, ann_lab, P, U, random_state):
-        method = getattr(self, "active_learning_method", "activelab")
-        state = getattr(self, "_em_state", None)
-        if method == "activelab_em" and state is not None:
-            # the fit's own crowd model (ann_lab, P are the arrays it was fitted on)
-            from ._em import em_scores
-
-            return em_scores(ann_lab, P, U, fit=state)[:2]
-        if self._ensemble:
-            return get_active_learning_scores_ensemble(
-                ann_lab, P, U, random_state=random_state, active_learning_method=method
-            )
-        return get_active_learning_scores(
-            ann_lab, P[0], None if U is None else U[0], random_state=random_state,
-            active_learning_method=method,
-        )
 
     # ------------------------------------------------------------------ public
     def active_learning_scores(self, X_pool=None):
@@ -501,22 +453,21 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             Scores of ``X_pool`` (or of the unlabeled fit rows).
         """
         check_is_fitted(self)
+        s_lab = self.active_learning_scores_[self.labeled_mask_]
         if X_pool is None:
-            return (
-                self.active_learning_scores_[self.labeled_mask_],
-                self.active_learning_scores_[~self.labeled_mask_],
-            )
+            return s_lab, self.active_learning_scores_[~self.labeled_mask_]
         X_pool = _check_X(self, X_pool, reset=False)
         if _dask.is_dask_collection(X_pool):
-            return _dask.estimator_pool_scores(self, X_pool)
-        U = self._fold_mean_proba(X_pool) if num_samples(X_pool) else None
+            return s_lab, _dask.estimator_pool_scores(self, X_pool)
+        if not num_samples(X_pool):
+            return s_lab, np.empty(0)
+        U = self._fold_mean_proba(X_pool)
         with self._kernel_threads():
-            s_lab, s_pool = self._al_scores(self._ann_lab, self._P_lab, U, self.random_state)
-        return s_lab, s_pool
+            return s_lab, score_rows(self.active_learning_fit_, U, rng=check_random_state(self.random_state))
 
     def _aligned_final_proba(self, X, **params):
         w = np.asarray(self.model_weight_, dtype=np.float64)
-        return _final_proba(self._finals(), X, self.classes_, w, params)
+        return final_proba(self._finals(), X, self.classes_, w, params)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy against the labels in ``y``.
@@ -543,9 +494,14 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         n = num_samples(X)
         if sample_weight is not None:
             _check_row_length(sample_weight, n, "sample_weight", "score")
-        ann = _parse_target(y, n)
+        ann = _parse_target(rows_of_X(y, X), n)
         if ann.n_annotations == 0:
-            raise ValueError("y has no label at all; nothing to score against.")
+            raise ValueError(
+                "y has no label at all in these rows; nothing to score against. Under "
+                "cross_val_score or GridSearchCV this is a test fold of unlabeled rows only (their "
+                "default cv does not stratify an annotation matrix): pass "
+                "cv=skactivelab.ConsensusStratifiedKFold(5), which puts labeled rows in every fold."
+            )
         has = np.bincount(ann.example, minlength=n) > 0
         ref = get_majority_vote_label(ann.subset_examples(has), random_state=self.random_state)
         rows = np.flatnonzero(has)
@@ -570,19 +526,6 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         return tags
 
 
-def _final_proba(finals, X, classes, weights, params=None):
-    """Probabilities of the final model(s): one model's, or the ``weights``-weighted mean."""
-    params = params or {}
-    probs = np.stack([_aligned_proba(est, X, classes, params, renormalise=False) for est in finals])
-    if probs.shape[0] == 1:
-        return probs[0]
-    w = np.asarray(weights, dtype=np.float64)
-    return np.tensordot(w / w.sum(), probs, axes=1)
-
-
-
-
-# --------------------------------------------------------------------------- public
 class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     """Classifier trained on CROWDLAB consensus labels of several annotators.
 
@@ -675,6 +618,11 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         by it. None with ``"activelab"``.
     label_quality_ : LabelQualityResult
         The full CROWDLAB result for the labeled rows (``to_frame()`` etc.).
+    active_learning_fit_ : object
+        ActiveLab's first phase fitted on the labeled rows (its type follows
+        ``active_learning_method``): ``scores_labeled``, what every pool row's
+        score depends on, and the ``annotations`` and out-of-fold ``pred_probs``
+        it was fitted on. The query strategies read it; see the design page.
     oof_pred_probs_ : ndarray of shape (n_samples, n_classes)
         Out-of-fold predicted probabilities of the labeled rows; for unlabeled
         rows the mean prediction of the fold models.
@@ -754,7 +702,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         **_BaseMultiAnnotator._parameter_constraints,
         "estimator": [HasMethods(["fit"])],
         "consensus_method": [StrOptions({"best_quality", "majority_vote"})],
-        "active_learning_method": [StrOptions({"activelab", "activelab_em"})],
+        "active_learning_method": [StrOptions(set(METHODS))],
     }
 
     def __init__(
@@ -862,8 +810,8 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         p = self._predict_params("predict_proba", params)
         X = _check_X(self, X, reset=False)
         if _dask.is_dask_collection(X) and not p:
-            return _dask.estimator_predict_proba(self, X)
-        return _aligned_proba(self.estimator_, X, self.classes_, p, renormalise=False)
+            return _dask.estimator_predict_proba(self, X, [self.estimator_], None)
+        return aligned_proba(self.estimator_, X, self.classes_, p, renormalise=False)
 
     @available_if(estimator_has("predict_log_proba"))
     def predict_log_proba(self, X, **params):
@@ -888,7 +836,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         if len(est_classes) == len(self.classes_):
             return lp
         out = np.full((lp.shape[0], len(self.classes_)), -np.inf, dtype=lp.dtype)
-        out[:, _class_positions(est_classes, self.classes_)] = lp
+        out[:, class_positions(est_classes, self.classes_)] = lp
         return out
 
     @available_if(estimator_has("decision_function"))
@@ -919,7 +867,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         if d.ndim == 1:
             d = np.column_stack([-d, d])
         out = np.full((d.shape[0], len(self.classes_)), -np.inf)
-        out[:, _class_positions(est_classes, self.classes_)] = d
+        out[:, class_positions(est_classes, self.classes_)] = d
         return out
 
     def get_metadata_routing(self):
@@ -1109,7 +1057,7 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         check_is_fitted(self)
         X = _check_X(self, X, reset=False)
         if _dask.is_dask_collection(X):
-            return _dask.estimator_predict_proba(self, X)
+            return _dask.estimator_predict_proba(self, X, self.estimators_, np.asarray(self.model_weight_, dtype=np.float64))
         return self._aligned_final_proba(X)
 
     def predict(self, X):

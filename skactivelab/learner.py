@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 from sklearn.base import clone
 
-from ._annotations import check_annotations
-from ._utils import is_dataframe, is_long_format, is_missing, py_scalar
+from ._annotations import check_annotations, rows_of_X
+from ._utils import is_missing, py_scalar
 from .query import assign_annotators  # also importable from here, its former home
 from .strategies import ActiveLabQuery
 
@@ -323,19 +323,9 @@ class MultiAnnotatorActiveLearner:
 
     @staticmethod
     def _parse_y(y, X, n_samples):
-        long = is_long_format(y)
+        # rows of X, matched by example ID (a DataFrame X's index) or by row number
+        y = rows_of_X(y, X)
         ann = check_annotations(y, n_examples=n_samples, require_labeled=False, name="y", rows_name="X")
-        if long and ann.example_ids is not None:
-            raise ValueError(
-                f"y is long format with example IDs {ann.example_ids[:3].tolist()}...; the "
-                "learner needs rows of X, so name each example by its integer row number "
-                "in X (0..n_samples-1)."
-            )
-        if not long and is_dataframe(y) and hasattr(X, "index") and not X.index.equals(y.index):
-            raise ValueError(
-                "y and X are both pandas objects but their indexes differ; rows are "
-                "matched by ID, so align them first (for example y.reindex(X.index))."
-            )
         ids = np.empty(len(ann.annotator_ids), dtype=object)
         ids[:] = [py_scalar(a) for a in np.asarray(ann.annotator_ids).tolist()]
         first = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sklearn.utils import check_random_state
 
 from . import _kernels as K_
-from ._annotations import _labeled_inputs, _result_index, check_annotations
+from ._annotations import labeled_inputs, result_index, check_annotations
 
 __all__ = ["get_majority_vote_label"]
 
@@ -53,9 +53,9 @@ def get_majority_vote_label(labels_multiannotator, pred_probs=None, random_state
     P = None
     if pred_probs is None:
         ann = check_annotations(labels_multiannotator, classes=classes)
-        index = _result_index(labels_multiannotator, None, ann)
+        index = result_index(labels_multiannotator, None, ann)
     else:
-        ann, P, index, _ = _labeled_inputs(labels_multiannotator, pred_probs, ndim=2, classes=classes)
+        ann, P, index, _ = labeled_inputs(labels_multiannotator, pred_probs, ndim=2, classes=classes)
     count = K_.label_counts(ann)
     mv = K_.majority_vote(ann, count, P, check_random_state(random_state))
     labels = ann.classes[mv]

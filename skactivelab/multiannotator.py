@@ -28,7 +28,9 @@ from . import crowdlab as _crowdlab
 from . import majority_vote as _majority_vote
 from ._annotations import check_annotations
 from ._utils import is_dataframe, is_long_frame, py_scalar
+from ._validation import PredProbsNotNormalisedWarning, rows_as_given
 
+# cleanlab's six functions; ``PredProbsNotNormalisedWarning`` is importable from here too
 __all__ = [
     "convert_long_to_wide_dataset",
     "get_active_learning_scores",
@@ -41,6 +43,24 @@ __all__ = [
 # keys of cleanlab's label_quality_score_kwargs -> keywords of the core
 _SCORE_KWARGS = {"method": "label_quality_method", "adjust_pred_probs": "adjust_pred_probs"}
 _STATS_COLUMNS = ["annotator_quality", "agreement_with_consensus", "worst_class", "num_examples_labeled"]
+
+
+def _like_cleanlab(fn, *args, **kwargs):
+    """Call a core function accepting, as cleanlab does, probability rows that do not sum
+    to 1: they are used as given, with one :class:`PredProbsNotNormalisedWarning`."""
+    with rows_as_given() as seen:
+        out = fn(*args, **kwargs)
+    if seen:
+        name, rows = seen[0]
+        more = f" ({len(rows)} rows)" if rows.size > 10 else ""
+        warnings.warn(
+            f"{name} rows {rows[:10].tolist()}{more} do not sum to 1; they are used as given, "
+            "as cleanlab does (skactivelab's own functions refuse them). Normalise each row "
+            "(P / P.sum(axis=-1, keepdims=True)) to pass probabilities.",
+            PredProbsNotNormalisedWarning,
+            stacklevel=3,
+        )
+    return out
 
 
 def _pandas():
@@ -143,42 +163,17 @@ def _as_cleanlab_dict(
     verbose,
 ):
     """A :class:`~skactivelab.LabelQualityResult` in cleanlab's dict-of-DataFrames format."""
-    pd = _pandas()
     consensus = np.asarray(result.consensus_label)
     index = _example_index(labels_multiannotator, consensus.shape[0], result.example_ids)
-    columns = {
-        "consensus_label": consensus,
-        "consensus_quality_score": np.asarray(result.consensus_quality_score, dtype=float),
-        "annotator_agreement": np.asarray(result.annotator_agreement, dtype=float),
-        "num_annotations": np.asarray(result.num_annotations, dtype=np.int64),
-    }
-    for m in methods[1:]:
-        by = result.consensus_by_method[m]
-        columns[f"consensus_label_{m}"] = np.asarray(by["consensus_label"])
-        columns[f"consensus_quality_score_{m}"] = np.asarray(by["consensus_quality_score"], dtype=float)
-        columns[f"annotator_agreement_{m}"] = np.asarray(by["annotator_agreement"], dtype=float)
-    out = {"label_quality": pd.DataFrame(columns, index=index)}
-    annotator_ids = np.asarray(result.annotator_ids)
+    out = {"label_quality": _crowdlab.label_quality_frame(result, index)}
     if return_detailed_quality:
-        out["detailed_label_quality"] = pd.DataFrame(
-            np.asarray(result.detailed_label_quality, dtype=float),
-            index=index,
-            columns=pd.Index(
-                [f"quality_annotator_{py_scalar(a)}" for a in annotator_ids],
-                name=getattr(getattr(labels_multiannotator, "columns", None), "name", None),
-            ),
+        out["detailed_label_quality"] = _crowdlab.detailed_quality_frame(
+            result, index, getattr(getattr(labels_multiannotator, "columns", None), "name", None)
         )
     if return_annotator_stats:
-        stats = pd.DataFrame(
-            {
-                "annotator_quality": np.asarray(result.annotator_quality, dtype=float),
-                "agreement_with_consensus": np.asarray(result.agreement_with_consensus, dtype=float),
-                "worst_class": np.asarray(result.worst_class),
-                "num_examples_labeled": np.asarray(result.num_examples_labeled, dtype=np.int64),
-            },
-            index=_annotator_index(labels_multiannotator, annotator_ids),
+        out["annotator_stats"] = _crowdlab.annotator_stats_frame(
+            result, _annotator_index(labels_multiannotator, np.asarray(result.annotator_ids))
         )
-        out["annotator_stats"] = stats.sort_values(["annotator_quality", "agreement_with_consensus"])
     if return_weights:
         w_M = np.asarray(result.model_weight, dtype=float)
         out["model_weight"] = w_M if ensemble else np.float64(w_M)
@@ -281,7 +276,8 @@ def get_label_quality_multiannotator(
     """
     kwargs = _score_kwargs(label_quality_score_kwargs)
     _check_return_weights(return_weights, quality_method)
-    result = _crowdlab.get_label_quality_multiannotator(
+    result = _like_cleanlab(
+        _crowdlab.get_label_quality_multiannotator,
         labels_multiannotator,
         pred_probs,
         consensus_method=consensus_method,
@@ -334,7 +330,8 @@ def get_label_quality_multiannotator_ensemble(
     (2,)
     """
     kwargs = _score_kwargs(label_quality_score_kwargs)
-    result = _crowdlab.get_label_quality_multiannotator_ensemble(
+    result = _like_cleanlab(
+        _crowdlab.get_label_quality_multiannotator_ensemble,
         labels_multiannotator,
         pred_probs,
         calibrate_probs=calibrate_probs,
@@ -393,8 +390,9 @@ def get_active_learning_scores(
     ((4,), (2,))
     """
     labels_multiannotator = _labels_without_pred_probs(labels_multiannotator, pred_probs, pred_probs_unlabeled)
-    s_lab, s_unl = _activelab.get_active_learning_scores(
-        labels_multiannotator, pred_probs, pred_probs_unlabeled, random_state=random_state
+    s_lab, s_unl = _like_cleanlab(
+        _activelab.get_active_learning_scores, labels_multiannotator, pred_probs, pred_probs_unlabeled,
+        random_state=random_state,
     )
     return np.asarray(s_lab, dtype=float), np.asarray(s_unl, dtype=float)
 
@@ -424,8 +422,9 @@ def get_active_learning_scores_ensemble(
     ((4,), (0,))
     """
     labels_multiannotator = _labels_without_pred_probs(labels_multiannotator, pred_probs, pred_probs_unlabeled)
-    s_lab, s_unl = _activelab.get_active_learning_scores_ensemble(
-        labels_multiannotator, pred_probs, pred_probs_unlabeled, random_state=random_state
+    s_lab, s_unl = _like_cleanlab(
+        _activelab.get_active_learning_scores_ensemble, labels_multiannotator, pred_probs,
+        pred_probs_unlabeled, random_state=random_state,
     )
     return np.asarray(s_lab, dtype=float), np.asarray(s_unl, dtype=float)
 
@@ -448,9 +447,9 @@ def get_majority_vote_label(labels_multiannotator, pred_probs=None, verbose=True
     ...     [[0.5, 0.3, 0.2], [0.1, 0.6, 0.3], [0.1, 0.1, 0.8]])).tolist()
     [0, 1, 2]
     """
-    mv = np.asarray(
-        _majority_vote.get_majority_vote_label(labels_multiannotator, pred_probs, random_state=random_state)
-    )
+    mv = np.asarray(_like_cleanlab(
+        _majority_vote.get_majority_vote_label, labels_multiannotator, pred_probs, random_state=random_state
+    ))
     if verbose:
         K = None if pred_probs is None else np.shape(pred_probs)[-1]
         _warn_lost_classes(labels_multiannotator, mv, "majority_vote", classes=None if K is None else np.arange(K))

@@ -9,18 +9,19 @@ one score serves a modAL strategy, the meta-estimator and the command line.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy.special import entr
 from sklearn.utils import check_random_state
 
 from . import _dask
-from ._validation import check_pred_probs
+from ._validation import (check_batch, check_candidate_scores, check_candidates, check_n_instances,
+                          check_pred_probs)
 
 __all__ = [
+    "RunningTopK",
     "assign_annotators",
     "entropy_scores",
+    "lowest",
     "margin_scores",
     "select_batch",
     "uncertainty_scores",
@@ -103,13 +104,6 @@ def entropy_scores(pred_probs):
     return 1.0 - entr(P).sum(axis=1) / np.log(P.shape[1])
 
 
-def _check_n_instances(n_instances):
-    if isinstance(n_instances, (bool, np.bool_)) or not isinstance(n_instances, numbers.Integral):
-        raise TypeError(f"n_instances must be an integer, got {n_instances!r}.")
-    if n_instances <= 0:
-        raise ValueError(f"n_instances must be >= 1, got {n_instances}.")
-
-
 def select_batch(scores, n_instances, *, candidates=None, random_state=None):
     """Indices of the ``n_instances`` lowest scores, ties broken at random.
 
@@ -139,47 +133,88 @@ def select_batch(scores, n_instances, *, candidates=None, random_state=None):
     [0, 2]
     """
     if _dask.is_dask_collection(scores):
-        _check_n_instances(n_instances)
+        check_n_instances(n_instances)
         return _dask.select_batch(scores, n_instances, candidates, random_state)
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 1:
         raise ValueError(f"scores must be 1-D (one score per example), got shape {s.shape}.")
-    _check_n_instances(n_instances)
+    check_n_instances(n_instances)
     if candidates is None:
         cand = np.arange(s.shape[0])
     else:
-        cand = np.asarray(candidates)
-        if cand.dtype == bool:
-            if cand.shape != s.shape:
-                raise ValueError(
-                    f"candidates is a boolean mask of shape {cand.shape} but scores has "
-                    f"shape {s.shape}; give one entry per score."
-                )
-            cand = np.flatnonzero(cand)
-        else:
-            if cand.ndim != 1 or (cand.size and cand.dtype.kind not in "iu"):
-                raise ValueError("candidates must be a 1-D array of integer indices or a boolean mask.")
-            cand = cand.astype(np.int64)
-            if cand.size and (cand.min() < 0 or cand.max() >= s.shape[0]):
-                raise ValueError(
-                    f"candidates holds indices outside 0..{s.shape[0] - 1} (the length of scores)."
-                )
-            if np.unique(cand).size != cand.size:
-                raise ValueError("candidates contains duplicate indices; give each index once.")
-    if n_instances > cand.size:
-        raise ValueError(
-            f"n_instances={n_instances} is more than the {cand.size} candidate examples; "
-            "ask for fewer or allow more candidates."
-        )
+        mask, cand = check_candidates(candidates, s.shape[0])
+        if mask is not None:
+            cand = np.flatnonzero(mask)
+    check_batch(n_instances, cand.size)
     cs = s[cand]
-    if np.isnan(cs).any():
-        raise ValueError("scores contains NaN at candidate indices; every candidate needs a score.")
+    check_candidate_scores(cs)
     if isinstance(random_state, np.random.Generator):
         tiebreak = random_state.random(cand.size)
     else:
         tiebreak = check_random_state(random_state).random_sample(cand.size)
     order = np.lexsort((tiebreak, cs))[:n_instances]
     return cand[order]
+
+
+def lowest(scores, positions, n, tiebreak=None):
+    """Indices of the ``n`` lowest ``scores`` ordered by (score, tiebreak, position).
+
+    The order of :func:`select_batch` (``tiebreak`` given: one seeded draw per
+    candidate) or of a stable sort by position (``tiebreak`` None). Selects with
+    ``np.partition`` first, so a chunk of a million rows costs one pass, not a sort.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    m = scores.shape[0]
+    sub = np.arange(m)
+    if m > n:
+        bound = np.partition(scores, n - 1)[n - 1]
+        sub = np.flatnonzero(scores <= bound)  # every tie of the n-th lowest stays in
+    keys = (positions[sub], scores[sub]) if tiebreak is None else (positions[sub], tiebreak[sub], scores[sub])
+    return sub[np.lexsort(keys)[:n]]
+
+
+class RunningTopK:
+    """The ``n`` lowest scores of a stream of chunks, with their positions and payload.
+
+    Feed chunks in any order with :meth:`add`; the result depends only on the
+    rows seen, never on how they were chunked or in which order the chunks came:
+    rows are ordered by (score, tie-break, position), the tie-break being optional
+    (None: ties keep the order of positions). A pool too large for memory (or
+    streamed from files) is scored chunk by chunk and the batch kept here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab.query import RunningTopK
+    >>> top = RunningTopK(2)
+    >>> top.add(np.array([0.5, 0.1]), np.array([0, 1]), np.array(["a", "b"], dtype=object))
+    >>> top.add(np.array([0.1, 0.9]), np.array([2, 3]), np.array(["c", "d"], dtype=object))
+    >>> top.payload.tolist(), top.positions.tolist()
+    (['b', 'c'], [1, 2])
+    """
+
+    def __init__(self, n):
+        self.n = int(n)
+        self.scores = np.empty(0)
+        self.positions = np.empty(0, dtype=np.int64)
+        self.tiebreak = None
+        self.payload = np.empty(0, dtype=object)
+
+    def add(self, scores, positions, payload, tiebreak=None):
+        """Merge a chunk's ``scores`` (their global ``positions``, ``payload`` per row)."""
+        scores = np.concatenate([self.scores, np.asarray(scores, dtype=np.float64)])
+        positions = np.concatenate([self.positions, np.asarray(positions, dtype=np.int64)])
+        payload = np.concatenate([self.payload, np.asarray(payload, dtype=object)])
+        if tiebreak is not None:
+            tiebreak = np.concatenate([np.empty(0) if self.tiebreak is None else self.tiebreak, tiebreak])
+        keep = lowest(scores, positions, self.n, tiebreak)
+        self.scores, self.positions, self.payload = scores[keep], positions[keep], payload[keep]
+        self.tiebreak = None if tiebreak is None else tiebreak[keep]
+
+    def in_position_order(self):
+        """``(positions, scores, payload)`` of the kept rows, by position."""
+        order = np.argsort(self.positions, kind="stable")
+        return self.positions[order], self.scores[order], self.payload[order]
 
 
 def assign_annotators(quality, eligible, *, max_per_annotator=None):

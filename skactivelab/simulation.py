@@ -34,10 +34,11 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.dummy import DummyClassifier
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import train_test_split
 
+from ._annotations import check_annotations
+from ._models import fit_fold_model, fold_splits, make_model, seeded
+from ._phases import kind_of
 from .crowdlab import get_label_quality_multiannotator, get_label_quality_multiannotator_ensemble
 from .majority_vote import get_majority_vote_label
 from .query import assign_annotators, select_batch
@@ -85,7 +86,11 @@ METHODS = (
 _ACTIVELAB_METHODS = ("activelab", "activelab_ensemble", "activelab_suggest", "activelab_suggest_nocap",
                       "activelab_em", "activelab_em_suggest")
 _SUGGEST_METHODS = ("activelab_suggest", "activelab_suggest_nocap", "activelab_em_suggest")
-_EM_METHODS = ("activelab_em", "activelab_em_suggest")
+
+
+def _active_learning_method(method):
+    """The ``active_learning_method`` a method scores (and forms its consensus) with."""
+    return "activelab_em" if method.startswith("activelab_em") else "activelab"
 
 #: Distribution of the number of initial labels per labeled example (1..5):
 #: mostly one label, as in the paper's released data (898/94/7/1 of 1000).
@@ -260,48 +265,6 @@ def simulate_annotator_labels(y_true, noise_matrix, n_annotators=None, *, random
     u = rng.random((T.shape[0], y.size, 1))
     labels = np.minimum((u > C[:, :, :-1]).sum(axis=2), T.shape[1] - 1)
     return labels.T.astype(np.int64)
-
-
-# --------------------------------------------------------------------------- models
-def make_model(name, random_state=None):
-    """A fresh classifier by name: "extratrees", "mlp", "logreg", "knn", "randomforest".
-
-    Examples
-    --------
-    >>> type(make_model("extratrees", random_state=0)).__name__
-    'ExtraTreesClassifier'
-    >>> [name for name, _ in make_model("logreg").steps]
-    ['standardscaler', 'logisticregression']
-    """
-    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if name == "extratrees":
-        return ExtraTreesClassifier(n_estimators=100, n_jobs=1, random_state=random_state)
-    if name == "randomforest":
-        return RandomForestClassifier(n_estimators=100, n_jobs=1, random_state=random_state)
-    if name == "mlp":
-        return make_pipeline(
-            StandardScaler(), MLPClassifier(hidden_layer_sizes=(100,), max_iter=500, random_state=random_state)
-        )
-    if name == "logreg":
-        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    if name == "knn":
-        return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=10))
-    raise ValueError(f"unknown model {name!r}; use extratrees, randomforest, mlp, logreg or knn.")
-
-
-def _as_model(model, random_state):
-    if isinstance(model, str):
-        return make_model(model, random_state)
-    est = clone(model)
-    params = est.get_params()
-    seeded = {k: random_state for k in params if k == "random_state" or k.endswith("__random_state")}
-    return est.set_params(**seeded) if seeded else est
 
 
 # --------------------------------------------------------------------------- task
@@ -592,24 +555,18 @@ def make_replay_task(
 def _cross_val(models, X_lab, y_cons, X_other, y_test, n_test, K, n_folds, rng):
     """Out-of-fold P (E, N, K), mean fold prediction on X_other (E, n_other, K), test accuracy."""
     N = y_cons.size
-    counts = np.bincount(y_cons, minlength=K)
     n_splits = min(n_folds, N)
-    if counts[counts > 0].min() >= n_splits:
-        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
-    else:
-        splitter = KFold(n_splits=n_splits, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
+    splits = fold_splits(X_lab, y_cons, n_splits, int(rng.integers(2**31 - 1)))
     E = len(models)
     P = np.zeros((E, N, K))
     O = np.zeros((E, X_other.shape[0], K))
     accs = []
-    for tr, ho in splitter.split(X_lab, y_cons):
+    for tr, ho in splits:
         for e, model in enumerate(models):
-            m = _as_model(model, int(rng.integers(2**31 - 1)))
-            if np.unique(y_cons[tr]).size < 2:  # a fold with one class: every model predicts it
-                m = DummyClassifier(strategy="prior")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # convergence warnings of small folds
-                m.fit(X_lab[tr], y_cons[tr])
+                # a fold with one class: every model predicts it
+                m = fit_fold_model(seeded(model, int(rng.integers(2**31 - 1))), X_lab[tr], y_cons[tr])
             cols = np.asarray(m.classes_, dtype=np.int64)
             P[e][np.ix_(ho, cols)] = m.predict_proba(X_lab[ho])
             if X_other.shape[0]:
@@ -632,30 +589,23 @@ def _annotator_quality(ex, ann, lab, P, n_annotators):
     return quality
 
 
-def _em_crowd(ex, ann, lab, P):
-    """(parsed annotations, likelihood-fitted crowd model) of local-row triples and P (E, N, K)."""
-    from ._annotations import check_annotations
-    from ._em import em_fit
-
+def _crowd_fit(method, ex, ann, lab, P):
+    """The active learning method's fit of local-row triples and P (E, N, K)."""
     parsed = check_annotations((ex, ann, lab), n_examples=P.shape[1], n_classes=P.shape[2])
-    return parsed, em_fit(parsed, P)
-
-
-def _em_accuracy(ex, ann, lab, P, n_annotators):
-    """Annotator accuracies of the likelihood-fitted crowd model (NaN where unknown)."""
-    parsed, fit = _em_crowd(ex, ann, lab, P)
-    acc = np.full(n_annotators, np.nan)
-    ids = np.asarray(parsed.annotator_ids, dtype=np.int64)
-    inside = ids < n_annotators
-    acc[ids[inside]] = fit["accuracy"][inside]
-    return acc
+    return kind_of(_active_learning_method(method)).fit(parsed, P)
 
 
 def _annotator_ranking(method, triples, P, n_annotators):
     """How a suggest method ranks annotators: its own crowd model's estimate of their quality
-    (as :meth:`~skactivelab.MultiAnnotatorActiveLearner.suggest_annotators` does)."""
-    if method in _EM_METHODS:
-        return _em_accuracy(*triples, P, n_annotators)
+    (as :meth:`~skactivelab.MultiAnnotatorActiveLearner.suggest_annotators` does): the
+    accuracies of the method's fit where it estimates them, else CROWDLAB's quality."""
+    if kind_of(_active_learning_method(method)).decides_consensus:
+        fit = _crowd_fit(method, *triples, P)
+        acc = np.full(n_annotators, np.nan)
+        ids = np.asarray(fit.annotations.annotator_ids, dtype=np.int64)
+        inside = ids < n_annotators
+        acc[ids[inside]] = fit.annotator_accuracy[inside]
+        return acc
     return _annotator_quality(*triples, P, n_annotators)
 
 
@@ -663,8 +613,8 @@ def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab, method="activelab"):
     """Consensus of the labeled set (local rows); P is (E, N, K) or None."""
     n_per = np.bincount(ex)
     triples = (ex, ann, lab)
-    if method in _EM_METHODS and P is not None and use_crowdlab:
-        return np.argmax(_em_crowd(*triples, P)[1]["post"], axis=1), None
+    if kind_of(_active_learning_method(method)).decides_consensus and P is not None and use_crowdlab:
+        return np.argmax(_crowd_fit(method, *triples, P).posterior, axis=1), None
     if P is None or not use_crowdlab or n_per.max() < 2:
         pp = None if P is None else P.mean(axis=0)
         mv = get_majority_vote_label(triples, pred_probs=pp, random_state=rng_seed)
@@ -724,7 +674,7 @@ def _record_consensus_details(rec, cres, cons, ex, lab, y_lab):
 def _method_strategy(method):
     """The query strategy whose rule scores ``method``'s rows (the one a learner would use)."""
     if method in _ACTIVELAB_METHODS:
-        return ActiveLabQuery(active_learning_method="activelab_em" if method in _EM_METHODS else "activelab")
+        return ActiveLabQuery(active_learning_method=_active_learning_method(method))
     return {"random": RandomQuery, "good_random": GoodRandomQuery, "entropy": EntropyQuery,
             "uncertainty": UncertaintyQuery}[method]()
 
@@ -787,6 +737,35 @@ def _pick_annotators(selection, method, picked, task, labeled_by, triples, P, an
             "one who has not labeled that example yet."
         )
     return who
+
+
+def _who_answers(selection, method, picked, task, labeled_by, triples, P, annotator_selection, rng, next_col):
+    """``(who, column, next_col)``: who labels each picked example and under which annotator
+    column the label is stored ("paper" mode: a random annotator, one new column per round)."""
+    if selection == "paper":
+        who = rng.integers(0, task.n_annotators, picked.size)
+        return who, np.full(picked.size, next_col), next_col + 1
+    who = _pick_annotators(selection, method, picked, task, labeled_by, triples, P, annotator_selection, rng)
+    return who, who, next_col
+
+
+def _check_run(method, consensus, batch_size, n_rounds):
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {METHODS}.")
+    if consensus not in ("crowdlab", "majority_vote", "paper"):
+        raise ValueError("consensus must be 'crowdlab', 'majority_vote' or 'paper'.")
+    if batch_size < 1 or n_rounds < 0:
+        raise ValueError("batch_size must be >= 1 and n_rounds >= 0.")
+
+
+def _initial_state(task):
+    """The task's initial (example, annotator, label) triples (copies) and ``labeled_by``:
+    ``labeled_by[i, j]``, annotator j cannot be asked about example i (already answered,
+    or, when replaying real labels, has no label for it)."""
+    ex, ann, lab = task.init_example.copy(), task.init_annotator.copy(), task.init_label.copy()
+    labeled_by = np.zeros(task.oracle.shape, dtype=bool) if not task.is_replay else ~task.available
+    labeled_by[ex, ann] = True
+    return ex, ann, lab, labeled_by
 
 
 def _poor_annotators(task):
@@ -882,12 +861,7 @@ def run_method(
     >>> rec["round"].tolist(), rec["n_annotations"].tolist()
     ([0, 1, 2], [20, 25, 30])
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}.")
-    if consensus not in ("crowdlab", "majority_vote", "paper"):
-        raise ValueError("consensus must be 'crowdlab', 'majority_vote' or 'paper'.")
-    if batch_size < 1 or n_rounds < 0:
-        raise ValueError("batch_size must be >= 1 and n_rounds >= 0.")
+    _check_run(method, consensus, batch_size, n_rounds)
     rng = np.random.default_rng(random_state)
     K, M = task.n_classes, task.n_annotators
     n_tr = task.y_train.size
@@ -895,17 +869,10 @@ def run_method(
     if method == "activelab_ensemble":
         models = list(ensemble_models) if ensemble_models is not None else [model, "logreg", "knn"]
     use_crowdlab = consensus == "crowdlab" or (consensus == "paper" and method in _ACTIVELAB_METHODS)
-    consensus_method = "activelab_em" if method in _EM_METHODS else "activelab"
     selection = _selection_mode(method, task, annotator_selection)
     strategy = _method_strategy(method)
 
-    ex = task.init_example.copy()
-    ann = task.init_annotator.copy()
-    lab = task.init_label.copy()
-    # labeled_by[i, j]: annotator j cannot be asked about example i (already
-    # answered, or, when replaying real labels, has no label for it)
-    labeled_by = np.zeros((n_tr, M), dtype=bool) if not task.is_replay else ~task.available
-    labeled_by[ex, ann] = True
+    ex, ann, lab, labeled_by = _initial_state(task)
     next_col = M  # "paper" mode: one new annotator column per round
     P_all = None  # (E, n_tr, K): out-of-fold P of labeled rows, pool prediction elsewhere
     X_test, y_test = task.X_test, task.y_test
@@ -919,7 +886,7 @@ def run_method(
         # (1) consensus labels of the labeled set
         P_prev = None if P_all is None else P_all[:, lab_rows]
         cons, cres = _consensus(local[ex], ann, lab, P_prev, int(rng.integers(2**31 - 1)), use_crowdlab,
-                                consensus_method)
+                                method)
         if details:
             _record_consensus_details(rec, cres, cons, local[ex], lab, task.y_train[lab_rows])
         cons_acc = float(np.mean(cons == task.y_train[lab_rows]))
@@ -939,14 +906,8 @@ def run_method(
             scores = _method_scores(strategy, n_per, P, U, triples, rng)
             picked = _pick_examples(scores, task, pool_rows, labeled_by, selection, batch_size, rng)
             n_relabel += int(np.sum(n_per[picked] > 0))
-            if selection == "paper":
-                who = rng.integers(0, M, picked.size)
-                col = np.full(picked.size, next_col)
-                next_col += 1
-            else:
-                who = _pick_annotators(selection, method, picked, task, labeled_by, triples, P,
-                                       annotator_selection, rng)
-                col = who
+            who, col, next_col = _who_answers(selection, method, picked, task, labeled_by, triples, P,
+                                              annotator_selection, rng, next_col)
             if details and picked.size:
                 _record_batch_details(rec, n_per, picked, who, task, poor, selection)
             labeled_by[picked, who] = True

@@ -41,6 +41,8 @@ from sklearn.utils.validation import check_is_fitted
 from . import _dask
 from ._digest import data_digest
 from ._compat import StrOptions, validate_parameters
+from ._phases import METHODS, check_method
+from ._proba import fold_mean_proba
 from ._utils import MULTIANNOTATOR_FITTED_ATTRIBUTES
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
@@ -144,19 +146,22 @@ class PoolRows(NamedTuple):
 def _pool_rows(est, X_pool, fit_pool, pool_proba=None):
     """:class:`PoolRows` of a fitted estimator; ``pool_proba(est, X_pool)`` gives the
     (n_models, n, K) predictions of a pool of new rows (None: the rule needs none)."""
+    oof = est.oof_pred_probs_
+    oof = oof if oof.ndim == 3 else oof[None]
+    labeled_fit = est.active_learning_fit_  # what its labeled phase was fitted on
+    labeled = np.asarray(est.labeled_mask_, dtype=bool)
+    P_lab = oof[:, labeled]
+    annotations = labeled_fit.annotations
     if fit_pool:
-        labeled = np.asarray(est.labeled_mask_, dtype=bool)
-        oof = est.oof_pred_probs_
-        oof = oof if oof.ndim == 3 else oof[None]
-        return PoolRows(labeled, np.asarray(est.n_annotations_), est._ann_lab, est._P_lab,
-                        oof[:, ~labeled], est.random_state)
+        return PoolRows(labeled, np.asarray(est.n_annotations_), annotations, P_lab, oof[:, ~labeled],
+                        est.random_state)
     if pool_proba is not None:  # new rows, none labeled; a lazy pool stays lazy
-        return PoolRows(None, None, est._ann_lab, est._P_lab, pool_proba(est, X_pool), est.random_state)
+        return PoolRows(None, None, annotations, P_lab, pool_proba(est, X_pool), est.random_state)
     n_pool = X_pool.shape[0]
     if not isinstance(n_pool, (int, np.integer)):  # a lazy pool: its length, computed once
         n_pool = int(n_pool.compute() if hasattr(n_pool, "compute") else n_pool)
-    return PoolRows(np.zeros(n_pool, dtype=bool), np.zeros(n_pool, dtype=np.int64), est._ann_lab,
-                    est._P_lab, None, est.random_state)
+    return PoolRows(np.zeros(n_pool, dtype=bool), np.zeros(n_pool, dtype=np.int64), annotations,
+                    P_lab, None, est.random_state)
 
 
 def _check_P(name, P):
@@ -459,7 +464,7 @@ class ActiveLabQuery(_Query):
 
     _parameter_constraints: dict = {
         **_Query._parameter_constraints,
-        "active_learning_method": [StrOptions({"activelab", "activelab_em"}), None],
+        "active_learning_method": [StrOptions(set(METHODS)), None],
     }
 
     def __init__(self, *, pool="auto", exclude_fully_annotated=False, random_state=None,
@@ -476,13 +481,11 @@ class ActiveLabQuery(_Query):
 
     @staticmethod
     def _pool_proba(est, X_pool):
-        return est._fold_mean_proba(X_pool)  # the mean prediction of the fold models
+        # the mean prediction of the fold models
+        return fold_mean_proba(est.cv_estimators_, X_pool, est.classes_, n_jobs=getattr(est, "n_jobs", None))
 
     def score_rows(self, rows, rng):
-        method = self.active_learning_method or "activelab"
-        from .activelab import _check_method
-
-        _check_method(method)
+        method = check_method(self.active_learning_method or "activelab")
         rows, rng = _checked(rows, rng, predictions=True)
         P, U = rows.P_lab, rows.P_unl
         U = None if U is None or not U.shape[1] else U

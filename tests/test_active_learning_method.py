@@ -149,9 +149,9 @@ def test_estimator_option_governs_consensus_and_scores():
                                  active_learning_method="activelab_em").fit(X, L)
     lab = a.labeled_mask_
     np.testing.assert_array_equal(a.oof_pred_probs_, e.oof_pred_probs_)  # same folds, same labels in round 1
-    fit = em_fit(a._ann_lab, a._P_lab)
+    fit = em_fit(a.active_learning_fit_.annotations, a.active_learning_fit_.pred_probs)
     np.testing.assert_array_equal(e.consensus_labels_[lab], np.argmax(fit["post"], axis=1))
-    s_lab, s_unl = get_active_learning_scores(a._ann_lab, a._P_lab[0], a.oof_pred_probs_[~lab],
+    s_lab, s_unl = get_active_learning_scores(a.active_learning_fit_.annotations, a.active_learning_fit_.pred_probs[0], a.oof_pred_probs_[~lab],
                                               active_learning_method="activelab_em")
     np.testing.assert_allclose(e.active_learning_scores_[lab], s_lab)
     np.testing.assert_allclose(e.active_learning_scores_[~lab], s_unl)
@@ -177,7 +177,7 @@ def test_estimator_exposes_the_crowd_model_accuracies():
     X, y, L = _data()
     e = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0,
                                  active_learning_method="activelab_em").fit(X, L)
-    fit = em_fit(e._ann_lab, e._P_lab)  # the same crowd model on the estimator's final arrays
+    fit = em_fit(e.active_learning_fit_.annotations, e.active_learning_fit_.pred_probs)  # the same crowd model on the estimator's final arrays
     np.testing.assert_allclose(e.annotator_accuracy_, fit["accuracy"])
     a = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, L)
     assert a.annotator_accuracy_ is None
@@ -207,6 +207,7 @@ def test_suggestion_ranks_by_crowd_model_accuracy_even_with_one_label_each():
     assert 3 not in got.tolist()
 
 
+@pytest.mark.slow
 def test_em_blocks_and_threads_do_not_change_a_bit(monkeypatch):
     """The EM passes run per block of examples, in threads when large: any block size and
     thread count gives exactly the same result."""
@@ -223,39 +224,43 @@ def test_em_blocks_and_threads_do_not_change_a_bit(monkeypatch):
     P = rng.dirichlet(np.ones(K) * 0.5, N)
     U = rng.dirichlet(np.ones(K) * 0.5, 3 * N)
     ann = check_annotations((ex, an, lab), n_examples=N, n_classes=K)
+    def run():
+        fit = _em.em_fit(ann, P[None])
+        return fit, _em.em_pool_scores(U[None], fit["temperature"])
+
     monkeypatch.setattr(_em, "BLOCK", 10**9)
     with skactivelab.config_context(n_threads=1):
-        ref = _em.em_scores(ann, P[None], U[None])
+        ref, ref_unl = run()
     monkeypatch.setattr(_em, "BLOCK", 1000)
     with skactivelab.config_context(n_threads=2):
-        got = _em.em_scores(ann, P[None], U[None])
-    np.testing.assert_array_equal(got[0], ref[0])
-    np.testing.assert_array_equal(got[1], ref[1])
-    np.testing.assert_array_equal(got[2]["post"], ref[2]["post"])
-    assert got[2]["temperature"] == ref[2]["temperature"] and got[2]["n_iter"] == ref[2]["n_iter"]
+        got, got_unl = run()
+    np.testing.assert_array_equal(got_unl, ref_unl)
+    np.testing.assert_array_equal(got["post"], ref["post"])
+    assert got["temperature"] == ref["temperature"] and got["n_iter"] == ref["n_iter"]
 
 
 def test_estimator_fits_the_crowd_model_once_per_round(monkeypatch):
     """The scores reuse the consensus's crowd model: one EM fit per cross-validation round,
     none when scoring a new pool; the scores equal the scoring function's on the same arrays."""
-    from skactivelab import _em
+    from skactivelab import _phases
+    from skactivelab._proba import fold_mean_proba
 
     X, y, L = _data()
     calls = []
-    orig = _em.em_fit
-    monkeypatch.setattr(_em, "em_fit", lambda ann, P: calls.append(1) or orig(ann, P))
+    orig = _phases.em_fit
+    monkeypatch.setattr(_phases, "em_fit", lambda ann, P: calls.append(1) or orig(ann, P))
     e = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0,
                                  active_learning_method="activelab_em").fit(X, L)
     assert len(calls) == e.n_iter_
     pool = np.random.default_rng(5).normal(size=(40, X.shape[1]))
     s_pool = e.active_learning_scores(pool)[1]
     assert len(calls) == e.n_iter_
-    monkeypatch.setattr(_em, "em_fit", orig)
+    monkeypatch.setattr(_phases, "em_fit", orig)
     lab = e.labeled_mask_
-    s_lab, s_unl = get_active_learning_scores(e._ann_lab, e._P_lab[0], e.oof_pred_probs_[~lab],
+    s_lab, s_unl = get_active_learning_scores(e.active_learning_fit_.annotations, e.active_learning_fit_.pred_probs[0], e.oof_pred_probs_[~lab],
                                               active_learning_method="activelab_em")
     np.testing.assert_array_equal(e.active_learning_scores_[lab], s_lab)
     np.testing.assert_array_equal(e.active_learning_scores_[~lab], s_unl)
-    ref = get_active_learning_scores(e._ann_lab, e._P_lab[0], e._fold_mean_proba(pool)[0],
+    ref = get_active_learning_scores(e.active_learning_fit_.annotations, e.active_learning_fit_.pred_probs[0], fold_mean_proba(e.cv_estimators_, pool, e.classes_)[0],
                                      active_learning_method="activelab_em")[1]
     np.testing.assert_array_equal(s_pool, ref)

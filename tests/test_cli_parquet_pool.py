@@ -13,7 +13,8 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
-from skactivelab import _dask  # noqa: E402
+from skactivelab import _dask, _phases  # noqa: E402
+from skactivelab.query import RunningTopK  # noqa: E402
 from skactivelab.cli import main  # noqa: E402
 from skactivelab.cli import _pool  # noqa: E402
 from skactivelab.query import select_batch  # noqa: E402
@@ -143,13 +144,13 @@ def test_streaming_reads_bounded_chunks(tmp_path, capsys, monkeypatch):
     and only the batch lowest of each chunk are kept."""
     pr = Project(tmp_path, seed=4)
     seen = []
-    real = _dask.score_rows
+    real = _phases.score_rows
 
-    def spy(U, *a, **k):
+    def spy(fitted, U, *a, **k):
         seen.append(U.shape[0])
-        return real(U, *a, **k)
+        return real(fitted, U, *a, **k)
 
-    monkeypatch.setattr(_dask, "score_rows", spy)
+    monkeypatch.setattr(_phases, "score_rows", spy)
     code, _, err = run(pr.argv([str(pr.pool)], tmp_path / "got", "--chunk-rows", "40"), capsys)
     assert code == 0, err
     assert max(seen) <= 40 and sum(seen) == 700  # every example is annotated: all pool rows
@@ -270,7 +271,7 @@ def test_running_top_k_equals_select_batch_and_stable_sort(seed):
     cuts = np.sort(rng.choice(np.arange(1, 997), 9, replace=False))
     for n in (1, 10, 200, 997):
         draws = np.random.RandomState(seed).random_sample(997)  # select_batch's stream
-        seeded, stable = _dask.RunningTopK(n), _dask.RunningTopK(n)
+        seeded, stable = RunningTopK(n), RunningTopK(n)
         chunks = list(zip(np.r_[0, cuts], np.r_[cuts, 997]))
         for a, b in reversed(chunks):  # chunk order does not matter
             pos = np.arange(a, b)

@@ -122,8 +122,8 @@ def test_active_learning_scores_with_dask_pool_equal_numpy(client, labeled):
     P, U, L = _probs(300, K, 1), _probs(1000, K, 2), _annotations(300, K, 3)
     args = (L, P) if labeled else (None, None)
     s_lab, s_unl = sk.get_active_learning_scores(*args, U, random_state=0)
-    d_lab, d_unl = _dask.active_learning_scores(
-        *args, da.from_array(U, chunks=(128, K)), ensemble=False, classes=None, random_state=0
+    d_lab, d_unl = sk.get_active_learning_scores(
+        *args, da.from_array(U, chunks=(128, K)), random_state=0
     )
     assert isinstance(d_unl, da.Array)
     np.testing.assert_array_equal(d_lab, s_lab)
@@ -138,7 +138,7 @@ def test_active_learning_scores_single_annotation_and_frame_pool(client):
     L = np.random.default_rng(0).integers(0, K, (100, 1))  # one label per example
     s_lab, s_unl = sk.get_active_learning_scores(L, P, U)
     frame = dd.from_pandas(pd.DataFrame(U, columns=["a", "b", "c"]), npartitions=4)
-    d_lab, d_unl = _dask.active_learning_scores(L, P, frame, ensemble=False, classes=None, random_state=None)
+    d_lab, d_unl = sk.get_active_learning_scores(L, P, frame, random_state=None)
     np.testing.assert_array_equal(d_lab, s_lab)
     np.testing.assert_array_equal(d_unl.compute(), s_unl)
 
@@ -152,14 +152,14 @@ def test_active_learning_scores_bad_dask_pool_fails_before_compute(client):
 
     lazy4 = da.zeros((100, 4), chunks=(10, 4)).map_blocks(boom, dtype=float)
     with pytest.raises(ValueError, match="pred_probs_unlabeled has 4 classes .* labeled pred_probs has 3"):
-        _dask.active_learning_scores(L, P, lazy4, ensemble=False, classes=None, random_state=0)
+        sk.get_active_learning_scores(L, P, lazy4, random_state=0)
     with pytest.raises(ValueError, match="2 dimensions"):
-        _dask.active_learning_scores(L, P, da.zeros(10, chunks=5), ensemble=False, classes=None, random_state=0)
+        sk.get_active_learning_scores(L, P, da.zeros(10, chunks=5), random_state=0)
     with pytest.raises(ValueError, match="pred_probs has 1 models but pred_probs_unlabeled has 2"):
-        _dask.active_learning_scores(L, P[None], da.zeros((2, 4, 3)), ensemble=True, classes=None, random_state=0)
+        sk.get_active_learning_scores_ensemble(L, P[None], da.zeros((2, 4, 3)), random_state=0)
     bad = np.full((20, K), 1.0 / K)
     bad[13] = [0.5, np.nan, 0.5]
-    _, lazy = _dask.active_learning_scores(L, P, da.from_array(bad, chunks=(5, K)), ensemble=False, classes=None, random_state=0)
+    _, lazy = sk.get_active_learning_scores(L, P, da.from_array(bad, chunks=(5, K)), random_state=0)
     with pytest.raises(ValueError, match="block of rows 10..14 .*count from 10.*NaN or infinite values in rows \\[3\\]"):
         lazy.compute()  # row 13 = row 3 of its block
 
@@ -174,7 +174,7 @@ def test_worker_kernels_use_one_thread(client, monkeypatch):
 
     monkeypatch.setattr(K_, "in_row_blocks", spy)
     U = _probs(400, 3, 0)
-    _, d = _dask.active_learning_scores(None, None, da.from_array(U, chunks=100), ensemble=False, classes=None, random_state=0)
+    _, d = sk.get_active_learning_scores(None, None, da.from_array(U, chunks=100), random_state=0)
     d.compute()
     assert seen and set(seen) == {1}
 
@@ -396,8 +396,8 @@ def test_ensemble_scores_with_dask_pool_equal_numpy(client, labeled):
     L = _annotations(200, K, 30)
     args = (L, P) if labeled else (None, None)
     ref_lab, ref_unl = sk.get_active_learning_scores_ensemble(*args, U, random_state=0)
-    d_lab, d_unl = _dask.active_learning_scores(
-        *args, da.from_array(U, chunks=(1, 90, 2)), ensemble=True, classes=None, random_state=0
+    d_lab, d_unl = sk.get_active_learning_scores_ensemble(
+        *args, da.from_array(U, chunks=(1, 90, 2)), random_state=0
     )
     assert isinstance(d_unl, da.Array)
     np.testing.assert_array_equal(d_lab, ref_lab)
@@ -419,20 +419,16 @@ def _tied_pool(n_pairs, seed):
 
 
 def test_ensemble_random_tie_breaks_follow_the_numpy_stream(client):
-    from skactivelab.activelab import _unlabeled_part
+    from skactivelab._phases import ActiveLabFit
 
     U = _tied_pool(40, 0)
-    temperatures, w_M, wbar_A = np.ones(2), np.array([1.0, 3.0]), 0.7
+    fit = ActiveLabFit(None, None, np.empty(0), np.ones(2), np.array([1.0, 3.0]), 0.7, 3)
     dU = da.from_array(U, chunks=(2, 13, 3))
-    edges = np.concatenate([[0], np.cumsum(dU.chunks[1])])
-    blocks = [(b, int(lo)) for b, lo in zip(dU.to_delayed().ravel(), edges[:-1])]
     outcomes = set()
     for seed in range(4):
         a, b = np.random.RandomState(seed), np.random.RandomState(seed)
-        ref = _unlabeled_part(U.copy(), temperatures, w_M, wbar_A, a)
-        got = _dask._ensemble_pool(
-            blocks, dU.chunks[1], _dask._checked_ensemble_block, [3], temperatures, w_M, wbar_A, b
-        ).compute()
+        ref = fit.score_rows(U.copy(), a)
+        got = _dask.pool_scores(fit, dU, b).compute()
         np.testing.assert_array_equal(got, ref)
         assert a.random_sample() == b.random_sample()  # the stream advanced alike
         outcomes.add(tuple(ref))

@@ -6,6 +6,9 @@ import scipy.sparse as sp
 
 import skactivelab as sk
 from skactivelab._annotations import check_annotations
+from dataclasses import replace
+from skactivelab._utils import is_long_frame
+from skactivelab._validation import ROW_SUM_TOL, normalise_rows
 
 pd = pytest.importorskip("pandas")
 
@@ -271,3 +274,403 @@ def test_inputs_never_modified():
     for a, b in zip((L, P, U, P3, U3), copies):
         np.testing.assert_array_equal(a, b)
     pd.testing.assert_frame_equal(df, df_copy)
+
+
+# ==========================================================================================
+# Input handling and results of the scoring core. Each test pins a behaviour that used to be
+# silently wrong or a traceback:
+# 'nan' text in string arrays, long format with extra columns, how probability
+# rows are matched to examples (and results indexed by example ID), the result
+# as a read-only mapping, class encoding by value, one row-sum tolerance, and
+# clear errors for mixed or missing IDs, booleans and bad temperatures.
+
+L = np.array([[0, 0, -1], [1, 0, 1], [1, -1, 1], [0, 1, 0]])
+P = np.array([[0.9, 0.1], [0.3, 0.7], [0.4, 0.6], [0.8, 0.2]])
+U = np.array([[0.55, 0.45], [0.99, 0.01]])
+IDS = np.array(["img2", "img10", "img1", "img3"])  # not in sorted order
+
+
+def _long_frame(ids=IDS, extra=False):
+    rows, cols = np.nonzero(L != -1)
+    df = pd.DataFrame(
+        {"task": ids[rows], "annotator": np.array(["ann", "bob", "cy"])[cols], "label": L[rows, cols]}
+    )
+    if extra:
+        df["round"] = 1
+        df["seconds"] = np.arange(len(df)) * 1.5
+    return df
+
+
+# ----------------------------------------------------------------------------- 'nan' text
+def test_nan_text_in_numpy_string_array_is_refused():
+    labels = np.array([["a", "b"], ["a", np.nan], ["b", "b"]])
+    assert labels.dtype.kind == "U" and labels[1, 1] == "nan"
+    with pytest.raises(ValueError, match=r"text 'nan' \(rows \[1\]\).*dtype=object"):
+        sk.get_majority_vote_label(labels)
+    with pytest.raises(ValueError, match=r"text 'nan'"):
+        sk.get_label_quality_multiannotator(labels, np.full((3, 2), 0.5))
+    # long format: the same rule
+    with pytest.raises(ValueError, match=r"text 'nan'"):
+        check_annotations(([0, 1], [0, 0], np.array(["a", np.nan])))
+
+
+def test_object_array_nan_is_missing_and_nan_text_is_a_class():
+    obj = np.array([["a", "b"], ["a", np.nan], ["b", "b"]], dtype=object)
+    ann = check_annotations(obj)
+    assert ann.n_annotations == 5 and ann.classes.tolist() == ["a", "b"]
+    named = np.array([["a", "nan"], ["a", "nan"]], dtype=object)  # a real class 'nan'
+    assert check_annotations(named).classes.tolist() == ["a", "nan"]
+
+
+def test_empty_string_is_missing_in_unicode_bytes_and_long_format():
+    for arr in (np.array([["a", ""], ["b", "a"]]), np.array([[b"a", b""], [b"b", b"a"]])):
+        ann = check_annotations(arr)
+        assert ann.n_annotations == 3 and ann.n_classes == 2
+    ann = check_annotations(([0, 0, 1], [0, 1, 0], np.array(["a", "", "b"])))
+    assert ann.n_annotations == 2 and ann.classes.tolist() == ["a", "b"]
+
+
+# ----------------------------------------------------------------------------- long format
+def test_long_frame_with_extra_columns_is_long():
+    df = _long_frame(ids=np.arange(4), extra=True)
+    assert list(df.columns) == ["task", "annotator", "label", "round", "seconds"]
+    assert is_long_frame(df)
+    ref = sk.get_label_quality_multiannotator(L, P)
+    res = sk.get_label_quality_multiannotator(df, P)
+    np.testing.assert_array_equal(res.consensus_label, ref.consensus_label)
+    np.testing.assert_array_equal(res.annotator_ids, ["ann", "bob", "cy"])
+    wide = sk.long_to_wide(df)
+    np.testing.assert_array_equal(wide.to_numpy(dtype=float), np.where(L == -1, np.nan, L))
+
+
+# ----------------------------------------------------------------------------- rows by ID
+def test_bare_pred_probs_follow_first_appearance_of_string_ids():
+    # rows of P follow IDS in order of first appearance ("img2" first, never sorted)
+    df = _long_frame()
+    assert list(pd.unique(df["task"])) == IDS.tolist()
+    ref_lab, ref_unl = sk.get_active_learning_scores(L, P, U)
+    lab, unl = sk.get_active_learning_scores(df, P, U)
+    assert isinstance(lab, pd.Series) and list(lab.index) == IDS.tolist()
+    assert lab.index.name == "task"
+    np.testing.assert_array_equal(lab.to_numpy(), ref_lab)
+    assert isinstance(unl, np.ndarray)  # bare unlabeled array: bare result
+    np.testing.assert_array_equal(unl, ref_unl)
+    # the tuple form: same rows, bare arrays, IDs in the result object
+    lab_t, _ = sk.get_active_learning_scores(tuple(df[c].to_numpy() for c in ("task", "annotator", "label")), P)
+    np.testing.assert_array_equal(lab_t, ref_lab)
+    res = sk.get_label_quality_multiannotator(tuple(df[c].to_numpy() for c in ("task", "annotator", "label")), P)
+    assert res.example_ids.tolist() == IDS.tolist()
+    np.testing.assert_array_equal(res.consensus_label, sk.get_label_quality_multiannotator(L, P).consensus_label)
+
+
+def test_pred_probs_dataframe_aligned_by_id():
+    df = _long_frame()
+    order = [3, 1, 0, 2]  # any row order
+    P_df = pd.DataFrame(P[order], index=pd.Index(IDS[order], name="image"))
+    U_df = pd.DataFrame(U, index=["u1", "u2"])
+    ref_lab, ref_unl = sk.get_active_learning_scores(L, P, U)
+    lab, unl = sk.get_active_learning_scores(df, P_df, U_df)
+    assert list(lab.index) == IDS[order].tolist() and lab.index.name == "image"
+    np.testing.assert_array_equal(lab.to_numpy(), ref_lab[order])
+    assert list(unl.index) == ["u1", "u2"]
+    np.testing.assert_array_equal(unl.to_numpy(), ref_unl)
+    ref = sk.get_label_quality_multiannotator(L, P)
+    res = sk.get_label_quality_multiannotator(df, P_df)
+    assert res.example_ids.tolist() == IDS[order].tolist()
+    np.testing.assert_array_equal(res.consensus_quality_score, ref.consensus_quality_score[order])
+    frame = res.to_frame()
+    assert list(frame.index) == IDS[order].tolist()
+    np.testing.assert_array_equal(frame.loc["img10", "consensus_label"], ref.consensus_label[1])
+    assert list(res.detailed_label_quality_frame().index) == IDS[order].tolist()
+    mv = sk.get_majority_vote_label(df, P_df)
+    assert isinstance(mv, pd.Series)
+    np.testing.assert_array_equal(mv.loc[IDS].to_numpy(), sk.get_majority_vote_label(L, P))
+    T = sk.find_best_temperature(P_df, df)
+    assert T == sk.find_best_temperature(P, L)
+
+
+def test_pred_probs_dataframe_integer_ids_are_ids_not_rows():
+    rows, cols = np.nonzero(L != -1)
+    ids = np.array([10, 20, 30, 40])
+    df = pd.DataFrame({"task": ids[rows], "worker": cols, "label": L[rows, cols]})
+    P_df = pd.DataFrame(P[::-1], index=ids[::-1])
+    lab, _ = sk.get_active_learning_scores(df, P_df)
+    ref, _ = sk.get_active_learning_scores(L, P)
+    np.testing.assert_allclose(lab.loc[ids].to_numpy(), ref, rtol=0, atol=1e-15)
+
+
+def test_missing_and_extra_ids_are_named():
+    df = _long_frame()
+    P_df = pd.DataFrame(P, index=IDS)
+    with pytest.raises(ValueError, match=r"example IDs \['img3'\] that are not in the index of pred_probs.*to_numpy"):
+        sk.get_active_learning_scores(df, P_df.iloc[:3])
+    bigger = pd.concat([P_df, pd.DataFrame([[0.5, 0.5]], index=["img99"])])
+    with pytest.raises(ValueError, match=r"rows for example IDs \['img99'\] that have no annotation"):
+        sk.get_label_quality_multiannotator(df, bigger)
+    wide = pd.DataFrame(L, index=IDS).replace(-1, np.nan)
+    with pytest.raises(ValueError, match=r"\['img3'\]"):
+        sk.get_majority_vote_label(wide, P_df.iloc[:3])
+    with pytest.raises(ValueError, match="duplicate example IDs"):
+        sk.get_active_learning_scores(df, pd.DataFrame(P, index=["a", "a", "b", "c"]))
+
+
+def test_wide_dataframe_results_indexed_by_its_index():
+    wide = pd.DataFrame(np.where(L == -1, np.nan, L), index=pd.Index(IDS, name="id"), columns=["x", "y", "z"])
+    lab, unl = sk.get_active_learning_scores(wide, P, U)
+    assert list(lab.index) == IDS.tolist() and isinstance(unl, np.ndarray)
+    # aligned by ID when pred_probs is a DataFrame in another order
+    P_df = pd.DataFrame(P[::-1], index=IDS[::-1])
+    lab2, _ = sk.get_active_learning_scores(wide, P_df)
+    np.testing.assert_array_equal(lab2.loc[IDS].to_numpy(), lab.to_numpy())
+    mv = sk.get_majority_vote_label(wide)
+    assert list(mv.index) == IDS.tolist()
+
+
+def test_plain_arrays_still_give_plain_arrays():
+    lab, unl = sk.get_active_learning_scores(L, P, U)
+    assert type(lab) is np.ndarray and type(unl) is np.ndarray
+    assert type(sk.get_majority_vote_label(L, P)) is np.ndarray
+    assert sk.get_label_quality_multiannotator(L, P).example_ids is None
+    # an array of annotations with a DataFrame of probabilities: by position, IDs out
+    lab, _ = sk.get_active_learning_scores(L, pd.DataFrame(P, index=IDS))
+    assert list(lab.index) == IDS.tolist()
+    np.testing.assert_array_equal(lab.to_numpy(), sk.get_active_learning_scores(L, P)[0])
+
+
+def test_pred_probs_column_names_are_the_classes():
+    names = np.array(["cat", "dog"])
+    Ls = np.where(L == -1, None, names[np.maximum(L, 0)]).astype(object)
+    ref = sk.get_label_quality_multiannotator(Ls, P)  # sorted: cat = column 0
+    swapped = pd.DataFrame(P[:, ::-1], columns=["dog", "cat"])
+    res = sk.get_label_quality_multiannotator(Ls, swapped)
+    np.testing.assert_array_equal(res.consensus_label, ref.consensus_label)
+    np.testing.assert_allclose(res.consensus_quality_score, ref.consensus_quality_score, rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match=r"column names \['p0', 'p1'\].*to_numpy"):
+        sk.get_label_quality_multiannotator(Ls, pd.DataFrame(P, columns=["p0", "p1"]))
+    with pytest.raises(ValueError, match="differ from the columns"):
+        sk.get_active_learning_scores(Ls, swapped, classes=["cat", "dog"])
+    with pytest.raises(ValueError, match="pred_probs_unlabeled has columns"):
+        sk.get_active_learning_scores(Ls, swapped, pd.DataFrame(U, columns=["cat", "dog"]))
+
+
+def test_ensemble_accepts_a_list_of_dataframes():
+    df = _long_frame()
+    P2 = np.stack([P, P[:, ::-1] * 0.5 + 0.25])
+    frames = [pd.DataFrame(P2[0], index=IDS), pd.DataFrame(P2[1][::-1], index=IDS[::-1])]
+    ref_lab, _ = sk.get_active_learning_scores_ensemble(L, P2)
+    lab, _ = sk.get_active_learning_scores_ensemble(df, frames)
+    np.testing.assert_allclose(lab.loc[IDS].to_numpy(), ref_lab, rtol=0, atol=1e-15)
+    res = sk.get_label_quality_multiannotator_ensemble(df, frames)
+    np.testing.assert_array_equal(res.model_weight, sk.get_label_quality_multiannotator_ensemble(L, P2).model_weight)
+    with pytest.raises(ValueError, match=r"pred_probs\[1\] and pred_probs\[0\] do not index the same examples"):
+        sk.get_active_learning_scores_ensemble(df, [frames[0], frames[1].iloc[:3]])
+
+
+# ----------------------------------------------------------------------------- Mapping
+def test_label_quality_result_is_a_read_only_mapping():
+    from collections.abc import Mapping
+
+    res = sk.get_label_quality_multiannotator(L, P)
+    keys = ["label_quality", "detailed_label_quality", "annotator_stats", "model_weight", "annotator_weight"]
+    assert isinstance(res, Mapping)
+    assert "label_quality" in res and "nope" not in res and 0 not in res
+    assert len(res) == 5 and list(res) == keys and list(res.keys()) == keys
+    assert res.get("nope") is None and res.get("model_weight") == res.model_weight
+    assert isinstance(res["label_quality"], pd.DataFrame)
+    assert dict(res.items()).keys() == set(keys)
+    with pytest.raises(KeyError, match="available"):
+        res["nope"]
+    with pytest.raises(TypeError):
+        res["model_weight"] = 1.0
+    # equality by value, replace still works
+    again = sk.get_label_quality_multiannotator(L, P)
+    assert res == again and not (res != again)
+    other = replace(res, model_weight=0.0)
+    assert other != res and other.model_weight == 0.0 and "label_quality" in other
+    with pytest.raises(TypeError):
+        hash(res)
+
+
+# ----------------------------------------------------------------------------- classes by value
+def test_sparse_integer_labels_cost_nothing_extra():
+    import tracemalloc
+
+    big = np.array([[0, 300_000_000], [300_000_000, 300_000_000], [0, -1]])
+    tracemalloc.start()
+    mv = sk.get_majority_vote_label(big)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # hand: row 0 is a tie, broken towards the class rarer overall (0: 2 labels, 3e8: 3)
+    assert mv.tolist() == [0, 300_000_000, 0]
+    assert peak < 5_000_000
+    ann = check_annotations(np.array([[0, 10**10], [10**10, -1]]))
+    assert ann.classes.tolist() == [0, 10**10] and ann.n_classes == 2
+    u = np.array([[0, 2**63 + 1], [2**63 + 1, 2**64 - 1]], dtype=np.uint64)
+    ann = check_annotations(u)
+    assert ann.classes.tolist() == [0, 2**63 + 1, 2**64 - 1]
+    wide = sk.long_to_wide(([0, 1], [0, 0], np.array([5, 10**12])))
+    assert wide[:, 0].tolist() == [5, 10**12]
+    # object arrays of Python ints stay exact (no detour through float)
+    obj = np.array([[2**60, 2**60 + 1], [2**60 + 1, None]], dtype=object)
+    assert check_annotations(obj).classes.tolist() == [2**60, 2**60 + 1]
+    df = pd.DataFrame({"a": [2**60, 2**60 + 1], "b": [2**60 + 1, -1]})
+    assert check_annotations(df).classes.tolist() == [2**60, 2**60 + 1]
+
+
+def test_with_pred_probs_integer_label_k_is_column_k():
+    with pytest.raises(ValueError, match=r"class labels \[300000000\] but pred_probs has only 2 columns"):
+        sk.get_active_learning_scores(np.array([[0, 300_000_000], [1, 1]]), P[:2])
+    with pytest.raises(ValueError, match=r"class labels \[9223372036854775809\]"):
+        sk.get_majority_vote_label(np.array([[0, 2**63 + 1], [1, 1]], dtype=np.uint64), P[:2])
+
+
+def test_estimator_target_with_sparse_labels():
+    from skactivelab.estimator import _parse_target
+
+    ann = _parse_target(np.array([[0, 10**10], [10**10, -1], [-1, -1]]), 3)
+    assert ann.classes.tolist() == [0, 10**10] and ann.n_examples == 3
+
+
+# ----------------------------------------------------------------------------- row sums
+def test_one_row_sum_tolerance_renormalises_within_and_names_rows_beyond():
+    assert ROW_SUM_TOL == 0.01
+    P32 = P.astype(np.float32)
+    P16 = P.astype(np.float16)
+    rounded = np.array([[0.3333, 0.3333, 0.3333], [0.1, 0.2, 0.7]])
+    for arr in (P32, P16):
+        lab, _ = sk.get_active_learning_scores(L, arr)
+        assert np.all(np.isfinite(lab))
+    out = normalise_rows(rounded)
+    np.testing.assert_allclose(out[0], [1 / 3] * 3, rtol=1e-15)
+    assert out[1].tolist() == [0.1, 0.2, 0.7]  # exact row left bit-for-bit
+    assert not np.shares_memory(out, rounded) and rounded[0, 0] == 0.3333
+    bad = P.copy()
+    bad[2] = [0.4, 0.58]  # sum 0.98
+    with pytest.raises(ValueError, match=r"rows \[2\] do not sum to 1 \(tolerance 0.01"):
+        sk.get_label_quality_multiannotator(L, bad)
+    with pytest.raises(ValueError, match=r"rows \[2\]"):
+        normalise_rows(bad, name="probs")
+
+
+def test_rows_within_tolerance_give_the_renormalised_result():
+    off = P * 1.004  # every row sums to 1.004
+    a = sk.get_label_quality_multiannotator(L, off)
+    b = sk.get_label_quality_multiannotator(L, off / off.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(a.consensus_quality_score, b.consensus_quality_score)
+
+
+# ----------------------------------------------------------------------------- IDs
+def test_mixed_int_and_str_ids_keep_first_appearance():
+    ex = np.array([0, 0, 1, 1, 2, 2], dtype=object)
+    annot = np.array([7, "carol", 7, "carol", "carol", 7], dtype=object)
+    lab = np.array([0, 0, 1, 1, 0, 1])
+    ann = check_annotations((ex, annot, lab))
+    assert ann.annotator_ids.tolist() == [7, "carol"]
+    res = sk.get_label_quality_multiannotator((ex, annot, lab), P[:3])
+    ref = sk.get_label_quality_multiannotator(np.array([[0, 0], [1, 1], [1, 0]]), P[:3])
+    np.testing.assert_array_equal(res.annotator_quality, ref.annotator_quality)
+    mixed_ex = np.array(["a", "a", 5, 5], dtype=object)
+    ann = check_annotations((mixed_ex, [0, 1, 0, 1], [0, 1, 1, 1]))
+    assert ann.example_ids.tolist() == ["a", 5]
+
+
+@pytest.mark.parametrize("bad", [None, np.nan])
+def test_missing_ids_are_errors_naming_rows(bad):
+    annot = np.array(["a", "b", bad, "a"], dtype=object)
+    with pytest.raises(ValueError, match=r"annotator ID is missing .* rows \[2\]"):
+        check_annotations(([0, 0, 1, 1], annot, [0, 1, 1, 1]))
+    tasks = np.array(["x", "y", "x", bad], dtype=object)
+    with pytest.raises(ValueError, match=r"example ID is missing .* rows \[3\]"):
+        check_annotations((tasks, ["a", "a", "b", "b"], [0, 1, 1, 1]))
+    with pytest.raises(ValueError, match=r"example ID is missing .* rows \[1\]"):
+        check_annotations(([0.0, np.nan], ["a", "b"], [1, 0]))
+    df = pd.DataFrame({"task": ["x", "y", "z"], "worker": ["a", bad, "b"], "label": [0, 1, 1]})
+    with pytest.raises(ValueError, match=r"rows \[1\]"):
+        sk.get_majority_vote_label(df)
+
+
+def test_missing_rows_of_missing_labels_do_not_count():
+    # a row without label is dropped before IDs are checked; rows are named in the input
+    ann = check_annotations((np.array(["x", None, "y"], dtype=object), ["a", "b", "a"], [0, np.nan, 1]))
+    assert ann.n_annotations == 2
+    with pytest.raises(ValueError, match=r"rows \[3\]"):
+        check_annotations((np.array(["x", None, "y", None], dtype=object), ["a", "b", "a", "c"], [0, np.nan, 1, 1]))
+
+
+def test_wide_frame_duplicate_or_unnamed_annotator_columns():
+    with pytest.raises(ValueError, match=r"duplicate annotator columns \['a'\]"):
+        check_annotations(pd.DataFrame([[0, 1], [1, 1]], columns=["a", "a"]))
+    with pytest.raises(ValueError, match="no name"):
+        check_annotations(pd.DataFrame([[0, 1], [1, 1]], columns=["a", None]))
+
+
+def test_classes_of_mixed_types_get_a_clear_error():
+    with pytest.raises(TypeError, match="classes mixes types"):
+        sk.get_label_quality_multiannotator(L, P, classes=np.array([0, "a"], dtype=object))
+
+
+# ----------------------------------------------------------------------------- booleans
+BOOL = np.array([[True, False], [True, True], [False, True]])
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        BOOL,
+        pd.DataFrame(BOOL),
+        pd.DataFrame(BOOL).astype("boolean"),
+        BOOL.astype(object),
+        ([0, 1], [0, 0], np.array([True, False])),
+        sp.csr_matrix(BOOL),
+    ],
+    ids=["ndarray", "dataframe", "nullable", "object", "long", "sparse"],
+)
+def test_boolean_labels_refused_everywhere_alike(labels):
+    with pytest.raises(TypeError, match="holds boolean values.*astype\\(int\\)"):
+        check_annotations(labels)
+
+
+# ----------------------------------------------------------------------------- temperature
+@pytest.mark.parametrize("T", [1e-310, 5e-324, 1e-300, 1e-200])
+def test_tiny_temperature_gives_the_one_hot_limit(T):
+    Q = np.array([[0.6, 0.4], [0.5, 0.5], [0.1, 0.9]])
+    out = sk.temp_scale_pred_probs(Q, T)
+    assert out.tolist() == [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
+
+
+@pytest.mark.parametrize("T", [True, np.True_, "2", [2.0], 1 + 0j])
+def test_temperature_must_be_a_real_number(T):
+    with pytest.raises(TypeError, match="temperature must be a single real number"):
+        sk.temp_scale_pred_probs(P, T)
+
+
+@pytest.mark.parametrize("T", [0, -1.0, np.inf, np.nan])
+def test_temperature_must_be_positive_and_finite(T):
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+        sk.temp_scale_pred_probs(P, T)
+
+
+def test_temperature_accepts_numpy_scalars_and_dataframes():
+    a = sk.temp_scale_pred_probs(P, np.float32(2.0))
+    np.testing.assert_allclose(a, sk.temp_scale_pred_probs(P, np.array(2.0)), rtol=0, atol=0)
+    np.testing.assert_allclose(a[0], np.sqrt(P[0]) / np.sqrt(P[0]).sum(), rtol=1e-12)
+    df = pd.DataFrame(P, index=IDS, columns=["c0", "c1"])
+    out = sk.temp_scale_pred_probs(df, 2.0)
+    assert list(out.index) == IDS.tolist() and list(out.columns) == ["c0", "c1"]
+    np.testing.assert_array_equal(out.to_numpy(), a)
+
+
+# ----------------------------------------------------------------------------- memory order
+def test_fortran_ordered_probabilities_give_the_same_results():
+    # a DataFrame's .to_numpy() and transposed arrays are Fortran-ordered
+    F = np.asfortranarray(P)
+    assert not F.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(sk.get_active_learning_scores(L, F)[0], sk.get_active_learning_scores(L, P)[0])
+    a = sk.get_label_quality_multiannotator(L, F, calibrate_probs=True)
+    b = sk.get_label_quality_multiannotator(L, P, calibrate_probs=True)
+    np.testing.assert_array_equal(a.consensus_quality_score, b.consensus_quality_score)
+    F3 = np.asfortranarray(np.stack([P, P[:, ::-1]]))
+    np.testing.assert_array_equal(
+        sk.get_active_learning_scores_ensemble(L, F3)[0],
+        sk.get_active_learning_scores_ensemble(L, np.ascontiguousarray(F3))[0],
+    )

@@ -578,13 +578,6 @@ def test_difference_annotator_quality_ignores_the_flag(oracle):
     assert np.abs(a - full["annotator_stats"].sort_index()["annotator_quality"]).max() > 1e-3
 
 
-def test_difference_unnormalised_probabilities_raise(oracle):
-    """cleanlab computes on rows summing to 0.9 without a word; we name the rows."""
-    oracle.get_label_quality_multiannotator(L_SMALL, P_SMALL * 0.9)
-    with pytest.raises(ValueError, match="rows"):
-        ma.get_label_quality_multiannotator(L_SMALL, P_SMALL * 0.9)
-
-
 def test_more_formats_than_cleanlab(oracle):
     """Lists, -1 for missing and string class names also work (cleanlab rejects them)."""
     ref = ma.get_label_quality_multiannotator(L_SMALL, P_SMALL, verbose=False)
@@ -598,3 +591,64 @@ def test_more_formats_than_cleanlab(oracle):
     out = ma.get_label_quality_multiannotator(as_str, P_SMALL, verbose=False)
     assert out["label_quality"]["consensus_label"].tolist() == names[ref["label_quality"]["consensus_label"]].tolist()
     close(out["label_quality"]["consensus_quality_score"], ref["label_quality"]["consensus_quality_score"], "q")
+
+
+# --------------------------------------------------------------------------- rows not summing to 1
+def _unnormalised_case(seed=0):
+    rng = np.random.default_rng(seed)
+    N, M, K = 50, 4, 3
+    truth = rng.integers(0, K, N)
+    L = np.where(rng.random((N, M)) < 0.8, truth[:, None], rng.integers(0, K, (N, M))).astype(float)
+    L[rng.random((N, M)) < 0.4] = np.nan
+    L[np.isnan(L).all(axis=1), 0] = truth[np.isnan(L).all(axis=1)]
+    P = rng.dirichlet(np.ones(K), (2, N))
+    scale = rng.uniform(0.3, 1.0, (2, N, 1))  # each row sums to its scale, within [0, 1]
+    return L, P * scale
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, L, Q: f.get_label_quality_multiannotator(L, Q[0], return_weights=True, verbose=False),
+    lambda f, L, Q: f.get_label_quality_multiannotator(L, Q[0], calibrate_probs=True, verbose=False,
+                                                       consensus_method=["best_quality", "majority_vote"]),
+    lambda f, L, Q: f.get_label_quality_multiannotator(L, Q[0], quality_method="agreement", verbose=False),
+    lambda f, L, Q: f.get_label_quality_multiannotator_ensemble(L, Q, return_weights=True, verbose=False),
+    lambda f, L, Q: f.get_active_learning_scores(L, Q[0], Q[1, :9]),
+    lambda f, L, Q: f.get_active_learning_scores_ensemble(L, Q, Q[:, :9]),
+    lambda f, L, Q: f.get_majority_vote_label(L, Q[0], verbose=False),
+], ids=["quality", "quality-calibrated", "agreement", "quality-ensemble", "activelab", "activelab-ensemble",
+        "majority-vote"])
+def test_unnormalised_pred_probs_used_as_given_like_cleanlab(oracle, call):
+    """cleanlab uses pred_probs as given; so does the drop-in module, with one warning of its
+    own category (the core functions refuse such rows)."""
+    L, Q = _unnormalised_case()
+    theirs = call(oracle, L, Q)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = call(ma, L, Q)
+    mine = [w for w in caught if issubclass(w.category, ma.PredProbsNotNormalisedWarning)]
+    assert len(mine) == 1 and "do not sum to 1" in str(mine[0].message)
+    assert issubclass(ma.PredProbsNotNormalisedWarning, UserWarning)
+    if isinstance(theirs, dict):
+        assert_result_same(ours, theirs)
+    elif isinstance(theirs, tuple):
+        for a, b in zip(ours, theirs):
+            close(a, b, "scores")
+    else:
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_core_functions_stay_strict_and_normalised_input_is_quiet():
+    import skactivelab as sk
+
+    L, Q = _unnormalised_case(1)
+    with pytest.raises(ValueError, match="do not sum to 1"):
+        sk.get_label_quality_multiannotator(L, Q[0])
+    with pytest.raises(ValueError, match="do not sum to 1"):
+        sk.get_active_learning_scores(L, Q[0])
+    P = Q / Q.sum(axis=-1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ma.PredProbsNotNormalisedWarning)
+        ma.get_label_quality_multiannotator(L, P[0], verbose=False)
+        ma.get_active_learning_scores(L, P[0] * 1.004)  # within 0.01: renormalised, no warning
+    with pytest.raises(ValueError, match="negative"):
+        ma.get_active_learning_scores(L, P[0] - 0.5)  # still refused: not probabilities at all

@@ -13,6 +13,7 @@ import warnings
 from contextlib import contextmanager
 
 from .._dask import SchedulerError
+from .._models import MODELS, make_model  # noqa: F401 (one factory: fit, benchmark, the simulation)
 from ._files import InputFileError
 from ._write import PartialWriteError
 
@@ -80,27 +81,6 @@ def default_n_jobs():
     from .._config import available_cpus
 
     return min(2, available_cpus())
-
-
-# --------------------------------------------------------------------------- models
-#: Model names of ``fit`` and ``benchmark`` (one factory for both, and the simulation's).
-MODELS = ("extratrees", "randomforest", "logreg", "knn", "mlp", "hgb")
-_ALIASES = {"logistic": "logreg"}
-
-
-def make_model(name, random_state=None):
-    """A fresh classifier by name: the simulation's models plus ``hgb``.
-
-    ``logistic`` is accepted for ``logreg`` (standardised logistic regression).
-    """
-    name = _ALIASES.get(name, name)
-    if name == "hgb":
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
-        return HistGradientBoostingClassifier(random_state=random_state)
-    from ..simulation import make_model as simulation_model
-
-    return simulation_model(name, random_state=random_state)
 
 
 # --------------------------------------------------------------------------- output

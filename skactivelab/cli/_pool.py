@@ -95,7 +95,7 @@ class PoolSpec:
     id_column: str | None
     int_ids: bool  # every file's ID column holds integers: compared as int64
     class_columns: list  # pool column of each class, in the labeled column order
-    stats: tuple  # temperatures, model weights, mean annotator weight
+    stats: object  # the fitted labeled phase (skactivelab._phases.fit_labeled)
     known: object  # pandas Index of the example IDs already named elsewhere
     batch: int
     chunk_rows: int
@@ -316,13 +316,13 @@ def score_piece(piece, spec, one_thread=False):
     import pandas as pd
 
     from .._config import config_context
-    from .._dask import RunningTopK, lowest, score_rows
+    from .._phases import score_rows
+    from ..query import RunningTopK, lowest
 
     pf = _open(piece.path, spec.option)
     cols = ([spec.id_column] if spec.id_column else []) + list(spec.class_columns)
     top, hashes, n = RunningTopK(spec.batch), [], 0
     res = PieceResult(piece.index)
-    T, w_M, wbar_A = spec.stats
     threads = {"n_threads": 1} if one_thread else {}
     # row groups=None: all; an empty tuple: a file without rows
     groups = None if piece.row_groups is None else list(piece.row_groups)
@@ -345,7 +345,7 @@ def score_piece(piece, spec, one_thread=False):
                         if hit.any():
                             i = _first(hit)
                             raise _AlsoNamed(piece.path, int(lines[i]), _id_text(keys[i:i + 1], positions[i:i + 1], spec)[0])
-                s = score_rows(P, T, w_M, wbar_A, len(spec.class_columns), name=spec.option)
+                s = score_rows(spec.stats, P, name=spec.option)
             except (InputFileError, _AlsoNamed) as exc:
                 res.error = exc
                 res.error_pos = piece.first_pos + (exc.row - piece.first_row if exc.row else n)
@@ -434,7 +434,7 @@ def score_pool(spec, pieces, *, where, client=None, address=None, progress=None)
     Raises the first problem of the pool in row order (:class:`InputFileError`),
     or :class:`skactivelab._dask.SchedulerError` when the cluster is lost.
     """
-    from .._dask import RunningTopK
+    from ..query import RunningTopK
 
     top, n_rows, min_score = RunningTopK(spec.batch), 0, np.inf
     total = sum(p.n_rows for p in pieces)

@@ -367,7 +367,10 @@ def _read_score_inputs(args, progress, streamed):
 def _stream_pool(args, files, tab, classes, sparse, P_lab, U_mem, where, usual, client, progress):
     """Scores of the labeled examples and the in-memory pool, and the batch lowest of the
     streamed Parquet pool (its columns checked before any scoring)."""
-    from .._dask import labeled_stats, score_rows
+    from sklearn.utils import check_random_state
+
+    from .._phases import score_rows
+    from ..activelab import fit_labeled_inputs
     from ._pool import plan_pool, score_pool
 
     spec, pieces, n_rows = plan_pool(
@@ -376,8 +379,9 @@ def _stream_pool(args, files, tab, classes, sparse, P_lab, U_mem, where, usual, 
         id_column=args.example_column, usual=usual, stats=None, known_ids=where.keys(),
         batch=args.batch, chunk_rows=args.chunk_rows,
         piece_rows=None if client is None else args.chunk_rows)
-    s_lab, spec.stats, _ = labeled_stats(sparse, P_lab, random_state=args.seed)
-    s_mem = score_rows(U_mem, *spec.stats, len(classes)) if U_mem.shape[0] else np.empty(0)
+    fitted = fit_labeled_inputs(sparse, P_lab, rng=check_random_state(args.seed))[0]
+    s_lab, spec.stats = fitted.scores_labeled, fitted
+    s_mem = score_rows(fitted, U_mem, name="pred_probs_unlabeled") if U_mem.shape[0] else np.empty(0)
     where_run = "on the Dask cluster" if client is not None else "in chunks"
     progress(f"scoring {n_rows:,} pool rows of {len(pieces) if client else len(files)} "
              f"Parquet piece(s) {where_run}", force=n_rows >= 10**6)

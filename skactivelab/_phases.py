@@ -1,0 +1,269 @@
+"""ActiveLab in two phases: fit the labeled side once, then score any pool rows.
+
+Phase 1, :func:`fit_labeled`: from the annotations of the labeled examples and
+their out-of-fold probabilities, fit everything an unlabeled row's score
+depends on, and score the labeled examples. Phase 2, :func:`score_rows`: score
+rows of the pool from their probabilities alone, so any split of the pool
+(chunks in memory, blocks of a Dask array, Parquet pieces streamed from disk)
+gives the scores of the whole pool. This module is the one copy of both
+phases; the public functions (:mod:`skactivelab.activelab`), the estimator,
+the Dask adapters and the command line all call it. It needs NumPy only.
+
+The fitted object's type is the active learning method. :data:`KINDS` maps each
+value of ``active_learning_method`` to its class, and :func:`kind_of` is the
+only place in the package that reads the method's name; everything else asks
+the fitted object. A kind is a class with
+
+* ``fit(ann, P, rng=None, n_models=1)`` (classmethod): phase 1 on
+  :class:`~skactivelab._annotations.Annotations` and float64 probabilities of
+  shape (n_models, n_labeled, n_classes), both None for an empty labeled set;
+* the fitted attributes ``annotations``, ``pred_probs`` (what it was fitted
+  on), ``scores_labeled``, ``n_models``, ``n_classes``, ``annotator_accuracy``
+  (None when the kind estimates none) and ``row_wise``;
+* ``score_rows(U, rng=None, pool=None, noise=None)``: phase 2;
+* ``decides_consensus`` and ``consensus(result)``: whether the kind implies
+  its own consensus of the labeled examples, and that consensus written into
+  a CROWDLAB result of the same examples (the estimators use it);
+* when ``row_wise`` is False (several models under ActiveLab: the pool's
+  consensus is the models' majority vote, whose tie-breaks use statistics of
+  the whole pool), ``pool_summary(U)`` per block, ``pool_context(summaries)``
+  for the whole pool and ``needs_draws(U, context)``, which the Dask adapter
+  calls in that order.
+
+A crowd model (a class per model with ``fit(annotations, pred_probs)`` and its
+consensus, posterior and annotator parameters as fitted attributes) plugs in as
+one more kind: register its class in :data:`KINDS`, and the in-memory, Dask,
+estimator and command-line paths score with it unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import _kernels as K_
+from ._annotations import Annotations
+from ._em import em_fit, em_pool_scores
+from ._validation import check_pred_probs
+
+__all__ = ["KINDS", "METHODS", "ActiveLabFit", "EMFit", "check_method", "fit_labeled", "kind_of", "score_rows"]
+
+
+def _pool_score(prob, w_M, wbar_A, K):
+    """algorithms 4-5: an unlabeled row's score from the probability of its consensus class."""
+    return (w_M.sum() * prob + wbar_A / K) / (w_M.sum() + wbar_A)
+
+
+def model_votes(U, temperatures):
+    """Each model's ``U`` rescaled by its temperature, and the models' most probable
+    classes as votes (one "annotator" per model) for the consensus of each row
+    (algorithms 5)."""
+    U = np.stack([K_.temp_scale(Ue, T) for Ue, T in zip(U, temperatures)])
+    E, n, K = U.shape
+    votes = Annotations(
+        example=np.repeat(np.arange(n), E),
+        annotator=np.tile(np.arange(E), n),
+        label=np.argmax(U, axis=2).T.ravel(),
+        n_examples=n,
+        n_annotators=E,
+        n_classes=K,
+        classes=np.arange(K),
+        annotator_ids=np.arange(E),
+    )
+    return U, votes
+
+
+@dataclass(frozen=True, eq=False)
+class ActiveLabFit:
+    """Phase 1 of the paper's ActiveLab (algorithms 4-5), with CROWDLAB's weights.
+
+    ``temperatures`` and ``model_weights`` have one entry per model;
+    ``mean_annotator_weight`` is the mean CROWDLAB weight of the annotators.
+    """
+
+    method: ClassVar[str] = "activelab"
+    decides_consensus: ClassVar[bool] = False
+    annotations: Any
+    pred_probs: Any
+    scores_labeled: np.ndarray
+    temperatures: np.ndarray
+    model_weights: np.ndarray
+    mean_annotator_weight: float
+    n_classes: Any = None
+    annotator_accuracy: Any = None
+
+    @property
+    def n_models(self):
+        return self.model_weights.shape[0]
+
+    @property
+    def row_wise(self):
+        return self.n_models == 1
+
+    @classmethod
+    def fit(cls, ann, P, rng=None, n_models=1):
+        if P is None:  # no labeled example: unit weights, no calibration
+            ones = np.ones(n_models)
+            return cls(None, None, np.empty(0), ones, ones.copy(), 1.0)
+        E, N, K = P.shape
+        n_per = np.bincount(ann.example, minlength=N).astype(np.float64)
+        if np.all(n_per == 1):
+            # nothing to calibrate against: the label is the consensus, unit weights
+            consensus, q, stats = K_.single_annotation_consensus(ann, P)
+            temperatures = np.ones(E)
+        else:
+            consensus, stats, temperatures = K_.crowdlab_consensus(
+                ann, P, n_per, K_.label_counts(ann), method="best_quality", calibrate=True, rng=rng
+            )
+            q = stats["post"][np.arange(N), consensus]
+        w = stats["annotator_weights"]
+        w_M = stats["model_weight"]
+        wbar_A = np.nanmean(w)
+        W = w_M.sum() + np.bincount(ann.example, weights=w[ann.annotator], minlength=N)
+        scores = (W * q + wbar_A / K) / (W + wbar_A)
+        return cls(ann, P, scores, temperatures, w_M, wbar_A, K)
+
+    def consensus(self, result):
+        return None  # the CROWDLAB consensus stands
+
+    def score_rows(self, U, rng=None, pool=None, noise=None):
+        """Scores of rows ``U`` (n_models, n, K), our own checked array (it may be
+        overwritten). With several models, ``pool`` (:meth:`pool_context`) and
+        ``noise`` give a block of a larger pool the whole pool's tie-breaks."""
+        E, n, K = U.shape
+        w_M, wbar_A = self.model_weights, self.mean_annotator_weight
+        if E == 1:
+            prob = K_.max_temp_scaled(U[0], self.temperatures[0], overwrite=True)
+            return _pool_score(prob, w_M, wbar_A, K)
+        U, votes = model_votes(U, self.temperatures)
+        totals, agree = (None, None) if pool is None else (pool.totals, pool.agree)
+        c = K_.majority_vote(
+            votes, K_.label_counts(votes), U.mean(axis=0), rng, totals=totals, agree=agree, noise=noise
+        )
+        prob = K_.weighted_sum(w_M, U[:, np.arange(n), c]) / w_M.sum()
+        return _pool_score(prob, w_M, wbar_A, K)
+
+    # ------------------------------------------------------------ a pool in blocks
+    def pool_summary(self, U):
+        """Block statistics of the models' vote: class totals, agreement sums, tied rows."""
+        U, votes = model_votes(U, self.temperatures)
+        count = K_.label_counts(votes)
+        label, n_modes, _ = K_.modes(count)
+        hits, on_unique = K_.agreement_sums(votes, label, n_modes == 1)
+        return count.sum(axis=0), hits, on_unique, int(np.count_nonzero(n_modes > 1))
+
+    def pool_context(self, summaries):
+        """The whole pool's vote statistics from the blocks' :meth:`pool_summary`; its
+        ``draws`` are the random numbers each block draws when some row stays tied."""
+        totals = np.sum([s[0] for s in summaries], axis=0)
+        agree = K_.agreement_from_sums(np.sum([s[1] for s in summaries], axis=0),
+                                       np.sum([s[2] for s in summaries], axis=0))
+        draws = totals.shape[0] * np.array([s[3] for s in summaries], dtype=np.int64)
+        return PoolContext(totals, agree, draws)
+
+    def needs_draws(self, U, context):
+        """Does some row of block ``U`` stay tied until the random step?"""
+        asked = []
+
+        def noise(shape):
+            asked.append(shape)
+            return np.zeros(shape)
+
+        self.score_rows(U, pool=context, noise=noise)
+        return bool(asked)
+
+
+@dataclass(frozen=True)
+class PoolContext:
+    """Vote statistics of a whole pool scored in blocks (:meth:`ActiveLabFit.pool_context`)."""
+
+    totals: np.ndarray
+    agree: np.ndarray
+    draws: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class EMFit:
+    """Phase 1 of ``"activelab_em"``: the likelihood-fitted crowd model (algorithms 7).
+
+    ``posterior`` (n_labeled, K) and ``annotator_accuracy`` (n_annotators,) come
+    from :func:`skactivelab._em.em_fit`; an unlabeled row scores its calibrated
+    prediction's largest probability (temperature ``temperature``).
+    """
+
+    method: ClassVar[str] = "activelab_em"
+    decides_consensus: ClassVar[bool] = True
+    row_wise: ClassVar[bool] = True
+    annotations: Any
+    pred_probs: Any
+    scores_labeled: np.ndarray
+    posterior: Any
+    annotator_accuracy: Any
+    temperature: float
+    n_models: int
+    n_classes: Any = None
+
+    @classmethod
+    def fit(cls, ann, P, rng=None, n_models=1):
+        if P is None:
+            return cls(None, None, np.empty(0), None, None, 1.0, n_models)
+        fit = em_fit(ann, P)
+        post = fit["post"]
+        return cls(ann, P, post.max(axis=1), post, fit["accuracy"], fit["temperature"], P.shape[0], P.shape[2])
+
+    def consensus(self, result):
+        """``(result, codes)``: ``result`` with this model's most likely classes as consensus."""
+        codes = np.argmax(self.posterior, axis=1)
+        result = replace(
+            result,
+            consensus_label=np.asarray(result.classes)[codes],
+            consensus_quality_score=self.posterior[np.arange(codes.size), codes],
+            post_pred_probs=self.posterior,
+        )
+        return result, codes
+
+    def score_rows(self, U, rng=None, pool=None, noise=None):
+        return em_pool_scores(U, self.temperature)
+
+
+#: The fitted kind of each ``active_learning_method`` (the one registry).
+KINDS = {"activelab": ActiveLabFit, "activelab_em": EMFit}
+#: Values of ``active_learning_method``.
+METHODS = tuple(KINDS)
+
+
+def check_method(method):
+    """Refuse an unknown ``active_learning_method`` (naming the accepted ones)."""
+    if not isinstance(method, str) or method not in KINDS:
+        raise ValueError(f"active_learning_method must be one of {METHODS}, got {method!r}.")
+    return method
+
+
+def kind_of(method):
+    """The fitted-object class of ``active_learning_method``."""
+    return KINDS[check_method(method)]
+
+
+def fit_labeled(ann, P, *, method="activelab", rng=None, n_models=1):
+    """Phase 1: the fitted object of ``method`` for the labeled examples.
+
+    ``ann``: :class:`~skactivelab._annotations.Annotations` of the labeled
+    examples; ``P``: their checked float64 probabilities (n_models, n_labeled,
+    n_classes). Both None: no labeled example (``n_models`` models score the
+    pool with unit weights).
+    """
+    return kind_of(method).fit(ann, P, rng, n_models)
+
+
+def score_rows(fitted, U, *, rng=None, name=None):
+    """Phase 2: scores of pool rows ``U`` under ``fitted`` (lower = label first).
+
+    ``U`` is (n_models, n, n_classes), an array the caller owns and that may be
+    overwritten; with ``name`` it is instead the caller's array, 2-D for one
+    model, checked like any ``pred_probs`` (its errors call it ``name``).
+    """
+    if name is not None:
+        U = check_pred_probs(U, name=name, n_classes=fitted.n_classes)[None]
+    return fitted.score_rows(U, rng)
