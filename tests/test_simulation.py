@@ -389,7 +389,7 @@ def test_replay_exhausted_examples_cannot_be_picked_and_order_is_followed():
 
     # the reveal order: with random selection, after each round the labels of each
     # example are a prefix of its order (so nobody answers out of turn)
-    from skactivelab import simulation as S
+    from skactivelab.simulation import protocol as S
 
     got = {}
     orig = S._consensus
@@ -417,7 +417,7 @@ def test_replay_exhausted_examples_cannot_be_picked_and_order_is_followed():
 def test_replay_suggest_chooses_among_remaining_annotators():
     crowd = tiny_crowd(seed=2)
     task = _replay(crowd, n_initial=60, random_state=0)
-    from skactivelab import simulation as S
+    from skactivelab.simulation import protocol as S
 
     got = []
     orig = S._consensus
@@ -536,7 +536,7 @@ def test_em_suggest_ranks_annotators_by_the_crowd_model(monkeypatch):
     and it sets no cap."""
     from sklearn.linear_model import LogisticRegression
 
-    from skactivelab import simulation as S
+    from skactivelab.simulation import protocol as S
     from skactivelab.datasets import load_digits_data
     from skactivelab.simulation import heterogeneous_noise_matrices
 
@@ -571,7 +571,7 @@ def test_em_methods_honour_majority_vote_consensus():
               annotator_selection="distinct")
     for method in ("activelab_em", "activelab_em_suggest"):
         for consensus in ("crowdlab", "majority_vote"):
-            from skactivelab import simulation as S
+            from skactivelab.simulation import protocol as S
 
             seen = []
             orig = S._consensus
