@@ -160,20 +160,6 @@ def test_end_to_end_activelab_beats_random_on_consensus():
     assert len(learner.history_) == 5
 
 
-def test_assign_annotators_hand_case():
-    from skactivelab.query import assign_annotators
-
-    quality = [0.5, np.nan, 0.9, 0.7]
-    eligible = np.array(
-        [[1, 1, 1, 1], [1, 1, 0, 1], [1, 1, 1, 1], [1, 1, 1, 1], [0, 1, 0, 0]], dtype=bool
-    )
-    # best first: 2 (0.9), 3 (0.7), 0 (0.5), 1 (NaN)
-    assert assign_annotators(quality, eligible).tolist() == [2, 3, 2, 2, 1]
-    assert assign_annotators(quality, eligible, max_per_annotator=1).tolist() == [2, 3, 0, 1, -1]
-    with pytest.raises(ValueError, match="max_per_annotator"):
-        assign_annotators(quality, eligible, max_per_annotator=0)
-
-
 # ==========================================================================================
 # Learner: bad input, all-or-nothing teach, IDs, policies
 # MultiAnnotatorActiveLearner: all-or-nothing teach, label kinds, user annotator IDs.
