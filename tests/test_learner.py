@@ -1,9 +1,13 @@
 """MultiAnnotatorActiveLearner: teach/query, policies, history, suggestions, loop."""
 
+import copy
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skactivelab import (
     ActiveLabQuery,
@@ -11,10 +15,7 @@ from skactivelab import (
     MultiAnnotatorClassifier,
     RandomQuery,
 )
-import copy
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from skactivelab import MultiAnnotatorActiveLearner, MultiAnnotatorClassifier
+
 pd = pytest.importorskip("pandas")
 
 
