@@ -308,6 +308,7 @@ def test_cross_validated_fit_on_dask_joblib_backend(client):
     np.testing.assert_array_equal(clf.annotator_quality_, ref.annotator_quality_)
 
 
+@pytest.mark.slow
 def test_process_workers(fitted):
     """Worker processes: the fitted models, the labeled part and the random stream's
     states travel by pickle; results still equal the NumPy path."""

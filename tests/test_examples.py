@@ -65,6 +65,7 @@ def test_every_tutorial_script_is_checked():
     assert set(EXPECTED) <= set(SCRIPTS), "a tutorial script is missing from examples/"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs(script, tmp_path):
     out = _run(script, [], tmp_path)

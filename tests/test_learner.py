@@ -151,6 +151,7 @@ def _simulate(strategy, seed, rounds=5, batch=30):
     return consensus_acc, weak_or_wrong, learner
 
 
+@pytest.mark.slow
 def test_end_to_end_activelab_beats_random_on_consensus():
     acc_al, weak_or_wrong, learner = _simulate(ActiveLabQuery(random_state=0), seed=0)
     acc_rand, _, _ = _simulate(RandomQuery(random_state=0), seed=0)

@@ -258,6 +258,7 @@ def test_cli_help_has_example(cmd, capsys):
     assert "example:" in out and f"skactivelab {cmd}" in out
 
 
+@pytest.mark.slow
 def test_cli_benchmark_digits_runs(tmp_path, capsys):
     cli.main(["benchmark", "--dataset", "digits", "--rounds", "1", "--batch", "20", "--seeds", "1",
               "--methods", "random,activelab", "--model", "knn", "--n-jobs", "1", "--out", str(tmp_path)])
@@ -293,6 +294,7 @@ def test_activelab_ensemble_runs_and_relabels(digits):
     assert rec["n_annotations"][-1] == task.init_example.size + 60
 
 
+@pytest.mark.slow
 def test_annotator_suggestion_variant_beats_random_annotators_on_mixed_crowd():
     """activelab_suggest routes each pick to the best CROWDLAB-rated annotator who has
     not labeled it; with spammers in the crowd that beats random annotators."""
@@ -431,6 +433,7 @@ def test_replay_suggest_chooses_among_remaining_annotators():
     assert lab_rows.size == 60
 
 
+@pytest.mark.slow
 def test_replay_benchmark_runs_every_method_on_a_tiny_crowd():
     from skactivelab.simulation import METHODS
 
