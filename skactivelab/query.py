@@ -255,7 +255,8 @@ class RunningTopK:
         scores, positions, tiebreak = _check_lowest(scores, positions, self.n, tiebreak)
         payload = np.asarray(payload, dtype=object)
         if payload.shape[:1] != scores.shape:
-            raise ValueError(f"payload must have one entry per score ({scores.shape[0]}), got shape {payload.shape}.")
+            raise ValueError(f"payload must have one entry per score ({scores.shape[0]}), got shape "
+                             f"{payload.shape}.")
         if self.positions.size and (tiebreak is None) != (self.tiebreak is None):
             raise ValueError("tiebreak is given for some chunks but not for others; give it with every "
                              "chunk (seeded draws) or with none (ties keep the order of positions).")
@@ -345,4 +346,3 @@ def _check_assignment(quality, eligible, max_per_annotator):
         raise ValueError("quality holds infinite values; give finite numbers (NaN for an annotator "
                          "whose quality is unknown, who ranks last).")
     return q, el
-

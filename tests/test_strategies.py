@@ -412,7 +412,8 @@ def test_pool_rows_are_checked_and_errors_name_the_field():
         (RandomQuery, rows._replace(n_annotations=n_per - 3), ValueError, r"n_annotations must be >= 0 .*got -3"),
         (ActiveLabQuery, rows._replace(annotations=None), ValueError,
          "PoolRows.annotations is None but P_lab has 5 labeled rows"),
-        (UncertaintyQuery, rows._replace(P_lab=[[[0.5, 0.5]], [[0.5]]]), TypeError, "PoolRows.P_lab must be a numeric array"),
+        (UncertaintyQuery, rows._replace(P_lab=[[[0.5, 0.5]], [[0.5]]]), TypeError,
+         "PoolRows.P_lab must be a numeric array"),
         (UncertaintyQuery, rows._replace(P_unl=[[["a", "b"]]]), TypeError, "PoolRows.P_unl must be a numeric array"),
     ]
     for Q, bad, exc, msg in cases:
