@@ -25,6 +25,7 @@ import argparse
 import numpy as np
 
 import skactivelab.simulation as S
+from skactivelab.simulation import protocol
 from skactivelab._annotations import check_annotations
 from skactivelab._em import em_fit
 from skactivelab._kernels import label_counts, temp_scale
@@ -44,30 +45,30 @@ def posterior_with(ex, ann, lab, P, w_M, w, p_agree):
 
 
 def capture(task, method, seed):
+    """Run one round of ``method``, spying on the harness's steps (consensus, scores, folds)."""
     got = {}
-    orig_c, orig_s = S._consensus, S.get_active_learning_scores
+    orig_c, orig_s, orig_cv = protocol._consensus, protocol._method_scores, protocol._cross_val
 
     def spy_c(ex, ann, lab, P, rs, use, m="activelab"):
         got.setdefault("cons", []).append((ex.copy(), ann.copy(), lab.copy(), None if P is None else P[0].copy()))
         return orig_c(ex, ann, lab, P, rs, use, m)
 
-    def spy_s(labels, P, U, **kw):
-        out = orig_s(labels, P, U, **kw)
-        got["scores0"] = (labels, P.copy(), None if U is None else U.copy(), out)
+    def spy_s(strategy, n_per, P, U, triples, rng):
+        out = orig_s(strategy, n_per, P, U, triples, rng)
+        if method.startswith("activelab") and "scores0" not in got:  # round 0: labeled and pool scores
+            got["scores0"] = (triples, P.copy(), U.copy(), (out[n_per > 0], out[n_per == 0]))
         return out
-
-    orig_cv = S._cross_val
 
     def spy_cv(models, X_lab, *args):
         got.setdefault("X_lab", []).append(X_lab.copy())
         return orig_cv(models, X_lab, *args)
 
-    S._consensus, S.get_active_learning_scores, S._cross_val = spy_c, spy_s, spy_cv
+    protocol._consensus, protocol._method_scores, protocol._cross_val = spy_c, spy_s, spy_cv
     try:
         rec = S.run_method(task, method, model="logreg", n_rounds=1, batch_size=50,
                            random_state=np.random.SeedSequence([seed, S.METHODS.index(method)]), details=True)
     finally:
-        S._consensus, S.get_active_learning_scores, S._cross_val = orig_c, orig_s, orig_cv
+        protocol._consensus, protocol._method_scores, protocol._cross_val = orig_c, orig_s, orig_cv
     return got, rec
 
 

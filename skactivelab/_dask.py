@@ -369,11 +369,18 @@ def _rowwise(X, fn, args, n_out, dtype):
     return X.map_blocks(fn, *args, chunks=(X.chunks[0], (n_out,)), dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
 
 
+# A block or partition of a pool may hold no row (a filtered Dask DataFrame, a pool of 0
+# rows): its results have no row either, and its models are never asked about it
+# (scikit-learn refuses 0 samples).
 def _fold_mean_source(X, lo, fold_models, classes):
+    if not X.shape[0]:
+        return np.empty((len(fold_models), 0, len(classes)))
     return fold_mean_proba(fold_models, X, classes)
 
 
 def _pool_scores_block(X, fold_models, classes, part):
+    if not X.shape[0]:
+        return np.empty(0)
     U = fold_mean_proba(fold_models, X, classes)
     with config_context(n_threads=1):
         return score_rows(part, U)
@@ -396,10 +403,14 @@ def estimator_pool_scores(est, X_pool):
 
 
 def _final_proba_block(X, finals, classes, weights):
+    if not X.shape[0]:
+        return np.empty((0, len(classes)))
     return final_proba(finals, X, classes, weights)
 
 
-def _predict_block(X, final):
+def _predict_block(X, final, classes):
+    if not X.shape[0]:
+        return np.empty(0, dtype=classes.dtype)
     return np.asarray(final.predict(X))
 
 
@@ -422,7 +433,7 @@ def classes_of(P, classes):
 def estimator_predict(est, X):
     """``predict`` of a fitted MultiAnnotatorClassifier for a Dask array or DataFrame, lazily."""
     X = _feature_blocks(X, est.n_features_in_)
-    return _rowwise(X, _predict_block, [est.estimator_], None, est.classes_.dtype)
+    return _rowwise(X, _predict_block, [est.estimator_, est.classes_], None, est.classes_.dtype)
 
 
 # --------------------------------------------------------------------------- scheduler

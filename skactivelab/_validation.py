@@ -168,6 +168,9 @@ def check_prob_shape(shape, *, name="pred_probs", ndim=2, n_classes=None):
         elif ndim == 3 and len(shape) == 2:
             hint = " For one model use the non-ensemble function, or stack arrays with np.stack."
         raise ValueError(f"{name} must have {ndim} dimensions {kind}, got shape {shape}.{hint}")
+    if ndim == 3 and shape[0] == 0:
+        raise ValueError(f"{name} has 0 models (shape {shape}); give the probabilities of at least one "
+                         "model, shape (n_models, n_examples, n_classes).")
     K = shape[-1]
     if not np.isfinite(K):
         raise ValueError(

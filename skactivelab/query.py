@@ -9,6 +9,8 @@ one score serves a modAL strategy, the meta-estimator and the command line.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from scipy.special import entr
 from sklearn.utils import check_random_state
@@ -135,7 +137,7 @@ def select_batch(scores, n_instances, *, candidates=None, random_state=None):
     if _dask.is_dask_collection(scores):
         check_n_instances(n_instances)
         return _dask.select_batch(scores, n_instances, candidates, random_state)
-    s = np.asarray(scores, dtype=np.float64)
+    s = _numbers(scores, "scores", "one score per example")
     if s.ndim != 1:
         raise ValueError(f"scores must be 1-D (one score per example), got shape {s.shape}.")
     check_n_instances(n_instances)
@@ -163,14 +165,60 @@ def lowest(scores, positions, n, tiebreak=None):
     candidate) or of a stable sort by position (``tiebreak`` None). Selects with
     ``np.partition`` first, so a chunk of a million rows costs one pass, not a sort.
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    scores, positions, tiebreak = _check_lowest(scores, positions, n, tiebreak)
     m = scores.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
     sub = np.arange(m)
     if m > n:
         bound = np.partition(scores, n - 1)[n - 1]
         sub = np.flatnonzero(scores <= bound)  # every tie of the n-th lowest stays in
     keys = (positions[sub], scores[sub]) if tiebreak is None else (positions[sub], tiebreak[sub], scores[sub])
     return sub[np.lexsort(keys)[:n]]
+
+
+def _numbers(values, name, what):
+    """``values`` as a float64 array, or a TypeError naming ``name`` (never NumPy's message)."""
+    if values is None:
+        raise TypeError(f"{name} is None; give an array of numbers ({what}).")
+    a = np.asarray(values)
+    if a.dtype.kind == "O":  # Python numbers (None: NaN); anything else is refused below
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers ({what}), got dtype {a.dtype}.")
+    return a.astype(np.float64, copy=False)
+
+
+def _check_count(n, name, minimum, *, or_none=""):
+    """An integer count >= ``minimum`` (bools and floats such as 2.0 refused); ``or_none``
+    names what None means where None is allowed too."""
+    allowed = f"an integer >= {minimum}" + (f" or None ({or_none})" if or_none else "")
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{name} must be {allowed}, got {n!r}.")
+    if n < minimum:
+        raise ValueError(f"{name} must be {allowed}, got {n}.")
+    return int(n)
+
+
+def _check_lowest(scores, positions, n, tiebreak):
+    """The arrays of :func:`lowest`, checked: one score, position (and tie-break) per row."""
+    scores = _numbers(scores, "scores", "one score per row")
+    if scores.ndim != 1:
+        raise ValueError(f"scores must be 1-D (one score per row), got shape {scores.shape}.")
+    _check_count(n, "n", 0)
+    positions = np.asarray(positions)
+    if positions.shape != scores.shape or (positions.size and positions.dtype.kind not in "iu"):
+        raise ValueError(f"positions must be integers, one per score (shape {scores.shape}), got dtype "
+                         f"{positions.dtype} and shape {positions.shape}.")
+    if tiebreak is not None:
+        tiebreak = _numbers(tiebreak, "tiebreak", "one draw per row")
+        if tiebreak.shape != scores.shape:
+            raise ValueError(f"tiebreak must have one draw per score (shape {scores.shape}), "
+                             f"got shape {tiebreak.shape}.")
+    return scores, positions, tiebreak
 
 
 class RunningTopK:
@@ -194,17 +242,27 @@ class RunningTopK:
     """
 
     def __init__(self, n):
-        self.n = int(n)
+        self.n = _check_count(n, "n", 1)
         self.scores = np.empty(0)
         self.positions = np.empty(0, dtype=np.int64)
         self.tiebreak = None
         self.payload = np.empty(0, dtype=object)
 
     def add(self, scores, positions, payload, tiebreak=None):
-        """Merge a chunk's ``scores`` (their global ``positions``, ``payload`` per row)."""
-        scores = np.concatenate([self.scores, np.asarray(scores, dtype=np.float64)])
-        positions = np.concatenate([self.positions, np.asarray(positions, dtype=np.int64)])
-        payload = np.concatenate([self.payload, np.asarray(payload, dtype=object)])
+        """Merge a chunk's ``scores`` (their global ``positions``, ``payload`` per row).
+
+        ``tiebreak`` (one draw per row) is given with every chunk or with none."""
+        scores, positions, tiebreak = _check_lowest(scores, positions, self.n, tiebreak)
+        payload = np.asarray(payload, dtype=object)
+        if payload.shape[:1] != scores.shape:
+            raise ValueError(f"payload must have one entry per score ({scores.shape[0]}), got shape "
+                             f"{payload.shape}.")
+        if self.positions.size and (tiebreak is None) != (self.tiebreak is None):
+            raise ValueError("tiebreak is given for some chunks but not for others; give it with every "
+                             "chunk (seeded draws) or with none (ties keep the order of positions).")
+        scores = np.concatenate([self.scores, scores])
+        positions = np.concatenate([self.positions, positions.astype(np.int64, copy=False)])
+        payload = np.concatenate([self.payload, payload])
         if tiebreak is not None:
             tiebreak = np.concatenate([np.empty(0) if self.tiebreak is None else self.tiebreak, tiebreak])
         keep = lowest(scores, positions, self.n, tiebreak)
@@ -223,11 +281,14 @@ def assign_annotators(quality, eligible, *, max_per_annotator=None):
     Parameters
     ----------
     quality : array-like of shape (n_annotators,)
-        Annotator quality (for example CROWDLAB's); NaN ranks last.
+        Annotator quality (for example CROWDLAB's), one finite number per
+        column of ``eligible``; NaN (unknown) ranks last.
     eligible : array-like of bool, shape (n_rows, n_annotators)
-        Who may label each row (for example: has not labeled it yet).
-    max_per_annotator : int, default=None
-        At most this many rows per annotator; rows earlier in the batch choose first.
+        Who may label each row (for example: has not labeled it yet); True/False
+        or 1/0.
+    max_per_annotator : int >= 1, default=None
+        At most this many rows per annotator; rows earlier in the batch choose
+        first. None: no cap.
 
     Returns
     -------
@@ -241,21 +302,47 @@ def assign_annotators(quality, eligible, *, max_per_annotator=None):
     >>> assign_annotators([0.9, 0.5], np.ones((3, 2), bool), max_per_annotator=2).tolist()
     [0, 0, 1]
     """
-    quality = np.asarray(quality, dtype=np.float64)
-    eligible = np.asarray(eligible, dtype=bool)
+    quality, eligible = _check_assignment(quality, eligible, max_per_annotator)
     n_rows, M = eligible.shape
     order = np.lexsort((np.arange(M), -np.nan_to_num(quality, nan=-np.inf)))  # best first
     who = np.full(n_rows, -1, dtype=np.int64)
     if max_per_annotator is None:
         el = eligible[:, order]
         has = el.any(axis=1)
-        who[has] = order[np.argmax(el[has], axis=1)]
+        if has.any():
+            who[has] = order[np.argmax(el[has], axis=1)]
         return who
-    if max_per_annotator < 1:
-        raise ValueError("max_per_annotator must be >= 1 or None.")
     free = np.ones(n_rows, dtype=bool)
     for j in order:  # loop over annotators, each taking up to the cap (not over examples)
         take = np.flatnonzero(free & eligible[:, j])[:max_per_annotator]
         who[take] = j
         free[take] = False
     return who
+
+
+def _check_assignment(quality, eligible, max_per_annotator):
+    """The inputs of :func:`assign_annotators`, checked: ``quality`` as float64 (one finite
+    number or NaN per annotator), ``eligible`` as a boolean (n_rows, n_annotators) array."""
+    if max_per_annotator is not None:
+        _check_count(max_per_annotator, "max_per_annotator", 1, or_none="no cap")
+    if eligible is None:
+        raise TypeError("eligible is None; give a boolean array (n_rows, n_annotators), True where "
+                        "the annotator may label the row.")
+    el = np.asarray(eligible)
+    if el.ndim != 2:
+        raise ValueError(f"eligible must be 2-D (n_rows, n_annotators), got shape {el.shape}; for one row "
+                         "use eligible[None, :].")
+    if el.dtype != bool:
+        el = _numbers(el, "eligible", "True/False or 1/0 per row and annotator")
+        if not np.isin(el, (0, 1)).all():
+            raise ValueError("eligible must hold True/False (or 1/0) only; found other values "
+                             f"({np.unique(el[~np.isin(el, (0, 1))])[:5].tolist()}).")
+        el = el.astype(bool)
+    q = _numbers(quality, "quality", "one per annotator, NaN where unknown")
+    if q.ndim != 1 or q.shape[0] != el.shape[1]:
+        raise ValueError(f"quality must be 1-D with one entry per column of eligible ({el.shape[1]} "
+                         f"annotators), got shape {q.shape}; give the annotators in the same order.")
+    if np.isinf(q).any():
+        raise ValueError("quality holds infinite values; give finite numbers (NaN for an annotator "
+                         "whose quality is unknown, who ranks last).")
+    return q, el

@@ -166,11 +166,30 @@ def _pool_rows(est, X_pool, fit_pool, pool_proba=None):
 
 def _check_P(name, P):
     if not hasattr(P, "ndim"):
-        P = np.asarray(P, dtype=np.float64)
+        try:
+            P = np.asarray(P, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"PoolRows.{name} must be a numeric array (n_models, n_rows, n_classes), "
+                            f"got {type(P).__name__} that is not one.") from None
     if P.ndim != 3:
         raise ValueError(f"PoolRows.{name} must be 3-D (n_models, n_rows, n_classes), got shape "
                          f"{P.shape}; for one model use P[None].")
     return P
+
+
+def _check_counts(n_ann, labeled):
+    """``PoolRows.n_annotations``: a count >= 0 per pool row."""
+    n_ann = np.asarray(n_ann)
+    if labeled is None or n_ann.shape != labeled.shape:
+        raise ValueError(f"PoolRows.n_annotations must have one entry per pool row (shape "
+                         f"{None if labeled is None else labeled.shape}), got shape {n_ann.shape}.")
+    if n_ann.size and (n_ann.dtype.kind not in "iuf" or not np.all(n_ann == np.floor(n_ann))):
+        raise TypeError(f"PoolRows.n_annotations must hold whole numbers (annotations per pool row), "
+                        f"got dtype {n_ann.dtype} with values such as {n_ann.ravel()[:3].tolist()}.")
+    if n_ann.size and n_ann.min() < 0:
+        raise ValueError(f"PoolRows.n_annotations must be >= 0 (annotations per pool row), got "
+                         f"{n_ann.min()}.")
+    return n_ann
 
 
 def _checked(rows, rng, *, predictions, counts=False):
@@ -187,10 +206,7 @@ def _checked(rows, rng, *, predictions, counts=False):
     elif not predictions:
         raise ValueError("this strategy needs PoolRows.labeled (one entry per pool row) to know the pool's size.")
     if n_ann is not None:
-        n_ann = np.asarray(n_ann)
-        if labeled is None or n_ann.shape != labeled.shape:
-            raise ValueError(f"PoolRows.n_annotations must have one entry per pool row (shape "
-                             f"{None if labeled is None else labeled.shape}), got shape {n_ann.shape}.")
+        n_ann = _check_counts(n_ann, labeled)
     elif counts:
         raise ValueError("this strategy needs PoolRows.n_annotations (annotations per pool row).")
     if predictions:
@@ -488,6 +504,9 @@ class ActiveLabQuery(_Query):
         method = check_method(self.active_learning_method or "activelab")
         rows, rng = _checked(rows, rng, predictions=True)
         P, U = rows.P_lab, rows.P_unl
+        if rows.annotations is None and P.shape[1]:
+            raise ValueError(f"PoolRows.annotations is None but P_lab has {P.shape[1]} labeled rows; give "
+                             "the annotations of the labeled rows (ActiveLab scores them from both).")
         U = None if U is None or not U.shape[1] else U
         seed = rows.random_state if rows.random_state is not None else _draw_seed(rng)
         if P.shape[0] > 1:

@@ -1,5 +1,8 @@
 """Shared test fixtures.
 
+``shared_file`` finds a data file kept beside the project (``../shared/data`` relative to
+its root), skipping the test cleanly when it is absent; the package never ships these files.
+
 ``oracle`` gives black-box access to cleanlab 2.9.0 (AGPL-3.0), used ONLY as a
 reference implementation to compare outputs against; no cleanlab code is copied
 into skactivelab or these tests. The fixture fixes the defect described in
@@ -17,9 +20,28 @@ import contextlib
 import copy
 import io
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+#: Data files kept beside the project, never shipped with it.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_file():
+    """``shared_file(name)``: the path of ``name`` in the data kept beside the project; the
+    test is skipped when it is not there."""
+
+    def find(name):
+        path = SHARED_DATA / name
+        if not path.exists():
+            pytest.skip(f"{name} is not beside the project ({SHARED_DATA})")
+        return path
+
+    return find
+
 
 # Cases run per function in the cleanlab parity tests; printed in the terminal summary.
 PARITY_COUNTS = collections.Counter()

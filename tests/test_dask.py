@@ -308,6 +308,7 @@ def test_cross_validated_fit_on_dask_joblib_backend(client):
     np.testing.assert_array_equal(clf.annotator_quality_, ref.annotator_quality_)
 
 
+@pytest.mark.slow
 def test_process_workers(fitted):
     """Worker processes: the fitted models, the labeled part and the random stream's
     states travel by pickle; results still equal the NumPy path."""
@@ -564,3 +565,98 @@ def test_every_worker_side_kernel_call_uses_one_thread(client, fitted, monkeypat
         seen.clear()
         K_.max_temp_scaled(np.full((10, 2), 0.5), 2.0)  # in the caller: its configuration
     assert seen == {"main": {min(2, sk._config.available_cpus())}}
+
+
+# --------------------------------------------------------------------------- empty pools
+def _ensemble(seed=1):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, L = _fit_data(seed=seed)
+    return sk.MultiAnnotatorEnsembleClassifier(
+        [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(max_depth=3, random_state=0))],
+        cv=3, random_state=0,
+    ).fit(X, L)
+
+
+@pytest.mark.parametrize("pool_kind", ["array", "frame", "filtered frame"])
+@pytest.mark.parametrize("model", ["one model", "ensemble"])
+def test_estimator_on_an_empty_dask_pool(client, fitted, pool_kind, model):
+    """0 rows in, 0 rows out, as the NumPy pool's scores: never a model asked about 0 rows."""
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    clf = fitted[2] if model == "one model" else _ensemble()
+    empty = np.empty((0, 3))
+    pool = {
+        "array": da.from_array(empty, chunks=5),
+        "frame": dd.from_pandas(pd.DataFrame(empty), npartitions=1),
+        "filtered frame": dd.from_pandas(pd.DataFrame(np.ones((40, 3))), npartitions=3)
+        .map_partitions(lambda d: d[d[0] > 1]),
+    }[pool_kind]
+    s_lab, s_pool = clf.active_learning_scores(pool)
+    ref_lab, ref_pool = clf.active_learning_scores(empty)
+    np.testing.assert_array_equal(s_lab, ref_lab)
+    got = s_pool.compute()
+    assert got.shape == ref_pool.shape == (0,) and got.dtype == np.float64
+    proba = clf.predict_proba(pool).compute()
+    assert proba.shape == (0, clf.classes_.size) and proba.dtype == np.float64
+    pred = clf.predict(pool).compute()
+    assert pred.shape == (0,) and pred.dtype == clf.classes_.dtype
+
+
+@pytest.mark.parametrize("model", ["one model", "ensemble"])
+def test_estimator_on_a_dask_frame_with_empty_partitions(client, fitted, model):
+    """A filter that empties some partitions: every result equals the NumPy path on the rows
+    that are left, and so does the batch a query strategy picks from them."""
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    clf = fitted[2] if model == "one model" else _ensemble()
+    pool = np.random.default_rng(8).normal(size=(120, 3))
+    frame = dd.from_pandas(pd.DataFrame(pool), npartitions=4)  # partitions of 30 rows
+    kept = frame.map_partitions(lambda d: d[(d.index // 30) % 2 == 0])  # partitions 1 and 3 empty
+    assert [len(p) for p in kept.partitions] == [30, 0, 30, 0]
+    rows = pool[(np.arange(120) // 30) % 2 == 0]
+    np.testing.assert_array_equal(clf.active_learning_scores(kept)[1].compute(), clf.active_learning_scores(rows)[1])
+    np.testing.assert_array_equal(clf.predict_proba(kept).compute(), clf.predict_proba(rows))
+    np.testing.assert_array_equal(clf.predict(kept).compute(), clf.predict(rows))
+    idx, s = sk.ActiveLabQuery(pool="unlabeled", random_state=0)(clf, kept, n_instances=5)
+    ref_idx, ref_s = sk.ActiveLabQuery(pool="unlabeled", random_state=0)(clf, rows, n_instances=5)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(s, ref_s)
+
+
+@pytest.mark.parametrize("method", ["activelab", "activelab_em"])
+def test_functions_on_an_empty_dask_pool_give_what_numpy_gives(client, method):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    K = 3
+    P, L = _probs(40, K, 23), _annotations(40, K, 24)
+    P2 = np.stack([P, _probs(40, K, 25)])
+    kw = dict(random_state=0, active_learning_method=method)
+    ref_lab, ref_unl = sk.get_active_learning_scores(L, P, np.empty((0, K)), **kw)
+    for pool in (da.zeros((0, K), chunks=4), dd.from_pandas(pd.DataFrame(np.empty((0, K))), npartitions=1)):
+        s_lab, s_unl = sk.get_active_learning_scores(L, P, pool, **kw)
+        np.testing.assert_array_equal(s_lab, ref_lab)
+        assert s_unl.compute().shape == ref_unl.shape == (0,)
+        assert sk.get_active_learning_scores(None, None, pool, **kw)[1].compute().shape == (0,)
+    ref_lab, ref_unl = sk.get_active_learning_scores_ensemble(L, P2, np.empty((2, 0, K)), **kw)
+    s_lab, s_unl = sk.get_active_learning_scores_ensemble(L, P2, da.zeros((2, 0, K), chunks=(1, 4, K)), **kw)
+    np.testing.assert_array_equal(s_lab, ref_lab)
+    assert s_unl.compute().shape == ref_unl.shape == (0,)
+
+
+def test_select_batch_on_empty_dask_scores_gives_what_numpy_gives(client):
+    for cand in (None, np.empty(0, dtype=bool), np.empty(0, dtype=np.int64)):
+        with pytest.raises(ValueError, match="n_instances=1 is more than the 0 candidate"):
+            select_batch(np.empty(0), 1, candidates=cand)
+        with pytest.raises(ValueError, match="n_instances=1 is more than the 0 candidate"):
+            select_batch(da.zeros(0, chunks=4), 1, candidates=cand)
+    # chunks of 0 rows among the others (a filter, then the sizes computed) change nothing
+    s = np.round(np.random.default_rng(4).random(60), 1)
+    ds = da.from_array(s, chunks=10)
+    lazy = ds[(da.arange(60, chunks=10) // 10) % 2 == 0]
+    known = lazy.persist()
+    known.compute_chunk_sizes()
+    assert 0 in known.chunks[0]
+    left = s[(np.arange(60) // 10) % 2 == 0]
+    np.testing.assert_array_equal(select_batch(known, 7, random_state=3), select_batch(left, 7, random_state=3))

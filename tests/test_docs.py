@@ -20,6 +20,7 @@ def test_readme_opens_with_two_setup_commands():
     assert commands[1] in ci, ".ci/run must call the README's test command"
 
 
+@pytest.mark.slow
 def test_sphinx_builds_without_warnings(tmp_path):
     sphinx = pytest.importorskip("sphinx.cmd.build")
     pytest.importorskip("myst_parser")

@@ -305,6 +305,7 @@ def test_pipeline():
     assert 0.5 < pipe.score(X, L) <= 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["nan", "minus1", "frame"])
 def test_grid_search_and_cross_val_score_default_cv_and_scoring(fmt):
     X, L, _ = make_data(n=150, unlabeled=15)
@@ -366,6 +367,7 @@ def test_any_classifier(estimator):
     assert hasattr(clf, "decision_function") == hasattr(estimator, "decision_function")
 
 
+@pytest.mark.slow
 def test_same_random_state_same_result_and_parallel():
     X, L, _ = make_data(odd=False, seed=5)
     a = MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=7, max_iter=3).fit(X, L)

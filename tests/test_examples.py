@@ -17,7 +17,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 WALL_ROBOT_SCRIPT = "make_wall_robot_annotation_files.py"
-WALL_ROBOT_CSV = ROOT.parent / "shared" / "data" / "wall_robot.csv"
 
 # Lines each tutorial script must print (regular expressions, searched in stdout).
 EXPECTED = {
@@ -66,6 +65,7 @@ def test_every_tutorial_script_is_checked():
     assert set(EXPECTED) <= set(SCRIPTS), "a tutorial script is missing from examples/"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs(script, tmp_path):
     out = _run(script, [], tmp_path)
@@ -78,10 +78,10 @@ def test_example_runs(script, tmp_path):
         assert relabels > 0 and new > 0  # one scale: the batch mixes re-labels and first labels
 
 
-@pytest.mark.skipif(not WALL_ROBOT_CSV.exists(), reason=f"{WALL_ROBOT_CSV} not found")
-def test_make_wall_robot_annotation_files(tmp_path):
+def test_make_wall_robot_annotation_files(tmp_path, shared_file):
     out_dir = tmp_path / "wr"
-    out = _run(WALL_ROBOT_SCRIPT, ["--data", str(WALL_ROBOT_CSV), "--out", str(out_dir), "--seed", "0"], tmp_path)
+    data = shared_file("wall_robot.csv")
+    out = _run(WALL_ROBOT_SCRIPT, ["--data", str(data), "--out", str(out_dir), "--seed", "0"], tmp_path)
     assert re.search(r"\d+ rows, \d+ labeled with \d+ labels from 12 annotators, \d+ unlabeled", out)
     assert "simulated accuracy:" in out
     for name in ("features.csv", "annotations.csv", "truth.csv"):

@@ -11,6 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_
 
 import skactivelab as sk
 from skactivelab import simulation
+from skactivelab.simulation import protocol
 from skactivelab._models import fold_splits
 
 
@@ -86,12 +87,12 @@ def test_estimator_and_simulation_share_the_fold_rule(monkeypatch):
         calls.append([int((y[te] == 0).sum()) for _, te in splits])
         return splits
 
-    monkeypatch.setattr(simulation, "fold_splits", spy)
+    monkeypatch.setattr(protocol, "fold_splits", spy)
     monkeypatch.setattr(estimator, "fold_splits", spy)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(8, 2))
     y = np.array([0] * 6 + [1] * 2)
-    simulation._cross_val(["logreg"], X, y, X[:2], np.array([0, 1]), 2, 2, 3, np.random.default_rng(1))
+    protocol._cross_val(["logreg"], X, y, X[:2], np.array([0, 1]), 2, 2, 3, np.random.default_rng(1))
     with pytest.warns(UserWarning, match="fewer labeled rows than cv=3"):
         sk.MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=0).fit(X, y)
     assert calls == [[2, 2, 2], [2, 2, 2]]  # both stratified: two rows of class 0 per test fold

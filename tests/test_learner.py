@@ -1,9 +1,13 @@
 """MultiAnnotatorActiveLearner: teach/query, policies, history, suggestions, loop."""
 
+import copy
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skactivelab import (
     ActiveLabQuery,
@@ -11,10 +15,7 @@ from skactivelab import (
     MultiAnnotatorClassifier,
     RandomQuery,
 )
-import copy
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from skactivelab import MultiAnnotatorActiveLearner, MultiAnnotatorClassifier
+
 pd = pytest.importorskip("pandas")
 
 
@@ -150,6 +151,7 @@ def _simulate(strategy, seed, rounds=5, batch=30):
     return consensus_acc, weak_or_wrong, learner
 
 
+@pytest.mark.slow
 def test_end_to_end_activelab_beats_random_on_consensus():
     acc_al, weak_or_wrong, learner = _simulate(ActiveLabQuery(random_state=0), seed=0)
     acc_rand, _, _ = _simulate(RandomQuery(random_state=0), seed=0)
@@ -158,20 +160,6 @@ def test_end_to_end_activelab_beats_random_on_consensus():
     assert weak_or_wrong and np.mean(weak_or_wrong) > 0.5
     assert sum(h["n_relabels"] for h in learner.history_) > 0
     assert len(learner.history_) == 5
-
-
-def test_assign_annotators_hand_case():
-    from skactivelab.query import assign_annotators
-
-    quality = [0.5, np.nan, 0.9, 0.7]
-    eligible = np.array(
-        [[1, 1, 1, 1], [1, 1, 0, 1], [1, 1, 1, 1], [1, 1, 1, 1], [0, 1, 0, 0]], dtype=bool
-    )
-    # best first: 2 (0.9), 3 (0.7), 0 (0.5), 1 (NaN)
-    assert assign_annotators(quality, eligible).tolist() == [2, 3, 2, 2, 1]
-    assert assign_annotators(quality, eligible, max_per_annotator=1).tolist() == [2, 3, 0, 1, -1]
-    with pytest.raises(ValueError, match="max_per_annotator"):
-        assign_annotators(quality, eligible, max_per_annotator=0)
 
 
 # ==========================================================================================

@@ -13,17 +13,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from scipy.special import softmax
 
 import skactivelab as sal
 
 SETTINGS = settings(max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 TOL = dict(rtol=1e-9, atol=1e-12)
-
-
-def _softmax(z):
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 @st.composite
@@ -49,8 +44,8 @@ def datasets(draw, *, n_models=None, hard_zeros=False):
     strength = rng.uniform(0, 4)
     scale = rng.uniform(0.2, 3)
     base = rng.normal(size=(N, K)) * scale + strength * np.eye(K)[y]
-    P = _softmax(base[None] + rng.normal(size=(E, N, K)) * 0.5 * (E > 1))
-    U = _softmax(rng.normal(size=(E, Nu, K)) * scale)
+    P = softmax(base[None] + rng.normal(size=(E, N, K)) * 0.5 * (E > 1), axis=-1)
+    U = softmax(rng.normal(size=(E, Nu, K)) * scale, axis=-1)
     if hard_zeros and draw(st.booleans()):
         P = np.where(rng.random(P.shape) < 0.3, 0.0, P)
         P[..., 0] += P.sum(axis=-1) == 0

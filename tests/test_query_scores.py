@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from skactivelab.query import entropy_scores, margin_scores, select_batch, uncertainty_scores
+from skactivelab.query import (RunningTopK, assign_annotators, entropy_scores, lowest, margin_scores,
+                               select_batch, uncertainty_scores)
 
 P = np.array([[0.5, 0.3, 0.2], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.1, 0.6, 0.3]])
 
@@ -87,3 +88,105 @@ def test_select_batch_errors():
         select_batch([np.nan, 1.0], 1)
     with pytest.raises(TypeError):
         select_batch(s, 1.5)
+
+
+@pytest.mark.parametrize("scores", [["a", "b", "c"], [1j, 0.5, 0.2], np.array([None, "x", 1], dtype=object)])
+def test_select_batch_refuses_scores_that_are_not_real_numbers(scores):
+    with pytest.raises(TypeError, match="scores must hold real numbers"):
+        select_batch(scores, 1)
+    with pytest.raises(TypeError, match="scores is None"):
+        select_batch(None, 1)
+
+
+# ------------------------------------------------------------------ the batch of a stream of chunks
+def test_lowest_and_running_topk_refuse_mismatched_chunks():
+    s = np.array([0.3, 0.1, 0.2])
+    assert lowest(s, np.arange(3), 0).size == 0
+    with pytest.raises(ValueError, match=r"positions must be integers, one per score \(shape \(3,\)\)"):
+        lowest(s, np.arange(2), 1)
+    with pytest.raises(ValueError, match=r"positions must be integers"):
+        lowest(s, np.array([0.0, 1.0, 2.0]), 1)
+    with pytest.raises(ValueError, match=r"tiebreak must have one draw per score"):
+        lowest(s, np.arange(3), 1, np.zeros(2))
+    with pytest.raises(ValueError, match=r"scores must be 1-D"):
+        lowest(s[None], np.arange(3), 1)
+    with pytest.raises(ValueError, match=r"n must be an integer >= 0, got -1"):
+        lowest(s, np.arange(3), -1)
+    with pytest.raises(TypeError, match=r"n must be an integer >= 0, got 1.0"):
+        lowest(s, np.arange(3), 1.0)
+    for n, exc in ((0, ValueError), (-2, ValueError), (1.5, TypeError), ("3", TypeError)):
+        with pytest.raises(exc, match=r"n must be an integer >= 1"):
+            RunningTopK(n)
+    top = RunningTopK(2)
+    with pytest.raises(ValueError, match=r"positions must be integers, one per score"):
+        top.add([0.1, 0.2], [0], ["a", "b"])
+    with pytest.raises(ValueError, match=r"payload must have one entry per score \(2\)"):
+        top.add([0.1, 0.2], [0, 1], ["a"])
+    top.add([0.1, 0.2], [0, 1], ["a", "b"])  # refused chunks left nothing behind
+    assert top.positions.tolist() == [0, 1]
+    with pytest.raises(ValueError, match="tiebreak is given for some chunks but not for others"):
+        top.add([0.1], [2], ["c"], tiebreak=np.zeros(1))
+    seeded = RunningTopK(2)
+    seeded.add([0.1], [0], ["a"], tiebreak=np.array([0.5]))
+    with pytest.raises(ValueError, match="tiebreak is given for some chunks but not for others"):
+        seeded.add([0.1], [1], ["b"])
+
+
+# ------------------------------------------------------------------ annotators for a batch
+def test_assign_annotators_hand_case():
+    quality = [0.5, np.nan, 0.9, 0.7]
+    eligible = np.array(
+        [[1, 1, 1, 1], [1, 1, 0, 1], [1, 1, 1, 1], [1, 1, 1, 1], [0, 1, 0, 0]], dtype=bool
+    )
+    # best first: 2 (0.9), 3 (0.7), 0 (0.5), 1 (NaN)
+    assert assign_annotators(quality, eligible).tolist() == [2, 3, 2, 2, 1]
+    assert assign_annotators(quality, eligible, max_per_annotator=1).tolist() == [2, 3, 0, 1, -1]
+    with pytest.raises(ValueError, match="max_per_annotator"):
+        assign_annotators(quality, eligible, max_per_annotator=0)
+    # nobody to ask: every row gets -1
+    assert assign_annotators(np.empty(0), np.ones((3, 0), bool)).tolist() == [-1, -1, -1]
+    assert assign_annotators(np.empty(0), np.ones((3, 0), bool), max_per_annotator=2).tolist() == [-1] * 3
+    # 0/1 numbers are a mask too; NaN quality (None in an object array) ranks last
+    quality = np.array([None, 0.5], dtype=object)
+    np.testing.assert_array_equal(assign_annotators(quality, [[1, 1], [1, 0]]), [1, 0])
+
+
+ELIGIBLE = np.ones((3, 2), dtype=bool)
+
+
+@pytest.mark.parametrize(
+    "quality, eligible, kw, exc, match",
+    [
+        ([0.9, 0.5, 0.1], ELIGIBLE, {}, ValueError,
+         r"quality must be 1-D with one entry per column of eligible \(2 annotators\), got shape \(3,\)"),
+        ([[0.9, 0.5]], ELIGIBLE, {}, ValueError, r"quality must be 1-D .*got shape \(1, 2\)"),
+        (0.5, ELIGIBLE, {}, ValueError, r"quality must be 1-D"),
+        (None, ELIGIBLE, {}, TypeError, r"quality is None"),
+        (["good", "bad"], ELIGIBLE, {}, TypeError, r"quality must hold real numbers"),
+        ([np.inf, 0.5], ELIGIBLE, {}, ValueError, r"quality holds infinite values.*NaN for an annotator"),
+        ([0.9, 0.5], [True, False], {}, ValueError,
+         r"eligible must be 2-D \(n_rows, n_annotators\), got shape \(2,\).*eligible\[None, :\]"),
+        ([0.9, 0.5], np.ones((1, 3, 2), bool), {}, ValueError, r"eligible must be 2-D"),
+        ([0.9, 0.5], None, {}, TypeError, r"eligible is None"),
+        ([0.9, 0.5], np.array([[0, 2], [1, 0], [1, 1]]), {}, ValueError,
+         r"eligible must hold True/False \(or 1/0\) only.*\[2.0\]"),
+        ([0.9, 0.5], np.array([[np.nan, 1], [1, 0], [1, 1]]), {}, ValueError, r"eligible must hold True/False"),
+        ([0.9, 0.5], np.array([["yes", "no"]] * 3), {}, TypeError, r"eligible must hold real numbers"),
+        ([0.9, 0.5], ELIGIBLE, dict(max_per_annotator=0), ValueError,
+         r"max_per_annotator must be an integer >= 1 or None \(no cap\), got 0"),
+        ([0.9, 0.5], ELIGIBLE, dict(max_per_annotator=-1), ValueError, r"max_per_annotator must be an integer >= 1"),
+        ([0.9, 0.5], ELIGIBLE, dict(max_per_annotator=1.5), TypeError,
+         r"max_per_annotator must be an integer >= 1 or None \(no cap\), got 1.5"),
+        ([0.9, 0.5], ELIGIBLE, dict(max_per_annotator=2.0), TypeError, r"max_per_annotator must be an integer"),
+        ([0.9, 0.5], ELIGIBLE, dict(max_per_annotator=float("nan")), TypeError,
+         r"max_per_annotator must be an integer"),
+        ([0.9, 0.5], ELIGIBLE, dict(max_per_annotator="2"), TypeError, r"max_per_annotator must be an integer"),
+        ([0.9, 0.5], ELIGIBLE, dict(max_per_annotator=True), TypeError, r"max_per_annotator must be an integer"),
+        ([0.9, 0.5], ELIGIBLE, dict(max_per_annotator=np.array([1, 2])), TypeError,
+         r"max_per_annotator must be an integer"),
+    ],
+)
+def test_assign_annotators_bad_input_names_the_argument(quality, eligible, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        assign_annotators(quality, eligible, **kw)
+

@@ -1,7 +1,6 @@
 """Simulated annotators, datasets, the benchmark runner and the command line."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,10 +21,6 @@ from skactivelab.simulation import (
     simulate_annotator_labels,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-WALL_ROBOT = SHARED_DATA / "wall_robot.csv"
-PAPER_CSV = SHARED_DATA / "paper_results_wall_robot.csv"
 
 
 @pytest.fixture(scope="module")
@@ -231,9 +226,8 @@ def test_benchmark_outputs(digits, tmp_path):
 
 
 # --------------------------------------------------------------------------- data
-@pytest.mark.skipif(not WALL_ROBOT.exists(), reason="shared/data/wall_robot.csv not beside the project")
-def test_load_wall_robot_and_paper_subset():
-    ds = load_wall_robot(WALL_ROBOT)
+def test_load_wall_robot_and_paper_subset(shared_file):
+    ds = load_wall_robot(shared_file("wall_robot.csv"))
     assert ds.data.shape == (5456, 24)
     assert ds.target_names.tolist() == ["Move-Forward", "Sharp-Right-Turn", "Slight-Left-Turn", "Slight-Right-Turn"]
     assert np.bincount(ds.target).tolist() == [2205, 2097, 328, 826]
@@ -242,9 +236,8 @@ def test_load_wall_robot_and_paper_subset():
     assert X.shape == (3000, 24)
 
 
-@pytest.mark.skipif(not PAPER_CSV.exists(), reason="shared/data/paper_results_wall_robot.csv not found")
-def test_load_paper_results():
-    p = load_paper_results(PAPER_CSV, "multiannotator", "extratrees")
+def test_load_paper_results(shared_file):
+    p = load_paper_results(shared_file("paper_results_wall_robot.csv"), "multiannotator", "extratrees")
     assert set(p) == {"random", "good_random", "entropy", "uncertainty", "activelab"}
     assert p["activelab"]["test_accuracy"].shape == (20,)
     assert p["activelab"]["consensus_accuracy"][-1] == pytest.approx(0.9982)
@@ -265,6 +258,7 @@ def test_cli_help_has_example(cmd, capsys):
     assert "example:" in out and f"skactivelab {cmd}" in out
 
 
+@pytest.mark.slow
 def test_cli_benchmark_digits_runs(tmp_path, capsys):
     cli.main(["benchmark", "--dataset", "digits", "--rounds", "1", "--batch", "20", "--seeds", "1",
               "--methods", "random,activelab", "--model", "knn", "--n-jobs", "1", "--out", str(tmp_path)])
@@ -273,12 +267,11 @@ def test_cli_benchmark_digits_runs(tmp_path, capsys):
     assert (tmp_path / "digits_multiannotator_knn.csv").exists()
 
 
-@pytest.mark.skipif(not WALL_ROBOT.exists(), reason="shared/data/wall_robot.csv not beside the project")
-def test_wall_robot_4_features_match_openml_1526_rows():
+def test_wall_robot_4_features_match_openml_1526_rows(shared_file):
     """The 4 distances equal OpenML 1526's values for the rows printed in the paper's notebook."""
     from skactivelab.datasets import wall_robot_4_features
 
-    ds = load_wall_robot(WALL_ROBOT)
+    ds = load_wall_robot(shared_file("wall_robot.csv"))
     published = {
         0: (1.687, 0.445, 2.332, 0.429), 4: (1.687, 0.449, 2.334, 0.429),
         5451: (1.024, 0.657, 1.087, 1.562), 5452: (0.894, 0.649, 1.071, 1.085),
@@ -301,6 +294,7 @@ def test_activelab_ensemble_runs_and_relabels(digits):
     assert rec["n_annotations"][-1] == task.init_example.size + 60
 
 
+@pytest.mark.slow
 def test_annotator_suggestion_variant_beats_random_annotators_on_mixed_crowd():
     """activelab_suggest routes each pick to the best CROWDLAB-rated annotator who has
     not labeled it; with spammers in the crowd that beats random annotators."""
@@ -324,9 +318,6 @@ def test_annotator_suggestion_variant_beats_random_annotators_on_mixed_crowd():
 
 
 # --------------------------------------------------------------------------- replaying a real crowd
-MUSIC_GENRE = SHARED_DATA / "music_genre"
-
-
 def tiny_crowd(seed=0, n=120, n_test=60, M=6, K=3):
     """A small synthetic 'real' crowd: each example labeled by 1-4 of M annotators."""
     rng = np.random.default_rng(seed)
@@ -389,7 +380,7 @@ def test_replay_exhausted_examples_cannot_be_picked_and_order_is_followed():
 
     # the reveal order: with random selection, after each round the labels of each
     # example are a prefix of its order (so nobody answers out of turn)
-    from skactivelab import simulation as S
+    from skactivelab.simulation import protocol as S
 
     got = {}
     orig = S._consensus
@@ -417,7 +408,7 @@ def test_replay_exhausted_examples_cannot_be_picked_and_order_is_followed():
 def test_replay_suggest_chooses_among_remaining_annotators():
     crowd = tiny_crowd(seed=2)
     task = _replay(crowd, n_initial=60, random_state=0)
-    from skactivelab import simulation as S
+    from skactivelab.simulation import protocol as S
 
     got = []
     orig = S._consensus
@@ -442,6 +433,7 @@ def test_replay_suggest_chooses_among_remaining_annotators():
     assert lab_rows.size == 60
 
 
+@pytest.mark.slow
 def test_replay_benchmark_runs_every_method_on_a_tiny_crowd():
     from skactivelab.simulation import METHODS
 
@@ -495,11 +487,10 @@ def test_load_music_genre_needs_a_path(monkeypatch, tmp_path):
         load_music_genre(tmp_path)
 
 
-@pytest.mark.skipif(not MUSIC_GENRE.exists(), reason="shared/data/music_genre not beside the project")
-def test_music_genre_replay_round_zero():
+def test_music_genre_replay_round_zero(shared_file):
     from skactivelab.datasets import load_music_genre
 
-    c = load_music_genre(MUSIC_GENRE)
+    c = load_music_genre(shared_file("music_genre"))
     assert c.data.shape == (700, 124) and c.data_test.shape == (300, 124)
     assert c.annotations[0].size == 2945 and c.annotator_ids.size == 44
     task = _replay(c, n_initial=350, random_state=0)
@@ -518,9 +509,9 @@ def test_cli_music_genre_without_data_is_a_clear_error(monkeypatch, tmp_path, ca
     assert not any(tmp_path.iterdir())  # nothing written
 
 
-@pytest.mark.skipif(not MUSIC_GENRE.exists(), reason="shared/data/music_genre not beside the project")
-def test_cli_benchmark_music_genre_replay(tmp_path, capsys):
-    cli.main(["benchmark", "--dataset", "music_genre", "--data", str(MUSIC_GENRE), "--rounds", "1", "--batch", "10",
+def test_cli_benchmark_music_genre_replay(tmp_path, capsys, shared_file):
+    cli.main(["benchmark", "--dataset", "music_genre", "--data", str(shared_file("music_genre")), "--rounds", "1",
+              "--batch", "10",
               "--seeds", "1", "--methods", "random,activelab_em", "--model", "knn", "--n-jobs", "1",
               "--out", str(tmp_path)])
     out = capsys.readouterr().out
@@ -536,7 +527,7 @@ def test_em_suggest_ranks_annotators_by_the_crowd_model(monkeypatch):
     and it sets no cap."""
     from sklearn.linear_model import LogisticRegression
 
-    from skactivelab import simulation as S
+    from skactivelab.simulation import protocol as S
     from skactivelab.datasets import load_digits_data
     from skactivelab.simulation import heterogeneous_noise_matrices
 
@@ -571,7 +562,7 @@ def test_em_methods_honour_majority_vote_consensus():
               annotator_selection="distinct")
     for method in ("activelab_em", "activelab_em_suggest"):
         for consensus in ("crowdlab", "majority_vote"):
-            from skactivelab import simulation as S
+            from skactivelab.simulation import protocol as S
 
             seen = []
             orig = S._consensus

@@ -1,4 +1,5 @@
-"""Query strategies: selection, pools, baselines, modAL, bad input."""
+"""Query strategies: selection, pools, baselines, modAL, bad input, rules on PoolRows, the
+strategies as scikit-learn estimators."""
 
 import numpy as np
 import pytest
@@ -405,6 +406,15 @@ def test_pool_rows_are_checked_and_errors_name_the_field():
         (RandomQuery, rows._replace(labeled=None), ValueError, "needs PoolRows.labeled"),
         (GoodRandomQuery, rows._replace(n_annotations=None), ValueError, "needs PoolRows.n_annotations"),
         (GoodRandomQuery, rows._replace(n_annotations=n_per[:3]), ValueError, "n_annotations must have one entry"),
+        (GoodRandomQuery, rows._replace(n_annotations=n_per.astype(str)), TypeError,
+         "n_annotations must hold whole numbers"),
+        (GoodRandomQuery, rows._replace(n_annotations=n_per + 0.5), TypeError, "n_annotations must hold whole numbers"),
+        (RandomQuery, rows._replace(n_annotations=n_per - 3), ValueError, r"n_annotations must be >= 0 .*got -3"),
+        (ActiveLabQuery, rows._replace(annotations=None), ValueError,
+         "PoolRows.annotations is None but P_lab has 5 labeled rows"),
+        (UncertaintyQuery, rows._replace(P_lab=[[[0.5, 0.5]], [[0.5]]]), TypeError,
+         "PoolRows.P_lab must be a numeric array"),
+        (UncertaintyQuery, rows._replace(P_unl=[[["a", "b"]]]), TypeError, "PoolRows.P_unl must be a numeric array"),
     ]
     for Q, bad, exc, msg in cases:
         with pytest.raises(exc, match=msg):
@@ -437,3 +447,63 @@ def test_empty_pools_score_nothing(fitted):
             Q(pool="unlabeled")(clf, X[:0], n_instances=1)
     s, _ = ActiveLabQuery(pool="unlabeled", active_learning_method="activelab_em").scores(clf, X[:0])
     assert s.shape == (0,)
+
+
+# ------------------------------------------------------------------ strategies as estimators
+STRATEGIES = [ActiveLabQuery, UncertaintyQuery, MarginQuery, EntropyQuery, RandomQuery, GoodRandomQuery]
+
+
+@pytest.mark.parametrize("Strategy", STRATEGIES)
+def test_strategies_are_scikit_learn_estimators(Strategy):
+    from sklearn.base import BaseEstimator, clone
+    from sklearn.utils.estimator_checks import (
+        check_get_params_invariance,
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_set_params,
+    )
+
+    q = Strategy(pool="unlabeled", exclude_fully_annotated=True, random_state=4)
+    assert isinstance(q, BaseEstimator)
+    extra = {"active_learning_method": None} if Strategy is ActiveLabQuery else {}
+    assert q.get_params() == {"pool": "unlabeled", "exclude_fully_annotated": True, "random_state": 4, **extra}
+    assert repr(q) == f"{Strategy.__name__}(exclude_fully_annotated=True, pool='unlabeled', random_state=4)"
+    assert clone(q).get_params() == q.get_params()
+    name = Strategy.__name__
+    check_parameters_default_constructible(name, Strategy())
+    check_no_attributes_set_in_init(name, Strategy())
+    check_get_params_invariance(name, Strategy())
+    check_set_params(name, Strategy())
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"pool": "all"}, "'pool' parameter of ActiveLabQuery"),
+        ({"exclude_fully_annotated": "yes"}, "'exclude_fully_annotated' parameter"),
+        ({"random_state": "seed"}, "'random_state' parameter"),
+    ],
+)
+def test_strategy_parameters_validated_by_constraints(fitted, params, message):
+    X, _, _, clf = fitted
+    q = ActiveLabQuery(**params)
+    with pytest.raises(ValueError, match=message):
+        q(clf, X, n_instances=1)
+    with pytest.raises(ValueError, match=message):
+        q.scores(clf, X)
+
+
+def test_seeded_strategy_moves_on_and_clone_or_set_params_restart(fitted):
+    from sklearn.base import clone
+
+    X, _, _, clf = fitted
+    q = RandomQuery(random_state=7)
+    first = q(clf, X, n_instances=5)[0]
+    second = q(clf, X, n_instances=5)[0]
+    assert set(first) != set(second)  # the same object does not repeat its picks
+    # a clone is the unfitted strategy: it starts the stream from random_state again
+    np.testing.assert_array_equal(clone(q)(clf, X, n_instances=5)[0], first)
+    # so does the original after set_params(random_state=...)
+    q.set_params(random_state=7)
+    np.testing.assert_array_equal(q(clf, X, n_instances=5)[0], first)
+    assert "_random" not in q.get_params()
