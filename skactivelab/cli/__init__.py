@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from ._common import _Parser, make_model, run_command
-from ._files import InputFileError
+from ._tables import InputFileError
 from ._write import OutputPathError
 
 __all__ = ["InputFileError", "OutputPathError", "build_parser", "main", "make_model"]

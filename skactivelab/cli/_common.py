@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from .._dask import SchedulerError
 from .._models import MODELS, make_model  # noqa: F401 (one factory: fit, benchmark, the simulation)
-from ._files import InputFileError
+from ._tables import InputFileError
 from ._write import PartialWriteError
 
 

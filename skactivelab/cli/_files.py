@@ -1,8 +1,8 @@
 """Input files of ``score`` and ``fit``: annotations, probabilities and features.
 
 Tables are read with the standard ``csv`` module (Parquet with pandas and
-pyarrow; Label Studio exports in ``_labelstudio.py``). Every problem with an input
-file raises :class:`InputFileError`, which names the file, the row (the 1-based
+pyarrow; Label Studio exports in ``_labelstudio.py``) into the types of
+``_tables.py``. Every problem with an input file raises :class:`InputFileError`, which names the file, the row (the 1-based
 line number in the file, header included) and the fix. Nothing here prints.
 The file formats are described in ``docs/command_line.md``.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,12 +20,10 @@ from .._utils import (
     LONG_LABEL_COLUMNS as LABEL_COLUMNS,
 )
 from .._validation import ROW_SUM_TOL
+from ._labelstudio import looks_like_ls_header, read_ls_csv, read_ls_json
+from ._tables import AnnotationTable, FeatureTable, InputFileError, ProbTable, Table, shown
 
 __all__ = [
-    "AnnotationTable",
-    "FeatureTable",
-    "InputFileError",
-    "ProbTable",
     "align_pred_probs",
     "encode_labels",
     "read_annotations",
@@ -39,69 +36,9 @@ _INT_RE = re.compile(r"[+-]?\d+")
 #: Example IDs that count as row numbers of a bare probability array: ``0`` or
 #: a non-negative integer without sign or leading zero (``7``, not ``07``/``+7``).
 _ROW_ID_RE = re.compile(r"0|[1-9]\d*")
-_SHOWN = 5
-
-
-class InputFileError(ValueError):
-    """A problem with an input file, with where it is and how to fix it.
-
-    Parameters
-    ----------
-    file : str
-        The file as the user named it.
-    row : int or None
-        1-based line number in the file, header included (for ``.npy`` files
-        the 0-based array row, see ``row_label``); None for the file as a whole.
-    problem : str
-        What is wrong, without a final period.
-    fix : str
-        What to do about it.
-    row_label : str, default="row"
-        How to call ``row`` in the message.
-
-    Examples
-    --------
-    >>> str(InputFileError("a.csv", 3, "label 'dgo' is not a class", "Use one of ['cat', 'dog']."))
-    "a.csv, row 3: label 'dgo' is not a class. Use one of ['cat', 'dog']."
-    """
-
-    def __init__(self, file, row, problem, fix, *, row_label="row"):
-        self.file = str(file)
-        self.row = row
-        self.problem = problem
-        self.fix = fix
-        self.row_label = row_label
-        super().__init__(self.message)
-
-    @property
-    def message(self):
-        where = self.file if self.row is None else f"{self.file}, {self.row_label} {self.row}"
-        return f"{where}: {self.problem}. {self.fix}"
-
-    def __reduce__(self):  # pickled whole, e.g. from a Dask worker to the caller
-        return (_input_file_error,
-                (type(self), self.file, self.row, self.problem, self.fix, self.row_label))
-
-
-def _input_file_error(cls, file, row, problem, fix, row_label):
-    return cls(file, row, problem, fix, row_label=row_label)
-
-
-def _shown(values, n=_SHOWN):
-    vals = list(values)
-    text = ", ".join(repr(v) for v in vals[:n])
-    return text + (f" ... ({len(vals)} in all)" if len(vals) > n else "")
 
 
 # --------------------------------------------------------------------------- CSV
-@dataclass(frozen=True)
-class _Csv:
-    path: str
-    header: list
-    rows: list  # list of lists of stripped cells, same length as header
-    lines: np.ndarray  # line number of each row
-
-
 def _delimiter(path):
     """Tab for ``.tsv``/``.tab`` files or a first line with tabs and no comma, else comma."""
     if path.lower().endswith((".tsv", ".tab")):
@@ -187,7 +124,7 @@ def _read_csv(path, what):
                                  f"column name {name!r} appears twice (columns {seen[key] + 1} "
                                  f"and {j + 1})", "Give every column a different name.")
         seen[key] = j
-    return _Csv(path, header, rows, np.asarray(lines, dtype=np.int64)), header_line
+    return Table(path, header, rows, np.asarray(lines, dtype=np.int64)), header_line
 
 
 def _cell_text(v):
@@ -239,7 +176,7 @@ def _read_parquet(path, what):
         else:
             cols.append([_cell_text(v) for v in col.tolist()])
     rows = [list(r) for r in zip(*cols)]
-    return _Csv(path, header, rows, np.arange(1, len(rows) + 1, dtype=np.int64)), None
+    return Table(path, header, rows, np.arange(1, len(rows) + 1, dtype=np.int64)), None
 
 
 def _read_jsonl(path, what):
@@ -271,7 +208,7 @@ def _read_jsonl(path, what):
     if not rows:
         raise InputFileError(path, None, "has no records", f"Give {what} one JSON object per line.")
     cells = [[_cell_text(r.get(k)) for k in header] for r in rows]
-    return _Csv(path, [str(h) for h in header], cells, np.asarray(lines, dtype=np.int64)), None
+    return Table(path, [str(h) for h in header], cells, np.asarray(lines, dtype=np.int64)), None
 
 
 def _read_table(path, what):
@@ -373,47 +310,6 @@ def _check_unique_ids(path, ids, lines, what):
 
 
 # --------------------------------------------------------------------------- annotations
-@dataclass(frozen=True)
-class AnnotationTable:
-    """Annotations read from a file; all IDs and labels are the file's strings.
-
-    ``example_ids`` and ``annotator_ids`` are in order of first appearance;
-    ``example``, ``annotator``, ``label`` and ``line`` are aligned, one entry
-    per given label (empty cells are not labels); ``example_line`` is the line
-    where each example first appears.
-    """
-
-    path: str
-    format: str
-    example_ids: list
-    annotator_ids: list
-    example: np.ndarray
-    annotator: np.ndarray
-    label: np.ndarray
-    line: np.ndarray
-    example_line: np.ndarray
-    row_label: str = "row"
-    #: original task data of each example ID (Label Studio exports), for import files
-    task_data: dict | None = None
-    #: things said about the reading (e.g. duplicates resolved), printed as warnings
-    notes: tuple = ()
-    #: task ID -> example ID of Label Studio tasks that carry the example ID of another task
-    #: (imported from ``--tasks-out``); their labels count for that example
-    aliases: dict | None = None
-
-    @property
-    def n_examples(self):
-        return len(self.example_ids)
-
-    @property
-    def n_annotators(self):
-        return len(self.annotator_ids)
-
-    def num_annotations(self):
-        """Number of labels of each example, shape (n_examples,)."""
-        return np.bincount(self.example, minlength=self.n_examples)
-
-
 def _named_or_found(header, name, aliases):
     return [header.index(name)] if name in header else _find_column(header, aliases)
 
@@ -473,8 +369,6 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
     -------
     AnnotationTable
     """
-    from ._labelstudio import looks_like_ls_header, read_ls_csv, read_ls_json
-
     if fmt not in ("auto", "labelstudio", "long", "wide"):
         raise ValueError(f"fmt must be 'auto', 'labelstudio', 'long' or 'wide', got {fmt!r}.")
     path = str(path)
@@ -640,8 +534,8 @@ def encode_labels(ann, classes, *, source=None):
             "--annotator-column and --label-column)")
         raise InputFileError(
             ann.path, int(ann.line[i]),
-            f"label {ann.label[i]!r} is not one of the classes {_shown(classes, 10)}{origin}; "
-            f"unknown labels: {_shown(unknown)}{hint}",
+            f"label {ann.label[i]!r} is not one of the classes {shown(classes, 10)}{origin}; "
+            f"unknown labels: {shown(unknown)}{hint}",
             "Class names must match exactly (case and spaces included): fix the label, "
             + (f"or add a column for it to {source}." if source else "or drop the row."),
             row_label=ann.row_label)
@@ -649,27 +543,6 @@ def encode_labels(ann, classes, *, source=None):
 
 
 # --------------------------------------------------------------------------- probabilities
-@dataclass(frozen=True)
-class ProbTable:
-    """Predicted probabilities read from a CSV or ``.npy`` file.
-
-    ``classes`` are the CSV column names (None for ``.npy``); ``ids`` the
-    ``example_id`` column (None when absent); ``lines`` the row of each entry
-    (CSV line number, or 0-based array row for ``.npy``).
-    """
-
-    path: str
-    probs: np.ndarray
-    classes: list | None
-    ids: list | None
-    lines: np.ndarray
-    row_label: str = "row"
-    header_line: int | None = None
-
-    def error(self, i, problem, fix):
-        return InputFileError(self.path, int(self.lines[i]), problem, fix, row_label=self.row_label)
-
-
 def _check_prob_rows(tab, what):
     P = tab.probs
     neg = np.flatnonzero((P < 0).any(axis=1))
@@ -834,7 +707,7 @@ def _npy_classes(ann, tab):
         raise InputFileError(
             tab.path, None,
             f"has {K} columns but the labels in {ann.path} are not column indices 0..{K - 1} "
-            f"and there are {len(names)} distinct ones ({_shown(names)})",
+            f"and there are {len(names)} distinct ones ({shown(names)})",
             "Give the probabilities as CSV with one column per class, named by class, or "
             "label with column indices 0..K-1.")
     return names, encode_labels(ann, names)
@@ -891,7 +764,7 @@ def align_pred_probs(ann, tab):
             first = int(ann.line[np.flatnonzero(ann.label == unknown[0])[0]])
             raise InputFileError(
                 tab.path, tab.header_line,
-                f"class column(s) {_shown(unused)} match no label, and label(s) {_shown(unknown)} "
+                f"class column(s) {shown(unused)} match no label, and label(s) {shown(unknown)} "
                 f"of {ann.path} (first at its row {first}) match no column",
                 "Name each probability column exactly like the class labels (case and spaces "
                 "included).")
@@ -924,7 +797,7 @@ def align_pred_probs(ann, tab):
         ids = [ann.example_ids[i] for i in missing]
         raise InputFileError(
             tab.path, None,
-            f"has no row for {missing.size} example ID(s) of {ann.path}: {_shown(ids)} "
+            f"has no row for {missing.size} example ID(s) of {ann.path}: {shown(ids)} "
             f"(first at {ann.path} {ann.row_label} {int(ann.example_line[missing[0]])})",
             f"Add a row for every example in {ann.path}; IDs must match exactly.")
     extra = np.ones(len(tab.ids), dtype=bool)
@@ -946,24 +819,12 @@ def align_pred_probs(ann, tab):
                    "--unlabeled-pred-probs.")
         raise tab.error(extra_idx[0],
                         f"example ID {ids[0]!r} is no task of the Label Studio export "
-                        f"{ann.path} ({len(ids)} such ID(s): {_shown(ids)})", fix)
+                        f"{ann.path} ({len(ids)} such ID(s): {shown(ids)})", fix)
     return (classes, codes, tab.probs[rows], [tab.ids[i] for i in extra_idx],
             tab.probs[extra_idx])
 
 
 # --------------------------------------------------------------------------- features
-@dataclass(frozen=True)
-class FeatureTable:
-    """Numeric features read from CSV: ``ids`` (strings), ``X`` (float64, NaN = empty cell)."""
-
-    path: str
-    ids: list
-    X: np.ndarray
-    feature_names: list
-    lines: np.ndarray
-    header_line: int = 1
-
-
 def read_features(path, *, what="--features", example_column=None):
     """Read a features CSV: an example ID column (``example_column``, else ``example_id``
     or an alias, else the first column) plus numeric feature columns; an empty cell is a

@@ -13,7 +13,7 @@ Three export formats are read, recognised by their content:
 * **CSV** (and TSV): the JSON-MIN records as a table, columns sorted by name.
 
 The task ``id`` is the example ID everywhere after. Every problem raises
-:class:`~skactivelab.cli._files.InputFileError` naming the file, the task and the fix.
+:class:`~skactivelab.cli._tables.InputFileError` naming the file, the task and the fix.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 
-from ._files import AnnotationTable, InputFileError, _shown
+from ._tables import AnnotationTable, InputFileError, shown
 
 #: The task data field where ``--tasks-out`` writes the example ID of each task; read back
 #: from every export format as the example ID of the task (Label Studio gives imported
@@ -457,13 +457,13 @@ def read_ls_json(path, label_column=None, classes=None):
                               "record", classes)
     raise InputFileError(path, None,
                          f"is not a Label Studio export (the first entry has keys "
-                         f"{_shown(sorted(first), 8)})",
+                         f"{shown(sorted(first), 8)})",
                          "Give a Label Studio export: JSON (tasks with 'data' and "
                          "'annotations') or JSON-MIN (records with 'id' and 'annotator').")
 
 
 def read_ls_csv(table, label_column=None, classes=None):
-    """A Label Studio CSV/TSV export, already read as a table (``_files._Csv``)."""
+    """A Label Studio CSV/TSV export, already read as a table (``_tables.Table``)."""
     header = table.header
     records = [dict(zip(header, cells)) for cells in table.rows]
     lines = table.lines

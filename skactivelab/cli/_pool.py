@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._files import InputFileError, ProbTable, _Csv, _cell_text, _check_prob_rows, _prob_id_column
+from ._files import _cell_text, _check_prob_rows, _prob_id_column
+from ._tables import InputFileError, ProbTable, Table
 
 __all__ = ["PARQUET_SUFFIXES", "PoolSpec", "is_parquet_pool", "plan_pool", "resolve_pool_files",
            "score_pool"]
@@ -140,7 +141,7 @@ def _sample(pf, path, names):
         cols = [[_cell_text(v) for v in batch.column(n).to_pylist()] for n in names]
         rows = [list(r) for r in zip(*cols)]
         break
-    return _Csv(path, list(names), rows, np.arange(1, len(rows) + 1, dtype=np.int64))
+    return Table(path, list(names), rows, np.arange(1, len(rows) + 1, dtype=np.int64))
 
 
 def plan_pool(files, *, option, classes, by_position, labeled_path, class_names, id_column, usual, stats,

@@ -27,8 +27,6 @@ from ._common import (
     warnings_to_stderr,
 )
 from ._files import (
-    InputFileError,
-    _shown,
     align_pred_probs,
     encode_labels,
     read_annotations,
@@ -36,6 +34,7 @@ from ._files import (
     read_pred_probs,
     sorted_class_names,
 )
+from ._tables import InputFileError, shown
 from ._write import OutputPathError, check_output_paths, format_csv, write_files_atomically
 
 __all__ = ["add_team_commands"]
@@ -217,7 +216,7 @@ def _write_outputs(args, inputs, batch, consensus_rows, annotator_rows, task_dat
         if unknown:
             batch.notes.append(
                 f"--tasks-out: {len(unknown)} task(s) of the import file have no data from the "
-                f"annotations ({_shown(unknown)}): their data holds only the example ID; add "
+                f"annotations ({shown(unknown)}): their data holds only the example ID; add "
                 "their data in Label Studio, or score only examples of the export")
     write_files_atomically(files, inputs=inputs)
     return list(files)
@@ -472,7 +471,7 @@ def _copy_rows_note(ann, tab):
     if not copies:
         return []
     return [f"{tab.path}: {len(copies)} row(s) name tasks imported from --tasks-out "
-            f"({_shown(copies)}; task {copies[0]!r} is example {ann.aliases[copies[0]]!r}): "
+            f"({shown(copies)}; task {copies[0]!r} is example {ann.aliases[copies[0]]!r}): "
             "not used, the row of each example is"]
 
 
