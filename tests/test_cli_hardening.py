@@ -14,7 +14,7 @@ from skactivelab import cli, get_active_learning_scores
 from skactivelab.cli import _files
 from skactivelab.cli._files import read_pred_probs
 from skactivelab.cli._write import OutputPathError, write_files_atomically
-from skactivelab._validation import ROW_SUM_TOL
+from skactivelab._validation import ROW_SUM_TOL, normalise_rows
 
 
 def write_csv(path, header, rows):
@@ -269,6 +269,20 @@ def test_rows_beyond_the_tolerance_are_named(tmp_path, capsys):
                         "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 2
     assert "p.csv, row 4" in err and "rows 7" in err and f"{ROW_SUM_TOL:g}" in err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy"])
+def test_rows_are_renormalised_by_the_library_rule(tmp_path, suffix):
+    rng = np.random.default_rng(4)
+    P = rng.dirichlet([1, 1, 1], 50)
+    P[::3] *= 1 + rng.uniform(-0.9, 0.9, (17, 1)) * ROW_SUM_TOL  # off, within the tolerance
+    path = tmp_path / f"p{suffix}"
+    if suffix == ".npy":
+        np.save(path, P)
+    else:
+        write_csv(path, ["a", "b", "c"], [list(map(repr, p)) for p in P.tolist()])
+    got = read_pred_probs(str(path)).probs
+    assert got.tobytes() == normalise_rows(P).tobytes()  # bit for bit the library's rows
 
 
 def test_rows_that_sum_to_one_stay_bit_for_bit(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from .._utils import (
     LONG_EXAMPLE_COLUMNS as EXAMPLE_COLUMNS,
     LONG_LABEL_COLUMNS as LABEL_COLUMNS,
 )
-from .._validation import ROW_SUM_TOL
+from .._validation import ROW_SUM_TOL, normalise_rows
 from ._labelstudio import looks_like_ls_header, read_ls_csv, read_ls_json
 from ._tables import AnnotationTable, FeatureTable, InputFileError, ProbTable, Table, shown
 
@@ -543,25 +544,49 @@ def encode_labels(ann, classes, *, source=None):
 
 
 # --------------------------------------------------------------------------- probabilities
+def _refused_rows(P, limit=6):
+    """Positions of the first ``limit`` rows of ``P`` that :func:`normalise_rows` refuses.
+
+    The rule is the library's, row by row, so a block of rows passes when all of them
+    do: blocks that fail are halved until single rows are left (a few passes over ``P``).
+    """
+    found, blocks = [], [(0, P.shape[0])]
+    while blocks and len(found) < limit:
+        lo, hi = blocks.pop()
+        try:
+            normalise_rows(P[lo:hi])
+            continue
+        except ValueError:
+            pass
+        if hi - lo == 1:
+            found.append(lo)
+        else:
+            mid = (lo + hi) // 2
+            blocks += [(mid, hi), (lo, mid)]  # the first half first
+    return found
+
+
 def _check_prob_rows(tab, what):
-    P = tab.probs
-    neg = np.flatnonzero((P < 0).any(axis=1))
-    if neg.size:
-        raise tab.error(neg[0], "has a negative probability",
+    """``tab`` with its rows checked and renormalised by the library's one rule
+    (:func:`skactivelab._validation.normalise_rows`); a refused row is named by its row
+    in the file."""
+    try:
+        return replace(tab, probs=normalise_rows(tab.probs, name=what))
+    except ValueError:
+        bad = _refused_rows(tab.probs)
+    row = tab.probs[bad[0]]
+    if not np.isfinite(row).all():
+        raise tab.error(bad[0], "holds NaN or infinity", f"Give {what} finite probabilities.")
+    if (row < 0).any():
+        raise tab.error(bad[0], "has a negative probability",
                         f"Give {what} probabilities >= 0 (apply a softmax to raw scores).")
-    s = P.sum(axis=1)
-    off = np.flatnonzero(np.abs(s - 1.0) > ROW_SUM_TOL)
-    if off.size:
-        also = ""
-        if off.size > 1:
-            more = ", ".join(str(int(tab.lines[i])) for i in off[1:6])
-            also = f" (also {tab.row_label}s {more}{' ...' if off.size > 6 else ''})"
-        raise tab.error(off[0], f"probabilities sum to {s[off[0]]:.6g}, not 1{also}",
-                        f"Give {what} one probability per class in each row, summing to 1 "
-                        f"(within {ROW_SUM_TOL:g}; rows within it are renormalised).")
-    fix = np.abs(s - 1.0) > 1e-12  # rows summing to 1 already stay bit-for-bit as given
-    P[fix] /= s[fix, None]  # undo export rounding; our own copy
-    return tab
+    also = ""
+    if len(bad) > 1:
+        more = ", ".join(str(int(tab.lines[i])) for i in bad[1:])
+        also = f" (also {tab.row_label}s {more}{' ...' if len(bad) > 5 else ''})"
+    raise tab.error(bad[0], f"probabilities sum to {row.sum():.6g}, not 1{also}",
+                    f"Give {what} one probability per class in each row, summing to 1 "
+                    f"(within {ROW_SUM_TOL:g}; rows within it are renormalised).")
 
 
 def _looks_like_probabilities(cells):
@@ -626,12 +651,8 @@ def read_pred_probs(path, *, what="--pred-probs", class_names=None, id_column=No
                                  f"holds a {P.dtype} array of shape {P.shape}",
                                  "Give a 2-D numeric array, one row per example and one column "
                                  "per class (at least 2 classes).")
-        P = np.array(P, dtype=np.float64)
         ids = None if ids_path is None else _read_id_list(ids_path, P.shape[0], path, ids_option)
         tab = ProbTable(path, P, None, ids, np.arange(P.shape[0]), row_label="array row")
-        bad = np.flatnonzero(~np.isfinite(P).all(axis=1))
-        if bad.size:
-            raise tab.error(bad[0], "holds NaN or infinity", f"Give {what} finite probabilities.")
         return _check_prob_rows(tab, what)
     table, header_line = _read_table(path, what)
     cid = _prob_id_column(table, header_line, class_names, id_column, id_option,
