@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 
 from .._dask import SchedulerError
 from .._models import MODELS, make_model  # noqa: F401 (one factory: fit, benchmark, the simulation)
-from ._tables import InputFileError
+from ._signals import signals_as_exceptions
 from ._write import PartialWriteError
 
 
@@ -37,6 +38,13 @@ def positive_int(text):
     value = _int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def at_least_two(text):
+    value = _int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 2")
     return value
 
 
@@ -84,10 +92,6 @@ def default_n_jobs():
 
 
 # --------------------------------------------------------------------------- output
-def error(message):
-    print(f"skactivelab: error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
-
-
 def warnings_to_stderr(caught):
     """Print recorded warnings once each, one line, after the outputs are written."""
     for msg in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
@@ -164,33 +168,40 @@ def joblib_progress(progress, what):
         yield
 
 
+def _failure(exc):
+    """``(exit status, message)`` for an exception that ends a command, or None."""
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C, or SIGTERM / SIGHUP (Interrupted)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        done = "every output was written" if getattr(exc, "written", False) else \
+            "nothing was written"
+        return 128 + signum, f"interrupted by {signal.Signals(signum).name}; {done}."
+    if isinstance(exc, (ValueError, TypeError, SchedulerError)):  # InputFileError is one
+        return 2, f"error: {exc}"
+    if isinstance(exc, PartialWriteError):
+        return 1, f"error: writing the outputs failed and was not fully undone: {exc}"
+    if isinstance(exc, OSError):
+        return 1, f"error: cannot write the output ({exc}); nothing was written."
+    return None
+
+
 def run_command(func, args):
     """The one error convention of every command.
 
     A bad input, bad output path, a library ``ValueError`` or an unreachable Dask
-    scheduler prints one line ``skactivelab: error: ...`` and returns 2; a failed write returns 1 (nothing
-    was written, unless the rollback failed too, which is said). With
-    ``SKACTIVELAB_TRACEBACK=1`` the exception propagates instead.
+    scheduler prints one line ``skactivelab: error: ...`` and returns 2; a failed
+    write returns 1 (nothing was written, unless the rollback failed too, which is
+    said). SIGINT, SIGTERM and SIGHUP stop the command with one line saying whether
+    the outputs were written (all of them, or none) and return 128 + the signal
+    number (130, 143, 129). With ``SKACTIVELAB_TRACEBACK=1`` the exception
+    propagates instead.
     """
     try:
-        return func(args)
-    except (InputFileError, ValueError, TypeError) as exc:
-        if os.environ.get("SKACTIVELAB_TRACEBACK"):
+        with signals_as_exceptions():
+            return func(args)
+    except BaseException as exc:
+        failure = _failure(exc)
+        if failure is None or os.environ.get("SKACTIVELAB_TRACEBACK"):
             raise
-        error(exc)
-        return 2
-    except SchedulerError as exc:  # an OSError, but about a cluster, not a file
-        if os.environ.get("SKACTIVELAB_TRACEBACK"):
-            raise
-        error(exc)
-        return 2
-    except PartialWriteError as exc:
-        if os.environ.get("SKACTIVELAB_TRACEBACK"):
-            raise
-        error(f"writing the outputs failed and was not fully undone: {exc}")
-        return 1
-    except OSError as exc:
-        if os.environ.get("SKACTIVELAB_TRACEBACK"):
-            raise
-        error(f"cannot write the output ({exc}); nothing was written.")
-        return 1
+        status, message = failure
+        print(f"skactivelab: {' '.join(message.split())}", file=sys.stderr, flush=True)
+        return status

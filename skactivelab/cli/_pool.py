@@ -24,13 +24,35 @@ import numpy as np
 from ._files import _cell_text, _check_prob_rows, _prob_id_column
 from ._tables import InputFileError, ProbTable, Table
 
-__all__ = ["PARQUET_SUFFIXES", "PoolSpec", "is_parquet_pool", "plan_pool", "resolve_pool_files",
+__all__ = ["PARQUET_SUFFIXES", "PoolSpec", "check_scheduler_address", "is_parquet_pool", "plan_pool", "resolve_pool_files",
            "score_pool"]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _GLOB = re.compile(r"[*?\[]")
 _SAMPLE_ROWS = 1000  # rows of the first file looked at to find the ID column
 _INDEX_COLUMN = re.compile(r"__index_level_\d+__")  # pandas' unnamed index, not data
+
+
+def check_scheduler_address(address):
+    """Refuse a ``--scheduler`` that is no Dask scheduler address, before any work (and
+    before a client is made: a half-made one complains at exit)."""
+    try:
+        from distributed.comm import parse_address
+        from distributed.comm.addressing import parse_host_port
+        from distributed.comm.registry import get_backend
+    except ImportError:
+        raise ValueError(f"--scheduler {address}: scoring on a Dask cluster needs dask and "
+                         "distributed; install them (pip install 'skactivelab[dask]'), or "
+                         "leave --scheduler out to stream the pool here.") from None
+    try:
+        scheme, location = parse_address(address, strict=False)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls", "ws", "wss", "ucx"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"--scheduler {address} is not a Dask scheduler address "
+                         f"({' '.join(str(exc).split())}); give one like tcp://host:8786.") \
+            from None
 
 
 def is_parquet_pool(paths):

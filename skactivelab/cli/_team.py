@@ -21,6 +21,7 @@ from ._common import (
     joblib_progress,
     make_model,
     n_jobs,
+    at_least_two,
     positive_int,
     recorded_warnings,
     seed,
@@ -35,7 +36,7 @@ from ._files import (
     sorted_class_names,
 )
 from ._tables import InputFileError, shown
-from ._write import OutputPathError, check_output_paths, format_csv, write_files_atomically
+from ._write import STDOUT, OutputPathError, check_output_paths, format_csv, write_files_atomically
 
 __all__ = ["add_team_commands"]
 
@@ -313,7 +314,24 @@ def _pool_files(args):
     return None
 
 
+def _check_options(args):
+    """Combinations of options that cannot work, refused before any file is read."""
+    if args.max_per_annotator is not None and not args.suggest_annotators:
+        raise ValueError("--max-per-annotator caps the picks of --suggest-annotators; add "
+                         "--suggest-annotators, or leave --max-per-annotator out.")
+    if getattr(args, "scheduler", None):
+        from ._pool import check_scheduler_address
+
+        check_scheduler_address(args.scheduler)
+
+
+def _summary_stream(args):
+    """Where the summary goes: stdout, unless an output is written there."""
+    return sys.stderr if STDOUT in (getattr(args, "out", None), args.tasks_out) else sys.stdout
+
+
 def _run_score(args):
+    _check_options(args)
     progress = Progress(args.quiet)
     pool_files = _pool_files(args)
     inputs = _inputs(args, "--annotations", "--pred-probs", "--pred-probs-ids")
@@ -457,7 +475,7 @@ def _score(args, progress, inputs, pool_files, client):
         f"({ann.n_annotators} annotators, {len(classes)} classes, {ann.label.size} labels)\n"
         f"next batch: {batch.summary()}; scores {_fmt_float(scores.min())} .. "
         f"{_fmt_float(last)}\n"
-        f"wrote {', '.join(map(str, written))}"
+        f"wrote {', '.join(map(str, written))}", file=_summary_stream(args)
     )
     return 0
 
@@ -542,6 +560,7 @@ def _run_fit(args):
     from ..estimator import MultiAnnotatorClassifier
 
     t0 = time.perf_counter()
+    _check_options(args)
     progress = Progress(args.quiet)
     inputs = _inputs(args, "--features", "--unlabeled-features", "--annotations")
     check_output_paths(_outputs(args), inputs)
@@ -612,7 +631,7 @@ def _run_fit(args):
     lines.append(f"next batch: {batch.summary()}")
     lines.append(f"wrote {', '.join(map(str, written))} "
                  f"in {time.perf_counter() - t0:.1f} s (fit {t_fit:.1f} s)")
-    print("\n".join(lines))
+    print("\n".join(lines), file=_summary_stream(args))
     return 0
 
 
@@ -643,7 +662,8 @@ def _batch_options(p):
                    help="with --suggest-annotators, at most N picks per annotator")
     p.add_argument("--tasks-out", metavar="FILE",
                    help="also write a Label Studio import file (JSON) of the batch: each task "
-                   "with its data from the export and why it was picked in meta")
+                   "with its data from the export and why it was picked in meta (- for "
+                   "standard output)")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
 
 
@@ -683,7 +703,8 @@ def add_team_commands(subparsers):
                    help="how long to wait for the scheduler and a worker (default: 10)")
     _batch_options(s)
     where = s.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", metavar="FILE", help="the next batch as CSV (replaced if it exists)")
+    where.add_argument("--out", metavar="FILE",
+                       help="the next batch as CSV (replaced if it exists; - for standard output)")
     where.add_argument("--out-dir", metavar="DIR",
                        help="directory for next_batch.csv, consensus.csv and annotators.csv")
     s.add_argument("--seed", type=seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
@@ -712,7 +733,8 @@ def add_team_commands(subparsers):
     _batch_options(f)
     f.add_argument("--out-dir", required=True, metavar="DIR",
                    help="output directory (created if missing; its three files are replaced)")
-    f.add_argument("--cv", type=positive_int, default=5, help="cross-validation folds (default: 5)")
+    f.add_argument("--cv", type=at_least_two, default=5,
+                   help="cross-validation folds, at least 2 (default: 5)")
     f.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     f.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
                    help=f"folds fitted in parallel; -1 for all CPUs (default: {n_cpu})")
