@@ -859,3 +859,156 @@ def test_csv_export_whose_data_id_overwrote_the_task_id_is_reported(tmp_path, ca
                         "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 2 and len(err.splitlines()) == 1
     assert "export.csv, row 2" in err and "'sku-1001'" in err and "data has a field 'id'" in err
+
+
+# --------------------------------------------------------------------------- times, bad fields
+def _twice_export(first, second):
+    """Task 1 labeled twice by user 7 (at ``first``: Positive, at ``second``: Negative);
+    tasks 2 and 3 once each by user 8. Returns the tasks (full JSON)."""
+    def ann(aid, who, choice, when):
+        return {"id": aid, "completed_by": who, "was_cancelled": False, "created_at": when,
+                "updated_at": when, "result": [{"from_name": TAG, "to_name": "text",
+                                                "type": "choices",
+                                                "value": {"choices": [choice]}}]}
+    return [
+        {"id": 1, "data": {"text": "a"}, "annotations": [ann(1, 7, "Positive", first),
+                                                          ann(2, 7, "Negative", second)]},
+        {"id": 2, "data": {"text": "b"}, "annotations": [ann(3, 8, "Negative",
+                                                              "2024-01-01T00:00:00Z")]},
+        {"id": 3, "data": {"text": "c"}, "annotations": [ann(4, 8, "Neutral",
+                                                              "2024-01-01T00:00:00Z")]},
+    ]
+
+
+def _write_export(tmp_path, tasks, fmt):
+    """The full JSON ``tasks`` as a JSON, JSON-MIN or CSV export."""
+    if fmt == "json":
+        path = tmp_path / "export.json"
+        path.write_text(json.dumps(tasks))
+        return str(path)
+    records = [{**t["data"], "id": t["id"], TAG: a["result"][0]["value"]["choices"][0],
+                "annotator": a["completed_by"], "annotation_id": a["id"],
+                "created_at": a["created_at"], "updated_at": a["updated_at"], "lead_time": 1.0}
+               for t in tasks for a in t["annotations"]]
+    if fmt == "json-min":
+        path = tmp_path / "export_min.json"
+        path.write_text(json.dumps(records))
+        return str(path)
+    path = tmp_path / "export.csv"
+    keys = sorted(records[0])
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(records)
+    return str(path)
+
+
+TIMES = [  # (first, second, which is newer): first Positive, second Negative
+    ("2024-03-01T10:00:00.5Z", "2024-03-01T10:00:00Z", "Positive"),  # a fraction of a second
+    ("2024-03-01T10:00:00.123456Z", "2024-03-01T10:00:00.9Z", "Negative"),
+    ("2024-03-01T12:00:00+02:00", "2024-03-01T11:00:00Z", "Negative"),  # 10:00Z < 11:00Z
+    ("2024-03-01T09:30:00-01:00", "2024-03-01T10:00:00Z", "Positive"),  # 10:30Z > 10:00Z
+    ("2024-03-01T10:30:00", "2024-03-01T11:00:00+01:00", "Positive"),  # no zone: UTC
+]
+
+
+@pytest.mark.parametrize("fmt", ["json", "json-min", "csv"])
+@pytest.mark.parametrize("first,second,newer", TIMES)
+def test_the_newest_label_is_the_latest_instant(tmp_path, capsys, fmt, first, second, newer):
+    export = _write_export(tmp_path, _twice_export(first, second), fmt)
+    probs = tmp_path / "probs.csv"
+    probs.write_text("id,Negative,Neutral,Positive\n1,0.2,0.3,0.5\n2,0.6,0.3,0.1\n"
+                     "3,0.3,0.4,0.3\n")
+    code, _, err = run(["score", "--annotations", export, "--pred-probs", str(probs),
+                        "--batch", "3", "--out-dir", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    consensus = {r["example_id"]: r["consensus_label"]
+                 for r in read_csv(tmp_path / "o" / "consensus.csv")}
+    assert consensus == {"1": newer, "2": "Negative", "3": "Neutral"}  # one label each
+    assert "labeled twice by the same annotator" in err
+
+
+@pytest.mark.parametrize("fmt", ["json", "json-min"])
+def test_a_time_that_is_no_iso_time_names_the_task(tmp_path, capsys, fmt):
+    export = _write_export(tmp_path, _twice_export("2024-03-01T10:00:00Z", "yesterday"), fmt)
+    probs = tmp_path / "probs.csv"
+    probs.write_text("id,Negative,Neutral,Positive\n1,0.2,0.3,0.5\n2,0.6,0.3,0.1\n"
+                     "3,0.3,0.4,0.3\n")
+    code, _, err = run(["score", "--annotations", export, "--pred-probs", str(probs),
+                        "--batch", "3", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    where = "task 1 (id 1)" if fmt == "json" else "record 2: task '1'"
+    assert where in err and "'yesterday' is not an ISO 8601 time" in err
+
+
+def _label_studio_error(tmp_path, capsys, tasks):
+    (tmp_path / "export.json").write_text(json.dumps(tasks))
+    probs = Project().probs_csv(tmp_path)
+    code, out, err = run(["score", "--annotations", str(tmp_path / "export.json"),
+                          "--pred-probs", probs, "--batch", "3", "--out",
+                          str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "o.csv").exists()
+    return err
+
+
+def test_two_different_answers_to_one_tag_in_one_annotation_are_an_error(tmp_path, capsys):
+    tasks = Project().full_json()
+    result = tasks[1]["annotations"][0]["result"]
+    other = "Positive" if result[0]["value"]["choices"] != ["Positive"] else "Negative"
+    result.append({"from_name": TAG, "to_name": "text", "type": "choices",
+                   "value": {"choices": [other]}})
+    err = _label_studio_error(tmp_path, capsys, tasks)
+    assert "task 2 (id 1002)" in err and f"answers <Choices> '{TAG}' twice" in err
+
+
+def test_the_same_answer_given_twice_in_one_annotation_is_one_label(tmp_path, capsys):
+    pr = Project()
+    tasks = pr.full_json()
+    result = tasks[1]["annotations"][0]["result"]
+    result.append(json.loads(json.dumps(result[0])))
+    (tmp_path / "export.json").write_text(json.dumps(tasks))
+    code, _, err = run(["score", "--annotations", str(tmp_path / "export.json"), "--pred-probs",
+                        pr.probs_csv(tmp_path), "--batch", "24", "--out",
+                        str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    got = {r["example_id"]: float(r["score"]) for r in read_csv(tmp_path / "o.csv")}
+    assert got == pytest.approx(pr.expected_scores(), rel=1e-10)
+
+
+@pytest.mark.parametrize("value,kind", [({"0": {"completed_by": 7}}, "an object"),
+                                        ("none", "a text"), (3, "a number")])
+def test_annotations_that_are_not_a_list_name_the_task(tmp_path, capsys, value, kind):
+    tasks = Project().full_json()
+    tasks[2]["annotations"] = value
+    err = _label_studio_error(tmp_path, capsys, tasks)
+    assert f"task 3 (id 1003): 'annotations' is {kind}, not a list" in err
+
+
+def test_a_result_that_is_not_a_list_names_the_task(tmp_path, capsys):
+    tasks = Project().full_json()
+    tasks[0]["annotations"][0]["result"] = tasks[0]["annotations"][0]["result"][0]
+    err = _label_studio_error(tmp_path, capsys, tasks)
+    assert "task 1 (id 1001)" in err and "'result' is an object, not a list" in err
+
+
+@pytest.mark.parametrize("who,said", [(True, "is true, which names no user"),
+                                      (2.5, "is 2.5, which names no user"),
+                                      ({"first_name": "eve"}, "is an object without 'email' or "
+                                                              "'id'"),
+                                      ([7], "is [7], which names no user")])
+def test_a_completed_by_that_names_no_user_says_so(tmp_path, capsys, who, said):
+    tasks = Project().full_json()
+    tasks[3]["annotations"][0]["completed_by"] = who
+    err = _label_studio_error(tmp_path, capsys, tasks)
+    assert "task 4 (id 1004)" in err and f"'completed_by' {said}" in err
+    assert "has no 'completed_by'" not in err
+
+
+def test_an_annotator_that_names_no_user_in_json_min_says_so(tmp_path, capsys):
+    records = Project().json_min()
+    k = next(k for k, r in enumerate(records) if r["annotator"] is not None)
+    records[k]["annotator"] = True
+    (tmp_path / "export.json").write_text(json.dumps(records))
+    err = _label_studio_error(tmp_path, capsys, records)
+    assert f"record {k + 1}" in err and "'annotator' is true, which names no user" in err

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -121,18 +122,62 @@ def _task_error(path, k, task_id, problem, fix):
     return InputFileError(path, None, f"{where}: {problem}", fix)
 
 
-def _annotator_of(value):
-    """Annotator ID as text: an integer user ID, or the email (else id) of a user object."""
-    if isinstance(value, bool) or value is None:
+def _json_type(value):
+    """How JSON calls the type of ``value``: object, list, text, number, true/false, null."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return {dict: "an object", list: "a list", str: "a text"}.get(type(value), "a number")
+
+
+def _user(value):
+    """Annotator ID as text from a user field (``completed_by``, ``annotator``): an
+    integer user ID, a name or email, or the email (else the id) of a user object.
+
+    None when the field is empty; ``ValueError`` (saying what it holds) when it names
+    no user.
+    """
+    if _empty(value):
         return None
     if isinstance(value, dict):
         for key in ("email", "id"):
-            if value.get(key) not in (None, ""):
-                return str(value[key])
+            if not _empty(value.get(key)):
+                return _user(value[key])
+        raise ValueError(f"is an object without 'email' or 'id' (keys: {shown(sorted(value), 6)})")
+    if isinstance(value, (bool, list)) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"is {json.dumps(value)}, which names no user")
+    return _id_text(value)
+
+
+def _time_key(value):
+    """A Label Studio time as a key that sorts by the instant: ``(seconds since 1970 UTC,
+    fraction in 10**-12 s)``; None when empty.
+
+    ISO 8601 as Label Studio writes it: ``2024-05-02T09:12:40.123456Z``, any number of
+    fraction digits, ``Z`` or an offset (``+02:00``, ``+0200``, ``+02``); a time without
+    zone is UTC. ``ValueError`` for anything else.
+    """
+    if _empty(value):
         return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    m = _ISO_TIME.fullmatch(str(value))
+    if m is None:
+        raise ValueError(f"{value!r} is not an ISO 8601 time")
+    y, mo, d, h, mi, sec, frac, zone = m.groups()
+    try:
+        instant = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0),
+                           tzinfo=timezone.utc)
+    except ValueError as exc:  # a day or an hour that does not exist
+        raise ValueError(f"{value!r} is not a valid time ({exc})") from None
+    offset = 0
+    if zone and zone not in "Zz":
+        offset = (int(zone[1:3]) * 60 + int(zone[-2:] if len(zone) > 3 else 0)) * 60
+        offset = -offset if zone[0] == "-" else offset
+    return int(instant.timestamp()) - offset, int((frac or "0")[:12].ljust(12, "0"))
+
+
+_ISO_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+                       r"(Z|z|[+-]\d{2}(?::?\d{2})?)?)?")
+#: The sort key of a label without time: older than any label with one.
+_NO_TIME = (-(2**63), 0)
 
 
 def _id_text(value):
@@ -172,13 +217,16 @@ class _Builder:
         return i, x
 
     def add(self, i, x, annotator, label, stamp, line):
+        """One label; of two by the same annotator on one example, the newer one is kept
+        (``stamp``: a :func:`_time_key`, None when the export gives no time; then the later
+        one in the file)."""
         j = self.an_index.get(annotator)
         if j is None:
             j = self.an_index[annotator] = len(self.an_ids)
             self.an_ids.append(annotator)
         self.order += 1
         old = self.pairs.get((i, j))
-        new = (stamp or "", self.order, label, line)
+        new = (stamp or _NO_TIME, self.order, label, line)
         if old is not None:
             self.replaced.append((x, annotator))
             if (new[0], new[1]) < (old[0], old[1]):
@@ -218,11 +266,48 @@ def _choice_results(results, label_column):
     return out
 
 
+def _check_tasks(path, tasks):
+    """Every task an object with ``id`` and ``data``, task IDs distinct, annotations a list
+    of objects whose ``result`` is a list: else an error naming the task."""
+    task_line = {}
+    for k, task in enumerate(tasks):
+        tid = task.get("id") if isinstance(task, dict) else None
+        if not isinstance(task, dict) or "data" not in task or "id" not in task:
+            raise _task_error(path, k, tid, "has no 'id' or no 'data'",
+                              "Give the JSON export of Label Studio (Export > JSON), unchanged.")
+        if isinstance(tid, (bool, dict, list)) or _empty(tid):
+            raise _task_error(path, k, None, f"its 'id' is {json.dumps(tid)}, not a task ID",
+                              "Give the JSON export of Label Studio (Export > JSON), unchanged.")
+        if _id_text(tid) in task_line:
+            raise _task_error(path, k, tid,
+                              f"the task ID also belongs to task {task_line[_id_text(tid)]}",
+                              "Give each task once: export the project again, or remove the "
+                              "duplicated task.")
+        task_line[_id_text(tid)] = k + 1
+        _check_annotations(path, k, task)
+
+
+def _check_annotations(path, k, task):
+    key = "annotations" if "annotations" in task else "completions"
+    anns = task.get(key)
+    fix = "Give the JSON export of Label Studio unchanged: annotations are a list of objects."
+    if anns is not None and not isinstance(anns, list):
+        raise _task_error(path, k, task["id"], f"'{key}' is {_json_type(anns)}, not a list", fix)
+    for a in anns or []:
+        if not isinstance(a, dict):
+            raise _task_error(path, k, task["id"], f"an annotation is {_json_type(a)}, not an "
+                              "object", fix)
+        if a.get("result") is not None and not isinstance(a["result"], list):
+            raise _task_error(path, k, task["id"], f"annotation {a.get('id')!r}: 'result' is "
+                              f"{_json_type(a['result'])}, not a list", fix)
+
+
 def _live_annotations(task):
-    """The annotations of a task that carry a result (not cancelled, not skipped)."""
-    anns = task.get("annotations", task.get("completions")) if isinstance(task, dict) else None
-    return [a for a in anns or [] if isinstance(a, dict) and not a.get("was_cancelled")
-            and not a.get("skipped") and a.get("result")]
+    """The annotations of a task that carry a result (not cancelled, not skipped); the
+    export's structure was checked by :func:`_check_tasks`."""
+    anns = task.get("annotations", task.get("completions")) or []
+    return [a for a in anns if not a.get("was_cancelled") and not a.get("skipped")
+            and a.get("result")]
 
 
 def _tag_of_full_export(path, tasks, classes):
@@ -251,68 +336,85 @@ def _emails_by_user_id(tasks):
     return out
 
 
+def _annotation_label(a, label_column, fail):
+    """``(tag, class)`` of one live annotation; ``fail(problem, fix)`` makes the error.
+    None when the annotation does not answer ``label_column``."""
+    results = a["result"]
+    chosen = _choice_results(results, label_column)
+    names = {r.get("from_name") for r in chosen}
+    if len(names) > 1:
+        raise fail(f"annotation {a.get('id')!r} answers several <Choices> tags "
+                   f"{sorted(map(str, names))}",
+                   "Pass --label-column NAME to say which tag holds the class.")
+    if not chosen:
+        if label_column is not None:
+            return None  # this annotation did not answer the chosen tag
+        types = sorted({str(r.get("type")) for r in results if isinstance(r, dict)})
+        raise fail(f"annotation {a.get('id')!r} has no choices result (result types: {types})",
+                   "skactivelab reads classification projects (<Choices>); export a project "
+                   "whose labeling config has one.")
+    answers = [r["value"]["choices"] for r in chosen]
+    if any(c != answers[0] for c in answers[1:]):
+        raise fail(f"annotation {a.get('id')!r} answers <Choices> {chosen[0].get('from_name')!r} "
+                   f"twice, differently ({shown(answers, 3)})",
+                   "Keep one answer per tag: correct the annotation in Label Studio and export "
+                   "again.")
+    choices = answers[0]
+    if not isinstance(choices, list) or len(choices) != 1:
+        raise fail(f"annotation {a.get('id')!r} chose {choices!r}, not one class (multi-label)",
+                   "Use a single-choice <Choices> tag (choice=\"single\"); multi-label "
+                   "annotations are not supported.")
+    return chosen[0].get("from_name"), str(choices[0])
+
+
+def _annotation_user_and_time(a, emails, fail):
+    """Who made annotation ``a`` (user 5 and ``{"id": 5, "email": ...}`` are one
+    annotator) and when (:func:`_time_key` of ``updated_at``, else ``created_at``)."""
+    if "completed_by" not in a or a["completed_by"] is None:
+        raise fail(f"annotation {a.get('id')!r} has no 'completed_by'",
+                   "Export with annotator information (Label Studio includes completed_by by "
+                   "default), or fill it in.")
+    try:
+        who = _user(a["completed_by"])
+    except ValueError as exc:
+        raise fail(f"annotation {a.get('id')!r}: 'completed_by' {exc}",
+                   "Give the user who annotated: an integer user ID, or an object with 'id' "
+                   "or 'email', as Label Studio exports it.") from None
+    if who is None:
+        raise fail(f"annotation {a.get('id')!r}: 'completed_by' is empty",
+                   "Give the user who annotated: an integer user ID, or an object with 'id' "
+                   "or 'email', as Label Studio exports it.")
+    field = "updated_at" if not _empty(a.get("updated_at")) else "created_at"
+    try:
+        return emails.get(who, who), _time_key(a.get(field))
+    except ValueError as exc:
+        raise fail(f"annotation {a.get('id')!r}: '{field}' {exc}",
+                   "Give the export unchanged (Label Studio writes times like "
+                   "2024-05-02T09:12:40.123456Z).") from None
+
+
 def _read_full(path, tasks, label_column, classes=None):
+    _check_tasks(path, tasks)
     if label_column is None:
         label_column = _tag_of_full_export(path, tasks, classes)
     emails = _emails_by_user_id(tasks)
     b = _Builder(path)
     from_names = set()
-    task_line = {}
     for k, task in enumerate(tasks):
-        if not isinstance(task, dict) or "data" not in task or "id" not in task:
-            raise _task_error(path, k, task.get("id") if isinstance(task, dict) else None,
-                              "has no 'id' or no 'data'",
-                              "Give the JSON export of Label Studio (Export > JSON), unchanged.")
-        tid = _id_text(task["id"])
-        if tid in task_line:
-            raise _task_error(path, k, task["id"],
-                              f"the task ID also belongs to task {task_line[tid]}",
-                              "Give each task once: export the project again, or remove the "
-                              "duplicated task.")
-        task_line[tid] = k + 1
         data = task.get("data")
         i, x = b.example(task["id"], k + 1, data,
                          data.get(EXAMPLE_KEY) if isinstance(data, dict) else None)
-        annotations = task.get("annotations", task.get("completions")) or []
-        for a in annotations:
-            if not isinstance(a, dict) or a.get("was_cancelled") or a.get("skipped"):
-                continue  # a cancelled (skipped) annotation carries no label
-            results = a.get("result") or []
-            if not results:
-                continue  # submitted without a choice: no label
-            who = _annotator_of(a.get("completed_by"))
-            who = emails.get(who, who)  # user 5 and {"id": 5, "email": ...}: one annotator
-            if who is None:
-                raise _task_error(path, k, task["id"],
-                                  f"annotation {a.get('id')!r} has no 'completed_by'",
-                                  "Export with annotator information (Label Studio includes "
-                                  "completed_by by default), or fill it in.")
-            chosen = _choice_results(results, label_column)
-            names = {r.get("from_name") for r in chosen}
-            from_names |= names
-            if len(names) > 1:
-                raise _task_error(path, k, task["id"],
-                                  f"annotation {a.get('id')!r} answers several <Choices> tags "
-                                  f"{sorted(map(str, names))}",
-                                  "Pass --label-column NAME to say which tag holds the class.")
-            if not chosen:
-                if label_column is not None:
-                    continue  # this annotation did not answer the chosen tag
-                types = sorted({str(r.get("type")) for r in results if isinstance(r, dict)})
-                raise _task_error(path, k, task["id"],
-                                  f"annotation {a.get('id')!r} has no choices result (result "
-                                  f"types: {types})",
-                                  "skactivelab reads classification projects (<Choices>); "
-                                  "export a project whose labeling config has one.")
-            choices = chosen[0]["value"]["choices"]
-            if not isinstance(choices, list) or len(choices) != 1:
-                raise _task_error(path, k, task["id"],
-                                  f"annotation {a.get('id')!r} chose {choices!r}, not one class "
-                                  "(multi-label)",
-                                  "Use a single-choice <Choices> tag (choice=\"single\"); "
-                                  "multi-label annotations are not supported.")
-            stamp = str(a.get("updated_at") or a.get("created_at") or "")
-            b.add(i, x, who, str(choices[0]), stamp, k + 1)
+
+        def fail(problem, fix, k=k, task=task):
+            return _task_error(path, k, task["id"], problem, fix)
+
+        for a in _live_annotations(task):
+            answer = _annotation_label(a, label_column, fail)
+            if answer is None:
+                continue
+            from_names.add(answer[0])
+            who, stamp = _annotation_user_and_time(a, emails, fail)
+            b.add(i, x, who, answer[1], stamp, k + 1)
     if len(from_names) > 1:
         raise InputFileError(path, None,
                              f"annotations answer several <Choices> tags {sorted(map(str, from_names))}",
@@ -360,62 +462,89 @@ def _label_column_of_records(path, records, keys, classes):
     return label, (set(cand) if unlabeled else {label})
 
 
+def _label_of_records(path, records, keys, label_column, classes):
+    """The label column and the columns that hold answers rather than task data."""
+    if label_column is None:
+        return _label_column_of_records(path, records, keys, classes)
+    if label_column not in keys and any(not _empty(r.get("annotator")) for r in records):
+        raise InputFileError(path, None,
+                             f"has no column {label_column!r} (columns: {sorted(keys)[:12]})",
+                             "Give --label-column the name= of the <Choices> tag.")
+    return label_column, {label_column}
+
+
+def _record_task_id(path, r, line, fmt, row_label):
+    tid = r.get("id")
+    if _empty(tid):
+        raise InputFileError(path, line, "the task 'id' is empty",
+                             "Give the export unchanged: every row names its task.",
+                             row_label=row_label)
+    if isinstance(tid, (bool, dict, list)) or (fmt == "labelstudio-csv"
+                                               and not _TASK_ID_RE.fullmatch(str(tid))):
+        raise InputFileError(path, line,
+                             f"the 'id' column holds {tid!r}, not a Label Studio task ID"
+                             + (": the task data has a field 'id', which the CSV export writes "
+                                "over the task ID" if fmt == "labelstudio-csv" else ""),
+                             "Export as JSON (or JSON-MIN), which keep the task ID, or rename "
+                             "the data field.", row_label=row_label)
+    return tid
+
+
+def _record_label(r, label, fmt, fail):
+    """``(annotator, class, time key)`` of one record, or None when it holds no label."""
+    value = None if label is None else r.get(label)
+    if _empty(value):
+        return None  # task without annotation, or the tag was not answered
+    if fmt == "labelstudio-csv":
+        value = _answer_value(value)
+    if isinstance(value, (list, dict, bool)):
+        chosen = _choices_of(value)
+        kind = ("several choices (multi-label)" if chosen is not None and len(chosen) > 1
+                else "not a choice")
+        raise fail(f"column {label!r} holds {kind}: {value!r}",
+                   "Use a single-choice <Choices> tag; multi-label annotations and other "
+                   "controls are not supported.")
+    try:
+        who = _user(r.get("annotator"))
+    except ValueError as exc:
+        raise fail(f"'annotator' {exc}", "Give the export unchanged: the annotator is a user "
+                   "ID or an email.") from None
+    if who is None:
+        raise fail("a label without an annotator",
+                   "Export with annotator information (the 'annotator' column).")
+    field = "updated_at" if not _empty(r.get("updated_at")) else "created_at"
+    try:
+        return who, _id_text(value), _time_key(r.get(field))
+    except ValueError as exc:
+        raise fail(f"'{field}' {exc}", "Give the export unchanged (Label Studio writes times "
+                   "like 2024-05-02T09:12:40.123456Z).") from None
+
+
 def _records_table(path, records, line_of, fmt, label_column, row_label, classes=None):
     """JSON-MIN records or CSV rows (dicts) -> AnnotationTable."""
     keys = {}
     for r in records:
         keys.update(dict.fromkeys(r))
-    label = label_column
-    if label is None:
-        label, answer_columns = _label_column_of_records(path, records, keys, classes)
-    else:
-        answer_columns = {label}
-        if label not in keys and any(not _empty(r.get("annotator")) for r in records):
-            raise InputFileError(path, None,
-                                 f"has no column {label!r} (columns: {sorted(keys)[:12]})",
-                                 "Give --label-column the name= of the <Choices> tag.")
+    label, answer_columns = _label_of_records(path, records, keys, label_column, classes)
     b = _Builder(path)
     meta = set(LS_META_COLUMNS) | set(_LS_OPTIONAL) | answer_columns
     json_columns = _json_columns(records, keys, meta) if fmt == "labelstudio-csv" else set()
     for k, r in enumerate(records):
         line = line_of(k)
-        tid = r.get("id")
-        if tid in (None, ""):
-            raise InputFileError(path, line, "the task 'id' is empty",
-                                 "Give the export unchanged: every row names its task.",
-                                 row_label=row_label)
-        if fmt == "labelstudio-csv" and not _TASK_ID_RE.fullmatch(str(tid)):
-            raise InputFileError(path, line,
-                                 f"the 'id' column holds {tid!r}, not a Label Studio task ID: "
-                                 "the task data has a field 'id', which the CSV export writes "
-                                 "over the task ID", "Export as JSON (or JSON-MIN), which keep "
-                                 "the task ID, or rename the data field.", row_label=row_label)
+        tid = _record_task_id(path, r, line, fmt, row_label)
         if fmt == "labelstudio-csv":  # every row has every column: an empty cell is no field
             data = {c: (json.loads(v) if c in json_columns else v) for c, v in r.items()
                     if c not in meta and v != ""}
         else:
             data = {c: v for c, v in r.items() if c not in meta}
         i, x = b.example(tid, line, data, r.get(EXAMPLE_KEY))
-        value = None if label is None else r.get(label)
-        who = r.get("annotator")
-        if value in (None, ""):
-            continue  # task without annotation, or the tag was not answered
-        if fmt == "labelstudio-csv":
-            value = _answer_value(value)
-        if isinstance(value, (list, dict)):
-            chosen = _choices_of(value)
-            kind = ("several choices (multi-label)" if chosen is not None and len(chosen) > 1
-                    else "not a choice")
-            raise InputFileError(path, line, f"task {x!r}: column {label!r} holds {kind}: {value!r}",
-                                 "Use a single-choice <Choices> tag; multi-label annotations "
-                                 "and other controls are not supported.", row_label=row_label)
-        who = _annotator_of(who) if who not in ("",) else None
-        if who is None:
-            raise InputFileError(path, line, f"task {x!r}: a label without an annotator",
-                                 "Export with annotator information (the 'annotator' column).",
-                                 row_label=row_label)
-        b.add(i, x, who, _id_text(value), str(r.get("updated_at") or r.get("created_at") or ""),
-              line)
+
+        def fail(problem, fix, line=line, x=x):
+            return InputFileError(path, line, f"task {x!r}: {problem}", fix, row_label=row_label)
+
+        got = _record_label(r, label, fmt, fail)
+        if got is not None:
+            b.add(i, x, *got[:2], got[2], line)
     return b.table(fmt, row_label)
 
 
