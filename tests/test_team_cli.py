@@ -454,3 +454,30 @@ def test_score_accepts_rounded_probabilities(tmp_path, capsys):
     s_lab, _ = get_active_learning_scores(t.L, off / off.sum(axis=1, keepdims=True))
     check_batch(read_csv(tmp_path / "o.csv"), dict(zip(t.ids, s_lab)),
                 dict(zip(t.ids, (t.L >= 0).sum(axis=1))), 8)
+
+
+def _npy_task(tmp_path, labels):
+    """Two annotators on four examples with the given labels; a .npy of 2 columns."""
+    rows = [[f"e{i}", a, y] for i, (a, y) in enumerate(zip(["alice", "bob"] * 2, labels))]
+    ann = write_csv(tmp_path / "ann.csv", ["example_id", "annotator_id", "label"], rows)
+    np.save(tmp_path / "p.npy", np.array([[0.3, 0.7], [0.6, 0.4], [0.5, 0.5], [0.2, 0.8]]))
+    return ann, str(tmp_path / "p.npy")
+
+
+def test_npy_labels_that_are_one_number_written_two_ways_are_refused(tmp_path, capsys):
+    ann, probs = _npy_task(tmp_path, ["1", "01", "1", "01"])
+    code, out, err = run(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "4",
+                          "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "ann.csv, row 3" in err and "'01' and '1'" in err and "two ways" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_npy_labels_with_leading_zeros_keep_their_names(tmp_path, capsys):
+    ann, probs = _npy_task(tmp_path, ["01", "00", "01", "00"])
+    code, _, err = run(["score", "--annotations", ann, "--pred-probs", probs, "--batch", "4",
+                        "--out-dir", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    consensus = {r["example_id"]: r["consensus_label"]
+                 for r in read_csv(tmp_path / "o" / "consensus.csv")}
+    assert consensus == {"e0": "01", "e1": "00", "e2": "01", "e3": "00"}  # never renamed 0, 1

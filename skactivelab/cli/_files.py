@@ -714,16 +714,30 @@ def _read_id_list(path, n_rows, npy_path, option):
 
 
 def _npy_classes(ann, tab):
-    """Class names for a ``.npy`` file with K columns (docs/command_line.md)."""
+    """Class names for a ``.npy`` file with K columns (docs/command_line.md, decision 5):
+    labels written as column indices ``0``..``K-1`` are those columns; other labels,
+    sorted, must number K. A ``.npy`` has no names, so two labels that are one number
+    written two ways (``1``, ``01``, ``+1``) cannot be told apart: refused."""
     K = tab.probs.shape[1]
     names = sorted_class_names(ann.label.tolist())
     if not names:  # no label at all: nothing to match, columns are indices
         return [str(k) for k in range(K)], np.empty(0, dtype=np.int64)
-    if all(_INT_RE.fullmatch(n) for n in names) and all(0 <= int(n) < K for n in names):
+    if all(_ROW_ID_RE.fullmatch(n) and int(n) < K for n in names):
         lookup = {n: int(n) for n in names}
         classes = [str(k) for k in range(K)]
         return classes, np.fromiter((lookup[y] for y in ann.label), dtype=np.int64,
                                     count=ann.label.size)
+    if all(_INT_RE.fullmatch(n) for n in names):
+        same = [(a, b) for a, b in zip(names, names[1:]) if int(a) == int(b)]
+        if same:
+            first = max(int(ann.line[np.flatnonzero(ann.label == y)[0]]) for y in same[0])
+            raise InputFileError(
+                ann.path, first,
+                f"labels {same[0][0]!r} and {same[0][1]!r} are one number written two ways, "
+                f"and {tab.path} (a .npy array) has no class names to tell their columns apart",
+                "Write each class one way in the annotations, or give the probabilities as CSV "
+                "with one column per class, named exactly like the labels.",
+                row_label=ann.row_label)
     if len(names) != K:
         raise InputFileError(
             tab.path, None,
