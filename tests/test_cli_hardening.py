@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from skactivelab import cli, get_active_learning_scores
-from skactivelab.cli import _files
-from skactivelab.cli._files import read_pred_probs
+from skactivelab.cli import _probs
+from skactivelab.cli._probs import read_pred_probs
 from skactivelab.cli._write import OutputPathError, write_files_atomically
 from skactivelab._validation import ROW_SUM_TOL, normalise_rows
 
@@ -255,8 +255,8 @@ def test_score_output_mode_follows_umask(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- one tolerance
 def test_cli_uses_the_library_tolerance():
-    assert _files.ROW_SUM_TOL is ROW_SUM_TOL
-    assert "ROW_SUM_TOL =" not in open(_files.__file__, encoding="utf-8").read()
+    assert _probs.ROW_SUM_TOL is ROW_SUM_TOL
+    assert "ROW_SUM_TOL =" not in open(_probs.__file__, encoding="utf-8").read()
 
 
 def test_rows_beyond_the_tolerance_are_named(tmp_path, capsys):
@@ -504,11 +504,43 @@ def test_benchmark_writes_its_three_files_together(tmp_path, capsys):
     assert [x for x in names if x.startswith(".")] == []
 
 
-def test_cells_with_surrounding_spaces_are_stripped(tmp_path, capsys):
+PADDED = {  # where the white space is -> (annotations, probabilities, file, row, what is named)
+    "header": ("example_id ,annotator_id,label\ne1,alice,cat\ne2,bob,dog\n", None, "ann.csv", 1,
+               "'example_id '"),
+    "example_id": ("example_id,annotator_id,label\ne1,alice,cat\n e2,bob,dog\n", None, "ann.csv",
+                   3, "example ID ' e2'"),
+    "annotator": ("example_id,annotator_id,label\ne1,alice\t,cat\ne2,bob,dog\n", None,
+                  "ann.csv", 2, "annotator ID 'alice\\t'"),
+    "label": ("example_id,annotator_id,label\ne1,alice,cat\ne2,bob,dog\u00a0\n", None,
+              "ann.csv", 3, "label 'dog\\xa0'"),
+    "wide_label": ("id,alice,bob\ne1,cat, dog\ne2,dog,\n", None, "ann.csv", 2, "label ' dog'"),
+    "probability_id": (None, "example_id,cat,dog\ne1,0.3,0.7\ne2 ,0.6,0.4\n", "p.csv", 3,
+                       "example ID 'e2 '"),
+    "class_name": (None, "example_id,cat , dog\ne1,0.3,0.7\ne2,0.6,0.4\n", "p.csv", 1,
+                   "'cat '"),
+}
+
+
+@pytest.mark.parametrize("where", list(PADDED))
+def test_cells_with_surrounding_spaces_are_refused(tmp_path, capsys, where):
+    ann_text, probs_text, bad_file, row, named = PADDED[where]
     ann = tmp_path / "ann.csv"
-    ann.write_text("example_id , annotator_id,label\n e1 ,alice , cat\ne2, bob,dog \n")
+    ann.write_text(ann_text or "example_id,annotator_id,label\ne1,alice,cat\ne2,bob,dog\n")
     probs = tmp_path / "p.csv"
-    probs.write_text("example_id,cat,dog\ne1,0.3,0.7\ne2 ,0.6,0.4\n")
+    probs.write_text(probs_text or "example_id,cat,dog\ne1,0.3,0.7\ne2,0.6,0.4\n")
+    code, out, err = run(["score", "--annotations", str(ann), "--pred-probs", str(probs),
+                          "--batch", "2", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert f"{bad_file}, row {row}:" in err and named in err
+    assert "starts or ends with white space" in err and "remove the spaces" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_numbers_with_surrounding_spaces_are_numbers(tmp_path, capsys):
+    ann = tmp_path / "ann.csv"
+    ann.write_text("example_id,annotator_id,label\ne1,alice,cat\ne2,bob,dog\n")
+    probs = tmp_path / "p.csv"
+    probs.write_text("example_id,cat,dog\ne1, 0.3,0.7 \ne2,0.6 ,\t0.4\n")
     code, _, err = run(["score", "--annotations", str(ann), "--pred-probs", str(probs),
                         "--batch", "2", "--out", str(tmp_path / "o.csv")], capsys)
     assert code == 0, err

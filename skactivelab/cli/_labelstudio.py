@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from ._columns import ListColumn
 from ._tables import AnnotationTable, InputFileError, shown
 
 #: The task data field where ``--tasks-out`` writes the example ID of each task; read back
@@ -234,12 +235,10 @@ class _Builder:
         self.pairs[(i, j)] = new
 
     def table(self, fmt, row_label):
-        keys = list(self.pairs)
-        ex = np.fromiter((k[0] for k in keys), dtype=np.int64, count=len(keys))
-        an = np.fromiter((k[1] for k in keys), dtype=np.int64, count=len(keys))
-        vals = list(self.pairs.values())
-        order = np.argsort(np.fromiter((v[1] for v in vals), dtype=np.int64, count=len(vals)),
-                           kind="stable")
+        """The labels kept, in the order in which they were given."""
+        kept = sorted(self.pairs.items(), key=lambda kv: kv[1][1])
+        names = {}
+        label_code = [names.setdefault(v[2], len(names)) for _, v in kept]
         notes = ()
         if self.replaced:
             x, a = self.replaced[0]
@@ -247,13 +246,14 @@ class _Builder:
                      f"annotator (first: example {x!r} by {a!r}); kept the newest label of each "
                      "(by updated_at/created_at, else the later one in the file), as the "
                      "learner's duplicate_policy='replace' does",)
+        ints = (lambda values: np.asarray(values, dtype=np.int64))
         return AnnotationTable(
-            path=self.path, format=fmt, example_ids=self.ex_ids, annotator_ids=self.an_ids,
-            example=ex[order], annotator=an[order],
-            label=np.asarray([vals[k][2] for k in order], dtype=object),
-            line=np.asarray([vals[k][3] for k in order], dtype=np.int64),
-            example_line=np.asarray(self.ex_line, dtype=np.int64),
-            row_label=row_label, task_data=self.data, notes=notes, aliases=self.aliases,
+            path=self.path, format=fmt, example_ids=ListColumn(self.ex_ids),
+            annotator_ids=self.an_ids, example=ints([k[0] for k, _ in kept]),
+            annotator=ints([k[1] for k, _ in kept]), label_code=ints(label_code),
+            label_names=list(names), line=ints([v[3] for _, v in kept]),
+            example_line=ints(self.ex_line), row_label=row_label, task_data=self.data,
+            notes=notes, aliases=self.aliases,
         )
 
 
@@ -594,7 +594,7 @@ def read_ls_json(path, label_column=None, classes=None):
 def read_ls_csv(table, label_column=None, classes=None):
     """A Label Studio CSV/TSV export, already read as a table (``_tables.Table``)."""
     header = table.header
-    records = [dict(zip(header, cells)) for cells in table.rows]
+    records = [dict(zip(header, cells)) for cells in table.rows()]
     lines = table.lines
     return _records_table(table.path, records, lambda k: int(lines[k]), "labelstudio-csv",
                           label_column, "row", classes)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._files import _cell_text, _check_prob_rows, _prob_id_column
+from ._columns import ArrowColumn, cell_text
+from ._probs import check_prob_rows, prob_id_column
 from ._tables import InputFileError, ProbTable, Table
 
 __all__ = ["PARQUET_SUFFIXES", "PoolSpec", "check_scheduler_address", "is_parquet_pool", "plan_pool", "resolve_pool_files",
@@ -157,13 +158,12 @@ def _columns(pf):
 
 
 def _sample(pf, path, names):
-    """A few first rows as text cells, to find the ID column like in a probability CSV."""
-    rows = []
+    """A few first rows, to find the ID column like in a probability table."""
     for batch in pf.iter_batches(batch_size=_SAMPLE_ROWS, columns=names):
-        cols = [[_cell_text(v) for v in batch.column(n).to_pylist()] for n in names]
-        rows = [list(r) for r in zip(*cols)]
-        break
-    return Table(path, list(names), rows, np.arange(1, len(rows) + 1, dtype=np.int64))
+        return Table(path, list(names), [ArrowColumn(batch.column(n)) for n in names],
+                     np.arange(1, batch.num_rows + 1, dtype=np.int64))
+    return Table(path, list(names), [ArrowColumn(pf.schema_arrow.empty_table().column(n))
+                                     for n in names], np.zeros(0, dtype=np.int64))
 
 
 def plan_pool(files, *, option, classes, by_position, labeled_path, class_names, id_column, usual, stats,
@@ -191,7 +191,7 @@ def plan_pool(files, *, option, classes, by_position, labeled_path, class_names,
                                  f"Give every file of {option} the same columns: the example-ID "
                                  "column and one column per class.")
     table = _sample(opened[0], files[0], names)
-    cid = _prob_id_column(table, None, class_names, id_column, "--example-column", usual)
+    cid = prob_id_column(table, class_names, id_column, "--example-column", usual)
     id_name = None if cid is None else names[cid]
     if id_name is None and len(files) > 1:
         raise InputFileError(files[0], None,
@@ -266,7 +266,6 @@ def _first(mask):
 def _id_keys(batch, spec, path, lines):
     """Example IDs of a chunk: int64 (integer ID columns) or an object array of text."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.types as pat
 
     col = batch.column(spec.id_column)
@@ -279,10 +278,16 @@ def _id_keys(batch, spec, path, lines):
     if pat.is_integer(col.type):
         return col.to_numpy().astype(str).astype(object)
     if pat.is_string(col.type) or pat.is_large_string(col.type):
-        col = pc.utf8_trim_whitespace(col)
+        padded = ArrowColumn(col).padded()
+        if padded.any():
+            i = _first(padded)
+            raise InputFileError(path, int(lines[i]), f"example ID {col[i].as_py()!r} (column "
+                                 f"{spec.id_column!r}) starts or ends with white space",
+                                 "IDs, annotators and labels are matched exactly: remove the "
+                                 "spaces around it.")
         keys = col.to_numpy(zero_copy_only=False)
     else:
-        keys = np.array([_cell_text(v) for v in col.to_pylist()], dtype=object)
+        keys = np.array([cell_text(v) for v in col.to_pylist()], dtype=object)
     blank = keys == ""
     if blank.any():
         raise InputFileError(path, int(lines[_first(blank)]), f"column {spec.id_column!r} is empty",
@@ -311,7 +316,7 @@ def _probabilities(batch, spec, path, lines):
         raise InputFileError(path, int(lines[i]), problem,
                              f"Give {spec.option} as finite numbers (like 0.25).")
     tab = ProbTable(path, P, [str(c) for c in spec.class_columns], None, lines)
-    return _check_prob_rows(tab, spec.option).probs
+    return check_prob_rows(tab, spec.option).probs
 
 
 def _id_text(keys, positions, spec):
@@ -395,9 +400,10 @@ class PoolScores:
 
 
 def _raise(exc, where):
+    """Raise the problem of a piece; ``where(x)`` says where else example ID ``x`` is named."""
     if isinstance(exc, _AlsoNamed):
         raise InputFileError(exc.path, exc.row, f"example ID {exc.example_id!r} is also "
-                             f"{where.get(exc.example_id, 'named by the annotations')}",
+                             f"{where(exc.example_id)}",
                              "Every example must appear once: keep it in one file only.")
     raise exc
 

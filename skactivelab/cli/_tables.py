@@ -64,42 +64,68 @@ def _input_file_error(cls, file, row, problem, fix, row_label):
     return cls(file, row, problem, fix, row_label=row_label)
 
 
-def shown(values, n=_SHOWN):
-    """The first ``n`` values as text, with how many there are in all when there are more."""
+def shown(values, n=_SHOWN, total=None):
+    """The first ``n`` values as text, with how many there are in all (``total``, else
+    ``len(values)``) when there are more."""
     vals = list(values)
+    total = len(vals) if total is None else total
     text = ", ".join(repr(v) for v in vals[:n])
-    return text + (f" ... ({len(vals)} in all)" if len(vals) > n else "")
+    return text + (f" ... ({total} in all)" if total > n else "")
 
 
 # --------------------------------------------------------------------------- tables
 @dataclass(frozen=True)
 class Table:
-    """The cells of a table file as read: header, rows of text cells, line of each row."""
+    """The cells of a table file as read (``_tabular.py``): the header, one column of
+    cells per header name (``_columns.py``), and the line of each row in the file
+    (1-based, header included; for Parquet the row number)."""
 
     path: str
     header: list
-    rows: list  # list of lists of stripped cells, same length as header
-    lines: np.ndarray  # line number of each row
+    columns: list
+    lines: np.ndarray
+    header_line: int | None = None
+    #: the same file read with every column as text (for a message that quotes a cell read
+    #: as a number); None when every column already is text
+    as_text: object = None
 
+    @property
+    def n_rows(self):
+        return len(self.lines)
+
+    def rows(self):
+        """Every row as a list of text cells (for exports read record by record)."""
+        return [list(r) for r in zip(*(c.to_list() for c in self.columns))]
+
+    def cell(self, i, j):
+        """The text of the cell in row position ``i`` (not line) of column ``j``."""
+        table = self.as_text() if self.as_text is not None else self
+        return table.columns[j][i]
+
+    def error(self, i, problem, fix):
+        """An :class:`InputFileError` at row position ``i`` (None: the whole file)."""
+        return InputFileError(self.path, None if i is None else int(self.lines[i]), problem, fix)
 
 
 @dataclass(frozen=True)
 class AnnotationTable:
     """Annotations read from a file; all IDs and labels are the file's strings.
 
-    ``example_ids`` and ``annotator_ids`` are in order of first appearance;
-    ``example``, ``annotator``, ``label`` and ``line`` are aligned, one entry
-    per given label (empty cells are not labels); ``example_line`` is the line
-    where each example first appears.
+    ``example_ids`` (a column of ``_columns.py``) and ``annotator_ids`` (a list)
+    are in order of first appearance, and so are ``label_names``, the distinct
+    labels; ``example``, ``annotator``, ``label_code`` and ``line`` are aligned,
+    one entry per given label (empty cells are not labels), holding positions in
+    those; ``example_line`` is the line where each example first appears.
     """
 
     path: str
     format: str
-    example_ids: list
+    example_ids: object
     annotator_ids: list
     example: np.ndarray
     annotator: np.ndarray
-    label: np.ndarray
+    label_code: np.ndarray
+    label_names: list
     line: np.ndarray
     example_line: np.ndarray
     row_label: str = "row"
@@ -112,6 +138,16 @@ class AnnotationTable:
     aliases: dict | None = None
 
     @property
+    def label(self):
+        """The label of each annotation, as text (an object array)."""
+        return np.asarray(self.label_names, dtype=object)[self.label_code] if self.label_names \
+            else np.empty(0, dtype=object)
+
+    @property
+    def n_labels(self):
+        return int(self.label_code.size)
+
+    @property
     def n_examples(self):
         return len(self.example_ids)
 
@@ -122,6 +158,10 @@ class AnnotationTable:
     def num_annotations(self):
         """Number of labels of each example, shape (n_examples,)."""
         return np.bincount(self.example, minlength=self.n_examples)
+
+    def error(self, k, problem, fix):
+        """An :class:`InputFileError` at the row of annotation ``k``."""
+        return InputFileError(self.path, int(self.line[k]), problem, fix, row_label=self.row_label)
 
 
 @dataclass(frozen=True)
@@ -136,7 +176,7 @@ class ProbTable:
     path: str
     probs: np.ndarray
     classes: list | None
-    ids: list | None
+    ids: object  # a column of ``_columns.py``, or None
     lines: np.ndarray
     row_label: str = "row"
     header_line: int | None = None
@@ -147,10 +187,11 @@ class ProbTable:
 
 @dataclass(frozen=True)
 class FeatureTable:
-    """Numeric features read from CSV: ``ids`` (strings), ``X`` (float64, NaN = empty cell)."""
+    """Numeric features read from CSV: ``ids`` (a column of text), ``X`` (float64, NaN =
+    empty cell)."""
 
     path: str
-    ids: list
+    ids: object
     X: np.ndarray
     feature_names: list
     lines: np.ndarray

@@ -1,0 +1,323 @@
+"""``skactivelab score``: annotations and a classifier's probabilities in, the next batch out.
+
+File formats and rules: ``docs/command_line.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._annotations import Annotations
+from ._batch import (
+    Batch,
+    annotator_rows,
+    check_options,
+    consensus_rows,
+    fmt_float,
+    inputs_of,
+    outputs,
+    read_annotations_of,
+    say_notes,
+    summary_stream,
+    write_outputs,
+)
+from ._columns import ListColumn
+from ._common import Progress, recorded_warnings, warnings_to_stderr
+from ._labelstudio import LabelColumnError
+from ._pool import is_parquet_pool, plan_pool, resolve_pool_files, score_pool
+from ._probs import align_pred_probs, read_pred_probs
+from ._tables import InputFileError, shown
+from ._write import check_output_paths
+
+__all__ = ["run_score"]
+
+
+# --------------------------------------------------------------------------- reading
+def _read_annotations_for_score(args):
+    """The annotations; when several columns of a Label Studio export could hold the class,
+    the class names of --pred-probs (its columns) pick the one holding only classes."""
+    try:
+        return read_annotations_of(args)
+    except LabelColumnError as exc:
+        try:
+            tab = read_pred_probs(args.pred_probs, id_column=args.example_column,
+                                  ids_path=args.pred_probs_ids, usual_id_columns=("id",))
+        except InputFileError:
+            raise exc from None
+        if tab.classes is None:
+            raise
+        return read_annotations_of(args, classes=set(tab.classes))
+
+
+@dataclass
+class _Inputs:
+    """What ``score`` read: the annotations, the probabilities of their examples (``P``,
+    one row per example, class codes ``codes`` of the labels), and the pool held in memory
+    (``pool_ids``, ``U``: examples without a label, rows of ``--pred-probs`` that name no
+    example, one CSV/.npy ``--unlabeled-pred-probs``)."""
+
+    ann: object
+    tab: object
+    classes: list
+    codes: np.ndarray
+    P: np.ndarray
+    labeled: np.ndarray
+    extra_ids: object  # rows of --pred-probs that name no example of the annotations
+    pool_ids: object
+    U: np.ndarray
+    usual: tuple
+
+    def known_ids(self):
+        """Every example ID named so far (annotations, then --pred-probs)."""
+        return self.ann.example_ids.concat(self.extra_ids)
+
+    def where(self, x):
+        """Where example ID ``x`` is named (for a message)."""
+        i = int(ListColumn([x]).positions_in(self.ann.example_ids)[0])
+        if i >= 0:
+            return f"in {self.ann.path} ({self.ann.row_label} {int(self.ann.example_line[i])})"
+        return f"in {self.tab.path}"
+
+
+def _unlabeled_probs(utab, classes, tab):
+    """Columns of ``utab`` in the order of ``classes`` (names of the labeled probabilities)."""
+    K = len(classes)
+    if utab.probs.shape[1] != K:
+        raise InputFileError(
+            utab.path, utab.header_line, f"has {utab.probs.shape[1]} class columns but "
+            f"{tab.path} has {K}", "Give both files the same classes.")
+    if utab.classes is None or tab.classes is None:
+        return utab.probs  # a .npy file: same column order as the other file
+    if set(utab.classes) != set(classes):
+        diff = sorted(set(utab.classes) ^ set(classes))
+        raise InputFileError(
+            utab.path, utab.header_line,
+            f"its class columns differ from those of {tab.path}: {diff[:5]}",
+            "Name the class columns exactly as in the labeled probabilities.")
+    pos = {c: j for j, c in enumerate(utab.classes)}
+    return utab.probs[:, [pos[c] for c in classes]]
+
+
+def _read_unlabeled(args, inputs):
+    """The one CSV/.npy ``--unlabeled-pred-probs`` file: its IDs (``unlabeled:0``, ... for
+    rows without) and probabilities in the class order of ``--pred-probs``."""
+    utab = read_pred_probs(args.unlabeled_pred_probs[0], what="--unlabeled-pred-probs",
+                           class_names=set(inputs.classes), id_column=args.example_column,
+                           usual_id_columns=inputs.usual)
+    U = _unlabeled_probs(utab, inputs.classes, inputs.tab)
+    ids = utab.ids if utab.ids is not None else ListColumn(
+        [f"unlabeled:{i}" for i in range(U.shape[0])])
+    again = np.flatnonzero(ids.positions_in(inputs.known_ids()) >= 0)
+    if again.size:
+        x = ids[int(again[0])]
+        raise InputFileError(utab.path, int(utab.lines[again[0]]),
+                             f"example ID {x!r} is also {inputs.where(x)}",
+                             "Every example must appear once: keep it in one file only.",
+                             row_label=utab.row_label)
+    return ids, U
+
+
+def _read_score_inputs(args, progress, streamed):
+    """The annotations, their probabilities, and the pool held in memory."""
+    ann = _read_annotations_for_score(args)
+    progress(f"read {ann.n_labels} labels of {ann.n_examples} examples from {ann.path}")
+    usual = ("id",) if ann.format.startswith("labelstudio") else ()
+    tab = read_pred_probs(args.pred_probs, class_names=set(ann.label_names),
+                          id_column=args.example_column, ids_path=args.pred_probs_ids,
+                          usual_id_columns=usual)
+    classes, codes, P, extra_ids, P_extra = align_pred_probs(ann, tab)
+    labeled = ann.num_annotations() > 0
+    unlabeled = np.flatnonzero(~labeled)
+    inputs = _Inputs(ann, tab, classes, codes, P, labeled, extra_ids,
+                     ann.example_ids.subset(unlabeled).concat(extra_ids),
+                     np.concatenate([P[unlabeled], P_extra]), usual)
+    if args.unlabeled_pred_probs and not streamed:
+        ids, U = _read_unlabeled(args, inputs)
+        inputs.pool_ids = inputs.pool_ids.concat(ids)
+        inputs.U = np.concatenate([inputs.U, U])
+    return inputs
+
+
+# --------------------------------------------------------------------------- scoring
+def _crowdlab_for_score(sparse, P_lab, seed):
+    """CROWDLAB consensus and annotator quality of the labeled examples (single-label case:
+    the label itself, as the estimator does)."""
+    from ..crowdlab import label_quality
+
+    return label_quality(sparse, P_lab, random_state=seed, one_label="label")[0]
+
+
+def _sparse_labeled(inputs):
+    """The labels as sparse triples over the labeled examples (never a matrix)."""
+    ann = inputs.ann
+    new_row = np.cumsum(inputs.labeled) - 1
+    return Annotations(
+        example=new_row[ann.example], annotator=ann.annotator, label=inputs.codes,
+        n_examples=int(inputs.labeled.sum()), n_annotators=ann.n_annotators,
+        n_classes=len(inputs.classes), classes=np.arange(len(inputs.classes)),
+        annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
+
+
+def _stream_pool(args, files, inputs, sparse, P_lab, client, progress):
+    """Scores of the labeled examples and the in-memory pool, and the batch lowest of the
+    streamed Parquet pool (its columns checked before any scoring)."""
+    from sklearn.utils import check_random_state
+
+    from .._phases import score_rows
+    from ..activelab import fit_labeled_inputs
+
+    classes = inputs.classes
+    spec, pieces, n_rows = plan_pool(
+        files, option="--unlabeled-pred-probs", classes=list(classes),
+        by_position=inputs.tab.classes is None, labeled_path=inputs.tab.path,
+        class_names=set(classes), id_column=args.example_column, usual=inputs.usual,
+        stats=None, known_ids=inputs.known_ids().to_list(), batch=args.batch,
+        chunk_rows=args.chunk_rows, piece_rows=None if client is None else args.chunk_rows)
+    fitted = fit_labeled_inputs(sparse, P_lab, rng=check_random_state(args.seed))[0]
+    s_lab, spec.stats = fitted.scores_labeled, fitted
+    U = inputs.U
+    s_mem = score_rows(fitted, U, name="pred_probs_unlabeled") if U.shape[0] else np.empty(0)
+    where_run = "on the Dask cluster" if client is not None else "in chunks"
+    progress(f"scoring {n_rows:,} pool rows of {len(pieces) if client else len(files)} "
+             f"Parquet piece(s) {where_run}", force=n_rows >= 10**6)
+    pool = score_pool(spec, pieces, where=inputs.where, client=client, address=args.scheduler,
+                      progress=progress)
+    return s_lab, s_mem, pool
+
+
+def _scores(args, inputs, pool_files, client, progress):
+    """``(scores of the labeled examples, of the pool, pool IDs, pool size, consensus)``."""
+    from ..activelab import get_active_learning_scores
+
+    lab_idx = np.flatnonzero(inputs.labeled)
+    sparse = _sparse_labeled(inputs)
+    P_lab = inputs.P[lab_idx] if lab_idx.size else None
+    pool_ids, n_pool = inputs.pool_ids, len(inputs.pool_ids)
+    if pool_files is None:
+        progress(f"scoring {lab_idx.size} labeled and {n_pool} unlabeled examples")
+        s_lab, s_unl = get_active_learning_scores(
+            sparse if lab_idx.size else None, P_lab, inputs.U if n_pool else None,
+            random_state=args.seed)
+    else:
+        s_lab, s_unl, pool = _stream_pool(args, pool_files, inputs,
+                                          sparse if lab_idx.size else None, P_lab, client,
+                                          progress)
+        # the streamed pool's batch lowest follow every other row (ties keep input order)
+        pool_ids = pool_ids.concat(ListColumn(pool.ids))
+        s_unl = np.concatenate([s_unl, pool.scores])
+        n_pool += pool.n_rows
+    res = _crowdlab_for_score(sparse, P_lab, args.seed) if lab_idx.size else None
+    return s_lab, s_unl, pool_ids, n_pool, res
+
+
+# --------------------------------------------------------------------------- results
+def _results(args, inputs, res, s_lab, s_unl, pool_ids):
+    """The next batch and the rows of consensus.csv and annotators.csv."""
+    ann = inputs.ann
+    lab_idx = np.flatnonzero(inputs.labeled)
+    n_pool, n_per = len(pool_ids), ann.num_annotations()
+    names = np.asarray(inputs.classes, dtype=object)
+    cons_rows, annot_rows = [], []
+    consensus, quality = np.full(n_pool, "", dtype=object), np.full(n_pool, np.nan)
+    aq = np.full(ann.n_annotators, np.nan)
+    if res is not None:
+        cons = names[np.asarray(res.consensus_label, dtype=np.int64)]
+        consensus = np.concatenate([cons, consensus])
+        quality = np.concatenate([res.consensus_quality_score, quality])
+        aq = np.asarray(res.annotator_quality, dtype=float)
+        if args.out_dir:  # one row per labeled example: only when asked for
+            worst = np.asarray(res.worst_class)
+            cons_rows = consensus_rows(ann.example_ids.take(lab_idx), cons,
+                                       res.consensus_quality_score, res.annotator_agreement,
+                                       n_per[lab_idx])
+            annot_rows = annotator_rows(ann.annotator_ids, aq, res.agreement_with_consensus,
+                                        np.where(worst >= 0, names[np.maximum(worst, 0)], ""),
+                                        res.num_examples_labeled)
+    ids = ann.example_ids.subset(lab_idx).concat(pool_ids)
+    batch = Batch(ids, np.concatenate([s_lab, s_unl]),
+                  np.concatenate([n_per[lab_idx], np.zeros(n_pool, dtype=np.int64)]),
+                  args.batch, ann_row=(np.cumsum(inputs.labeled) - 1)[ann.example],
+                  ann_annotator=ann.annotator, annotator_ids=ann.annotator_ids,
+                  consensus=consensus, quality=quality,
+                  annotator_quality=aq if args.suggest_annotators else None,
+                  max_per_annotator=args.max_per_annotator)
+    return batch, cons_rows, annot_rows
+
+
+def _copy_rows_note(ann, tab):
+    """Said when probability rows name tasks that are copies of an example (imported from
+    --tasks-out): those rows are not used, the example's own row is."""
+    if not ann.aliases or tab.ids is None:
+        return []
+    aliases = ListColumn(list(ann.aliases))
+    copies = tab.ids.take(np.flatnonzero(tab.ids.positions_in(aliases) >= 0))
+    if not copies:
+        return []
+    return [f"{tab.path}: {len(copies)} row(s) name tasks imported from --tasks-out "
+            f"({shown(copies)}; task {copies[0]!r} is example {ann.aliases[copies[0]]!r}): "
+            "not used, the row of each example is"]
+
+
+# --------------------------------------------------------------------------- the command
+def _pool_files(args):
+    """The Parquet files of a streamed pool, or None for one CSV/.npy pool file (or none)."""
+    unl = args.unlabeled_pred_probs or []
+    if args.scheduler and not is_parquet_pool(unl):
+        raise InputFileError("--scheduler", None, "needs a pool of Parquet files",
+                             "Give --unlabeled-pred-probs Parquet files (or a directory or a glob "
+                             "of them), which the workers read.")
+    if is_parquet_pool(unl):
+        return resolve_pool_files(unl, "--unlabeled-pred-probs")
+    if len(unl) > 1:
+        raise InputFileError(unl[1], None, "is a second --unlabeled-pred-probs file, which is "
+                             "allowed only for Parquet files",
+                             "Give one CSV or .npy file, or Parquet files (or a directory or a "
+                             "glob of them), which are streamed.")
+    return None
+
+
+def run_score(args):
+    """``skactivelab score``: check the options and outputs, connect to the scheduler (if
+    any), then read, score and write; returns the exit status."""
+    check_options(args)
+    progress = Progress(args.quiet)
+    pool_files = _pool_files(args)
+    inputs = inputs_of(args, "--annotations", "--pred-probs", "--pred-probs-ids")
+    for f in pool_files or args.unlabeled_pred_probs or []:
+        inputs[f] = "--unlabeled-pred-probs"
+    check_output_paths(outputs(args), inputs)
+    client = None
+    if args.scheduler:  # before the (possibly long) reading: fail fast
+        from .._dask import connect
+
+        client = connect(args.scheduler, timeout=args.scheduler_timeout)
+        progress(f"connected to the Dask scheduler at {args.scheduler}", force=True)
+    try:
+        return _score(args, progress, inputs, pool_files, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _score(args, progress, files, pool_files, client):
+    inputs = _read_score_inputs(args, progress, pool_files is not None)
+    with recorded_warnings() as caught:
+        s_lab, s_unl, pool_ids, n_pool, res = _scores(args, inputs, pool_files, client, progress)
+    batch, cons_rows, annot_rows = _results(args, inputs, res, s_lab, s_unl, pool_ids)
+    ann = inputs.ann
+    batch.notes += _copy_rows_note(ann, inputs.tab)
+    written = write_outputs(args, files, batch, cons_rows, annot_rows, ann.task_data)
+    say_notes(ann, batch)
+    warnings_to_stderr(caught)
+    scores = np.concatenate([s_lab, s_unl])
+    last = batch.scores[-1] if len(batch) else np.nan
+    print(
+        f"scored {int(inputs.labeled.sum())} labeled and {n_pool} unlabeled examples "
+        f"({ann.n_annotators} annotators, {len(inputs.classes)} classes, {ann.n_labels} labels)\n"
+        f"next batch: {batch.summary()}; scores {fmt_float(scores.min())} .. "
+        f"{fmt_float(last)}\n"
+        f"wrote {', '.join(map(str, written))}", file=summary_stream(args)
+    )
+    return 0

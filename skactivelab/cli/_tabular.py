@@ -1,0 +1,372 @@
+"""Any table file as a :class:`~skactivelab.cli._tables.Table`: CSV and TSV, Parquet,
+JSON Lines.
+
+CSV and TSV are read by pyarrow's columnar reader when pyarrow is installed, else
+by the standard ``csv`` module; both give the same cells, rows and line numbers
+(the 1-based line where each row ends in the file, header included, as the
+``csv`` module counts lines: blank lines and line breaks inside quoted cells
+count). A file pyarrow refuses (a row with another number of cells, text that is
+not UTF-8, ...) is read again with the ``csv`` module, whose messages name the
+row. Columns that the caller expects to hold numbers may be read as numbers
+directly (``numeric``); a cell there that pyarrow cannot read sends that file to
+the text reader, so numbers follow Python's ``float`` in every case. Parquet
+needs pyarrow. Every problem raises :class:`InputFileError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+
+import numpy as np
+
+from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow
+from ._tables import InputFileError, Table
+
+__all__ = ["read_table"]
+
+PARQUET = (".parquet", ".pq")
+JSON_LINES = (".jsonl", ".ndjson")
+
+
+def read_table(path, what, numeric=None):
+    """The table in ``path`` (CSV, TSV, Parquet or JSON Lines, by its name).
+
+    ``what`` names the file in fixes (the command-line option); ``numeric(header)``
+    gives the positions of the columns that should hold numbers (read as float64 by
+    pyarrow when it can).
+    """
+    path = str(path)
+    low = path.lower()
+    if low.endswith(PARQUET):
+        table = _read_parquet(path, what)
+    elif low.endswith(JSON_LINES):
+        table = _read_jsonl(path, what)
+    else:
+        table = _read_csv(path, what, numeric)
+    _check_header(table)
+    return table
+
+
+def _check_header(table):
+    seen = {}
+    for j, name in enumerate(table.header):
+        if name in seen and name:
+            raise InputFileError(table.path, table.header_line,
+                                 f"column name {name!r} appears twice (columns {seen[name] + 1} "
+                                 f"and {j + 1})", "Give every column a different name.")
+        seen[name] = j
+
+
+# --------------------------------------------------------------------------- CSV
+def _delimiter(path):
+    """Tab for ``.tsv``/``.tab`` files or a first line with tabs and no comma, else comma."""
+    if path.lower().endswith((".tsv", ".tab")):
+        return "\t"
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            first = fh.readline()
+    except OSError:
+        return ","
+    return "\t" if "\t" in first and "," not in first else ","
+
+
+def _blank(cells):
+    return all(c == "" or c.isspace() for c in cells)
+
+
+def _open_csv(path, what):
+    try:
+        return open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputFileError(path, None, f"cannot be read ({exc.strerror or exc})",
+                             f"Check the path given to {what}.") from None
+
+
+def _csv_records(path, what, delimiter, stop_at_header=False):
+    """``(header, header_line, records before and with the header, rows, lines)`` of a CSV
+    file by the ``csv`` module: blank rows (every cell empty or white space) skipped, rows
+    with other cell counts refused (extra empty cells at the end are dropped)."""
+    header, header_line, n_head, rows, lines = None, None, 0, [], []
+    try:
+        with _open_csv(path, what) as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            for cells in reader:
+                if header is None:
+                    n_head += 1
+                if _blank(cells):
+                    continue
+                if header is None:
+                    header, header_line = cells, reader.line_num
+                    if stop_at_header:
+                        break
+                    continue
+                rows.append(_fit_row(path, reader.line_num, cells, header, header_line))
+                lines.append(reader.line_num)
+    except UnicodeDecodeError:
+        raise InputFileError(path, None, "is not UTF-8 text",
+                             f"Give {what} a CSV file saved as UTF-8.") from None
+    except csv.Error as exc:
+        raise InputFileError(path, None, f"is not valid CSV ({exc})",
+                             "Save it as comma-separated values.") from None
+    if header is None:
+        raise InputFileError(path, 1, "the file is empty",
+                             f"Give {what} a CSV file with a header row and one row per entry.")
+    return header, header_line, n_head, rows, lines
+
+
+def _fit_row(path, line, cells, header, header_line):
+    if len(cells) != len(header):
+        if len(cells) < len(header) or any(cells[len(header):]):
+            raise InputFileError(
+                path, line, f"has {len(cells)} cells but the header (row {header_line}) has "
+                f"{len(header)} columns",
+                "Give every row one cell per header column (quote cells that contain commas).")
+        cells = cells[: len(header)]
+    return cells
+
+
+def _read_csv(path, what, numeric):
+    delimiter = _delimiter(path)
+    header, header_line, n_head, _, _ = _csv_records(path, what, delimiter, stop_at_header=True)
+    table = None
+    if import_pyarrow() is not None:
+        table = _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric)
+    if table is None:
+        _, _, _, rows, lines = _csv_records(path, what, delimiter)
+        columns = [ListColumn(list(c)) for c in zip(*rows)] if rows else \
+            [ListColumn([]) for _ in header]
+        table = Table(path, header, columns, np.asarray(lines, dtype=np.int64), header_line)
+    if not table.n_rows:
+        raise InputFileError(path, header_line + 1, "no data rows after the header",
+                             f"Give {what} at least one row below the header.")
+    return table
+
+
+def _arrow_csv(path, delimiter, n_head, types):
+    """pyarrow's CSV reader: every line a row (blank ones too, so that rows can be counted
+    into lines), cells as written, an empty number cell null; None if it refuses the file."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = [f"c{j}" for j in range(len(types))]
+    try:
+        return pcsv.read_csv(
+            path, read_options=pcsv.ReadOptions(column_names=names, skip_rows=n_head),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
+                                            newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict(zip(names, types)), null_values=[""],
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        return None
+
+
+def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
+    """The rows below the header by pyarrow (None when it cannot read them: the ``csv``
+    module then does, and says what is wrong)."""
+    import pyarrow as pa
+
+    number_cols = set(numeric(header)) if numeric is not None else set()
+    text = [pa.string()] * len(header)
+    types = [pa.float64() if j in number_cols else pa.string() for j in range(len(header))]
+    read = _arrow_csv(path, delimiter, n_head, types)
+    if read is None and number_cols:  # a cell that is not a number: read it as text
+        number_cols, types = set(), text
+        read = _arrow_csv(path, delimiter, n_head, types)
+    if read is None:
+        return None
+    columns = [ArrowColumn(c) for c in read.columns]
+    breaks = sum((_line_breaks(c) for j, c in enumerate(columns) if j not in number_cols),
+                 np.zeros(read.num_rows, dtype=np.int64))
+    lines = header_line + np.cumsum(1 + breaks)
+    blank = np.ones(read.num_rows, dtype=bool)
+    for j, c in enumerate(columns):
+        blank &= c.numbers()[1] if j in number_cols else c.blank()
+    if blank.any():
+        keep = pa.array(~blank)
+        columns = [ArrowColumn(c.array.filter(keep)) for c in columns]
+        lines = lines[~blank]
+    as_text = None
+    if number_cols:
+        def as_text():
+            return _read_csv_arrow(path, delimiter, header, header_line, n_head, None)
+    return Table(path, header, columns, lines.astype(np.int64), header_line, as_text)
+
+
+def _line_breaks(column):
+    """Line breaks inside each cell (quoted cells), counted as the ``csv`` module counts
+    lines: ``\\r\\n``, ``\\n`` and ``\\r`` are one each."""
+    import pyarrow.compute as pc
+
+    text = column.text
+    if not column.n or not pc.any(pc.match_substring_regex(text, "[\r\n]")).as_py():
+        return np.zeros(column.n, dtype=np.int64)
+    count = [pc.count_substring(text, s).to_numpy(zero_copy_only=False)
+             for s in ("\n", "\r", "\r\n")]
+    return (count[0] + count[1] - count[2]).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- Parquet
+def _read_parquet(path, what):
+    if import_pyarrow() is None:
+        raise InputFileError(path, None, "is a Parquet file, which needs pyarrow",
+                             "Install it (pip install 'skactivelab[cli]'), or give "
+                             f"{what} as CSV.")
+    import pyarrow.parquet as pq
+
+    try:
+        read = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises its own types
+        if isinstance(exc, OSError) and not os.path.exists(path):
+            raise InputFileError(path, None, "cannot be read (No such file or directory)",
+                                 f"Check the path given to {what}.") from None
+        raise InputFileError(path, None, f"cannot be read as Parquet ({exc})",
+                             f"Give {what} a Parquet file written by pandas or pyarrow.") from None
+    if read.num_rows == 0:
+        raise InputFileError(path, None, "has no rows", f"Give {what} at least one row.")
+    keep = [j for j, name in enumerate(read.column_names) if not _pandas_index(name)]
+    return Table(path, [str(read.column_names[j]) for j in keep],
+                 [ArrowColumn(read.column(j)) for j in keep],
+                 np.arange(1, read.num_rows + 1, dtype=np.int64), None)
+
+
+def _pandas_index(name):
+    """pandas' unnamed index, stored as a column: not data."""
+    return re.fullmatch(r"__index_level_\d+__", str(name)) is not None
+
+
+# --------------------------------------------------------------------------- JSON Lines
+def _read_jsonl(path, what):
+    import json
+
+    header, index, records, lines = [], {}, [], []
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            for n, text in enumerate(fh, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    rec = json.loads(text)
+                except ValueError as exc:
+                    raise InputFileError(path, n, f"is not a JSON object ({exc})",
+                                         "Give one JSON object per line (JSON Lines).") from None
+                if not isinstance(rec, dict):
+                    raise InputFileError(path, n, "is not a JSON object",
+                                         "Give one JSON object per line (JSON Lines).")
+                for k in rec:
+                    if k not in index:
+                        index[k] = len(header)
+                        header.append(k)
+                records.append(rec)
+                lines.append(n)
+    except OSError as exc:
+        raise InputFileError(path, None, f"cannot be read ({exc.strerror or exc})",
+                             f"Check the path given to {what}.") from None
+    except UnicodeDecodeError:
+        raise InputFileError(path, None, "is not UTF-8 text",
+                             f"Give {what} a JSON Lines file saved as UTF-8.") from None
+    if not records:
+        raise InputFileError(path, None, "has no records", f"Give {what} one JSON object per line.")
+    columns = [ListColumn([cell_text(r.get(k)) for r in records]) for k in header]
+    return Table(path, [str(h) for h in header], columns, np.asarray(lines, dtype=np.int64), None)
+
+
+# --------------------------------------------------------------------------- cell rules
+def raise_first(problems):
+    """Raise the problem of the earliest row. ``problems`` are ``(row position or None,
+    make)`` pairs, ``make(position)`` building the error; on one row, the first pair wins."""
+    found = [(pos, k, make) for k, (pos, make) in enumerate(problems) if pos is not None]
+    if found:
+        pos, _, make = min(found, key=lambda t: t[:2])
+        raise make(pos)
+
+
+def first_repeat(codes):
+    """``(position, earlier)``: the first position whose code an earlier position has, and
+    the first position with that code; None when the codes are distinct."""
+    order = np.argsort(codes, kind="stable")
+    ranked = codes[order]
+    again = np.flatnonzero(ranked[1:] == ranked[:-1]) + 1
+    if not again.size:
+        return None
+    pos = int(order[again].min())
+    return pos, int(np.flatnonzero(codes == codes[pos])[0])
+
+
+def padded_cell(table, j, what):
+    """``(first row position or None, make)`` of the cell rule on text column ``j``: an
+    ID, annotator or label does not start or end with white space."""
+    def make(pos):
+        return table.error(pos, f"{what} {table.columns[j][pos]!r} (column "
+                           f"{table.header[j]!r}) starts or ends with white space",
+                           "IDs, annotators and labels are matched exactly: remove the spaces "
+                           "around it.")
+    return first_mask(table.columns[j].padded()), make
+
+
+def check_names(table, cols=None):
+    """The cell rule on the header: column names (IDs, annotators, classes, features) are
+    matched exactly, so none starts or ends with white space."""
+    for j in range(len(table.header)) if cols is None else cols:
+        name = table.header[j]
+        if name != name.strip():
+            raise InputFileError(table.path, table.header_line,
+                                 f"the column name {name!r} starts or ends with white space",
+                                 "Names are matched exactly: remove the spaces around it.")
+
+
+def first_mask(mask):
+    """Position of the first True of a boolean mask, or None."""
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+def unique_ids(table, j, what):
+    """``(codes, uniques)`` of text column ``j`` after the rules of an ID column: no empty
+    cell, the cell rule, each ID on one row."""
+    column = table.columns[j]
+    raise_first([
+        (first_mask(column.empty()), lambda pos: table.error(
+            pos, f"column {table.header[j]!r} is empty", "Give every row its example ID.")),
+        padded_cell(table, j, what),
+    ])
+    codes, uniques = column.factorize()
+    if len(uniques) < len(column):
+        pos, earlier = first_repeat(codes)
+        raise table.error(pos, f"{what} {column[pos]!r} already appears on row "
+                               f"{int(table.lines[earlier])}", f"Give each {what} one row only.")
+    return codes, uniques
+
+
+def number_block(table, cols, what, allow_missing=False):
+    """``(n_rows, len(cols))`` float64 of the columns ``cols``, read as Python's ``float``
+    reads numbers; the first cell that is no number (or empty, unless ``allow_missing``:
+    then NaN) or not finite names its row and column."""
+    values = np.empty((table.n_rows, len(cols)))
+    problems = []
+    for k, j in enumerate(cols):
+        values[:, k], not_number = table.columns[j].numbers()
+        if allow_missing:
+            not_number &= ~table.columns[j].empty()
+        problems.append((first_mask(not_number),
+                         lambda pos, j=j: _not_a_number(table, pos, j, what, allow_missing)))
+    raise_first(problems)
+    bad = np.isinf(values) if allow_missing else ~np.isfinite(values)
+    if bad.any():
+        pos, k = (int(v) for v in np.argwhere(bad)[0])
+        raise table.error(pos, f"column {table.header[cols[k]]!r} holds "
+                               f"{table.cell(pos, cols[k])!r}", f"Give {what} as finite numbers.")
+    return values
+
+
+def _not_a_number(table, pos, j, what, allow_missing):
+    cell, name = table.cell(pos, j), table.header[j]
+    problem = (f"column {name!r} is empty" if cell == "" else
+               f"column {name!r} holds {cell!r}, which is not a number")
+    hint = "" if cell == "" else (
+        f" If column {name!r} holds the example IDs, pass --example-column {name}.")
+    return table.error(pos, problem, f"Give {what} as plain numbers (like 0.25)"
+                       + ("; leave a cell empty for a missing value." if allow_missing else ".")
+                       + hint)
