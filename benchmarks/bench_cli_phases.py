@@ -32,15 +32,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-#: (module, attribute, phase): each is timed around every call (inclusive time).
+#: (modules, attribute names, phase): each is timed around every call (inclusive time);
+#: the first module holding one of the names is used (the names of earlier versions too,
+#: for a before/after table).
+_SCORE = ("skactivelab.cli._score", "skactivelab.cli._team")
 PHASES = [
-    ("skactivelab.cli._team", "_read_annotations_for_score", "read annotations"),
-    ("skactivelab.cli._team", "read_pred_probs", "read probabilities"),
-    ("skactivelab.cli._team", "align_pred_probs", "align IDs, encode labels"),
-    ("skactivelab.activelab", "get_active_learning_scores", "core: ActiveLab scores"),
-    ("skactivelab.cli._team", "_crowdlab_for_score", "core: CROWDLAB consensus"),
-    ("skactivelab.cli._team", "_Batch", "select the batch"),
-    ("skactivelab.cli._team", "_write_outputs", "write outputs"),
+    (_SCORE, ("_read_annotations_for_score",), "read annotations"),
+    (_SCORE, ("read_pred_probs",), "read probabilities"),
+    (_SCORE, ("align_pred_probs",), "align IDs, encode labels"),
+    (("skactivelab.activelab",), ("get_active_learning_scores",), "core: ActiveLab scores"),
+    (_SCORE, ("_crowdlab_for_score",), "core: CROWDLAB consensus"),
+    (_SCORE, ("Batch", "_Batch"), "select the batch"),
+    (_SCORE, ("write_outputs", "_write_outputs"), "write outputs"),
 ]
 
 HIDE_PYARROW = """
@@ -58,25 +61,33 @@ sys.path.insert(0, {root!r})
 {hide}
 import numpy as np
 from skactivelab import cli
-phases, captured = {{}}, {{}}
+phases, captured, peaks = {{}}, {{}}, {{}}
 
-def timed(module, name, phase):
-    mod = importlib.import_module(module)
-    real = getattr(mod, name, None)
-    if real is None:
+def timed(modules, names, phase):
+    for module in modules:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        name = next((n for n in names if hasattr(mod, n)), None)
+        if name is not None:
+            break
+    else:
         return
+    real = getattr(mod, name)
     def wrapper(*args, **kwargs):
         t = time.perf_counter()
         try:
             return real(*args, **kwargs)
         finally:
             phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - t
+            peaks[phase] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             if phase.startswith("core"):
                 captured[phase] = (real, args, kwargs)
     setattr(mod, name, wrapper)
 
-for module, name, phase in {phases!r}:
-    timed(module, name, phase)
+for modules, names, phase in {phases!r}:
+    timed(modules, names, phase)
 t0 = time.perf_counter()
 code = cli.main({argv!r})
 total = time.perf_counter() - t0
@@ -106,7 +117,7 @@ nbytes = sum(a.nbytes for a in seen.values())
 with open({arrays_file!r}, "wb") as fh:
     pickle.dump([(fn.__module__, fn.__name__, args, kwargs) for fn, args, kwargs in captured.values()], fh)
 print("RESULT", json.dumps(dict(code=code, total=total, rss=rss, phases=phases, core=core,
-                                nbytes=nbytes)))
+                                nbytes=nbytes, peaks=peaks)))
 """
 
 CORE_ONLY = """
@@ -152,14 +163,15 @@ def report(label, res):
     total = res["total"]
     core = sum(res["core"].values())
     print(f"\n{label}")
-    print(f"{'phase':<28} {'seconds':>8} {'share':>7}")
+    print(f"{'phase':<28} {'seconds':>8} {'share':>7} {'peak RSS so far, MB':>20}")
     accounted = 0.0
-    for _, _, phase in PHASES:
+    for *_, phase in PHASES:
         t = res["phases"].get(phase)
         if t is None:
             continue
         accounted += t
-        print(f"{phase:<28} {t:>8.2f} {t / total:>7.0%}")
+        peak = res["peaks"][phase] - res["base"]
+        print(f"{phase:<28} {t:>8.2f} {t / total:>7.0%} {peak:>20.0f}")
     print(f"{'other (setup, bookkeeping)':<28} {total - accounted:>8.2f} "
           f"{(total - accounted) / total:>7.0%}")
     print(f"{'whole command':<28} {total:>8.2f}")
@@ -167,9 +179,12 @@ def report(label, res):
     arrays = res["nbytes"] / 2**20
     above = res["rss"] - res["base"]
     core_above = res["core_rss"] - res["base"]
-    print(f"peak RSS above import: command {above:.0f} MB, core alone {core_above:.0f} MB; "
-          f"arrays given to the core {arrays:.0f} MB (command / arrays = {above / arrays:.2f}x, "
-          f"command / core alone = {above / max(core_above, 1):.2f}x)")
+    read = max(res["peaks"].get(p, 0) for p in ("read annotations", "read probabilities",
+                                                "align IDs, encode labels")) - res["base"]
+    print(f"peak RSS above import: command {above:.0f} MB, core alone {core_above:.0f} MB, "
+          f"reading (until the IDs are aligned) {read:.0f} MB; arrays given to the core "
+          f"{arrays:.0f} MB (reading / arrays = {read / arrays:.2f}x, command / arrays = "
+          f"{above / arrays:.2f}x, command / core alone = {above / max(core_above, 1):.2f}x)")
 
 
 def main():

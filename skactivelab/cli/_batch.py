@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..query import lowest
 from ._files import read_annotations
 from ._labelstudio import import_tasks
 from ._pool import check_scheduler_address
@@ -40,7 +41,7 @@ class Batch:
     def __init__(self, ids, scores, n_annotations, batch, *, ann_row, ann_annotator,
                  annotator_ids, consensus, quality, annotator_quality=None,
                  max_per_annotator=None):
-        order = np.argsort(scores, kind="stable")[:batch]
+        order = lowest(scores, np.arange(len(scores)), batch)  # ties keep input order
         self.order = order
         self.ids = ids.take(order)
         self.scores = scores[order]

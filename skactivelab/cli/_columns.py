@@ -16,9 +16,33 @@ cell is read as Python's ``float`` reads it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
-__all__ = ["ArrowColumn", "ListColumn", "cell_text", "import_pyarrow"]
+__all__ = ["ArrowColumn", "ListColumn", "cell_text", "import_pyarrow", "system_allocator"]
+
+
+@contextmanager
+def system_allocator():
+    """pyarrow allocates with the system allocator inside (the previous default pool comes
+    back after; buffers are freed by the pool that made them): memory freed after the
+    reading then serves the scoring instead of staying in pyarrow's own pool."""
+    mods = import_pyarrow()
+    if mods is None:
+        yield
+        return
+    pa = mods[0]
+    previous = pa.default_memory_pool()
+    try:
+        pa.set_memory_pool(pa.system_memory_pool())
+    except (AttributeError, NotImplementedError, pa.ArrowException):  # pragma: no cover
+        yield
+        return
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 def import_pyarrow():
@@ -29,13 +53,6 @@ def import_pyarrow():
     except ImportError:
         return None
     return pa, pc
-
-
-def _float_or_nan(text):
-    try:
-        return float(text)
-    except ValueError:
-        return np.nan
 
 
 class _Column:
@@ -119,19 +136,26 @@ class ListColumn(_Column):
             values = np.asarray(self.cells, dtype=np.float64)
             return values, np.zeros(self.n, dtype=bool)
         except ValueError:
-            values = np.fromiter(map(_float_or_nan, self.cells), dtype=np.float64, count=self.n)
-        bad = np.isnan(values) & ~self._mask(_is_nan_text)
+            pass
+        values, bad = np.empty(self.n), np.zeros(self.n, dtype=bool)
+        for i, c in enumerate(self.cells):  # only when some cell is no number
+            try:
+                values[i] = float(c)
+            except ValueError:
+                values[i], bad[i] = np.nan, True
         return values, bad
+
+    def maybe_numbers(self, k=8):
+        """False when one of the first ``k`` cells is no number (a quick answer before
+        :meth:`numbers`)."""
+        try:
+            np.asarray(self.cells[:k], dtype=np.float64)
+        except ValueError:
+            return False
+        return True
 
     def concat(self, other):
         return ListColumn(self.cells + other.to_list())
-
-
-def _is_nan_text(text):
-    try:
-        return np.isnan(float(text))
-    except ValueError:
-        return False
 
 
 class ArrowColumn(_Column):
@@ -215,13 +239,25 @@ class ArrowColumn(_Column):
         return codes, ArrowColumn(encoded.chunk(encoded.num_chunks - 1).dictionary)
 
     def positions_in(self, other):
-        """For each cell, the position of the same text in ``other`` (its first), or -1."""
+        """For each cell, the position of the same text in ``other``, or -1 (the cells of
+        each column are distinct: IDs). The smaller column is hashed, the larger probed;
+        ``other`` starting with the cells of this column, in order, costs one comparison."""
         import pyarrow.compute as pc
 
-        if not self.n:
+        n, other_text = self.n, _text_of(other)
+        if not n:
             return np.zeros(0, dtype=np.int64)
-        pos = pc.index_in(self.text, value_set=_text_of(other).combine_chunks())
-        return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        if len(other) >= n and pc.all(pc.equal(other_text.slice(0, n), self.text)).as_py():
+            return np.arange(n, dtype=np.int64)
+        if n > len(other):
+            pos = pc.index_in(self.text, value_set=other_text.combine_chunks())
+            return self._numpy(pos.fill_null(-1)).astype(np.int64, copy=False)
+        found = self._numpy(pc.index_in(other_text, value_set=self.text.combine_chunks())
+                            .fill_null(-1)).astype(np.int64, copy=False)
+        hit = np.flatnonzero(found >= 0)
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[found[hit]] = hit
+        return pos
 
     def matches(self, pattern):
         """Which cells match the regular expression ``pattern`` whole (RE2 syntax)."""
@@ -244,6 +280,16 @@ class ArrowColumn(_Column):
             return values.astype(np.float64, copy=False), np.zeros(self.n, dtype=bool)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return ListColumn(self.to_list()).numbers()
+
+    def maybe_numbers(self, k=8):
+        """False when one of the first ``k`` cells is no number (a quick answer before
+        :meth:`numbers`)."""
+        import pyarrow as pa
+
+        t = self.array.type
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+            return True
+        return ListColumn(self.array.slice(0, k).to_pylist()).maybe_numbers(k)
 
     def concat(self, other):
         import pyarrow as pa

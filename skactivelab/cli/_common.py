@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from .._dask import SchedulerError
 from .._models import MODELS, make_model  # noqa: F401 (one factory: fit, benchmark, the simulation)
+from ._columns import system_allocator
 from ._signals import signals_as_exceptions
 from ._write import PartialWriteError
 
@@ -196,7 +197,7 @@ def run_command(func, args):
     propagates instead.
     """
     try:
-        with signals_as_exceptions():
+        with signals_as_exceptions(), system_allocator():
             return func(args)
     except BaseException as exc:
         failure = _failure(exc)

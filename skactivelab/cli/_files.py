@@ -25,6 +25,7 @@ from ._labelstudio import looks_like_ls_header, read_ls_csv, read_ls_json
 from ._tables import AnnotationTable, FeatureTable, InputFileError, shown
 from ._tabular import (
     check_names,
+    factorized,
     first_mask,
     first_repeat,
     number_block,
@@ -186,9 +187,9 @@ def _wide_hint(table):
 
 def _labels(codes, names):
     """Label codes and names without the empty label (an empty cell is no label):
-    ``(keep, codes of the kept, names)``."""
+    ``(keep, codes of the kept, names)``, ``keep`` a mask or ``slice(None)`` (all)."""
     if "" not in names:
-        return np.ones(codes.size, dtype=bool), codes, list(names)
+        return slice(None), codes, list(names)
     k = names.index("")
     keep = codes != k
     return keep, codes[keep] - (codes[keep] > k), names[:k] + names[k + 1:]
@@ -215,11 +216,13 @@ def _read_long(table, example_column, annotator_column, label_column):
         return lambda pos: table.error(pos, f"column {table.header[j]!r} is empty",
                                        "Give every row an example ID and an annotator ID.")
 
-    problems = [(first_mask(E.empty()), empty(ce)), (first_mask(A.empty()), empty(ca)),
-                padded_cell(table, ce, "example ID"), padded_cell(table, ca, "annotator ID"),
-                padded_cell(table, cl, "label")]
-    ex, ex_ids = E.factorize()
-    an, an_ids = A.factorize()
+    ex, ex_ids, ex_empty, ex_padded = factorized(E)
+    an, an_ids, an_empty, an_padded = factorized(A)
+    y, names, _, y_padded = factorized(Y)
+    problems = [(first_mask(ex_empty), empty(ce)), (first_mask(an_empty), empty(ca)),
+                padded_cell(table, ce, "example ID", ex_padded),
+                padded_cell(table, ca, "annotator ID", an_padded),
+                padded_cell(table, cl, "label", y_padded)]
     repeat = first_repeat(ex * max(len(an_ids), 1) + an)
 
     def again(pos):
@@ -229,7 +232,6 @@ def _read_long(table, example_column, annotator_column, label_column):
 
     problems.append((None if repeat is None else repeat[0], again))
     raise_first(problems)
-    y, names = Y.factorize()
     keep, y, names = _labels(y, names.to_list())
     return AnnotationTable(
         path=table.path, format="long", example_ids=ex_ids, annotator_ids=an_ids.to_list(),
@@ -250,11 +252,11 @@ def _read_wide(table, wide_hint):
             raise InputFileError(table.path, table.header_line, f"column {j} has no name",
                                  "Name every annotator column by its annotator ID.")
     X = table.columns[0]
-    problems = [(first_mask(X.empty()), lambda pos: table.error(
+    ex, ex_ids, ex_empty, ex_padded = factorized(X)
+    problems = [(first_mask(ex_empty), lambda pos: table.error(
         pos, "the example ID (first column) is empty",
         "Give every row an example ID in the first column.")),
-        padded_cell(table, 0, "example ID")]
-    ex, ex_ids = X.factorize()
+        padded_cell(table, 0, "example ID", ex_padded)]
     repeat = first_repeat(ex)
     problems.append((None if repeat is None else repeat[0], lambda pos: table.error(
         pos, f"example ID {X[pos]!r} already appears on row {int(table.lines[repeat[1]])}"

@@ -176,20 +176,8 @@ def plan_pool(files, *, option, classes, by_position, labeled_path, class_names,
     ``classes`` (matched by name, any order; by position when ``by_position``: the
     labeled probabilities are a ``.npy`` file).
     """
-    import pyarrow.types as pat
-
     opened = [_open(f, option) for f in files]
-    names = _columns(opened[0])
-    for f, pf in zip(files[1:], opened[1:]):
-        other = _columns(pf)
-        if set(other) != set(names):
-            extra = [c for c in other if c not in set(names)]
-            missing = [c for c in names if c not in set(other)]
-            said = "; ".join(s for s in (f"no column {missing[:5]}" if missing else "",
-                                         f"extra column {extra[:5]}" if extra else "") if s)
-            raise InputFileError(f, None, f"its columns differ from those of {files[0]} ({said})",
-                                 f"Give every file of {option} the same columns: the example-ID "
-                                 "column and one column per class.")
+    names = _same_columns(files, opened, option)
     table = _sample(opened[0], files[0], names)
     cid = prob_id_column(table, class_names, id_column, "--example-column", usual)
     id_name = None if cid is None else names[cid]
@@ -210,6 +198,34 @@ def plan_pool(files, *, option, classes, by_position, labeled_path, class_names,
                              f"its class columns differ from those of {labeled_path}: {diff[:5]}",
                              "Name the class columns exactly as in the labeled probabilities.")
     class_columns = pool_classes if by_position else list(classes)
+    int_ids = _column_types(files, opened, class_columns, id_name, option)
+    spec = PoolSpec(option, id_name, int_ids, class_columns, stats,
+                    _known_index(known_ids, int_ids), batch, chunk_rows)
+    pieces, n_rows = _pieces(files, opened, piece_rows)
+    return spec, pieces, n_rows
+
+
+def _same_columns(files, opened, option):
+    """The columns of the first file, which every file must have."""
+    names = _columns(opened[0])
+    for f, pf in zip(files[1:], opened[1:]):
+        other = _columns(pf)
+        if set(other) != set(names):
+            extra = [c for c in other if c not in set(names)]
+            missing = [c for c in names if c not in set(other)]
+            said = "; ".join(s for s in (f"no column {missing[:5]}" if missing else "",
+                                         f"extra column {extra[:5]}" if extra else "") if s)
+            raise InputFileError(f, None, f"its columns differ from those of {files[0]} ({said})",
+                                 f"Give every file of {option} the same columns: the example-ID "
+                                 "column and one column per class.")
+    return names
+
+
+def _column_types(files, opened, class_columns, id_name, option):
+    """Class columns must hold numbers in every file; True when the ID column holds
+    integers in every file (IDs then compared as int64)."""
+    import pyarrow.types as pat
+
     int_ids = id_name is not None
     for f, pf in zip(files, opened):
         schema = pf.schema_arrow
@@ -220,20 +236,28 @@ def plan_pool(files, *, option, classes, by_position, labeled_path, class_names,
                                      f"Give {option} one numeric probability column per class.")
         if id_name is not None and not pat.is_integer(schema.field(id_name).type):
             int_ids = False
+    return int_ids
+
+
+def _known_index(known_ids, int_ids):
+    """The example IDs named elsewhere, as a pandas Index of the pool's ID type."""
     import pandas as pd
 
     if int_ids:  # only IDs written as plain integers can equal an integer ID
         keys = [int(x) for x in known_ids if re.fullmatch(r"-?(0|[1-9]\d*)", x)]
-        known = pd.Index(np.asarray(keys, dtype=np.int64))
-    else:
-        known = pd.Index(np.asarray(list(known_ids), dtype=object))
-    spec = PoolSpec(option, id_name, int_ids, class_columns, stats, known, batch, chunk_rows)
+        return pd.Index(np.asarray(keys, dtype=np.int64))
+    return pd.Index(np.asarray(list(known_ids), dtype=object))
+
+
+def _pieces(files, opened, piece_rows):
+    """``(pieces, n_rows)``: one piece per file (streamed in chunks), or with
+    ``piece_rows`` groups of whole row groups of about that many rows (Dask tasks)."""
     pieces, pos = [], 0
     for f, pf in zip(files, opened):
         sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
-        if piece_rows is None:  # one piece per file, streamed in chunks
+        if piece_rows is None:
             groups = [(None, sum(sizes))]
-        else:  # groups of whole row groups of about piece_rows rows each
+        else:
             groups, cur, n = [], [], 0
             for g, m in enumerate(sizes):
                 cur.append(g)
@@ -247,7 +271,7 @@ def plan_pool(files, *, option, classes, by_position, labeled_path, class_names,
         for rgs, m in groups:
             pieces.append(Piece(len(pieces), f, rgs, row, pos, m))
             row, pos = row + m, pos + m
-    return spec, pieces, pos
+    return pieces, pos
 
 
 # --------------------------------------------------------------------------- one piece

@@ -80,6 +80,8 @@ def check_prob_rows(tab, what):
 # --------------------------------------------------------------------------- the ID column
 def _looks_like_probabilities(column):
     """All cells numbers in [0, 1], at least one strictly between (IDs 0, 1, 2 are not)."""
+    if not column.maybe_numbers():
+        return False
     v, not_number = column.numbers()
     return bool(v.size and not not_number.any() and np.all((v >= 0) & (v <= 1))
                 and np.any((v > 0) & (v < 1)))
@@ -146,18 +148,26 @@ def read_pred_probs(path, *, what="--pred-probs", class_names=None, id_column=No
     classes = [table.header[j] for j in cols]
     _check_class_names(table, classes)
     P = number_block(table, cols, what)
-    whole = np.all(P == np.round(P), axis=0) & (P.max(axis=0) > 1)
-    if whole.any():
-        name = classes[int(np.flatnonzero(whole)[0])]
-        raise InputFileError(path, table.header_line,
-                             f"column {name!r} holds whole numbers above 1, not probabilities",
-                             f"If it holds the example IDs, pass {id_option} {name}.")
     ids = None
     if cid is not None:
         unique_ids(table, cid, "example ID")
         ids = table.columns[cid]
     tab = ProbTable(path, P, classes, ids, table.lines, header_line=table.header_line)
+    del table  # its number columns: the rows are in P now
+    _check_not_ids(tab, id_option)
     return check_prob_rows(tab, what)
+
+
+def _check_not_ids(tab, id_option):
+    """A class column of whole numbers above 1 is no probability: most likely the IDs."""
+    big = np.flatnonzero(tab.probs.max(axis=0) > 1)
+    for k in big.tolist():
+        column = tab.probs[:, k]
+        if np.all(column == np.round(column)):
+            name = tab.classes[k]
+            raise InputFileError(tab.path, tab.header_line,
+                                 f"column {name!r} holds whole numbers above 1, not probabilities",
+                                 f"If it holds the example IDs, pass {id_option} {name}.")
 
 
 def _check_class_names(table, classes):

@@ -138,9 +138,9 @@ def _run_demo(args):
 CROWD_FILES = ("annotations.csv", "truth.csv", "features.csv", "test.csv")
 
 
-def _run_benchmark(args):
-    from ..datasets import load_dataset
-    from ..simulation import METHODS, SETTINGS, load_paper_results, run_benchmark
+def _benchmark_methods(args):
+    """The methods of ``--methods``, and the checks of options that go together."""
+    from ..simulation import METHODS, SETTINGS
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     for m in methods:
@@ -159,10 +159,14 @@ def _run_benchmark(args):
                          "and test.csv) or --crowd-files ANNOTATIONS TRUTH FEATURES TEST.")
     if args.dataset == "crowd" and args.crowd_files and args.data:
         raise ValueError("--dataset crowd takes --data DIR or --crowd-files, not both.")
+    return methods, replay
+
+
+def _benchmark_data(args, replay):
+    """``(X, y, source, crowd, task_kwargs)``: a dataset, or a real crowd to replay."""
+    from ..datasets import load_dataset
+
     crowd, task_kwargs = None, dict(n_annotators=args.annotators, trace=args.trace)
-    setting = "replay" if replay else args.setting
-    stem = f"{args.dataset}_{setting}_{args.model}"
-    _check_out(Path(args.out), stem)
     try:
         if replay:  # replay a real crowd's labels
             from ..datasets import load_music_genre, load_real_crowd
@@ -182,28 +186,13 @@ def _run_benchmark(args):
             X, y, source = load_dataset(args.dataset, args.data, random_state=args.data_seed)
     except (FileNotFoundError, OSError, ValueError) as exc:
         raise ValueError(f"cannot load {args.dataset}: {exc}") from None
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    print(f"benchmark: {args.dataset} from {source}: {X.shape[0]} rows, {X.shape[1]} features; setting "
-          f"{args.setting}; model {args.model}; methods {','.join(methods)}; {args.rounds} rounds x "
-          f"{args.batch}; seeds {seeds}; consensus {args.consensus}; n_jobs {args.n_jobs}")
-    t0 = time.perf_counter()
-    result = run_benchmark(
-        X, y,
-        setting=args.setting,
-        methods=methods,
-        seeds=seeds,
-        model=args.model,
-        n_rounds=args.rounds,
-        batch_size=args.batch,
-        n_jobs=args.n_jobs,
-        task_kwargs=task_kwargs,
-        consensus=args.consensus,
-        progress=None if args.quiet else _progress,
-        crowd=crowd,
-    )
-    result.config.update(dataset=args.dataset, data_source=source)
-    elapsed = time.perf_counter() - t0
-    paper = None
+    return X, y, source, crowd, task_kwargs
+
+
+def _paper_results(args):
+    """The paper's curves for the Wall Robot settings, when a paper CSV is at hand."""
+    from ..simulation import load_paper_results
+
     paper_csv = Path(args.paper) if args.paper else None
     if paper_csv is None and args.dataset.startswith("wall_robot"):
         from ..datasets import default_wall_robot_path
@@ -212,10 +201,14 @@ def _run_benchmark(args):
         cand = local.parent / "paper_results_wall_robot.csv" if local else None
         paper_csv = cand if cand is not None and cand.exists() else None
     if paper_csv is not None and paper_csv.exists():
-        paper = load_paper_results(paper_csv, args.setting, args.model) or None
+        return load_paper_results(paper_csv, args.setting, args.model) or None
+    return None
+
+
+def _print_benchmark(args, result, paper, n_seeds):
     print()
     print(_table(result))
-    print(f"\nround {args.rounds} (mean ± std over {len(seeds)} seed(s))"
+    print(f"\nround {args.rounds} (mean ± std over {n_seeds} seed(s))"
           + ("; paper columns: its last recorded round (round_19)" if paper else ""))
     print(_final_table(result, paper))
     n_ann = {(r["method"], r["seed"], r["round"]): r["n_annotations"] for r in result.records}
@@ -223,6 +216,30 @@ def _run_benchmark(args):
     if short:
         print(f"\nnote: some rounds collected fewer than --batch {args.batch} labels ({', '.join(dict.fromkeys(short))}): "
               "only examples that can still get a label may be picked, each at most once per round.")
+
+
+def _run_benchmark(args):
+    from ..simulation import run_benchmark
+
+    methods, replay = _benchmark_methods(args)
+    setting = "replay" if replay else args.setting
+    stem = f"{args.dataset}_{setting}_{args.model}"
+    _check_out(Path(args.out), stem)
+    X, y, source, crowd, task_kwargs = _benchmark_data(args, replay)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    print(f"benchmark: {args.dataset} from {source}: {X.shape[0]} rows, {X.shape[1]} features; setting "
+          f"{args.setting}; model {args.model}; methods {','.join(methods)}; {args.rounds} rounds x "
+          f"{args.batch}; seeds {seeds}; consensus {args.consensus}; n_jobs {args.n_jobs}")
+    t0 = time.perf_counter()
+    result = run_benchmark(
+        X, y, setting=args.setting, methods=methods, seeds=seeds, model=args.model,
+        n_rounds=args.rounds, batch_size=args.batch, n_jobs=args.n_jobs, task_kwargs=task_kwargs,
+        consensus=args.consensus, progress=None if args.quiet else _progress, crowd=crowd,
+    )
+    result.config.update(dataset=args.dataset, data_source=source)
+    elapsed = time.perf_counter() - t0
+    paper = _paper_results(args)
+    _print_benchmark(args, result, paper, len(seeds))
     png = _save(result, Path(args.out), stem, paper=paper,
                 title=f"{args.dataset}, {args.setting}, {args.model}, {args.rounds} rounds x {args.batch}")
     print(f"\n{elapsed:.0f} s. Results in {args.out}/{stem}.csv/.json" + (f", plot {png}" if png else ""))
@@ -231,8 +248,12 @@ def _run_benchmark(args):
 
 def add_simulation_commands(sub):
     """Register ``demo`` and ``benchmark`` on the subparsers of the one parser."""
-    n_cpu = default_n_jobs()
+    _add_demo(sub, default_n_jobs())
+    _add_benchmark(sub, default_n_jobs())
+    return sub
 
+
+def _add_demo(sub, n_cpu):
     d = sub.add_parser(
         "demo",
         help="multi-annotator ActiveLab simulation on the bundled digits (no file, no network)",
@@ -251,6 +272,8 @@ def add_simulation_commands(sub):
     d.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     d.set_defaults(func=_run_demo)
 
+
+def _add_benchmark(sub, n_cpu):
     b = sub.add_parser(
         "benchmark",
         help="the paper's benchmark protocol on Wall Robot or digits, or replaying a real crowd",
@@ -296,4 +319,3 @@ def add_simulation_commands(sub):
     b.add_argument("--n-jobs", type=n_jobs, default=n_cpu, help="parallel runs; -1 for all CPUs")
     b.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     b.set_defaults(func=_run_benchmark)
-    return sub

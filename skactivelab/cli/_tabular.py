@@ -178,12 +178,14 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
     if read is None:
         return None
     columns = [ArrowColumn(c) for c in read.columns]
-    breaks = sum((_line_breaks(c) for j, c in enumerate(columns) if j not in number_cols),
-                 np.zeros(read.num_rows, dtype=np.int64))
+    breaks = np.zeros(read.num_rows, dtype=np.int64)
+    if _has_quote(path):  # only a quoted cell holds a line break
+        breaks = sum((_line_breaks(c) for j, c in enumerate(columns) if j not in number_cols),
+                     breaks)
     lines = header_line + np.cumsum(1 + breaks)
     blank = np.ones(read.num_rows, dtype=bool)
     for j, c in enumerate(columns):
-        blank &= c.numbers()[1] if j in number_cols else c.blank()
+        blank &= c.empty() if j in number_cols else c.blank()  # a number cell: empty is null
     if blank.any():
         keep = pa.array(~blank)
         columns = [ArrowColumn(c.array.filter(keep)) for c in columns]
@@ -195,13 +197,25 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
     return Table(path, header, columns, lines.astype(np.int64), header_line, as_text)
 
 
+def _has_quote(path, block=1 << 23):
+    """Whether the file holds a double quote (read in blocks: no copy of the file is kept)."""
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(block)
+            if not data:
+                return False
+            if b'"' in data:
+                return True
+
+
 def _line_breaks(column):
     """Line breaks inside each cell (quoted cells), counted as the ``csv`` module counts
     lines: ``\\r\\n``, ``\\n`` and ``\\r`` are one each."""
     import pyarrow.compute as pc
 
     text = column.text
-    if not column.n or not pc.any(pc.match_substring_regex(text, "[\r\n]")).as_py():
+    if not column.n or not (pc.any(pc.match_substring(text, "\n")).as_py()
+                            or pc.any(pc.match_substring(text, "\r")).as_py()):
         return np.zeros(column.n, dtype=np.int64)
     count = [pc.count_substring(text, s).to_numpy(zero_copy_only=False)
              for s in ("\n", "\r", "\r\n")]
@@ -286,6 +300,9 @@ def raise_first(problems):
 def first_repeat(codes):
     """``(position, earlier)``: the first position whose code an earlier position has, and
     the first position with that code; None when the codes are distinct."""
+    ranked = np.sort(codes)
+    if not (ranked[1:] == ranked[:-1]).any():
+        return None
     order = np.argsort(codes, kind="stable")
     ranked = codes[order]
     again = np.flatnonzero(ranked[1:] == ranked[:-1]) + 1
@@ -295,15 +312,23 @@ def first_repeat(codes):
     return pos, int(np.flatnonzero(codes == codes[pos])[0])
 
 
-def padded_cell(table, j, what):
+def padded_cell(table, j, what, padded=None):
     """``(first row position or None, make)`` of the cell rule on text column ``j``: an
-    ID, annotator or label does not start or end with white space."""
+    ID, annotator or label does not start or end with white space (``padded``: the rows
+    that do, when known)."""
     def make(pos):
         return table.error(pos, f"{what} {table.columns[j][pos]!r} (column "
                            f"{table.header[j]!r}) starts or ends with white space",
                            "IDs, annotators and labels are matched exactly: remove the spaces "
                            "around it.")
-    return first_mask(table.columns[j].padded()), make
+    return first_mask(table.columns[j].padded() if padded is None else padded), make
+
+
+def factorized(column):
+    """``(codes, uniques, empty rows, padded rows)``: the masks are computed on the
+    distinct cells, then spread to the rows."""
+    codes, uniques = column.factorize()
+    return codes, uniques, uniques.empty()[codes], uniques.padded()[codes]
 
 
 def check_names(table, cols=None):
@@ -327,12 +352,12 @@ def unique_ids(table, j, what):
     """``(codes, uniques)`` of text column ``j`` after the rules of an ID column: no empty
     cell, the cell rule, each ID on one row."""
     column = table.columns[j]
+    codes, uniques, empty, padded = factorized(column)
     raise_first([
-        (first_mask(column.empty()), lambda pos: table.error(
+        (first_mask(empty), lambda pos: table.error(
             pos, f"column {table.header[j]!r} is empty", "Give every row its example ID.")),
-        padded_cell(table, j, what),
+        padded_cell(table, j, what, padded),
     ])
-    codes, uniques = column.factorize()
     if len(uniques) < len(column):
         pos, earlier = first_repeat(codes)
         raise table.error(pos, f"{what} {column[pos]!r} already appears on row "

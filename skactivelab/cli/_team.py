@@ -98,6 +98,12 @@ def add_team_commands(subparsers):
 
     Each sub-parser sets ``func(args) -> int`` (exit status).
     """
+    _add_score(subparsers)
+    _add_fit(subparsers)
+    return subparsers
+
+
+def _add_score(subparsers):
     fmt = argparse.RawDescriptionHelpFormatter
     s = subparsers.add_parser(
         "score",
@@ -136,6 +142,9 @@ def add_team_commands(subparsers):
     s.add_argument("--seed", type=seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
     s.set_defaults(func=run_score)
 
+
+def _add_fit(subparsers):
+    fmt = argparse.RawDescriptionHelpFormatter
     n_cpu = default_n_jobs()
     f = subparsers.add_parser(
         "fit",
@@ -146,7 +155,8 @@ def add_team_commands(subparsers):
         epilog=FIT_EXAMPLE,
         formatter_class=fmt,
     )
-    f.add_argument("--features", required=True, metavar="FILE", help="features CSV")
+    f.add_argument("--features", required=True, metavar="FILE",
+                   help="features: CSV (also TSV, Parquet, JSON Lines)")
     _annotation_options(f)
     f.add_argument("--model", choices=MODELS + ("logistic",), default="extratrees",
                    metavar="MODEL",
@@ -165,4 +175,3 @@ def add_team_commands(subparsers):
     f.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
                    help=f"folds fitted in parallel; -1 for all CPUs (default: {n_cpu})")
     f.set_defaults(func=run_fit)
-    return subparsers
