@@ -18,31 +18,15 @@ import pytest
 
 from skactivelab import cli
 from skactivelab.cli._write import format_csv, neutralise_cell, write_files_atomically
+from test_team_cli import run, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = ("next_batch.csv", "consensus.csv", "annotators.csv")
 
 
-def write_csv(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-    return str(path)
-
-
 def read_rows(path):
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.reader(fh))
-
-
-def run(argv, capsys):
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def task(tmp_path, ids=None, annotators=("alice", "bob"), classes=("cat", "dog"), n=12):
