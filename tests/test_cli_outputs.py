@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skactivelab import cli
 from skactivelab.cli._write import format_csv, neutralise_cell, write_files_atomically
 from test_team_cli import run, write_csv
 

@@ -190,11 +190,11 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
         keep = pa.array(~blank)
         columns = [ArrowColumn(c.array.filter(keep)) for c in columns]
         lines = lines[~blank]
-    as_text = None
-    if number_cols:
-        def as_text():
-            return _read_csv_arrow(path, delimiter, header, header_line, n_head, None)
-    return Table(path, header, columns, lines.astype(np.int64), header_line, as_text)
+    def as_text():
+        return _read_csv_arrow(path, delimiter, header, header_line, n_head, None)
+
+    return Table(path, header, columns, lines.astype(np.int64), header_line,
+                 as_text if number_cols else None)
 
 
 def _has_quote(path, block=1 << 23):

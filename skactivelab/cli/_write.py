@@ -195,12 +195,6 @@ def check_output_paths(paths, inputs=(), *, option="--out"):
         _refuse_unwritable(path, opt)
 
 
-def _current_umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 class _Staging:
     """Outputs written to hidden temporary files beside their targets, then moved over
     them together (:meth:`commit`); :meth:`discard` removes what is left in any case."""
