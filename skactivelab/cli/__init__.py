@@ -1,12 +1,16 @@
 """The ``skactivelab`` command line: one parser, one error convention.
 
-Commands: ``score`` and ``fit`` (your annotation files; ``_team.py``), ``demo``
-and ``benchmark`` (simulations; ``_simulate.py``). Files are read by
-``_files.py`` and ``_labelstudio.py`` (a pool of Parquet files is streamed by
-``_pool.py``) and written by ``_write.py``;
-``_common.py`` holds the argument types, the error convention, progress
-messages and the model factory. These are the only
-modules of skactivelab that print. Runs as ``skactivelab ...`` (console
+Commands: ``score`` (``_score.py``) and ``fit`` (``_fit.py``) on your annotation
+files, their options in ``_team.py`` and what they share in ``_batch.py``;
+``demo`` and ``benchmark`` (simulations; ``_simulate.py``). Input files become
+the types of ``_tables.py``: tables are read by ``_tabular.py`` (pyarrow's
+columnar readers, else the ``csv`` module) into the columns of ``_columns.py``;
+annotations and features by ``_files.py``, Label Studio exports by
+``_labelstudio.py``, probabilities by ``_probs.py``, a pool of Parquet files is
+streamed by ``_pool.py``. Outputs are written by ``_write.py`` (all or none,
+whatever signal arrives: ``_signals.py``). ``_common.py`` holds the argument
+types, the error convention, progress messages and the model factory. These are
+the only modules of skactivelab that print. Runs as ``skactivelab ...`` (console
 script) or ``python -m skactivelab ...``; see ``docs/command_line.md``.
 """
 
@@ -42,7 +46,8 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run one command; return its exit status (0, 2 for bad input, 1 if writing failed).
+    """Run one command; return its exit status (0, 2 for bad input, 1 if writing failed,
+    128 + the signal number when SIGINT, SIGTERM or SIGHUP stopped it).
 
     Usage errors and ``--help`` exit through ``SystemExit`` as argparse does.
     """
