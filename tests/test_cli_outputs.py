@@ -320,24 +320,39 @@ def test_max_per_annotator_needs_suggest_annotators(tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("address", ["garbage", "tcp://::::", "tcp://host:notaport",
-                                     "nosuchscheme://h:1"])
-def test_a_malformed_scheduler_address_is_one_line_before_any_work(tmp_path, address):
-    pytest.importorskip("distributed")
+def _pool_task(tmp_path):
     pd = pytest.importorskip("pandas")
     ann, probs = task(tmp_path)
     pool = tmp_path / "pool"
     pool.mkdir()
     pd.DataFrame({"example_id": ["u1"], "cat": [0.5], "dog": [0.5]}).to_parquet(pool / "a.parquet")
+    return ann, probs, pool
+
+
+def test_a_malformed_scheduler_address_is_one_line_and_no_traceback(tmp_path):
+    pytest.importorskip("distributed")
+    ann, probs, pool = _pool_task(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "skactivelab", "score", "--annotations", ann,
                            "--pred-probs", probs, "--unlabeled-pred-probs", str(pool),
-                           "--scheduler", address, "--batch", "1", "--out",
+                           "--scheduler", "garbage", "--batch", "1", "--out",
                            str(tmp_path / "o.csv")], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert len(proc.stderr.splitlines()) == 1, proc.stderr  # no traceback after the line
-    assert proc.stderr.startswith("skactivelab: error: --scheduler") and address in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr  # no traceback at exit
+    assert proc.stderr.startswith("skactivelab: error: --scheduler garbage")
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("address", ["tcp://::::", "tcp://host:notaport", "nosuchscheme://h:1"])
+def test_a_malformed_scheduler_address_is_refused_before_any_work(tmp_path, capsys, address):
+    pytest.importorskip("distributed")
+    ann, probs, pool = _pool_task(tmp_path)
+    code, out, err = run(["score", "--annotations", ann, "--pred-probs", probs,
+                          "--unlabeled-pred-probs", str(pool), "--scheduler", address,
+                          "--batch", "1", "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"skactivelab: error: --scheduler {address} is not a Dask scheduler")
     assert not (tmp_path / "o.csv").exists()
 
 
