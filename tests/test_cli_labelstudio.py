@@ -1012,3 +1012,25 @@ def test_an_annotator_that_names_no_user_in_json_min_says_so(tmp_path, capsys):
     (tmp_path / "export.json").write_text(json.dumps(records))
     err = _label_studio_error(tmp_path, capsys, records)
     assert f"record {k + 1}" in err and "'annotator' is true, which names no user" in err
+
+
+@pytest.mark.parametrize("fmt", ["json", "json-min", "csv"])
+@pytest.mark.parametrize("field", ["label", "annotator"])
+def test_labels_and_annotators_with_white_space_around_them_name_the_task(tmp_path, capsys, fmt,
+                                                                        field):
+    tasks = _twice_export("2024-03-01T10:00:00Z", "2024-03-01T11:00:00Z")
+    ann = tasks[1]["annotations"][0]
+    if field == "label":
+        ann["result"][0]["value"]["choices"] = ["Negative "]
+    else:
+        ann["completed_by"] = " eve@corp.com"
+    export = _write_export(tmp_path, tasks, fmt)
+    probs = tmp_path / "probs.csv"
+    probs.write_text("id,Negative,Neutral,Positive\n1,0.2,0.3,0.5\n2,0.6,0.3,0.1\n"
+                     "3,0.3,0.4,0.3\n")
+    code, out, err = run(["score", "--annotations", export, "--pred-probs", str(probs),
+                          "--label-column", TAG, "--batch", "3", "--out",
+                          str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    where = {"json": "task 2 (id 2)", "json-min": "record 3: task '2'", "csv": "row 4: task '2'"}
+    assert where[fmt] in err and "starts or ends with white space" in err

@@ -181,6 +181,21 @@ _ISO_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2
 _NO_TIME = (-(2**63), 0)
 
 
+def _exact(text, what, fail):
+    """``text`` if it is exact (the one cell rule: no white space around an ID, an
+    annotator or a label), else the error ``fail(problem, fix)``."""
+    if text != text.strip():
+        raise fail(f"{what} {text!r} starts or ends with white space",
+                   "IDs, annotators and labels are matched exactly: remove the spaces around "
+                   "it.")
+    return text
+
+
+def _example_key(value, fail):
+    """The ``skactivelab_example_id`` of a task (None when absent), taken exactly."""
+    return None if _empty(value) else _exact(_id_text(value), f"{EXAMPLE_KEY}", fail)
+
+
 def _id_text(value):
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -275,7 +290,8 @@ def _check_tasks(path, tasks):
         if not isinstance(task, dict) or "data" not in task or "id" not in task:
             raise _task_error(path, k, tid, "has no 'id' or no 'data'",
                               "Give the JSON export of Label Studio (Export > JSON), unchanged.")
-        if isinstance(tid, (bool, dict, list)) or _empty(tid):
+        if isinstance(tid, (bool, dict, list)) or _empty(tid) or _id_text(tid) != _id_text(
+                tid).strip():
             raise _task_error(path, k, None, f"its 'id' is {json.dumps(tid)}, not a task ID",
                               "Give the JSON export of Label Studio (Export > JSON), unchanged.")
         if _id_text(tid) in task_line:
@@ -364,7 +380,7 @@ def _annotation_label(a, label_column, fail):
         raise fail(f"annotation {a.get('id')!r} chose {choices!r}, not one class (multi-label)",
                    "Use a single-choice <Choices> tag (choice=\"single\"); multi-label "
                    "annotations are not supported.")
-    return chosen[0].get("from_name"), str(choices[0])
+    return chosen[0].get("from_name"), _exact(str(choices[0]), "the label", fail)
 
 
 def _annotation_user_and_time(a, emails, fail):
@@ -386,7 +402,7 @@ def _annotation_user_and_time(a, emails, fail):
                    "or 'email', as Label Studio exports it.")
     field = "updated_at" if not _empty(a.get("updated_at")) else "created_at"
     try:
-        return emails.get(who, who), _time_key(a.get(field))
+        return _exact(emails.get(who, who), "the annotator", fail), _time_key(a.get(field))
     except ValueError as exc:
         raise fail(f"annotation {a.get('id')!r}: '{field}' {exc}",
                    "Give the export unchanged (Label Studio writes times like "
@@ -402,11 +418,12 @@ def _read_full(path, tasks, label_column, classes=None):
     from_names = set()
     for k, task in enumerate(tasks):
         data = task.get("data")
-        i, x = b.example(task["id"], k + 1, data,
-                         data.get(EXAMPLE_KEY) if isinstance(data, dict) else None)
 
         def fail(problem, fix, k=k, task=task):
             return _task_error(path, k, task["id"], problem, fix)
+
+        given = data.get(EXAMPLE_KEY) if isinstance(data, dict) else None
+        i, x = b.example(task["id"], k + 1, data, _example_key(given, fail))
 
         for a in _live_annotations(task):
             answer = _annotation_label(a, label_column, fail)
@@ -479,8 +496,8 @@ def _record_task_id(path, r, line, fmt, row_label):
         raise InputFileError(path, line, "the task 'id' is empty",
                              "Give the export unchanged: every row names its task.",
                              row_label=row_label)
-    if isinstance(tid, (bool, dict, list)) or (fmt == "labelstudio-csv"
-                                               and not _TASK_ID_RE.fullmatch(str(tid))):
+    if isinstance(tid, (bool, dict, list)) or str(tid) != str(tid).strip() or (
+            fmt == "labelstudio-csv" and not _TASK_ID_RE.fullmatch(str(tid))):
         raise InputFileError(path, line,
                              f"the 'id' column holds {tid!r}, not a Label Studio task ID"
                              + (": the task data has a field 'id', which the CSV export writes "
@@ -514,7 +531,8 @@ def _record_label(r, label, fmt, fail):
                    "Export with annotator information (the 'annotator' column).")
     field = "updated_at" if not _empty(r.get("updated_at")) else "created_at"
     try:
-        return who, _id_text(value), _time_key(r.get(field))
+        return (_exact(who, "the annotator", fail), _exact(_id_text(value), "the label", fail),
+                _time_key(r.get(field)))
     except ValueError as exc:
         raise fail(f"'{field}' {exc}", "Give the export unchanged (Label Studio writes times "
                    "like 2024-05-02T09:12:40.123456Z).") from None
@@ -537,10 +555,11 @@ def _records_table(path, records, line_of, fmt, label_column, row_label, classes
                     if c not in meta and v != ""}
         else:
             data = {c: v for c, v in r.items() if c not in meta}
-        i, x = b.example(tid, line, data, r.get(EXAMPLE_KEY))
+        def fail(problem, fix, line=line, tid=tid):
+            return InputFileError(path, line, f"task {_id_text(tid)!r}: {problem}", fix,
+                                  row_label=row_label)
 
-        def fail(problem, fix, line=line, x=x):
-            return InputFileError(path, line, f"task {x!r}: {problem}", fix, row_label=row_label)
+        i, x = b.example(tid, line, data, _example_key(r.get(EXAMPLE_KEY), fail))
 
         got = _record_label(r, label, fmt, fail)
         if got is not None:
