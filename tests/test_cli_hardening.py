@@ -271,6 +271,59 @@ def test_rows_beyond_the_tolerance_are_named(tmp_path, capsys):
     assert "p.csv, row 4" in err and "rows 7" in err and f"{ROW_SUM_TOL:g}" in err
 
 
+def _refused(path):
+    with pytest.raises(cli.InputFileError) as info:
+        read_pred_probs(str(path))
+    return str(info.value)
+
+
+def test_the_first_refused_row_is_named_by_its_own_problem(tmp_path):
+    """Row by row, in file order: the first refused row says what is wrong with it, and
+    the next refused rows (any problem) follow it, at most five, then '...'."""
+    P = np.full((20, 2), 0.5)
+    P[3] = [0.9, 0.9]  # off: sums to 1.8
+    P[7, 0] = np.nan
+    P[10] = [-0.5, 1.5]  # sums to 1, but negative
+    np.save(tmp_path / "p.npy", P)
+    msg = _refused(tmp_path / "p.npy")
+    assert "array row 3: probabilities sum to 1.8, not 1 (also array rows 7, 10)" in msg
+    P[3] = 0.5
+    np.save(tmp_path / "p.npy", P)
+    assert "array row 7: holds NaN or infinity" in _refused(tmp_path / "p.npy")
+    P[7] = 0.5
+    np.save(tmp_path / "p.npy", P)
+    assert "array row 10: has a negative probability" in _refused(tmp_path / "p.npy")
+    P[10] = 0.5
+    P[11:17] = 0.2  # rows 11..16: the first and five more
+    np.save(tmp_path / "p.npy", P)
+    msg = _refused(tmp_path / "p.npy")
+    assert "array row 11: probabilities sum to 0.4, not 1 (also array rows 12, 13, 14, 15, 16)." in msg
+    P[17] = 0.2  # one more than shown
+    np.save(tmp_path / "p.npy", P)
+    assert "(also array rows 12, 13, 14, 15, 16 ...)" in _refused(tmp_path / "p.npy")
+
+
+def test_refused_csv_rows_are_named_by_their_line(tmp_path):
+    rows = [["0.5", "0.5"]] * 6
+    rows[1], rows[4] = ["0.7", "0.7"], ["0.1", "0.1"]
+    msg = _refused(write_csv(tmp_path / "p.csv", ["a", "b"], rows))
+    assert "p.csv, row 3: probabilities sum to 1.4, not 1 (also rows 6)" in msg
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_rows_are_checked_in_place_on_the_readers_own_float64(dtype):
+    """A float64 array the reader made is renormalised in place (no copy); another dtype
+    is converted once; the values are the library rule's."""
+    P = (np.eye(3)[[0, 1, 2, 0]] if dtype == np.int64 else
+         np.array([[0.333, 0.666, 0.0], [0.2, 0.3, 0.5], [0.0, 1.0, 0.0], [0.6, 0.4, 0.0]]))
+    P = P.astype(dtype)
+    want = normalise_rows(P)
+    tab = _probs.ProbTable("p.npy", P, None, None, np.arange(4), row_label="array row")
+    got = _probs.check_prob_rows(tab, "--pred-probs").probs
+    assert got.tobytes() == want.tobytes()
+    assert (got is P) == (dtype == np.float64)
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".npy"])
 def test_rows_are_renormalised_by_the_library_rule(tmp_path, suffix):
     rng = np.random.default_rng(4)

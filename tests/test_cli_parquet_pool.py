@@ -147,7 +147,7 @@ def test_streaming_reads_bounded_chunks(tmp_path, capsys, monkeypatch):
     real = _phases.score_rows
 
     def spy(fitted, U, *a, **k):
-        seen.append(U.shape[0])
+        seen.append(U.shape[-2])  # rows: (n, K) or (n_models, n, K)
         return real(fitted, U, *a, **k)
 
     monkeypatch.setattr(_phases, "score_rows", spy)

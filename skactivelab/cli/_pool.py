@@ -397,7 +397,7 @@ def score_piece(piece, spec, one_thread=False):
                         if hit.any():
                             i = _first(hit)
                             raise _AlsoNamed(piece.path, int(lines[i]), _id_text(keys[i:i + 1], positions[i:i + 1], spec)[0])
-                s = score_rows(spec.stats, P, name=spec.option)
+                s = score_rows(spec.stats, P[None])  # P: checked above, ours to overwrite
             except (InputFileError, _AlsoNamed) as exc:
                 res.error = exc
                 res.error_pos = piece.first_pos + (exc.row - piece.first_row if exc.row else n)

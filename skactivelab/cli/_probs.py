@@ -3,7 +3,7 @@
 A probability table (CSV, TSV, Parquet, JSON Lines: ``_tabular.py``, its class
 columns read as numbers) or a ``.npy`` array becomes a
 :class:`~skactivelab.cli._tables.ProbTable`, its rows checked and renormalised by
-the library's one rule (:func:`skactivelab._validation.normalise_rows`);
+the library's one rule (:func:`skactivelab._validation.renormalise_rows`);
 :func:`align_pred_probs` matches its rows to the examples of the annotations
 (docs/command_line.md, decisions 3 to 5). Every problem raises
 :class:`InputFileError` naming the file, the row and the fix.
@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .._validation import ROW_SUM_TOL, normalise_rows
+from .._validation import ROW_SUM_TOL, renormalise_rows
 from ._columns import ListColumn
 from ._files import EXAMPLE_COLUMNS, encode_labels, find_column, sorted_class_names
 from ._tables import InputFileError, ProbTable, Table, shown
@@ -32,47 +32,30 @@ _ROW_ID = r"0|[1-9][0-9]*"
 
 
 # --------------------------------------------------------------------------- the rows
-def _refused_rows(P, limit=6):
-    """Positions of the first ``limit`` rows of ``P`` that :func:`normalise_rows` refuses.
-
-    The rule is the library's, row by row, so a block of rows passes when all of them
-    do: blocks that fail are halved until single rows are left (a few passes over ``P``).
-    """
-    found, blocks = [], [(0, P.shape[0])]
-    while blocks and len(found) < limit:
-        lo, hi = blocks.pop()
-        try:
-            normalise_rows(P[lo:hi])
-            continue
-        except ValueError:
-            pass
-        if hi - lo == 1:
-            found.append(lo)
-        else:
-            mid = (lo + hi) // 2
-            blocks += [(mid, hi), (lo, mid)]  # the first half first
-    return found
-
-
 def check_prob_rows(tab, what):
     """``tab`` with its rows checked and renormalised by the library's one rule
-    (:func:`skactivelab._validation.normalise_rows`); a refused row is named by its row
-    in the file."""
-    try:
-        return replace(tab, probs=normalise_rows(tab.probs, name=what))
-    except ValueError:
-        bad = _refused_rows(tab.probs)
-    row = tab.probs[bad[0]]
-    if not np.isfinite(row).all():
-        raise tab.error(bad[0], "holds NaN or infinity", f"Give {what} finite probabilities.")
-    if (row < 0).any():
-        raise tab.error(bad[0], "has a negative probability",
+    (:func:`skactivelab._validation.renormalise_rows`); a refused row is named by its row
+    in the file, with the next refused rows.
+
+    ``tab.probs`` is the reader's own array (made from the file): it is renormalised in
+    place when it is already float64 in C order, else converted once.
+    """
+    P = tab.probs.astype(np.float64, order="C", copy=False)
+    problems = renormalise_rows(P)
+    if problems is None:
+        return replace(tab, probs=P)
+    bad = np.union1d(problems.negative, problems.off)  # a non-finite row's sum is off too
+    first = int(bad[0])
+    if first in problems.nonfinite:
+        raise tab.error(first, "holds NaN or infinity", f"Give {what} finite probabilities.")
+    if first in problems.negative:
+        raise tab.error(first, "has a negative probability",
                         f"Give {what} probabilities >= 0 (apply a softmax to raw scores).")
     also = ""
-    if len(bad) > 1:
-        more = ", ".join(str(int(tab.lines[i])) for i in bad[1:])
-        also = f" (also {tab.row_label}s {more}{' ...' if len(bad) > 5 else ''})"
-    raise tab.error(bad[0], f"probabilities sum to {row.sum():.6g}, not 1{also}",
+    if bad.size > 1:
+        more = ", ".join(str(int(tab.lines[i])) for i in bad[1:6])
+        also = f" (also {tab.row_label}s {more}{' ...' if bad.size > 6 else ''})"
+    raise tab.error(first, f"probabilities sum to {problems.sums[first]:.6g}, not 1{also}",
                     f"Give {what} one probability per class in each row, summing to 1 "
                     f"(within {ROW_SUM_TOL:g}; rows within it are renormalised).")
 

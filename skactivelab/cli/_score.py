@@ -177,8 +177,8 @@ def _stream_pool(args, files, inputs, sparse, P_lab, client, progress):
         chunk_rows=args.chunk_rows, piece_rows=None if client is None else args.chunk_rows)
     fitted = fit_labeled_inputs(sparse, P_lab, rng=check_random_state(args.seed))[0]
     s_lab, spec.stats = fitted.scores_labeled, fitted
-    U = inputs.U
-    s_mem = score_rows(fitted, U, name="pred_probs_unlabeled") if U.shape[0] else np.empty(0)
+    U = inputs.U  # checked by the reader, ours, and not read again: scored in place
+    s_mem = score_rows(fitted, U[None]) if U.shape[0] else np.empty(0)
     where_run = "on the Dask cluster" if client is not None else "in chunks"
     progress(f"scoring {n_rows:,} pool rows of {len(pieces) if client else len(files)} "
              f"Parquet piece(s) {where_run}", force=n_rows >= 10**6)
