@@ -71,9 +71,9 @@ import ast  # noqa: E402
 import pathlib  # noqa: E402
 
 PACKAGE = pathlib.Path(sk.__file__).parent
-#: Sub-packages the structural rules do not cover yet (add a package here to exempt it,
+#: Sub-packages the structural rules do not cover (none: add a package here to exempt it,
 #: remove it to hold it to the rules).
-NOT_CHECKED = ("skactivelab.cli",)
+NOT_CHECKED = ()
 #: Private modules made for sharing: their underscore names may be imported elsewhere.
 SHARING_MODULES = ("skactivelab._utils", "skactivelab._compat")
 #: The layers, lowest first: a module imports only from its own layer or lower ones
@@ -105,21 +105,27 @@ def _checked(name):
     return not any(name == pkg or name.startswith(pkg + ".") for pkg in NOT_CHECKED)
 
 
-def _imports(name):
+def _imports(name, tree=None):
     """``[(imported module, imported name or None), ...]`` of a module, function-level
     imports included; ``from . import mod`` counts as importing ``mod``."""
-    path = MODULES[name]
-    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    tree = tree or ast.parse(MODULES[name].read_text())
     out = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
-            base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            base = _relative_base(name, node)
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
                 out.append((sub, None) if sub in MODULES else (base, alias.name))
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("skactivelab"):
             out.extend((node.module, alias.name) for alias in node.names)
     return out
+
+
+def _relative_base(name, node):
+    """The module that ``from .[.]module import ...`` in module ``name`` names."""
+    is_package = MODULES.get(name, PACKAGE).name == "__init__.py"
+    package = name.split(".") if is_package else name.split(".")[:-1]
+    return ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
 
 
 def _graph():
@@ -134,8 +140,8 @@ def _layer(name):
     raise AssertionError(f"{name} is in no layer of tests/test_structure.py: LAYERS; give it one.")
 
 
-def test_no_import_circle():
-    graph = {m: deps for m, deps in _graph().items() if _checked(m)}
+def _circles(graph):
+    """The import circles of ``graph`` (module -> imported modules), each as a path."""
     state, stack, circles = {}, [], []
 
     def visit(m):  # depth-first search; a grey module met again closes a circle
@@ -152,56 +158,73 @@ def test_no_import_circle():
     for m in sorted(graph):
         if m not in state:
             visit(m)
-    assert not circles, f"import circles: {circles}"
+    return circles
 
 
-def test_no_import_runs_back_up_a_layer():
-    bad = [(m, d) for m, deps in _graph().items() if _checked(m) for d in deps
-           if _layer(d) > _layer(m) and not (m.startswith(d + ".") or d == "skactivelab")]
-    assert not bad, f"imports from a higher layer (see LAYERS): {sorted(bad)}"
+def _up_arrows(graph):
+    """``(module, imported module)`` of the imports that run from a lower layer to a higher one."""
+    return sorted((m, d) for m, deps in graph.items() for d in deps
+                  if _layer(d) > _layer(m) and not (m.startswith(d + ".") or d == "skactivelab"))
 
 
-def test_no_private_name_imported_across_modules():
+def _private_uses(name, tree):
+    """Private names of other modules that module ``name`` (parsed: ``tree``) uses."""
     bad = []
-    for m in MODULES:
-        if not _checked(m):
-            continue
-        tree = ast.parse(MODULES[m].read_text())
-        modules = {a.asname or a.name: t for t, a in _module_aliases(m, tree)}
-        for target, name in _imports(m):
-            if name and name.startswith("_") and not name.startswith("__") and target not in SHARING_MODULES:
-                bad.append(f"{m}: from {target} import {name}")
-        for node in ast.walk(tree):  # mod._name through an imported module
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in modules and node.attr.startswith("_")
-                    and not node.attr.startswith("__") and modules[node.value.id] not in SHARING_MODULES):
-                bad.append(f"{m}: {modules[node.value.id]}.{node.attr}")
-    assert not bad, "private names used across modules (make them public names of their module, " \
-                    f"or move them to a module made for sharing): {sorted(set(bad))}"
+    modules = {a.asname or a.name: t for t, a in _module_aliases(name, tree)}
+    for target, imported in _imports(name, tree):
+        if (imported and imported.startswith("_") and not imported.startswith("__")
+                and target not in SHARING_MODULES):
+            bad.append(f"{name}: from {target} import {imported}")
+    for node in ast.walk(tree):  # mod._name through an imported module
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in modules and node.attr.startswith("_")
+                and not node.attr.startswith("__") and modules[node.value.id] not in SHARING_MODULES):
+            bad.append(f"{name}: {modules[node.value.id]}.{node.attr}")
+    return bad
 
 
 def _module_aliases(name, tree):
     """``(module, alias node)`` of the ``from . import module [as alias]`` imports of a module."""
-    path = MODULES[name]
-    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
-            base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            base = _relative_base(name, node)
             for alias in node.names:
                 if f"{base}.{alias.name}" in MODULES:
                     yield f"{base}.{alias.name}", alias
 
 
+def _lengths(tree, where):
+    """``(body lines without the docstring, where:line name)`` of every function of ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                body = body[1:] or body
+            yield node.end_lineno - body[0].lineno + 1, f"{where}:{node.lineno} {node.name}"
+
+
 def _function_lengths(module_names):
     """``(body lines without the docstring, where)`` of every function of these modules."""
     for m in module_names:
-        for node in ast.walk(ast.parse(MODULES[m].read_text())):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                body = node.body
-                if (isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                        and isinstance(body[0].value.value, str)):
-                    body = body[1:] or body
-                yield node.end_lineno - body[0].lineno + 1, f"{MODULES[m].relative_to(PACKAGE.parent)}:{node.lineno} {node.name}"
+        yield from _lengths(ast.parse(MODULES[m].read_text()), MODULES[m].relative_to(PACKAGE.parent))
+
+
+def test_no_import_circle():
+    circles = _circles({m: deps for m, deps in _graph().items() if _checked(m)})
+    assert not circles, f"import circles: {circles}"
+
+
+def test_no_import_runs_back_up_a_layer():
+    bad = _up_arrows({m: deps for m, deps in _graph().items() if _checked(m)})
+    assert not bad, f"imports from a higher layer (see LAYERS): {bad}"
+
+
+def test_no_private_name_imported_across_modules():
+    bad = [use for m in MODULES if _checked(m)
+           for use in _private_uses(m, ast.parse(MODULES[m].read_text()))]
+    assert not bad, "private names used across modules (make them public names of their module, " \
+                    f"or move them to a module made for sharing): {sorted(set(bad))}"
 
 
 @pytest.mark.parametrize("package", ["skactivelab"])
@@ -212,11 +235,21 @@ def test_no_function_longer_than_the_limit(package):
 
 
 def test_the_structure_checks_can_fail():
-    """The checks above read real imports: those of the command line (not yet covered)
-    are seen, and so are its private imports."""
+    """The checks read real imports (the command line's included, which they cover), and
+    each one flags a made-up case of what it forbids."""
     graph = _graph()
+    assert _checked("skactivelab.cli") and _checked("skactivelab.cli._pool")
     assert "skactivelab._phases" in graph["skactivelab.activelab"]
-    assert "skactivelab.cli._labelstudio" in graph["skactivelab.cli._files"]
     assert "skactivelab.cli._tables" in graph["skactivelab.cli._labelstudio"]
-    assert any(name and name.startswith("_") for _, name in _imports("skactivelab.cli"))
-    assert max(n for n, _ in _function_lengths(["skactivelab.cli._files"])) > 0
+    assert "skactivelab.cli._labelstudio" in graph["skactivelab.cli._files"]
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert _up_arrows({"skactivelab._validation": {"skactivelab.cli._files", "skactivelab._utils"},
+                       "skactivelab.cli": {"skactivelab.cli._files"}}) == [
+        ("skactivelab._validation", "skactivelab.cli._files")]
+    made_up = ("from ._common import _seconds, seed\nfrom .._utils import _shared\n"
+               "from . import _files\n_files._private(_files.public)\n")
+    assert _private_uses("skactivelab.cli._team", ast.parse(made_up)) == [
+        "skactivelab.cli._team: from skactivelab.cli._common import _seconds",
+        "skactivelab.cli._team: skactivelab.cli._files._private"]
+    long = 'def f():\n    """Doc."""\n' + "    x = 1\n" * (MAX_FUNCTION_LINES + 1)
+    assert [n for n, _ in _lengths(ast.parse(long), "made-up")] == [MAX_FUNCTION_LINES + 1]

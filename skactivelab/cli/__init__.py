@@ -19,7 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import _Parser, make_model, run_command
+from .._models import make_model
+from ._common import Parser, run_command
 from ._tables import InputFileError
 from ._write import OutputPathError
 
@@ -31,7 +32,7 @@ def build_parser():
     from ._simulate import add_simulation_commands
     from ._team import add_team_commands
 
-    parser = _Parser(
+    parser = Parser(
         prog="skactivelab",
         description="ActiveLab and CROWDLAB: what to label or re-label next with several noisy "
         "annotators.",

@@ -1,5 +1,5 @@
 """What every command shares: the parser class, argument types, the one error
-convention, progress on stderr, warnings, and the model factory."""
+convention, progress on stderr and warnings."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ import warnings
 from contextlib import contextmanager
 
 from .._dask import SchedulerError
-from .._models import MODELS, make_model  # noqa: F401 (one factory: fit, benchmark, the simulation)
 from ._columns import system_allocator
 from ._signals import signals_as_exceptions
 from ._write import PartialWriteError
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """Usage errors as one line (``skactivelab demo: error: ...``), exit status 2."""
 
     def error(self, message):
@@ -66,7 +65,7 @@ def fraction(text):
     return value
 
 
-def _seconds(text):
+def seconds(text):
     try:
         value = float(text)
     except ValueError:

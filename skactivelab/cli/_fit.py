@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._annotations import Annotations
+from .._models import make_model
 from ._batch import (
     Batch,
     annotator_rows,
@@ -25,7 +26,7 @@ from ._batch import (
     write_outputs,
 )
 from ._columns import ListColumn
-from ._common import Progress, joblib_progress, make_model, recorded_warnings, warnings_to_stderr
+from ._common import Progress, joblib_progress, recorded_warnings, warnings_to_stderr
 from ._files import encode_labels, read_features, sorted_class_names
 from ._tables import InputFileError, shown
 from ._write import check_output_paths

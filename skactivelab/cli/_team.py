@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 
+from .._models import MODELS
 from ._common import (
-    MODELS,
-    _seconds,
     at_least_two,
     default_n_jobs,
     n_jobs,
     positive_int,
+    seconds,
     seed,
 )
 from ._fit import run_fit
@@ -131,7 +131,7 @@ def _add_score(subparsers):
     s.add_argument("--scheduler", metavar="ADDRESS",
                    help="score the Parquet pool on this Dask scheduler (like tcp://host:8786); "
                    "its workers must be able to read the files at the same paths")
-    s.add_argument("--scheduler-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+    s.add_argument("--scheduler-timeout", type=seconds, default=10.0, metavar="SECONDS",
                    help="how long to wait for the scheduler and a worker (default: 10)")
     _batch_options(s)
     where = s.add_mutually_exclusive_group(required=True)
