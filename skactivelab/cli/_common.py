@@ -121,33 +121,49 @@ class Progress:
 
 class _JoblibLines:
     """A stand-in for stderr that turns joblib's progress lines into ``progress`` calls
-    and passes anything else through."""
+    and passes anything else through.
+
+    A command may run several ``joblib.Parallel`` calls (a fit: the cross-validation
+    folds of each round, the final model, the fold models' predictions of the pool);
+    the jobs are counted across all of them, so that no count is said twice.
+    """
 
     _DONE = re.compile(r"\[Parallel\(n_jobs=[^)]*\)\]: Done\s+(\d+)(?: out of\s+(\d+))?")
+    _START = re.compile(r"\[Parallel\(n_jobs=[^)]*\)\]: Using backend")
 
     def __init__(self, progress, what, stream):
         self.progress, self.what, self.stream = progress, what, stream
-        self.last = 0  # jobs done in the current joblib.Parallel call
+        self.before = 0  # jobs done in the earlier joblib.Parallel calls
+        self.last = 0  # jobs done in the current call
         self.lock = threading.RLock()  # progress() prints to sys.stderr: this object
 
     def write(self, text):
         with self.lock:
             for line in text.splitlines(keepends=True):
-                if line.startswith("[Parallel("):
+                if self._START.match(line):  # a new call (the process backends say so)
+                    self._next_call()
+                elif line.startswith("[Parallel("):
                     m = self._DONE.match(line)
                     if m:
-                        self._done(int(m.group(1)), m.group(2))
+                        self._done(int(m.group(1)), m.group(2), "finished" in line)
                 else:
                     self.stream.write(line)
         return len(text)
 
-    def _done(self, done, total):
-        if total is None:
-            if done != self.last:
-                self.progress(f"{self.what}: {done} job(s) done", force=True)
-        elif done != self.last or self.last == 0:
-            self.progress(f"{self.what}: {done} of {total} job(s) done", force=True)
-        self.last = 0 if total is not None and done == int(total) else done
+    def _next_call(self):
+        self.before += self.last
+        self.last = 0
+
+    def _done(self, done, total, finished):
+        """One "Done" line of joblib: ``done`` jobs of the call, of ``total`` when known
+        (the same count may be said again, then with "finished")."""
+        if done < self.last or (done == self.last and total is None):
+            self._next_call()  # counting from 1 again: a new call (sequential backend)
+        if done > self.last:
+            self.last = done
+            self.progress(f"{self.what}: {self.before + done} job(s) done", force=True)
+        if finished:
+            self._next_call()
 
     def flush(self):
         self.stream.flush()
