@@ -1,5 +1,9 @@
 """What every command shares: the parser class, argument types, the one error
-convention, progress on stderr and warnings."""
+convention, progress on stderr and warnings.
+
+Light by design (the standard library and the command line's own light modules):
+the parser is built from it, so ``--help`` imports no NumPy, scikit-learn or pandas.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,6 @@ import time
 import warnings
 from contextlib import contextmanager
 
-from .._dask import SchedulerError
-from ._columns import system_allocator
 from ._signals import signals_as_exceptions
 from ._write import PartialWriteError
 
@@ -89,6 +91,17 @@ def default_n_jobs():
     from .._config import available_cpus
 
     return min(2, available_cpus())
+
+
+#: ``--n-jobs`` when not given, as ``--help`` says it (counting the CPUs needs joblib, so
+#: the parser leaves None, resolved by :func:`resolve_n_jobs` when the command runs).
+N_JOBS_DEFAULT = "2, or 1 on a single CPU"
+
+
+def resolve_n_jobs(args):
+    """Set ``args.n_jobs`` to :func:`default_n_jobs` when ``--n-jobs`` was not given."""
+    if args.n_jobs is None:
+        args.n_jobs = default_n_jobs()
 
 
 # --------------------------------------------------------------------------- output
@@ -184,6 +197,14 @@ def joblib_progress(progress, what):
         yield
 
 
+def _scheduler_error():
+    """The error of an unreachable or lost Dask scheduler (a ``ConnectionError``, said as a
+    bad input rather than a failed write), once the Dask backend is loaded: nothing else
+    raises it, so it is not imported (with NumPy) only to be checked."""
+    dask_backend = sys.modules.get("skactivelab._dask")
+    return getattr(dask_backend, "SchedulerError", ())
+
+
 def _failure(exc):
     """``(exit status, message)`` for an exception that ends a command, or None."""
     if isinstance(exc, KeyboardInterrupt):  # Ctrl-C, or SIGTERM / SIGHUP (Interrupted)
@@ -191,7 +212,7 @@ def _failure(exc):
         done = "every output was written" if getattr(exc, "written", False) else \
             "nothing was written"
         return 128 + signum, f"interrupted by {signal.Signals(signum).name}; {done}."
-    if isinstance(exc, (ValueError, TypeError, SchedulerError)):  # InputFileError is one
+    if isinstance(exc, (ValueError, TypeError, _scheduler_error())):  # InputFileError is one
         return 2, f"error: {exc}"
     if isinstance(exc, PartialWriteError):
         return 1, f"error: writing the outputs failed and was not fully undone: {exc}"
@@ -212,7 +233,7 @@ def run_command(func, args):
     propagates instead.
     """
     try:
-        with signals_as_exceptions(), system_allocator():
+        with signals_as_exceptions():
             return func(args)
     except BaseException as exc:
         failure = _failure(exc)
