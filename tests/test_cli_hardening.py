@@ -523,8 +523,13 @@ def test_bad_numbers_are_usage_errors_in_one_line(argv, capsys):
 def test_benchmark_unknown_names_are_one_line_errors(argv, tmp_path, capsys):
     code = cli.main(argv + ["--out", str(tmp_path / "o")])
     out, err = capsys.readouterr()
-    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("skactivelab: error: ")
+    # the names are checked once the simulation is loaded, after the first progress line
+    said, error = err.splitlines()
+    assert said.startswith("skactivelab: benchmark: ")
+    assert code == 2 and error.startswith("skactivelab: error: ") and argv[1] in error
     assert not (tmp_path / "o").exists()
+    assert cli.main(argv + ["--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert capsys.readouterr().err == err[len(said) + 1:]  # --quiet: the error alone
 
 
 def test_benchmark_refuses_unwritable_outputs_before_running(tmp_path, capsys):
