@@ -618,8 +618,8 @@ def test_benchmark_progress_on_stderr_unless_quiet(tmp_path, capsys, quiet):
     assert ("[1/1] random seed=0 done" in err) != quiet
     # a first line before the work, then one line per round (rounds 0 and 1) of the run
     lines = err.splitlines()
-    assert (lines[:1] == ["skactivelab: benchmark: loading digits, then 1 method(s) x 1 seed(s): "
-                          "1 rounds of 20 labels each; a line per round follows (0 s)"]) != quiet
+    assert (lines[:1] == ["skactivelab: benchmark: loading digits, then 1 method x 1 seed: "
+                          "1 round of 20 labels each; a line per round follows (0 s)"]) != quiet
     rounds = [ln for ln in lines if ln.startswith("skactivelab: benchmark: random seed 0, round ")]
     assert [ln.split(", round ")[1][:6] for ln in rounds] == ([] if quiet else ["0 of 1", "1 of 1"])
     assert quiet == (err == "")

@@ -162,10 +162,10 @@ def test_default_n_jobs_is_resolved_when_the_command_runs(tmp_path, monkeypatch,
 @pytest.mark.parametrize("argv, first", [
     (["demo", "--rounds", "1", "--batch", "5"],
      "skactivelab: demo: loading scikit-learn's digits, then random, uncertainty, activelab: "
-     "1 rounds of 5 labels each (seed 0)"),
+     "1 round of 5 labels each (seed 0)"),
     (["benchmark", "--dataset", "digits", "--rounds", "2", "--batch", "5", "--seeds", "3",
       "--methods", "random,activelab"],
-     "skactivelab: benchmark: loading digits, then 2 method(s) x 3 seed(s): 2 rounds of 5 "
+     "skactivelab: benchmark: loading digits, then 2 methods x 3 seeds: 2 rounds of 5 "
      "labels each"),
 ])
 def test_first_progress_line_comes_before_any_heavy_import(argv, first, bare, tmp_path):
@@ -184,7 +184,7 @@ def test_benchmark_downloading_says_so_first(monkeypatch, tmp_path, capsys):
     cli.main(["benchmark", "--rounds", "1", "--out", str(tmp_path)])
     first = capsys.readouterr().err.splitlines()[0]
     assert first.startswith("skactivelab: benchmark: downloading wall_robot from OpenML "
-                            "(dataset 1526; needs the internet), then 5 method(s)")
+                            "(dataset 1526; needs the internet), then 5 methods x 5 seeds: 1 round of")
     cli.main(["benchmark", "--rounds", "1", "--out", str(tmp_path), "--data", "w.csv"])
     assert capsys.readouterr().err.startswith("skactivelab: benchmark: loading wall_robot "
                                               "from w.csv, then")
@@ -252,3 +252,68 @@ def test_round_lines_come_from_worker_processes_too(tmp_path):
         for r in (0, 1):
             assert sum(ln.startswith(f"skactivelab: benchmark: {method} seed 0, round {r} of 1: "
                                      "test accuracy ") for ln in lines) == 1, proc.stderr
+
+
+# --------------------------------------------------------------------------- messages
+#: Words no sentence ends with: a message ending with one stops mid-sentence.
+DANGLING = {"is", "are", "was", "were", "be", "the", "a", "an", "of", "to", "and", "or", "with",
+            "by", "for", "from", "that", "which", "its", "their"}
+
+
+def _text(node):
+    """The text of a string expression (placeholders as ``{}``), or None."""
+    import ast
+
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _text(node.left), _text(node.right)
+        return None if left is None or right is None else left + right
+    return None
+
+
+def _messages(source):
+    """``(line, text)`` of every string expression of five words or more in ``source`` that
+    is not a docstring nor a part of a longer string expression."""
+    import ast
+
+    tree = ast.parse(source)
+    skip = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            skip.add(id(body[0].value))  # a docstring (or a bare expression)
+        if isinstance(node, ast.JoinedStr):
+            skip.update(id(v) for v in node.values)
+        if isinstance(node, ast.BinOp):
+            skip.update((id(node.left), id(node.right)))
+    for node in ast.walk(tree):
+        text = None if id(node) in skip else _text(node)
+        if text and len(text.split()) >= 5:
+            yield node.lineno, text
+
+
+def _cut(text):
+    import re
+
+    words = re.findall(r"[A-Za-z']+|\S", text.strip())
+    return bool(words) and words[-1].lower() in DANGLING
+
+
+def test_messages_end_as_whole_sentences():
+    """Every message of the package (errors, warnings, notes, progress) ends with a word a
+    sentence can end with."""
+    cut = [f"{path.relative_to(ROOT)}:{line}: ...{text[-50:]!r}"
+           for path in sorted((ROOT / "skactivelab").rglob("*.py"))
+           for line, text in _messages(path.read_text()) if _cut(text)]
+    assert not cut, f"messages that stop mid-sentence: {cut}"
+
+
+def test_the_sentence_check_can_fail():
+    made_up = ('def f(x):\n    """Doc string of five words or more, ending with the"""\n'
+               '    g(f"{x}: the rows are not used, the row of each example is")\n'
+               '    g("these rows are not used; " + f"each example\'s own row is used instead")\n')
+    found = [(line, _cut(text)) for line, text in _messages(made_up)]
+    assert found == [(3, True), (4, False)]

@@ -65,6 +65,10 @@ def _final_table(result, paper=None):
     return "\n".join(lines)
 
 
+def _count(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 class RunLines:
     """The progress lines of a simulation on stderr: one per round of each run, printed
     by the process that runs it (a worker process with ``--n-jobs`` > 1: this object is
@@ -135,7 +139,8 @@ DEMO_METHODS = ("random", "uncertainty", "activelab")
 def _run_demo(args):
     _check_out(Path(args.out), "demo")
     Progress(args.quiet)(f"demo: loading scikit-learn's digits, then {', '.join(DEMO_METHODS)}: "
-                         f"{args.rounds} rounds of {args.batch} labels each (seed {args.seed}); "
+                         f"{_count(args.rounds, 'round')} of {args.batch} labels each (seed "
+                         f"{args.seed}); "
                          "a line per round follows", force=True)
     resolve_n_jobs(args)
     from sklearn.ensemble import ExtraTreesClassifier
@@ -302,8 +307,9 @@ def _run_benchmark(args):
     setting = "replay" if replay else args.setting
     stem = f"{args.dataset}_{setting}_{args.model}"
     _check_out(Path(args.out), stem)
-    Progress(args.quiet)(f"benchmark: {_loading(args)}, then {len(methods)} method(s) x "
-                         f"{args.seeds} seed(s): {args.rounds} rounds of {args.batch} labels each; "
+    Progress(args.quiet)(f"benchmark: {_loading(args)}, then {_count(len(methods), 'method')} x "
+                         f"{_count(args.seeds, 'seed')}: {_count(args.rounds, 'round')} of "
+                         f"{args.batch} labels each; "
                          "a line per round follows", force=True)
     resolve_n_jobs(args)
     from ..simulation import run_benchmark
