@@ -523,8 +523,13 @@ def test_bad_numbers_are_usage_errors_in_one_line(argv, capsys):
 def test_benchmark_unknown_names_are_one_line_errors(argv, tmp_path, capsys):
     code = cli.main(argv + ["--out", str(tmp_path / "o")])
     out, err = capsys.readouterr()
-    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("skactivelab: error: ")
+    # the names are checked once the simulation is loaded, after the first progress line
+    said, error = err.splitlines()
+    assert said.startswith("skactivelab: benchmark: ")
+    assert code == 2 and error.startswith("skactivelab: error: ") and argv[1] in error
     assert not (tmp_path / "o").exists()
+    assert cli.main(argv + ["--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert capsys.readouterr().err == err[len(said) + 1:]  # --quiet: the error alone
 
 
 def test_benchmark_refuses_unwritable_outputs_before_running(tmp_path, capsys):
@@ -611,6 +616,13 @@ def test_benchmark_progress_on_stderr_unless_quiet(tmp_path, capsys, quiet):
     out, err = capsys.readouterr()
     assert "random" in out
     assert ("[1/1] random seed=0 done" in err) != quiet
+    # a first line before the work, then one line per round (rounds 0 and 1) of the run
+    lines = err.splitlines()
+    assert (lines[:1] == ["skactivelab: benchmark: loading digits, then 1 method x 1 seed: "
+                          "1 round of 20 labels each; a line per round follows (0 s)"]) != quiet
+    rounds = [ln for ln in lines if ln.startswith("skactivelab: benchmark: random seed 0, round ")]
+    assert [ln.split(", round ")[1][:6] for ln in rounds] == ([] if quiet else ["0 of 1", "1 of 1"])
+    assert quiet == (err == "")
 
 
 def test_entry_points_reach_the_one_parser(tmp_path):

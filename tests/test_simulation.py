@@ -505,7 +505,10 @@ def test_cli_music_genre_without_data_is_a_clear_error(monkeypatch, tmp_path, ca
     monkeypatch.delenv(MUSIC_GENRE_ENV, raising=False)
     code = cli.main(["benchmark", "--dataset", "music_genre", "--out", str(tmp_path)])
     err = capsys.readouterr().err
-    assert code == 2 and MUSIC_GENRE_ENV in err and len(err.strip().splitlines()) == 1
+    # the first progress line (said before loading), then the error in one line
+    said, error = err.strip().splitlines()
+    assert said.startswith("skactivelab: benchmark: loading music_genre")
+    assert code == 2 and error.startswith("skactivelab: error: ") and MUSIC_GENRE_ENV in error
     assert not any(tmp_path.iterdir())  # nothing written
 
 

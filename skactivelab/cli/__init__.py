@@ -9,9 +9,13 @@ annotations and features by ``_files.py``, Label Studio exports by
 ``_labelstudio.py``, probabilities by ``_probs.py``, a pool of Parquet files is
 streamed by ``_pool.py``. Outputs are written by ``_write.py`` (all or none,
 whatever signal arrives: ``_signals.py``). ``_common.py`` holds the argument
-types, the error convention, progress messages and the model factory. These are
+types, the error convention and progress messages. These are
 the only modules of skactivelab that print. Runs as ``skactivelab ...`` (console
 script) or ``python -m skactivelab ...``; see ``docs/command_line.md``.
+
+The parser is built from light modules only (no NumPy, scikit-learn, pandas or
+pyarrow): ``--help`` and ``--version`` answer at once, and each command imports
+what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -19,19 +23,30 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._models import make_model
+from .. import __version__
 from ._common import Parser, run_command
-from ._tables import InputFileError
+from ._simulate import add_simulation_commands
+from ._team import add_team_commands
 from ._write import OutputPathError
 
 __all__ = ["InputFileError", "OutputPathError", "build_parser", "main", "make_model"]
 
 
+def __getattr__(name):
+    """The public names that need NumPy or scikit-learn, imported on first use."""
+    if name == "InputFileError":
+        from ._tables import InputFileError
+
+        return InputFileError
+    if name == "make_model":
+        from .._models import make_model
+
+        return make_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def build_parser():
     """The ``skactivelab`` parser with every command; each sets ``func(args) -> int``."""
-    from ._simulate import add_simulation_commands
-    from ._team import add_team_commands
-
     parser = Parser(
         prog="skactivelab",
         description="ActiveLab and CROWDLAB: what to label or re-label next with several noisy "
@@ -40,6 +55,8 @@ def build_parser():
         epilog="example:\n  skactivelab demo\n  skactivelab score --help\n"
         "  skactivelab benchmark --help",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print skactivelab's version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     add_simulation_commands(sub)
     add_team_commands(sub)
@@ -50,7 +67,7 @@ def main(argv=None):
     """Run one command; return its exit status (0, 2 for bad input, 1 if writing failed,
     128 + the signal number when SIGINT, SIGTERM or SIGHUP stopped it).
 
-    Usage errors and ``--help`` exit through ``SystemExit`` as argparse does.
+    Usage errors, ``--help`` and ``--version`` exit through ``SystemExit`` as argparse does.
     """
     args = build_parser().parse_args(argv)
     return run_command(args.func, args)

@@ -1,5 +1,9 @@
 """What every command shares: the parser class, argument types, the one error
-convention, progress on stderr and warnings."""
+convention, progress on stderr and warnings.
+
+Light by design (the standard library and the command line's own light modules):
+the parser is built from it, so ``--help`` imports no NumPy, scikit-learn or pandas.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,6 @@ import time
 import warnings
 from contextlib import contextmanager
 
-from .._dask import SchedulerError
-from ._columns import system_allocator
 from ._signals import signals_as_exceptions
 from ._write import PartialWriteError
 
@@ -91,6 +93,17 @@ def default_n_jobs():
     return min(2, available_cpus())
 
 
+#: ``--n-jobs`` when not given, as ``--help`` says it (counting the CPUs needs joblib, so
+#: the parser leaves None, resolved by :func:`resolve_n_jobs` when the command runs).
+N_JOBS_DEFAULT = "2, or 1 on a single CPU"
+
+
+def resolve_n_jobs(args):
+    """Set ``args.n_jobs`` to :func:`default_n_jobs` when ``--n-jobs`` was not given."""
+    if args.n_jobs is None:
+        args.n_jobs = default_n_jobs()
+
+
 # --------------------------------------------------------------------------- output
 def warnings_to_stderr(caught):
     """Print recorded warnings once each, one line, after the outputs are written."""
@@ -121,33 +134,49 @@ class Progress:
 
 class _JoblibLines:
     """A stand-in for stderr that turns joblib's progress lines into ``progress`` calls
-    and passes anything else through."""
+    and passes anything else through.
+
+    A command may run several ``joblib.Parallel`` calls (a fit: the cross-validation
+    folds of each round, the final model, the fold models' predictions of the pool);
+    the jobs are counted across all of them, so that no count is said twice.
+    """
 
     _DONE = re.compile(r"\[Parallel\(n_jobs=[^)]*\)\]: Done\s+(\d+)(?: out of\s+(\d+))?")
+    _START = re.compile(r"\[Parallel\(n_jobs=[^)]*\)\]: Using backend")
 
     def __init__(self, progress, what, stream):
         self.progress, self.what, self.stream = progress, what, stream
-        self.last = 0  # jobs done in the current joblib.Parallel call
+        self.before = 0  # jobs done in the earlier joblib.Parallel calls
+        self.last = 0  # jobs done in the current call
         self.lock = threading.RLock()  # progress() prints to sys.stderr: this object
 
     def write(self, text):
         with self.lock:
             for line in text.splitlines(keepends=True):
-                if line.startswith("[Parallel("):
+                if self._START.match(line):  # a new call (the process backends say so)
+                    self._next_call()
+                elif line.startswith("[Parallel("):
                     m = self._DONE.match(line)
                     if m:
-                        self._done(int(m.group(1)), m.group(2))
+                        self._done(int(m.group(1)), m.group(2), "finished" in line)
                 else:
                     self.stream.write(line)
         return len(text)
 
-    def _done(self, done, total):
-        if total is None:
-            if done != self.last:
-                self.progress(f"{self.what}: {done} job(s) done", force=True)
-        elif done != self.last or self.last == 0:
-            self.progress(f"{self.what}: {done} of {total} job(s) done", force=True)
-        self.last = 0 if total is not None and done == int(total) else done
+    def _next_call(self):
+        self.before += self.last
+        self.last = 0
+
+    def _done(self, done, total, finished):
+        """One "Done" line of joblib: ``done`` jobs of the call, of ``total`` when known
+        (the same count may be said again, then with "finished")."""
+        if done < self.last or (done == self.last and total is None):
+            self._next_call()  # counting from 1 again: a new call (sequential backend)
+        if done > self.last:
+            self.last = done
+            self.progress(f"{self.what}: {self.before + done} job(s) done", force=True)
+        if finished:
+            self._next_call()
 
     def flush(self):
         self.stream.flush()
@@ -168,6 +197,14 @@ def joblib_progress(progress, what):
         yield
 
 
+def _scheduler_error():
+    """The error of an unreachable or lost Dask scheduler (a ``ConnectionError``, said as a
+    bad input rather than a failed write), once the Dask backend is loaded: nothing else
+    raises it, so it is not imported (with NumPy) only to be checked."""
+    dask_backend = sys.modules.get("skactivelab._dask")
+    return getattr(dask_backend, "SchedulerError", ())
+
+
 def _failure(exc):
     """``(exit status, message)`` for an exception that ends a command, or None."""
     if isinstance(exc, KeyboardInterrupt):  # Ctrl-C, or SIGTERM / SIGHUP (Interrupted)
@@ -175,7 +212,7 @@ def _failure(exc):
         done = "every output was written" if getattr(exc, "written", False) else \
             "nothing was written"
         return 128 + signum, f"interrupted by {signal.Signals(signum).name}; {done}."
-    if isinstance(exc, (ValueError, TypeError, SchedulerError)):  # InputFileError is one
+    if isinstance(exc, (ValueError, TypeError, _scheduler_error())):  # InputFileError is one
         return 2, f"error: {exc}"
     if isinstance(exc, PartialWriteError):
         return 1, f"error: writing the outputs failed and was not fully undone: {exc}"
@@ -196,7 +233,7 @@ def run_command(func, args):
     propagates instead.
     """
     try:
-        with signals_as_exceptions(), system_allocator():
+        with signals_as_exceptions():
             return func(args)
     except BaseException as exc:
         failure = _failure(exc)

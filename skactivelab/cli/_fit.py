@@ -112,11 +112,12 @@ def _fitted(args, X, y, ann, progress):
                              "Label more examples or lower --cv.")
     clf = MultiAnnotatorClassifier(make_model(args.model, args.seed), cv=args.cv,
                                    random_state=args.seed, n_jobs=args.n_jobs)
-    progress(f"fitting {args.model} on {n_labeled} labeled rows: {args.cv} cross-validation "
-             f"folds, then the final model ({X.shape[0] - n_labeled} unlabeled rows to score)",
-             force=True)
-    with recorded_warnings() as caught, joblib_progress(
-            progress, f"fit ({args.cv} folds per round, then the final model)"):
+    n_pool = X.shape[0] - n_labeled
+    progress(f"fitting {args.model} on {n_labeled} labeled rows ({args.cv} cross-validation "
+             "folds per round, then the final model)"
+             + (f", then predicting the {n_pool} unlabeled rows with the fold models" if n_pool
+                else ""), force=True)
+    with recorded_warnings() as caught, joblib_progress(progress, "fit"):
         clf.fit(X, y)
     return clf, caught
 

@@ -257,7 +257,7 @@ def _copy_rows_note(ann, tab):
         return []
     return [f"{tab.path}: {len(copies)} row(s) name tasks imported from --tasks-out "
             f"({shown(copies)}; task {copies[0]!r} is example {ann.aliases[copies[0]]!r}): "
-            "not used, the row of each example is"]
+            "these rows are not used; each example's own row is used instead"]
 
 
 # --------------------------------------------------------------------------- the command

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from ._common import default_n_jobs, fraction, n_jobs, positive_int, recorded_warnings, seed, warnings_to_stderr
+from ._common import (
+    N_JOBS_DEFAULT,
+    Progress,
+    fraction,
+    n_jobs,
+    positive_int,
+    recorded_warnings,
+    resolve_n_jobs,
+    seed,
+    warnings_to_stderr,
+)
 from ._write import OutputPathError, check_output_paths, write_files_atomically
 
 DEMO_EXAMPLE = """example:
@@ -24,10 +35,6 @@ BENCH_EXAMPLE = """example:
   skactivelab benchmark --dataset crowd --crowd-files labels.csv truth.csv features.csv test.csv \\
       --model logreg --rounds 5 --batch 20 --methods random,activelab,activelab_em_suggest
 """
-
-
-def _eprint(*args):
-    print(*args, file=sys.stderr, flush=True)
 
 
 def _table(result, metric_names=("test_accuracy", "consensus_accuracy")):
@@ -58,8 +65,39 @@ def _final_table(result, paper=None):
     return "\n".join(lines)
 
 
-def _progress(done, total, method, seed, seconds):
-    _eprint(f"[{done}/{total}] {method} seed={seed} done ({seconds:.0f} s elapsed)")
+def _count(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+class RunLines:
+    """The progress lines of a simulation on stderr: one per round of each run, printed
+    by the process that runs it (a worker process with ``--n-jobs`` > 1: this object is
+    pickled), and one per finished run. Times count from the command's start."""
+
+    def __init__(self, command, n_rounds):
+        self.command, self.n_rounds, self.start = command, n_rounds, time.time()
+
+    def _say(self, message):
+        print(f"skactivelab: {self.command}: {message} ({time.time() - self.start:.0f} s)",
+              file=sys.stderr, flush=True)
+
+    def round(self, method, seed, r, record):
+        """``round_progress`` of ``run_benchmark``."""
+        self._say(f"{method} seed {seed}, round {r} of {self.n_rounds}: test accuracy "
+                  f"{record['test_accuracy']:.3f}, consensus accuracy "
+                  f"{record['consensus_accuracy']:.3f}")
+
+    def run(self, done, total, method, seed, seconds):
+        """``progress`` of ``run_benchmark``."""
+        self._say(f"[{done}/{total}] {method} seed={seed} done")
+
+
+def _progress_of(args, command):
+    """``(progress, round_progress)`` for ``run_benchmark``, both None with ``--quiet``."""
+    if args.quiet:
+        return None, None
+    lines = RunLines(command, args.rounds)
+    return lines.run, lines.round
 
 
 def _outputs(out, stem):
@@ -95,13 +133,21 @@ def _save(result, out, stem, paper=None, title=None):
     return png
 
 
+DEMO_METHODS = ("random", "uncertainty", "activelab")
+
+
 def _run_demo(args):
+    _check_out(Path(args.out), "demo")
+    Progress(args.quiet)(f"demo: loading scikit-learn's digits, then {', '.join(DEMO_METHODS)}: "
+                         f"{_count(args.rounds, 'round')} of {args.batch} labels each (seed "
+                         f"{args.seed}); "
+                         "a line per round follows", force=True)
+    resolve_n_jobs(args)
     from sklearn.ensemble import ExtraTreesClassifier
 
     from ..datasets import load_digits_data
     from ..simulation import run_benchmark
 
-    _check_out(Path(args.out), "demo")
     ds = load_digits_data()
     print(
         f"skactivelab demo: {ds.data.shape[0]} digits, 20 simulated annotators ~70% accurate, "
@@ -111,18 +157,20 @@ def _run_demo(args):
         "opinion on an already labeled example."
     )
     t0 = time.perf_counter()
+    progress, round_progress = _progress_of(args, "demo")
     result = run_benchmark(
         ds.data,
         ds.target,
         setting="multiannotator",
-        methods=("random", "uncertainty", "activelab"),
+        methods=DEMO_METHODS,
         seeds=(args.seed,),
         model=ExtraTreesClassifier(n_estimators=50, n_jobs=1),
         n_rounds=args.rounds,
         batch_size=args.batch,
         n_jobs=args.n_jobs,
         task_kwargs=dict(n_annotators=20, trace=0.7),
-        progress=None if args.quiet else _progress,
+        progress=progress,
+        round_progress=round_progress,
     )
     elapsed = time.perf_counter() - t0
     print()
@@ -138,20 +186,14 @@ def _run_demo(args):
 CROWD_FILES = ("annotations.csv", "truth.csv", "features.csv", "test.csv")
 
 
-def _benchmark_methods(args):
-    """The methods of ``--methods``, and the checks of options that go together."""
-    from ..simulation import METHODS, SETTINGS
-
+def _benchmark_options(args):
+    """``(methods, replay)``: the names of ``--methods``, after the checks of options that go
+    together (no import: these come before the first progress line)."""
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"--methods: unknown method {m!r}; choose from {','.join(METHODS)}.")
     if not methods:
-        raise ValueError(f"--methods is empty; choose from {','.join(METHODS)}.")
+        raise ValueError("--methods is empty; give a comma-separated list of the methods "
+                         "that skactivelab benchmark --help names.")
     replay = args.dataset in ("music_genre", "crowd")
-    if args.setting not in SETTINGS and not replay:
-        raise ValueError(f"--setting: unknown setting {args.setting!r}; choose from "
-                         f"{', '.join(SETTINGS)}.")
     if args.crowd_files and args.dataset != "crowd":
         raise ValueError("--crowd-files goes with --dataset crowd.")
     if args.dataset == "crowd" and not (args.crowd_files or args.data):
@@ -162,30 +204,72 @@ def _benchmark_methods(args):
     return methods, replay
 
 
+def _check_names(args, methods, replay):
+    """``--methods`` and ``--setting`` are names the simulation knows."""
+    from ..simulation import METHODS, SETTINGS
+
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"--methods: unknown method {m!r}; choose from {','.join(METHODS)}.")
+    if args.setting not in SETTINGS and not replay:
+        raise ValueError(f"--setting: unknown setting {args.setting!r}; choose from "
+                         f"{', '.join(SETTINGS)}.")
+
+
+def _wall_robot_copy(args):
+    """The local Wall Robot CSV (``--data``, else ``$SKACTIVELAB_WALL_ROBOT``, as
+    :func:`skactivelab.datasets.load_wall_robot` reads it), or None: then it is downloaded."""
+    return args.data or os.environ.get("SKACTIVELAB_WALL_ROBOT") or None
+
+
+def _downloads(args):
+    return args.dataset.startswith("wall_robot") and _wall_robot_copy(args) is None
+
+
+def _loading(args):
+    """What the first progress line says of the data."""
+    if _downloads(args):
+        return f"downloading {args.dataset} from OpenML (dataset 1526; needs the internet)"
+    return f"loading {args.dataset}" + (f" from {args.data}" if args.data else "")
+
+
+def _download_failed(args, exc):
+    """The error of a failed Wall Robot download: what it needs, and what to do offline."""
+    reason = getattr(exc, "reason", None) or exc
+    return ValueError(
+        f"--dataset {args.dataset} is downloaded from OpenML (dataset 1526), which needs the "
+        f"internet, and the download failed ({reason}). Give a local copy with --data "
+        "path/to/wall_robot.csv (or $SKACTIVELAB_WALL_ROBOT), or run --dataset digits, which "
+        "needs no download.")
+
+
 def _benchmark_data(args, replay):
     """``(X, y, source, crowd, task_kwargs)``: a dataset, or a real crowd to replay."""
-    from ..datasets import load_dataset
+    from ..datasets import load_dataset, load_music_genre, load_real_crowd
 
     crowd, task_kwargs = None, dict(n_annotators=args.annotators, trace=args.trace)
     try:
-        if replay:  # replay a real crowd's labels
-            from ..datasets import load_music_genre, load_real_crowd
-
-            with recorded_warnings() as caught:
+        with recorded_warnings() as caught:
+            if replay:  # replay a real crowd's labels
                 if args.crowd_files:
                     crowd = load_real_crowd(*args.crowd_files)
                 elif args.dataset == "crowd":
                     crowd = load_real_crowd(*[Path(args.data) / f for f in CROWD_FILES])
                 else:
                     crowd = load_music_genre(args.data)
-            warnings_to_stderr(caught)
-            X, y, source = crowd.data, crowd.target, crowd.source
-            initial = args.initial if args.initial is not None else (350 if args.dataset == "music_genre" else None)
-            task_kwargs, args.setting = dict(n_initial=initial), "replay"
-        else:
-            X, y, source = load_dataset(args.dataset, args.data, random_state=args.data_seed)
-    except (FileNotFoundError, OSError, ValueError) as exc:
+                X, y, source = crowd.data, crowd.target, crowd.source
+            else:
+                X, y, source = load_dataset(args.dataset, args.data, random_state=args.data_seed)
+    except OSError as exc:
+        if _downloads(args):  # the network's warnings (retries) are not shown
+            raise _download_failed(args, exc) from None
         raise ValueError(f"cannot load {args.dataset}: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"cannot load {args.dataset}: {exc}") from None
+    warnings_to_stderr(caught)
+    if replay:
+        initial = args.initial if args.initial is not None else (350 if args.dataset == "music_genre" else None)
+        task_kwargs, args.setting = dict(n_initial=initial), "replay"
     return X, y, source, crowd, task_kwargs
 
 
@@ -219,22 +303,29 @@ def _print_benchmark(args, result, paper, n_seeds):
 
 
 def _run_benchmark(args):
-    from ..simulation import run_benchmark
-
-    methods, replay = _benchmark_methods(args)
+    methods, replay = _benchmark_options(args)
     setting = "replay" if replay else args.setting
     stem = f"{args.dataset}_{setting}_{args.model}"
     _check_out(Path(args.out), stem)
+    Progress(args.quiet)(f"benchmark: {_loading(args)}, then {_count(len(methods), 'method')} x "
+                         f"{_count(args.seeds, 'seed')}: {_count(args.rounds, 'round')} of "
+                         f"{args.batch} labels each; "
+                         "a line per round follows", force=True)
+    resolve_n_jobs(args)
+    from ..simulation import run_benchmark
+
+    _check_names(args, methods, replay)
     X, y, source, crowd, task_kwargs = _benchmark_data(args, replay)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"benchmark: {args.dataset} from {source}: {X.shape[0]} rows, {X.shape[1]} features; setting "
           f"{args.setting}; model {args.model}; methods {','.join(methods)}; {args.rounds} rounds x "
           f"{args.batch}; seeds {seeds}; consensus {args.consensus}; n_jobs {args.n_jobs}")
     t0 = time.perf_counter()
+    progress, round_progress = _progress_of(args, "benchmark")
     result = run_benchmark(
         X, y, setting=args.setting, methods=methods, seeds=seeds, model=args.model,
         n_rounds=args.rounds, batch_size=args.batch, n_jobs=args.n_jobs, task_kwargs=task_kwargs,
-        consensus=args.consensus, progress=None if args.quiet else _progress, crowd=crowd,
+        consensus=args.consensus, progress=progress, round_progress=round_progress, crowd=crowd,
     )
     result.config.update(dataset=args.dataset, data_source=source)
     elapsed = time.perf_counter() - t0
@@ -248,12 +339,12 @@ def _run_benchmark(args):
 
 def add_simulation_commands(sub):
     """Register ``demo`` and ``benchmark`` on the subparsers of the one parser."""
-    _add_demo(sub, default_n_jobs())
-    _add_benchmark(sub, default_n_jobs())
+    _add_demo(sub)
+    _add_benchmark(sub)
     return sub
 
 
-def _add_demo(sub, n_cpu):
+def _add_demo(sub):
     d = sub.add_parser(
         "demo",
         help="multi-annotator ActiveLab simulation on the bundled digits (no file, no network)",
@@ -267,13 +358,13 @@ def _add_demo(sub, n_cpu):
     d.add_argument("--batch", type=positive_int, default=50,
                    help="labels collected per round (default: 50)")
     d.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
-    d.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
-                   help=f"parallel runs; -1 for all CPUs (default: {n_cpu})")
+    d.add_argument("--n-jobs", type=n_jobs, default=None,
+                   help=f"parallel runs; -1 for all CPUs (default: {N_JOBS_DEFAULT})")
     d.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     d.set_defaults(func=_run_demo)
 
 
-def _add_benchmark(sub, n_cpu):
+def _add_benchmark(sub):
     b = sub.add_parser(
         "benchmark",
         help="the paper's benchmark protocol on Wall Robot or digits, or replaying a real crowd",
@@ -316,6 +407,7 @@ def _add_benchmark(sub, n_cpu):
                    "majority vote for baselines as in the paper's code)")
     b.add_argument("--paper", default=None, help="paper_results_wall_robot.csv to plot beside ours")
     b.add_argument("--out", default="skactivelab-benchmark", help="output directory")
-    b.add_argument("--n-jobs", type=n_jobs, default=n_cpu, help="parallel runs; -1 for all CPUs")
+    b.add_argument("--n-jobs", type=n_jobs, default=None,
+                   help=f"parallel runs; -1 for all CPUs (default: {N_JOBS_DEFAULT})")
     b.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     b.set_defaults(func=_run_benchmark)

@@ -1,5 +1,6 @@
 """The options of ``skactivelab score`` and ``skactivelab fit`` (a team's annotation files
-in, the next batch out); the commands run in ``_score.py`` and ``_fit.py``.
+in, the next batch out); the commands run in ``_score.py`` and ``_fit.py``, imported when
+they run (the parser stays light).
 
 File formats and rules: ``docs/command_line.md``.
 """
@@ -8,19 +9,46 @@ from __future__ import annotations
 
 import argparse
 
-from .._models import MODELS
 from ._common import (
+    N_JOBS_DEFAULT,
     at_least_two,
-    default_n_jobs,
     n_jobs,
     positive_int,
+    resolve_n_jobs,
     seconds,
     seed,
 )
-from ._fit import run_fit
-from ._score import run_score
 
 __all__ = ["add_team_commands"]
+
+
+def _score(args):
+    """``skactivelab score``, its tables read with pyarrow's system allocator."""
+    from ._columns import system_allocator
+    from ._score import run_score
+
+    with system_allocator():
+        return run_score(args)
+
+
+def _fit(args):
+    """``skactivelab fit``, its tables read with pyarrow's system allocator."""
+    from ._columns import system_allocator
+    from ._fit import run_fit
+
+    resolve_n_jobs(args)
+    with system_allocator():
+        return run_fit(args)
+
+
+def model_name(text):
+    """A model of :func:`skactivelab._models.make_model` by name (checked when given)."""
+    from .._models import MODELS
+
+    if text not in MODELS + ("logistic",):
+        raise argparse.ArgumentTypeError(f"unknown model {text!r}; choose from "
+                                         f"{', '.join(MODELS + ('logistic',))}")
+    return text
 
 
 SCORE_EXAMPLE = """\
@@ -140,12 +168,11 @@ def _add_score(subparsers):
     where.add_argument("--out-dir", metavar="DIR",
                        help="directory for next_batch.csv, consensus.csv and annotators.csv")
     s.add_argument("--seed", type=seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
-    s.set_defaults(func=run_score)
+    s.set_defaults(func=_score)
 
 
 def _add_fit(subparsers):
     fmt = argparse.RawDescriptionHelpFormatter
-    n_cpu = default_n_jobs()
     f = subparsers.add_parser(
         "fit",
         help="train a classifier on the annotations; consensus, annotator quality, next batch",
@@ -158,8 +185,7 @@ def _add_fit(subparsers):
     f.add_argument("--features", required=True, metavar="FILE",
                    help="features: CSV (also TSV, Parquet, JSON Lines)")
     _annotation_options(f)
-    f.add_argument("--model", choices=MODELS + ("logistic",), default="extratrees",
-                   metavar="MODEL",
+    f.add_argument("--model", type=model_name, default="extratrees", metavar="MODEL",
                    help="extratrees (100 trees, default), randomforest (100 trees), logreg or "
                    "logistic (standardised logistic regression), knn (10 neighbours, "
                    "standardised), mlp (one hidden layer of 100), hgb (HistGradientBoosting); "
@@ -172,6 +198,6 @@ def _add_fit(subparsers):
     f.add_argument("--cv", type=at_least_two, default=5,
                    help="cross-validation folds, at least 2 (default: 5)")
     f.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
-    f.add_argument("--n-jobs", type=n_jobs, default=n_cpu,
-                   help=f"folds fitted in parallel; -1 for all CPUs (default: {n_cpu})")
-    f.set_defaults(func=run_fit)
+    f.add_argument("--n-jobs", type=n_jobs, default=None,
+                   help=f"folds fitted in parallel; -1 for all CPUs (default: {N_JOBS_DEFAULT})")
+    f.set_defaults(func=_fit)

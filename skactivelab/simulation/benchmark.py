@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -95,14 +96,15 @@ def _json_default(o):
     return str(o)
 
 
-def _job(X, y, setting, method, seed, task_kw, run_kw, crowd=None):
+def _job(X, y, setting, method, seed, task_kw, run_kw, crowd=None, round_progress=None):
     if crowd is not None:
         task = make_replay_task(crowd["annotations"], crowd["target"], crowd["data"], crowd["data_test"],
                                 crowd["target_test"], random_state=seed, **task_kw)
     else:
         task = make_task(X, y, setting=setting, random_state=seed, **task_kw)
     seed_method = np.random.SeedSequence([seed, METHODS.index(method)])
-    rec = run_method(task, method, random_state=seed_method, **run_kw)
+    progress = None if round_progress is None else partial(round_progress, method, seed)
+    rec = run_method(task, method, random_state=seed_method, progress=progress, **run_kw)
     return method, seed, rec
 
 
@@ -119,6 +121,7 @@ def run_benchmark(
     n_jobs=1,
     task_kwargs=None,
     progress=None,
+    round_progress=None,
     crowd=None,
     **run_kwargs,
 ):
@@ -149,6 +152,12 @@ def run_benchmark(
     progress : callable, optional
         ``progress(done, total, method, seed, seconds)`` after each run, in the
         calling process.
+    round_progress : callable, optional
+        ``round_progress(method, seed, round, record)`` after each round of each
+        run (``record``: that round's metrics, as :func:`run_method`'s
+        ``progress`` gets them), in the process that runs it: with ``n_jobs`` > 1
+        a worker process, so it must be picklable, and what it prints goes to
+        the worker's standard streams (the caller's, in a terminal).
     **run_kwargs
         Passed to :func:`run_method` (``consensus``, ``n_folds``, ...).
 
@@ -181,7 +190,7 @@ def run_benchmark(
     jobs = [(m, s) for s in seeds for m in methods]
     t0 = time.perf_counter()
     gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_job)(X, y, setting, m, s, task_kw, run_kw, crowd) for m, s in jobs
+        delayed(_job)(X, y, setting, m, s, task_kw, run_kw, crowd, round_progress) for m, s in jobs
     )
     results = {}
     for done, (m, s, rec) in enumerate(gen, 1):
