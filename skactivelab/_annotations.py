@@ -776,7 +776,7 @@ def _drop_repeated_pairs(rows, cols, codes, annotator_ids, example_ids, where):
     # Duplicate (example, annotator) pairs can only come from long format or a
     # sparse matrix with repeated entries; a quick sort tells whether there are any.
     key = rows * max(len(annotator_ids), 1) + cols
-    sorted_key = np.sort(key)
+    sorted_key = np.sort(key, kind="stable")  # fast on annotations grouped by example or annotator
     if not np.any(sorted_key[1:] == sorted_key[:-1]):
         return rows, cols, codes
     order = np.argsort(key, kind="stable")

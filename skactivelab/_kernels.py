@@ -214,8 +214,8 @@ def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, nois
 
 # --------------------------------------------------------------------------- calibration
 #: Floats per (K, rows) buffer of the fused passes: a few such buffers stay in the
-#: CPU's cache between the passes over a block (256 KiB each).
-BLOCK_FLOATS = 32_768
+#: CPU's cache between the passes over a block (512 KiB each).
+BLOCK_FLOATS = 65_536
 
 
 def cache_blocks(lo, hi, n_classes):
