@@ -389,9 +389,10 @@ class _EntropyLoss:
         else:
             log_norm = _log_norms(self.shifted, temperatures)
         out = np.empty(len(temperatures))
+        lin = np.multiply(log_norm, self.lin_rows).sum(axis=1)  # per T: _dot(lin_rows, log_norm[t])
         for t, T in enumerate(temperatures):
             inv_T = 1.0 / max(T, EPS)
-            total = self.lin_sum * inv_T - _dot(self.lin_rows, log_norm[t])
+            total = self.lin_sum * inv_T - lin[t]
             total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
             out[t] = total * self.scale
         return out
