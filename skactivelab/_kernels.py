@@ -41,13 +41,11 @@ def _safe_divide(num, den):
 
 # --------------------------------------------------------------------------- row-wise reductions
 # NumPy reduces a (rows, K) array over its short rows one row at a time, so these
-# helpers loop over the K columns (or over row blocks) instead; results are exact:
-# the same as the plain NumPy reduction.
+# helpers loop over the K columns instead (or sum bytes); results are exact: the
+# same as the plain NumPy reduction.
 
 #: Up to this many columns, row-wise reductions loop over the columns.
 SHORT_ROWS = 16
-#: Rows per block of :func:`row_argmax` (argmax over short rows slows down on long arrays).
-ARGMAX_ROWS = 4096
 
 
 def _row_extreme(A, ufunc, out):
@@ -72,31 +70,16 @@ def row_min(A, out=None):
     return _row_extreme(A, np.minimum, out)
 
 
-def row_argmax(A):
-    """``np.argmax(A, axis=-1)`` (first maximum of each row) of a 2-D or 3-D array."""
-    if A.ndim == 3:
-        return np.stack([row_argmax(a) for a in A]) if A.shape[0] != 1 else row_argmax(A[0])[None]
-    n = A.shape[0]
-    if n <= ARGMAX_ROWS:
-        return np.argmax(A, axis=1)
-    out = np.empty(n, dtype=np.intp)
-    for start in range(0, n, ARGMAX_ROWS):  # a loop over row blocks
-        np.argmax(A[start:start + ARGMAX_ROWS], axis=1, out=out[start:start + ARGMAX_ROWS])
-    return out
-
-
 def row_count(mask):
-    """``mask.sum(axis=1)`` of a 2-D boolean array, as int64."""
+    """``mask.sum(axis=1)`` of a 2-D boolean array (as uint8 when it has fewer than 256 columns)."""
     if mask.shape[1] < 256:  # a uint8 sum cannot overflow
-        return np.einsum("ij->i", mask.view(np.uint8)).astype(np.int64)
-    return np.count_nonzero(mask, axis=1).astype(np.int64)
+        return np.einsum("ij->i", mask.view(np.uint8))
+    return np.count_nonzero(mask, axis=1)
 
 
 def several(mask):
     """Rows of a 2-D boolean array with more than one True."""
-    if mask.shape[1] < 256:
-        return np.einsum("ij->i", mask.view(np.uint8)) > 1
-    return np.count_nonzero(mask, axis=1) > 1
+    return row_count(mask) > 1
 
 
 def single_annotation_consensus(ann, P):
@@ -140,7 +123,7 @@ def label_counts(ann):
 def modes(count):
     """algorithms 1: (first modal class, number of modal classes, modal mask) of each row."""
     is_mode = count == row_max(count)[:, None]
-    return row_argmax(is_mode), row_count(is_mode), is_mode
+    return np.argmax(is_mode, axis=1), row_count(is_mode).astype(np.int64), is_mode
 
 
 def agreement_sums(ann, label, unique_mode):
@@ -208,7 +191,7 @@ def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, nois
             noise = rng.random
         r = np.where(cand, noise(cand.shape), -1.0)
         cand = r == row_max(r)[:, None]
-    label[tied] = row_argmax(cand)
+    label[tied] = np.argmax(cand, axis=1)
     return label
 
 
@@ -572,7 +555,7 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
 
 def best_quality_consensus(post, fallback):
     """algorithms 2.6: argmax of the posterior where unique, else the fallback label."""
-    top = row_argmax(post)
+    top = np.argmax(post, axis=1)
     n_best = row_count(post == post[np.arange(post.shape[0]), top][:, None])
     return np.where(n_best > 1, fallback, top)
 
@@ -637,7 +620,7 @@ def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_
         P = scaled[0][None] if len(scaled) == 1 else np.stack(scaled)
     # algorithms 5: ties use the mean of the models' probabilities
     mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
-    model_labels = row_argmax(P)
+    model_labels = np.argmax(P, axis=2)
     s = annotator_agreement(ann, count, n_per)
     stats = crowdlab_pass(ann, count, n_per, P, mv, model_labels=model_labels, s=s)
     consensus = mv
