@@ -18,8 +18,11 @@ Large sizes run skactivelab alone. The "cost follows annotations" check runs
 the same number of annotations spread over M=50 and M=10,000 annotators
 (long-format tuple and scipy.sparse COO; never a dense N x 10,000 array).
 
-Timings are wall-clock (``time.perf_counter``), the minimum over ``--repeat``
-runs (cleanlab: ``--cleanlab-repeat`` runs). Memory is the process's peak
+Timings are wall-clock (``time.perf_counter``) and CPU (``time.process_time``),
+the minimum over ``--repeat`` calls (cleanlab: ``--cleanlab-repeat`` calls).
+``--runs R`` repeats the whole comparison R times (cleanlab measured afresh in
+each run) and prints the min / median / max speed-up over the runs, with the
+load average of the machine at each run. Memory is the process's peak
 resident set size (Linux VmHWM, reset through /proc/self/clear_refs right
 before each call) -- inputs included, as a user would see it -- and the increase
 of that peak over the resident size just before the call.
@@ -29,6 +32,7 @@ Usage::
     python benchmarks/bench_scoring.py                 # full run (cleanlab at 100k takes minutes)
     python benchmarks/bench_scoring.py --quick         # smoke run, ~10 s
     python benchmarks/bench_scoring.py --skip-cleanlab --sizes 1000000
+    python benchmarks/bench_scoring.py --sizes 100000 --tasks ActiveLab --runs 5 --m-check-n 0
 """
 
 from __future__ import annotations
@@ -190,28 +194,40 @@ def cl_crowdlab(W, d):
     return lambda: get_label_quality_multiannotator(W, d["P"], verbose=False)
 
 
-def run_size(N, args, rows, notes):
+TASKS = {"ActiveLab": (sk_activelab, cl_activelab), "CROWDLAB": (sk_crowdlab, cl_crowdlab)}
+
+
+def _load():
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover - not on Linux/macOS
+        return np.nan
+
+
+def run_size(N, args, rows, notes, run=0):
     d = make_data(N, M_DEFAULT, seed=args.seed)
     n_ann = d["ex"].size
     W = dense_nan(d)
     long_ = (d["ex"], d["an"], d["lab"])
     use_cl = not args.skip_cleanlab and N <= args.cleanlab_max_n
     nan = dict(wall=np.nan, cpu=np.nan)
-    for task, sk_fn, cl_fn in (("ActiveLab", sk_activelab, cl_activelab), ("CROWDLAB", sk_crowdlab, cl_crowdlab)):
+    for task in args.tasks:
+        sk_fn, cl_fn = TASKS[task]
         cl, cl_res = nan, None
         if use_cl:
             cl, cl_res = measure(cl_fn(W, d), args.cleanlab_repeat)
         for fmt, labels in (("dense NaN", W), ("long tuple", long_)):
             sk, sk_res = measure(sk_fn(labels, d), args.repeat)
             rows.append(
-                dict(task=task, input=fmt, N=N, unlabeled=d["U"].shape[0] if task == "ActiveLab" else 0,
+                dict(run=run, load=_load(), task=task, input=fmt, N=N,
+                     unlabeled=d["U"].shape[0] if task == "ActiveLab" else 0,
                      M=M_DEFAULT, annotations=n_ann, t_cleanlab=cl["wall"], cpu_cleanlab=cl["cpu"],
                      t_skactivelab=sk["wall"], cpu_skactivelab=sk["cpu"],
                      speedup=cl["wall"] / sk["wall"], speedup_cpu=cl["cpu"] / sk["cpu"],
                      peak_rss_mib=sk["peak"], peak_delta_mib=sk["delta"])
             )
             _print_row(rows[-1])
-            if cl_res is not None and fmt == "dense NaN":
+            if cl_res is not None and fmt == "dense NaN" and run == 0:
                 notes.append(_agreement(task, N, cl_res, sk_res))
         del sk_res, cl_res
         gc.collect()
@@ -266,7 +282,8 @@ def run_m_check(N, args, rows_m, d50=None):
         d50 = make_data(N, M_DEFAULT, seed=args.seed)
     dL = make_data(N, args.m_large, seed=args.seed)
     assert dL["ex"].size == d50["ex"].size
-    for task, sk_fn in (("ActiveLab", sk_activelab), ("CROWDLAB", sk_crowdlab)):
+    for task in args.tasks:
+        sk_fn = TASKS[task][0]
         for fmt in ("long tuple", "sparse COO"):
             fns = {d["M"]: sk_fn((d["ex"], d["an"], d["lab"]) if fmt == "long tuple" else coo(d), d)
                    for d in (d50, dL)}
@@ -293,19 +310,46 @@ def _f(x, fmt, suffix=""):
 
 
 def _print_row(r):
-    print(f"  {r['task']:9s} {r['input']:10s} N={r['N']:>9,d} cleanlab {_f(r['t_cleanlab'], '.2f'):>7s}s  "
+    print(f"  [run {r['run'] + 1}, load {r['load']:.1f}] {r['task']:9s} {r['input']:10s} N={r['N']:>9,d} cleanlab {_f(r['t_cleanlab'], '.2f'):>7s}s  "
           f"skactivelab {r['t_skactivelab']:.3f}s (cpu {r['cpu_skactivelab']:.3f}s)  x{_f(r['speedup'], '.0f')} "
           f"(cpu x{_f(r['speedup_cpu'], '.0f')})  peak {_f(r['peak_rss_mib'], '.0f')} MiB", flush=True)
 
 
+def _ratios(rows):
+    """Speed-ups of each (task, input, N) over the runs: {key: (wall ratios, CPU ratios, loads)}."""
+    out = {}
+    for r in rows:
+        if np.isnan(r["speedup"]):
+            continue
+        w, c, ld = out.setdefault((r["task"], r["input"], r["N"]), ([], [], []))
+        w.append(r["speedup"])
+        c.append(r["speedup_cpu"])
+        ld.append(r["load"])
+    return out
+
+
+def summary(rows):
+    """Min / median / max speed-up over the runs (one cleanlab measurement per run)."""
+    ratios = _ratios(rows)
+    if not ratios:
+        return ""
+    out = ["| task | labels input | N labeled | runs | speed-up wall min / median / max | "
+           "speed-up CPU min / median / max | load average (1 min) |",
+           "|---|---|--:|--:|--:|--:|--:|"]
+    for (task, fmt, N), (w, c, ld) in ratios.items():
+        out.append(f"| {task} | {fmt} | {N:,d} | {len(w)} | {min(w):.0f}x / {np.median(w):.0f}x / {max(w):.0f}x | "
+                   f"{min(c):.0f}x / {np.median(c):.0f}x / {max(c):.0f}x | {min(ld):.1f}-{max(ld):.1f} |")
+    return "\n".join(out)
+
+
 def table(rows, rows_m):
-    out = ["| task | labels input | N labeled | N unlabeled | M | annotations | cleanlab wall (s) | "
+    out = ["| run | task | labels input | N labeled | N unlabeled | M | annotations | cleanlab wall (s) | "
            "skactivelab wall (s) | speed-up (wall) | cleanlab CPU (s) | skactivelab CPU (s) | speed-up (CPU) | "
            "peak RSS (MiB) | peak - RSS before (MiB) |",
-           "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+           "|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for r in rows:
         out.append(
-            f"| {r['task']} | {r['input']} | {r['N']:,d} | {r['unlabeled']:,d} | {r['M']} | {r['annotations']:,d} | "
+            f"| {r['run'] + 1} | {r['task']} | {r['input']} | {r['N']:,d} | {r['unlabeled']:,d} | {r['M']} | {r['annotations']:,d} | "
             f"{_f(r['t_cleanlab'], '.2f')} | {r['t_skactivelab']:.3f} | {_f(r['speedup'], '.0f', 'x')} | "
             f"{_f(r['cpu_cleanlab'], '.2f')} | {r['cpu_skactivelab']:.3f} | {_f(r['speedup_cpu'], '.0f', 'x')} | "
             f"{_f(r['peak_rss_mib'], ',.0f')} | {_f(r['peak_delta_mib'], ',.0f')} |"
@@ -328,16 +372,19 @@ def targets(rows, rows_m):
     out = []
 
     def get(task, N, fmt="dense NaN"):
-        return next((r for r in rows if r["task"] == task and r["N"] == N and r["input"] == fmt), None)
+        return next((r for r in rows if r["task"] == task and r["N"] == N and r["input"] == fmt
+                     and r["run"] == 0), None)
 
     def verdict(ok):
         return "PASS" if ok else "FAIL"
 
+    ratios = _ratios(rows)
     for task, need in (("ActiveLab", 200), ("CROWDLAB", 20)):
-        r = get(task, 100_000)
-        if r is not None and not np.isnan(r["speedup"]):
-            out.append(f"{task} speed-up at N=100,000 >= {need}x: wall {r['speedup']:.0f}x -> "
-                       f"{verdict(r['speedup'] >= need)}; CPU {r['speedup_cpu']:.0f}x -> {verdict(r['speedup_cpu'] >= need)}")
+        if (task, "dense NaN", 100_000) in ratios:
+            w, c, _ = ratios[task, "dense NaN", 100_000]
+            runs = f" (smallest of {len(w)} runs)" if len(w) > 1 else ""
+            out.append(f"{task} speed-up at N=100,000 >= {need}x{runs}: wall {min(w):.0f}x -> "
+                       f"{verdict(min(w) >= need)}; CPU {min(c):.0f}x -> {verdict(min(c) >= need)}")
     for fmt in ("dense NaN", "long tuple"):
         r = get("ActiveLab", 1_000_000, fmt)
         if r is not None:
@@ -381,6 +428,11 @@ def main(argv=None):
     p.add_argument("--m-large", type=int, default=M_LARGE, help="annotators in the M check (default 10000)")
     p.add_argument("--no-parity", action="store_true",
                    help="skip the untimed ActiveLab parity check against a fixed cleanlab")
+    p.add_argument("--tasks", default="ActiveLab,CROWDLAB",
+                   help="comma-separated tasks among ActiveLab, CROWDLAB (default both)")
+    p.add_argument("--runs", type=int, default=1,
+                   help="repeat the whole comparison (cleanlab included) this many times and print the "
+                        "min / median / max speed-up over the runs (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write the results to this JSON file")
     args = p.parse_args(argv)
@@ -389,6 +441,13 @@ def main(argv=None):
         args.repeat = min(args.repeat, 2)
         args.m_large = min(args.m_large, 2000)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    names = {t.lower(): t for t in TASKS}
+    try:
+        args.tasks = [names[t.strip().lower()] for t in args.tasks.split(",") if t.strip()]
+    except KeyError as exc:
+        p.error(f"--tasks: unknown task {exc}; choose among {', '.join(TASKS)}")
+    if args.runs < 1:
+        p.error("--runs must be >= 1")
     m_n = max(sizes) if args.m_check_n is None else args.m_check_n
 
     import cleanlab
@@ -402,11 +461,12 @@ def main(argv=None):
     print("# " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
     rows, rows_m, notes = [], [], []
     d = None
-    for N in sizes:
-        d = run_size(N, args, rows, notes)
-        if N != m_n:
-            d = None
-        gc.collect()
+    for run in range(args.runs):
+        for N in sizes:
+            d = run_size(N, args, rows, notes, run)
+            if N != m_n or run < args.runs - 1:
+                d = None
+            gc.collect()
     cl_sizes = [N for N in sizes if N <= args.cleanlab_max_n]
     if not args.skip_cleanlab and not args.no_parity and cl_sizes:
         notes.append(parity_check(min(cl_sizes), args))
@@ -415,6 +475,9 @@ def main(argv=None):
     print()
     print(table(rows, rows_m))
     print()
+    if args.runs > 1:
+        print(summary(rows))
+        print()
     for n in notes:
         print("note:", n)
     for t in targets(rows, rows_m):

@@ -431,7 +431,12 @@ def _from_dense(values, where):
     """(rows, cols, label values) of the non-missing entries of a 2-D array."""
     values = np.asarray(values)
     if values.dtype.kind == "f":
-        present = ~np.isnan(values) & (values != -1)
+        # With no value below -1 (the usual case), "> -1" is exactly "not NaN and
+        # not -1" in one pass; values below -1 keep the two tests (and are refused later).
+        if not np.fmin.reduce(values, axis=None, initial=0.0) < -1:
+            present = values > -1
+        else:
+            present = ~np.isnan(values) & (values != -1)
     elif values.dtype.kind in "iu":
         present = values != -1
     elif values.dtype.kind == "b":
@@ -454,8 +459,12 @@ def _from_dense(values, where):
             present = _string_present(values, where)
     else:
         raise TypeError(f"{where} has unsupported dtype {values.dtype}.")
-    rows, cols = np.nonzero(present)
-    return rows, cols, values[rows, cols]
+    # positions in row-major order, as np.nonzero gives them
+    flat = np.flatnonzero(present)
+    if values.shape[1] == 0:
+        return flat, flat.copy(), values.reshape(-1)[flat]
+    rows, cols = np.divmod(flat, values.shape[1])
+    return rows, cols, values.reshape(-1)[flat] if values.flags.c_contiguous else values[rows, cols]
 
 
 def _from_long(examples, annotators, labels, where, n_examples, rows_name="pred_probs", example_index=None):
@@ -767,7 +776,7 @@ def _drop_repeated_pairs(rows, cols, codes, annotator_ids, example_ids, where):
     # Duplicate (example, annotator) pairs can only come from long format or a
     # sparse matrix with repeated entries; a quick sort tells whether there are any.
     key = rows * max(len(annotator_ids), 1) + cols
-    sorted_key = np.sort(key)
+    sorted_key = np.sort(key, kind="stable")  # fast on annotations grouped by example or annotator
     if not np.any(sorted_key[1:] == sorted_key[:-1]):
         return rows, cols, codes
     order = np.argsort(key, kind="stable")

@@ -17,6 +17,7 @@ blocks computed in threads. Their number is the smallest of
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from contextlib import contextmanager
 from numbers import Integral
@@ -149,13 +150,24 @@ def _env_limit():
     return n if n >= 1 else None
 
 
+# (number of imported modules, ThreadpoolController): finding the loaded native
+# libraries takes about 2 ms, so it is redone only after an import (which is how
+# libraries get loaded); their limits are read afresh on every call.
+_controller = None
+
+
 def _threadpool_limit():
     """Smallest thread limit of the native thread pools loaded (BLAS, OpenMP), if any."""
+    global _controller
     try:
-        from threadpoolctl import threadpool_info
+        from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - a dependency of scikit-learn
         return None
-    limits = [info.get("num_threads") for info in threadpool_info()]
+    n_modules = len(sys.modules)
+    cached = _controller
+    if cached is None or cached[0] != n_modules:
+        cached = _controller = (n_modules, ThreadpoolController())
+    limits = [info.get("num_threads") for info in cached[1].info()]
     limits = [n for n in limits if isinstance(n, int) and n >= 1]
     return min(limits) if limits else None
 
@@ -175,6 +187,8 @@ def _in_joblib_thread_worker():
 def effective_n_threads():
     """Threads a kernel may use now (>= 1), by the rules of the module docstring."""
     requested = get_config()["n_threads"]
+    if requested == 1:
+        return 1  # no limit can lower it
     cpus = available_cpus()
     n = min(_resolve(requested, cpus), cpus)
     for limit in (_env_limit(), _threadpool_limit()):

@@ -39,6 +39,49 @@ def _safe_divide(num, den):
     return out
 
 
+# --------------------------------------------------------------------------- row-wise reductions
+# NumPy reduces a (rows, K) array over its short rows one row at a time, so these
+# helpers loop over the K columns instead (or sum bytes); results are exact: the
+# same as the plain NumPy reduction.
+
+#: Up to this many columns, row-wise reductions loop over the columns.
+SHORT_ROWS = 16
+
+
+def _row_extreme(A, ufunc, out):
+    if A.shape[1] > SHORT_ROWS or A.shape[1] == 0 or A.shape[0] == 0:
+        return ufunc.reduce(A, axis=1, out=out)
+    if out is None:
+        out = A[:, 0].copy()
+    else:
+        np.copyto(out, A[:, 0])
+    for k in range(1, A.shape[1]):  # loop over classes
+        ufunc(out, A[:, k], out=out)
+    return out
+
+
+def row_max(A, out=None):
+    """``A.max(axis=1)`` of a 2-D array."""
+    return _row_extreme(A, np.maximum, out)
+
+
+def row_min(A, out=None):
+    """``A.min(axis=1)`` of a 2-D array."""
+    return _row_extreme(A, np.minimum, out)
+
+
+def row_count(mask):
+    """``mask.sum(axis=1)`` of a 2-D boolean array (as uint8 when it has fewer than 256 columns)."""
+    if mask.shape[1] < 256:  # a uint8 sum cannot overflow
+        return np.einsum("ij->i", mask.view(np.uint8))
+    return np.count_nonzero(mask, axis=1)
+
+
+def several(mask):
+    """Rows of a 2-D boolean array with more than one True."""
+    return row_count(mask) > 1
+
+
 def single_annotation_consensus(ann, P):
     """algorithms 4 and 2.9, one label per example: the consensus is that label, its quality
     the mean over models of ``P[e, i, label]``, and the model(s) and every annotator
@@ -66,7 +109,7 @@ def keep_best(cand, values, largest):
     the new mask (rows without candidates stay empty).
     """
     v = np.where(cand, values, -np.inf if largest else np.inf)
-    best = v.max(axis=1) if largest else v.min(axis=1)
+    best = row_max(v) if largest else row_min(v)
     return cand & (v == best[:, None])
 
 
@@ -79,8 +122,8 @@ def label_counts(ann):
 
 def modes(count):
     """algorithms 1: (first modal class, number of modal classes, modal mask) of each row."""
-    is_mode = count == count.max(axis=1)[:, None]
-    return np.argmax(is_mode, axis=1), is_mode.sum(axis=1), is_mode
+    is_mode = count == row_max(count)[:, None]
+    return np.argmax(is_mode, axis=1), row_count(is_mode).astype(np.int64), is_mode
 
 
 def agreement_sums(ann, label, unique_mode):
@@ -122,13 +165,13 @@ def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, nois
     # step 1: highest predicted probability among the tied classes
     if P is not None:
         cand = keep_best(cand, P[tied], largest=True)
-    # step 2: lowest total count over the dataset
-    if totals is None:
-        totals = count.sum(axis=0)
-    cand = keep_best(cand, np.broadcast_to(totals, cand.shape), largest=False)
+    # step 2: lowest total count over the dataset (rows with one candidate left keep it)
+    if several(cand).any():
+        if totals is None:
+            totals = np.einsum("ij->j", count)  # count.sum(axis=0), exact for integers
+        cand = keep_best(cand, np.broadcast_to(totals, cand.shape), largest=False)
     # step 3: mean trust of the annotators who chose each tied class
-    still = cand.sum(axis=1) > 1
-    if still.any():
+    if several(cand).any():
         if agree is None:
             agree = agreement_from_sums(*agreement_sums(ann, label, n_modes == 1))
         # position of each tied row, -1 elsewhere
@@ -141,49 +184,108 @@ def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, nois
         trust = _safe_divide(tot, cnt).reshape(tied.size, K)
         cand = keep_best(cand, np.nan_to_num(trust, nan=-np.inf), largest=True)
     # step 4: seeded random choice
-    still = cand.sum(axis=1) > 1
-    if still.any():
+    if several(cand).any():
         if noise is None:
             if rng is None:
                 rng = np.random.default_rng()
             noise = rng.random
         r = np.where(cand, noise(cand.shape), -1.0)
-        cand = r == r.max(axis=1, keepdims=True)
+        cand = r == row_max(r)[:, None]
     label[tied] = np.argmax(cand, axis=1)
     return label
 
 
 # --------------------------------------------------------------------------- calibration
-# exp(d / T) for these T follows from e = exp(d) with cheap exact operations.
-def _from_exp(e, T, out):
-    """Write ``e ** (1 / T)`` into ``out`` for the coarse-grid T that allow it; else None."""
-    if T == 1.0:
-        np.copyto(out, e)
-    elif T == 0.5:
-        np.multiply(e, e, out=out)
-    elif T == 0.2:
-        np.multiply(e, e, out=out)
-        np.multiply(out, out, out=out)
-        out *= e
-    elif T == 0.1:
-        np.multiply(e, e, out=out)
-        np.multiply(out, out, out=out)
-        out *= e
-        np.multiply(out, out, out=out)
-    elif T == 0.8:
-        np.sqrt(e, out=out)
-        np.sqrt(out, out=out)
-        out *= e
-    elif T == 2.0:
-        np.sqrt(e, out=out)
-    elif T == 8.0:
-        np.sqrt(e, out=out)
-        np.sqrt(out, out=out)
-        np.sqrt(out, out=out)
-    elif T == 3.0:
-        np.cbrt(e, out=out)
-    else:
-        return None
+#: Floats per (K, rows) buffer of the fused passes: a few such buffers stay in the
+#: CPU's cache between the passes over a block (512 KiB each).
+BLOCK_FLOATS = 65_536
+
+
+def cache_blocks(lo, hi, n_classes):
+    """Consecutive ``(start, stop)`` row ranges covering ``lo..hi``, each small enough
+    that a few (n_classes, rows) buffers stay in cache (a loop over blocks)."""
+    step = max(64, BLOCK_FLOATS // max(n_classes, 1))
+    return [(s, min(s + step, hi)) for s in range(lo, hi, step)]
+
+
+def _sum_log(x, rows, out, s):
+    """``log sum_k x[k]`` (a sum over the K contiguous rows of ``x``) into ``out[t]`` for t in ``rows``."""
+    np.add.reduce(x, axis=0, out=s)
+    for t in rows:
+        np.log(s, out=out[t])
+
+
+def _block_log_norms(d, temperatures, out, e, a, b, s):
+    """``out[t] = log sum_k exp(d[k] / T_t)`` for one class-major block ``d`` (K, n), d <= 0.
+
+    One exp pass serves every coarse-grid T: their ``exp(d / T)`` are powers and
+    roots of ``e = exp(d)`` (shared steps computed once: e^2 -> e^4 -> e^5 -> e^10,
+    e^(1/2) -> e^(1/4) -> e^(1/8)); values that underflow there are below 1e-40
+    and cannot change a sum >= 1. Other T take a full exp pass. ``e``, ``a``,
+    ``b`` are (K, n) and ``s`` (n,) scratch buffers.
+    """
+    rows = {}
+    for t, T in enumerate(temperatures):
+        rows.setdefault(float(T), []).append(t)
+    need = rows.keys()
+    if need & _EXP_DERIVED:
+        np.exp(d, out=e)
+    if 1.0 in need:
+        _sum_log(e, rows[1.0], out, s)
+    if need & {0.5, 0.2, 0.1}:
+        np.multiply(e, e, out=a)  # e^2
+        if 0.5 in need:
+            _sum_log(a, rows[0.5], out, s)
+        if need & {0.2, 0.1}:
+            np.multiply(a, a, out=a)  # e^4
+            a *= e  # e^5
+            if 0.2 in need:
+                _sum_log(a, rows[0.2], out, s)
+            if 0.1 in need:
+                np.multiply(a, a, out=a)  # e^10
+                _sum_log(a, rows[0.1], out, s)
+    if need & {2.0, 0.8, 8.0}:
+        np.sqrt(e, out=a)  # e^(1/2)
+        if 2.0 in need:
+            _sum_log(a, rows[2.0], out, s)
+        if need & {0.8, 8.0}:
+            np.sqrt(a, out=a)  # e^(1/4)
+            if 0.8 in need:
+                np.multiply(a, e, out=b)  # e^(5/4)
+                _sum_log(b, rows[0.8], out, s)
+            if 8.0 in need:
+                np.sqrt(a, out=a)  # e^(1/8)
+                _sum_log(a, rows[8.0], out, s)
+    if 3.0 in need:
+        np.cbrt(e, out=a)
+        _sum_log(a, rows[3.0], out, s)
+    for T in need - _EXP_DERIVED:  # loop over temperatures, not examples
+        np.multiply(d, 1.0 / max(T, EPS), out=a)
+        np.exp(a, out=a)
+        _sum_log(a, rows[T], out, s)
+
+
+_EXP_DERIVED = {0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 8.0}
+
+
+def _log_norm_pass(K, n, temperatures, out, prepare):
+    """Fill ``out`` (n_T, n) block by block: ``prepare(start, stop, scratch)`` returns
+    the block's class-major shifted log-probabilities (K, stop - start); blocks stay in
+    cache, large inputs are split over threads."""
+
+    def run(lo, hi):
+        blocks = cache_blocks(lo, hi, K)
+        if not blocks:
+            return
+        width = blocks[0][1] - blocks[0][0]
+        e, a, b = (np.empty((K, width)) for _ in range(3))
+        s = np.empty(width)
+        for start, stop in blocks:  # a loop over cache-sized blocks
+            w = stop - start
+            d = prepare(start, stop, b[:, :w])
+            _block_log_norms(d, temperatures, out[:, start:stop], e[:, :w], a[:, :w], b[:, :w], s[:w])
+
+    in_row_blocks(run, n, K * n)
     return out
 
 
@@ -191,31 +293,13 @@ def _log_norms(shifted_T, temperatures):
     """``log sum_k exp(shifted_T[k, i] / T)`` for each T; shape (n_T, n_rows).
 
     ``shifted_T`` is class-major (K, n) and <= 0, so the sum over classes adds
-    contiguous rows and lies in [1, K]. One exp pass serves every coarse-grid T
-    (powers and roots of ``exp(d)``; values that underflow there are below
-    1e-40 and cannot change a sum >= 1). Large inputs are split into row blocks
-    computed in threads (NumPy releases the GIL in ufuncs).
+    contiguous rows and lies in [1, K]. The rows are taken in cache-sized blocks
+    (all T of a block before the next block) and, when large, in threads (NumPy
+    releases the GIL in ufuncs).
     """
     K, n = shifted_T.shape
     out = np.empty((len(temperatures), n))
-    use_exp = any(float(T) in _EXP_DERIVED for T in temperatures)
-
-    def block(lo, hi):
-        d = shifted_T[:, lo:hi]
-        buf = np.empty((K, hi - lo))
-        e = np.exp(d) if use_exp else None
-        for t, T in enumerate(temperatures):  # loop over temperatures, not examples
-            T = float(T)
-            if e is None or _from_exp(e, T, buf) is None:
-                np.multiply(d, 1.0 / max(T, EPS), out=buf)
-                np.exp(buf, out=buf)
-            np.log(buf.sum(axis=0), out=out[t, lo:hi])
-
-    in_row_blocks(block, n, K * n)
-    return out
-
-
-_EXP_DERIVED = {0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 8.0}
+    return _log_norm_pass(K, n, temperatures, out, lambda start, stop, scratch: shifted_T[:, start:stop])
 
 
 def _n_threads(size):
@@ -254,11 +338,22 @@ class _EntropyLoss:
     work per T besides the exp pass.
     """
 
-    def __init__(self, P, ann, n_per, t_min):
-        K = P.shape[1]
-        with np.errstate(divide="ignore"):
-            shifted = np.log(np.ascontiguousarray(P.T))  # (K, N), -inf where P == 0
-        shifted -= shifted.max(axis=0)  # row max is finite: rows sum to 1
+    def __init__(self, P, ann, n_per, t_min, temperatures=()):
+        N, K = P.shape
+        shifted = np.empty((K, N))
+
+        def prepare(start, stop, scratch):
+            # the block's log P, class-major, minus its row max (finite: rows sum to 1)
+            np.copyto(scratch, P[start:stop].T)
+            d = shifted[:, start:stop]
+            with np.errstate(divide="ignore"):
+                np.log(scratch, out=d)  # -inf where P == 0
+            d -= d.max(axis=0)
+            return d
+
+        # One pass over P builds ``shifted`` and the log-normalisers of ``temperatures``.
+        self.temperatures = [float(T) for T in temperatures]
+        self.log_norm = _log_norm_pass(K, N, self.temperatures, np.empty((len(self.temperatures), N)), prepare)
         ex, lab = ann.example, ann.label
         weight = 1.0 / n_per[ex]
         at_label = shifted[lab, ex]
@@ -272,11 +367,15 @@ class _EntropyLoss:
         self.scale = -1.0 / ann.n_examples / np.log(K)
 
     def __call__(self, temperatures):
-        log_norm = _log_norms(self.shifted, temperatures)
+        if [float(T) for T in temperatures] == self.temperatures:
+            log_norm = self.log_norm  # computed with ``shifted``
+        else:
+            log_norm = _log_norms(self.shifted, temperatures)
         out = np.empty(len(temperatures))
+        lin = np.multiply(log_norm, self.lin_rows).sum(axis=1)  # per T: _dot(lin_rows, log_norm[t])
         for t, T in enumerate(temperatures):
             inv_T = 1.0 / max(T, EPS)
-            total = self.lin_sum * inv_T - _dot(self.lin_rows, log_norm[t])
+            total = self.lin_sum * inv_T - lin[t]
             total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
             out[t] = total * self.scale
         return out
@@ -285,7 +384,7 @@ class _EntropyLoss:
 def best_temperature(P, ann, n_per):
     """algorithms 3: coarse grid, then a fine grid around the coarse argmin."""
     grid = COARSE_TEMPERATURES
-    loss = _EntropyLoss(P, ann, n_per, grid.min())  # fine-grid T are >= grid.min()
+    loss = _EntropyLoss(P, ann, n_per, grid.min(), grid)  # fine-grid T are >= grid.min()
     coarse = loss(grid)
     g = int(np.argmin(coarse))
     parts = []
@@ -309,15 +408,11 @@ def row_sum(A):
 
 
 def _powered(P, temperature, out):
-    """``max(P, TINY) ** (1 / T)`` into ``out``, in row blocks over threads when large."""
-
-    def block(lo, hi):
-        Q = np.maximum(P[lo:hi], TINY, out=out[lo:hi])
-        if temperature != 1.0:
-            np.power(Q, 1.0 / temperature, out=Q)
-
-    in_row_blocks(block, P.shape[0], P.size)
-    return out
+    """``max(P, TINY) ** (1 / T)`` into ``out``."""
+    Q = np.maximum(P, TINY, out=out)
+    if temperature != 1.0:
+        np.power(Q, 1.0 / temperature, out=Q)
+    return Q
 
 
 def _power_is_safe(K, temperature):
@@ -329,13 +424,25 @@ def max_temp_scaled(P, temperature, *, overwrite=False):
     """Row maximum of ``temp_scale(P, temperature)`` without building the scaled array.
 
     With ``R = max(P, TINY) ** (1 / T)`` the scaled row is ``R / sum(R)`` (the first
-    renormalisation cancels), so its maximum is ``max(R) / sum(R)``.
-    ``overwrite=True`` reuses ``P``'s memory (our own copy).
+    renormalisation cancels), so its maximum is ``max(R) / sum(R)``. ``P`` is
+    taken in cache-sized row blocks (in threads when large); ``overwrite=True``
+    reuses ``P``'s memory (our own copy).
     """
-    if not _power_is_safe(P.shape[-1], temperature):
-        return temp_scale(P, temperature).max(axis=-1)
-    R = _powered(P, temperature, out=P if overwrite else np.empty_like(P))
-    return R.max(axis=-1) / row_sum(R)
+    n, K = P.shape
+    if not _power_is_safe(K, temperature):
+        return row_max(temp_scale(P, temperature))
+    R = P if overwrite else np.empty_like(P)
+    top, total = np.empty(n), np.empty(n)
+
+    def run(lo, hi):
+        for start, stop in cache_blocks(lo, hi, K):  # a loop over cache-sized blocks
+            Q = _powered(P[start:stop], temperature, R[start:stop])
+            row_max(Q, out=top[start:stop])
+            total[start:stop] = row_sum(Q)
+
+    in_row_blocks(run, n, P.size)
+    top /= total
+    return top
 
 
 def temp_scale(P, temperature):
@@ -346,8 +453,15 @@ def temp_scale(P, temperature):
     underflow) the log-space form is used.
     """
     if P.ndim == 2 and _power_is_safe(P.shape[-1], temperature):
-        R = _powered(P, temperature, out=np.empty_like(P))
-        R /= row_sum(R)[:, None]
+        n, K = P.shape
+        R = np.empty_like(P)
+
+        def run(lo, hi):
+            for start, stop in cache_blocks(lo, hi, K):  # a loop over cache-sized blocks
+                Q = _powered(P[start:stop], temperature, R[start:stop])
+                Q /= row_sum(Q)[:, None]
+
+        in_row_blocks(run, n, P.size)
         return R
     Q = np.maximum(P, TINY)
     Q /= Q.sum(axis=-1, keepdims=True)
@@ -441,11 +555,9 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
 
 def best_quality_consensus(post, fallback):
     """algorithms 2.6: argmax of the posterior where unique, else the fallback label."""
-    rows = np.arange(post.shape[0])
     top = np.argmax(post, axis=1)
-    is_max = post == post[rows, top][:, None]
-    is_max[rows, top] = False
-    return np.where(is_max.any(axis=1), fallback, top)
+    n_best = row_count(post == post[np.arange(post.shape[0]), top][:, None])
+    return np.where(n_best > 1, fallback, top)
 
 
 def annotator_statistics(ann, n_per, consensus, annotation_quality, hit, plus, w, w_M_mean, quality):
@@ -504,7 +616,8 @@ def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_
     temperatures = None
     if calibrate:
         temperatures = np.array([best_temperature(Pe, ann, n_per) for Pe in P])
-        P = np.stack([temp_scale(Pe, T) for Pe, T in zip(P, temperatures)])
+        scaled = [temp_scale(Pe, T) for Pe, T in zip(P, temperatures)]
+        P = scaled[0][None] if len(scaled) == 1 else np.stack(scaled)
     # algorithms 5: ties use the mean of the models' probabilities
     mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
     model_labels = np.argmax(P, axis=2)

@@ -685,3 +685,33 @@ def test_fortran_ordered_probabilities_give_the_same_results():
         sk.get_active_learning_scores_ensemble(L, F3)[0],
         sk.get_active_learning_scores_ensemble(L, np.ascontiguousarray(F3))[0],
     )
+
+
+# ----------------------------------------------------------------------------- dense annotations
+def test_dense_annotations_any_layout_give_the_same_triples():
+    from skactivelab._annotations import check_annotations
+
+    rng = np.random.default_rng(0)
+    W = np.where(rng.random((40, 7)) < 0.4, rng.integers(0, 3, (40, 7)).astype(float), np.nan)
+    W[rng.random((40, 7)) < 0.1] = -1.0
+    W[:, 0] = rng.integers(0, 3, 40)
+    rows, cols = np.nonzero(~np.isnan(W) & (W != -1))  # row-major order
+    for variant in (W, np.asfortranarray(W), W.astype(np.float32)):
+        ann = check_annotations(variant, n_classes=3)
+        np.testing.assert_array_equal(ann.example, rows)
+        np.testing.assert_array_equal(ann.annotator, cols)
+        np.testing.assert_array_equal(ann.label, W[rows, cols].astype(np.int64))
+    wide = np.hstack([W, np.full((40, 3), np.nan)])[:, ::2]  # a non-contiguous view
+    ann = check_annotations(wide, n_classes=3)
+    r2, c2 = np.nonzero(~np.isnan(wide) & (wide != -1))
+    np.testing.assert_array_equal(ann.example, r2)
+    np.testing.assert_array_equal(ann.annotator, c2)
+    np.testing.assert_array_equal(ann.label, wide[r2, c2].astype(np.int64))
+
+
+@pytest.mark.parametrize("bad", [-2.0, -np.inf, -1.5])
+def test_dense_values_below_minus_one_are_refused(bad):
+    L = np.array([[0.0, 1.0], [1.0, np.nan], [0.0, 1.0]])
+    L[2, 1] = bad
+    with pytest.raises(ValueError, match="negative labels|infinite|non-integral"):
+        sk.get_active_learning_scores(L, GOOD_P)

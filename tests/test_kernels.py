@@ -243,3 +243,83 @@ def test_estimator_kernels_follow_n_jobs(sixteen_cpus, monkeypatch, n_jobs, cont
         seen.clear()
         clf.active_learning_scores(X[:7])
         assert seen and set(seen) == {expected}
+
+
+# ------------------------------------------------------------------------------ blocked passes are exact
+@pytest.mark.parametrize("K", [1, 2, 10, 16, 17, 300])
+@pytest.mark.parametrize("n", [0, 1, 5, 1000])
+def test_row_reductions_equal_numpy(n, K):
+    rng = np.random.default_rng(n + K)
+    A = rng.normal(size=(n, K))
+    if n and K > 1:
+        A[0, -1] = np.nan  # NaN propagates as in NumPy's reductions
+        A[-1, 0] = -np.inf
+    np.testing.assert_array_equal(K_.row_max(A), A.max(axis=1))
+    np.testing.assert_array_equal(K_.row_min(A), A.min(axis=1))
+    I = rng.integers(0, 5, size=(n, K))
+    np.testing.assert_array_equal(K_.row_max(I), I.max(axis=1))
+    out = np.empty(n, dtype=I.dtype)
+    assert K_.row_max(I, out=out) is out
+    M = rng.random((n, K)) < 0.3
+    np.testing.assert_array_equal(K_.row_count(M), M.sum(axis=1))
+    np.testing.assert_array_equal(K_.several(M), M.sum(axis=1) > 1)
+
+
+def _direct_scaled(P, T):
+    """Temperature scaling written as whole-array passes: R = max(P, 1e-30) ** (1 / T), R / rowsum(R)."""
+    R = np.maximum(P, 1e-30)
+    if T != 1.0:
+        R = np.power(R, 1.0 / T)
+    return R, np.einsum("ij->i", R)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("n", [1, 37, 64 * 5 + 1, 1000])
+def test_blocked_scaling_equals_whole_array_passes(monkeypatch, n, threads):
+    rng = np.random.default_rng(n)
+    P = rng.dirichlet(np.ones(6) * 0.4, n)
+    P[: n // 3, 2] = 0.0
+    monkeypatch.setattr(K_, "BLOCK_FLOATS", 6 * 64)  # blocks of 64 rows, the last one partial
+    monkeypatch.setattr(K_, "_n_threads", lambda size: threads)
+    for T in (1.0, 0.37, 2.0, 2.5):
+        R, s = _direct_scaled(P, T)
+        np.testing.assert_array_equal(K_.temp_scale(P, T), R / s[:, None])
+        np.testing.assert_array_equal(K_.max_temp_scaled(P, T), R.max(axis=1) / s)
+        U = P.copy()
+        np.testing.assert_array_equal(K_.max_temp_scaled(U, T, overwrite=True), R.max(axis=1) / s)
+        np.testing.assert_array_equal(U, R)  # our own copy, overwritten with R
+
+
+def test_log_norms_exact_for_every_block_size(monkeypatch):
+    rng = np.random.default_rng(3)
+    shifted = np.log(rng.dirichlet(np.ones(4) * 0.5, 1001).T)
+    shifted -= shifted.max(axis=0)
+    temps = [0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.0, 8.0, 1.25, 0.2]  # a repeat is fine
+    e = np.exp(shifted)
+    e2 = e * e
+    e5 = (e2 * e2) * e
+    s2 = np.sqrt(np.sqrt(e))
+    powers = {0.1: e5 * e5, 0.2: e5, 0.5: e2, 0.8: s2 * e, 1.0: e, 2.0: np.sqrt(e), 3.0: np.cbrt(e),
+              8.0: np.sqrt(s2), 5.0: np.exp(shifted * (1 / 5.0)), 1.25: np.exp(shifted * (1 / 1.25))}
+    expected = np.array([np.log(np.add.reduce(powers[T], axis=0)) for T in temps])
+    for floats in (4, 4 * 64, 4 * 1001, 10**6):
+        monkeypatch.setattr(K_, "BLOCK_FLOATS", floats)
+        np.testing.assert_array_equal(K_._log_norms(shifted, temps), expected)
+    np.testing.assert_allclose(expected[4], np.log(np.exp(shifted).sum(axis=0)), rtol=1e-13)
+
+
+def test_entropy_loss_prepared_grid_equals_a_later_call():
+    rng = np.random.default_rng(5)
+    N, K = 500, 4
+    P = rng.dirichlet(np.ones(K) * 0.3, N)
+    P[rng.random((N, K)) < 0.2] = 0.0
+    P[:, 1] += 1e-12
+    P /= P.sum(axis=1, keepdims=True)
+    L = np.where(rng.random((N, 3)) < 0.6, rng.integers(0, K, (N, 3)), -1)
+    L[:, 0] = rng.integers(0, K, N)
+    ann = check_annotations(L, n_classes=K)
+    n = np.bincount(ann.example, minlength=N).astype(float)
+    grid = K_.COARSE_TEMPERATURES
+    prepared = K_._EntropyLoss(P, ann, n, grid.min(), grid)
+    np.testing.assert_array_equal(prepared(grid), K_._EntropyLoss(P, ann, n, grid.min())(grid))
+    np.testing.assert_allclose(prepared(grid), [_dense_entropy(P, ann, T) for T in grid], rtol=1e-12, atol=1e-12)
