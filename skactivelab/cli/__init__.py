@@ -29,6 +29,7 @@ __all__ = ["InputFileError", "OutputPathError", "build_parser", "main", "make_mo
 
 def build_parser():
     """The ``skactivelab`` parser with every command; each sets ``func(args) -> int``."""
+    from ._ls_server import add_labelstudio_commands
     from ._simulate import add_simulation_commands
     from ._team import add_team_commands
 
@@ -43,6 +44,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     add_simulation_commands(sub)
     add_team_commands(sub)
+    add_labelstudio_commands(sub)
     return parser
 
 

@@ -1,0 +1,614 @@
+"""``skactivelab labelstudio round``: one active-learning round against a Label Studio server.
+
+Pull a project's tasks and annotations through Label Studio's API (the official
+``label-studio-sdk``, extra ``labelstudio``), score them with ``skactivelab
+score`` (the same reader and scorer as for an export file), and push the round
+back so that the team works from Label Studio's own screens:
+
+* every task gets one prediction of the round's model version
+  (``skactivelab-round-N``) whose ``score`` is its example's ActiveLab score and
+  whose ``result`` is empty (nothing is pre-filled for the annotator); the
+  project's model version is set to the round's, so the Data Manager's
+  prediction score column and uncertainty sampling use this round's scores;
+* a pick that needs a first label is its own task, marked in the task's
+  ``meta``; a pick to re-label gets a new task (a copy of the example's data plus
+  the example ID in ``skactivelab_example_id``, the field the readers join on);
+* the project's task sampling becomes uncertainty sampling (lowest score first),
+  unless ``--keep-sampling``.
+
+Nothing is deleted; running the same round again changes nothing; picks of earlier
+rounds that are still unanswered (pending) are left out of the batch. The plan
+(:func:`plan_round`) is computed from the pulled state alone, without a server, so
+it is tested on its own. See ``docs/label_studio_live.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._common import Progress, positive_int, seed
+from ._labelstudio import EXAMPLE_KEY
+
+__all__ = ["add_labelstudio_commands", "plan_round", "LabelStudioError"]
+
+#: Key of the task ``meta`` where each round records why it handed the task out.
+META_KEY = "skactivelab"
+MODEL_VERSION = "skactivelab-round-{}"
+UNCERTAINTY = "Uncertainty sampling"
+_ROUND_RE = re.compile(r"skactivelab-round-(\d+)\Z")
+
+ROUND_EXAMPLE = """\
+environment:
+  LABEL_STUDIO_URL      the server, like http://localhost:8080 (or --url)
+  LABEL_STUDIO_API_KEY  your access token (Account & Settings: a personal access token
+                        or a legacy token); never given on the command line
+
+example:
+  export LABEL_STUDIO_URL=http://localhost:8080 LABEL_STUDIO_API_KEY=...
+  skactivelab labelstudio round --project 3 --round 1 --pred-probs probs.csv \\
+      --batch 50 --suggest-annotators --dry-run
+  skactivelab labelstudio round --project 3 --round 1 --pred-probs probs.csv \\
+      --batch 50 --suggest-annotators --out-dir round1/
+
+--pred-probs: one row per example (task id in column 'id'), one column per class;
+out-of-fold for labeled examples. Details: docs/label_studio_live.md.
+"""
+
+
+class LabelStudioError(ValueError):
+    """The server could not be reached, refused a request, or holds something unexpected."""
+
+
+# --------------------------------------------------------------------------- the plan
+@dataclass
+class Plan:
+    """What a round changes on the server (all lists of plain dicts, JSON-ready)."""
+
+    model_version: str
+    batch: list  # one dict per pick, in rank order (see plan_round)
+    new_tasks: list  # [{"data", "meta", "predictions"}] to import
+    create_predictions: list  # [{"task", "score", "result", "model_version"}]
+    update_predictions: list  # [{"id", "task", "score", "old_score"}]
+    update_meta: list  # [{"task", "meta"}] (the whole new meta of the task)
+    project_changes: dict  # {field: (old, new)}
+    pending: list  # [{"task", "example_id", "round"}] left out of the batch
+    unchanged_predictions: int = 0
+    reused_tasks: int = 0
+    notes: list = field(default_factory=list)
+
+    @property
+    def changes(self):
+        return (len(self.new_tasks) + len(self.create_predictions)
+                + len(self.update_predictions) + len(self.update_meta)
+                + len(self.project_changes))
+
+
+def _example_of(task):
+    data = task.get("data") or {}
+    given = data.get(EXAMPLE_KEY) if isinstance(data, dict) else None
+    return str(task["id"]) if given in (None, "") else str(given)
+
+
+def _n_annotations(task):
+    """Annotations of a task of any kind (submitted or skipped): 0 means nobody answered."""
+    return sum(isinstance(a, dict) for a in task.get("annotations") or [])
+
+
+def _marks(task):
+    meta = task.get("meta") or {}
+    marks = meta.get(META_KEY) if isinstance(meta, dict) else None
+    return marks if isinstance(marks, dict) else {}
+
+
+def _same(a, b):
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def rounds_of(model_versions):
+    """Round numbers of ``skactivelab-round-N`` model versions."""
+    out = set()
+    for mv in model_versions:
+        m = _ROUND_RE.match(str(mv or ""))
+        if m:
+            out.add(int(m.group(1)))
+    return out
+
+
+def plan_round(tasks, predictions, scored, *, round_number, batch, project=None,
+               suggestions=None, keep_sampling=False):
+    """The changes of one round, from the pulled state alone (no server needed).
+
+    Parameters
+    ----------
+    tasks : list of dict
+        The project's tasks as Label Studio's JSON export gives them (``id``, ``data``,
+        ``meta``, ``annotations``).
+    predictions : list of dict
+        The project's predictions (``id``, ``task``, ``model_version``, ``score``).
+    scored : list of dict
+        Every example, best first: ``example_id``, ``score``, ``num_annotations``,
+        ``labeled_by`` (list), ``consensus_label``, ``consensus_quality``.
+    round_number : int
+    batch : int
+        Picks of this round, lowest scores first, leaving out examples with a task
+        handed out by an earlier round and not answered yet.
+    project : dict, optional
+        ``model_version`` and ``sampling`` of the project, to update.
+    suggestions : callable, optional
+        ``suggestions(picks) -> list of str`` (the suggested annotator of each pick,
+        "" for none).
+    keep_sampling : bool
+        Leave the project's task sampling as it is.
+    """
+    mv = MODEL_VERSION.format(round_number)
+    by_example = {}
+    for t in sorted(tasks, key=lambda t: int(t["id"])):
+        by_example.setdefault(_example_of(t), []).append(t)
+    score_of = {r["example_id"]: float(r["score"]) for r in scored}
+    missing = [x for x in by_example if x not in score_of]
+    if missing:
+        raise LabelStudioError(f"{len(missing)} example(s) of the project got no score "
+                               f"(first: {missing[0]!r})")
+
+    # pending: handed out by another round, nobody answered yet
+    pending, pending_examples = [], set()
+    for x, ts in by_example.items():
+        for t in ts:
+            other = sorted(k for k in _marks(t) if k != mv)
+            if other and _n_annotations(t) == 0:
+                pending.append({"task": int(t["id"]), "example_id": x, "round": other[-1]})
+                pending_examples.add(x)
+
+    picks = [dict(r) for r in scored if r["example_id"] not in pending_examples][:batch]
+    for k, r in enumerate(picks):
+        r["rank"] = k + 1
+        r["reason"] = "relabel" if int(r["num_annotations"]) > 0 else "first_label"
+    names = suggestions(picks) if suggestions is not None and picks else None
+    for k, r in enumerate(picks):
+        r["suggested_annotator"] = names[k] if names is not None else None
+
+    new_tasks, update_meta, reused = [], [], 0
+    for r in picks:
+        x = r["example_id"]
+        ts = by_example.get(x, [])
+        info = {"example_id": x, "rank": r["rank"], "score": float(r["score"]),
+                "reason": r["reason"], "num_annotations": int(r["num_annotations"]),
+                "labeled_by": list(r["labeled_by"])}
+        if r.get("consensus_label") not in (None, ""):
+            info["consensus_label"] = r["consensus_label"]
+            info["consensus_quality"] = float(r["consensus_quality"])
+        if r["suggested_annotator"] is not None:
+            info["suggested_annotator"] = r["suggested_annotator"] or None
+        # the task to hand out: one this round already marked, else an unanswered task of
+        # the example (its own task first), else a new copy (a re-label)
+        mine = [t for t in ts if mv in _marks(t)]
+        free = [t for t in ts if _n_annotations(t) == 0]
+        free.sort(key=lambda t: (str(t["id"]) != x, int(t["id"])))
+        target = (mine or free or [None])[0]
+        if target is None:
+            own = next((t for t in ts if str(t["id"]) == x), ts[0] if ts else None)
+            data = dict((own or {}).get("data") or {})
+            data[EXAMPLE_KEY] = x
+            new_tasks.append({"data": data, "meta": {META_KEY: {mv: info}},
+                              "predictions": [{"result": [], "score": float(r["score"]),
+                                               "model_version": mv}]})
+            r["task"] = None
+            continue
+        r["task"] = int(target["id"])
+        meta = dict(target.get("meta") or {})
+        marks = dict(_marks(target))
+        if mine:
+            reused += 1
+        if not _same(marks.get(mv), info):
+            marks[mv] = info
+            meta[META_KEY] = marks
+            update_meta.append({"task": int(target["id"]), "meta": meta})
+
+    # one prediction of this round per task, its score the example's score
+    existing = {}
+    for p in predictions:
+        if p.get("model_version") == mv:
+            existing.setdefault(int(p["task"]), []).append(p)
+    create, update, unchanged = [], [], 0
+    notes = []
+    for x, ts in by_example.items():
+        s = score_of[x]
+        for t in ts:
+            tid = int(t["id"])
+            ps = sorted(existing.get(tid, []), key=lambda p: int(p["id"]))
+            if not ps:
+                create.append({"task": tid, "score": s, "result": [], "model_version": mv})
+            elif ps[0].get("score") is not None and math.isclose(
+                    float(ps[0]["score"]), s, rel_tol=1e-12, abs_tol=1e-15):
+                unchanged += 1
+            else:
+                update.append({"id": int(ps[0]["id"]), "task": tid, "score": s,
+                               "old_score": ps[0].get("score")})
+            if len(ps) > 1:
+                notes.append(f"task {tid} has {len(ps)} predictions of {mv}; the Data Manager "
+                             "shows their mean score (the first one is kept up to date)")
+
+    changes = {}
+    project = project or {}
+    if project.get("model_version") != mv:
+        changes["model_version"] = (project.get("model_version") or "", mv)
+    if not keep_sampling and project.get("sampling") != UNCERTAINTY:
+        changes["sampling"] = (project.get("sampling") or "", UNCERTAINTY)
+    return Plan(model_version=mv, batch=picks, new_tasks=new_tasks, create_predictions=create,
+                update_predictions=update, update_meta=update_meta, project_changes=changes,
+                pending=pending, unchanged_predictions=unchanged, reused_tasks=reused,
+                notes=notes)
+
+
+# --------------------------------------------------------------------------- server
+class _Server:
+    """The few Label Studio calls a round makes, through the official SDK; every failure
+    becomes a :class:`LabelStudioError` naming the request and the fix."""
+
+    def __init__(self, url, api_key, timeout=120.0):
+        try:
+            from label_studio_sdk import LabelStudio
+        except ImportError:
+            raise LabelStudioError(
+                "the Label Studio SDK is not installed: pip install 'skactivelab[labelstudio]'"
+            ) from None
+        self.url = url.rstrip("/")
+        try:
+            self.ls = LabelStudio(base_url=self.url, api_key=api_key, timeout=timeout)
+        except Exception as exc:  # the SDK validates the token (expired, malformed)
+            raise LabelStudioError(f"LABEL_STUDIO_API_KEY was refused by the SDK ({exc}); "
+                                   "create a new access token in Label Studio (Account & "
+                                   "Settings)") from None
+
+    def call(self, what, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # ApiError, httpx errors: one line for the user
+            status = getattr(exc, "status_code", None)
+            body = getattr(exc, "body", None)
+            if status in (401, 403):
+                fix = ("check LABEL_STUDIO_API_KEY (an access token of a user of this project; "
+                       "Account & Settings in Label Studio)")
+            elif status == 404:
+                fix = "check --project (the number in the project's address)"
+            elif status is None:
+                fix = f"check that Label Studio runs at {self.url} (LABEL_STUDIO_URL or --url)"
+            else:
+                fix = "see the server's answer above"
+            detail = f"HTTP {status}: {str(body)[:300]}" if status is not None else (
+                f"{type(exc).__name__}: {exc}")
+            raise LabelStudioError(f"Label Studio at {self.url}: {what} failed ({detail}); "
+                                   f"{fix}") from None
+
+    def project(self, pid):
+        p = self.call(f"reading project {pid}", self.ls.projects.get, pid)
+        return {"id": p.id, "title": p.title, "model_version": p.model_version,
+                "sampling": p.sampling}
+
+    def export(self, pid):
+        chunks = self.call(f"exporting project {pid}", lambda: b"".join(
+            self.ls.projects.exports.download_sync(pid, export_type="JSON",
+                                                   download_all_tasks=True)))
+        try:
+            return json.loads(chunks)
+        except ValueError as exc:
+            raise LabelStudioError(f"the export of project {pid} is not JSON ({exc})") from None
+
+    def predictions(self, pid):
+        ps = self.call(f"listing the predictions of project {pid}", self.ls.predictions.list,
+                       project=pid)
+        return [{"id": p.id, "task": p.task, "model_version": p.model_version,
+                 "score": p.score} for p in ps]
+
+    def users(self):
+        us = self.call("listing users", self.ls.users.list)
+        return {str(u.id): u.email for u in us if getattr(u, "email", None)}
+
+    def import_tasks(self, pid, tasks):
+        r = self.call(f"importing {len(tasks)} task(s) into project {pid}",
+                      self.ls.projects.import_tasks, pid, request=tasks, return_task_ids=True)
+        return list(r.task_ids or [])
+
+    def import_predictions(self, pid, preds):
+        self.call(f"creating {len(preds)} prediction(s) in project {pid}",
+                  self.ls.projects.import_predictions, pid, request=preds)
+
+    def update_prediction(self, p):
+        self.call(f"updating prediction {p['id']}", self.ls.predictions.update, p["id"],
+                  score=p["score"])
+
+    def update_task_meta(self, tid, meta):
+        self.call(f"updating task {tid}", self.ls.tasks.update, str(tid), meta=meta)
+
+    def update_project(self, pid, **changes):
+        self.call(f"updating project {pid}", self.ls.projects.update, pid, **changes)
+
+
+def _connect(args):
+    url = args.url or os.environ.get("LABEL_STUDIO_URL")
+    key = os.environ.get("LABEL_STUDIO_API_KEY")
+    if not url:
+        raise LabelStudioError("no server: set LABEL_STUDIO_URL (like http://localhost:8080) "
+                               "or pass --url")
+    if not re.match(r"https?://", url):
+        raise LabelStudioError(f"--url/LABEL_STUDIO_URL {url!r} must start with http:// or "
+                               "https://")
+    if not key:
+        raise LabelStudioError("no access token: set LABEL_STUDIO_API_KEY to your token "
+                               "(Label Studio: Account & Settings > Personal Access Token)")
+    return _Server(url, key)
+
+
+# --------------------------------------------------------------------------- scoring
+def _with_emails(tasks, emails):
+    """The export with each ``completed_by`` user ID written as ``{"id", "email"}``, so
+    that annotators are named by their email everywhere (outputs, suggestions)."""
+    out = []
+    for t in tasks:
+        anns = []
+        for a in t.get("annotations") or []:
+            who = a.get("completed_by") if isinstance(a, dict) else None
+            if isinstance(who, int) and str(who) in emails:
+                a = {**a, "completed_by": {"id": who, "email": emails[str(who)]}}
+            anns.append(a)
+        out.append({**t, "annotations": anns})
+    return out
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _score(args, tasks, workdir, project_id):
+    """Run ``skactivelab score`` on the pulled tasks: every example ranked (the batch is
+    chosen afterwards, without the pending ones). Returns (scored, annotators, consensus
+    rows, export path) or an exit status."""
+    from . import main
+
+    export = Path(workdir) / f"labelstudio-project-{project_id}-export.json"
+    export.write_text(json.dumps(tasks, ensure_ascii=False))
+    out = Path(workdir) / "scored"
+    argv = ["score", "--annotations", str(export), "--pred-probs", args.pred_probs,
+            "--batch", str(10**12), "--out-dir", str(out), "--seed", str(args.seed), "--quiet"]
+    for opt in ("pred_probs_ids", "label_column", "example_column"):
+        if getattr(args, opt):
+            argv += ["--" + opt.replace("_", "-"), getattr(args, opt)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = main(argv)
+    if status != 0:
+        return status
+    scored = []
+    for r in _read_csv(out / "next_batch.csv"):
+        scored.append({"example_id": r["example_id"], "score": float(r["score"]),
+                       "num_annotations": int(r["num_annotations"]),
+                       "labeled_by": [a for a in r["labeled_by"].split(";") if a],
+                       "consensus_label": r["consensus_label"],
+                       "consensus_quality": r["consensus_quality"]})
+    return scored, _read_csv(out / "annotators.csv"), (out / "consensus.csv").read_text(), export
+
+
+def _suggester(annotators, max_per_annotator):
+    """``picks -> names``: the best annotator (CROWDLAB quality) who has not labeled the
+    pick's example, at most ``max_per_annotator`` picks each."""
+    from ..query import assign_annotators
+
+    names = [r["annotator_id"] for r in annotators]
+    quality = np.array([float(r["annotator_quality"]) if r["annotator_quality"] else np.nan
+                        for r in annotators])
+    pos = {a: j for j, a in enumerate(names)}
+
+    def suggest(picks):
+        if not names:
+            return [""] * len(picks)
+        eligible = np.ones((len(picks), len(names)), dtype=bool)
+        for i, r in enumerate(picks):
+            for a in r["labeled_by"]:
+                if a in pos:
+                    eligible[i, pos[a]] = False
+        who = assign_annotators(quality, eligible, max_per_annotator=max_per_annotator)
+        return ["" if j < 0 else names[j] for j in who.tolist()]
+
+    return suggest
+
+
+# --------------------------------------------------------------------------- apply
+def _apply(server, pid, plan, progress):
+    """Push the plan: new tasks (with their prediction), predictions, marks, and the
+    project's settings last (the Data Manager switches to the round once it is complete).
+    Each step is idempotent, so an interrupted round completes when run again."""
+    if plan.new_tasks:
+        ids = server.import_tasks(pid, plan.new_tasks)
+        it = iter(ids)
+        for r in plan.batch:
+            if r["task"] is None:
+                r["task"] = next(it, None)
+        progress(f"created {len(plan.new_tasks)} task(s) to re-label")
+    if plan.create_predictions:
+        for k in range(0, len(plan.create_predictions), 5000):
+            server.import_predictions(pid, plan.create_predictions[k:k + 5000])
+        progress(f"created {len(plan.create_predictions)} prediction(s)")
+    for p in plan.update_predictions:
+        server.update_prediction(p)
+    for m in plan.update_meta:
+        server.update_task_meta(m["task"], m["meta"])
+    if plan.project_changes:
+        server.update_project(pid, **{k: v[1] for k, v in plan.project_changes.items()})
+
+
+NEXT_COLUMNS = ("rank", "example_id", "task", "score", "reason", "num_annotations",
+                "labeled_by", "consensus_label", "consensus_quality", "suggested_annotator")
+
+
+def _batch_csv(plan):
+    from ._write import format_csv
+
+    rows = [[r["rank"], r["example_id"], "" if r.get("task") is None else r["task"],
+             repr(float(r["score"])), r["reason"], r["num_annotations"],
+             ";".join(r["labeled_by"]), r.get("consensus_label") or "",
+             r.get("consensus_quality") or "", r.get("suggested_annotator") or ""]
+            for r in plan.batch]
+    return format_csv(NEXT_COLUMNS, rows)
+
+
+def _summary(plan, project, server_url, n_tasks, n_examples, dry):
+    would = "would " if dry else ""
+    n_re = sum(r["reason"] == "relabel" for r in plan.batch)
+    lines = [
+        f"project {project['id']} ({project['title']!r}) at {server_url}: {n_tasks} task(s), "
+        f"{n_examples} example(s); round {plan.model_version}",
+        f"pending from earlier rounds: {len(plan.pending)} task(s) handed out and not answered "
+        f"yet ({len({p['example_id'] for p in plan.pending})} example(s)), left out of this batch",
+        f"batch: {len(plan.batch)} example(s): {n_re} re-label(s), {len(plan.batch) - n_re} "
+        "first label(s)",
+    ]
+    for r in plan.batch[:10]:
+        where = f"task {r['task']}" if r.get("task") is not None else "a new task"
+        who = f", suggested {r['suggested_annotator']}" if r.get("suggested_annotator") else ""
+        lines.append(f"  {r['rank']}. example {r['example_id']} ({r['reason']}, score "
+                     f"{float(r['score']):.4f}) on {where}{who}")
+    if len(plan.batch) > 10:
+        lines.append(f"  ... ({len(plan.batch) - 10} more)")
+    lines.append(
+        f"{would}create {len(plan.new_tasks)} task(s) to re-label; {would}create "
+        f"{len(plan.create_predictions)} and {would}update {len(plan.update_predictions)} "
+        f"prediction(s) ({plan.unchanged_predictions} unchanged); {would}mark "
+        f"{len(plan.update_meta)} task(s) in meta")
+    for k, (old, new) in plan.project_changes.items():
+        lines.append(f"{would}set the project's {k}: {old or '(none)'} -> {new}")
+    if plan.changes == 0:
+        lines.append("nothing to change: this round is already on the server")
+    elif dry:
+        lines.append("dry run: nothing was changed")
+    return "\n".join(lines)
+
+
+def _run_round(args):
+    from ._write import check_output_paths, write_files_atomically
+
+    progress = Progress(args.quiet)
+    outputs = []
+    if args.out_dir:
+        d = Path(args.out_dir)
+        outputs = [(d / n, "--out-dir") for n in ("next_batch.csv", "consensus.csv",
+                                                  "annotators.csv", "export.json")]
+        check_output_paths(outputs, {args.pred_probs: "--pred-probs"})
+    server = _connect(args)
+    project = server.project(args.project)
+    progress(f"connected to {server.url}, project {project['id']} ({project['title']!r})",
+             force=True)
+    tasks = server.export(args.project)
+    if not tasks:
+        raise LabelStudioError(f"project {args.project} has no task: import tasks first")
+    predictions = server.predictions(args.project)
+    later = sorted(n for n in rounds_of(p["model_version"] for p in predictions)
+                   if n > args.round)
+    if later:
+        raise LabelStudioError(
+            f"project {args.project} already has round {later[-1]} "
+            f"({MODEL_VERSION.format(later[-1])}); give --round {later[-1]} to run it again, "
+            f"or --round {later[-1] + 1} for the next one")
+    tasks = _with_emails(tasks, server.users())
+    progress(f"pulled {len(tasks)} task(s) and {len(predictions)} prediction(s)")
+    with tempfile.TemporaryDirectory(prefix="skactivelab-ls-") as tmp:
+        res = _score(args, tasks, tmp, args.project)
+        if isinstance(res, int):
+            return res
+        scored, annotators, consensus_csv, export = res
+        export_text = export.read_text()
+    suggest = _suggester(annotators, args.max_per_annotator) if args.suggest_annotators else None
+    plan = plan_round(tasks, predictions, scored, round_number=args.round, batch=args.batch,
+                      project=project, suggestions=suggest, keep_sampling=args.keep_sampling)
+    n_examples = len(scored)
+    if not args.dry_run and plan.changes:
+        try:
+            _apply(server, args.project, plan, progress)
+        except LabelStudioError as exc:
+            print(f"skactivelab: error: {exc}. The round is partly on the server: run the "
+                  "same command again to complete it.", file=sys.stderr)
+            return 1
+    if args.out_dir:
+        from ._team import ANNOTATOR_COLUMNS
+        from ._write import format_csv
+
+        d = Path(args.out_dir)
+        write_files_atomically({
+            d / "next_batch.csv": _batch_csv(plan),
+            d / "consensus.csv": consensus_csv,
+            d / "annotators.csv": format_csv(ANNOTATOR_COLUMNS,
+                                             [[r[c] for c in ANNOTATOR_COLUMNS]
+                                              for r in annotators]),
+            d / "export.json": export_text,
+        }, inputs={args.pred_probs: "--pred-probs"})
+    for note in plan.notes[:5]:
+        print(f"skactivelab: warning: {note}", file=sys.stderr)
+    print(_summary(plan, project, server.url, len(tasks), n_examples, args.dry_run))
+    return 0
+
+
+def add_labelstudio_commands(subparsers):
+    """Register ``labelstudio`` (with its ``round`` command) on the one parser."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    ls = subparsers.add_parser(
+        "labelstudio", help="active-learning rounds on a Label Studio server (its API)",
+        description="Work with a Label Studio server through its API (needs "
+        "pip install 'skactivelab[labelstudio]').", formatter_class=fmt)
+    sub = ls.add_subparsers(dest="ls_command", required=True)
+    r = sub.add_parser(
+        "round", help="pull a project, score it, push the round back",
+        description="One round: pull the project's tasks and annotations, score every example "
+        "with ActiveLab (as 'skactivelab score'), and push the round back: each task's "
+        "prediction score, the picks to (re)label (new tasks for re-labels), the project's "
+        "model version and task sampling. Idempotent; nothing is deleted.",
+        epilog=ROUND_EXAMPLE, formatter_class=fmt)
+    r.add_argument("--url", metavar="URL",
+                   help="the Label Studio server (default: $LABEL_STUDIO_URL)")
+    r.add_argument("--project", required=True, type=positive_int, metavar="ID",
+                   help="the project's ID (the number in its address)")
+    r.add_argument("--round", required=True, type=positive_int, metavar="N",
+                   help="the round's number: its predictions have model version "
+                   "skactivelab-round-N; the same N again re-runs (and completes) that round")
+    r.add_argument("--pred-probs", required=True, metavar="FILE",
+                   help="predicted probabilities of every example, keyed by task ID (column "
+                   "'id'): CSV or Parquet, or .npy with --pred-probs-ids; out-of-fold for "
+                   "labeled examples")
+    r.add_argument("--pred-probs-ids", metavar="FILE",
+                   help="the example ID of each row of a .npy --pred-probs, one per line")
+    r.add_argument("--example-column", metavar="NAME",
+                   help="the ID column of --pred-probs when it is not 'id'")
+    r.add_argument("--label-column", metavar="NAME",
+                   help="the name= of the <Choices> tag holding the class, when the labeling "
+                   "config has several")
+    r.add_argument("--batch", required=True, type=positive_int, metavar="B",
+                   help="how many examples to hand out this round")
+    r.add_argument("--suggest-annotators", action="store_true",
+                   help="suggest for each pick the best annotator (CROWDLAB quality) who has "
+                   "not labeled it (in the task's meta and next_batch.csv)")
+    r.add_argument("--max-per-annotator", type=positive_int, metavar="N",
+                   help="with --suggest-annotators, at most N picks per annotator")
+    r.add_argument("--keep-sampling", action="store_true",
+                   help="leave the project's task sampling as it is (default: uncertainty "
+                   "sampling, so the labeling stream hands out the lowest scores first)")
+    r.add_argument("--dry-run", action="store_true",
+                   help="show what the round would change, and change nothing")
+    r.add_argument("--out-dir", metavar="DIR",
+                   help="also write next_batch.csv, consensus.csv, annotators.csv and the "
+                   "pulled export.json here")
+    r.add_argument("--seed", type=seed, default=0,
+                   help="seed for majority-vote tie-breaks (default: 0)")
+    r.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    r.set_defaults(func=_run_round)
+    return subparsers
