@@ -249,7 +249,7 @@ class _Builder:
                 return
         self.pairs[(i, j)] = new
 
-    def table(self, fmt, row_label):
+    def table(self, fmt, row_label, lists_every_task=False):
         """The labels kept, in the order in which they were given."""
         kept = sorted(self.pairs.items(), key=lambda kv: kv[1][1])
         names = {}
@@ -268,7 +268,7 @@ class _Builder:
             annotator=ints([k[1] for k, _ in kept]), label_code=ints(label_code),
             label_names=list(names), line=ints([v[3] for _, v in kept]),
             example_line=ints(self.ex_line), row_label=row_label, task_data=self.data,
-            notes=notes, aliases=self.aliases,
+            notes=notes, aliases=self.aliases, lists_every_task=lists_every_task,
         )
 
 
@@ -436,7 +436,8 @@ def _read_full(path, tasks, label_column, classes=None):
         raise InputFileError(path, None,
                              f"annotations answer several <Choices> tags {sorted(map(str, from_names))}",
                              "Pass --label-column NAME to say which tag holds the class.")
-    return b.table("labelstudio-json", "task")
+    unannotated = any(not (t.get("annotations") or t.get("completions")) for t in tasks)
+    return b.table("labelstudio-json", "task", lists_every_task=unannotated)
 
 
 def _json_columns(records, keys, meta):
@@ -564,7 +565,8 @@ def _records_table(path, records, line_of, fmt, label_column, row_label, classes
         got = _record_label(r, label, fmt, fail)
         if got is not None:
             b.add(i, x, *got[:2], got[2], line)
-    return b.table(fmt, row_label)
+    unannotated = any(_empty(r.get("annotator")) for r in records)
+    return b.table(fmt, row_label, lists_every_task=unannotated)
 
 
 def read_ls_json(path, label_column=None, classes=None):

@@ -103,8 +103,10 @@ def _example_of(task):
 
 
 def _n_annotations(task):
-    """Annotations of a task of any kind (submitted or skipped): 0 means nobody answered."""
-    return sum(isinstance(a, dict) for a in task.get("annotations") or [])
+    """Submitted annotations of a task: 0 means nobody answered it yet. A skipped
+    (cancelled) annotation is no answer: Label Studio hands the task to others."""
+    return sum(isinstance(a, dict) and not a.get("was_cancelled")
+               for a in task.get("annotations") or [])
 
 
 def _marks(task):

@@ -260,6 +260,22 @@ def _copy_rows_note(ann, tab):
             "not used, the row of each example is"]
 
 
+def _pool_rows_note(ann, tab):
+    """Said when probability rows name tasks that Label Studio's default export (annotated
+    tasks only) does not list: they are scored as unlabeled tasks."""
+    if not ann.format.startswith("labelstudio") or ann.lists_every_task or tab.ids is None:
+        return []
+    known = ann.example_ids.concat(ListColumn(list(ann.aliases or ())))
+    pool = tab.ids.take(np.flatnonzero(tab.ids.positions_in(known) < 0))
+    if not pool:
+        return []
+    return [f"{tab.path}: {len(pool)} row(s) name tasks that {ann.path} does not list "
+            f"({shown(pool)}): the export lists annotated tasks only (Label Studio's "
+            "default), so these are scored as unlabeled tasks; the export has no data of "
+            "theirs for --tasks-out: label them in Label Studio directly, or export with "
+            "all tasks"]
+
+
 # --------------------------------------------------------------------------- the command
 def _pool_files(args):
     """The Parquet files of a streamed pool, or None for one CSV/.npy pool file (or none)."""
@@ -307,7 +323,7 @@ def _score(args, progress, files, pool_files, client):
         s_lab, s_unl, pool_ids, n_pool, res = _scores(args, inputs, pool_files, client, progress)
     batch, cons_rows, annot_rows = _results(args, inputs, res, s_lab, s_unl, pool_ids)
     ann = inputs.ann
-    batch.notes += _copy_rows_note(ann, inputs.tab)
+    batch.notes += _copy_rows_note(ann, inputs.tab) + _pool_rows_note(ann, inputs.tab)
     written = write_outputs(args, files, batch, cons_rows, annot_rows, ann.task_data)
     say_notes(ann, batch)
     warnings_to_stderr(caught)

@@ -136,6 +136,10 @@ class AnnotationTable:
     #: task ID -> example ID of Label Studio tasks that carry the example ID of another task
     #: (imported from ``--tasks-out``); their labels count for that example
     aliases: dict | None = None
+    #: a Label Studio export that lists tasks nobody annotated (exported with all tasks):
+    #: a probability row of another ID is then stale; Label Studio's default export lists
+    #: only annotated tasks, and such rows are the unlabeled pool
+    lists_every_task: bool = False
 
     @property
     def label(self):
