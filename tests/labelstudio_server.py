@@ -112,7 +112,9 @@ def _venv(path, packages, log, marker_text):
         shutil.rmtree(path)
     if _run([sys.executable, "-m", "venv", str(path)], log):
         raise RuntimeError(f"python -m venv {path} failed")
-    if _run([str(py), "-m", "pip", "install", "--quiet", *packages], log):
+    # no byte-compiling at install: Python compiles what it imports, far less CPU on a
+    # machine that runs the test suite at the same time
+    if _run([str(py), "-m", "pip", "install", "--quiet", "--no-compile", *packages], log):
         return None, time.monotonic() - t0, False
     marker.write_text(marker_text)
     return py, time.monotonic() - t0, False
@@ -240,7 +242,7 @@ def start(state, port=None, timeout=600):
         if home != state and reused_c:  # a cached client: reinstall skactivelab itself only
             t1 = time.monotonic()
             if _run([str(client_py), "-m", "pip", "install", "--quiet", "--no-deps",
-                     "--force-reinstall", str(src)], client_log):
+                     "--no-compile", "--force-reinstall", str(src)], client_log):
                 client_py = None
             t_c = time.monotonic() - t1
         if client_py is None:
@@ -272,6 +274,17 @@ def start(state, port=None, timeout=600):
     except Exception as exc:  # noqa: BLE001 - reported to the waiting tests
         _write_status(state, phase="failed", error=f"{type(exc).__name__}: {exc}")
         return 1
+
+
+def start_in_background(state=None):
+    """Start the job in a process of its own; returns (state directory, process)."""
+    import tempfile
+
+    state = state or tempfile.mkdtemp(prefix="skactivelab-ls-")
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "start",
+                             "--state", str(state)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return str(state), proc
 
 
 def stop(state):

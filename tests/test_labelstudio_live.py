@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -44,15 +43,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # --------------------------------------------------------------------------- server
 @pytest.fixture(scope="session")
-def server():
-    """The ready status of the server (url, admin token, client python)."""
+def server(request):
+    """The ready status of the server (url, admin token, client python). The job was
+    started by .ci/run (SKACTIVELAB_LS_STATE) or at collection (conftest.py); else here."""
     state = os.environ.get("SKACTIVELAB_LS_STATE")
-    started = None
-    if not state:
-        state = tempfile.mkdtemp(prefix="skactivelab-ls-")
-        started = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("labelstudio_server.py")), "start",
-             "--state", state], stdin=subprocess.DEVNULL)
+    started = getattr(request.config, "_skactivelab_ls_job", None)
+    if started is not None:
+        state = started[0]
+    elif not state:
+        started = lss.start_in_background()
+        state = started[0]
     try:
         st = lss.wait_ready(state, timeout=900)
         if st["phase"] == "install_failed":
@@ -61,7 +61,7 @@ def server():
         yield st
     finally:
         if started is not None:
-            started.wait()
+            started[1].wait()
             lss.stop(state)
 
 

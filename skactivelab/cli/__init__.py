@@ -2,7 +2,8 @@
 
 Commands: ``score`` (``_score.py``) and ``fit`` (``_fit.py``) on your annotation
 files, their options in ``_team.py`` and what they share in ``_batch.py``;
-``demo`` and ``benchmark`` (simulations; ``_simulate.py``). Input files become
+``demo`` and ``benchmark`` (simulations; ``_simulate.py``); ``labelstudio
+round`` (a Label Studio server through its API; ``_ls_server.py``). Input files become
 the types of ``_tables.py``: tables are read by ``_tabular.py`` (pyarrow's
 columnar readers, else the ``csv`` module) into the columns of ``_columns.py``;
 annotations and features by ``_files.py``, Label Studio exports by
