@@ -366,6 +366,22 @@ def test_two_rounds_against_label_studio(server, oracle, tmp_path):
             open_tasks.setdefault(example_of(t), []).append(t["id"])
     assert all(len(v) == 1 for v in open_tasks.values()), open_tasks
 
+    # round 2 again with a retrained model: the round's predictions are updated in place
+    n_preds, n_tasks = len(team.predictions()), len(team.tasks())
+    for t in team.task_ids:
+        team.P[t] = 0.8 * team.P[t] + 0.2 * np.roll(team.P[t], 1)
+    probs = team.probs_csv()
+    code, out, err = team.run("--round", "2", "--pred-probs", probs, "--batch", str(BATCH),
+                              "--suggest-annotators")
+    assert code == 0, err
+    assert f"create 0 and update {n_tasks} prediction(s)" in out
+    new_tasks = len(team.tasks()) - n_tasks  # copies for new re-label picks, if any
+    assert len(team.predictions()) == n_preds + new_tasks
+    want = team.expected_scores(oracle)
+    got = round_scores(team, 2)
+    for t in team.tasks():
+        assert got[t["id"]] == pytest.approx(want[example_of(t)], rel=0, abs=1e-9)
+
     # round 2 again: nothing changes; an earlier round is refused
     after2 = snapshot(team)
     code, out, err = team.run("--round", "2", "--pred-probs", probs, "--batch", str(BATCH),

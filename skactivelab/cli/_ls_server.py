@@ -523,7 +523,13 @@ def _run_round(args):
             f"project {args.project} already has round {later[-1]} "
             f"({MODEL_VERSION.format(later[-1])}); give --round {later[-1]} to run it again, "
             f"or --round {later[-1] + 1} for the next one")
-    tasks = _with_emails(tasks, server.users())
+    try:
+        emails = server.users()
+    except LabelStudioError:  # a token that may not list users: name annotators by user ID
+        emails = {}
+        print("skactivelab: warning: this access token cannot list Label Studio's users: "
+              "annotators are named by their user ID", file=sys.stderr)
+    tasks = _with_emails(tasks, emails)
     progress(f"pulled {len(tasks)} task(s) and {len(predictions)} prediction(s)")
     with tempfile.TemporaryDirectory(prefix="skactivelab-ls-") as tmp:
         res = _score(args, tasks, tmp, args.project)
