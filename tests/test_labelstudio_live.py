@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.error
@@ -60,9 +61,10 @@ def server(request):
                         f"{st.get('error')}")
         yield st
     finally:
-        if started is not None:
+        if started is not None:  # started for this session: stop it, remove its files
             started[1].wait()
             lss.stop(state)
+            shutil.rmtree(state, ignore_errors=True)
 
 
 class Client:
