@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 import urllib.error
@@ -64,7 +63,7 @@ def server(request):
         if started is not None:  # started for this session: stop it, remove its files
             started[1].wait()
             lss.stop(state)
-            shutil.rmtree(state, ignore_errors=True)
+            lss.remove_in_background(state)
 
 
 class Client:
