@@ -283,8 +283,22 @@ def start_in_background(state=None):
     state = state or tempfile.mkdtemp(prefix="skactivelab-ls-")
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "start",
                              "--state", str(state)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     return str(state), proc
+
+
+def end_background(state, proc):
+    """End a job of start_in_background, finished or not (its process group: pip too),
+    stop its server, and remove its files."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    stop(state)
+    remove_in_background(state)
 
 
 def remove_in_background(state):

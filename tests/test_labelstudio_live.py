@@ -45,11 +45,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def server(request):
     """The ready status of the server (url, admin token, client python). The job was
-    started by .ci/run (SKACTIVELAB_LS_STATE) or at collection (conftest.py); else here."""
+    started by .ci/run (SKACTIVELAB_LS_STATE) or at collection (conftest.py, which ends
+    it with the session); else here."""
     state = os.environ.get("SKACTIVELAB_LS_STATE")
-    started = getattr(request.config, "_skactivelab_ls_job", None)
-    if started is not None:
-        state = started[0]
+    started = None
+    job = getattr(request.config, "_skactivelab_ls_job", None)
+    if job is not None:
+        state = job[0]
     elif not state:
         started = lss.start_in_background()
         state = started[0]
@@ -60,10 +62,8 @@ def server(request):
                         f"{st.get('error')}")
         yield st
     finally:
-        if started is not None:  # started for this session: stop it, remove its files
-            started[1].wait()
-            lss.stop(state)
-            lss.remove_in_background(state)
+        if started is not None:
+            lss.end_background(*started)
 
 
 class Client:
