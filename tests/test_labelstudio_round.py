@@ -15,8 +15,8 @@ from skactivelab import cli
 from skactivelab.cli._ls_server import (
     META_KEY,
     LabelStudioError,
-    _suggester,
     _with_emails,
+    pending_tasks,
     plan_round,
     rounds_of,
 )
@@ -37,6 +37,25 @@ def scored(rows):
             "consensus_label": "A" if n else "", "consensus_quality": "0.6" if n else ""}
            for x, s, n, by in rows]
     return sorted(out, key=lambda r: r["score"])
+
+
+def plan_of(tasks, predictions, s, *, round_number, batch, **kw):
+    """The plan as the command makes it: pending tasks from the pulled state, the batch the
+    lowest scores of the other examples (the batch itself is ``score``'s, tested with it),
+    each pick described as ``Batch.picks()`` does."""
+    pending = pending_tasks(tasks, round_number)
+    held = {p["example_id"] for p in pending}
+    picks = []
+    for r in [r for r in s if r["example_id"] not in held][:batch]:
+        m = {"example_id": r["example_id"], "rank": len(picks) + 1, "score": r["score"],
+             "reason": "relabel" if r["num_annotations"] else "first_label",
+             "num_annotations": r["num_annotations"], "labeled_by": r["labeled_by"]}
+        if r["consensus_label"]:
+            m.update(consensus_label=r["consensus_label"],
+                     consensus_quality=float(r["consensus_quality"]))
+        picks.append(m)
+    return plan_round(tasks, predictions, {r["example_id"]: r["score"] for r in s}, picks,
+                      round_number=round_number, pending=pending, **kw)
 
 
 def apply(tasks, predictions, project, plan):
@@ -71,7 +90,7 @@ def state():
 
 def test_first_round_plan(state):
     tasks, preds, s, project = state
-    plan = plan_round(tasks, preds, s, round_number=1, batch=3, project=project)
+    plan = plan_of(tasks, preds, s, round_number=1, batch=3, project=project)
     # the three lowest scores: 3 (first label), 2 and 5 (re-labels)
     assert [r["example_id"] for r in plan.batch] == ["3", "2", "5"]
     assert [r["reason"] for r in plan.batch] == ["first_label", "relabel", "relabel"]
@@ -95,9 +114,9 @@ def test_first_round_plan(state):
 
 def test_same_round_again_changes_nothing(state):
     tasks, preds, s, project = state
-    plan = plan_round(tasks, preds, s, round_number=1, batch=3, project=project)
+    plan = plan_of(tasks, preds, s, round_number=1, batch=3, project=project)
     after = apply(tasks, preds, project, plan)
-    again = plan_round(*after[:2], s, round_number=1, batch=3, project=after[2])
+    again = plan_of(*after[:2], s, round_number=1, batch=3, project=after[2])
     assert again.changes == 0
     assert again.unchanged_predictions == 7 and again.reused_tasks == 3
     assert [r["example_id"] for r in again.batch] == ["3", "2", "5"]
@@ -106,7 +125,7 @@ def test_same_round_again_changes_nothing(state):
     assert t5["meta"][META_KEY]["skactivelab-round-1"]["labeled_by"] == ["1"]
     # new scores (another model) update the round's predictions, nothing is added
     s2 = [{**r, "score": r["score"] + 0.01} for r in s]
-    upd = plan_round(*after[:2], s2, round_number=1, batch=3, project=after[2])
+    upd = plan_of(*after[:2], s2, round_number=1, batch=3, project=after[2])
     assert len(upd.update_predictions) == 7 and not upd.create_predictions
     assert not upd.new_tasks and len(upd.update_meta) == 3  # the scores in the marks changed
     assert {round(u["score"] - u["old_score"], 12) for u in upd.update_predictions} == {0.01}
@@ -114,7 +133,7 @@ def test_same_round_again_changes_nothing(state):
 
 def test_pending_picks_are_left_out_of_the_next_round(state):
     tasks, preds, s, project = state
-    plan = plan_round(tasks, preds, s, round_number=1, batch=3, project=project)
+    plan = plan_of(tasks, preds, s, round_number=1, batch=3, project=project)
     tasks, preds, project = apply(tasks, preds, project, plan)
     # the copy of example 2 is answered; task 3 (first label) was skipped (cancelled: no
     # answer, Label Studio hands it to others) and the copy of example 5 is still open
@@ -124,7 +143,7 @@ def test_pending_picks_are_left_out_of_the_next_round(state):
         {"id": 10, "completed_by": 2, "was_cancelled": True}]
     s2 = scored([(1, 0.50, 2, ["1", "2"]), (2, 0.05, 2, ["1", "3"]), (3, 0.10, 0, []),
                  (4, 0.70, 0, []), (5, 0.01, 1, ["1"])])
-    plan2 = plan_round(tasks, preds, s2, round_number=2, batch=3, project=project)
+    plan2 = plan_of(tasks, preds, s2, round_number=2, batch=3, project=project)
     copy5 = next(t for t in tasks if t["data"].get("skactivelab_example_id") == "5")
     assert sorted(plan2.pending, key=lambda p: p["task"]) == [
         {"task": 3, "example_id": "3", "round": "skactivelab-round-1"},
@@ -146,26 +165,18 @@ def test_keep_sampling_duplicate_predictions_and_errors(state):
     preds = [{"id": 1, "task": 1, "model_version": "skactivelab-round-1", "score": 0.5},
              {"id": 2, "task": 1, "model_version": "skactivelab-round-1", "score": 0.4},
              {"id": 3, "task": 2, "model_version": "other-model", "score": 0.9}]
-    plan = plan_round(tasks, preds, s, round_number=1, batch=1, project=project,
+    plan = plan_of(tasks, preds, s, round_number=1, batch=1, project=project,
                       keep_sampling=True)
     assert "sampling" not in plan.project_changes
     assert plan.unchanged_predictions == 1 and len(plan.create_predictions) == 4
     assert any("task 1 has 2 predictions" in n for n in plan.notes)
     with pytest.raises(LabelStudioError, match="got no score"):
-        plan_round(tasks + [task(9)], [], s, round_number=1, batch=1)
+        plan_of(tasks + [task(9)], [], s, round_number=1, batch=1)
     assert rounds_of(["skactivelab-round-3", "skactivelab-round-12", "x", None,
                       "skactivelab-round-2b"]) == {3, 12}
 
 
-def test_suggestions_and_annotator_emails():
-    ann = [{"annotator_id": "a@x", "annotator_quality": "0.9"},
-           {"annotator_id": "b@x", "annotator_quality": "0.5"},
-           {"annotator_id": "c@x", "annotator_quality": ""}]
-    picks = [{"labeled_by": ["a@x"]}, {"labeled_by": []}, {"labeled_by": []},
-             {"labeled_by": ["a@x", "b@x", "c@x"]}]
-    assert _suggester(ann, None)(picks) == ["b@x", "a@x", "a@x", ""]
-    assert _suggester(ann, 1)(picks) == ["b@x", "a@x", "c@x", ""]
-    assert _suggester([], None)(picks[:2]) == ["", ""]
+def test_annotator_emails():
     tasks = [task(1, 2)]
     out = _with_emails(tasks, {"1": "one@x"})
     assert [a["completed_by"] for a in out[0]["annotations"]] == [{"id": 1, "email": "one@x"}, 2]
@@ -219,6 +230,6 @@ def test_sorted_scores_pick_lowest():
     sc = rng.random(20)
     tasks = [task(i + 1) for i in rng.permutation(20)]
     s = scored([(i + 1, float(sc[i]), 0, []) for i in range(20)])
-    plan = plan_round(tasks, [], s, round_number=4, batch=5)
+    plan = plan_of(tasks, [], s, round_number=4, batch=5)
     assert [r["example_id"] for r in plan.batch] == [str(i + 1) for i in np.argsort(sc)[:5]]
     assert [r["rank"] for r in plan.batch] == [1, 2, 3, 4, 5]

@@ -14,10 +14,14 @@ import numpy as np
 from .._annotations import Annotations
 from .._models import make_model
 from ._batch import (
+    AnnotatorTable,
     Batch,
-    annotator_rows,
+    ConsensusTable,
     check_options,
-    consensus_rows,
+    consensus_line,
+    pending_examples,
+    pending_lines,
+    pending_note,
     inputs_of,
     outputs,
     read_annotations_of,
@@ -122,28 +126,33 @@ def _fitted(args, X, y, ann, progress):
 
 
 def _fit_results(args, clf, ids, ann, y):
-    """The next batch and the rows of consensus.csv and annotators.csv."""
+    """The next batch, the consensus table and the annotator table."""
     lab_idx = np.flatnonzero(clf.labeled_mask_)
     n_ann = clf.n_annotations_
     cons_all = np.asarray(clf.consensus_labels_, dtype=object)
-    cons_rows = consensus_rows([ids[i] for i in lab_idx], cons_all[lab_idx],
+    consensus = ConsensusTable([ids[i] for i in lab_idx], cons_all[lab_idx],
                                clf.consensus_quality_[lab_idx],
                                clf.label_quality_.annotator_agreement, n_ann[lab_idx])
     worst = ["" if w is None or (isinstance(w, (int, np.integer)) and w == -1) else w
              for w in np.asarray(clf.worst_class_, dtype=object)]
     aq = np.asarray(clf.annotator_quality_, dtype=float)
-    annot_rows = annotator_rows(list(clf.annotator_ids_), aq, clf.agreement_with_consensus_,
-                                worst, clf.num_examples_labeled_)
+    lab_row = np.cumsum(clf.labeled_mask_) - 1
+    annotators = AnnotatorTable.build(
+        list(clf.annotator_ids_), clf.label_quality_.post_pred_probs, lab_row[y.example],
+        y.annotator, y.label, quality=aq, agreement=clf.agreement_with_consensus_, worst=worst)
+    held = pending_examples(args, ann)
+    skip = ListColumn(ids).positions_in(held) >= 0 if len(held) else None
     batch = Batch(ListColumn(ids), clf.active_learning_scores_, n_ann, args.batch,
                   ann_row=y.example, ann_annotator=y.annotator, annotator_ids=ann.annotator_ids,
                   consensus=["" if c is None else c for c in cons_all],
                   quality=clf.consensus_quality_,
                   annotator_quality=aq if args.suggest_annotators else None,
-                  max_per_annotator=args.max_per_annotator)
-    return batch, cons_rows, annot_rows
+                  max_per_annotator=args.max_per_annotator, exclude=skip)
+    batch.notes += pending_note(args, ann)
+    return batch, consensus, annotators, held
 
 
-def _summary(args, clf, ids, ann, annot_rows, batch):
+def _summary(args, clf, ids, ann, annotators, batch):
     """What ``fit`` prints: counts, the model, consensus, the annotators, the batch."""
     names = np.asarray(clf.classes_, dtype=object)
     lab_idx = np.flatnonzero(clf.labeled_mask_)
@@ -157,20 +166,14 @@ def _summary(args, clf, ids, ann, annot_rows, batch):
         f"{ann.n_annotators} annotators, {ann.n_labels} labels, {len(names)} classes",
         f"model: {args.model}, {clf.n_splits_}-fold cross-validation, seed {args.seed}; "
         f"CROWDLAB model weight {float(np.mean(clf.model_weight_)):.3f}",
-        f"consensus: mean quality {np.mean(quality):.3f}; {int((quality < 0.5).sum())} "
-        "example(s) below 0.5; " + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
+        consensus_line(quality) + "; " + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
     ]
-    shown_rows = [r for r in annot_rows if r[1] != ""][:3]
-    lines.append("annotators, worst first: " + "; ".join(
-        f"{r[0]} quality {float(r[1] or 'nan'):.3f}, agreement {float(r[2] or 'nan'):.3f}, "
-        f"worst class {r[3] or '-'}, {r[4]} labels" for r in shown_rows)
-        + (f"; ... ({len(annot_rows)} in {Path(args.out_dir) / 'annotators.csv'})"
-           if len(annot_rows) > 3 else ""))
-    rated = [r for r in annot_rows if r[1] != ""]
-    if rated:
-        r = rated[-1]
-        lines.append(f"best annotator: {r[0]} quality {float(r[1] or 'nan'):.3f}, {r[4]} labels")
+    lines += annotators.summary()
+    lines.append(f"(every annotator: {Path(args.out_dir) / 'annotators.csv'})")
     lines.append(f"next batch: {batch.summary()}")
+    share = batch.share_summary()
+    if share:
+        lines.append(share)
     return lines
 
 
@@ -185,11 +188,11 @@ def run_fit(args):
     clf, caught = _fitted(args, X, y, ann, progress)
     t_fit = time.perf_counter() - t0
     progress("fitted; writing the outputs")
-    batch, cons_rows, annot_rows = _fit_results(args, clf, ids, ann, y)
-    written = write_outputs(args, inputs, batch, cons_rows, annot_rows, ann.task_data)
+    batch, consensus, annotators, held = _fit_results(args, clf, ids, ann, y)
+    written = write_outputs(args, inputs, batch, consensus, annotators, ann.task_data)
     say_notes(ann, batch)
     warnings_to_stderr(caught)
-    lines = _summary(args, clf, ids, ann, annot_rows, batch)
+    lines = _summary(args, clf, ids, ann, annotators, batch) + pending_lines(batch, held)
     lines.append(f"wrote {', '.join(map(str, written))} "
                  f"in {time.perf_counter() - t0:.1f} s (fit {t_fit:.1f} s)")
     print("\n".join(lines), file=summary_stream(args))

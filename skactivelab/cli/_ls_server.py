@@ -25,24 +25,22 @@ it is tested on its own. See ``docs/label_studio_live.md``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
-import io
+import dataclasses
 import json
 import math
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
+from ._batch import ANNOTATOR_COLUMNS, CONSENSUS_COLUMNS, consensus_line, fmt_float
 from ._common import Progress, positive_int, seed
-from ._labelstudio import EXAMPLE_KEY
+from ._labelstudio import EXAMPLE_KEY, read_ls_tasks
+from ._score import score_results
+from ._write import check_output_paths, format_csv, write_files_atomically
 
-__all__ = ["add_labelstudio_commands", "plan_round", "LabelStudioError"]
+__all__ = ["add_labelstudio_commands", "pending_tasks", "plan_round", "LabelStudioError"]
 
 #: Key of the task ``meta`` where each round records why it handed the task out.
 META_KEY = "skactivelab"
@@ -129,105 +127,84 @@ def rounds_of(model_versions):
     return out
 
 
-def plan_round(tasks, predictions, scored, *, round_number, batch, project=None,
-               suggestions=None, keep_sampling=False):
-    """The changes of one round, from the pulled state alone (no server needed).
-
-    Parameters
-    ----------
-    tasks : list of dict
-        The project's tasks as Label Studio's JSON export gives them (``id``, ``data``,
-        ``meta``, ``annotations``).
-    predictions : list of dict
-        The project's predictions (``id``, ``task``, ``model_version``, ``score``).
-    scored : list of dict
-        Every example, best first: ``example_id``, ``score``, ``num_annotations``,
-        ``labeled_by`` (list), ``consensus_label``, ``consensus_quality``.
-    round_number : int
-    batch : int
-        Picks of this round, lowest scores first, leaving out examples with a task
-        handed out by an earlier round and not answered yet.
-    project : dict, optional
-        ``model_version`` and ``sampling`` of the project, to update.
-    suggestions : callable, optional
-        ``suggestions(picks) -> list of str`` (the suggested annotator of each pick,
-        "" for none).
-    keep_sampling : bool
-        Leave the project's task sampling as it is.
-    """
+def pending_tasks(tasks, round_number):
+    """Tasks handed out earlier and not answered yet: marked by another round (in
+    ``meta``), or carrying an example ID of ours (a copy made by ``--tasks-out`` or a
+    round) without this round's mark. ``[{"task", "example_id", "round"}]``; ``round`` is
+    the model version of the round that handed it out ("import" for ``--tasks-out``)."""
     mv = MODEL_VERSION.format(round_number)
+    out = []
+    for t in sorted(tasks, key=lambda t: int(t["id"])):
+        if _n_annotations(t):
+            continue
+        marks = _marks(t)
+        other = sorted(k for k in marks if k != mv)
+        data = t.get("data") if isinstance(t.get("data"), dict) else {}
+        copied = data.get(EXAMPLE_KEY) not in (None, "") and mv not in marks
+        if other or copied:
+            out.append({"task": int(t["id"]), "example_id": _example_of(t),
+                        "round": other[-1] if other else "import"})
+    return out
+
+
+def _by_example(tasks, scores):
+    """``{example ID: [tasks]}`` (task ID order); every example must have a score."""
     by_example = {}
     for t in sorted(tasks, key=lambda t: int(t["id"])):
         by_example.setdefault(_example_of(t), []).append(t)
-    score_of = {r["example_id"]: float(r["score"]) for r in scored}
-    missing = [x for x in by_example if x not in score_of]
+    missing = [x for x in by_example if x not in scores]
     if missing:
         raise LabelStudioError(f"{len(missing)} example(s) of the project got no score "
                                f"(first: {missing[0]!r})")
+    return by_example
 
-    # pending: handed out by another round, nobody answered yet
-    pending, pending_examples = [], set()
-    for x, ts in by_example.items():
-        for t in ts:
-            other = sorted(k for k in _marks(t) if k != mv)
-            if other and _n_annotations(t) == 0:
-                pending.append({"task": int(t["id"]), "example_id": x, "round": other[-1]})
-                pending_examples.add(x)
 
-    picks = [dict(r) for r in scored if r["example_id"] not in pending_examples][:batch]
-    for k, r in enumerate(picks):
-        r["rank"] = k + 1
-        r["reason"] = "relabel" if int(r["num_annotations"]) > 0 else "first_label"
-    names = suggestions(picks) if suggestions is not None and picks else None
-    for k, r in enumerate(picks):
-        r["suggested_annotator"] = names[k] if names is not None else None
+def _new_copy(x, ts, info, mv):
+    """A new task to re-label example ``x``: its data plus the example ID."""
+    own = next((t for t in ts if str(t["id"]) == x), ts[0] if ts else None)
+    data = dict((own or {}).get("data") or {})
+    data[EXAMPLE_KEY] = x
+    return {"data": data, "meta": {META_KEY: {mv: info}},
+            "predictions": [{"result": [], "score": info["score"], "model_version": mv}]}
 
+
+def _hand_out(picks, by_example, mv):
+    """Where each pick goes: a task this round already marked, else an unanswered task of
+    the example (its own task first), else a new copy (a re-label). Sets ``task`` of each
+    pick (None: a new task); returns ``(new_tasks, update_meta, reused)``."""
     new_tasks, update_meta, reused = [], [], 0
     for r in picks:
         x = r["example_id"]
         ts = by_example.get(x, [])
-        info = {"example_id": x, "rank": r["rank"], "score": float(r["score"]),
-                "reason": r["reason"], "num_annotations": int(r["num_annotations"]),
-                "labeled_by": list(r["labeled_by"])}
-        if r.get("consensus_label") not in (None, ""):
-            info["consensus_label"] = r["consensus_label"]
-            info["consensus_quality"] = float(r["consensus_quality"])
-        if r["suggested_annotator"] is not None:
-            info["suggested_annotator"] = r["suggested_annotator"] or None
-        # the task to hand out: one this round already marked, else an unanswered task of
-        # the example (its own task first), else a new copy (a re-label)
+        info = {k: v for k, v in r.items() if k != "task"}
         mine = [t for t in ts if mv in _marks(t)]
-        free = [t for t in ts if _n_annotations(t) == 0]
-        free.sort(key=lambda t: (str(t["id"]) != x, int(t["id"])))
+        free = sorted((t for t in ts if _n_annotations(t) == 0),
+                      key=lambda t: (str(t["id"]) != x, int(t["id"])))
         target = (mine or free or [None])[0]
         if target is None:
-            own = next((t for t in ts if str(t["id"]) == x), ts[0] if ts else None)
-            data = dict((own or {}).get("data") or {})
-            data[EXAMPLE_KEY] = x
-            new_tasks.append({"data": data, "meta": {META_KEY: {mv: info}},
-                              "predictions": [{"result": [], "score": float(r["score"]),
-                                               "model_version": mv}]})
+            new_tasks.append(_new_copy(x, ts, info, mv))
             r["task"] = None
             continue
         r["task"] = int(target["id"])
-        meta = dict(target.get("meta") or {})
+        reused += bool(mine)
         marks = dict(_marks(target))
-        if mine:
-            reused += 1
         if not _same(marks.get(mv), info):
             marks[mv] = info
-            meta[META_KEY] = marks
-            update_meta.append({"task": int(target["id"]), "meta": meta})
+            update_meta.append({"task": int(target["id"]),
+                                "meta": {**dict(target.get("meta") or {}), META_KEY: marks}})
+    return new_tasks, update_meta, reused
 
-    # one prediction of this round per task, its score the example's score
+
+def _round_predictions(by_example, scores, predictions, mv):
+    """One prediction of this round per task, its score the example's score:
+    ``(create, update, unchanged, notes)``."""
     existing = {}
     for p in predictions:
         if p.get("model_version") == mv:
             existing.setdefault(int(p["task"]), []).append(p)
-    create, update, unchanged = [], [], 0
-    notes = []
+    create, update, unchanged, notes = [], [], 0, []
     for x, ts in by_example.items():
-        s = score_of[x]
+        s = float(scores[x])
         for t in ts:
             tid = int(t["id"])
             ps = sorted(existing.get(tid, []), key=lambda p: int(p["id"]))
@@ -242,7 +219,41 @@ def plan_round(tasks, predictions, scored, *, round_number, batch, project=None,
             if len(ps) > 1:
                 notes.append(f"task {tid} has {len(ps)} predictions of {mv}; the Data Manager "
                              "shows their mean score (the first one is kept up to date)")
+    return create, update, unchanged, notes
 
+
+def plan_round(tasks, predictions, scores, picks, *, round_number, pending=(), project=None,
+               keep_sampling=False):
+    """The changes of one round, from the pulled state and the round's scoring alone (no
+    server needed).
+
+    Parameters
+    ----------
+    tasks : list of dict
+        The project's tasks as Label Studio's JSON export gives them (``id``, ``data``,
+        ``meta``, ``annotations``).
+    predictions : list of dict
+        The project's predictions (``id``, ``task``, ``model_version``, ``score``).
+    scores : dict
+        Example ID -> ActiveLab score, for every example of the project.
+    picks : list of dict
+        The batch in rank order (``Batch.picks()``: ``example_id``, ``rank``, ``score``,
+        ``reason``, ``num_annotations``, ``labeled_by``, and ``consensus_label``,
+        ``consensus_quality``, ``suggested_annotator`` when known); pending examples
+        (:func:`pending_tasks`) already left out.
+    round_number : int
+    pending : list of dict
+        :func:`pending_tasks`, reported with the plan.
+    project : dict, optional
+        ``model_version`` and ``sampling`` of the project, to update.
+    keep_sampling : bool
+        Leave the project's task sampling as it is.
+    """
+    mv = MODEL_VERSION.format(round_number)
+    by_example = _by_example(tasks, scores)
+    picks = [dict(r) for r in picks]
+    new_tasks, update_meta, reused = _hand_out(picks, by_example, mv)
+    create, update, unchanged, notes = _round_predictions(by_example, scores, predictions, mv)
     changes = {}
     project = project or {}
     if project.get("model_version") != mv:
@@ -251,7 +262,7 @@ def plan_round(tasks, predictions, scored, *, round_number, batch, project=None,
         changes["sampling"] = (project.get("sampling") or "", UNCERTAINTY)
     return Plan(model_version=mv, batch=picks, new_tasks=new_tasks, create_predictions=create,
                 update_predictions=update, update_meta=update_meta, project_changes=changes,
-                pending=pending, unchanged_predictions=unchanged, reused_tasks=reused,
+                pending=list(pending), unchanged_predictions=unchanged, reused_tasks=reused,
                 notes=notes)
 
 
@@ -370,63 +381,6 @@ def _with_emails(tasks, emails):
     return out
 
 
-def _read_csv(path):
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _score(args, tasks, workdir, project_id):
-    """Run ``skactivelab score`` on the pulled tasks: every example ranked (the batch is
-    chosen afterwards, without the pending ones). Returns (scored, annotators, consensus
-    rows, export path) or an exit status."""
-    from . import main
-
-    export = Path(workdir) / f"labelstudio-project-{project_id}-export.json"
-    export.write_text(json.dumps(tasks, ensure_ascii=False))
-    out = Path(workdir) / "scored"
-    argv = ["score", "--annotations", str(export), "--pred-probs", args.pred_probs,
-            "--batch", str(10**12), "--out-dir", str(out), "--seed", str(args.seed), "--quiet"]
-    for opt in ("pred_probs_ids", "label_column", "example_column"):
-        if getattr(args, opt):
-            argv += ["--" + opt.replace("_", "-"), getattr(args, opt)]
-    with contextlib.redirect_stdout(io.StringIO()):
-        status = main(argv)
-    if status != 0:
-        return status
-    scored = []
-    for r in _read_csv(out / "next_batch.csv"):
-        scored.append({"example_id": r["example_id"], "score": float(r["score"]),
-                       "num_annotations": int(r["num_annotations"]),
-                       "labeled_by": [a for a in r["labeled_by"].split(";") if a],
-                       "consensus_label": r["consensus_label"],
-                       "consensus_quality": r["consensus_quality"]})
-    return scored, _read_csv(out / "annotators.csv"), (out / "consensus.csv").read_text(), export
-
-
-def _suggester(annotators, max_per_annotator):
-    """``picks -> names``: the best annotator (CROWDLAB quality) who has not labeled the
-    pick's example, at most ``max_per_annotator`` picks each."""
-    from ..query import assign_annotators
-
-    names = [r["annotator_id"] for r in annotators]
-    quality = np.array([float(r["annotator_quality"]) if r["annotator_quality"] else np.nan
-                        for r in annotators])
-    pos = {a: j for j, a in enumerate(names)}
-
-    def suggest(picks):
-        if not names:
-            return [""] * len(picks)
-        eligible = np.ones((len(picks), len(names)), dtype=bool)
-        for i, r in enumerate(picks):
-            for a in r["labeled_by"]:
-                if a in pos:
-                    eligible[i, pos[a]] = False
-        who = assign_annotators(quality, eligible, max_per_annotator=max_per_annotator)
-        return ["" if j < 0 else names[j] for j in who.tolist()]
-
-    return suggest
-
-
 # --------------------------------------------------------------------------- apply
 def _apply(server, pid, plan, progress):
     """Push the plan: new tasks (with their prediction), predictions, marks, and the
@@ -456,22 +410,21 @@ NEXT_COLUMNS = ("rank", "example_id", "task", "score", "reason", "num_annotation
 
 
 def _batch_csv(plan):
-    from ._write import format_csv
-
     rows = [[r["rank"], r["example_id"], "" if r.get("task") is None else r["task"],
              repr(float(r["score"])), r["reason"], r["num_annotations"],
              ";".join(r["labeled_by"]), r.get("consensus_label") or "",
-             r.get("consensus_quality") or "", r.get("suggested_annotator") or ""]
+             fmt_float(r["consensus_quality"]) if "consensus_quality" in r else "",
+             r.get("suggested_annotator") or ""]
             for r in plan.batch]
     return format_csv(NEXT_COLUMNS, rows)
 
 
-def _summary(plan, project, server_url, n_tasks, n_examples, dry):
+def _summary(plan, project, server_url, n_tasks, results, dry):
     would = "would " if dry else ""
     n_re = sum(r["reason"] == "relabel" for r in plan.batch)
     lines = [
         f"project {project['id']} ({project['title']!r}) at {server_url}: {n_tasks} task(s), "
-        f"{n_examples} example(s); round {plan.model_version}",
+        f"{len(results.ids)} example(s); round {plan.model_version}",
         f"pending from earlier rounds: {len(plan.pending)} task(s) handed out and not answered "
         f"yet ({len({p['example_id'] for p in plan.pending})} example(s)), left out of this batch",
         f"batch: {len(plan.batch)} example(s): {n_re} re-label(s), {len(plan.batch) - n_re} "
@@ -484,6 +437,10 @@ def _summary(plan, project, server_url, n_tasks, n_examples, dry):
                      f"{float(r['score']):.4f}) on {where}{who}")
     if len(plan.batch) > 10:
         lines.append(f"  ... ({len(plan.batch) - 10} more)")
+    share = results.batch.share_summary()
+    lines += [share] if share else []
+    if results.consensus is not None:
+        lines += [consensus_line(results.consensus.quality)] + results.annotators.summary()
     lines.append(
         f"{would}create {len(plan.new_tasks)} task(s) to re-label; {would}create "
         f"{len(plan.create_predictions)} and {would}update {len(plan.update_predictions)} "
@@ -498,17 +455,20 @@ def _summary(plan, project, server_url, n_tasks, n_examples, dry):
     return "\n".join(lines)
 
 
-def _run_round(args):
-    from ._write import check_output_paths, write_files_atomically
-
-    progress = Progress(args.quiet)
-    outputs = []
+def _round_outputs(args):
+    """The files the round writes, checked before any request."""
+    out = []
     if args.out_dir:
         d = Path(args.out_dir)
-        outputs = [(d / n, "--out-dir") for n in ("next_batch.csv", "consensus.csv",
-                                                  "annotators.csv", "export.json")]
-        check_output_paths(outputs, {args.pred_probs: "--pred-probs"})
-    server = _connect(args)
+        out = [(d / n, "--out-dir") for n in ("next_batch.csv", "consensus.csv",
+                                              "annotators.csv", "export.json")]
+    if args.report:
+        out.append((Path(args.report), "--report"))
+    check_output_paths(out, {args.pred_probs: "--pred-probs"})
+
+
+def _pull(server, args, progress):
+    """``(project, tasks, predictions)`` of the project, annotators named by email."""
     project = server.project(args.project)
     progress(f"connected to {server.url}, project {project['id']} ({project['title']!r})",
              force=True)
@@ -531,16 +491,53 @@ def _run_round(args):
               "annotators are named by their user ID", file=sys.stderr)
     tasks = _with_emails(tasks, emails)
     progress(f"pulled {len(tasks)} task(s) and {len(predictions)} prediction(s)")
-    with tempfile.TemporaryDirectory(prefix="skactivelab-ls-") as tmp:
-        res = _score(args, tasks, tmp, args.project)
-        if isinstance(res, int):
-            return res
-        scored, annotators, consensus_csv, export = res
-        export_text = export.read_text()
-    suggest = _suggester(annotators, args.max_per_annotator) if args.suggest_annotators else None
-    plan = plan_round(tasks, predictions, scored, round_number=args.round, batch=args.batch,
-                      project=project, suggestions=suggest, keep_sampling=args.keep_sampling)
-    n_examples = len(scored)
+    return project, tasks, predictions
+
+
+def _score_round(args, tasks, pending, progress):
+    """The round's scoring (``skactivelab score``'s path) on the pulled tasks; pending
+    examples are known from the tasks' marks (:func:`pending_tasks`), not read again."""
+    name = f"Label Studio project {args.project}"
+
+    def read(classes=None):
+        ann = read_ls_tasks(tasks, name, args.label_column, classes)
+        return dataclasses.replace(ann, pending=())
+
+    return score_results(args, progress, read=read,
+                         pending=[p["example_id"] for p in pending])
+
+
+def _write_round(args, plan, results, tasks, project):
+    """next_batch.csv, consensus.csv, annotators.csv, export.json and the report."""
+    files = {}
+    if args.out_dir:
+        d = Path(args.out_dir)
+        files[d / "next_batch.csv"] = _batch_csv(plan)
+        files[d / "consensus.csv"] = format_csv(
+            CONSENSUS_COLUMNS, results.consensus.rows() if results.consensus else [])
+        files[d / "annotators.csv"] = format_csv(
+            ANNOTATOR_COLUMNS, results.annotators.rows() if results.annotators else [])
+        files[d / "export.json"] = json.dumps(tasks, ensure_ascii=False)
+    if args.report:
+        from ._report import round_report
+
+        files[Path(args.report)] = round_report(
+            results, title=f"skactivelab round {args.round}: project {project['id']} "
+            f"({project['title']})")
+    if files:
+        write_files_atomically(files, inputs={args.pred_probs: "--pred-probs"})
+
+
+def _run_round(args):
+    progress = Progress(args.quiet)
+    _round_outputs(args)
+    server = _connect(args)
+    project, tasks, predictions = _pull(server, args, progress)
+    pending = pending_tasks(tasks, args.round)
+    results = _score_round(args, tasks, pending, progress)
+    plan = plan_round(tasks, predictions, dict(zip(results.ids, results.scores.tolist())),
+                      results.batch.picks(), round_number=args.round, pending=pending,
+                      project=project, keep_sampling=args.keep_sampling)
     if not args.dry_run and plan.changes:
         try:
             _apply(server, args.project, plan, progress)
@@ -548,22 +545,10 @@ def _run_round(args):
             print(f"skactivelab: error: {exc}. The round is partly on the server: run the "
                   "same command again to complete it.", file=sys.stderr)
             return 1
-    if args.out_dir:
-        from ._team import ANNOTATOR_COLUMNS
-        from ._write import format_csv
-
-        d = Path(args.out_dir)
-        write_files_atomically({
-            d / "next_batch.csv": _batch_csv(plan),
-            d / "consensus.csv": consensus_csv,
-            d / "annotators.csv": format_csv(ANNOTATOR_COLUMNS,
-                                             [[r[c] for c in ANNOTATOR_COLUMNS]
-                                              for r in annotators]),
-            d / "export.json": export_text,
-        }, inputs={args.pred_probs: "--pred-probs"})
-    for note in plan.notes[:5]:
+    _write_round(args, plan, results, tasks, project)
+    for note in (plan.notes[:5] + results.batch.notes):
         print(f"skactivelab: warning: {note}", file=sys.stderr)
-    print(_summary(plan, project, server.url, len(tasks), n_examples, args.dry_run))
+    print(_summary(plan, project, server.url, len(tasks), results, args.dry_run))
     return 0
 
 
@@ -604,7 +589,8 @@ def add_labelstudio_commands(subparsers):
                    help="how many examples to hand out this round")
     r.add_argument("--suggest-annotators", action="store_true",
                    help="suggest for each pick the best annotator (CROWDLAB quality) who has "
-                   "not labeled it (in the task's meta and next_batch.csv)")
+                   "not labeled it (in the task's meta and next_batch.csv), each at most "
+                   "ceil(1.5 x B / annotators) picks unless --max-per-annotator")
     r.add_argument("--max-per-annotator", type=positive_int, metavar="N",
                    help="with --suggest-annotators, at most N picks per annotator")
     r.add_argument("--keep-sampling", action="store_true",
@@ -615,8 +601,13 @@ def add_labelstudio_commands(subparsers):
     r.add_argument("--out-dir", metavar="DIR",
                    help="also write next_batch.csv, consensus.csv, annotators.csv and the "
                    "pulled export.json here")
+    r.add_argument("--report", metavar="FILE.html",
+                   help="also write a one-page HTML report of the round (annotators, "
+                   "consensus confidence, the batch)")
     r.add_argument("--seed", type=seed, default=0,
                    help="seed for majority-vote tie-breaks (default: 0)")
     r.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
-    r.set_defaults(func=_run_round)
+    # what the scoring shared with 'skactivelab score' reads of the options
+    r.set_defaults(func=_run_round, unlabeled_pred_probs=None, tasks_out=None,
+                   previous_batch=None, include_pending=False, out=None)
     return subparsers

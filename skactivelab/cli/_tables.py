@@ -140,6 +140,9 @@ class AnnotationTable:
     #: a probability row of another ID is then stale; Label Studio's default export lists
     #: only annotated tasks, and such rows are the unlabeled pool
     lists_every_task: bool = False
+    #: ``(task ID, example ID)`` of tasks imported by us (they carry ``skactivelab_example_id``)
+    #: that nobody answered yet: their examples are handed out and pending
+    pending: tuple = ()
 
     @property
     def label(self):

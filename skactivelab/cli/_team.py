@@ -83,9 +83,16 @@ def _batch_options(p):
                    help="how many examples to (re)label next")
     p.add_argument("--suggest-annotators", action="store_true",
                    help="add a suggested_annotator column: the best annotator (CROWDLAB "
-                   "quality) who has not labeled the example yet")
+                   "quality) who has not labeled the example yet, each at most "
+                   "ceil(1.5 x B / annotators) picks unless --max-per-annotator")
     p.add_argument("--max-per-annotator", type=positive_int, metavar="N",
                    help="with --suggest-annotators, at most N picks per annotator")
+    p.add_argument("--previous-batch", metavar="FILE", nargs="+",
+                   help="next_batch.csv of earlier rounds: its examples that got no label "
+                   "since are pending and not asked again")
+    p.add_argument("--include-pending", action="store_true",
+                   help="ask pending examples again (tasks imported by --tasks-out and not "
+                   "answered yet, --previous-batch); by default they are left out")
     p.add_argument("--tasks-out", metavar="FILE",
                    help="also write a Label Studio import file (JSON) of the batch: each task "
                    "with its data from the export and why it was picked in meta (- for "
@@ -139,6 +146,9 @@ def _add_score(subparsers):
                        help="the next batch as CSV (replaced if it exists; - for standard output)")
     where.add_argument("--out-dir", metavar="DIR",
                        help="directory for next_batch.csv, consensus.csv and annotators.csv")
+    s.add_argument("--report", metavar="FILE.html",
+                   help="also write a one-page HTML report of the round (annotators, "
+                   "consensus confidence, the batch); self-contained, opens in any browser")
     s.add_argument("--seed", type=seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
     s.set_defaults(func=run_score)
 
