@@ -19,7 +19,7 @@ from ._tables import InputFileError, shown
 from ._tabular import read_table
 from ._write import STDOUT, OutputPathError, format_csv, write_files_atomically
 
-__all__ = ["SHARE_SLACK", "AnnotatorTable", "Batch", "ConsensusTable", "check_options", "consensus_line",
+__all__ = ["SHARE_SLACK", "AnnotatorTable", "Batch", "ConsensusTable", "check_options", "consensus_line", "crowd_estimates",
            "default_share", "fmt_float", "inputs_of", "outputs", "pending_examples",
            "pending_lines", "pending_note", "read_annotations_of",
            "say_notes", "summary_stream", "write_outputs"]
@@ -27,8 +27,8 @@ __all__ = ["SHARE_SLACK", "AnnotatorTable", "Batch", "ConsensusTable", "check_op
 NEXT_BATCH_COLUMNS = ("rank", "example_id", "score", "relabel", "num_annotations", "labeled_by",
                       "consensus_label", "consensus_quality")
 SUGGESTED_COLUMN = "suggested_annotator"
-CONSENSUS_COLUMNS = ("example_id", "consensus_label", "consensus_quality", "annotator_agreement",
-                     "num_annotations")
+CONSENSUS_COLUMNS = ("example_id", "consensus_label", "consensus_confidence", "consensus_quality",
+                     "annotator_agreement", "num_annotations")
 ANNOTATOR_COLUMNS = ("annotator_id", "estimated_accuracy", "accuracy_low", "accuracy_high",
                      "num_examples_labeled", "annotator_quality", "agreement_with_consensus",
                      "worst_class")
@@ -152,15 +152,15 @@ class Batch:
                    "reached the cap)" if none else ""))
 
 
-def consensus_line(quality):
+def consensus_line(confidence):
     """The consensus in one line: how many of its labels are expected right (the mean of
-    each example's posterior probability of its consensus label)."""
-    q = np.asarray(quality, dtype=float)
+    each example's ``consensus_confidence``)."""
+    q = np.asarray(confidence, dtype=float)
     if q.size == 0:
         return "consensus: no labeled example yet"
     return (f"consensus: {q.size} labeled example(s), about {100 * np.mean(q):.0f}% of "
-            f"consensus labels expected right (mean confidence); {int((q < 0.5).sum())} "
-            "below 50%")
+            f"consensus labels expected right (mean consensus_confidence); "
+            f"{int((q < 0.5).sum())} below 50%")
 
 
 def default_share(n_picks, n_annotators):
@@ -171,27 +171,31 @@ def default_share(n_picks, n_annotators):
 
 @dataclass
 class ConsensusTable:
-    """The consensus of each labeled example (consensus.csv)."""
+    """The consensus of each labeled example (consensus.csv): its label (CROWDLAB's),
+    ``confidence`` the estimated probability that it is right (the crowd model of
+    :func:`crowd_estimates`), and CROWDLAB's ``quality`` (a ranking score)."""
 
     ids: list
     label: np.ndarray
+    confidence: np.ndarray
     quality: np.ndarray
     agreement: np.ndarray
     n_annotations: np.ndarray
 
     def rows(self):
-        return [[x, c, fmt_float(q), fmt_float(g), int(n)] for x, c, q, g, n in zip(
-            self.ids, self.label, self.quality, self.agreement, self.n_annotations)]
+        return [[x, c, fmt_float(p), fmt_float(q), fmt_float(g), int(n)]
+                for x, c, p, q, g, n in zip(self.ids, self.label, self.confidence, self.quality,
+                                            self.agreement, self.n_annotations)]
 
 
 @dataclass
 class AnnotatorTable:
     """One row per annotator (annotators.csv), worst estimated accuracy first.
 
-    ``accuracy`` is the estimated probability that the annotator's label is right: the
-    mean, over the annotator's labels, of the consensus posterior's probability of the
-    label given (:func:`estimated_accuracy`); ``low``/``high`` its 95 % Wilson interval
-    for that many labels. ``quality`` is CROWDLAB's annotator quality (a ranking score).
+    ``accuracy`` is the estimated probability that the annotator's label is right
+    (:func:`estimated_accuracy`); ``low``/``high`` its 95 % Wilson interval for that many
+    labels. ``quality`` is CROWDLAB's annotator quality (a ranking score, not a
+    probability).
     """
 
     ids: list
@@ -204,8 +208,9 @@ class AnnotatorTable:
     worst: list
 
     @classmethod
-    def build(cls, ids, post, example, annotator, label, *, quality, agreement, worst):
-        acc, n = estimated_accuracy(post, example, annotator, label, len(ids))
+    def build(cls, ids, accuracy, n, *, quality, agreement, worst):
+        """From :func:`crowd_estimates`' accuracy and label counts and CROWDLAB's columns."""
+        acc = np.asarray(accuracy, dtype=float)
         low, high = wilson_interval(acc, n)
         return cls(list(ids), acc, low, high, n, np.asarray(quality, dtype=float),
                    np.asarray(agreement, dtype=float), list(worst))
@@ -240,19 +245,23 @@ class AnnotatorTable:
         return lines
 
 
-def estimated_accuracy(post, example, annotator, label, n_annotators):
-    """``(accuracy, n_labels)`` per annotator: the mean of ``post[example, label]`` over
-    each annotator's labels (NaN for an annotator without labels).
+def crowd_estimates(sparse, P):
+    """``(accuracy, n_labels, posterior)``: per annotator, the probability that their
+    label is the true class (NaN for an annotator without labels) and their number of
+    labels; per labeled example, the probability of each class (N, K).
 
-    ``post`` is a posterior over classes per example (CROWDLAB's); the probability that
-    label ``label[k]`` is right is ``post[example[k], label[k]]``, so the mean over an
-    annotator's labels estimates the share of them that are right.
+    The one-coin crowd model with the classifier as prior (the ``activelab_em`` fit, see
+    the algorithms page): annotator j gives the true class with probability ``a_j`` and
+    each other class with probability ``(1 - a_j) / (K - 1)``; ``a_j`` is fitted by EM
+    with the posterior of every example, on all of j's labels (Laplace's rule of
+    succession). ``sparse``: :class:`~skactivelab._annotations.Annotations` over the
+    labeled examples; ``P``: their probabilities (N, K).
     """
-    n = np.bincount(annotator, minlength=n_annotators)
-    right = np.bincount(annotator, weights=np.asarray(post)[example, label],
-                        minlength=n_annotators)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, right / np.maximum(n, 1), np.nan), n
+    from .._em import em_fit
+
+    n = np.bincount(sparse.annotator, minlength=sparse.n_annotators)
+    fit = em_fit(sparse, np.asarray(P, dtype=np.float64)[None])
+    return fit["accuracy"], n, fit["post"]
 
 
 def wilson_interval(p, n, z=_Z95):

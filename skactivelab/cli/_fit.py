@@ -19,6 +19,7 @@ from ._batch import (
     ConsensusTable,
     check_options,
     consensus_line,
+    crowd_estimates,
     pending_examples,
     pending_lines,
     pending_note,
@@ -130,16 +131,23 @@ def _fit_results(args, clf, ids, ann, y):
     lab_idx = np.flatnonzero(clf.labeled_mask_)
     n_ann = clf.n_annotations_
     cons_all = np.asarray(clf.consensus_labels_, dtype=object)
+    lab_row = np.cumsum(clf.labeled_mask_) - 1
+    sparse = Annotations(example=lab_row[y.example], annotator=y.annotator, label=y.label,
+                         n_examples=lab_idx.size, n_annotators=y.n_annotators,
+                         n_classes=y.n_classes, classes=np.arange(y.n_classes),
+                         annotator_ids=y.annotator_ids)
+    accuracy, n_labels, post = crowd_estimates(sparse, np.asarray(clf.oof_pred_probs_)[lab_idx])
+    pos = {c: k for k, c in enumerate(np.asarray(clf.classes_, dtype=object).tolist())}
+    codes = np.fromiter((pos[c] for c in cons_all[lab_idx]), dtype=np.int64, count=lab_idx.size)
     consensus = ConsensusTable([ids[i] for i in lab_idx], cons_all[lab_idx],
+                               post[np.arange(lab_idx.size), codes],
                                clf.consensus_quality_[lab_idx],
                                clf.label_quality_.annotator_agreement, n_ann[lab_idx])
     worst = ["" if w is None or (isinstance(w, (int, np.integer)) and w == -1) else w
              for w in np.asarray(clf.worst_class_, dtype=object)]
     aq = np.asarray(clf.annotator_quality_, dtype=float)
-    lab_row = np.cumsum(clf.labeled_mask_) - 1
     annotators = AnnotatorTable.build(
-        list(clf.annotator_ids_), clf.label_quality_.post_pred_probs, lab_row[y.example],
-        y.annotator, y.label, quality=aq, agreement=clf.agreement_with_consensus_, worst=worst)
+        list(clf.annotator_ids_), accuracy, n_labels, quality=aq, agreement=clf.agreement_with_consensus_, worst=worst)
     held = pending_examples(args, ann)
     skip = ListColumn(ids).positions_in(held) >= 0 if len(held) else None
     batch = Batch(ListColumn(ids), clf.active_learning_scores_, n_ann, args.batch,
@@ -152,12 +160,12 @@ def _fit_results(args, clf, ids, ann, y):
     return batch, consensus, annotators, held
 
 
-def _summary(args, clf, ids, ann, annotators, batch):
+def _summary(args, clf, ids, ann, tables, batch):
     """What ``fit`` prints: counts, the model, consensus, the annotators, the batch."""
+    consensus, annotators = tables
     names = np.asarray(clf.classes_, dtype=object)
     lab_idx = np.flatnonzero(clf.labeled_mask_)
     cons_names = np.asarray(clf.consensus_labels_, dtype=object)[lab_idx]
-    quality = clf.consensus_quality_[lab_idx]
     pos = {c: k for k, c in enumerate(names)}
     counts = np.bincount([pos[c] for c in cons_names], minlength=len(names))
     n = len(ids)
@@ -166,7 +174,7 @@ def _summary(args, clf, ids, ann, annotators, batch):
         f"{ann.n_annotators} annotators, {ann.n_labels} labels, {len(names)} classes",
         f"model: {args.model}, {clf.n_splits_}-fold cross-validation, seed {args.seed}; "
         f"CROWDLAB model weight {float(np.mean(clf.model_weight_)):.3f}",
-        consensus_line(quality) + "; " + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
+        consensus_line(consensus.confidence) + "; " + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
     ]
     lines += annotators.summary()
     lines.append(f"(every annotator: {Path(args.out_dir) / 'annotators.csv'})")
@@ -192,7 +200,8 @@ def run_fit(args):
     written = write_outputs(args, inputs, batch, consensus, annotators, ann.task_data)
     say_notes(ann, batch)
     warnings_to_stderr(caught)
-    lines = _summary(args, clf, ids, ann, annotators, batch) + pending_lines(batch, held)
+    lines = (_summary(args, clf, ids, ann, (consensus, annotators), batch)
+             + pending_lines(batch, held))
     lines.append(f"wrote {', '.join(map(str, written))} "
                  f"in {time.perf_counter() - t0:.1f} s (fit {t_fit:.1f} s)")
     print("\n".join(lines), file=summary_stream(args))

@@ -440,7 +440,7 @@ def _summary(plan, project, server_url, n_tasks, results, dry):
     share = results.batch.share_summary()
     lines += [share] if share else []
     if results.consensus is not None:
-        lines += [consensus_line(results.consensus.quality)] + results.annotators.summary()
+        lines += [consensus_line(results.consensus.confidence)] + results.annotators.summary()
     lines.append(
         f"{would}create {len(plan.new_tasks)} task(s) to re-label; {would}create "
         f"{len(plan.create_predictions)} and {would}update {len(plan.update_predictions)} "

@@ -17,6 +17,7 @@ from ._batch import (
     ConsensusTable,
     check_options,
     consensus_line,
+    crowd_estimates,
     fmt_float,
     pending_examples,
     pending_lines,
@@ -243,17 +244,18 @@ class ScoreResults:
     pending: object  # example IDs left out of the batch (handed out, not answered)
 
 
-def _tables(inputs, res):
+def _tables(inputs, res, sparse, P_lab):
     """The consensus and annotator tables of the labeled examples."""
     ann, names = inputs.ann, np.asarray(inputs.classes, dtype=object)
     lab_idx = np.flatnonzero(inputs.labeled)
-    cons = names[np.asarray(res.consensus_label, dtype=np.int64)]
-    consensus = ConsensusTable(ann.example_ids.take(lab_idx), cons, res.consensus_quality_score,
+    codes = np.asarray(res.consensus_label, dtype=np.int64)
+    accuracy, n_labels, post = crowd_estimates(sparse, P_lab)
+    consensus = ConsensusTable(ann.example_ids.take(lab_idx), names[codes],
+                               post[np.arange(codes.size), codes], res.consensus_quality_score,
                                res.annotator_agreement, ann.num_annotations()[lab_idx])
     worst = np.asarray(res.worst_class)
     annotators = AnnotatorTable.build(
-        ann.annotator_ids, res.post_pred_probs, (np.cumsum(inputs.labeled) - 1)[ann.example],
-        ann.annotator, inputs.codes, quality=res.annotator_quality,
+        ann.annotator_ids, accuracy, n_labels, quality=res.annotator_quality,
         agreement=res.agreement_with_consensus,
         worst=np.where(worst >= 0, names[np.maximum(worst, 0)], ""))
     return consensus, annotators
@@ -268,7 +270,8 @@ def _results(args, inputs, res, s_lab, s_unl, pool_ids, exclude):
     aq = np.full(ann.n_annotators, np.nan)
     tables = (None, None)
     if res is not None:
-        tables = _tables(inputs, res)
+        lab = np.flatnonzero(inputs.labeled)
+        tables = _tables(inputs, res, _sparse_labeled(inputs), inputs.P[lab])
         consensus = np.concatenate([tables[0].label, consensus])
         quality = np.concatenate([res.consensus_quality_score, quality])
         aq = np.asarray(res.annotator_quality, dtype=float)
@@ -394,7 +397,7 @@ def _score(args, progress, files, pool_files, client):
     share = batch.share_summary()
     lines += [share] if share else []
     if r.consensus is not None:
-        lines += [consensus_line(r.consensus.quality)] + r.annotators.summary()
+        lines += [consensus_line(r.consensus.confidence)] + r.annotators.summary()
     lines.append(f"wrote {', '.join(map(str, written))}")
     print("\n".join(lines), file=summary_stream(args))
     return 0
