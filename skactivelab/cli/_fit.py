@@ -36,16 +36,17 @@ from ._files import encode_labels, read_features, sorted_class_names
 from ._tables import InputFileError, shown
 from ._write import check_output_paths
 
-__all__ = ["run_fit"]
+__all__ = ["TEXT_MODEL", "run_fit", "text_model"]
 
 
 def _features(args):
     """Example IDs (a list) and features of ``--features`` and ``--unlabeled-features``."""
-    feats = read_features(args.features, example_column=args.example_column)
+    feats = read_features(args.features, example_column=args.example_column,
+                          text_column=args.text_column)
     ids, X = feats.ids.to_list(), feats.X
     if args.unlabeled_features:
         unl = read_features(args.unlabeled_features, what="--unlabeled-features",
-                            example_column=args.example_column)
+                            example_column=args.example_column, text_column=args.text_column)
         if set(unl.feature_names) != set(feats.feature_names):
             diff = sorted(set(unl.feature_names) ^ set(feats.feature_names))
             raise InputFileError(unl.path, unl.header_line,
@@ -62,7 +63,7 @@ def _features(args):
         pos = {c: j for j, c in enumerate(unl.feature_names)}
         ids += unl.ids.to_list()
         X = np.vstack([X, unl.X[:, [pos[c] for c in feats.feature_names]]])
-    if args.model in ("logistic", "logreg", "knn", "mlp"):
+    if args.text_column is None and args.model in ("logistic", "logreg", "knn", "mlp"):
         bad = np.flatnonzero(np.isnan(X).any(axis=1))
         if bad.size:
             i, n0 = int(bad[0]), feats.X.shape[0]
@@ -73,11 +74,53 @@ def _features(args):
     return ids, X
 
 
+def _export_texts(args, ann):
+    """Example IDs and texts (an object array (n, 1)) of the task data field
+    ``--text-field`` of a Label Studio export: every task it lists is an example."""
+    if not ann.format.startswith("labelstudio"):
+        raise InputFileError(ann.path, None, "is no Label Studio export, so it has no task data "
+                             "for --text-field", "Give a Label Studio export (JSON, JSON-MIN or "
+                             "CSV), or the texts as --features FILE --text-column NAME.")
+    ids = ann.example_ids.to_list()
+    data = ann.task_data or {}
+    texts = [(data.get(x) or {}).get(args.text_field) for x in ids]
+    bad = [k for k, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        x = ids[bad[0]]
+        raise InputFileError(ann.path, int(ann.example_line[bad[0]]),
+                             f"task {x!r} has no text in its data field {args.text_field!r} "
+                             f"(it holds {texts[bad[0]]!r}; {len(bad)} such task(s))",
+                             "Give --text-field the name of the data field holding the text "
+                             "(the value= of the <Text> tag, without the $).",
+                             row_label=ann.row_label)
+    return ids, np.asarray(texts, dtype=object).reshape(-1, 1)
+
+
+def _no_classifier_yet(args, ann, classes):
+    """The one-line route for a project without labels of two classes."""
+    if not classes:
+        problem = "has no label yet: a classifier needs labels of at least 2 classes"
+    else:
+        problem = f"has labels of one class only ({classes[0]!r}): a classifier needs 2"
+    first = max(20, 2 * args.cv)
+    return InputFileError(
+        ann.path, None, problem,
+        f"Label a first random sample of about {first} tasks (at least --cv {args.cv} "
+        "labeled examples, every class you expect), then run fit again; or, with "
+        "probabilities from a model you already have, rank the tasks by least confidence: "
+        f"skactivelab score --annotations {ann.path} --pred-probs PROBS.csv --batch "
+        f"{args.batch} --out next_batch.csv.")
+
+
 def _read_fit_inputs(args):
     """``(ids, X, annotations, classes, sparse triples)``: every example of the features,
     labeled or not, and its labels as sparse triples with the class names."""
-    ids, X = _features(args)
-    ann = read_annotations_of(args)
+    if args.text_field is not None:
+        ann = read_annotations_of(args)
+        ids, X = _export_texts(args, ann)
+    else:
+        ids, X = _features(args)
+        ann = read_annotations_of(args)
     if ann.aliases:  # feature rows of tasks imported from --tasks-out: their example's row counts
         keep = np.fromiter((x not in ann.aliases for x in ids), dtype=bool, count=len(ids))
         if not keep.all():
@@ -94,9 +137,7 @@ def _read_fit_inputs(args):
             row_label=ann.row_label)
     classes = sorted_class_names(ann.label_names)
     if len(classes) < 2:
-        raise InputFileError(ann.path, None,
-                             f"uses {len(classes)} class(es) {classes}; a classifier needs at least 2",
-                             "Add annotations of at least two classes.")
+        raise _no_classifier_yet(args, ann, classes)
     # sparse triples with the class names, so the estimator's messages name classes
     y = Annotations(
         example=rows[ann.example], annotator=ann.annotator, label=encode_labels(ann, classes),
@@ -104,6 +145,28 @@ def _read_fit_inputs(args):
         classes=np.asarray(classes, dtype=object),
         annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
     return ids, X, ann, classes, y
+
+
+#: the model of ``fit`` on text (``--text-column``, ``--text-field``)
+TEXT_MODEL = "tfidf-logistic"
+
+
+def text_model():
+    """TF-IDF of words and word pairs (sublinear term frequencies, accents stripped) and a
+    logistic regression: the standard baseline for text classification. Features are
+    one column of text (shape (n, 1))."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    tfidf = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), strip_accents="unicode")
+    return make_pipeline(ColumnTransformer([("tfidf", tfidf, 0)]),
+                         LogisticRegression(max_iter=1000))
+
+
+def _model(args):
+    return text_model() if args.model == TEXT_MODEL else make_model(args.model, args.seed)
 
 
 def _fitted(args, X, y, ann, progress):
@@ -115,8 +178,8 @@ def _fitted(args, X, y, ann, progress):
         raise InputFileError(ann.path, None,
                              f"labels only {n_labeled} example(s), fewer than --cv {args.cv} folds",
                              "Label more examples or lower --cv.")
-    clf = MultiAnnotatorClassifier(make_model(args.model, args.seed), cv=args.cv,
-                                   random_state=args.seed, n_jobs=args.n_jobs)
+    clf = MultiAnnotatorClassifier(_model(args), cv=args.cv, random_state=args.seed,
+                                   n_jobs=args.n_jobs)
     progress(f"fitting {args.model} on {n_labeled} labeled rows: {args.cv} cross-validation "
              f"folds, then the final model ({X.shape[0] - n_labeled} unlabeled rows to score)",
              force=True)
@@ -185,10 +248,28 @@ def _summary(args, clf, ids, ann, tables, batch):
     return lines
 
 
+def _check_fit_options(args):
+    """--features or --text-field; the model follows the kind of features."""
+    text = args.text_column is not None or args.text_field is not None
+    if args.text_field is not None and (args.features or args.unlabeled_features):
+        raise ValueError("--text-field reads the texts from the Label Studio export: leave "
+                         "--features and --unlabeled-features out (or give --features FILE "
+                         "--text-column NAME instead).")
+    if args.text_field is None and not args.features:
+        raise ValueError("give the features: --features FILE (numeric columns, or a text "
+                         "column with --text-column NAME), or --text-field NAME to read the "
+                         "texts from the Label Studio export's task data.")
+    if text and args.model not in (None, TEXT_MODEL):
+        raise ValueError(f"--model {args.model} needs numeric features; on text, fit uses "
+                         f"TF-IDF and logistic regression ({TEXT_MODEL}): leave --model out.")
+    args.model = args.model or (TEXT_MODEL if text else "extratrees")
+
+
 def run_fit(args):
     """``skactivelab fit``: check, read, fit, write; returns the exit status."""
     t0 = time.perf_counter()
     check_options(args)
+    _check_fit_options(args)
     progress = Progress(args.quiet)
     inputs = inputs_of(args, "--features", "--unlabeled-features", "--annotations")
     check_output_paths(outputs(args), inputs)

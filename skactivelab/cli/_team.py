@@ -17,7 +17,7 @@ from ._common import (
     seconds,
     seed,
 )
-from ._fit import run_fit
+from ._fit import TEXT_MODEL, run_fit
 from ._score import run_score
 
 __all__ = ["add_team_commands"]
@@ -48,14 +48,16 @@ Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is wri
 
 FIT_EXAMPLE = """\
 files:
-  --features     CSV: example_id column (else the first column) + numeric feature columns;
-                 rows without annotations are the unlabeled pool
+  --features     CSV: example_id column (else the first column) + numeric feature columns,
+                 or a text column (--text-column); rows without annotations are the pool
+  --text-field   instead of --features: the texts are a data field of the export's tasks
   --annotations  a Label Studio export or a long or wide table naming the IDs of --features
   --out-dir      gets next_batch.csv, consensus.csv, annotators.csv
 
 example:
   skactivelab fit --features features.csv --annotations annotations.csv \\
       --model extratrees --batch 100 --out-dir round1/
+  skactivelab fit --annotations export.json --text-field text --batch 50 --out-dir round1/
 
 Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
 """
@@ -165,15 +167,23 @@ def _add_fit(subparsers):
         epilog=FIT_EXAMPLE,
         formatter_class=fmt,
     )
-    f.add_argument("--features", required=True, metavar="FILE",
-                   help="features: CSV (also TSV, Parquet, JSON Lines)")
+    f.add_argument("--features", metavar="FILE",
+                   help="features: CSV (also TSV, Parquet, JSON Lines): an ID column and "
+                   "numeric columns, or a text column (--text-column)")
+    f.add_argument("--text-column", metavar="NAME",
+                   help="the features are the texts of this column of --features: TF-IDF "
+                   "and logistic regression (tfidf-logistic)")
+    f.add_argument("--text-field", metavar="NAME",
+                   help="no --features: the texts are this data field of the tasks of the "
+                   "Label Studio export (like text for $text); TF-IDF and logistic regression")
     _annotation_options(f)
-    f.add_argument("--model", choices=MODELS + ("logistic",), default="extratrees",
+    f.add_argument("--model", choices=MODELS + ("logistic", TEXT_MODEL), default=None,
                    metavar="MODEL",
-                   help="extratrees (100 trees, default), randomforest (100 trees), logreg or "
-                   "logistic (standardised logistic regression), knn (10 neighbours, "
-                   "standardised), mlp (one hidden layer of 100), hgb (HistGradientBoosting); "
-                   "the same models as the benchmark")
+                   help="on numeric features: extratrees (100 trees, default), randomforest "
+                   "(100 trees), logreg or logistic (standardised logistic regression), knn "
+                   "(10 neighbours, standardised), mlp (one hidden layer of 100), hgb "
+                   "(HistGradientBoosting), the same models as the benchmark; on text: "
+                   f"{TEXT_MODEL} (the only one, the default)")
     f.add_argument("--unlabeled-features", metavar="FILE",
                    help="more rows for the unlabeled pool, same feature columns")
     _batch_options(f)
