@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -267,6 +268,10 @@ def check_round(team, oracle, round_number, exclude=(), handed_out=()):
             assert m.get("suggested_annotator") not in labeled_by
         else:  # a first label: the example's own task, marked in its meta
             assert m["reason"] == "first_label" and t["id"] == int(x)
+    # the default share: no annotator suggested for more than ceil(1.5 x picks / 3)
+    suggested = [m.get("suggested_annotator") for m in info.values()]
+    cap = math.ceil(1.5 * len(info) / 3)
+    assert all(suggested.count(a) <= cap for a in set(suggested) if a)
     # the Data Manager, sorted by prediction score, lists the tasks by this round's score
     dm = team.data_manager_order()
     assert [s for _, s in dm] == sorted(s for _, s in dm)
@@ -340,8 +345,19 @@ def test_two_rounds_against_label_studio(server, oracle, tmp_path):
 
     # round 2: one command; the pending picks of round 1 are left out
     code, out, err = team.run("--round", "2", "--pred-probs", probs, "--batch", str(BATCH),
-                              "--suggest-annotators", "--out-dir", "round2")
+                              "--suggest-annotators", "--out-dir", "round2", "--report",
+                              "round2/report.html")
     assert code == 0, err
+    assert "suggested annotators: at most" in out and "estimated accuracy" in out
+    # the report and annotators.csv name the team by email, with accuracies in [0, 1]
+    annotators = list(csv.DictReader(open(tmp_path / "round2" / "annotators.csv")))
+    report = (tmp_path / "round2" / "report.html").read_text(encoding="utf-8")
+    assert report.count('class="annotator-row"') == len(annotators) == 3
+    assert {r["annotator_id"] for r in annotators} == set(team.emails)
+    for r in annotators:
+        assert f"<td>{r['annotator_id']}</td>" in report
+        assert 0 <= float(r["accuracy_low"]) <= float(r["estimated_accuracy"]) <= float(
+            r["accuracy_high"]) <= 1
     assert (f"pending from earlier rounds: {len(pending)} task(s) handed out and not answered "
             f"yet ({len(pending)} example(s))") in out
     picked2, info2 = check_round(team, oracle, 2, exclude=set(pending),

@@ -233,3 +233,14 @@ def test_sorted_scores_pick_lowest():
     plan = plan_of(tasks, [], s, round_number=4, batch=5)
     assert [r["example_id"] for r in plan.batch] == [str(i + 1) for i in np.argsort(sc)[:5]]
     assert [r["rank"] for r in plan.batch] == [1, 2, 3, 4, 5]
+
+
+def test_copies_imported_by_tasks_out_are_pending():
+    """A copy that --tasks-out imported (our example ID in its data, no round's mark) and
+    nobody answered is pending; answered, or made by this very round, it is not."""
+    tasks = [task(1, 1), task(2, 1), task(3), task(10, example=1), task(11, 1, example=2),
+             task(12, example=3, meta={META_KEY: {"skactivelab-round-2": {"rank": 1}}})]
+    assert pending_tasks(tasks, 2) == [{"task": 10, "example_id": "1", "round": "import"}]
+    assert pending_tasks(tasks, 3) == [
+        {"task": 10, "example_id": "1", "round": "import"},
+        {"task": 12, "example_id": "3", "round": "skactivelab-round-2"}]
