@@ -1,9 +1,10 @@
 """``skactivelab labelstudio round``: one active-learning round against a Label Studio server.
 
 Pull a project's tasks and annotations through Label Studio's API (the official
-``label-studio-sdk``, extra ``labelstudio``), score them with ``skactivelab
-score`` (the same reader and scorer as for an export file), and push the round
-back so that the team works from Label Studio's own screens:
+``label-studio-sdk``, extra ``labelstudio``), score them as ``skactivelab score``
+does (the same reader, and :func:`~skactivelab.cli._score.score_results`, in
+memory), and push the round back so that the team works from Label Studio's own
+screens:
 
 * every task gets one prediction of the round's model version
   (``skactivelab-round-N``) whose ``score`` is its example's ActiveLab score and
@@ -17,7 +18,8 @@ back so that the team works from Label Studio's own screens:
   unless ``--keep-sampling``.
 
 Nothing is deleted; running the same round again changes nothing; picks of earlier
-rounds that are still unanswered (pending) are left out of the batch. The plan
+rounds (and ``--tasks-out`` imports) that are still unanswered (pending) are left out
+of the batch (:func:`pending_tasks`). The plan
 (:func:`plan_round`) is computed from the pulled state alone, without a server, so
 it is tested on its own. See ``docs/label_studio_live.md``.
 """

@@ -34,13 +34,16 @@ files:
                  quoted globs of them, streamed in chunks (--scheduler: on a Dask cluster)
   --out          CSV: rank,example_id,score,relabel,num_annotations,labeled_by,consensus_label,
                  consensus_quality[,suggested_annotator] (lowest scores first)
+  --out-dir      next_batch.csv, consensus.csv (consensus_confidence: the probability that the
+                 consensus label is right), annotators.csv (estimated_accuracy and interval)
+  --report       a one-page HTML report of the round for a team lead
 
 example:
   skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \\
       --unlabeled-pred-probs pool_probs.csv --batch 100 --out next_batch.csv
   skactivelab score --annotations export.json --pred-probs probs.csv --batch 50 \\
       --suggest-annotators --out-dir round2/ --tasks-out round2/import.json
-  skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \
+  skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \\
       --unlabeled-pred-probs 'pool/*.parquet' --batch 10000 --out next_batch.csv
 
 Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
@@ -119,7 +122,8 @@ def _add_score(subparsers):
         help="which examples to label or re-label next, from your own predicted probabilities",
         description="Score every example with ActiveLab from annotations and a classifier's "
         "predicted probabilities, and write the B examples to label (or re-label) next, "
-        "with CROWDLAB consensus labels and annotator quality.",
+        "with CROWDLAB consensus labels, their confidence and each annotator's estimated "
+        "accuracy.",
         epilog=SCORE_EXAMPLE,
         formatter_class=fmt,
     )
@@ -160,10 +164,10 @@ def _add_fit(subparsers):
     n_cpu = default_n_jobs()
     f = subparsers.add_parser(
         "fit",
-        help="train a classifier on the annotations; consensus, annotator quality, next batch",
+        help="train a classifier on the annotations; consensus, annotator accuracy, next batch",
         description="Train a classifier with cross-validation on CROWDLAB consensus labels "
         "(MultiAnnotatorClassifier), then write the next batch to (re)label, the consensus "
-        "label and quality of each example, and the quality of each annotator.",
+        "label and its confidence for each example, and each annotator's estimated accuracy.",
         epilog=FIT_EXAMPLE,
         formatter_class=fmt,
     )
