@@ -10,14 +10,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import numpy as np
 import pytest
 
 from skactivelab import cli
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium")
-                                        else None)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -102,19 +101,34 @@ def test_report_is_refused_over_an_input(tmp_path, capsys):
     assert not (tmp_path / "b.csv").exists()
 
 
-def _chromium(*args, timeout=120):
-    with tempfile.TemporaryDirectory(prefix="skactivelab-chromium-") as profile:
-        return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-                              capture_output=True, text=False, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+@pytest.fixture
+def chromium():
+    """Debian's chromium, or a skip saying why. Under .ci/run, which installs it in the
+    background, first wait for that job to end (SKACTIVELAB_CHROMIUM_DONE); the test
+    installs nothing."""
+    done = os.environ.get("SKACTIVELAB_CHROMIUM_DONE")
+    t0 = time.monotonic()
+    while done and not os.path.exists(done) and time.monotonic() - t0 < 600:
+        time.sleep(1)
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+    if found is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium; .ci/run "
+                    "installs it); the test installs nothing")
+
+    def run(*args, timeout=120):
+        with tempfile.TemporaryDirectory(prefix="skactivelab-chromium-") as profile:
+            return subprocess.run([found, *FLAGS, f"--user-data-dir={profile}", *args],
+                                  capture_output=True, text=False, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+
+    return run
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get "
-                    "install chromium; .ci/run installs it); the test installs nothing")
-def test_report_renders_in_a_headless_browser(tmp_path, capsys):
+def test_report_renders_in_a_headless_browser(tmp_path, capsys, chromium):
     report, people = make_round(tmp_path, capsys)
     url = report.resolve().as_uri()
-    dom = _chromium("--dump-dom", url).stdout.decode("utf-8", "replace")
+    dom = chromium("--dump-dom", url).stdout.decode("utf-8", "replace")
     page = _Page()
     page.feed(dom)
     # the browser built the tables and both plots from the page
@@ -123,7 +137,7 @@ def test_report_renders_in_a_headless_browser(tmp_path, capsys):
     assert {"accuracy-plot", "confidence-histogram"} <= page.ids
     assert page.tags.count("circle") == len(people)  # one dot per annotator
     shot = tmp_path / "shot.png"
-    _chromium("--window-size=1000,1400", f"--screenshot={shot}", url)
+    chromium("--window-size=1000,1400", f"--screenshot={shot}", url)
     assert shot.exists(), "chromium wrote no screenshot"
     Image = pytest.importorskip("PIL.Image")
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int64)
