@@ -47,6 +47,34 @@ def shared_file():
 PARITY_COUNTS = collections.Counter()
 
 
+def pytest_collection_modifyitems(config, items):
+    """The live Label Studio tests run last: the server they need is prepared in the
+    background meanwhile (tests/labelstudio_server.py)."""
+    items.sort(key=lambda item: item.get_closest_marker("labelstudio_live") is not None)
+
+
+def pytest_collection_finish(session):
+    """Start preparing Label Studio as soon as live tests are selected (unless .ci/run
+    already did, SKACTIVELAB_LS_STATE), so that it overlaps the rest of the suite."""
+    import os
+
+    if session.config.option.collectonly or os.environ.get("SKACTIVELAB_LS_STATE") or not any(
+            item.get_closest_marker("labelstudio_live") for item in session.items):
+        return
+    import labelstudio_server
+
+    session.config._skactivelab_ls_job = labelstudio_server.start_in_background()
+
+
+def pytest_sessionfinish(session):
+    """Stop what pytest_collection_finish started, however the session ended."""
+    job = getattr(session.config, "_skactivelab_ls_job", None)
+    if job is not None:
+        import labelstudio_server
+
+        labelstudio_server.end_background(*job)
+
+
 def pytest_terminal_summary(terminalreporter):
     if PARITY_COUNTS:
         terminalreporter.section("cleanlab parity cases")

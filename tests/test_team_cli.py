@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import scipy.stats
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -375,12 +376,25 @@ def test_fit_outputs_match_estimator_and_functional_api(tmp_path, capsys):
     assert [int(r["num_annotations"]) for r in cons] == [n_per[x] for x in lab_ids]
 
     annot = read_csv(out_dir / "annotators.csv")
-    quality = [float(r["annotator_quality"]) for r in annot]
-    assert quality == sorted(quality)  # worst first
+    accuracy = [float(r["estimated_accuracy"]) for r in annot]
+    assert accuracy == sorted(accuracy)  # worst first
     by_id = {r["annotator_id"]: r for r in annot}
     assert sorted(by_id) == sorted(ANNOTATORS)
+    z = scipy.stats.norm.ppf(0.975)
+    # the one-coin crowd model of active_learning_method="activelab_em" on the same labels
+    em = MultiAnnotatorClassifier(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+                                  cv=3, random_state=0, n_jobs=1,
+                                  active_learning_method="activelab_em").fit(X, y)
+    em_accuracy = em.active_learning_fit_.annotator_accuracy
     for j, a in enumerate(ANNOTATORS):
         r = by_id[a]
+        acc = em_accuracy[j]
+        np.testing.assert_allclose(float(r["estimated_accuracy"]), acc, rtol=1e-8)
+        n = (L[:, j] >= 0).sum()  # Wilson's score interval, written out
+        centre = (acc + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * np.sqrt(acc * (1 - acc) / n + z * z / (4 * n * n))
+        np.testing.assert_allclose([float(r["accuracy_low"]), float(r["accuracy_high"])],
+                                   [centre - half, centre + half], rtol=1e-8)
         np.testing.assert_allclose(float(r["annotator_quality"]), res.annotator_quality[j], rtol=1e-8)
         np.testing.assert_allclose(float(r["agreement_with_consensus"]),
                                    res.agreement_with_consensus[j], rtol=1e-10)

@@ -2,7 +2,8 @@
 
 Commands: ``score`` (``_score.py``) and ``fit`` (``_fit.py``) on your annotation
 files, their options in ``_team.py`` and what they share in ``_batch.py``;
-``demo`` and ``benchmark`` (simulations; ``_simulate.py``). Input files become
+``demo`` and ``benchmark`` (simulations; ``_simulate.py``); ``labelstudio
+round`` (a Label Studio server through its API; ``_ls_server.py``). Input files become
 the types of ``_tables.py``: tables are read by ``_tabular.py`` (pyarrow's
 columnar readers, else the ``csv`` module) into the columns of ``_columns.py``;
 annotations and features by ``_files.py``, Label Studio exports by
@@ -25,6 +26,7 @@ import sys
 
 from .. import __version__
 from ._common import Parser, run_command
+from ._ls_options import add_labelstudio_commands
 from ._simulate import add_simulation_commands
 from ._team import add_team_commands
 from ._write import OutputPathError
@@ -60,6 +62,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     add_simulation_commands(sub)
     add_team_commands(sub)
+    add_labelstudio_commands(sub)
     return parser
 
 

@@ -3,29 +3,40 @@ them, and the checks of options made before any file is read."""
 
 from __future__ import annotations
 
+import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..query import lowest
 from ._files import read_annotations
+from ._columns import ListColumn
 from ._labelstudio import import_tasks
 from ._pool import check_scheduler_address
 from ._tables import InputFileError, shown
+from ._tabular import read_table
 from ._write import STDOUT, OutputPathError, format_csv, write_files_atomically
 
-__all__ = ["Batch", "annotator_rows", "check_options", "consensus_rows", "fmt_float",
-           "inputs_of", "outputs", "read_annotations_of", "say_notes", "summary_stream",
-           "write_outputs"]
+__all__ = ["SHARE_SLACK", "AnnotatorTable", "Batch", "ConsensusTable", "check_options", "consensus_line", "crowd_estimates",
+           "default_share", "fmt_float", "inputs_of", "outputs", "pending_examples",
+           "pending_lines", "pending_note", "read_annotations_of",
+           "say_notes", "summary_stream", "write_outputs"]
 
 NEXT_BATCH_COLUMNS = ("rank", "example_id", "score", "relabel", "num_annotations", "labeled_by",
                       "consensus_label", "consensus_quality")
 SUGGESTED_COLUMN = "suggested_annotator"
-CONSENSUS_COLUMNS = ("example_id", "consensus_label", "consensus_quality", "annotator_agreement",
-                     "num_annotations")
-ANNOTATOR_COLUMNS = ("annotator_id", "annotator_quality", "agreement_with_consensus", "worst_class",
-                     "num_examples_labeled")
+CONSENSUS_COLUMNS = ("example_id", "consensus_label", "consensus_confidence", "consensus_quality",
+                     "annotator_agreement", "num_annotations")
+ANNOTATOR_COLUMNS = ("annotator_id", "estimated_accuracy", "accuracy_low", "accuracy_high",
+                     "num_examples_labeled", "annotator_quality", "agreement_with_consensus",
+                     "worst_class")
+#: ``--suggest-annotators`` without ``--max-per-annotator`` gives each annotator at most
+#: ``ceil(SHARE_SLACK * picks / annotators)`` picks (see :func:`default_share`)
+SHARE_SLACK = 1.5
+#: the normal quantile of the accuracy interval (95 %)
+_Z95 = 1.959963984540054
 
 
 def fmt_float(x):
@@ -40,8 +51,9 @@ class Batch:
 
     def __init__(self, ids, scores, n_annotations, batch, *, ann_row, ann_annotator,
                  annotator_ids, consensus, quality, annotator_quality=None,
-                 max_per_annotator=None):
-        order = lowest(scores, np.arange(len(scores)), batch)  # ties keep input order
+                 max_per_annotator=None, exclude=None):
+        cand = np.arange(len(scores)) if exclude is None else np.flatnonzero(~exclude)
+        order = cand[lowest(scores[cand], cand, batch)]  # ties keep input order
         self.order = order
         self.ids = ids.take(order)
         self.scores = scores[order]
@@ -57,21 +69,30 @@ class Batch:
             self.labeled_by[rr].append(str(annotator_ids[aa]))
         self.consensus = [consensus[i] for i in order]
         self.quality = [quality[i] for i in order]
-        self.suggested = None
-        self.notes = []
-        if annotator_quality is not None and len(annotator_ids) == 0:
-            self.suggested = [""] * order.size
+        self.suggested, self.share, self.notes = None, None, []
+        self.n_annotators = len(annotator_ids)
+        self.n_pending = 0 if exclude is None else int(exclude.sum())
+        if annotator_quality is not None:
+            self._suggest(annotator_quality, annotator_ids, r, a, max_per_annotator)
+
+    def _suggest(self, annotator_quality, annotator_ids, r, a, max_per_annotator):
+        """The suggested annotator of each pick: the best (CROWDLAB quality) who has not
+        labeled it, each at most ``max_per_annotator`` picks (default: :func:`default_share`)."""
+        from ..query import assign_annotators
+
+        n = self.order.size
+        if len(annotator_ids) == 0:
+            self.suggested = [""] * n
             self.notes.append("--suggest-annotators: nobody has labeled anything yet, so there "
                               "is no annotator to suggest (suggested_annotator is empty); "
                               "suggestions follow once the first labels are in")
-        elif annotator_quality is not None:
-            from ..query import assign_annotators
-
-            eligible = np.ones((order.size, len(annotator_ids)), dtype=bool)
-            eligible[r, a] = False  # nobody labels the same example twice
-            who = assign_annotators(annotator_quality, eligible,
-                                    max_per_annotator=max_per_annotator)
-            self.suggested = ["" if j < 0 else str(annotator_ids[j]) for j in who.tolist()]
+            return
+        self.share = (max_per_annotator, "--max-per-annotator") if max_per_annotator else (
+            default_share(n, len(annotator_ids)), "default")
+        eligible = np.ones((n, len(annotator_ids)), dtype=bool)
+        eligible[r, a] = False  # nobody labels the same example twice
+        who = assign_annotators(annotator_quality, eligible, max_per_annotator=self.share[0])
+        self.suggested = ["" if j < 0 else str(annotator_ids[j]) for j in who.tolist()]
 
     def __len__(self):
         return len(self.ids)
@@ -91,6 +112,10 @@ class Batch:
             out.append(row)
         return out
 
+    def picks(self):
+        """One dict per pick, in rank order: ``example_id`` and :meth:`meta`."""
+        return [{"example_id": x, **m} for x, m in zip(self.ids, self.meta())]
+
     def meta(self):
         out = []
         for k in range(len(self.ids)):
@@ -109,18 +134,204 @@ class Batch:
         n_re = int((self.n_ann > 0).sum())
         return f"{len(self)} examples: {n_re} re-label(s), {len(self) - n_re} first label(s)"
 
+    def share_summary(self):
+        """What the suggestions gave each annotator, and the cap (None without them)."""
+        if self.suggested is None or self.share is None:
+            return None
+        names, counts = np.unique([s for s in self.suggested if s], return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        given = ", ".join(f"{names[k]} {counts[k]}" for k in order[:8]) + (
+            f", ... ({names.size} annotators)" if names.size > 8 else "")
+        cap, how = self.share
+        rule = (f"the default share, ceil({SHARE_SLACK} x {len(self)} picks / "
+                f"{self.n_annotators} annotators); --max-per-annotator N to change it"
+                if how == "default" else "--max-per-annotator")
+        none = self.suggested.count("")
+        return (f"suggested annotators: at most {cap} pick(s) each ({rule}): {given or '-'}"
+                + (f"; {none} pick(s) without a suggestion (every annotator labeled them or "
+                   "reached the cap)" if none else ""))
 
-def consensus_rows(ids, consensus, quality, agreement, n_ann):
-    return [[x, c, fmt_float(q), fmt_float(g), int(n)]
-            for x, c, q, g, n in zip(ids, consensus, quality, agreement, n_ann)]
+
+def consensus_line(confidence):
+    """The consensus in one line: how many of its labels are expected right (the mean of
+    each example's ``consensus_confidence``)."""
+    q = np.asarray(confidence, dtype=float)
+    if q.size == 0:
+        return "consensus: no labeled example yet"
+    return (f"consensus: {q.size} labeled example(s), about {100 * np.mean(q):.0f}% of "
+            f"consensus labels expected right (mean consensus_confidence); "
+            f"{int((q < 0.5).sum())} below 50%")
 
 
-def annotator_rows(annotator_ids, quality, agreement, worst, n_labeled):
-    """One row per annotator, worst first; empty statistics for annotators without labels."""
-    aq = np.asarray(quality, dtype=float)
-    order = np.argsort(np.where(np.isnan(aq), np.inf, aq), kind="stable")
-    return [[annotator_ids[j], fmt_float(aq[j]), fmt_float(agreement[j]), worst[j],
-             int(n_labeled[j])] for j in order]
+def default_share(n_picks, n_annotators):
+    """At most ``ceil(SHARE_SLACK * n_picks / n_annotators)`` picks per annotator: an even
+    share with room for annotators who cannot take a pick (they labeled it already)."""
+    return max(1, math.ceil(SHARE_SLACK * n_picks / max(1, n_annotators)))
+
+
+@dataclass
+class ConsensusTable:
+    """The consensus of each labeled example (consensus.csv): its label (CROWDLAB's),
+    ``confidence`` the estimated probability that it is right (the crowd model of
+    :func:`crowd_estimates`), and CROWDLAB's ``quality`` (a ranking score)."""
+
+    ids: list
+    label: np.ndarray
+    confidence: np.ndarray
+    quality: np.ndarray
+    agreement: np.ndarray
+    n_annotations: np.ndarray
+
+    def rows(self):
+        return [[x, c, fmt_float(p), fmt_float(q), fmt_float(g), int(n)]
+                for x, c, p, q, g, n in zip(self.ids, self.label, self.confidence, self.quality,
+                                            self.agreement, self.n_annotations)]
+
+
+@dataclass
+class AnnotatorTable:
+    """One row per annotator (annotators.csv), worst estimated accuracy first.
+
+    ``accuracy`` is the estimated probability that the annotator's label is right
+    (:func:`estimated_accuracy`); ``low``/``high`` its 95 % Wilson interval for that many
+    labels. ``quality`` is CROWDLAB's annotator quality (a ranking score, not a
+    probability).
+    """
+
+    ids: list
+    accuracy: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    n_labels: np.ndarray
+    quality: np.ndarray
+    agreement: np.ndarray
+    worst: list
+
+    @classmethod
+    def build(cls, ids, accuracy, n, *, quality, agreement, worst):
+        """From :func:`crowd_estimates`' accuracy and label counts and CROWDLAB's columns."""
+        acc = np.asarray(accuracy, dtype=float)
+        low, high = wilson_interval(acc, n)
+        return cls(list(ids), acc, low, high, n, np.asarray(quality, dtype=float),
+                   np.asarray(agreement, dtype=float), list(worst))
+
+    def order(self):
+        """Worst estimated accuracy first; annotators without labels last."""
+        return np.argsort(np.where(np.isnan(self.accuracy), np.inf, self.accuracy),
+                          kind="stable")
+
+    def rows(self):
+        return [[self.ids[j], fmt_float(self.accuracy[j]), fmt_float(self.low[j]),
+                 fmt_float(self.high[j]), int(self.n_labels[j]), fmt_float(self.quality[j]),
+                 fmt_float(self.agreement[j]), self.worst[j]] for j in self.order()]
+
+    def line(self, j):
+        """One annotator for the summary: accuracy, interval, labels."""
+        return (f"{self.ids[j]} {100 * self.accuracy[j]:.0f}% "
+                f"[{100 * self.low[j]:.0f}-{100 * self.high[j]:.0f}%], "
+                f"{int(self.n_labels[j])} labels")
+
+    def summary(self, k=3):
+        """The annotators a team lead looks at first: the least accurate, then the best."""
+        rated = [int(j) for j in self.order() if self.n_labels[j] > 0]
+        if not rated:
+            return []
+        lines = ["annotators, estimated accuracy (probability that a label is right, 95% "
+                 "interval), least accurate first: "
+                 + "; ".join(self.line(j) for j in rated[:k])
+                 + (f"; ... ({len(rated)} annotators)" if len(rated) > k else "")]
+        if len(rated) > k:
+            lines.append(f"most accurate: {self.line(rated[-1])}")
+        return lines
+
+
+def crowd_estimates(sparse, P):
+    """``(accuracy, n_labels, posterior)``: per annotator, the probability that their
+    label is the true class (NaN for an annotator without labels) and their number of
+    labels; per labeled example, the probability of each class (N, K).
+
+    The one-coin crowd model with the classifier as prior (the ``activelab_em`` fit, see
+    the algorithms page): annotator j gives the true class with probability ``a_j`` and
+    each other class with probability ``(1 - a_j) / (K - 1)``; ``a_j`` is fitted by EM
+    with the posterior of every example, on all of j's labels (Laplace's rule of
+    succession). ``sparse``: :class:`~skactivelab._annotations.Annotations` over the
+    labeled examples; ``P``: their probabilities (N, K).
+    """
+    from .._em import em_fit
+
+    n = np.bincount(sparse.annotator, minlength=sparse.n_annotators)
+    fit = em_fit(sparse, np.asarray(P, dtype=np.float64)[None])
+    return fit["accuracy"], n, fit["post"]
+
+
+def wilson_interval(p, n, z=_Z95):
+    """The Wilson score interval of a proportion ``p`` seen over ``n`` trials (NaN where
+    ``n == 0``); it says how much ``n`` labels can tell, not how sure the consensus is."""
+    p, n = np.asarray(p, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = 1 + z * z / n
+        mid = (p + z * z / (2 * n)) / d
+        half = z * np.sqrt(np.maximum(p * (1 - p), 0) / n + z * z / (4 * n * n)) / d
+        ok = n > 0
+        return (np.where(ok, np.clip(mid - half, 0, 1), np.nan),
+                np.where(ok, np.clip(mid + half, 0, 1), np.nan))
+
+
+def _previous_batch_pending(path, ann):
+    """Examples of an earlier next_batch.csv that got no new label since: the
+    ``num_annotations`` it wrote is still their number of labels."""
+    table = read_table(path, "--previous-batch")
+    cols = {c: j for j, c in enumerate(table.header)}
+    if "example_id" not in cols or "num_annotations" not in cols:
+        raise InputFileError(path, table.header_line, "has no example_id and num_annotations "
+                             "columns", "Give a next_batch.csv written by skactivelab score, "
+                             "fit or labelstudio round.")
+    ids = table.columns[cols["example_id"]]
+    then, bad = table.columns[cols["num_annotations"]].numbers()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise table.error(i, f"num_annotations {table.cell(i, cols['num_annotations'])!r} is "
+                          "no number", "Give the next_batch.csv as skactivelab wrote it.")
+    pos = ids.positions_in(ann.example_ids)
+    now = np.where(pos >= 0, ann.num_annotations()[np.maximum(pos, 0)], 0)
+    return ids.take(np.flatnonzero(now <= then))
+
+
+def pending_examples(args, ann, pending=()):
+    """Example IDs handed out and not answered yet, left out of the batch: tasks of the
+    export that carry our example ID and have no answer, the examples of
+    ``--previous-batch`` files that got no label since, and ``pending`` (given by the
+    caller). None of them with ``--include-pending``."""
+    if getattr(args, "include_pending", False):
+        return ListColumn([])
+    held = dict.fromkeys(x for _, x in ann.pending)
+    for path in getattr(args, "previous_batch", None) or ():
+        held.update(dict.fromkeys(_previous_batch_pending(path, ann)))
+    held.update(dict.fromkeys(map(str, pending)))
+    return ListColumn(list(held))
+
+
+def pending_note(args, ann):
+    """Said when an import of ours may be pending but cannot be seen: --tasks-out with an
+    export that lists annotated tasks only, and no --previous-batch."""
+    if (getattr(args, "tasks_out", None) and ann.format.startswith("labelstudio")
+            and not ann.lists_every_task and not getattr(args, "previous_batch", None)
+            and not getattr(args, "include_pending", False)):
+        return ["--tasks-out: the export lists annotated tasks only, so tasks imported "
+                "earlier and not answered yet cannot be seen: export with all tasks, or give "
+                "--previous-batch with the earlier next_batch.csv, so that they are not asked "
+                "again"]
+    return []
+
+
+def pending_lines(batch, held):
+    """The summary's line about pending examples."""
+    if not len(held):
+        return []
+    n_in = batch.n_pending
+    return [f"pending: {len(held)} example(s) handed out earlier and not answered yet; "
+            f"{n_in} of them scored here, left out of this batch (--include-pending to ask "
+            "them again)"]
 
 
 def outputs(args):
@@ -138,11 +349,15 @@ def outputs(args):
             out.append((d / name, "--out-dir"))
     if getattr(args, "tasks_out", None):
         out.append((Path(args.tasks_out), "--tasks-out"))
+    if getattr(args, "report", None):
+        out.append((Path(args.report), "--report"))
     return out
 
 
-def write_outputs(args, inputs, batch, consensus_rows, annotator_rows, task_data):
-    """Every output of the command, all of them or none (``_write.py``); returns their paths."""
+def write_outputs(args, inputs, batch, consensus, annotators, task_data, extra=None):
+    """Every output of the command, all of them or none (``_write.py``); returns their paths.
+    ``consensus`` and ``annotators`` are tables (None: no labels yet); ``extra`` maps more
+    paths to their text (the HTML report)."""
     files = {}
     next_csv = format_csv(batch.columns, batch.rows())
     if getattr(args, "out", None):
@@ -150,8 +365,11 @@ def write_outputs(args, inputs, batch, consensus_rows, annotator_rows, task_data
     if getattr(args, "out_dir", None):
         d = Path(args.out_dir)
         files[d / "next_batch.csv"] = next_csv
-        files[d / "consensus.csv"] = format_csv(CONSENSUS_COLUMNS, consensus_rows)
-        files[d / "annotators.csv"] = format_csv(ANNOTATOR_COLUMNS, annotator_rows)
+        files[d / "consensus.csv"] = format_csv(CONSENSUS_COLUMNS,
+                                                consensus.rows() if consensus else [])
+        files[d / "annotators.csv"] = format_csv(ANNOTATOR_COLUMNS,
+                                                 annotators.rows() if annotators else [])
+    files.update(extra or {})
     if getattr(args, "tasks_out", None):
         files[Path(args.tasks_out)], unknown = import_tasks(batch.ids, batch.meta(), task_data,
                                                             {})

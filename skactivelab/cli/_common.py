@@ -21,6 +21,10 @@ from ._signals import signals_as_exceptions
 from ._write import PartialWriteError
 
 
+#: The model of text features (TF-IDF and logistic regression), by name.
+TEXT_MODEL = "tfidf-logistic"
+
+
 class Parser(argparse.ArgumentParser):
     """Usage errors as one line (``skactivelab demo: error: ...``), exit status 2."""
 

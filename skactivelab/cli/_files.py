@@ -330,16 +330,22 @@ def encode_labels(ann, classes, *, source=None):
 
 
 # --------------------------------------------------------------------------- features
-def read_features(path, *, what="--features", example_column=None):
+def read_features(path, *, what="--features", example_column=None, text_column=None):
     """Read a features table: an example ID column (``example_column``, else
     ``example_id`` or an alias, else the first column) plus numeric feature columns; an
-    empty cell is a missing value (NaN)."""
+    empty cell is a missing value (NaN). With ``text_column``, the features are that one
+    column of text (``X`` an object array of shape (n, 1); other columns are not read as
+    features)."""
     def numeric(header):
+        if text_column is not None:
+            return []
         cid = _feature_id_column(header, example_column)
         return [j for j in range(len(header)) if j != cid]
 
     table = read_table(path, what, numeric=numeric)
     cid = _feature_id_column(table.header, example_column, table)
+    if text_column is not None:
+        return _text_features(table, cid, text_column, what)
     cols = [j for j in range(len(table.header)) if j != cid]
     if not cols:
         raise InputFileError(table.path, table.header_line, "has no feature column",
@@ -353,6 +359,29 @@ def read_features(path, *, what="--features", example_column=None):
     X = number_block(table, cols, what, allow_missing=True)
     return FeatureTable(table.path, table.columns[cid], X, [table.header[j] for j in cols],
                         table.lines, table.header_line)
+
+
+def _text_features(table, cid, text_column, what):
+    """The ID column and the text column ``text_column`` of a features table."""
+    if text_column not in table.header:
+        raise InputFileError(table.path, table.header_line,
+                             f"has no column {text_column!r} (header: {table.header[:8]})",
+                             f"Give --text-column the exact name of the text column of {what}.")
+    tj = table.header.index(text_column)
+    if tj == cid:
+        raise InputFileError(table.path, table.header_line,
+                             f"column {text_column!r} is the example-ID column",
+                             "Name the text column with --text-column and the IDs with "
+                             "--example-column.")
+    check_names(table)
+    pos = first_mask(table.columns[cid].empty())
+    if pos is not None:
+        raise table.error(pos, f"the example ID (column {table.header[cid]!r}) is empty",
+                          "Give every row its example ID.")
+    unique_ids(table, cid, "example ID")
+    X = np.asarray(table.columns[tj].to_list(), dtype=object).reshape(-1, 1)
+    return FeatureTable(table.path, table.columns[cid], X, [text_column], table.lines,
+                        table.header_line)
 
 
 def _feature_id_column(header, example_column, table=None):

@@ -14,10 +14,15 @@ import numpy as np
 from .._annotations import Annotations
 from .._models import make_model
 from ._batch import (
+    AnnotatorTable,
     Batch,
-    annotator_rows,
+    ConsensusTable,
     check_options,
-    consensus_rows,
+    consensus_line,
+    crowd_estimates,
+    pending_examples,
+    pending_lines,
+    pending_note,
     inputs_of,
     outputs,
     read_annotations_of,
@@ -26,21 +31,22 @@ from ._batch import (
     write_outputs,
 )
 from ._columns import ListColumn
-from ._common import Progress, joblib_progress, recorded_warnings, warnings_to_stderr
+from ._common import TEXT_MODEL, Progress, joblib_progress, recorded_warnings, warnings_to_stderr
 from ._files import encode_labels, read_features, sorted_class_names
 from ._tables import InputFileError, shown
 from ._write import check_output_paths
 
-__all__ = ["run_fit"]
+__all__ = ["run_fit", "text_model"]
 
 
 def _features(args):
     """Example IDs (a list) and features of ``--features`` and ``--unlabeled-features``."""
-    feats = read_features(args.features, example_column=args.example_column)
+    feats = read_features(args.features, example_column=args.example_column,
+                          text_column=args.text_column)
     ids, X = feats.ids.to_list(), feats.X
     if args.unlabeled_features:
         unl = read_features(args.unlabeled_features, what="--unlabeled-features",
-                            example_column=args.example_column)
+                            example_column=args.example_column, text_column=args.text_column)
         if set(unl.feature_names) != set(feats.feature_names):
             diff = sorted(set(unl.feature_names) ^ set(feats.feature_names))
             raise InputFileError(unl.path, unl.header_line,
@@ -57,7 +63,7 @@ def _features(args):
         pos = {c: j for j, c in enumerate(unl.feature_names)}
         ids += unl.ids.to_list()
         X = np.vstack([X, unl.X[:, [pos[c] for c in feats.feature_names]]])
-    if args.model in ("logistic", "logreg", "knn", "mlp"):
+    if args.text_column is None and args.model in ("logistic", "logreg", "knn", "mlp"):
         bad = np.flatnonzero(np.isnan(X).any(axis=1))
         if bad.size:
             i, n0 = int(bad[0]), feats.X.shape[0]
@@ -68,11 +74,53 @@ def _features(args):
     return ids, X
 
 
+def _export_texts(args, ann):
+    """Example IDs and texts (an object array (n, 1)) of the task data field
+    ``--text-field`` of a Label Studio export: every task it lists is an example."""
+    if not ann.format.startswith("labelstudio"):
+        raise InputFileError(ann.path, None, "is no Label Studio export, so it has no task data "
+                             "for --text-field", "Give a Label Studio export (JSON, JSON-MIN or "
+                             "CSV), or the texts as --features FILE --text-column NAME.")
+    ids = ann.example_ids.to_list()
+    data = ann.task_data or {}
+    texts = [(data.get(x) or {}).get(args.text_field) for x in ids]
+    bad = [k for k, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        x = ids[bad[0]]
+        raise InputFileError(ann.path, int(ann.example_line[bad[0]]),
+                             f"task {x!r} has no text in its data field {args.text_field!r} "
+                             f"(it holds {texts[bad[0]]!r}; {len(bad)} such task(s))",
+                             "Give --text-field the name of the data field holding the text "
+                             "(the value= of the <Text> tag, without the $).",
+                             row_label=ann.row_label)
+    return ids, np.asarray(texts, dtype=object).reshape(-1, 1)
+
+
+def _no_classifier_yet(args, ann, classes):
+    """The one-line route for a project without labels of two classes."""
+    if not classes:
+        problem = "has no label yet: a classifier needs labels of at least 2 classes"
+    else:
+        problem = f"has labels of one class only ({classes[0]!r}): a classifier needs 2"
+    first = max(20, 2 * args.cv)
+    return InputFileError(
+        ann.path, None, problem,
+        f"Label a first random sample of about {first} tasks (at least --cv {args.cv} "
+        "labeled examples, every class you expect), then run fit again; or, with "
+        "probabilities from a model you already have, rank the tasks by least confidence: "
+        f"skactivelab score --annotations {ann.path} --pred-probs PROBS.csv --batch "
+        f"{args.batch} --out next_batch.csv.")
+
+
 def _read_fit_inputs(args):
     """``(ids, X, annotations, classes, sparse triples)``: every example of the features,
     labeled or not, and its labels as sparse triples with the class names."""
-    ids, X = _features(args)
-    ann = read_annotations_of(args)
+    if args.text_field is not None:
+        ann = read_annotations_of(args)
+        ids, X = _export_texts(args, ann)
+    else:
+        ids, X = _features(args)
+        ann = read_annotations_of(args)
     if ann.aliases:  # feature rows of tasks imported from --tasks-out: their example's row counts
         keep = np.fromiter((x not in ann.aliases for x in ids), dtype=bool, count=len(ids))
         if not keep.all():
@@ -89,9 +137,7 @@ def _read_fit_inputs(args):
             row_label=ann.row_label)
     classes = sorted_class_names(ann.label_names)
     if len(classes) < 2:
-        raise InputFileError(ann.path, None,
-                             f"uses {len(classes)} class(es) {classes}; a classifier needs at least 2",
-                             "Add annotations of at least two classes.")
+        raise _no_classifier_yet(args, ann, classes)
     # sparse triples with the class names, so the estimator's messages name classes
     y = Annotations(
         example=rows[ann.example], annotator=ann.annotator, label=encode_labels(ann, classes),
@@ -99,6 +145,27 @@ def _read_fit_inputs(args):
         classes=np.asarray(classes, dtype=object),
         annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
     return ids, X, ann, classes, y
+
+
+#: the model of ``fit`` on text (``--text-column``, ``--text-field``)
+
+
+def text_model():
+    """TF-IDF of words and word pairs (sublinear term frequencies, accents stripped) and a
+    logistic regression: the standard baseline for text classification. Features are
+    one column of text (shape (n, 1))."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    tfidf = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), strip_accents="unicode")
+    return make_pipeline(ColumnTransformer([("tfidf", tfidf, 0)]),
+                         LogisticRegression(max_iter=1000))
+
+
+def _model(args):
+    return text_model() if args.model == TEXT_MODEL else make_model(args.model, args.seed)
 
 
 def _fitted(args, X, y, ann, progress):
@@ -110,8 +177,8 @@ def _fitted(args, X, y, ann, progress):
         raise InputFileError(ann.path, None,
                              f"labels only {n_labeled} example(s), fewer than --cv {args.cv} folds",
                              "Label more examples or lower --cv.")
-    clf = MultiAnnotatorClassifier(make_model(args.model, args.seed), cv=args.cv,
-                                   random_state=args.seed, n_jobs=args.n_jobs)
+    clf = MultiAnnotatorClassifier(_model(args), cv=args.cv, random_state=args.seed,
+                                   n_jobs=args.n_jobs)
     n_pool = X.shape[0] - n_labeled
     progress(f"fitting {args.model} on {n_labeled} labeled rows ({args.cv} cross-validation "
              "folds per round, then the final model)"
@@ -123,33 +190,45 @@ def _fitted(args, X, y, ann, progress):
 
 
 def _fit_results(args, clf, ids, ann, y):
-    """The next batch and the rows of consensus.csv and annotators.csv."""
+    """The next batch, the consensus table and the annotator table."""
     lab_idx = np.flatnonzero(clf.labeled_mask_)
     n_ann = clf.n_annotations_
     cons_all = np.asarray(clf.consensus_labels_, dtype=object)
-    cons_rows = consensus_rows([ids[i] for i in lab_idx], cons_all[lab_idx],
+    lab_row = np.cumsum(clf.labeled_mask_) - 1
+    sparse = Annotations(example=lab_row[y.example], annotator=y.annotator, label=y.label,
+                         n_examples=lab_idx.size, n_annotators=y.n_annotators,
+                         n_classes=y.n_classes, classes=np.arange(y.n_classes),
+                         annotator_ids=y.annotator_ids)
+    accuracy, n_labels, post = crowd_estimates(sparse, np.asarray(clf.oof_pred_probs_)[lab_idx])
+    pos = {c: k for k, c in enumerate(np.asarray(clf.classes_, dtype=object).tolist())}
+    codes = np.fromiter((pos[c] for c in cons_all[lab_idx]), dtype=np.int64, count=lab_idx.size)
+    consensus = ConsensusTable([ids[i] for i in lab_idx], cons_all[lab_idx],
+                               post[np.arange(lab_idx.size), codes],
                                clf.consensus_quality_[lab_idx],
                                clf.label_quality_.annotator_agreement, n_ann[lab_idx])
     worst = ["" if w is None or (isinstance(w, (int, np.integer)) and w == -1) else w
              for w in np.asarray(clf.worst_class_, dtype=object)]
     aq = np.asarray(clf.annotator_quality_, dtype=float)
-    annot_rows = annotator_rows(list(clf.annotator_ids_), aq, clf.agreement_with_consensus_,
-                                worst, clf.num_examples_labeled_)
+    annotators = AnnotatorTable.build(
+        list(clf.annotator_ids_), accuracy, n_labels, quality=aq, agreement=clf.agreement_with_consensus_, worst=worst)
+    held = pending_examples(args, ann)
+    skip = ListColumn(ids).positions_in(held) >= 0 if len(held) else None
     batch = Batch(ListColumn(ids), clf.active_learning_scores_, n_ann, args.batch,
                   ann_row=y.example, ann_annotator=y.annotator, annotator_ids=ann.annotator_ids,
                   consensus=["" if c is None else c for c in cons_all],
                   quality=clf.consensus_quality_,
                   annotator_quality=aq if args.suggest_annotators else None,
-                  max_per_annotator=args.max_per_annotator)
-    return batch, cons_rows, annot_rows
+                  max_per_annotator=args.max_per_annotator, exclude=skip)
+    batch.notes += pending_note(args, ann)
+    return batch, consensus, annotators, held
 
 
-def _summary(args, clf, ids, ann, annot_rows, batch):
+def _summary(args, clf, ids, ann, tables, batch):
     """What ``fit`` prints: counts, the model, consensus, the annotators, the batch."""
+    consensus, annotators = tables
     names = np.asarray(clf.classes_, dtype=object)
     lab_idx = np.flatnonzero(clf.labeled_mask_)
     cons_names = np.asarray(clf.consensus_labels_, dtype=object)[lab_idx]
-    quality = clf.consensus_quality_[lab_idx]
     pos = {c: k for k, c in enumerate(names)}
     counts = np.bincount([pos[c] for c in cons_names], minlength=len(names))
     n = len(ids)
@@ -158,27 +237,39 @@ def _summary(args, clf, ids, ann, annot_rows, batch):
         f"{ann.n_annotators} annotators, {ann.n_labels} labels, {len(names)} classes",
         f"model: {args.model}, {clf.n_splits_}-fold cross-validation, seed {args.seed}; "
         f"CROWDLAB model weight {float(np.mean(clf.model_weight_)):.3f}",
-        f"consensus: mean quality {np.mean(quality):.3f}; {int((quality < 0.5).sum())} "
-        "example(s) below 0.5; " + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
+        consensus_line(consensus.confidence) + "; " + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
     ]
-    shown_rows = [r for r in annot_rows if r[1] != ""][:3]
-    lines.append("annotators, worst first: " + "; ".join(
-        f"{r[0]} quality {float(r[1] or 'nan'):.3f}, agreement {float(r[2] or 'nan'):.3f}, "
-        f"worst class {r[3] or '-'}, {r[4]} labels" for r in shown_rows)
-        + (f"; ... ({len(annot_rows)} in {Path(args.out_dir) / 'annotators.csv'})"
-           if len(annot_rows) > 3 else ""))
-    rated = [r for r in annot_rows if r[1] != ""]
-    if rated:
-        r = rated[-1]
-        lines.append(f"best annotator: {r[0]} quality {float(r[1] or 'nan'):.3f}, {r[4]} labels")
+    lines += annotators.summary()
+    lines.append(f"(every annotator: {Path(args.out_dir) / 'annotators.csv'})")
     lines.append(f"next batch: {batch.summary()}")
+    share = batch.share_summary()
+    if share:
+        lines.append(share)
     return lines
+
+
+def _check_fit_options(args):
+    """--features or --text-field; the model follows the kind of features."""
+    text = args.text_column is not None or args.text_field is not None
+    if args.text_field is not None and (args.features or args.unlabeled_features):
+        raise ValueError("--text-field reads the texts from the Label Studio export: leave "
+                         "--features and --unlabeled-features out (or give --features FILE "
+                         "--text-column NAME instead).")
+    if args.text_field is None and not args.features:
+        raise ValueError("give the features: --features FILE (numeric columns, or a text "
+                         "column with --text-column NAME), or --text-field NAME to read the "
+                         "texts from the Label Studio export's task data.")
+    if text and args.model not in (None, TEXT_MODEL):
+        raise ValueError(f"--model {args.model} needs numeric features; on text, fit uses "
+                         f"TF-IDF and logistic regression ({TEXT_MODEL}): leave --model out.")
+    args.model = args.model or (TEXT_MODEL if text else "extratrees")
 
 
 def run_fit(args):
     """``skactivelab fit``: check, read, fit, write; returns the exit status."""
     t0 = time.perf_counter()
     check_options(args)
+    _check_fit_options(args)
     progress = Progress(args.quiet)
     inputs = inputs_of(args, "--features", "--unlabeled-features", "--annotations")
     check_output_paths(outputs(args), inputs)
@@ -186,11 +277,12 @@ def run_fit(args):
     clf, caught = _fitted(args, X, y, ann, progress)
     t_fit = time.perf_counter() - t0
     progress("fitted; writing the outputs")
-    batch, cons_rows, annot_rows = _fit_results(args, clf, ids, ann, y)
-    written = write_outputs(args, inputs, batch, cons_rows, annot_rows, ann.task_data)
+    batch, consensus, annotators, held = _fit_results(args, clf, ids, ann, y)
+    written = write_outputs(args, inputs, batch, consensus, annotators, ann.task_data)
     say_notes(ann, batch)
     warnings_to_stderr(caught)
-    lines = _summary(args, clf, ids, ann, annot_rows, batch)
+    lines = (_summary(args, clf, ids, ann, (consensus, annotators), batch)
+             + pending_lines(batch, held))
     lines.append(f"wrote {', '.join(map(str, written))} "
                  f"in {time.perf_counter() - t0:.1f} s (fit {t_fit:.1f} s)")
     print("\n".join(lines), file=summary_stream(args))

@@ -209,6 +209,7 @@ class _Builder:
         self.path = path
         self.ex_index, self.ex_ids, self.ex_line, self.data = {}, [], [], {}
         self.aliases = {}  # task ID -> example ID, for tasks written by --tasks-out
+        self.handed_out = {}  # task ID -> [example ID, answered] of tasks carrying EXAMPLE_KEY
         self.an_index, self.an_ids = {}, []
         self.pairs = {}  # (i, j) -> (stamp, order, label, line)
         self.replaced = []
@@ -232,6 +233,12 @@ class _Builder:
             self.data[x] = data  # the example's own task, after a copy of it
         return i, x
 
+    def handed(self, task_id, x, answered):
+        """A task that carries ``EXAMPLE_KEY`` (written by an import of ours): pending for
+        its example until somebody answers it (a cancelled, skipped annotation is no answer)."""
+        entry = self.handed_out.setdefault(_id_text(task_id), [x, False])
+        entry[1] = entry[1] or bool(answered)
+
     def add(self, i, x, annotator, label, stamp, line):
         """One label; of two by the same annotator on one example, the newer one is kept
         (``stamp``: a :func:`_time_key`, None when the export gives no time; then the later
@@ -249,7 +256,7 @@ class _Builder:
                 return
         self.pairs[(i, j)] = new
 
-    def table(self, fmt, row_label):
+    def table(self, fmt, row_label, lists_every_task=False):
         """The labels kept, in the order in which they were given."""
         kept = sorted(self.pairs.items(), key=lambda kv: kv[1][1])
         names = {}
@@ -268,7 +275,8 @@ class _Builder:
             annotator=ints([k[1] for k, _ in kept]), label_code=ints(label_code),
             label_names=list(names), line=ints([v[3] for _, v in kept]),
             example_line=ints(self.ex_line), row_label=row_label, task_data=self.data,
-            notes=notes, aliases=self.aliases,
+            notes=notes, aliases=self.aliases, lists_every_task=lists_every_task,
+            pending=tuple((t, x) for t, (x, answered) in self.handed_out.items() if not answered),
         )
 
 
@@ -424,7 +432,9 @@ def _read_full(path, tasks, label_column, classes=None):
 
         given = data.get(EXAMPLE_KEY) if isinstance(data, dict) else None
         i, x = b.example(task["id"], k + 1, data, _example_key(given, fail))
-
+        if not _empty(given):
+            b.handed(task["id"], x, any(not a.get("was_cancelled") for a in
+                                        task.get("annotations", task.get("completions")) or []))
         for a in _live_annotations(task):
             answer = _annotation_label(a, label_column, fail)
             if answer is None:
@@ -436,7 +446,8 @@ def _read_full(path, tasks, label_column, classes=None):
         raise InputFileError(path, None,
                              f"annotations answer several <Choices> tags {sorted(map(str, from_names))}",
                              "Pass --label-column NAME to say which tag holds the class.")
-    return b.table("labelstudio-json", "task")
+    unannotated = any(not (t.get("annotations") or t.get("completions")) for t in tasks)
+    return b.table("labelstudio-json", "task", lists_every_task=unannotated)
 
 
 def _json_columns(records, keys, meta):
@@ -560,11 +571,14 @@ def _records_table(path, records, line_of, fmt, label_column, row_label, classes
                                   row_label=row_label)
 
         i, x = b.example(tid, line, data, _example_key(r.get(EXAMPLE_KEY), fail))
+        if not _empty(r.get(EXAMPLE_KEY)):
+            b.handed(tid, x, not _empty(r.get("annotator")))
 
         got = _record_label(r, label, fmt, fail)
         if got is not None:
             b.add(i, x, *got[:2], got[2], line)
-    return b.table(fmt, row_label)
+    unannotated = any(_empty(r.get("annotator")) for r in records)
+    return b.table(fmt, row_label, lists_every_task=unannotated)
 
 
 def read_ls_json(path, label_column=None, classes=None):
@@ -583,6 +597,12 @@ def read_ls_json(path, label_column=None, classes=None):
         raise InputFileError(path, None, f"is not valid JSON ({exc})",
                              "Give a Label Studio export (JSON, JSON-MIN or CSV), or a CSV, TSV, "
                              "Parquet or JSON Lines table.") from None
+    return read_ls_tasks(obj, path, label_column, classes)
+
+
+def read_ls_tasks(obj, path, label_column=None, classes=None):
+    """A Label Studio export already parsed (``obj``: its JSON, a list of tasks or of
+    JSON-MIN records) into an :class:`AnnotationTable`; ``path`` names it in messages."""
     if isinstance(obj, dict) and ("annotations" in obj or "completions" in obj) and "data" in obj:
         obj = [obj]  # one task
     if not isinstance(obj, list):

@@ -335,7 +335,7 @@ def align_pred_probs(ann, tab):
     if extra_idx.size and ann.aliases:  # tasks that are copies of an example: its row counts
         copy = tab.ids.subset(extra_idx).positions_in(ListColumn(list(ann.aliases))) >= 0
         extra_idx = extra_idx[~copy]
-    if extra_idx.size and ann.format.startswith("labelstudio"):
+    if extra_idx.size and ann.format.startswith("labelstudio") and ann.lists_every_task:
         _no_such_task(ann, tab, extra_idx)
     return classes, codes, tab.probs[rows], tab.ids.subset(extra_idx), tab.probs[extra_idx]
 

@@ -6,16 +6,22 @@ File formats and rules: ``docs/command_line.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .._annotations import Annotations
 from ._batch import (
+    AnnotatorTable,
     Batch,
-    annotator_rows,
+    ConsensusTable,
     check_options,
-    consensus_rows,
+    consensus_line,
+    crowd_estimates,
     fmt_float,
+    pending_examples,
+    pending_lines,
+    pending_note,
     inputs_of,
     outputs,
     read_annotations_of,
@@ -31,15 +37,17 @@ from ._probs import align_pred_probs, read_pred_probs
 from ._tables import InputFileError, shown
 from ._write import check_output_paths
 
-__all__ = ["run_score"]
+__all__ = ["ScoreResults", "run_score", "score_results"]
 
 
 # --------------------------------------------------------------------------- reading
-def _read_annotations_for_score(args):
-    """The annotations; when several columns of a Label Studio export could hold the class,
-    the class names of --pred-probs (its columns) pick the one holding only classes."""
+def _read_annotations_for_score(args, read=None):
+    """The annotations (``read(classes=None)``, else the ``--annotations`` file); when
+    several columns of a Label Studio export could hold the class, the class names of
+    --pred-probs (its columns) pick the one holding only classes."""
+    read = read or (lambda classes=None: read_annotations_of(args, classes=classes))
     try:
-        return read_annotations_of(args)
+        return read()
     except LabelColumnError as exc:
         try:
             tab = read_pred_probs(args.pred_probs, id_column=args.example_column,
@@ -48,7 +56,7 @@ def _read_annotations_for_score(args):
             raise exc from None
         if tab.classes is None:
             raise
-        return read_annotations_of(args, classes=set(tab.classes))
+        return read(classes=set(tab.classes))
 
 
 @dataclass
@@ -119,9 +127,10 @@ def _read_unlabeled(args, inputs):
     return ids, U
 
 
-def _read_score_inputs(args, progress, streamed):
-    """The annotations, their probabilities, and the pool held in memory."""
-    ann = _read_annotations_for_score(args)
+def _read_score_inputs(args, progress, streamed, read=None):
+    """The annotations (``read``: see :func:`_read_annotations_for_score`), their
+    probabilities, and the pool held in memory."""
+    ann = _read_annotations_for_score(args, read)
     progress(f"read {ann.n_labels} labels of {ann.n_examples} examples from {ann.path}")
     usual = ("id",) if ann.format.startswith("labelstudio") else ()
     tab = read_pred_probs(args.pred_probs, class_names=set(ann.label_names),
@@ -213,37 +222,69 @@ def _scores(args, inputs, pool_files, client, progress):
 
 
 # --------------------------------------------------------------------------- results
-def _results(args, inputs, res, s_lab, s_unl, pool_ids):
-    """The next batch and the rows of consensus.csv and annotators.csv."""
+@dataclass
+class ScoreResults:
+    """What one scoring gives, for ``score``'s files and ``labelstudio round`` alike.
+
+    ``ids``, ``scores`` and ``n_annotations`` cover every example scored (labeled first,
+    then the pool); ``batch`` is the next batch (pending examples left out);
+    ``consensus`` and ``annotators`` are None before the first label.
+    """
+
+    ann: object
+    classes: list
+    ids: object
+    scores: np.ndarray
+    n_annotations: np.ndarray
+    n_labeled: int
+    n_pool: int
+    batch: Batch
+    consensus: ConsensusTable | None
+    annotators: AnnotatorTable | None
+    pending: object  # example IDs left out of the batch (handed out, not answered)
+
+
+def _tables(inputs, res, sparse, P_lab):
+    """The consensus and annotator tables of the labeled examples."""
+    ann, names = inputs.ann, np.asarray(inputs.classes, dtype=object)
+    lab_idx = np.flatnonzero(inputs.labeled)
+    codes = np.asarray(res.consensus_label, dtype=np.int64)
+    accuracy, n_labels, post = crowd_estimates(sparse, P_lab)
+    consensus = ConsensusTable(ann.example_ids.take(lab_idx), names[codes],
+                               post[np.arange(codes.size), codes], res.consensus_quality_score,
+                               res.annotator_agreement, ann.num_annotations()[lab_idx])
+    worst = np.asarray(res.worst_class)
+    annotators = AnnotatorTable.build(
+        ann.annotator_ids, accuracy, n_labels, quality=res.annotator_quality,
+        agreement=res.agreement_with_consensus,
+        worst=np.where(worst >= 0, names[np.maximum(worst, 0)], ""))
+    return consensus, annotators
+
+
+def _results(args, inputs, res, s_lab, s_unl, pool_ids, exclude):
+    """The next batch, and the consensus and annotator tables."""
     ann = inputs.ann
     lab_idx = np.flatnonzero(inputs.labeled)
     n_pool, n_per = len(pool_ids), ann.num_annotations()
-    names = np.asarray(inputs.classes, dtype=object)
-    cons_rows, annot_rows = [], []
     consensus, quality = np.full(n_pool, "", dtype=object), np.full(n_pool, np.nan)
     aq = np.full(ann.n_annotators, np.nan)
+    tables = (None, None)
     if res is not None:
-        cons = names[np.asarray(res.consensus_label, dtype=np.int64)]
-        consensus = np.concatenate([cons, consensus])
+        lab = np.flatnonzero(inputs.labeled)
+        tables = _tables(inputs, res, _sparse_labeled(inputs), inputs.P[lab])
+        consensus = np.concatenate([tables[0].label, consensus])
         quality = np.concatenate([res.consensus_quality_score, quality])
         aq = np.asarray(res.annotator_quality, dtype=float)
-        if args.out_dir:  # one row per labeled example: only when asked for
-            worst = np.asarray(res.worst_class)
-            cons_rows = consensus_rows(ann.example_ids.take(lab_idx), cons,
-                                       res.consensus_quality_score, res.annotator_agreement,
-                                       n_per[lab_idx])
-            annot_rows = annotator_rows(ann.annotator_ids, aq, res.agreement_with_consensus,
-                                        np.where(worst >= 0, names[np.maximum(worst, 0)], ""),
-                                        res.num_examples_labeled)
     ids = ann.example_ids.subset(lab_idx).concat(pool_ids)
-    batch = Batch(ids, np.concatenate([s_lab, s_unl]),
-                  np.concatenate([n_per[lab_idx], np.zeros(n_pool, dtype=np.int64)]),
-                  args.batch, ann_row=(np.cumsum(inputs.labeled) - 1)[ann.example],
+    n_ann = np.concatenate([n_per[lab_idx], np.zeros(n_pool, dtype=np.int64)])
+    skip = None if exclude is None else ids.positions_in(exclude) >= 0
+    batch = Batch(ids, np.concatenate([s_lab, s_unl]), n_ann, args.batch,
+                  ann_row=(np.cumsum(inputs.labeled) - 1)[ann.example],
                   ann_annotator=ann.annotator, annotator_ids=ann.annotator_ids,
                   consensus=consensus, quality=quality,
                   annotator_quality=aq if args.suggest_annotators else None,
-                  max_per_annotator=args.max_per_annotator)
-    return batch, cons_rows, annot_rows
+                  max_per_annotator=args.max_per_annotator, exclude=skip)
+    return ids, n_ann, batch, tables
 
 
 def _copy_rows_note(ann, tab):
@@ -258,6 +299,22 @@ def _copy_rows_note(ann, tab):
     return [f"{tab.path}: {len(copies)} row(s) name tasks imported from --tasks-out "
             f"({shown(copies)}; task {copies[0]!r} is example {ann.aliases[copies[0]]!r}): "
             "these rows are not used; each example's own row is used instead"]
+
+
+def _pool_rows_note(ann, tab):
+    """Said when probability rows name tasks that Label Studio's default export (annotated
+    tasks only) does not list: they are scored as unlabeled tasks."""
+    if not ann.format.startswith("labelstudio") or ann.lists_every_task or tab.ids is None:
+        return []
+    known = ann.example_ids.concat(ListColumn(list(ann.aliases or ())))
+    pool = tab.ids.take(np.flatnonzero(tab.ids.positions_in(known) < 0))
+    if not pool:
+        return []
+    return [f"{tab.path}: {len(pool)} row(s) name tasks that {ann.path} does not list "
+            f"({shown(pool)}): the export lists annotated tasks only (Label Studio's "
+            "default), so these are scored as unlabeled tasks; the export has no data of "
+            "theirs for --tasks-out: label them in Label Studio directly, or export with "
+            "all tasks"]
 
 
 # --------------------------------------------------------------------------- the command
@@ -301,23 +358,46 @@ def run_score(args):
             client.close()
 
 
-def _score(args, progress, files, pool_files, client):
-    inputs = _read_score_inputs(args, progress, pool_files is not None)
+def score_results(args, progress, *, read=None, pool_files=None, client=None, pending=()):
+    """Read, score, and pick the next batch: the one path of ``score`` and ``labelstudio
+    round``. ``read(classes=None)`` gives the annotations (default: the ``--annotations``
+    file); ``pending`` names more example IDs not to pick (handed out, not answered yet).
+    Warnings of the scoring are printed on stderr."""
+    inputs = _read_score_inputs(args, progress, pool_files is not None, read)
     with recorded_warnings() as caught:
         s_lab, s_unl, pool_ids, n_pool, res = _scores(args, inputs, pool_files, client, progress)
-    batch, cons_rows, annot_rows = _results(args, inputs, res, s_lab, s_unl, pool_ids)
     ann = inputs.ann
-    batch.notes += _copy_rows_note(ann, inputs.tab)
-    written = write_outputs(args, files, batch, cons_rows, annot_rows, ann.task_data)
-    say_notes(ann, batch)
+    held = pending_examples(args, ann, pending)
+    ids, n_ann, batch, (consensus, annotators) = _results(
+        args, inputs, res, s_lab, s_unl, pool_ids, held if len(held) else None)
+    batch.notes += (_copy_rows_note(ann, inputs.tab) + _pool_rows_note(ann, inputs.tab)
+                    + pending_note(args, ann))
     warnings_to_stderr(caught)
-    scores = np.concatenate([s_lab, s_unl])
+    return ScoreResults(ann, list(inputs.classes), ids, np.concatenate([s_lab, s_unl]), n_ann,
+                        int(inputs.labeled.sum()), n_pool, batch, consensus, annotators, held)
+
+
+def _score(args, progress, files, pool_files, client):
+    r = score_results(args, progress, pool_files=pool_files, client=client)
+    ann, batch = r.ann, r.batch
+    extra = {}
+    if getattr(args, "report", None):
+        from ._report import round_report
+
+        extra[Path(args.report)] = round_report(r, title=f"skactivelab score: {ann.path}")
+    written = write_outputs(args, files, batch, r.consensus, r.annotators, ann.task_data, extra)
+    say_notes(ann, batch)
     last = batch.scores[-1] if len(batch) else np.nan
-    print(
-        f"scored {int(inputs.labeled.sum())} labeled and {n_pool} unlabeled examples "
-        f"({ann.n_annotators} annotators, {len(inputs.classes)} classes, {ann.n_labels} labels)\n"
-        f"next batch: {batch.summary()}; scores {fmt_float(scores.min())} .. "
-        f"{fmt_float(last)}\n"
-        f"wrote {', '.join(map(str, written))}", file=summary_stream(args)
-    )
+    lines = [
+        f"scored {r.n_labeled} labeled and {r.n_pool} unlabeled examples "
+        f"({ann.n_annotators} annotators, {len(r.classes)} classes, {ann.n_labels} labels)",
+        f"next batch: {batch.summary()}; scores {fmt_float(r.scores.min())} .. "
+        f"{fmt_float(last)}"]
+    lines += pending_lines(batch, r.pending)
+    share = batch.share_summary()
+    lines += [share] if share else []
+    if r.consensus is not None:
+        lines += [consensus_line(r.consensus.confidence)] + r.annotators.summary()
+    lines.append(f"wrote {', '.join(map(str, written))}")
+    print("\n".join(lines), file=summary_stream(args))
     return 0

@@ -136,6 +136,13 @@ class AnnotationTable:
     #: task ID -> example ID of Label Studio tasks that carry the example ID of another task
     #: (imported from ``--tasks-out``); their labels count for that example
     aliases: dict | None = None
+    #: a Label Studio export that lists tasks nobody annotated (exported with all tasks):
+    #: a probability row of another ID is then stale; Label Studio's default export lists
+    #: only annotated tasks, and such rows are the unlabeled pool
+    lists_every_task: bool = False
+    #: ``(task ID, example ID)`` of tasks imported by us (they carry ``skactivelab_example_id``)
+    #: that nobody answered yet: their examples are handed out and pending
+    pending: tuple = ()
 
     @property
     def label(self):

@@ -11,6 +11,7 @@ import argparse
 
 from ._common import (
     N_JOBS_DEFAULT,
+    TEXT_MODEL,
     at_least_two,
     n_jobs,
     positive_int,
@@ -45,9 +46,10 @@ def model_name(text):
     """A model of :func:`skactivelab._models.make_model` by name (checked when given)."""
     from .._models import MODELS
 
-    if text not in MODELS + ("logistic",):
+    names = MODELS + ("logistic", TEXT_MODEL)
+    if text not in names:
         raise argparse.ArgumentTypeError(f"unknown model {text!r}; choose from "
-                                         f"{', '.join(MODELS + ('logistic',))}")
+                                         f"{', '.join(names)}")
     return text
 
 
@@ -62,13 +64,16 @@ files:
                  quoted globs of them, streamed in chunks (--scheduler: on a Dask cluster)
   --out          CSV: rank,example_id,score,relabel,num_annotations,labeled_by,consensus_label,
                  consensus_quality[,suggested_annotator] (lowest scores first)
+  --out-dir      next_batch.csv, consensus.csv (consensus_confidence: the probability that the
+                 consensus label is right), annotators.csv (estimated_accuracy and interval)
+  --report       a one-page HTML report of the round for a team lead
 
 example:
   skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \\
       --unlabeled-pred-probs pool_probs.csv --batch 100 --out next_batch.csv
   skactivelab score --annotations export.json --pred-probs probs.csv --batch 50 \\
       --suggest-annotators --out-dir round2/ --tasks-out round2/import.json
-  skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \
+  skactivelab score --annotations annotations.csv --pred-probs oof_probs.csv \\
       --unlabeled-pred-probs 'pool/*.parquet' --batch 10000 --out next_batch.csv
 
 Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
@@ -76,14 +81,16 @@ Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is wri
 
 FIT_EXAMPLE = """\
 files:
-  --features     CSV: example_id column (else the first column) + numeric feature columns;
-                 rows without annotations are the unlabeled pool
+  --features     CSV: example_id column (else the first column) + numeric feature columns,
+                 or a text column (--text-column); rows without annotations are the pool
+  --text-field   instead of --features: the texts are a data field of the export's tasks
   --annotations  a Label Studio export or a long or wide table naming the IDs of --features
   --out-dir      gets next_batch.csv, consensus.csv, annotators.csv
 
 example:
   skactivelab fit --features features.csv --annotations annotations.csv \\
       --model extratrees --batch 100 --out-dir round1/
+  skactivelab fit --annotations export.json --text-field text --batch 50 --out-dir round1/
 
 Details: docs/command_line.md. Exit status 2 on a malformed file; nothing is written then.
 """
@@ -111,9 +118,16 @@ def _batch_options(p):
                    help="how many examples to (re)label next")
     p.add_argument("--suggest-annotators", action="store_true",
                    help="add a suggested_annotator column: the best annotator (CROWDLAB "
-                   "quality) who has not labeled the example yet")
+                   "quality) who has not labeled the example yet, each at most "
+                   "ceil(1.5 x B / annotators) picks unless --max-per-annotator")
     p.add_argument("--max-per-annotator", type=positive_int, metavar="N",
                    help="with --suggest-annotators, at most N picks per annotator")
+    p.add_argument("--previous-batch", metavar="FILE", nargs="+",
+                   help="next_batch.csv of earlier rounds: its examples that got no label "
+                   "since are pending and not asked again")
+    p.add_argument("--include-pending", action="store_true",
+                   help="ask pending examples again (tasks imported by --tasks-out and not "
+                   "answered yet, --previous-batch); by default they are left out")
     p.add_argument("--tasks-out", metavar="FILE",
                    help="also write a Label Studio import file (JSON) of the batch: each task "
                    "with its data from the export and why it was picked in meta (- for "
@@ -138,7 +152,8 @@ def _add_score(subparsers):
         help="which examples to label or re-label next, from your own predicted probabilities",
         description="Score every example with ActiveLab from annotations and a classifier's "
         "predicted probabilities, and write the B examples to label (or re-label) next, "
-        "with CROWDLAB consensus labels and annotator quality.",
+        "with CROWDLAB consensus labels, their confidence and each annotator's estimated "
+        "accuracy.",
         epilog=SCORE_EXAMPLE,
         formatter_class=fmt,
     )
@@ -167,6 +182,9 @@ def _add_score(subparsers):
                        help="the next batch as CSV (replaced if it exists; - for standard output)")
     where.add_argument("--out-dir", metavar="DIR",
                        help="directory for next_batch.csv, consensus.csv and annotators.csv")
+    s.add_argument("--report", metavar="FILE.html",
+                   help="also write a one-page HTML report of the round (annotators, "
+                   "consensus confidence, the batch); self-contained, opens in any browser")
     s.add_argument("--seed", type=seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
     s.set_defaults(func=_score)
 
@@ -175,21 +193,30 @@ def _add_fit(subparsers):
     fmt = argparse.RawDescriptionHelpFormatter
     f = subparsers.add_parser(
         "fit",
-        help="train a classifier on the annotations; consensus, annotator quality, next batch",
+        help="train a classifier on the annotations; consensus, annotator accuracy, next batch",
         description="Train a classifier with cross-validation on CROWDLAB consensus labels "
         "(MultiAnnotatorClassifier), then write the next batch to (re)label, the consensus "
-        "label and quality of each example, and the quality of each annotator.",
+        "label and its confidence for each example, and each annotator's estimated accuracy.",
         epilog=FIT_EXAMPLE,
         formatter_class=fmt,
     )
-    f.add_argument("--features", required=True, metavar="FILE",
-                   help="features: CSV (also TSV, Parquet, JSON Lines)")
+    f.add_argument("--features", metavar="FILE",
+                   help="features: CSV (also TSV, Parquet, JSON Lines): an ID column and "
+                   "numeric columns, or a text column (--text-column)")
+    f.add_argument("--text-column", metavar="NAME",
+                   help="the features are the texts of this column of --features: TF-IDF "
+                   "and logistic regression (tfidf-logistic)")
+    f.add_argument("--text-field", metavar="NAME",
+                   help="no --features: the texts are this data field of the tasks of the "
+                   "Label Studio export (like text for $text); TF-IDF and logistic regression")
     _annotation_options(f)
-    f.add_argument("--model", type=model_name, default="extratrees", metavar="MODEL",
-                   help="extratrees (100 trees, default), randomforest (100 trees), logreg or "
-                   "logistic (standardised logistic regression), knn (10 neighbours, "
-                   "standardised), mlp (one hidden layer of 100), hgb (HistGradientBoosting); "
-                   "the same models as the benchmark")
+    f.add_argument("--model", type=model_name, default=None,
+                   metavar="MODEL",
+                   help="on numeric features: extratrees (100 trees, default), randomforest "
+                   "(100 trees), logreg or logistic (standardised logistic regression), knn "
+                   "(10 neighbours, standardised), mlp (one hidden layer of 100), hgb "
+                   "(HistGradientBoosting), the same models as the benchmark; on text: "
+                   f"{TEXT_MODEL} (the only one, the default)")
     f.add_argument("--unlabeled-features", metavar="FILE",
                    help="more rows for the unlabeled pool, same feature columns")
     _batch_options(f)
