@@ -144,9 +144,10 @@ def _read_csv(path, what, numeric):
     return table
 
 
-def _arrow_csv(path, delimiter, n_head, types):
+def _arrow_csv(path, delimiter, n_head, types, quoted=True):
     """pyarrow's CSV reader: every line a row (blank ones too, so that rows can be counted
-    into lines), cells as written, an empty number cell null; None if it refuses the file."""
+    into lines), cells as written, an empty number cell null; None if it refuses the file.
+    A file without a double quote (``quoted`` False) holds no line break inside a cell."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -155,7 +156,7 @@ def _arrow_csv(path, delimiter, n_head, types):
         return pcsv.read_csv(
             path, read_options=pcsv.ReadOptions(column_names=names, skip_rows=n_head),
             parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
-                                            newlines_in_values=True),
+                                            newlines_in_values=quoted),
             convert_options=pcsv.ConvertOptions(
                 column_types=dict(zip(names, types)), null_values=[""],
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
@@ -171,15 +172,16 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
     number_cols = set(numeric(header)) if numeric is not None else set()
     text = [pa.string()] * len(header)
     types = [pa.float64() if j in number_cols else pa.string() for j in range(len(header))]
-    read = _arrow_csv(path, delimiter, n_head, types)
+    quoted = _has_quote(path)
+    read = _arrow_csv(path, delimiter, n_head, types, quoted)
     if read is None and number_cols:  # a cell that is not a number: read it as text
         number_cols, types = set(), text
-        read = _arrow_csv(path, delimiter, n_head, types)
+        read = _arrow_csv(path, delimiter, n_head, types, quoted)
     if read is None:
         return None
     columns = [ArrowColumn(c) for c in read.columns]
     breaks = np.zeros(read.num_rows, dtype=np.int64)
-    if _has_quote(path):  # only a quoted cell holds a line break
+    if quoted:  # only a quoted cell holds a line break
         breaks = sum((_line_breaks(c) for j, c in enumerate(columns) if j not in number_cols),
                      breaks)
     lines = header_line + np.cumsum(1 + breaks)
@@ -200,8 +202,16 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
 
 
 def _has_quote(path, block=1 << 23):
-    """Whether the file holds a double quote (read in blocks: no copy of the file is kept)."""
+    """Whether the file holds a double quote (searched in the mapped file: no copy of it
+    is made; read in blocks where it cannot be mapped)."""
+    import mmap
+
     with open(path, "rb") as fh:
+        try:
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return data.find(b'"') >= 0
+        except (OSError, ValueError):  # an empty file, or one that cannot be mapped
+            pass
         while True:
             data = fh.read(block)
             if not data:
@@ -302,9 +312,7 @@ def raise_first(problems):
 def first_repeat(codes):
     """``(position, earlier)``: the first position whose code an earlier position has, and
     the first position with that code; None when the codes are distinct."""
-    small = codes.size and 0 <= codes.min() and codes.max() < 2**31
-    ranked = np.sort(codes.astype(np.int32) if small else codes)  # int32 sorts faster
-    if not (ranked[1:] == ranked[:-1]).any():
+    if not _any_repeat(codes):
         return None
     order = np.argsort(codes, kind="stable")
     ranked = codes[order]
@@ -313,6 +321,25 @@ def first_repeat(codes):
         return None
     pos = int(order[again].min())
     return pos, int(np.flatnonzero(codes == codes[pos])[0])
+
+
+def _any_repeat(codes):
+    """Whether two positions share a code (non-negative integers): marked in a table of
+    the codes when it is small, else sorted (merging the runs when the codes mostly
+    increase, as in a file sorted by example)."""
+    if codes.size < 2:
+        return False
+    low, top = int(codes.min()), int(codes.max())
+    if low >= 0 and top < 4 * codes.size + 1024:
+        seen = np.zeros(top + 1, dtype=bool)
+        seen[codes] = True
+        return int(np.count_nonzero(seen)) < codes.size
+    step = min(64, codes.size - 1)  # codes that mostly increase over 64 positions
+    mostly_up = np.count_nonzero(codes[step:] < codes[:-step]) * 8 < codes.size
+    small = low >= 0 and top < 2**31
+    ranked = np.sort(codes.astype(np.int32) if small else codes,  # int32 sorts faster
+                     kind="stable" if mostly_up else None)
+    return bool((ranked[1:] == ranked[:-1]).any())
 
 
 def padded_cell(table, j, what, padded=None):
@@ -375,10 +402,10 @@ def number_block(table, cols, what, allow_missing=False):
     values = np.empty((table.n_rows, len(cols)))
     problems = []
     for k, j in enumerate(cols):
-        values[:, k], not_number = table.columns[j].numbers()
-        if allow_missing:
+        not_number = table.columns[j].numbers_into(values[:, k])
+        if allow_missing and not_number is not None:
             not_number &= ~table.columns[j].empty()
-        problems.append((first_mask(not_number),
+        problems.append((None if not_number is None else first_mask(not_number),
                          lambda pos, j=j: _not_a_number(table, pos, j, what, allow_missing)))
     raise_first(problems)
     bad = np.isinf(values) if allow_missing else ~np.isfinite(values)
