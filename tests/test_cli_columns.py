@@ -157,3 +157,20 @@ def test_has_quote(tmp_path, text, found):
     path = tmp_path / "q.csv"
     path.write_bytes(text)
     assert _has_quote(path) is found
+
+
+CSV_CELLS = ["a", "b,c", '"q"', "=1+1", "-1", "-0.5", "+33 1", "@x", "\tx", "\rx", "x\n", "",
+             None, 3, -2, 0.25, "a=b", "é", "'", "-inf", "\x00=", " -1", "1e-05"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from(CSV_CELLS), min_size=1, max_size=4), max_size=8),
+       width=st.integers(1, 4), ragged=st.booleans())
+def test_csv_text_column_by_column_equals_cell_by_cell(rows, width, ragged):
+    from skactivelab.cli._write import _csv_cell, format_csv
+
+    if not ragged:
+        rows = [(r * width)[:width] for r in rows]
+    header = [f"h{j}" for j in range(width)]
+    want = "\n".join(",".join(map(_csv_cell, row)) or '""' for row in [header, *rows]) + "\n"
+    assert format_csv(header, rows) == want

@@ -31,7 +31,7 @@ ANNOTATOR_COLUMNS = ("annotator_id", "annotator_quality", "agreement_with_consen
 def fmt_float(x):
     """A float as the shortest text that reads back as it; NaN as an empty cell."""
     x = float(x)
-    return "" if np.isnan(x) else repr(x)
+    return "" if x != x else repr(x)  # NaN
 
 
 class Batch:
@@ -111,8 +111,17 @@ class Batch:
 
 
 def consensus_rows(ids, consensus, quality, agreement, n_ann):
-    return [[x, c, fmt_float(q), fmt_float(g), int(n)]
-            for x, c, q, g, n in zip(ids, consensus, quality, agreement, n_ann)]
+    columns = (ids, consensus, fmt_floats(quality), fmt_floats(agreement),
+               np.asarray(n_ann, dtype=np.int64).tolist())
+    return list(map(list, zip(*columns)))
+
+
+def fmt_floats(values):
+    """:func:`fmt_float` of each value, as a list."""
+    values = np.asarray(values, dtype=float)
+    out = np.asarray(list(map(repr, values.tolist())) or [""], dtype=object)[:values.size]
+    out[np.isnan(values)] = ""
+    return out.tolist()
 
 
 def annotator_rows(annotator_ids, quality, agreement, worst, n_labeled):

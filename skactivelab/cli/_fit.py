@@ -6,7 +6,9 @@ File formats and rules: ``docs/command_line.md``.
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +37,9 @@ __all__ = ["run_fit"]
 
 
 def _features(args):
-    """Example IDs (a list) and features of ``--features`` and ``--unlabeled-features``."""
+    """Example IDs (a column) and features of ``--features`` and ``--unlabeled-features``."""
     feats = read_features(args.features, example_column=args.example_column)
-    ids, X = feats.ids.to_list(), feats.X
+    ids, X = feats.ids, feats.X
     if args.unlabeled_features:
         unl = read_features(args.unlabeled_features, what="--unlabeled-features",
                             example_column=args.example_column)
@@ -55,7 +57,7 @@ def _features(args):
                                  f"example ID {x!r} is also in {feats.path} (row {at})",
                                  "Every example must appear once: keep it in one file only.")
         pos = {c: j for j, c in enumerate(unl.feature_names)}
-        ids += unl.ids.to_list()
+        ids = ids.concat(unl.ids)
         X = np.vstack([X, unl.X[:, [pos[c] for c in feats.feature_names]]])
     if args.model in ("logistic", "logreg", "knn", "mlp"):
         bad = np.flatnonzero(np.isnan(X).any(axis=1))
@@ -70,14 +72,15 @@ def _features(args):
 
 def _read_fit_inputs(args):
     """``(ids, X, annotations, classes, sparse triples)``: every example of the features,
-    labeled or not, and its labels as sparse triples with the class names."""
+    labeled or not (``ids`` a column), and its labels as sparse triples with the class
+    names."""
     ids, X = _features(args)
     ann = read_annotations_of(args)
     if ann.aliases:  # feature rows of tasks imported from --tasks-out: their example's row counts
-        keep = np.fromiter((x not in ann.aliases for x in ids), dtype=bool, count=len(ids))
+        keep = ids.positions_in(ListColumn(list(ann.aliases))) < 0
         if not keep.all():
-            ids, X = [x for x, k in zip(ids, keep) if k], X[keep]
-    rows = ann.example_ids.positions_in(ListColumn(ids))
+            ids, X = ids.subset(np.flatnonzero(keep)), X[keep]
+    rows = ann.example_ids.positions_in(ids)
     missing = np.flatnonzero(rows < 0)
     if missing.size:
         shown_ids = shown(ann.example_ids.take(missing[:6]), total=missing.size)
@@ -127,7 +130,9 @@ def _fit_results(args, clf, ids, ann, y):
     lab_idx = np.flatnonzero(clf.labeled_mask_)
     n_ann = clf.n_annotations_
     cons_all = np.asarray(clf.consensus_labels_, dtype=object)
-    cons_rows = consensus_rows([ids[i] for i in lab_idx], cons_all[lab_idx],
+    consensus = cons_all.copy()
+    consensus[np.equal(cons_all, None)] = ""  # unlabeled rows
+    cons_rows = consensus_rows(ids.take(lab_idx), cons_all[lab_idx],
                                clf.consensus_quality_[lab_idx],
                                clf.label_quality_.annotator_agreement, n_ann[lab_idx])
     worst = ["" if w is None or (isinstance(w, (int, np.integer)) and w == -1) else w
@@ -135,9 +140,9 @@ def _fit_results(args, clf, ids, ann, y):
     aq = np.asarray(clf.annotator_quality_, dtype=float)
     annot_rows = annotator_rows(list(clf.annotator_ids_), aq, clf.agreement_with_consensus_,
                                 worst, clf.num_examples_labeled_)
-    batch = Batch(ListColumn(ids), clf.active_learning_scores_, n_ann, args.batch,
+    batch = Batch(ids, clf.active_learning_scores_, n_ann, args.batch,
                   ann_row=y.example, ann_annotator=y.annotator, annotator_ids=ann.annotator_ids,
-                  consensus=["" if c is None else c for c in cons_all],
+                  consensus=consensus,
                   quality=clf.consensus_quality_,
                   annotator_quality=aq if args.suggest_annotators else None,
                   max_per_annotator=args.max_per_annotator)
@@ -150,8 +155,7 @@ def _summary(args, clf, ids, ann, annot_rows, batch):
     lab_idx = np.flatnonzero(clf.labeled_mask_)
     cons_names = np.asarray(clf.consensus_labels_, dtype=object)[lab_idx]
     quality = clf.consensus_quality_[lab_idx]
-    pos = {c: k for k, c in enumerate(names)}
-    counts = np.bincount([pos[c] for c in cons_names], minlength=len(names))
+    counts = _class_counts(cons_names, names)
     n = len(ids)
     lines = [
         f"skactivelab fit: {n} examples ({lab_idx.size} labeled, {n - lab_idx.size} unlabeled), "
@@ -175,6 +179,30 @@ def _summary(args, clf, ids, ann, annot_rows, batch):
     return lines
 
 
+def _class_counts(values, names):
+    """How many of ``values`` are each of ``names`` (distinct class names): the distinct
+    values counted at once, then matched to the names."""
+    if not len(values):
+        return np.zeros(len(names), dtype=np.int64)
+    uniq, count = np.unique(np.asarray(values).astype(str), return_counts=True)
+    found = dict(zip(uniq.tolist(), count.tolist()))
+    return np.asarray([found.get(str(c), 0) for c in names], dtype=np.int64)
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector paused: the rows of consensus.csv are a list per
+    labeled example, and a collection every few hundred of them would walk every object of
+    the process (they hold no reference cycle)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_fit(args):
     """``skactivelab fit``: check, read, fit, write; returns the exit status."""
     t0 = time.perf_counter()
@@ -186,8 +214,9 @@ def run_fit(args):
     clf, caught = _fitted(args, X, y, ann, progress)
     t_fit = time.perf_counter() - t0
     progress("fitted; writing the outputs")
-    batch, cons_rows, annot_rows = _fit_results(args, clf, ids, ann, y)
-    written = write_outputs(args, inputs, batch, cons_rows, annot_rows, ann.task_data)
+    with _collector_paused():
+        batch, cons_rows, annot_rows = _fit_results(args, clf, ids, ann, y)
+        written = write_outputs(args, inputs, batch, cons_rows, annot_rows, ann.task_data)
     say_notes(ann, batch)
     warnings_to_stderr(caught)
     lines = _summary(args, clf, ids, ann, annot_rows, batch)
