@@ -87,7 +87,8 @@ def test_numbered_ids_are_encoded_from_their_runs():
         late = [f"ex{i}" for i in range(5000)] + [last]
         codes, uniques = ArrowColumn(pa.array(late)).factorize()
         assert codes.tolist() == list(range(5000)) + [int(last[2:])] and len(uniques) == 5000
-    for cells in (["a", "b", "a"], ["b", "a"], ["a", "a", "b", "a"], ["é", "z", "é"]):
+    for cells in (["a", "b", "a"], ["b", "a"], ["a", "a", "b", "a"], ["é", "z", "é"],
+                  ["b", "aa", "b"], ["b", "aa", "aa", "b"]):  # longer, then byte-greater
         codes, uniques = ArrowColumn(pa.array(cells)).factorize()
         assert (codes.tolist(), uniques.to_list()) == general_factorize(cells)
 

@@ -35,22 +35,68 @@ __all__ = ["ArrowColumn", "ListColumn", "cell_text", "import_pyarrow", "system_a
 def system_allocator():
     """pyarrow allocates with the system allocator inside (the previous default pool comes
     back after; buffers are freed by the pool that made them): memory freed after the
-    reading then serves the scoring instead of staying in pyarrow's own pool."""
+    reading then serves the scoring instead of staying in pyarrow's own pool. With the GNU
+    C library, freed memory is also kept for reuse inside (:func:`_kept_memory`)."""
     mods = import_pyarrow()
-    if mods is None:
+    with _kept_memory():
+        if mods is None:
+            yield
+            return
+        pa = mods[0]
+        previous = pa.default_memory_pool()
+        try:
+            pa.set_memory_pool(pa.system_memory_pool())
+        except (AttributeError, NotImplementedError, pa.ArrowException):  # pragma: no cover
+            yield
+            return
+        try:
+            yield
+        finally:
+            pa.set_memory_pool(previous)
+
+
+#: ``mallopt`` parameters of the GNU C library and the values used inside
+#: :func:`_kept_memory`, then the library's documented defaults restored after
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_KEPT = {_M_MMAP_THRESHOLD: 64 << 20, _M_TRIM_THRESHOLD: 256 << 20, _M_TOP_PAD: 16 << 20}
+_DEFAULTS = {_M_MMAP_THRESHOLD: 128 << 10, _M_TRIM_THRESHOLD: 128 << 10, _M_TOP_PAD: 128 << 10}
+
+
+@contextmanager
+def _kept_memory():
+    """The GNU C library's allocator keeps freed memory for reuse inside: arrays below
+    64 MB come from its heap (not from pages mapped for each and returned when freed),
+    and up to 256 MB of free heap is kept. A command allocates and frees arrays of the
+    same few sizes many times (the reading, then the scoring passes); mapping fresh pages
+    for each costs a page fault per 4 KB, as much time again as some passes themselves.
+    Elsewhere (another C library, no ``mallopt``) nothing changes."""
+    libc = _glibc()
+    if libc is None:
         yield
         return
-    pa = mods[0]
-    previous = pa.default_memory_pool()
-    try:
-        pa.set_memory_pool(pa.system_memory_pool())
-    except (AttributeError, NotImplementedError, pa.ArrowException):  # pragma: no cover
-        yield
-        return
+    for param, value in _KEPT.items():
+        libc.mallopt(param, value)
     try:
         yield
     finally:
-        pa.set_memory_pool(previous)
+        for param, value in _DEFAULTS.items():  # the heap is trimmed again as memory is freed
+            libc.mallopt(param, value)
+
+
+def _glibc():
+    """The GNU C library (``ctypes``), or None (another system or C library)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    names = ("gnu_get_libc_version", "mallopt")  # the first: the GNU C library's alone
+    return libc if all(hasattr(libc, name) for name in names) else None
 
 
 def import_pyarrow():
@@ -280,12 +326,12 @@ class ArrowColumn(_Column):
         if not self.n:
             return np.zeros(0, dtype=np.int64), ArrowColumn(self.text)
         starts = _sorted_run_starts(self.text)
+        if starts is not None and starts.size == self.n:  # every cell another: the column
+            return starts, self
         if starts is not None:  # runs of equal cells, each run's cell above the last
             codes = np.zeros(self.n, dtype=np.int64)
             codes[starts[1:]] = 1
             np.cumsum(codes, out=codes)
-            if starts.size == self.n:  # every cell another: the column itself
-                return codes, self
             return codes, ArrowColumn(self.text.take(pa.array(starts)))
         encoded = pc.dictionary_encode(self.text)  # every chunk shares the whole dictionary
         codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False)
@@ -434,38 +480,45 @@ def _end_bytes(text):
     return tuple(np.concatenate(p) for p in zip(*parts))
 
 
-def _never_decreasing(text):
-    """Whether no cell of a string array comes before the cell above it, ordering cells
-    by length in bytes, then byte by byte (the order of numbered IDs)."""
+def _order_of_pairs(text):
+    """For each pair of neighbouring cells of a string array: ``(longer, same length,
+    greater, equal)`` of the second against the first (masks; equal and greater byte by
+    byte, computed only as far as needed: None when not)."""
     import pyarrow.compute as pc
 
     n = len(text)
-    if n < 2:
-        return True
     offsets, _ = _string_buffers(text)
     length = offsets[1:] - offsets[:-1]
     grows = length[1:] - length[:-1]
-    if (grows < 0).any():
-        return False
-    before = pc.less(text.slice(1), text.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    return not (before & (grows == 0)).any()
+    first, second = text.slice(0, n - 1), text.slice(1)
+    greater = pc.greater(second, first).to_numpy(zero_copy_only=False)
+    return grows, greater, lambda: pc.equal(second, first).to_numpy(zero_copy_only=False)
 
 
 def _sorted_run_starts(text, probe=4096):
-    """The first position of each run of equal cells when the cells never decrease
-    (:func:`_never_decreasing`: then every run holds another cell, in increasing order),
-    else None. The first ``probe`` cells are looked at first, so that another column
-    costs next to nothing."""
-    import pyarrow.compute as pc
-
+    """The first position of each run of equal cells when no cell comes before the cell
+    above it, ordering cells by length in bytes, then byte by byte (the order of numbered
+    IDs): then every run holds another cell, in increasing order. None otherwise. The first
+    ``probe`` cells are looked at first, so that another column costs next to nothing."""
     whole = text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
     n = len(whole)
-    if not (_never_decreasing(whole.slice(0, probe)) and _never_decreasing(whole)):
-        return None
     if n < 2:
-        return np.zeros(n, dtype=np.int64)
-    new = pc.not_equal(whole.slice(1), whole.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    return np.r_[0, np.flatnonzero(new) + 1].astype(np.int64)
+        return np.arange(n, dtype=np.int64)
+    for part in (whole.slice(0, probe), whole) if n > probe else (whole,):
+        grows, greater, equal = _order_of_pairs(part)
+        if (grows < 0).any():
+            return None
+        up = greater | (grows > 0)  # the second cell after the first
+        if up.all():
+            starts = None
+            continue
+        same = equal() & (grows == 0)
+        if not (up | same).all():
+            return None
+        starts = np.flatnonzero(~same)
+    if starts is None:  # every cell after the one above it: all distinct
+        return np.arange(n, dtype=np.int64)
+    return np.r_[0, starts + 1].astype(np.int64)
 
 
 def _text_of(column):

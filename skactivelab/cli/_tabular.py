@@ -300,6 +300,9 @@ def _read_jsonl(path, what):
 
 
 # --------------------------------------------------------------------------- cell rules
+_UNKNOWN = object()
+
+
 def raise_first(problems):
     """Raise the problem of the earliest row. ``problems`` are ``(row position or None,
     make)`` pairs, ``make(position)`` building the error; on one row, the first pair wins."""
@@ -342,23 +345,34 @@ def _any_repeat(codes):
     return bool((ranked[1:] == ranked[:-1]).any())
 
 
-def padded_cell(table, j, what, padded=None):
+def padded_cell(table, j, what, first=_UNKNOWN):
     """``(first row position or None, make)`` of the cell rule on text column ``j``: an
-    ID, annotator or label does not start or end with white space (``padded``: the rows
-    that do, when known)."""
+    ID, annotator or label does not start or end with white space (``first``: that
+    position, when already known)."""
     def make(pos):
         return table.error(pos, f"{what} {table.columns[j][pos]!r} (column "
                            f"{table.header[j]!r}) starts or ends with white space",
                            "IDs, annotators and labels are matched exactly: remove the spaces "
                            "around it.")
-    return first_mask(table.columns[j].padded() if padded is None else padded), make
+    if first is _UNKNOWN:
+        first = first_mask(table.columns[j].padded())
+    return first, make
 
 
 def factorized(column):
-    """``(codes, uniques, empty rows, padded rows)``: the masks are computed on the
-    distinct cells, then spread to the rows."""
+    """``(codes, uniques, first empty row, first padded row)`` (positions, or None): the
+    cells are checked once per distinct cell, and the first offending row is where the
+    first offending distinct cell first appears (codes number the distinct cells in order
+    of first appearance)."""
     codes, uniques = column.factorize()
-    return codes, uniques, uniques.empty()[codes], uniques.padded()[codes]
+    return (codes, uniques, _first_row(codes, uniques.empty()),
+            _first_row(codes, uniques.padded()))
+
+
+def _first_row(codes, bad):
+    """The first position of a code marked in ``bad`` (a mask of the codes), or None."""
+    k = first_mask(bad)
+    return None if k is None else int(np.argmax(codes == k))
 
 
 def check_names(table, cols=None):
@@ -384,7 +398,7 @@ def unique_ids(table, j, what):
     column = table.columns[j]
     codes, uniques, empty, padded = factorized(column)
     raise_first([
-        (first_mask(empty), lambda pos: table.error(
+        (empty, lambda pos: table.error(
             pos, f"column {table.header[j]!r} is empty", "Give every row its example ID.")),
         padded_cell(table, j, what, padded),
     ])
