@@ -175,3 +175,39 @@ def test_csv_text_column_by_column_equals_cell_by_cell(rows, width, ragged):
     header = [f"h{j}" for j in range(width)]
     want = "\n".join(",".join(map(_csv_cell, row)) or '""' for row in [header, *rows]) + "\n"
     assert format_csv(header, rows) == want
+
+
+def _faults_of_second_block(size):
+    """Minor page faults of filling a block of ``size`` bytes from ``malloc`` after one of
+    the same size was filled and freed (GNU C library, through ctypes)."""
+    import ctypes
+    import resource
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    faults = []
+    for _ in range(2):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        p = libc.malloc(size)
+        ctypes.memset(p, 1, size)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        libc.free(p)
+    return faults[1]
+
+
+def test_the_command_keeps_freed_memory_for_reuse():
+    from skactivelab.cli._columns import _glibc, release_freed, system_allocator
+
+    if _glibc() is None:
+        pytest.skip("the GNU C library's allocator only")
+    size = 48 << 20  # above the library's own largest threshold (32 MB): mapped each time
+    pool = pa.default_memory_pool().backend_name
+    outside = _faults_of_second_block(size)
+    with system_allocator():
+        assert pa.default_memory_pool().backend_name == "system"
+        inside = _faults_of_second_block(size)
+        release_freed()
+    after = _faults_of_second_block(size)  # the library's defaults are back
+    assert inside < outside / 10 and after > outside / 2, (outside, inside, after)
+    assert pa.default_memory_pool().backend_name == pool

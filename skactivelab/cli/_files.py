@@ -21,7 +21,7 @@ from .._utils import (
     LONG_EXAMPLE_COLUMNS as EXAMPLE_COLUMNS,
     LONG_LABEL_COLUMNS as LABEL_COLUMNS,
 )
-from ._columns import ArrowColumn
+from ._columns import ArrowColumn, release_freed
 from ._labelstudio import looks_like_ls_header, read_ls_csv, read_ls_json
 from ._tables import AnnotationTable, FeatureTable, InputFileError, shown
 from ._tabular import (
@@ -175,8 +175,12 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
     check_names(table)
     detected = _detect_format(table, fmt, (example_column, annotator_column, label_column))
     if detected == "long":
-        return _read_long(table, example_column, annotator_column, label_column)
-    return _read_wide(table, _wide_hint(table) if fmt == "auto" else "")
+        ann = _read_long(table, example_column, annotator_column, label_column)
+    else:
+        ann = _read_wide(table, _wide_hint(table) if fmt == "auto" else "")
+    del table
+    release_freed()  # the cells as read: only the codes are kept
+    return ann
 
 
 def _wide_hint(table):

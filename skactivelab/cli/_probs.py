@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from .._validation import ROW_SUM_TOL, renormalise_rows
-from ._columns import ListColumn, consecutive
+from ._columns import ListColumn, consecutive, release_freed
 from ._files import EXAMPLE_COLUMNS, encode_labels, find_column, sorted_class_names
 from ._tables import InputFileError, ProbTable, Table, shown
 from ._tabular import check_names, number_block, read_table, unique_ids
@@ -137,6 +137,7 @@ def read_pred_probs(path, *, what="--pred-probs", class_names=None, id_column=No
         ids = table.columns[cid]
     tab = ProbTable(path, P, classes, ids, table.lines, header_line=table.header_line)
     del table  # its number columns: the rows are in P now
+    release_freed()
     _check_not_ids(tab, id_option)
     return check_prob_rows(tab, what)
 

@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow
+from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow, release_freed
 from ._tables import InputFileError, Table
 
 __all__ = ["read_table"]
@@ -179,12 +179,13 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
         read = _arrow_csv(path, delimiter, n_head, types, quoted)
     if read is None:
         return None
+    release_freed()  # the reader's blocks
     columns = [ArrowColumn(c) for c in read.columns]
-    breaks = np.zeros(read.num_rows, dtype=np.int64)
+    lines = np.arange(header_line + 1, header_line + 1 + read.num_rows, dtype=np.int64)
     if quoted:  # only a quoted cell holds a line break
         breaks = sum((_line_breaks(c) for j, c in enumerate(columns) if j not in number_cols),
-                     breaks)
-    lines = header_line + np.cumsum(1 + breaks)
+                     np.zeros(read.num_rows, dtype=np.int64))
+        lines = header_line + np.cumsum(1 + breaks)
     blank = np.ones(read.num_rows, dtype=bool)
     for j, c in enumerate(columns):  # a number cell: empty is null
         blank &= c.empty() if j in number_cols else c.blank()
@@ -197,26 +198,20 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
     def as_text():
         return _read_csv_arrow(path, delimiter, header, header_line, n_head, None)
 
-    return Table(path, header, columns, lines.astype(np.int64), header_line,
+    return Table(path, header, columns, lines.astype(np.int64, copy=False), header_line,
                  as_text if number_cols else None)
 
 
-def _has_quote(path, block=1 << 23):
-    """Whether the file holds a double quote (searched in the mapped file: no copy of it
-    is made; read in blocks where it cannot be mapped)."""
-    import mmap
-
-    with open(path, "rb") as fh:
-        try:
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return data.find(b'"') >= 0
-        except (OSError, ValueError):  # an empty file, or one that cannot be mapped
-            pass
+def _has_quote(path, block=1 << 22):
+    """Whether the file holds a double quote (read in blocks into one buffer: neither a
+    copy nor a mapping of the whole file adds to the memory in use)."""
+    buffer = bytearray(block)
+    with open(path, "rb", buffering=0) as fh:
         while True:
-            data = fh.read(block)
-            if not data:
+            n = fh.readinto(buffer)
+            if not n:
                 return False
-            if b'"' in data:
+            if buffer.find(b'"', 0, n) >= 0:
                 return True
 
 
