@@ -492,45 +492,41 @@ def _end_bytes(text):
     return tuple(np.concatenate(p) for p in zip(*parts))
 
 
-def _order_of_pairs(text):
-    """For each pair of neighbouring cells of a string array: ``(longer, same length,
-    greater, equal)`` of the second against the first (masks; equal and greater byte by
-    byte, computed only as far as needed: None when not)."""
+def _run_starts_if_sorted(text):
+    """Run starts of a string array (positions where a cell differs from the one above;
+    ``arange`` when every cell does) when no cell comes before the cell above it, ordering
+    cells by length in bytes, then byte by byte; else None. Equality is computed only when
+    some cell is not after the one above it."""
     import pyarrow.compute as pc
 
     n = len(text)
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
     offsets, _ = _string_buffers(text)
     length = offsets[1:] - offsets[:-1]
     grows = length[1:] - length[:-1]
+    if (grows < 0).any():
+        return None
     first, second = text.slice(0, n - 1), text.slice(1)
-    greater = pc.greater(second, first).to_numpy(zero_copy_only=False)
-    return grows, greater, lambda: pc.equal(second, first).to_numpy(zero_copy_only=False)
+    up = pc.greater(second, first).to_numpy(zero_copy_only=False) | (grows > 0)
+    if up.all():  # every cell after the one above it: all distinct
+        return np.arange(n, dtype=np.int64)
+    same = pc.equal(second, first).to_numpy(zero_copy_only=False) & (grows == 0)
+    if not (up | same).all():
+        return None
+    return np.r_[0, np.flatnonzero(~same) + 1].astype(np.int64)
 
 
 def _sorted_run_starts(text, probe=4096):
-    """The first position of each run of equal cells when no cell comes before the cell
-    above it, ordering cells by length in bytes, then byte by byte (the order of numbered
-    IDs): then every run holds another cell, in increasing order. None otherwise. The first
-    ``probe`` cells are looked at first, so that another column costs next to nothing."""
-    whole = text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
-    n = len(whole)
-    if n < 2:
-        return np.arange(n, dtype=np.int64)
-    for part in (whole.slice(0, probe), whole) if n > probe else (whole,):
-        grows, greater, equal = _order_of_pairs(part)
-        if (grows < 0).any():
-            return None
-        up = greater | (grows > 0)  # the second cell after the first
-        if up.all():
-            starts = None
-            continue
-        same = equal() & (grows == 0)
-        if not (up | same).all():
-            return None
-        starts = np.flatnonzero(~same)
-    if starts is None:  # every cell after the one above it: all distinct
-        return np.arange(n, dtype=np.int64)
-    return np.r_[0, starts + 1].astype(np.int64)
+    """:func:`_run_starts_if_sorted` of a chunked string array (the order of numbered
+    IDs: then every run holds another cell, in increasing order). The first ``probe``
+    cells of the first chunk are looked at first, so that another column costs next to
+    nothing."""
+    head = next((c for c in text.chunks if len(c)), None)
+    if head is not None and _run_starts_if_sorted(head.slice(0, probe)) is None:
+        return None
+    return _run_starts_if_sorted(text.combine_chunks() if text.num_chunks != 1
+                                 else text.chunk(0))
 
 
 def _text_of(column):
