@@ -1,29 +1,40 @@
-"""Where ``skactivelab score`` spends its time: reading, checking, scoring, writing.
+"""Where ``skactivelab score`` and ``skactivelab fit`` spend their time: reading, checking,
+encoding, the core, writing.
 
 Data (as ``bench_cli_io.py``): 1,000,000 annotations (500,000 labeled examples,
 2 labels each, 50 annotators, 3 classes) in a long CSV table and 1,000,000
 probability rows with an ID column (the labeled examples plus 500,000 unlabeled
-ones). ``skactivelab score`` runs once in a fresh process with a timer around
-each phase (the functions of ``skactivelab/cli/_team.py`` named below); the same
-process then runs the scoring core again on the very arrays the command gave it
-(ActiveLab scores and CROWDLAB consensus), so that the ratio command / core
-compares like with like. Peak memory (``ru_maxrss``) of the command and of a
-process that runs only the core on the same arrays are reported above that of a
-process that only imports the command line, beside the size of those arrays.
+ones); for ``fit``, 1,000,000 feature rows (4 features) with the same IDs instead
+of the probabilities. Each command runs once in a fresh process with a timer
+(wall and CPU time of the process, all its threads) around each phase: the
+functions of ``skactivelab/cli/_score.py`` and ``_fit.py`` named below. The same
+process then runs the core again on the very arrays the command gave it (``score``:
+ActiveLab scores and CROWDLAB consensus; ``fit``: ``MultiAnnotatorClassifier.fit``),
+so that the ratio command / core compares like with like.
 
-    python benchmarks/bench_cli_phases.py                     # 1M annotations, CSV
+Peak memory (``ru_maxrss``) is reported above two baselines: a process that only
+imports the command line (nothing else is imported then: the package is lazy), and
+one that imports every module the command imported (NumPy, SciPy, scikit-learn,
+pyarrow, pandas, ...), so that what remains is the data; and likewise for a process
+that runs only the core on the same arrays, beside the size of those arrays.
+
+    python benchmarks/bench_cli_phases.py                     # score, 1M annotations, CSV
+    python benchmarks/bench_cli_phases.py --command fit       # fit (logreg, 2 folds, 1 job)
+    python benchmarks/bench_cli_phases.py --shuffle           # rows in random order
     python benchmarks/bench_cli_phases.py --labeled 50000     # a quick run
-    python benchmarks/bench_cli_phases.py --root /path/to/other/checkout   # before/after
+    python benchmarks/bench_cli_phases.py --root /path/to/other/checkout --root .  # before/after
     python benchmarks/bench_cli_phases.py --no-pyarrow        # the standard-library reader
 
-``--no-pyarrow`` hides pyarrow (and pandas) from the command, as on an install
-without them.
+``--shuffle`` writes the rows of each file in random order (example IDs no longer
+increase down the file, so the reader hashes them). ``--no-pyarrow`` hides pyarrow
+(and pandas) from the command, as on an install without them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,17 +45,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 #: (modules, attribute names, phase): each is timed around every call (inclusive time);
 #: the first module holding one of the names is used (the names of earlier versions too,
-#: for a before/after table).
+#: for a before/after table). A phase named "(...)" is not shown: it holds the phases
+#: listed in NESTED, and the rest of its time is shown under the name given there.
 _SCORE = ("skactivelab.cli._score", "skactivelab.cli._team")
-PHASES = [
-    (_SCORE, ("_read_annotations_for_score",), "read annotations"),
-    (_SCORE, ("read_pred_probs",), "read probabilities"),
-    (_SCORE, ("align_pred_probs",), "align IDs, encode labels"),
-    (("skactivelab.activelab",), ("get_active_learning_scores",), "core: ActiveLab scores"),
-    (_SCORE, ("_crowdlab_for_score",), "core: CROWDLAB consensus"),
-    (_SCORE, ("Batch", "_Batch"), "select the batch"),
-    (_SCORE, ("write_outputs", "_write_outputs"), "write outputs"),
-]
+_FIT = ("skactivelab.cli._fit", "skactivelab.cli._team")
+PHASES = {
+    "score": [
+        (_SCORE, ("_read_annotations_for_score",), "read annotations"),
+        (_SCORE, ("read_pred_probs",), "read probabilities"),
+        (_SCORE, ("align_pred_probs",), "align IDs, encode labels"),
+        (("skactivelab.activelab",), ("get_active_learning_scores",), "core: ActiveLab scores"),
+        (_SCORE, ("_crowdlab_for_score",), "core: CROWDLAB consensus"),
+        (_SCORE, ("Batch", "_Batch"), "select the batch"),
+        (_SCORE, ("write_outputs", "_write_outputs"), "write outputs"),
+    ],
+    "fit": [
+        (_FIT, ("read_features",), "read features"),
+        (_FIT, ("read_annotations_of",), "read annotations"),
+        (_FIT, ("_read_fit_inputs",), "(read fit inputs)"),
+        (_FIT, ("_fitted",), "core: MultiAnnotatorClassifier.fit"),
+        (_FIT, ("_fit_results",), "consensus rows, select the batch"),
+        (_FIT, ("write_outputs", "_write_outputs"), "write outputs"),
+        (_FIT, ("_summary",), "summary"),
+    ],
+}
+NESTED = {"(read fit inputs)": ("align IDs, encode labels", ("read features", "read annotations"))}
 
 HIDE_PYARROW = """
 import sys
@@ -56,12 +81,12 @@ sys.meta_path.insert(0, _Hide())
 """
 
 CHILD = """
-import importlib, json, pickle, resource, sys, time
+import importlib, json, os, pickle, resource, sys, time
 sys.path.insert(0, {root!r})
 {hide}
 import numpy as np
 from skactivelab import cli
-phases, captured, peaks = {{}}, {{}}, {{}}
+phases, cpu, captured, peaks = {{}}, {{}}, {{}}, {{}}
 
 def timed(modules, names, phase):
     for module in modules:
@@ -76,27 +101,32 @@ def timed(modules, names, phase):
         return
     real = getattr(mod, name)
     def wrapper(*args, **kwargs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         try:
             return real(*args, **kwargs)
         finally:
             phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - t
+            cpu[phase] = cpu.get(phase, 0.0) + time.process_time() - c
             peaks[phase] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             if phase.startswith("core"):
                 captured[phase] = (real, args, kwargs)
     setattr(mod, name, wrapper)
 
+before = set(sys.modules)
 for modules, names, phase in {phases!r}:
     timed(modules, names, phase)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 code = cli.main({argv!r})
-total = time.perf_counter() - t0
+total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-core = {{}}
+core, core_cpu = {{}}, {{}}
 for phase, (fn, args, kwargs) in captured.items():
-    t = time.perf_counter()
+    if phase == "core: MultiAnnotatorClassifier.fit":  # fit's arguments: (args, X, y, ann, progress)
+        from skactivelab.cli._common import Progress
+        args = args[:4] + (Progress(True),)
+    t, c = time.perf_counter(), time.process_time()
     fn(*args, **kwargs)
-    core[phase] = time.perf_counter() - t
+    core[phase], core_cpu[phase] = time.perf_counter() - t, time.process_time() - c
 
 def arrays_of(obj):
     if isinstance(obj, np.ndarray):
@@ -114,20 +144,51 @@ for fn, args, kwargs in captured.values():
     for a in arrays_of(list(args) + list(kwargs.values())):
         seen[id(a)] = a
 nbytes = sum(a.nbytes for a in seen.values())
+calls = []
+for phase, (fn, args, kwargs) in captured.items():
+    if phase == "core: MultiAnnotatorClassifier.fit":  # the model and the arrays only
+        args = (args[0], args[1], args[2], None, None)
+    calls.append((fn.__module__, fn.__name__, args, kwargs))
 with open({arrays_file!r}, "wb") as fh:
-    pickle.dump([(fn.__module__, fn.__name__, args, kwargs) for fn, args, kwargs in captured.values()], fh)
-print("RESULT", json.dumps(dict(code=code, total=total, rss=rss, phases=phases, core=core,
-                                nbytes=nbytes, peaks=peaks)))
+    pickle.dump(calls, fh)
+loaded = sorted(m for m in set(sys.modules) - before
+                if m.split(".")[0] not in ("__main__",) and not m.startswith("_"))
+print("RESULT", json.dumps(dict(code=code, total=total, total_cpu=total_cpu, rss=rss,
+                                phases=phases, cpu=cpu, core=core, core_cpu=core_cpu,
+                                nbytes=nbytes, peaks=peaks, modules=loaded,
+                                load=os.getloadavg()[0])))
 """
 
 CORE_ONLY = """
 import importlib, pickle, resource, sys
 sys.path.insert(0, {root!r})
-from skactivelab import cli  # the same imports as the command
+from skactivelab import cli
+for m in {modules!r}:  # the modules the command had imported
+    try:
+        importlib.import_module(m)
+    except Exception:
+        pass
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 with open({arrays_file!r}, "rb") as fh:
     calls = pickle.load(fh)
 for module, name, args, kwargs in calls:
+    if name == "_fitted":  # fit's model and arrays, progress silent
+        from skactivelab.cli._common import Progress
+        args = args[:3] + (None, Progress(True))
     getattr(importlib.import_module(module), name)(*args, **kwargs)
+print("RESULT", base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+BASELINE = """
+import importlib, resource, sys
+sys.path.insert(0, {root!r})
+{hide}
+from skactivelab import cli
+for m in {modules!r}:
+    try:
+        importlib.import_module(m)
+    except Exception:
+        pass
 print("RESULT", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
@@ -141,74 +202,139 @@ def _run(code):
     return line.split(" ", 1)[1]
 
 
-def measure(root, ann, probs, out_csv, tmp, hide=False):
-    """Phase times, core times, peak RSS of the command and of the core alone (MB)."""
+def measure(root, command, files, tmp, hide=False):
+    """Phase times (wall and CPU), core times, peak RSS of the command, of the core alone and
+    of the two baselines (MB)."""
     arrays_file = str(tmp / "core_calls.pickle")
     hide_code = HIDE_PYARROW if hide else ""
-    base = float(_run(f"import resource, sys\nsys.path.insert(0, {str(root)!r})\n{hide_code}\n"
-                      "from skactivelab import cli\n"
-                      "print('RESULT', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"))
-    argv = ["score", "--annotations", str(ann), "--pred-probs", str(probs), "--batch", "1000",
-            "--out", str(out_csv), "--quiet"]
-    res = json.loads(_run(CHILD.format(root=str(root), hide=hide_code, phases=PHASES, argv=argv,
-                                       arrays_file=arrays_file)))
+    base = float(_run(BASELINE.format(root=str(root), hide=hide_code, modules=[])))
+    if command == "score":
+        argv = ["score", "--annotations", str(files["ann"]), "--pred-probs",
+                str(files["probs"]), "--batch", "1000", "--out", str(tmp / "next.csv"), "--quiet"]
+    else:
+        argv = ["fit", "--features", str(files["features"]), "--annotations", str(files["ann"]),
+                "--model", "logreg", "--cv", "2", "--n-jobs", "1", "--batch", "1000",
+                "--out-dir", str(tmp / "fit_out"), "--quiet"]
+    res = json.loads(_run(CHILD.format(root=str(root), hide=hide_code, phases=PHASES[command],
+                                       argv=argv, arrays_file=arrays_file)))
     if res["code"] != 0:
-        raise RuntimeError(f"score exited with {res['code']}")
-    core_rss = float(_run(CORE_ONLY.format(root=str(root), arrays_file=arrays_file)))
-    res.update(base=base, core_rss=core_rss)
+        raise RuntimeError(f"{command} exited with {res['code']}")
+    libs = float(_run(BASELINE.format(root=str(root), hide=hide_code, modules=res["modules"])))
+    core_base, core_rss = (float(v) for v in _run(CORE_ONLY.format(
+        root=str(root), arrays_file=arrays_file, modules=res["modules"])).split())
+    res.update(base=base, libs=libs, core_base=core_base, core_rss=core_rss)
     return res
 
 
-def report(label, res):
-    total = res["total"]
-    core = sum(res["core"].values())
-    print(f"\n{label}")
-    print(f"{'phase':<28} {'seconds':>8} {'share':>7} {'peak RSS so far, MB':>20}")
-    accounted = 0.0
-    for *_, phase in PHASES:
-        t = res["phases"].get(phase)
-        if t is None:
+def _shown_phases(command, res):
+    """``(name, wall, CPU, peak)`` of each phase, nested ones split."""
+    rows = []
+    for *_, phase in PHASES[command]:
+        if phase not in res["phases"]:
             continue
-        accounted += t
-        peak = res["peaks"][phase] - res["base"]
-        print(f"{phase:<28} {t:>8.2f} {t / total:>7.0%} {peak:>20.0f}")
-    print(f"{'other (setup, bookkeeping)':<28} {total - accounted:>8.2f} "
-          f"{(total - accounted) / total:>7.0%}")
-    print(f"{'whole command':<28} {total:>8.2f}")
-    print(f"core again on the same arrays: {core:.2f} s; command / core = {total / core:.2f}x")
+        wall, cpu, peak = res["phases"][phase], res["cpu"][phase], res["peaks"][phase]
+        if phase in NESTED:
+            name, inner = NESTED[phase]
+            wall -= sum(res["phases"].get(p, 0.0) for p in inner)
+            cpu -= sum(res["cpu"].get(p, 0.0) for p in inner)
+            phase = name
+        rows.append((phase, wall, cpu, peak))
+    return rows
+
+
+def report(label, command, res):
+    total, total_cpu = res["total"], res["total_cpu"]
+    core, core_cpu = sum(res["core"].values()), sum(res["core_cpu"].values())
+    print(f"\n{label} (load average {res['load']:.1f} at the end)")
+    print(f"{'phase':<36} {'wall s':>7} {'share':>6} {'CPU s':>7} {'peak RSS so far, MB':>20}")
+    accounted = accounted_cpu = 0.0
+    for phase, wall, cpu, peak in _shown_phases(command, res):
+        accounted += wall
+        accounted_cpu += cpu
+        print(f"{phase:<36} {wall:>7.2f} {wall / total:>6.0%} {cpu:>7.2f} "
+              f"{peak - res['base']:>20.0f}")
+    print(f"{'other (setup, bookkeeping)':<36} {total - accounted:>7.2f} "
+          f"{(total - accounted) / total:>6.0%} {total_cpu - accounted_cpu:>7.2f}")
+    print(f"{'whole command':<36} {total:>7.2f} {'':>6} {total_cpu:>7.2f}")
+    in_cmd = sum(w for p, w, _, _ in _shown_phases(command, res) if p.startswith("core"))
+    print(f"core again on the same arrays: {core:.2f} s (CPU {core_cpu:.2f} s; "
+          f"{in_cmd:.2f} s inside the command); command / core = {total / core:.2f}x wall, "
+          f"{total_cpu / max(core_cpu, 1e-9):.2f}x CPU")
     arrays = res["nbytes"] / 2**20
-    above = res["rss"] - res["base"]
-    core_above = res["core_rss"] - res["base"]
-    read = max(res["peaks"].get(p, 0) for p in ("read annotations", "read probabilities",
-                                                "align IDs, encode labels")) - res["base"]
-    print(f"peak RSS above import: command {above:.0f} MB, core alone {core_above:.0f} MB, "
-          f"reading (until the IDs are aligned) {read:.0f} MB; arrays given to the core "
-          f"{arrays:.0f} MB (reading / arrays = {read / arrays:.2f}x, command / arrays = "
-          f"{above / arrays:.2f}x, command / core alone = {above / max(core_above, 1):.2f}x)")
+    libs = res["libs"] - res["base"]
+    above, above_libs = res["rss"] - res["base"], res["rss"] - res["libs"]
+    core_above = res["core_rss"] - res["core_base"]
+    read_phases = ("read annotations", "read probabilities", "read features",
+                   "align IDs, encode labels", "(read fit inputs)")
+    read = max(res["peaks"].get(p, 0) for p in read_phases)
+    print(f"peak RSS: import-only process {res['base']:.0f} MB; its libraries (every module the "
+          f"command imported) add {libs:.0f} MB")
+    print(f"  above the import-only process: command {above:.0f} MB, reading (until the IDs "
+          f"are aligned) {read - res['base']:.0f} MB")
+    print(f"  above the libraries: command {above_libs:.0f} MB, reading {read - res['libs']:.0f} "
+          f"MB, core alone {core_above:.0f} MB; arrays given to the core {arrays:.0f} MB")
+    print(f"  ratios to the arrays (above the libraries): command {above_libs / arrays:.2f}x, "
+          f"reading {(read - res['libs']) / arrays:.2f}x, core alone {core_above / arrays:.2f}x")
+
+
+def make_files(directory, n_labeled, n_unlabeled, shuffle, features):
+    """The CSV files (``bench_cli_io.make_files``), rows shuffled or not, and a features file."""
+    import numpy as np
+    import pandas as pd
+
+    from bench_cli_io import make_files as make_io
+
+    make_io(directory, n_labeled, n_unlabeled)
+    rng = np.random.default_rng(1)
+    if shuffle:
+        for name in ("ann.csv", "probs.csv"):
+            df = pd.read_csv(directory / name, dtype=str, keep_default_na=False)
+            df.iloc[rng.permutation(len(df))].to_csv(directory / name, index=False)
+    if features:
+        ids = pd.read_csv(directory / "probs.csv", usecols=["example_id"], dtype=str)
+        P = pd.read_csv(directory / "probs.csv").drop(columns="example_id").to_numpy()
+        X = np.log(P + 1e-3) @ rng.normal(size=(P.shape[1], 4)) + rng.normal(size=(len(P), 4))
+        feats = pd.DataFrame(X, columns=[f"f{j}" for j in range(4)])
+        feats.insert(0, "example_id", ids["example_id"].to_numpy())
+        feats.to_csv(directory / "features.csv", index=False, float_format="%.17g")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--command", choices=("score", "fit", "both"), default="score")
     ap.add_argument("--labeled", type=int, default=500_000, help="labeled examples (2 labels each)")
     ap.add_argument("--unlabeled", type=int, default=None, help="default: as many as labeled")
+    ap.add_argument("--shuffle", action="store_true", help="rows of each file in random order")
     ap.add_argument("--root", action="append", default=None,
                     help="checkout whose skactivelab to run (repeat for a before/after table)")
     ap.add_argument("--no-pyarrow", action="store_true", help="hide pyarrow and pandas")
+    ap.add_argument("--make", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     unl = args.labeled if args.unlabeled is None else args.unlabeled
+    commands = ("score", "fit") if args.command == "both" else (args.command,)
+    if args.make:  # child process: write the files and exit
+        make_files(Path(args.make), args.labeled, unl, args.shuffle, "fit" in commands)
+        return
     roots = args.root or [str(ROOT)]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_cli_io.py"), "--make",
-                        str(tmp), "--labeled", str(args.labeled), "--unlabeled", str(unl)],
-                       check=True)
-        print(f"score from CSV: {2 * args.labeled:,} annotations, {args.labeled + unl:,} "
-              f"probability rows ({(tmp / 'ann.csv').stat().st_size / 2**20:.0f} MB + "
-              f"{(tmp / 'probs.csv').stat().st_size / 2**20:.0f} MB of CSV)")
-        for root in roots:
-            res = measure(root, tmp / "ann.csv", tmp / "probs.csv", tmp / "next.csv", tmp,
-                          hide=args.no_pyarrow)
-            report(f"code from {root}" + (" (pyarrow hidden)" if args.no_pyarrow else ""), res)
+        # the files are made in a child process (a forked child's peak RSS would start from
+        # this process's size)
+        subprocess.run([sys.executable, __file__, "--make", str(tmp), "--labeled",
+                        str(args.labeled), "--unlabeled", str(unl), "--command", args.command]
+                       + (["--shuffle"] if args.shuffle else []), check=True)
+        files = {"ann": tmp / "ann.csv", "probs": tmp / "probs.csv",
+                 "features": tmp / "features.csv"}
+        sizes = ", ".join(f"{k} {v.stat().st_size / 2**20:.0f} MB" for k, v in files.items()
+                          if v.exists())
+        print(f"{2 * args.labeled:,} annotations, {args.labeled + unl:,} probability/feature rows"
+              f" ({'rows shuffled' if args.shuffle else 'rows in ID order'}; CSV: {sizes}); "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
+        for command in commands:
+            for root in roots:
+                res = measure(root, command, files, tmp, hide=args.no_pyarrow)
+                report(f"{command}, code from {root}"
+                       + (" (pyarrow hidden)" if args.no_pyarrow else ""), command, res)
 
 
 if __name__ == "__main__":

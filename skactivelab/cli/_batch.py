@@ -42,7 +42,15 @@ _Z95 = 1.959963984540054
 def fmt_float(x):
     """A float as the shortest text that reads back as it; NaN as an empty cell."""
     x = float(x)
-    return "" if np.isnan(x) else repr(x)
+    return "" if x != x else repr(x)  # NaN
+
+
+def fmt_floats(values):
+    """:func:`fmt_float` of each value, as a list."""
+    values = np.asarray(values, dtype=float)
+    out = np.asarray(list(map(repr, values.tolist())) or [""], dtype=object)[:values.size]
+    out[np.isnan(values)] = ""
+    return out.tolist()
 
 
 class Batch:
@@ -152,6 +160,7 @@ class Batch:
                    "reached the cap)" if none else ""))
 
 
+
 def consensus_line(confidence):
     """The consensus in one line: how many of its labels are expected right (the mean of
     each example's ``consensus_confidence``)."""
@@ -183,9 +192,10 @@ class ConsensusTable:
     n_annotations: np.ndarray
 
     def rows(self):
-        return [[x, c, fmt_float(p), fmt_float(q), fmt_float(g), int(n)]
-                for x, c, p, q, g, n in zip(self.ids, self.label, self.confidence, self.quality,
-                                            self.agreement, self.n_annotations)]
+        columns = (self.ids, self.label, fmt_floats(self.confidence), fmt_floats(self.quality),
+                   fmt_floats(self.agreement),
+                   np.asarray(self.n_annotations, dtype=np.int64).tolist())
+        return list(map(list, zip(*columns)))
 
 
 @dataclass

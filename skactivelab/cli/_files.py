@@ -21,6 +21,7 @@ from .._utils import (
     LONG_EXAMPLE_COLUMNS as EXAMPLE_COLUMNS,
     LONG_LABEL_COLUMNS as LABEL_COLUMNS,
 )
+from ._columns import ArrowColumn, release_freed
 from ._labelstudio import looks_like_ls_header, read_ls_csv, read_ls_json
 from ._tables import AnnotationTable, FeatureTable, InputFileError, shown
 from ._tabular import (
@@ -174,8 +175,12 @@ def read_annotations(path, fmt="auto", *, what="--annotations", example_column=N
     check_names(table)
     detected = _detect_format(table, fmt, (example_column, annotator_column, label_column))
     if detected == "long":
-        return _read_long(table, example_column, annotator_column, label_column)
-    return _read_wide(table, _wide_hint(table) if fmt == "auto" else "")
+        ann = _read_long(table, example_column, annotator_column, label_column)
+    else:
+        ann = _read_wide(table, _wide_hint(table) if fmt == "auto" else "")
+    del table
+    release_freed()  # the cells as read: only the codes are kept
+    return ann
 
 
 def _wide_hint(table):
@@ -216,10 +221,9 @@ def _read_long(table, example_column, annotator_column, label_column):
         return lambda pos: table.error(pos, f"column {table.header[j]!r} is empty",
                                        "Give every row an example ID and an annotator ID.")
 
-    ex, ex_ids, ex_empty, ex_padded = factorized(E)
-    an, an_ids, an_empty, an_padded = factorized(A)
-    y, names, _, y_padded = factorized(Y)
-    problems = [(first_mask(ex_empty), empty(ce)), (first_mask(an_empty), empty(ca)),
+    (ex, ex_ids, ex_empty, ex_padded), (an, an_ids, an_empty, an_padded), \
+        (y, names, _, y_padded) = _each_factorized([E, A, Y])
+    problems = [(ex_empty, empty(ce)), (an_empty, empty(ca)),
                 padded_cell(table, ce, "example ID", ex_padded),
                 padded_cell(table, ca, "annotator ID", an_padded),
                 padded_cell(table, cl, "label", y_padded)]
@@ -239,6 +243,19 @@ def _read_long(table, example_column, annotator_column, label_column):
         line=table.lines[keep], example_line=table.lines[_first_rows(ex)])
 
 
+def _each_factorized(columns):
+    """:func:`factorized` of each column; the others in threads while the first is encoded
+    (pyarrow's kernels let them run side by side)."""
+    if len(columns) < 2 or not all(isinstance(c, ArrowColumn) for c in columns):
+        return [factorized(c) for c in columns]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(columns) - 1) as pool:
+        rest = [pool.submit(factorized, c) for c in columns[1:]]
+        first = factorized(columns[0])
+        return [first] + [f.result() for f in rest]
+
+
 def _read_wide(table, wide_hint):
     """Wide format: the example ID first, then one column per annotator (its header)."""
     if len(table.header) < 2:
@@ -253,7 +270,7 @@ def _read_wide(table, wide_hint):
                                  "Name every annotator column by its annotator ID.")
     X = table.columns[0]
     ex, ex_ids, ex_empty, ex_padded = factorized(X)
-    problems = [(first_mask(ex_empty), lambda pos: table.error(
+    problems = [(ex_empty, lambda pos: table.error(
         pos, "the example ID (first column) is empty",
         "Give every row an example ID in the first column.")),
         padded_cell(table, 0, "example ID", ex_padded)]

@@ -6,7 +6,9 @@ File formats and rules: ``docs/command_line.md``.
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +42,10 @@ __all__ = ["run_fit", "text_model"]
 
 
 def _features(args):
-    """Example IDs (a list) and features of ``--features`` and ``--unlabeled-features``."""
+    """Example IDs (a column) and features of ``--features`` and ``--unlabeled-features``."""
     feats = read_features(args.features, example_column=args.example_column,
                           text_column=args.text_column)
-    ids, X = feats.ids.to_list(), feats.X
+    ids, X = feats.ids, feats.X
     if args.unlabeled_features:
         unl = read_features(args.unlabeled_features, what="--unlabeled-features",
                             example_column=args.example_column, text_column=args.text_column)
@@ -61,7 +63,7 @@ def _features(args):
                                  f"example ID {x!r} is also in {feats.path} (row {at})",
                                  "Every example must appear once: keep it in one file only.")
         pos = {c: j for j, c in enumerate(unl.feature_names)}
-        ids += unl.ids.to_list()
+        ids = ids.concat(unl.ids)
         X = np.vstack([X, unl.X[:, [pos[c] for c in feats.feature_names]]])
     if args.text_column is None and args.model in ("logistic", "logreg", "knn", "mlp"):
         bad = np.flatnonzero(np.isnan(X).any(axis=1))
@@ -93,7 +95,7 @@ def _export_texts(args, ann):
                              "Give --text-field the name of the data field holding the text "
                              "(the value= of the <Text> tag, without the $).",
                              row_label=ann.row_label)
-    return ids, np.asarray(texts, dtype=object).reshape(-1, 1)
+    return ann.example_ids, np.asarray(texts, dtype=object).reshape(-1, 1)
 
 
 def _no_classifier_yet(args, ann, classes):
@@ -114,7 +116,8 @@ def _no_classifier_yet(args, ann, classes):
 
 def _read_fit_inputs(args):
     """``(ids, X, annotations, classes, sparse triples)``: every example of the features,
-    labeled or not, and its labels as sparse triples with the class names."""
+    labeled or not (``ids`` a column), and its labels as sparse triples with the class
+    names."""
     if args.text_field is not None:
         ann = read_annotations_of(args)
         ids, X = _export_texts(args, ann)
@@ -122,10 +125,10 @@ def _read_fit_inputs(args):
         ids, X = _features(args)
         ann = read_annotations_of(args)
     if ann.aliases:  # feature rows of tasks imported from --tasks-out: their example's row counts
-        keep = np.fromiter((x not in ann.aliases for x in ids), dtype=bool, count=len(ids))
+        keep = ids.positions_in(ListColumn(list(ann.aliases))) < 0
         if not keep.all():
-            ids, X = [x for x, k in zip(ids, keep) if k], X[keep]
-    rows = ann.example_ids.positions_in(ListColumn(ids))
+            ids, X = ids.subset(np.flatnonzero(keep)), X[keep]
+    rows = ann.example_ids.positions_in(ids)
     missing = np.flatnonzero(rows < 0)
     if missing.size:
         shown_ids = shown(ann.example_ids.take(missing[:6]), total=missing.size)
@@ -200,9 +203,10 @@ def _fit_results(args, clf, ids, ann, y):
                          n_classes=y.n_classes, classes=np.arange(y.n_classes),
                          annotator_ids=y.annotator_ids)
     accuracy, n_labels, post = crowd_estimates(sparse, np.asarray(clf.oof_pred_probs_)[lab_idx])
-    pos = {c: k for k, c in enumerate(np.asarray(clf.classes_, dtype=object).tolist())}
-    codes = np.fromiter((pos[c] for c in cons_all[lab_idx]), dtype=np.int64, count=lab_idx.size)
-    consensus = ConsensusTable([ids[i] for i in lab_idx], cons_all[lab_idx],
+    codes = _class_codes(cons_all[lab_idx], np.asarray(clf.classes_, dtype=object))
+    consensus_all = cons_all.copy()
+    consensus_all[np.equal(cons_all, None)] = ""  # unlabeled rows
+    consensus = ConsensusTable(ids.take(lab_idx), cons_all[lab_idx],
                                post[np.arange(lab_idx.size), codes],
                                clf.consensus_quality_[lab_idx],
                                clf.label_quality_.annotator_agreement, n_ann[lab_idx])
@@ -210,12 +214,13 @@ def _fit_results(args, clf, ids, ann, y):
              for w in np.asarray(clf.worst_class_, dtype=object)]
     aq = np.asarray(clf.annotator_quality_, dtype=float)
     annotators = AnnotatorTable.build(
-        list(clf.annotator_ids_), accuracy, n_labels, quality=aq, agreement=clf.agreement_with_consensus_, worst=worst)
+        list(clf.annotator_ids_), accuracy, n_labels, quality=aq,
+        agreement=clf.agreement_with_consensus_, worst=worst)
     held = pending_examples(args, ann)
-    skip = ListColumn(ids).positions_in(held) >= 0 if len(held) else None
-    batch = Batch(ListColumn(ids), clf.active_learning_scores_, n_ann, args.batch,
+    skip = ids.positions_in(held) >= 0 if len(held) else None
+    batch = Batch(ids, clf.active_learning_scores_, n_ann, args.batch,
                   ann_row=y.example, ann_annotator=y.annotator, annotator_ids=ann.annotator_ids,
-                  consensus=["" if c is None else c for c in cons_all],
+                  consensus=consensus_all,
                   quality=clf.consensus_quality_,
                   annotator_quality=aq if args.suggest_annotators else None,
                   max_per_annotator=args.max_per_annotator, exclude=skip)
@@ -229,8 +234,7 @@ def _summary(args, clf, ids, ann, tables, batch):
     names = np.asarray(clf.classes_, dtype=object)
     lab_idx = np.flatnonzero(clf.labeled_mask_)
     cons_names = np.asarray(clf.consensus_labels_, dtype=object)[lab_idx]
-    pos = {c: k for k, c in enumerate(names)}
-    counts = np.bincount([pos[c] for c in cons_names], minlength=len(names))
+    counts = _class_counts(cons_names, names)
     n = len(ids)
     lines = [
         f"skactivelab fit: {n} examples ({lab_idx.size} labeled, {n - lab_idx.size} unlabeled), "
@@ -265,6 +269,40 @@ def _check_fit_options(args):
     args.model = args.model or (TEXT_MODEL if text else "extratrees")
 
 
+def _class_codes(values, names):
+    """The position of each of ``values`` in ``names`` (distinct class names, every value one
+    of them): the distinct values matched once, then spread back."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    uniq, inverse = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    pos = {str(c): k for k, c in enumerate(names)}
+    return np.asarray([pos[u] for u in uniq.tolist()], dtype=np.int64)[inverse.ravel()]
+
+
+def _class_counts(values, names):
+    """How many of ``values`` are each of ``names`` (distinct class names): the distinct
+    values counted at once, then matched to the names."""
+    if not len(values):
+        return np.zeros(len(names), dtype=np.int64)
+    uniq, count = np.unique(np.asarray(values).astype(str), return_counts=True)
+    found = dict(zip(uniq.tolist(), count.tolist()))
+    return np.asarray([found.get(str(c), 0) for c in names], dtype=np.int64)
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector paused: the rows of consensus.csv are a list per
+    labeled example, and a collection every few hundred of them would walk every object of
+    the process (they hold no reference cycle)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_fit(args):
     """``skactivelab fit``: check, read, fit, write; returns the exit status."""
     t0 = time.perf_counter()
@@ -277,8 +315,9 @@ def run_fit(args):
     clf, caught = _fitted(args, X, y, ann, progress)
     t_fit = time.perf_counter() - t0
     progress("fitted; writing the outputs")
-    batch, consensus, annotators, held = _fit_results(args, clf, ids, ann, y)
-    written = write_outputs(args, inputs, batch, consensus, annotators, ann.task_data)
+    with _collector_paused():
+        batch, consensus, annotators, held = _fit_results(args, clf, ids, ann, y)
+        written = write_outputs(args, inputs, batch, consensus, annotators, ann.task_data)
     say_notes(ann, batch)
     warnings_to_stderr(caught)
     lines = (_summary(args, clf, ids, ann, (consensus, annotators), batch)

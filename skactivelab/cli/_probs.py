@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from .._validation import ROW_SUM_TOL, renormalise_rows
-from ._columns import ListColumn
+from ._columns import ListColumn, consecutive, release_freed
 from ._files import EXAMPLE_COLUMNS, encode_labels, find_column, sorted_class_names
 from ._tables import InputFileError, ProbTable, Table, shown
 from ._tabular import check_names, number_block, read_table, unique_ids
@@ -137,12 +137,15 @@ def read_pred_probs(path, *, what="--pred-probs", class_names=None, id_column=No
         ids = table.columns[cid]
     tab = ProbTable(path, P, classes, ids, table.lines, header_line=table.header_line)
     del table  # its number columns: the rows are in P now
+    release_freed()
     _check_not_ids(tab, id_option)
     return check_prob_rows(tab, what)
 
 
 def _check_not_ids(tab, id_option):
     """A class column of whole numbers above 1 is no probability: most likely the IDs."""
+    if not tab.probs.size or not tab.probs.max() > 1:  # one pass over the array as it lies
+        return
     big = np.flatnonzero(tab.probs.max(axis=0) > 1)
     for k in big.tolist():
         column = tab.probs[:, k]
@@ -337,7 +340,15 @@ def align_pred_probs(ann, tab):
         extra_idx = extra_idx[~copy]
     if extra_idx.size and ann.format.startswith("labelstudio") and ann.lists_every_task:
         _no_such_task(ann, tab, extra_idx)
-    return classes, codes, tab.probs[rows], tab.ids.subset(extra_idx), tab.probs[extra_idx]
+    return (classes, codes, _rows_of(tab.probs, rows), tab.ids.subset(extra_idx),
+            _rows_of(tab.probs, extra_idx))
+
+
+def _rows_of(P, idx):
+    """``P[idx]``, as a view of ``P`` when ``idx`` is a run of consecutive rows (as when
+    the probability file lists the examples in the order of the annotations)."""
+    run = consecutive(idx)
+    return P[idx] if run is None else P[run.start:run.stop]
 
 
 def _rows_in_order(ann, tab):

@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow
+from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow, release_freed
 from ._tables import InputFileError, Table
 
 __all__ = ["read_table"]
@@ -144,9 +144,10 @@ def _read_csv(path, what, numeric):
     return table
 
 
-def _arrow_csv(path, delimiter, n_head, types):
+def _arrow_csv(path, delimiter, n_head, types, quoted=True):
     """pyarrow's CSV reader: every line a row (blank ones too, so that rows can be counted
-    into lines), cells as written, an empty number cell null; None if it refuses the file."""
+    into lines), cells as written, an empty number cell null; None if it refuses the file.
+    A file without a double quote (``quoted`` False) holds no line break inside a cell."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -155,7 +156,7 @@ def _arrow_csv(path, delimiter, n_head, types):
         return pcsv.read_csv(
             path, read_options=pcsv.ReadOptions(column_names=names, skip_rows=n_head),
             parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
-                                            newlines_in_values=True),
+                                            newlines_in_values=quoted),
             convert_options=pcsv.ConvertOptions(
                 column_types=dict(zip(names, types)), null_values=[""],
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
@@ -171,18 +172,20 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
     number_cols = set(numeric(header)) if numeric is not None else set()
     text = [pa.string()] * len(header)
     types = [pa.float64() if j in number_cols else pa.string() for j in range(len(header))]
-    read = _arrow_csv(path, delimiter, n_head, types)
+    quoted = _has_quote(path)
+    read = _arrow_csv(path, delimiter, n_head, types, quoted)
     if read is None and number_cols:  # a cell that is not a number: read it as text
         number_cols, types = set(), text
-        read = _arrow_csv(path, delimiter, n_head, types)
+        read = _arrow_csv(path, delimiter, n_head, types, quoted)
     if read is None:
         return None
+    release_freed()  # the reader's blocks
     columns = [ArrowColumn(c) for c in read.columns]
-    breaks = np.zeros(read.num_rows, dtype=np.int64)
-    if _has_quote(path):  # only a quoted cell holds a line break
+    lines = np.arange(header_line + 1, header_line + 1 + read.num_rows, dtype=np.int64)
+    if quoted:  # only a quoted cell holds a line break
         breaks = sum((_line_breaks(c) for j, c in enumerate(columns) if j not in number_cols),
-                     breaks)
-    lines = header_line + np.cumsum(1 + breaks)
+                     np.zeros(read.num_rows, dtype=np.int64))
+        lines = header_line + np.cumsum(1 + breaks)
     blank = np.ones(read.num_rows, dtype=bool)
     for j, c in enumerate(columns):  # a number cell: empty is null
         blank &= c.empty() if j in number_cols else c.blank()
@@ -195,18 +198,20 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
     def as_text():
         return _read_csv_arrow(path, delimiter, header, header_line, n_head, None)
 
-    return Table(path, header, columns, lines.astype(np.int64), header_line,
+    return Table(path, header, columns, lines.astype(np.int64, copy=False), header_line,
                  as_text if number_cols else None)
 
 
-def _has_quote(path, block=1 << 23):
-    """Whether the file holds a double quote (read in blocks: no copy of the file is kept)."""
-    with open(path, "rb") as fh:
+def _has_quote(path, block=1 << 22):
+    """Whether the file holds a double quote (read in blocks into one buffer: neither a
+    copy nor a mapping of the whole file adds to the memory in use)."""
+    buffer = bytearray(block)
+    with open(path, "rb", buffering=0) as fh:
         while True:
-            data = fh.read(block)
-            if not data:
+            n = fh.readinto(buffer)
+            if not n:
                 return False
-            if b'"' in data:
+            if buffer.find(b'"', 0, n) >= 0:
                 return True
 
 
@@ -290,6 +295,9 @@ def _read_jsonl(path, what):
 
 
 # --------------------------------------------------------------------------- cell rules
+_UNKNOWN = object()
+
+
 def raise_first(problems):
     """Raise the problem of the earliest row. ``problems`` are ``(row position or None,
     make)`` pairs, ``make(position)`` building the error; on one row, the first pair wins."""
@@ -302,9 +310,7 @@ def raise_first(problems):
 def first_repeat(codes):
     """``(position, earlier)``: the first position whose code an earlier position has, and
     the first position with that code; None when the codes are distinct."""
-    small = codes.size and 0 <= codes.min() and codes.max() < 2**31
-    ranked = np.sort(codes.astype(np.int32) if small else codes)  # int32 sorts faster
-    if not (ranked[1:] == ranked[:-1]).any():
+    if not _any_repeat(codes):
         return None
     order = np.argsort(codes, kind="stable")
     ranked = codes[order]
@@ -315,23 +321,53 @@ def first_repeat(codes):
     return pos, int(np.flatnonzero(codes == codes[pos])[0])
 
 
-def padded_cell(table, j, what, padded=None):
+def _any_repeat(codes):
+    """Whether two positions share a code (non-negative integers): marked in a table of
+    the codes when it is small, else sorted (merging the runs when the codes mostly
+    increase, as in a file sorted by example)."""
+    if codes.size < 2:
+        return False
+    low, top = int(codes.min()), int(codes.max())
+    if low >= 0 and top < 4 * codes.size + 1024:
+        seen = np.zeros(top + 1, dtype=bool)
+        seen[codes] = True
+        return int(np.count_nonzero(seen)) < codes.size
+    step = min(64, codes.size - 1)  # codes that mostly increase over 64 positions
+    mostly_up = np.count_nonzero(codes[step:] < codes[:-step]) * 8 < codes.size
+    small = low >= 0 and top < 2**31
+    ranked = np.sort(codes.astype(np.int32) if small else codes,  # int32 sorts faster
+                     kind="stable" if mostly_up else None)
+    return bool((ranked[1:] == ranked[:-1]).any())
+
+
+def padded_cell(table, j, what, first=_UNKNOWN):
     """``(first row position or None, make)`` of the cell rule on text column ``j``: an
-    ID, annotator or label does not start or end with white space (``padded``: the rows
-    that do, when known)."""
+    ID, annotator or label does not start or end with white space (``first``: that
+    position, when already known)."""
     def make(pos):
         return table.error(pos, f"{what} {table.columns[j][pos]!r} (column "
                            f"{table.header[j]!r}) starts or ends with white space",
                            "IDs, annotators and labels are matched exactly: remove the spaces "
                            "around it.")
-    return first_mask(table.columns[j].padded() if padded is None else padded), make
+    if first is _UNKNOWN:
+        first = first_mask(table.columns[j].padded())
+    return first, make
 
 
 def factorized(column):
-    """``(codes, uniques, empty rows, padded rows)``: the masks are computed on the
-    distinct cells, then spread to the rows."""
+    """``(codes, uniques, first empty row, first padded row)`` (positions, or None): the
+    cells are checked once per distinct cell, and the first offending row is where the
+    first offending distinct cell first appears (codes number the distinct cells in order
+    of first appearance)."""
     codes, uniques = column.factorize()
-    return codes, uniques, uniques.empty()[codes], uniques.padded()[codes]
+    return (codes, uniques, _first_row(codes, uniques.empty()),
+            _first_row(codes, uniques.padded()))
+
+
+def _first_row(codes, bad):
+    """The first position of a code marked in ``bad`` (a mask of the codes), or None."""
+    k = first_mask(bad)
+    return None if k is None else int(np.argmax(codes == k))
 
 
 def check_names(table, cols=None):
@@ -357,7 +393,7 @@ def unique_ids(table, j, what):
     column = table.columns[j]
     codes, uniques, empty, padded = factorized(column)
     raise_first([
-        (first_mask(empty), lambda pos: table.error(
+        (empty, lambda pos: table.error(
             pos, f"column {table.header[j]!r} is empty", "Give every row its example ID.")),
         padded_cell(table, j, what, padded),
     ])
@@ -375,10 +411,10 @@ def number_block(table, cols, what, allow_missing=False):
     values = np.empty((table.n_rows, len(cols)))
     problems = []
     for k, j in enumerate(cols):
-        values[:, k], not_number = table.columns[j].numbers()
-        if allow_missing:
+        not_number = table.columns[j].numbers_into(values[:, k])
+        if allow_missing and not_number is not None:
             not_number &= ~table.columns[j].empty()
-        problems.append((first_mask(not_number),
+        problems.append((None if not_number is None else first_mask(not_number),
                          lambda pos, j=j: _not_a_number(table, pos, j, what, allow_missing)))
     raise_first(problems)
     bad = np.isinf(values) if allow_missing else ~np.isfinite(values)

@@ -71,8 +71,30 @@ def format_csv(header, rows):
     "a,b",'=1+1
     c,-1
     """
-    lines = [",".join(map(_csv_cell, row)) or '""' for row in [header, *rows]]
-    return "\n".join(lines) + "\n"  # '""': a row of one empty cell is not a blank line
+    rows = [header, *rows]
+    width = len(header)
+    if all(len(row) == width for row in rows):  # column by column
+        columns = [_csv_column([row[j] for row in rows]) for j in range(width)]
+        lines = map(",".join, zip(*columns)) if width else ("" for _ in rows)
+    else:
+        lines = (",".join(map(_csv_cell, row)) for row in rows)
+    return "\n".join(line or '""' for line in lines) + "\n"  # '""': not a blank line
+
+
+#: what a column's text is searched for: a character to quote, a text starting like a formula
+_SPECIAL = (",", '"', "\n", "\r") + tuple("\x00" + c for c in FORMULA_START)
+
+
+def _csv_column(cells):
+    """:func:`_csv_cell` of each cell of a column; a column without an empty (None) cell,
+    a character to quote or a text starting like a formula is written as ``str`` gives it,
+    found by searching the column's text joined once."""
+    if None not in cells:
+        texts = list(map(str, cells))
+        joined = "\x00" + "\x00".join(texts)
+        if not any(s in joined for s in _SPECIAL):
+            return texts
+    return list(map(_csv_cell, cells))
 
 
 class OutputPathError(ValueError):

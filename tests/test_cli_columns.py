@@ -1,0 +1,213 @@
+"""The fast paths of the columnar reader give exactly the answers of the general path.
+
+The pyarrow column answers some questions from the bytes of its cells (padded and blank
+cells), encodes cells that never decrease from their runs (no hashing), finds repeated
+codes by a table or a sort, and copies number columns chunk by chunk: each is compared
+here with the plain rule it stands for (Python's ``str.isspace``, a dict of first
+appearances, a brute-force search), on columns made to hit both the fast and the general
+path, in several chunks and as slices of larger arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skactivelab.cli._columns import ArrowColumn, ListColumn, consecutive
+from skactivelab.cli._tabular import _any_repeat, _has_quote, first_repeat
+
+pa = pytest.importorskip("pyarrow")
+
+SPACES = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2003",
+          "\u3000"]
+# characters whose UTF-8 bytes are no space but share bytes with spaces (é: c3 a9; ⁠ᚁ: e1 9a 81;
+# 耀: e8 80 80) or are ASCII
+LETTERS = ["a", "b", "Z", "0", "9", "é", "ᚁ", "耀", "\x00", "_", "-"]
+CELL = st.text(alphabet=st.sampled_from(SPACES + LETTERS), max_size=5)
+
+
+def chunked(cells, cuts, pad):
+    """``cells`` as a pyarrow chunked string array cut at ``cuts``, each chunk a slice of
+    a larger array (``pad`` cells before and after)."""
+    cuts = sorted({c % (len(cells) + 1) for c in cuts} | {0, len(cells)})
+    chunks = []
+    for a, b in zip(cuts, cuts[1:]):
+        whole = pa.array(["x"] * pad + cells[a:b] + ["y"] * pad, type=pa.string())
+        chunks.append(whole.slice(pad, b - a))
+    return pa.chunked_array(chunks, type=pa.string())
+
+
+def general_factorize(cells):
+    index = {}
+    codes = [index.setdefault(c, len(index)) for c in cells]
+    return codes, list(index)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(CELL, max_size=40), cuts=st.lists(st.integers(0, 40), max_size=3),
+       pad=st.integers(0, 2))
+def test_padded_and_blank_follow_str_isspace(cells, cuts, pad):
+    column = ArrowColumn(chunked(cells, cuts, pad))
+    padded = [c != "" and (c[0].isspace() or c[-1].isspace()) for c in cells]
+    blank = [c == "" or c.isspace() for c in cells]
+    assert column.padded().tolist() == padded == ListColumn(cells).padded().tolist()
+    assert column.blank().tolist() == blank == ListColumn(cells).blank().tolist()
+
+
+def shortlex_sorted(cells):
+    return sorted(cells, key=lambda c: (len(c.encode()), c.encode()))
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(st.one_of(CELL, st.sampled_from(["a", "b", "é", "ab"])), max_size=40),
+       sort=st.booleans(),
+       repeat=st.lists(st.integers(1, 3), min_size=40, max_size=40),
+       cuts=st.lists(st.integers(0, 80), max_size=3), pad=st.integers(0, 2))
+def test_factorize_of_sorted_and_other_columns(cells, sort, repeat, cuts, pad):
+    if sort:  # cells in increasing order (length, then bytes), each repeated in a run
+        cells = [c for c, r in zip(shortlex_sorted(cells), repeat) for _ in range(r)]
+    codes, uniques = ArrowColumn(chunked(cells, cuts, pad)).factorize()
+    want_codes, want_uniques = general_factorize(cells)
+    assert codes.dtype == np.int64 and codes.tolist() == want_codes
+    assert uniques.to_list() == want_uniques
+    list_codes, list_uniques = ListColumn(cells).factorize()
+    assert list_codes.tolist() == want_codes and list_uniques.to_list() == want_uniques
+
+
+def test_numbered_ids_are_encoded_from_their_runs():
+    ids = [f"ex{i}" for i in range(3000) for _ in range(2)]  # ex9 before ex10: by length
+    codes, uniques = ArrowColumn(pa.array(ids)).factorize()
+    assert codes.tolist() == [i // 2 for i in range(6000)]
+    assert uniques.to_list() == [f"ex{i}" for i in range(3000)]
+    # a decrease late in the column (after the first cells looked at) is seen, by length
+    # or, between cells of one length, byte by byte
+    for last in ("ex0", "ex4000", "ex4998"):
+        late = [f"ex{i}" for i in range(5000)] + [last]
+        codes, uniques = ArrowColumn(pa.array(late)).factorize()
+        assert codes.tolist() == list(range(5000)) + [int(last[2:])] and len(uniques) == 5000
+    for cells in (["a", "b", "a"], ["b", "a"], ["a", "a", "b", "a"], ["é", "z", "é"],
+                  ["b", "aa", "b"], ["b", "aa", "aa", "b"]):  # longer, then byte-greater
+        codes, uniques = ArrowColumn(pa.array(cells)).factorize()
+        assert (codes.tolist(), uniques.to_list()) == general_factorize(cells)
+
+
+@settings(max_examples=200, deadline=None)
+@given(codes=st.lists(st.integers(0, 10**7), max_size=300), small=st.booleans(),
+       up=st.booleans())
+def test_any_repeat_and_first_repeat_match_a_search(codes, small, up):
+    codes = np.asarray(codes, dtype=np.int64)
+    if small:
+        codes %= 50
+    if up:  # mostly increasing, as (example, annotator) pairs of a sorted file
+        codes = np.sort(codes) + np.arange(codes.size) % 3
+    seen, want = {}, None
+    for i, c in enumerate(codes.tolist()):
+        if c in seen:
+            want = (i, seen[c])
+            break
+        seen[c] = i
+    assert _any_repeat(codes) == (want is not None)
+    assert first_repeat(codes) == want
+
+
+def test_any_repeat_on_large_arrays_of_both_kinds():
+    rng = np.random.default_rng(0)
+    ex = np.repeat(np.arange(200_000), 2) * 50
+    pairs = ex + rng.permutation(50)[(np.repeat(rng.integers(0, 50, 200_000), 2)
+                                      + np.tile([0, 1], 200_000)) % 50]
+    assert not _any_repeat(pairs) and not _any_repeat(rng.permutation(pairs))
+    twice = pairs.copy()
+    twice[123_457] = twice[98_765]
+    assert _any_repeat(twice) and _any_repeat(rng.permutation(twice))
+    assert first_repeat(twice) == (123_457, 98_765)
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.floats(allow_nan=False)), max_size=30),
+       cuts=st.lists(st.integers(0, 30), max_size=3), pad=st.integers(0, 2))
+def test_numbers_into_equals_numbers(values, cuts, pad):
+    cuts = sorted({c % (len(values) + 1) for c in cuts} | {0, len(values)})
+    chunks = [pa.array([1.0] * pad + values[a:b] + [2.0] * pad, type=pa.float64())
+              .slice(pad, b - a) for a, b in zip(cuts, cuts[1:])]
+    column = ArrowColumn(pa.chunked_array(chunks, type=pa.float64()))
+    block = np.full((len(values), 3), 7.0)
+    bad = column.numbers_into(block[:, 1])  # a strided view
+    want, not_number = column.numbers()
+    assert block[:, 1].tobytes() == want.tobytes()
+    assert (block[:, [0, 2]] == 7.0).all()
+    assert (bad is None and not not_number.any()) or bad.tolist() == not_number.tolist()
+    assert not_number.tolist() == [v is None for v in values]
+
+
+def test_consecutive_positions_and_subsets():
+    assert consecutive(np.arange(3, 9)) == range(3, 9)
+    assert consecutive(np.asarray([4])) == range(4, 5)
+    for idx in ([], [0, 2], [2, 1, 3, 4][:3], [1, 1, 2], [3, 2, 1]):
+        assert consecutive(np.asarray(idx, dtype=np.int64)) is None
+    cells = [f"c{i}" for i in range(10)]
+    column = ArrowColumn(chunked(cells, [3, 7], 1))
+    for idx in ([2, 3, 4, 5], [0], [5, 3], [9, 8, 7], []):
+        assert column.subset(np.asarray(idx, dtype=np.int64)).to_list() == [cells[i] for i in idx]
+
+
+@pytest.mark.parametrize("text,found", [(b"", False), (b"a,b\n1,2\n", False),
+                                        (b'a,b\n1,"2"\n', True), (b'a,b\n1,2"', True)])
+def test_has_quote(tmp_path, text, found):
+    path = tmp_path / "q.csv"
+    path.write_bytes(text)
+    assert _has_quote(path) is found
+
+
+CSV_CELLS = ["a", "b,c", '"q"', "=1+1", "-1", "-0.5", "+33 1", "@x", "\tx", "\rx", "x\n", "",
+             None, 3, -2, 0.25, "a=b", "é", "'", "-inf", "\x00=", " -1", "1e-05"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from(CSV_CELLS), min_size=1, max_size=4), max_size=8),
+       width=st.integers(1, 4), ragged=st.booleans())
+def test_csv_text_column_by_column_equals_cell_by_cell(rows, width, ragged):
+    from skactivelab.cli._write import _csv_cell, format_csv
+
+    if not ragged:
+        rows = [(r * width)[:width] for r in rows]
+    header = [f"h{j}" for j in range(width)]
+    want = "\n".join(",".join(map(_csv_cell, row)) or '""' for row in [header, *rows]) + "\n"
+    assert format_csv(header, rows) == want
+
+
+def _faults_of_second_block(size):
+    """Minor page faults of filling a block of ``size`` bytes from ``malloc`` after one of
+    the same size was filled and freed (GNU C library, through ctypes)."""
+    import ctypes
+    import resource
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    faults = []
+    for _ in range(2):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        p = libc.malloc(size)
+        ctypes.memset(p, 1, size)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        libc.free(p)
+    return faults[1]
+
+
+def test_the_command_keeps_freed_memory_for_reuse():
+    from skactivelab.cli._columns import _glibc, release_freed, system_allocator
+
+    if _glibc() is None:
+        pytest.skip("the GNU C library's allocator only")
+    size = 48 << 20  # above the library's own largest threshold (32 MB): mapped each time
+    pool = pa.default_memory_pool().backend_name
+    outside = _faults_of_second_block(size)
+    with system_allocator():
+        assert pa.default_memory_pool().backend_name == "system"
+        inside = _faults_of_second_block(size)
+        release_freed()
+    after = _faults_of_second_block(size)  # the library's defaults are back
+    assert inside < outside / 10 and after > outside / 2, (outside, inside, after)
+    assert pa.default_memory_pool().backend_name == pool
