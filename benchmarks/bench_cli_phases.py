@@ -56,6 +56,7 @@ PHASES = {
         (_SCORE, ("align_pred_probs",), "align IDs, encode labels"),
         (("skactivelab.activelab",), ("get_active_learning_scores",), "core: ActiveLab scores"),
         (_SCORE, ("_crowdlab_for_score",), "core: CROWDLAB consensus"),
+        (_SCORE, ("crowd_estimates",), "core: crowd model (est. accuracy)"),
         (_SCORE, ("Batch", "_Batch"), "select the batch"),
         (_SCORE, ("write_outputs", "_write_outputs"), "write outputs"),
     ],
