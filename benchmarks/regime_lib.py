@@ -172,7 +172,7 @@ def majority_vote(labels, pred_probs=None, random_state=None):
 def crowdlab(labels, pred_probs, random_state=None):
     """CROWDLAB's consensus (``consensus_method="best_quality"``, the defaults). When every
     example has exactly one label the public function refuses; the estimator's path
-    (the label unless the model is sure enough otherwise) is used then."""
+    (the label unless the model is sure enough otherwise) is used then: the consensus is the label itself."""
     from skactivelab import get_label_quality_multiannotator
 
     if np.all(np.sum(~np.isnan(labels), axis=1) == 1):
