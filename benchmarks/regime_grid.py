@@ -36,8 +36,6 @@ import numpy as np
 
 HERE = str(Path(__file__).resolve().parent)
 sys.path.insert(0, HERE)
-# worker processes (--n-jobs) import regime_lib too
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH", "")) if p)
 import regime_lib as R  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "music_genre"
@@ -480,6 +478,8 @@ def main(argv=None):
     else:
         from joblib import Parallel, delayed
 
+        # the worker processes import regime_lib too
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH", "")) if p)
         for n, r in enumerate(Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
                 delayed(_job)(*j, args, crowds, regimes, methods, crowd) for j in jobs), 1):
             rows += r

@@ -1,0 +1,115 @@
+"""The regime grid benchmark (benchmarks/regime_grid.py): its simulator, majority vote and flags
+checked by hand; the crowd-kit wrappers only when crowd-kit is installed."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+R = _load("regime_lib")
+
+
+@pytest.mark.parametrize("K, strength, scheme", [(5, 0.7, "3"), (2, 0.55, "5"), (26, 0.9, "2")])
+def test_crowd_has_the_requested_accuracy_and_labels_per_example(K, strength, scheme):
+    crowd = R.simulate_crowd(3000, K, strength, scheme, n_annotators=40, random_state=1)
+    L, y = crowd["labels"], crowd["truth"]
+    assert (np.sum(~np.isnan(L), axis=1) == int(scheme)).all()
+    given = ~np.isnan(L)
+    right = (L == y[:, None]) & given
+    # the fraction of right labels, counted by hand, is the requested mean accuracy
+    assert abs(right.sum() / given.sum() - strength) < 0.02
+    assert abs(crowd["accuracy"].mean() - strength) < 1e-9  # no clipping at these strengths
+    assert set(np.unique(L[given])) <= set(range(K))
+
+
+def test_mixed_scheme_is_half_one_label_half_three():
+    L = R.simulate_crowd(1001, 5, 0.7, "mixed", random_state=0)["labels"]
+    n = np.sum(~np.isnan(L), axis=1)
+    assert (n == 1).sum() == 500 and (n == 3).sum() == 501
+
+
+def test_spammers_and_adversaries():
+    crowd = R.simulate_crowd(4000, 5, 0.75, "3", spam_frac=0.2, adversary_frac=0.1, random_state=2)
+    L, y, kind = crowd["labels"], crowd["truth"], crowd["kind"]
+    assert (kind == "spammer").sum() == 8 and (kind == "adversary").sum() == 4
+    ex, an = np.nonzero(~np.isnan(L))
+    lab = L[ex, an]
+    adv = kind[an] == "adversary"
+    assert np.array_equal(lab[adv], (y[ex[adv]] + 1) % 5)  # always shifted by one class
+    spam = kind[an] == "spammer"
+    assert abs(np.mean(lab[spam] == y[ex[spam]]) - 0.2) < 0.03  # right by chance, 1/K
+    ordinary = kind[an] == "ordinary"
+    assert abs(np.mean(lab[ordinary] == y[ex[ordinary]]) - 0.75) < 0.02
+
+
+def test_two_class_signal_matches_the_closed_form():
+    # K=2: argmax is right when mu + e1 > e2, probability Phi(mu / sqrt(2))
+    mu = R.signal_for_accuracy(0.76, 2)
+    assert mu == pytest.approx(math.sqrt(2) * stats.norm.ppf(0.76), abs=1e-6)
+    assert R.signal_for_accuracy(0.2, 5) == 0.0  # at chance: no signal
+
+
+def test_simulated_classifier_accuracy_and_calibration():
+    y = np.random.default_rng(0).integers(0, 5, 20000)
+    P = R.simulate_pred_probs(y, 5, 0.6, random_state=3)
+    acc = np.mean(P.argmax(axis=1) == y)
+    assert abs(acc - 0.6) < 0.015
+    assert abs(P.max(axis=1).mean() - acc) < 0.015  # calibrated: confidence = accuracy
+    Q = R.simulate_pred_probs(y, 5, 0.6, sharpness=4.0, random_state=3)
+    assert np.array_equal(Q.argmax(axis=1), P.argmax(axis=1))  # same accuracy ...
+    assert Q.max(axis=1).mean() > acc + 0.15  # ... over-confident
+
+
+def test_majority_vote_by_hand():
+    nan = np.nan
+    L = np.array([[0, 0, 1], [2, nan, 2], [1, 0, nan]])
+    before = L.copy()
+    picks = {int(R.majority_vote(L, None, seed)[2]) for seed in range(20)}
+    assert R.majority_vote(L, None, 0)[:2].tolist() == [0, 2]
+    assert picks == {0, 1}  # the tie of row 3 is broken at random, never to the absent class 2
+    np.testing.assert_array_equal(L, before)
+
+
+def test_table_flags_a_method_of_ours_below_the_best():
+    G = _load("regime_grid")
+    rows = []
+    for rep in range(3):
+        for m, acc in (("majority_vote", 0.80 + 0.001 * rep), ("crowdlab", 0.75 + 0.002 * rep), ("em", 0.90)):
+            rows.append({"crowd": "simulated", "strength": "0.7", "labels": "3", "K": 5, "classifier": "weak",
+                         "clf_accuracy": 0.5, "crowd_accuracy": 0.7, "rep": rep, "method": m,
+                         "accuracy": acc, "seconds": 0.0, "error": ""})
+    summary = G.summarize(rows, ["majority_vote", "crowdlab", "em"])
+    line = G.table(summary, "simulated", ["majority_vote", "crowdlab", "em"]).splitlines()[-1]
+    # hand computation: crowdlab 0.752 ± 0.001155 (se of 0.750, 0.752, 0.754); best em 0.900
+    assert "0.752 ± 0.001 ▽ †" in line and "**0.900 ± 0.000**" in line
+    assert "0.801 ± 0.001 |" in line  # majority vote: no flags
+
+
+def test_crowdkit_methods_return_codes_in_example_order():
+    pytest.importorskip("crowdkit")
+    nan = np.nan
+    # unanimous labels, examples listed so that a method ignoring the example order would fail
+    L = np.array([[2, 2, 2, nan], [0, nan, 0, 0], [1, 1, nan, 1], [2, nan, 2, 2], [0, 0, 0, nan]])
+    # one wrapper serves every aggregator; MACE and ZeroBasedSkill (seconds each) are left out.
+    # Wawa needs the check_is_fitted substitute of regime_lib under scikit-learn >= 1.6
+    for name in ("DawidSkene", "OneCoinDawidSkene", "GLAD", "Wawa", "MMSR"):
+        np.testing.assert_array_equal(R.METHODS[name](L, None, 0), [2, 0, 1, 2, 0], err_msg=name)
