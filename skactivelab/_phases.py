@@ -45,6 +45,7 @@ import numpy as np
 
 from . import _kernels as K_
 from ._annotations import Annotations
+from . import _confusion
 from ._em import em_fit, em_pool_scores
 from ._validation import check_pred_probs
 
@@ -184,6 +185,17 @@ class PoolContext:
     draws: np.ndarray
 
 
+def _with_consensus(result, codes, posterior):
+    """``(result, codes)``: a CROWDLAB result with consensus ``codes`` and their posterior."""
+    result = replace(
+        result,
+        consensus_label=np.asarray(result.classes)[codes],
+        consensus_quality_score=posterior[np.arange(codes.size), codes],
+        post_pred_probs=posterior,
+    )
+    return result, codes
+
+
 @dataclass(frozen=True, eq=False)
 class EMFit:
     """Phase 1 of ``"activelab_em"``: the likelihood-fitted crowd model (algorithms 7).
@@ -215,23 +227,115 @@ class EMFit:
 
     def consensus(self, result):
         """``(result, codes)``: ``result`` with this model's most likely classes as consensus."""
-        codes = np.argmax(self.posterior, axis=1)
-        result = replace(
-            result,
-            consensus_label=np.asarray(result.classes)[codes],
-            consensus_quality_score=self.posterior[np.arange(codes.size), codes],
-            post_pred_probs=self.posterior,
-        )
-        return result, codes
+        return _with_consensus(result, np.argmax(self.posterior, axis=1), self.posterior)
 
     def score_rows(self, U, rng=None, pool=None, noise=None):
         return em_pool_scores(U, self.temperature)
 
 
-#: The fitted kind of each ``active_learning_method`` (the one registry).
-KINDS = {"activelab": ActiveLabFit, "activelab_em": EMFit}
+@dataclass(frozen=True, eq=False)
+class ConfusionFit:
+    """Phase 1 with the annotator-confusion crowd model (:mod:`skactivelab._confusion`).
+
+    A labeled example scores its posterior's largest probability, an unlabeled
+    one its prior's (the classifier with the fitted weight ``weight``, mixed
+    with the class frequencies): the probability that the current best guess
+    is right, lowest first, on one scale for labeling and re-labeling.
+    """
+
+    method: ClassVar[str] = "annotator_confusion"
+    decides_consensus: ClassVar[bool] = True
+    row_wise: ClassVar[bool] = True
+    annotations: Any
+    pred_probs: Any
+    scores_labeled: np.ndarray
+    posterior: Any
+    annotator_accuracy: Any
+    confusion: Any
+    weight: float
+    log_class_prior: Any
+    n_models: int
+    n_classes: Any = None
+
+    @classmethod
+    def fit(cls, ann, P, rng=None, n_models=1, shrinkage=None, weight=None):
+        if P is None:  # no labeled example: the classifier alone, uniform class frequencies
+            return cls(None, None, np.empty(0), None, None, None, 1.0, None, n_models)
+        rng = np.random.default_rng(rng.randint(2**31)) if isinstance(rng, np.random.RandomState) else rng
+        fit = _confusion.fit(ann, P, shrinkage=shrinkage, weight=weight, rng=rng)
+        post = fit["post"]
+        return cls(ann, P, post.max(axis=1), post, fit["accuracy"], fit["confusion"], fit["weight"],
+                   fit["log_pi"], P.shape[0], P.shape[2])
+
+    consensus = EMFit.consensus
+
+    def score_rows(self, U, rng=None, pool=None, noise=None):
+        K = U.shape[2]
+        log_pi = np.full(K, -np.log(K)) if self.log_class_prior is None else self.log_class_prior
+        return _confusion.pool_scores(U, self.weight, log_pi)
+
+
+@dataclass(frozen=True, eq=False)
+class MajorityVoteFit:
+    """Phase 1 with the labels alone: majority vote, every annotator alike.
+
+    A labeled example scores the smoothed share of its labels that agree with
+    its majority class, ``(top + 1) / (n + K)``; an unlabeled row scores
+    ``1 / K``, below any labeled example, so every example is labeled once
+    before the least decided ones are labeled again. The classifier is not used.
+    """
+
+    method: ClassVar[str] = "majority_vote"
+    decides_consensus: ClassVar[bool] = True
+    row_wise: ClassVar[bool] = True
+    annotations: Any
+    pred_probs: Any
+    scores_labeled: np.ndarray
+    posterior: Any
+    annotator_accuracy: Any
+    codes: Any
+    n_models: int
+    n_classes: Any = None
+
+    @classmethod
+    def fit(cls, ann, P, rng=None, n_models=1):
+        if P is None:
+            return cls(None, None, np.empty(0), None, None, None, n_models)
+        K = P.shape[2]
+        votes = K_.label_counts(ann).astype(np.float64)
+        rng = np.random.default_rng(0) if rng is None else rng
+        codes = np.argmax(votes + rng.random(votes.shape) * 0.5, axis=1)  # ties broken at random
+        n = votes.sum(axis=1)
+        top = votes[np.arange(votes.shape[0]), codes]
+        post = (votes + 1.0) / (n + K)[:, None]
+        # each annotator's agreement with the majority of the others on examples with 2+ labels
+        # (a tie between k classes counts 1/k)
+        others = votes[ann.example] - np.eye(K)[ann.label]
+        multi = n[ann.example] >= 2
+        top_others = others.max(axis=1)
+        tied = (others == top_others[:, None]).sum(axis=1)
+        agrees = np.where(multi & (others[np.arange(ann.label.size), ann.label] == top_others), 1.0 / tied, 0.0)
+        M = ann.n_annotators
+        n_multi = np.bincount(ann.annotator, weights=multi, minlength=M)
+        acc = np.where(n_multi > 0, np.bincount(ann.annotator, weights=agrees, minlength=M)
+                       / np.maximum(n_multi, 1), np.nan)
+        return cls(ann, P, (top + 1.0) / (n + K), post, acc, codes, P.shape[0], K)
+
+    def consensus(self, result):
+        """``(result, codes)``: ``result`` with the majority votes as consensus."""
+        return _with_consensus(result, self.codes, self.posterior)
+
+    def score_rows(self, U, rng=None, pool=None, noise=None):
+        return np.full(U.shape[1], 1.0 / U.shape[2])
+
+
+#: The fitted kind of each crowd model (the one registry).
+KINDS = {"crowdlab": ActiveLabFit, "annotator_confusion": ConfusionFit, "majority_vote": MajorityVoteFit,
+         "activelab": ActiveLabFit, "activelab_em": EMFit}
+#: Values of ``crowd_model``.
+CROWD_MODELS = ("crowdlab", "annotator_confusion", "majority_vote")
 #: Values of ``active_learning_method``.
-METHODS = tuple(KINDS)
+METHODS = ("activelab", "activelab_em")
 
 
 def check_method(method):

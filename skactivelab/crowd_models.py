@@ -1,0 +1,316 @@
+"""Crowd models: consensus labels, their probabilities and annotator parameters.
+
+A crowd model turns several annotators' labels, and optionally a classifier's
+out-of-fold predicted probabilities, into a consensus label per example, the
+posterior probability of each class, and parameters of each annotator. Each
+model is a small scikit-learn style object::
+
+    model = AnnotatorConfusion(random_state=0).fit(labels, pred_probs)
+    model.consensus_label_, model.posterior_, model.annotator_accuracy_
+
+* :class:`CrowdLab`: CROWDLAB (Goh, Tkachenko & Mueller, 2022), the paper's
+  method and the default everywhere in skactivelab: a weighted average of the
+  classifier and the annotators, weights from agreement.
+* :class:`AnnotatorConfusion`: a confusion matrix per annotator (Dawid & Skene,
+  1979), shrunk toward one accuracy per annotator when it has few labels, with
+  the classifier as the prior of the true class at a weight fitted to the labels.
+  The model for a real crowd: see the "Crowd models" page of the documentation
+  for where each model wins and loses.
+* :class:`MajorityVote`: the labels alone, every annotator alike.
+
+The same objects, or their names (``"crowdlab"``, ``"annotator_confusion"``,
+``"majority_vote"``), are the ``crowd_model`` parameter of the estimators, the
+query strategies, the learner and the command line's ``--crowd-model``.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._compat import Interval, StrOptions
+from ._phases import ActiveLabFit, ConfusionFit, MajorityVoteFit
+
+__all__ = ["AnnotatorConfusion", "CrowdLab", "MajorityVote"]
+
+
+def _inputs(labels_multiannotator, pred_probs, classes, *, needs_probs):
+    """``(ann, P (1, N, K) or None, example_ids)`` from inputs in any accepted format."""
+    from ._annotations import check_annotations, labeled_inputs
+
+    if pred_probs is None:
+        if needs_probs:
+            raise ValueError("pred_probs is None: CrowdLab needs the classifier's out-of-fold predicted "
+                             "probabilities; for a consensus of the labels alone use MajorityVote or "
+                             "AnnotatorConfusion.")
+        ann = check_annotations(labels_multiannotator, classes=classes,
+                                n_classes=None if classes is None else len(classes))
+        return ann, None, ann.example_ids
+    ann, P, index, _ = labeled_inputs(labels_multiannotator, pred_probs, ndim=2, classes=classes)
+    ids = None if index is None else np.asarray(index)
+    return ann, P[None], ids
+
+
+class _CrowdModel(BaseEstimator):
+    """Shared fitting: check inputs, fit the phase object, expose fitted attributes."""
+
+    _needs_probs = False
+
+    def fit(self, labels_multiannotator, pred_probs=None, *, classes=None):
+        """Fit the crowd model.
+
+        Parameters
+        ----------
+        labels_multiannotator : array-like, DataFrame, sparse matrix or tuple
+            The annotations, in any format the package accepts: a wide (n_examples,
+            n_annotators) matrix with NaN/None where an annotator gave no label, or
+            a long DataFrame of (example, annotator, label) rows.
+        pred_probs : array-like of shape (n_examples, n_classes), optional
+            The classifier's out-of-fold predicted probabilities, one row per
+            example (a DataFrame is matched by example ID). None: the labels alone.
+        classes : array-like, optional
+            Class values in column order of ``pred_probs``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        ann, P, ids = _inputs(labels_multiannotator, pred_probs, classes, needs_probs=self._needs_probs)
+        rng = check_random_state(self.random_state)
+        fitted = self._fit_phase(ann, P if P is not None else self._flat(ann), rng)
+        self._set_fitted(ann, ids, fitted, P is not None)
+        return self
+
+    @staticmethod
+    def _flat(ann):
+        """Uniform probabilities: the prior of a model fitted on the labels alone."""
+        return np.full((1, ann.n_examples, ann.n_classes), 1.0 / ann.n_classes)
+
+    def _set_fitted(self, ann, ids, fitted, with_probs):
+        self.classes_ = np.asarray(ann.classes)
+        self.example_ids_ = np.arange(ann.n_examples) if ids is None else ids
+        self.annotator_ids_ = np.asarray(ann.annotator_ids)
+        post = self._posterior(fitted)
+        codes = self._codes(fitted, post)
+        self.posterior_ = post
+        self.consensus_label_ = self.classes_[codes]
+        self.consensus_confidence_ = post[np.arange(codes.size), codes]
+        self.annotator_accuracy_ = np.asarray(fitted.annotator_accuracy, dtype=np.float64)
+        self.n_annotations_ = np.bincount(ann.example, minlength=ann.n_examples)
+        self.phase_ = fitted
+
+    def _codes(self, fitted, post):
+        return np.argmax(post, axis=1)
+
+    def _posterior(self, fitted):
+        return fitted.posterior
+
+    def consensus_frame(self):
+        """A pandas DataFrame indexed by example ID: consensus label, confidence, labels."""
+        check_is_fitted(self, "posterior_")
+        import pandas as pd
+
+        return pd.DataFrame({"consensus_label": self.consensus_label_,
+                             "consensus_confidence": self.consensus_confidence_,
+                             "n_annotations": self.n_annotations_},
+                            index=pd.Index(self.example_ids_, name="example"))
+
+    def annotator_frame(self):
+        """A pandas DataFrame indexed by annotator ID: estimated accuracy (NaN: no estimate)."""
+        check_is_fitted(self, "posterior_")
+        import pandas as pd
+
+        return pd.DataFrame({"estimated_accuracy": self.annotator_accuracy_},
+                            index=pd.Index(self.annotator_ids_, name="annotator"))
+
+
+class CrowdLab(_CrowdModel):
+    """CROWDLAB: consensus from a weighted average of the classifier and the annotators.
+
+    The paper's method (Goh, Tkachenko & Mueller, 2022) and skactivelab's
+    default: each annotator's weight comes from their agreement with the others
+    on examples with several labels, the classifier's from its agreement with
+    that consensus; the classifier is temperature-calibrated first.
+    Requires ``pred_probs``.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=None
+        Breaks ties between classes.
+
+    Attributes
+    ----------
+    classes_, example_ids_, annotator_ids_ : ndarray
+        Class values (column order of ``posterior_``), example IDs (row
+        positions unless the input named its examples), annotator IDs.
+    consensus_label_ : ndarray of shape (n_examples,)
+    posterior_ : ndarray of shape (n_examples, n_classes)
+        CROWDLAB's posterior probability of each class.
+    consensus_confidence_ : ndarray of shape (n_examples,)
+        ``posterior_`` at the consensus label.
+    annotator_accuracy_ : ndarray of shape (n_annotators,)
+        CROWDLAB's annotator quality (agreement-based, 0-1).
+    n_annotations_ : ndarray of shape (n_examples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab.crowd_models import CrowdLab
+    >>> L = np.array([[0, 0, np.nan], [1, 1, 0], [1, np.nan, 1]])
+    >>> CrowdLab().fit(L, [[0.8, 0.2], [0.3, 0.7], [0.1, 0.9]]).consensus_label_.tolist()
+    [0, 1, 1]
+    """
+
+    _needs_probs = True
+    _parameter_constraints = {"random_state": ["random_state"]}
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def _fit_phase(self, ann, P, rng, n_models=1):
+        return ActiveLabFit.fit(ann, P, rng, n_models)
+
+    def fit(self, labels_multiannotator, pred_probs=None, *, classes=None):
+        self._validate_params()
+        if pred_probs is None:
+            _inputs(labels_multiannotator, None, classes, needs_probs=True)
+        from .crowdlab import get_label_quality_multiannotator
+
+        res = get_label_quality_multiannotator(labels_multiannotator, pred_probs, calibrate_probs=True,
+                                               classes=classes, random_state=self.random_state)
+        self.classes_ = np.asarray(res.classes)
+        self.example_ids_ = np.arange(len(res.consensus_label)) if res.example_ids is None else res.example_ids
+        self.annotator_ids_ = np.asarray(res.annotator_ids)
+        self.posterior_ = res.post_pred_probs
+        self.consensus_label_ = res.consensus_label
+        self.consensus_confidence_ = res.consensus_quality_score
+        self.annotator_accuracy_ = res.annotator_quality
+        self.n_annotations_ = res.num_annotations
+        return self
+
+    fit.__doc__ = _CrowdModel.fit.__doc__
+
+
+class AnnotatorConfusion(_CrowdModel):
+    """A confusion matrix per annotator, with the classifier as a fitted prior.
+
+    Each annotator has a matrix of the probability of each label given each
+    true class (Dawid & Skene, 1979), shrunk toward one accuracy per annotator
+    (with ``shrinkage`` pseudo-labels per row) so that an annotator with few
+    labels is described by one number and one with many by the full matrix
+    (systematic confusions and adversaries included). The true class's prior is
+    the classifier's probabilities raised to a weight ``w`` (mixed with the
+    class frequencies when ``w < 1``), floored so that no class is impossible.
+
+    ``w`` is fitted to the labels: it maximises their likelihood under a
+    crowd-wide model with one accuracy for the whole crowd, where it is
+    identified even with one label per example (a label agrees with the
+    classifier more often the more confident the classifier is, up to the
+    crowd's accuracy). A weak or over-confident classifier gets a small weight
+    (``w = 0``: the labels alone), an under-confident one a weight above 1.
+    The annotators' matrices are then fitted by EM with ``w`` fixed.
+
+    Parameters
+    ----------
+    classifier_weight : "auto" or float >= 0, default="auto"
+        The classifier's weight ``w``; "auto" fits it. Ignored without
+        ``pred_probs``.
+    shrinkage : float >= 0 or None, default=None
+        Pseudo-labels pulling each row of an annotator's matrix toward their
+        one-accuracy model; None: ``4 * n_classes``. A very large value gives a
+        one-coin model (one accuracy per annotator).
+    random_state : int, RandomState instance or None, default=None
+        The subset of examples used to fit the weight on large data sets.
+
+    Attributes
+    ----------
+    classes_, example_ids_, annotator_ids_ : ndarray
+    consensus_label_ : ndarray of shape (n_examples,)
+        The most likely class of each example.
+    posterior_ : ndarray of shape (n_examples, n_classes)
+    consensus_confidence_ : ndarray of shape (n_examples,)
+    annotator_accuracy_ : ndarray of shape (n_annotators,)
+        Estimated probability that each annotator's label is right (NaN: no label).
+    confusion_ : ndarray of shape (n_annotators, n_classes, n_classes)
+        ``confusion_[j, k, l]``: probability that annotator j labels class k as l.
+    classifier_weight_ : float
+        The fitted (or given) ``w``; 0 without ``pred_probs``.
+    class_prior_ : ndarray of shape (n_classes,)
+    n_annotations_ : ndarray of shape (n_examples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab.crowd_models import AnnotatorConfusion
+    >>> L = np.array([[0, 0, 1], [1, 1, 0], [1, np.nan, 1], [0, 0, np.nan]])
+    >>> AnnotatorConfusion().fit(L).consensus_label_.tolist()
+    [0, 1, 1, 0]
+    """
+
+    _parameter_constraints = {
+        "classifier_weight": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "shrinkage": [Interval(Real, 0, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, classifier_weight="auto", shrinkage=None, random_state=None):
+        self.classifier_weight = classifier_weight
+        self.shrinkage = shrinkage
+        self.random_state = random_state
+
+    def _fit_phase(self, ann, P, rng, n_models=1):
+        weight = None if isinstance(self.classifier_weight, str) else float(self.classifier_weight)
+        if not getattr(self, "_with_probs", True):
+            weight = 0.0  # the labels alone: the prior is the class frequencies
+        return ConfusionFit.fit(ann, P, rng, n_models, shrinkage=self.shrinkage, weight=weight)
+
+    def fit(self, labels_multiannotator, pred_probs=None, *, classes=None):
+        self._with_probs = pred_probs is not None
+        return super().fit(labels_multiannotator, pred_probs, classes=classes)
+
+    fit.__doc__ = _CrowdModel.fit.__doc__
+
+    def _set_fitted(self, ann, ids, fitted, with_probs):
+        super()._set_fitted(ann, ids, fitted, with_probs)
+        self.confusion_ = fitted.confusion
+        self.classifier_weight_ = fitted.weight if with_probs else 0.0
+        self.class_prior_ = np.exp(fitted.log_class_prior)
+
+
+class MajorityVote(_CrowdModel):
+    """The labels alone: the most frequent label of each example, ties at random.
+
+    ``posterior_`` is the share of each class among an example's labels,
+    smoothed (``(votes + 1) / (n + K)``); ``annotator_accuracy_`` is each
+    annotator's agreement with the majority of the other labels on examples
+    with two or more labels (NaN when the annotator has none). ``pred_probs``,
+    when given, only fixes the number and order of the classes.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=None
+        Breaks ties.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skactivelab.crowd_models import MajorityVote
+    >>> MajorityVote().fit(np.array([[0, 0, 1], [1, 1, 0]])).consensus_label_.tolist()
+    [0, 1]
+    """
+
+    _parameter_constraints = {"random_state": ["random_state"]}
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def _fit_phase(self, ann, P, rng, n_models=1):
+        return MajorityVoteFit.fit(ann, P, rng, n_models)
+
+    def _codes(self, fitted, post):
+        return fitted.codes
