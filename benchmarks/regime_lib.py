@@ -287,11 +287,14 @@ def _register_annotator_confusion():
         return
     AC = crowd_models.AnnotatorConfusion
 
+    def codes(model):  # posterior columns are model.classes_ (the class codes here)
+        return np.asarray(model.classes_)[np.asarray(model.posterior_).argmax(axis=1)].astype(np.int64)
+
     def with_model(labels, pred_probs, random_state=None):
-        return np.asarray(AC(random_state=random_state).fit(labels, pred_probs).posterior_).argmax(axis=1)
+        return codes(AC(random_state=random_state).fit(labels, pred_probs))
 
     def labels_only(labels, pred_probs=None, random_state=None):
-        return np.asarray(AC(random_state=random_state).fit(labels, None).posterior_).argmax(axis=1)
+        return codes(AC(random_state=random_state).fit(labels, None))
 
     METHODS["annotator_confusion"] = with_model
     METHODS["annotator_confusion (labels only)"] = labels_only
