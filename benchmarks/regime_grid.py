@@ -474,7 +474,7 @@ def main(argv=None):
     if args.n_jobs == 1:
         for n, j in enumerate(jobs, 1):
             rows += _job(*j, args, crowds, regimes, methods, crowd)
-            print(f"  {n}/{len(jobs)} done, {time.perf_counter() - t0:.0f} s", file=sys.stderr, end="\r")
+            print(f"  {n}/{len(jobs)} done, {time.perf_counter() - t0:.0f} s", file=sys.stderr, end="\r", flush=True)
     else:
         from joblib import Parallel, delayed
 
@@ -483,7 +483,7 @@ def main(argv=None):
         for n, r in enumerate(Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
                 delayed(_job)(*j, args, crowds, regimes, methods, crowd) for j in jobs), 1):
             rows += r
-            print(f"  {n}/{len(jobs)} done, {time.perf_counter() - t0:.0f} s", file=sys.stderr, end="\r")
+            print(f"  {n}/{len(jobs)} done, {time.perf_counter() - t0:.0f} s", file=sys.stderr, end="\r", flush=True)
     elapsed = time.perf_counter() - t0
     print(file=sys.stderr)
     order = {c: i for i, c in enumerate(crowds)}
