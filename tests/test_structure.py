@@ -81,10 +81,10 @@ SHARING_MODULES = ("skactivelab._utils", "skactivelab._compat")
 LAYERS = (
     ("_compat", "_config", "_utils", "_validation", "_digest", "_label_scores", "datasets"),
     ("_annotations", "_kernels", "_proba", "_models"),
-    ("_em", "calibration", "majority_vote", "crowdlab", "_frames"),
+    ("_em", "_confusion", "calibration", "majority_vote", "crowdlab", "_frames"),
     ("_phases",),
     ("_dask",),
-    ("activelab", "query", "multiannotator", "model_selection"),
+    ("activelab", "query", "multiannotator", "model_selection", "crowd_models"),
     ("estimator",),
     ("strategies",),
     ("learner", "simulation"),
