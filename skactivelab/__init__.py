@@ -28,6 +28,9 @@ _EXPORTS = {
     "set_config": "_config",
     "get_active_learning_scores": "activelab",
     "get_active_learning_scores_ensemble": "activelab",
+    "AnnotatorConfusion": "crowd_models",
+    "CrowdLab": "crowd_models",
+    "MajorityVote": "crowd_models",
     "find_best_temperature": "calibration",
     "temp_scale_pred_probs": "calibration",
     "MultiAnnotatorClassifier": "estimator",
@@ -52,6 +55,9 @@ _EXPORTS = {
 
 __all__ = [
     "ActiveLabQuery",
+    "AnnotatorConfusion",
+    "CrowdLab",
+    "MajorityVote",
     "ConsensusStratifiedKFold",
     "EntropyQuery",
     "GoodRandomQuery",
@@ -102,6 +108,7 @@ if TYPE_CHECKING:  # what static type checkers and IDEs read
     from ._config import config_context, get_config, set_config
     from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
     from .calibration import find_best_temperature, temp_scale_pred_probs
+    from .crowd_models import AnnotatorConfusion, CrowdLab, MajorityVote
     from .crowdlab import (
         LabelQualityResult,
         get_label_quality_multiannotator,
