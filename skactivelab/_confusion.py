@@ -4,7 +4,7 @@ Each annotator ``j`` has a confusion matrix ``C[j, k, l]``, the probability of
 giving label ``l`` to an example of true class ``k`` (Dawid & Skene, 1979). The
 true class of example ``i`` has the prior
 
-    prior[i] ∝ P'[i] ** w * pi ** (1 - min(w, 1)),     P' = (1 - FLOOR) * P + FLOOR / K,
+    prior[i] = (1 - FLOOR) * q[i] + FLOOR / K,     q[i] ∝ P[i] ** w * pi ** (1 - min(w, 1)),
 
 where ``P`` are the classifier's out-of-fold probabilities (several models:
 their mean), ``pi`` the class frequencies and ``w >= 0`` the weight of the
@@ -18,22 +18,28 @@ the same place). Three choices keep the model from being worse than its inputs:
   confidence at a rate set by ``w`` and levels off at the crowd's accuracy.
   The classifier's probabilities are out-of-fold, so this is a held-out test
   of them: a weak or over-confident classifier gets a small weight (``w = 0``
-  is a crowd-only Dawid-Skene model), an under-confident one a weight above 1,
-  and only as much sharpening as the labels support. The annotators' own
+  is a crowd-only Dawid-Skene model) and no classifier is ever sharpened
+  (``w <= 1``). The annotators' own
   parameters are then fitted with ``w`` fixed, so they cannot trade accuracy
   against the classifier's sharpness (the failure of fitting both at once
   when examples have one label each).
-* ``P'`` is floored (:data:`FLOOR`), so no class is impossible: a class the
-  classifier gives probability exactly 0 still wins when enough annotators
-  choose it.
+* The prior is floored (:data:`FLOOR`) after the weight, so no class is
+  impossible: a class the classifier gives probability exactly 0 still wins
+  when enough annotators choose it, while the weight still sees the ranking of
+  an over-confident classifier's smallest probabilities.
 * Each confusion row is shrunk toward the annotator's one-coin model
   (accuracy ``a_j`` on the diagonal, ``(1 - a_j) / (K - 1)`` elsewhere) with
   ``shrinkage`` pseudo-labels, and ``a_j`` toward the crowd's pooled accuracy
-  with :data:`ACCURACY_PRIOR` pseudo-labels: an annotator with few labels is
-  described by one number, one with many by a full matrix (which is how
-  systematic confusions, adversaries included, are learned).
+  with a strength (pseudo-labels) chosen among :data:`STRENGTHS` by two-fold
+  cross-validation over examples (:func:`choose_strength`): an annotator's own
+  parameters are kept only as far as they predict that annotator's labels on
+  other examples. With dense labels that is a full matrix per annotator (how
+  systematic confusions, adversaries included, are learned); with one label per
+  example and a weak classifier it is one accuracy for the whole crowd, the only
+  thing such labels identify.
 
-EM alternates the posterior (E-step) and the confusions and class frequencies
+EM starts from the crowd-wide one-coin fit of :func:`profile_weight` and
+alternates the posterior (E-step) and the confusions and class frequencies
 (M-step). Every pass is a few ``bincount`` over the annotations per class and
 element-wise work on (N, K) arrays: no loop over examples or annotators.
 """
@@ -43,11 +49,16 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-#: Probability mass spread evenly over the classes of each classifier row.
+#: Probability mass spread evenly over the classes of each row of the prior.
 FLOOR = 1e-3
-#: Candidate weights of the classifier in the prior (``w <= 1``: never sharpened).
-WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
-#: Pseudo-labels pulling an annotator's accuracy toward the crowd's pooled accuracy.
+#: Probabilities below this count as this (the log of an exact zero).
+TINY = 1e-300
+#: Candidate weights of the classifier in the prior: ``w <= 1``, never sharpened (out-of-fold
+#: probabilities are seldom under-confident, and a weight above 1 fitted to noisy single labels
+#: lets a weak classifier overrule a strong crowd).
+WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+#: Pseudo-labels pulling an annotator's accuracy toward the crowd's pooled accuracy when
+#: there are too few examples to choose among :data:`STRENGTHS`.
 ACCURACY_PRIOR = 2.0
 MAX_ITER = 100
 #: EM stops when the log-likelihood per annotation moves by less than this.
@@ -64,20 +75,30 @@ def default_shrinkage(n_classes):
 
 
 def log_classifier(P, n_classes):
-    """``log((1 - FLOOR) * P + FLOOR / K)`` of (E, N, K) probabilities (their mean over E)."""
+    """``log P`` of (E, N, K) probabilities (their mean over E); exact zeros become
+    ``log(TINY)``, so that a weight of 0 gives them a finite 0 (the floor of
+    :func:`log_prior` makes them possible again)."""
     Pm = P[0] if P.shape[0] == 1 else P.mean(axis=0)
-    out = Pm * (1.0 - FLOOR)
-    out += FLOOR / n_classes
+    out = np.maximum(Pm, TINY)
     return np.log(out, out=out)
 
 
 def log_prior(logP, w, log_pi):
-    """Row-normalised ``w * logP + (1 - w) * log_pi`` (a new (N, K) array)."""
+    """``log((1 - FLOOR) * q + FLOOR / K)`` with ``q`` the row-normalised
+    ``exp(w * logP + (1 - min(w, 1)) * log_pi)`` (a new (N, K) array).
+
+    The weight acts first (a temperature of the classifier's own log-probabilities,
+    whose ranking it keeps however sharp the classifier is), the floor last (no
+    class is impossible, whatever the weight).
+    """
+    K = log_pi.size
     lp = logP * w
     lp += (1.0 - min(w, 1.0)) * log_pi
     lp -= lp.max(axis=1, keepdims=True)
-    lp -= np.log(np.exp(lp).sum(axis=1, keepdims=True))
-    return lp
+    np.exp(lp, out=lp)
+    lp *= (1.0 - FLOOR) / lp.sum(axis=1, keepdims=True)
+    lp += FLOOR / K
+    return np.log(lp, out=lp)
 
 
 def one_hot(ann):
@@ -103,13 +124,14 @@ def _normalise(J):
     return float(np.log(z).sum() + m.sum())
 
 
-def _m_step(A, post, M, K, shrinkage):
-    """Confusions (log), annotator accuracies and log class frequencies from a posterior."""
+def _m_step(A, post, M, K, shrinkage, strength):
+    """Confusions (log), annotator accuracies and log class frequencies from a posterior;
+    ``strength``: pseudo-labels pulling each accuracy toward the pooled one."""
     counts = np.asarray(A.T @ post).reshape(M, K, K).transpose(0, 2, 1)  # [j, true k, label l]
     n_j = counts.sum(axis=(1, 2))
     correct = np.trace(counts, axis1=1, axis2=2)
     pooled = correct.sum() / max(n_j.sum(), 1e-12)
-    acc = (correct + ACCURACY_PRIOR * pooled) / (n_j + ACCURACY_PRIOR)
+    acc = (correct + strength * pooled) / (n_j + strength)
     a = np.clip(acc, 1.0 / K, 1.0 - 1e-6)
     one_coin = np.broadcast_to(((1.0 - a) / max(K - 1, 1))[:, None, None], (M, K, K)).copy()
     diag = np.arange(K)
@@ -126,19 +148,27 @@ def _vote_fractions(ann, n, K):
     return np.divide(votes, total, out=np.full_like(votes, 1.0 / K), where=total > 0)
 
 
-def em(ann, logP, w, shrinkage, *, max_iter=MAX_ITER, tol=TOL):
+def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_iter=MAX_ITER, tol=TOL):
     """Fit the model with classifier weight ``w`` (``logP`` None: crowd only).
 
     Returns ``(post, logC, acc, log_pi, loglik, n_iter)``.
     """
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
     A = one_hot(ann)
-    post = _vote_fractions(ann, n, K)
-    if logP is not None:  # start from the votes weighed by the prior, like the E-step would
-        post *= np.exp(log_prior(logP, w, np.full(K, -np.log(K))))
-        post += 1e-12
-        post /= post.sum(axis=1, keepdims=True)
-    logC, acc, log_pi = _m_step(A, post, M, K, shrinkage)
+    uniform = np.full(K, -np.log(K))
+    if np.isfinite(a_init):  # start from the crowd-wide one-coin model of accuracy a_init
+        votes = _vote_fractions(ann, n, K) * np.bincount(ann.example, minlength=n)[:, None]
+        b = (1.0 - a_init) / max(K - 1, 1)
+        post = votes * np.log(a_init / b)
+        post += uniform if logP is None else log_prior(logP, w, uniform)
+        _normalise(post)
+    else:  # start from the votes weighed by the prior, like the E-step would
+        post = _vote_fractions(ann, n, K)
+        if logP is not None:
+            post *= np.exp(log_prior(logP, w, uniform))
+            post += 1e-12
+            post /= post.sum(axis=1, keepdims=True)
+    logC, acc, log_pi = _m_step(A, post, M, K, shrinkage, strength)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
     for it in range(1, max_iter + 1):  # EM iterations
@@ -146,7 +176,7 @@ def em(ann, logP, w, shrinkage, *, max_iter=MAX_ITER, tol=TOL):
         J += log_pi if logP is None else log_prior(logP, w, log_pi)
         ll = _normalise(J)
         post = J
-        logC, acc, log_pi = _m_step(A, post, M, K, shrinkage)
+        logC, acc, log_pi = _m_step(A, post, M, K, shrinkage, strength)
         if abs(ll - ll_old) <= tol * per:
             break
         ll_old = ll
@@ -166,21 +196,24 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
     one accuracy ``a`` for the whole crowd: two parameters, which single labels
     identify through how agreement with the classifier grows with its
     confidence (at most ``max_select`` examples, drawn at random, are used).
-    With fewer than :data:`MIN_PROFILE` examples: ``(1.0, nan)``.
+    ``logP`` None: the accuracy alone (weight 0). With fewer than
+    :data:`MIN_PROFILE` examples: ``(1.0, nan)`` (the one weight given, if one).
     """
     n, K = ann.n_examples, ann.n_classes
+    if logP is None:
+        weights = (0.0,)
     if n < MIN_PROFILE:
-        return 1.0, np.nan
+        return (float(weights[0]) if len(weights) == 1 else 1.0), np.nan
     if n > max_select:
         keep = np.zeros(n, dtype=bool)
         keep[rng.choice(n, size=max_select, replace=False)] = True
-        ann, logP, n = ann.subset_examples(keep), logP[keep], max_select
+        ann, logP, n = ann.subset_examples(keep), None if logP is None else logP[keep], max_select
     votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
     n_i = votes.sum(axis=1, keepdims=True)
     uniform = np.full(K, -np.log(K))
     best = (-np.inf, 1.0, 0.5)
     for w in weights:  # loop over candidate weights
-        lp = log_prior(logP, w, uniform)
+        lp = np.broadcast_to(uniform, (n, K)) if logP is None else log_prior(logP, w, uniform)
         for a in 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS:  # loop over candidate accuracies
             b = (1.0 - a) / max(K - 1, 1)
             J = lp + votes * np.log(a / b) + n_i * np.log(b)
@@ -188,6 +221,45 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
             if ll > best[0]:
                 best = (ll, float(w), float(a))
     return best[1], best[2]
+
+
+#: Candidate strengths of the pull toward the crowd's pooled accuracy (pseudo-labels per
+#: annotator; the last is one accuracy for the whole crowd).
+STRENGTHS = (2.0, 8.0, 32.0, 128.0, 1e6)
+
+
+def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan):
+    """Log-likelihood of the labels of examples ``test`` (a mask) under the model fitted,
+    with ``strength``, on the other examples."""
+    train = ann.subset_examples(~test)
+    _, logC, _, log_pi, _, _ = em(train, None if logP is None else logP[~test], w,
+                                  max(shrinkage, strength), strength, a_init=a_init, max_iter=30)
+    held = ann.subset_examples(test)
+    J = _log_evidence(one_hot(held), logC)
+    J += log_pi if logP is None else log_prior(logP[test], w, log_pi)
+    return _normalise(J)
+
+
+def choose_strength(ann, logP, w, shrinkage, rng, *, a_init=np.nan, strengths=STRENGTHS, max_select=MAX_SELECT):
+    """The strength of :data:`STRENGTHS` whose model best predicts held-out labels.
+
+    Two-fold cross-validation over examples (at most ``max_select`` of them): an
+    annotator's own parameters are worth fitting only as far as they predict
+    their labels on other examples; when they do not (few labels each, or single
+    labels and a weak classifier), one accuracy for the crowd wins.
+    """
+    n = ann.n_examples
+    if n < MIN_PROFILE:
+        return ACCURACY_PRIOR
+    if n > max_select:
+        keep = np.zeros(n, dtype=bool)
+        keep[rng.choice(n, size=max_select, replace=False)] = True
+        ann, logP, n = ann.subset_examples(keep), None if logP is None else logP[keep], max_select
+    fold = rng.permutation(n) < n // 2
+    scores = [held_out_loglik(ann, logP, w, shrinkage, s, fold, a_init)
+              + held_out_loglik(ann, logP, w, shrinkage, s, ~fold, a_init)
+              for s in strengths]  # loop over candidate strengths
+    return float(strengths[int(np.argmax(scores))])
 
 
 def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
@@ -203,18 +275,15 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     K = ann.n_classes
     s = default_shrinkage(K) if shrinkage is None else float(shrinkage)
     logP = None if P is None else log_classifier(P, K)
-    crowd_accuracy = np.nan
-    if logP is None:
-        w = 0.0
-    elif weight is None:
-        w, crowd_accuracy = profile_weight(ann, logP, rng if rng is not None else np.random.default_rng(0))
-    else:
-        w = float(weight)
-    post, logC, acc, log_pi, _, it = em(ann, logP, w, s)
+    rng = np.random.default_rng(0) if rng is None else rng
+    fixed = (0.0,) if logP is None else None if weight is None else (float(weight),)
+    w, crowd_accuracy = profile_weight(ann, logP, rng, **({} if fixed is None else {"weights": fixed}))
+    strength = choose_strength(ann, logP, w, s, rng, a_init=crowd_accuracy)
+    post, logC, acc, log_pi, _, it = em(ann, logP, w, max(s, strength), strength, a_init=crowd_accuracy)
     n_j = np.bincount(ann.annotator, minlength=ann.n_annotators)
     return {"post": post, "confusion": np.exp(logC), "accuracy": np.where(n_j > 0, acc, np.nan),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
-            "log_pi": log_pi}
+            "log_pi": log_pi, "strength": strength}
 
 
 def pool_scores(U, weight, log_pi):

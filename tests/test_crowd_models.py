@@ -1,0 +1,306 @@
+"""The crowd models as objects: CrowdLab, AnnotatorConfusion, MajorityVote.
+
+Numbers are checked against hand computations, a loop-by-loop implementation of the
+annotator-confusion model's equations, cleanlab (CROWDLAB) and the truth of simulated
+crowds.
+"""
+
+import numpy as np
+import pytest
+
+from skactivelab import AnnotatorConfusion, CrowdLab, MajorityVote
+from skactivelab import _confusion
+from skactivelab._annotations import check_annotations
+
+
+def _crowd(n, K, acc, labels_per_example, seed, n_annotators=30, adversaries=0):
+    """A simulated crowd: wide labels (NaN = no label), truth, per-annotator accuracies."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, K, n)
+    a = np.clip(rng.normal(acc, 0.05, n_annotators), 1.0 / K, 0.99)
+    L = np.full((n, n_annotators), np.nan)
+    for i in range(n):  # the test's own simple simulator
+        who = rng.choice(n_annotators, labels_per_example, replace=False)
+        for j in who:
+            if j < adversaries:
+                L[i, j] = (truth[i] + 1) % K
+            elif rng.random() < a[j]:
+                L[i, j] = truth[i]
+            else:
+                L[i, j] = (truth[i] + rng.integers(1, K)) % K
+    return L, truth
+
+
+def _classifier(truth, K, accuracy_signal, seed):
+    """Calibrated Gaussian-logit probabilities: larger signal, stronger classifier."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((truth.size, K))
+    z[np.arange(truth.size), truth] += accuracy_signal
+    s = accuracy_signal * z
+    p = np.exp(s - s.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _majority(L, K):
+    votes = np.stack([(L == k).sum(axis=1) for k in range(K)], axis=1)
+    return votes
+
+
+# ----------------------------------------------------------------------------- MajorityVote
+def test_majority_vote_by_hand():
+    L = np.array([[0, 0, 1, np.nan],
+                  [2, 1, 2, 2],
+                  [np.nan, 1, np.nan, np.nan],
+                  [0, 2, 2, np.nan]])
+    m = MajorityVote(random_state=0).fit(L, classes=[0, 1, 2])
+    assert m.consensus_label_.tolist() == [0, 2, 1, 2]
+    # posterior: (votes + 1) / (n + K)
+    np.testing.assert_allclose(m.posterior_[0], [3 / 6, 2 / 6, 1 / 6])
+    np.testing.assert_allclose(m.posterior_[1], [1 / 7, 2 / 7, 4 / 7])
+    np.testing.assert_allclose(m.posterior_[2], [1 / 4, 2 / 4, 1 / 4])
+    np.testing.assert_allclose(m.consensus_confidence_, [3 / 6, 4 / 7, 2 / 4, 3 / 6])
+    # agreement with the majority of the others, on examples with 2+ labels:
+    # annotator 0: ex0 others {0,1} tie -> 1/2 (0 is one of two tied); ex1 others {1,2,2} -> agree;
+    #   ex3 others {2,2} -> disagree  => (0.5 + 1 + 0) / 3
+    # annotator 1 (labels 0, 1, 1, 2): ex0 others {0,1}: tie, 0 tied -> 1/2; ex1 others {2,2,2}: no;
+    #   ex2 has one label (left out); ex3 others {0,2}: tie, 2 tied -> 1/2
+    # annotator 2: ex0 others {0,0}: no; ex1 others {2,1,2}: yes; ex3 others {0,2}: tie -> 1/2
+    # annotator 3: ex1 others {2,1,2}: yes
+    np.testing.assert_allclose(m.annotator_accuracy_, [1.5 / 3, 1.0 / 3, 1.5 / 3, 1.0])
+    assert m.n_annotations_.tolist() == [3, 4, 1, 3]
+
+
+def test_majority_vote_ties_follow_random_state():
+    L = np.array([[0, 1]] * 40, dtype=float)
+    a = MajorityVote(random_state=1).fit(L).consensus_label_
+    b = MajorityVote(random_state=1).fit(L).consensus_label_
+    np.testing.assert_array_equal(a, b)
+    assert 0 < a.sum() < 40  # ties broken both ways, not always toward the first class
+
+
+# ---------------------------------------------------------------------- AnnotatorConfusion
+def _naive_em(L, P, w, shrinkage, strength, n_iter):
+    """The model's EM written out with loops, straight from its equations."""
+    N, M = L.shape
+    K = P.shape[1]
+    F, TINY = _confusion.FLOOR, _confusion.TINY
+    obs = [(i, j, int(L[i, j])) for i in range(N) for j in range(M) if not np.isnan(L[i, j])]
+
+    def prior(log_pi):
+        out = np.empty((N, K))
+        for i in range(N):
+            z = w * np.log(np.maximum(P[i], TINY)) + (1 - min(w, 1)) * log_pi
+            q = np.exp(z - z.max())
+            q /= q.sum()
+            out[i] = (1 - F) * q + F / K
+        return out
+
+    post = np.zeros((N, K))
+    for i, j, lab in obs:
+        post[i, lab] += 1
+    post /= post.sum(axis=1, keepdims=True)
+    post = post * prior(np.full(K, -np.log(K))) + 1e-12
+    post /= post.sum(axis=1, keepdims=True)
+
+    def m_step(post):
+        counts = np.zeros((M, K, K))
+        for i, j, lab in obs:
+            counts[j, :, lab] += post[i]
+        n_j = counts.sum(axis=(1, 2))
+        correct = np.array([np.trace(counts[j]) for j in range(M)])
+        pooled = correct.sum() / n_j.sum()
+        C = np.empty((M, K, K))
+        for j in range(M):
+            acc = (correct[j] + strength * pooled) / (n_j[j] + strength)
+            a = min(max(acc, 1 / K), 1 - 1e-6)
+            one_coin = np.full((K, K), (1 - a) / (K - 1))
+            np.fill_diagonal(one_coin, a)
+            C[j] = counts[j] + shrinkage * one_coin
+            C[j] /= C[j].sum(axis=1, keepdims=True)
+        pi = (post.sum(axis=0) + 1) / (N + K)
+        return C, np.log(pi)
+
+    C, log_pi = m_step(post)
+    for _ in range(n_iter):
+        logpost = np.log(prior(log_pi))
+        for i, j, lab in obs:
+            logpost[i] += np.log(C[j, :, lab])
+        post = np.exp(logpost - logpost.max(axis=1, keepdims=True))
+        post /= post.sum(axis=1, keepdims=True)
+        C, log_pi = m_step(post)
+    return post, C
+
+
+@pytest.mark.parametrize("w", [0.0, 0.5, 1.0])
+def test_confusion_em_matches_its_equations(w):
+    K = 3
+    L, truth = _crowd(60, K, 0.7, 2, seed=3, n_annotators=6)
+    P = _classifier(truth, K, 1.0, seed=4)
+    P[:5, 2] = 0.0  # exact zeros stay possible
+    P[:5] /= P[:5].sum(axis=1, keepdims=True)
+    ann = check_annotations(L, classes=np.arange(K), n_classes=K)
+    post, logC, *_ = _confusion.em(ann, _confusion.log_classifier(P[None], K), w, 5.0, 3.0,
+                                   max_iter=25, tol=0.0)
+    want_post, want_C = _naive_em(L, P, w, 5.0, 3.0, n_iter=25)
+    np.testing.assert_allclose(post, want_post, atol=1e-9)
+    np.testing.assert_allclose(np.exp(logC), want_C, atol=1e-9)
+
+
+def test_exact_zero_class_wins_with_enough_votes():
+    """A class the classifier calls impossible (probability exactly 0) is still the consensus
+    when 20 annotators choose it, and that example is not scored as settled."""
+    K = 3
+    L, truth = _crowd(300, K, 0.75, 2, seed=0, n_annotators=40)
+    P = _classifier(truth, K, 1.5, seed=1)
+    L[0] = np.nan
+    L[0, :20] = 2
+    P[0] = [0.6, 0.4, 0.0]
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    assert m.consensus_label_[0] == 2
+    assert m.posterior_[0, 2] > 0.99
+    # one annotator against the classifier's zero: the label is still possible
+    L[1] = np.nan
+    L[1, 0] = 2
+    P[1] = [0.5, 0.5, 0.0]
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    assert 0 < m.posterior_[1, 2] < 1
+
+
+def test_weak_classifier_one_label_each_is_not_worse_than_the_labels():
+    """Strong crowd, weak classifier, one label per example: not below majority vote."""
+    K = 5
+    accs = []
+    for seed in range(3):
+        L, truth = _crowd(1500, K, 0.8, 1, seed=seed)
+        P = _classifier(truth, K, 0.6, seed=seed + 10)
+        m = AnnotatorConfusion(random_state=0).fit(L, P)
+        mv = np.nanmax(np.where(np.isnan(L), -1, L), axis=1)  # the single label
+        accs.append((np.mean(m.consensus_label_ == truth), np.mean(mv == truth)))
+    ac, mv = np.mean(accs, axis=0)
+    assert ac >= mv - 0.005, (ac, mv)
+
+
+def test_weak_crowd_is_not_worse_than_the_classifier():
+    """Near-chance crowd, strong classifier: not below the classifier alone."""
+    K = 5
+    L, truth = _crowd(1500, K, 0.3, 3, seed=5)
+    P = _classifier(truth, K, 2.0, seed=6)
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    assert np.mean(m.consensus_label_ == truth) >= np.mean(P.argmax(axis=1) == truth) - 0.005
+
+
+def test_over_confident_classifier_is_tempered():
+    """A classifier made over-confident (logits x4) gets a weight below 1 and still helps."""
+    K = 5
+    L, truth = _crowd(1500, K, 0.7, 1, seed=7)
+    P = _classifier(truth, K, 1.2, seed=8)
+    sharp = P ** 4
+    sharp /= sharp.sum(axis=1, keepdims=True)
+    m = AnnotatorConfusion(random_state=0).fit(L, sharp)
+    assert m.classifier_weight_ < 0.5
+    labels_only = np.nanmax(np.where(np.isnan(L), -1, L), axis=1)
+    assert np.mean(m.consensus_label_ == truth) > np.mean(labels_only == truth) + 0.02
+
+
+def test_adversaries_are_learned_from_the_labels_alone():
+    """Dense labels with two adversaries (always the next class): their confusion is learned
+    and the consensus beats majority vote."""
+    K = 3
+    L, truth = _crowd(600, K, 0.7, 4, seed=9, n_annotators=12, adversaries=2)
+    m = AnnotatorConfusion(random_state=0).fit(L)
+    assert m.classifier_weight_ == 0.0
+    assert np.all(m.annotator_accuracy_[:2] < 0.2)
+    for k in range(K):  # adversaries label class k as k + 1
+        assert m.confusion_[0, k, (k + 1) % K] > 0.6
+    votes = _majority(L, K)
+    mv_acc = np.mean(votes.argmax(axis=1) == truth)
+    assert np.mean(m.consensus_label_ == truth) > mv_acc + 0.02
+
+
+def test_given_weight_and_shrinkage_are_used():
+    K = 3
+    L, truth = _crowd(200, K, 0.7, 2, seed=11, n_annotators=8)
+    P = _classifier(truth, K, 1.0, seed=12)
+    m = AnnotatorConfusion(classifier_weight=0.5, random_state=0).fit(L, P)
+    assert m.classifier_weight_ == 0.5
+    # a huge shrinkage: every confusion row is its annotator's one-coin row
+    m = AnnotatorConfusion(shrinkage=1e9, random_state=0).fit(L, P)
+    C = m.confusion_
+    off = C[:, ~np.eye(K, dtype=bool)].reshape(len(C), -1)
+    np.testing.assert_allclose(off, off[:, :1].repeat(off.shape[1], axis=1), atol=1e-6)
+    np.testing.assert_allclose(np.diagonal(C, axis1=1, axis2=2), m.annotator_accuracy_[:, None].repeat(K, 1),
+                               atol=1e-6)
+
+
+def test_random_state_reproducible_and_inputs_untouched():
+    K = 4
+    L, truth = _crowd(300, K, 0.7, 2, seed=13)
+    P = _classifier(truth, K, 1.0, seed=14)
+    L0, P0 = L.copy(), P.copy()
+    a = AnnotatorConfusion(random_state=3).fit(L, P)
+    b = AnnotatorConfusion(random_state=3).fit(L, P)
+    np.testing.assert_array_equal(a.posterior_, b.posterior_)
+    np.testing.assert_array_equal(L, L0)
+    np.testing.assert_array_equal(P, P0)
+    for model in (MajorityVote(random_state=0), CrowdLab(random_state=0)):
+        model.fit(L, P)
+        np.testing.assert_array_equal(L, L0)
+        np.testing.assert_array_equal(P, P0)
+
+
+def test_example_ids_in_and_out():
+    pd = pytest.importorskip("pandas")
+    long = pd.DataFrame({"example": ["b", "b", "a", "c", "c", "a"],
+                         "annotator": ["x", "y", "x", "x", "y", "y"],
+                         "label": ["cat", "cat", "dog", "dog", "cat", "dog"]})
+    m = MajorityVote(random_state=0).fit(long)
+    frame = m.consensus_frame().sort_index()
+    assert frame.loc["a", "consensus_label"] == "dog"
+    assert frame.loc["b", "consensus_label"] == "cat"
+    assert frame.loc["a", "n_annotations"] == 2
+    assert set(m.annotator_frame().index) == {"x", "y"}
+    # probabilities as a DataFrame are matched by example ID, not by row order
+    probs = pd.DataFrame([[0.1, 0.9], [0.9, 0.1], [0.5, 0.5]], index=["a", "b", "c"], columns=["cat", "dog"])
+    shuffled = probs.loc[["c", "a", "b"]]
+    m1 = AnnotatorConfusion(classifier_weight=1.0, random_state=0).fit(long, probs)
+    m2 = AnnotatorConfusion(classifier_weight=1.0, random_state=0).fit(long, shuffled)
+    f1, f2 = m1.consensus_frame().sort_index(), m2.consensus_frame().sort_index()
+    pd.testing.assert_frame_equal(f1, f2)
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(classifier_weight=-1.0), "classifier_weight"),
+    (dict(classifier_weight="sharp"), "classifier_weight"),
+    (dict(shrinkage=-2), "shrinkage"),
+])
+def test_bad_parameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        AnnotatorConfusion(**params).fit(np.array([[0, 1], [1, 1]]))
+
+
+def test_crowdlab_needs_pred_probs():
+    with pytest.raises(ValueError, match="pred_probs.*MajorityVote"):
+        CrowdLab().fit(np.array([[0, 1], [1, 1]]))
+
+
+def test_crowdlab_matches_cleanlab(oracle):
+    pd = pytest.importorskip("pandas")
+    K = 3
+    L, truth = _crowd(150, K, 0.7, 3, seed=15, n_annotators=8)
+    P = _classifier(truth, K, 1.0, seed=16)
+    ours = CrowdLab(random_state=0).fit(L, P)
+    theirs = oracle.get_label_quality_multiannotator(pd.DataFrame(L), P, calibrate_probs=True)
+    lq = theirs["label_quality"]
+    np.testing.assert_array_equal(ours.consensus_label_, lq["consensus_label"].to_numpy())
+    np.testing.assert_allclose(ours.consensus_confidence_, lq["consensus_quality_score"].to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.annotator_accuracy_, theirs["annotator_stats"].sort_index()["annotator_quality"],
+                               rtol=1e-6)
+
+
+def test_models_are_scikit_learn_clonable():
+    from sklearn.base import clone
+
+    m = AnnotatorConfusion(classifier_weight=0.25, shrinkage=3.0, random_state=5)
+    c = clone(m)
+    assert c.get_params() == m.get_params()
+    assert not hasattr(c, "posterior_")
