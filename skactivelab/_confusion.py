@@ -57,6 +57,10 @@ TINY = 1e-300
 #: probabilities are seldom under-confident, and a weight above 1 fitted to noisy single labels
 #: lets a weak classifier overrule a strong crowd).
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+#: The classifier keeps weight 1 (its probabilities as they are) unless another weight's
+#: profile log-likelihood is higher by more than this: a likelihood-ratio test at the 5% level
+#: (half the 95% quantile of chi-square with one degree of freedom).
+LR_MARGIN = 1.92
 #: Pseudo-labels pulling an annotator's accuracy toward the crowd's pooled accuracy when
 #: there are too few examples to choose among :data:`STRENGTHS`.
 ACCURACY_PRIOR = 2.0
@@ -196,7 +200,10 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
     one accuracy ``a`` for the whole crowd: two parameters, which single labels
     identify through how agreement with the classifier grows with its
     confidence (at most ``max_select`` examples, drawn at random, are used).
-    ``logP`` None: the accuracy alone (weight 0). With fewer than
+    The weight stays 1 unless another one is better by a likelihood-ratio test
+    (:data:`LR_MARGIN`): with a crowd near chance, a weaker weight and a better
+    crowd explain single labels about as well, and the classifier's own
+    probabilities are the better bet. ``logP`` None: the accuracy alone (weight 0). With fewer than
     :data:`MIN_PROFILE` examples: ``(1.0, nan)`` (the one weight given, if one).
     """
     n, K = ann.n_examples, ann.n_classes
@@ -211,16 +218,19 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
     votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
     n_i = votes.sum(axis=1, keepdims=True)
     uniform = np.full(K, -np.log(K))
-    best = (-np.inf, 1.0, 0.5)
+    fits = {}  # weight -> (best log-likelihood, its accuracy)
     for w in weights:  # loop over candidate weights
         lp = np.broadcast_to(uniform, (n, K)) if logP is None else log_prior(logP, w, uniform)
         for a in 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS:  # loop over candidate accuracies
             b = (1.0 - a) / max(K - 1, 1)
             J = lp + votes * np.log(a / b) + n_i * np.log(b)
             ll = _normalise(J)
-            if ll > best[0]:
-                best = (ll, float(w), float(a))
-    return best[1], best[2]
+            if ll > fits.get(float(w), (-np.inf,))[0]:
+                fits[float(w)] = (ll, float(a))
+    w_best = max(fits, key=lambda w: fits[w][0])
+    if 1.0 in fits and fits[w_best][0] - fits[1.0][0] <= LR_MARGIN:
+        w_best = 1.0  # the classifier as it is, unless the labels reject it
+    return w_best, fits[w_best][1]
 
 
 #: Candidate strengths of the pull toward the crowd's pooled accuracy (pseudo-labels per

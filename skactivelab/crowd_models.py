@@ -201,9 +201,12 @@ class AnnotatorConfusion(_CrowdModel):
 
     Each annotator has a matrix of the probability of each label given each
     true class (Dawid & Skene, 1979), shrunk toward one accuracy per annotator
-    (with ``shrinkage`` pseudo-labels per row) so that an annotator with few
-    labels is described by one number and one with many by the full matrix
-    (systematic confusions and adversaries included). The true class's prior is
+    (with ``shrinkage`` pseudo-labels per row), and each accuracy toward the
+    crowd's, by as much as held-out labels call for (two-fold cross-validation
+    over examples): an annotator with few labels, or single labels that only a
+    weak classifier can check, is described by the crowd's accuracy; one with
+    many by a full matrix (systematic confusions and adversaries included).
+    The true class's prior is
     the classifier's probabilities raised to a weight ``w`` (mixed with the
     class frequencies when ``w < 1``), floored so that no class is impossible.
 
@@ -212,8 +215,9 @@ class AnnotatorConfusion(_CrowdModel):
     identified even with one label per example (a label agrees with the
     classifier more often the more confident the classifier is, up to the
     crowd's accuracy). A weak or over-confident classifier gets a small weight
-    (``w = 0``: the labels alone), an under-confident one a weight above 1.
-    The annotators' matrices are then fitted by EM with ``w`` fixed.
+    (``w = 0``: the labels alone); ``w`` never exceeds 1, so the classifier is
+    never made sharper than it is. The annotators' matrices are then fitted by
+    EM with ``w`` fixed.
 
     Parameters
     ----------
