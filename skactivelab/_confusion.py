@@ -188,8 +188,11 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
 
 
 #: Candidate crowd-wide accuracies of :func:`profile_weight`, as fractions of the way
-#: from chance to 1.
-_ACC_STEPS = np.linspace(0.02, 0.995, 40)
+#: from chance to 1. A crowd is taken to be better than chance by at least a tenth of the way
+#: (the assumption that makes annotators and classifier tell apart at all: with single labels,
+#: "a random classifier and a good crowd" and "a good classifier and a random crowd" explain the
+#: labels equally well).
+_ACC_STEPS = np.linspace(0.1, 0.995, 40)
 
 
 def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
@@ -218,15 +221,16 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
     votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
     n_i = votes.sum(axis=1, keepdims=True)
     uniform = np.full(K, -np.log(K))
+    accuracies = 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS
     fits = {}  # weight -> (best log-likelihood, its accuracy)
     for w in weights:  # loop over candidate weights
         lp = np.broadcast_to(uniform, (n, K)) if logP is None else log_prior(logP, w, uniform)
-        for a in 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS:  # loop over candidate accuracies
-            b = (1.0 - a) / max(K - 1, 1)
-            J = lp + votes * np.log(a / b) + n_i * np.log(b)
-            ll = _normalise(J)
-            if ll > fits.get(float(w), (-np.inf,))[0]:
-                fits[float(w)] = (ll, float(a))
+        ll = np.array([_normalise(lp + votes * np.log(a / b) + n_i * np.log(b))
+                       for a, b in zip(accuracies, (1.0 - accuracies) / max(K - 1, 1))])  # loop over accuracies
+        # the labels may not tell the accuracy (one label each, nothing to check it against):
+        # of the tied accuracies, the highest, so that a label is taken at its word
+        top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
+        fits[float(w)] = (float(ll[top]), float(accuracies[top]))
     w_best = max(fits, key=lambda w: fits[w][0])
     if 1.0 in fits and fits[w_best][0] - fits[1.0][0] <= LR_MARGIN:
         w_best = 1.0  # the classifier as it is, unless the labels reject it

@@ -304,3 +304,18 @@ def test_models_are_scikit_learn_clonable():
     c = clone(m)
     assert c.get_params() == m.get_params()
     assert not hasattr(c, "posterior_")
+
+
+@pytest.mark.parametrize("K", [2, 10])
+def test_one_label_each_and_nothing_to_check_it_against_keeps_the_labels(K):
+    """One label per example with no classifier, or with a classifier that knows nothing:
+    the labels cannot be checked, so each example keeps its label (not the most frequent
+    class, not the classifier's guess)."""
+    L, truth = _crowd(800, K, 0.6, 1, seed=1)
+    labels = np.nanmax(np.where(np.isnan(L), -1, L), axis=1)
+    alone = AnnotatorConfusion(random_state=0).fit(L)
+    np.testing.assert_array_equal(alone.consensus_label_, labels)
+    noise = np.random.default_rng(0).dirichlet(np.ones(K), truth.size)
+    with_noise = AnnotatorConfusion(random_state=0).fit(L, noise)
+    assert with_noise.classifier_weight_ == 0.0
+    np.testing.assert_array_equal(with_noise.consensus_label_, labels)
