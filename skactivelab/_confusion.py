@@ -128,13 +128,17 @@ def _normalise(J):
     return float(np.log(z).sum() + m.sum())
 
 
-def _m_step(A, post, M, K, shrinkage, strength):
+def _m_step(A, post, M, K, shrinkage, strength, pooled_default=np.nan):
     """Confusions (log), annotator accuracies and log class frequencies from a posterior;
-    ``strength``: pseudo-labels pulling each accuracy toward the pooled one."""
+    ``strength``: pseudo-labels pulling each accuracy toward the pooled one (``pooled_default``
+    when ``A`` holds no label)."""
     counts = np.asarray(A.T @ post).reshape(M, K, K).transpose(0, 2, 1)  # [j, true k, label l]
     n_j = counts.sum(axis=(1, 2))
     correct = np.trace(counts, axis1=1, axis2=2)
-    pooled = correct.sum() / max(n_j.sum(), 1e-12)
+    total = n_j.sum()
+    pooled = correct.sum() / total if total > 0 else pooled_default
+    if not np.isfinite(pooled):
+        pooled = 1.0 - 1e-6
     acc = (correct + strength * pooled) / (n_j + strength)
     a = np.clip(acc, 1.0 / K, 1.0 - 1e-6)
     one_coin = np.broadcast_to(((1.0 - a) / max(K - 1, 1))[:, None, None], (M, K, K)).copy()
@@ -159,6 +163,13 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
     """
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
     A = one_hot(ann)
+    A_fit = A
+    if logP is None or w == 0:
+        # nothing but other labels checks a label: an example's only label tells nothing of
+        # its annotator (the model would wander along a ridge of equal likelihood)
+        multi = np.bincount(ann.example, minlength=n) >= 2
+        if not multi.all():
+            A_fit = sp.diags(multi.astype(np.float64)) @ A
     uniform = np.full(K, -np.log(K))
     if np.isfinite(a_init):  # start from the crowd-wide one-coin model of accuracy a_init
         votes = _vote_fractions(ann, n, K) * np.bincount(ann.example, minlength=n)[:, None]
@@ -172,7 +183,7 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
             post *= np.exp(log_prior(logP, w, uniform))
             post += 1e-12
             post /= post.sum(axis=1, keepdims=True)
-    logC, acc, log_pi = _m_step(A, post, M, K, shrinkage, strength)
+    logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
     for it in range(1, max_iter + 1):  # EM iterations
@@ -180,7 +191,7 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
         J += log_pi if logP is None else log_prior(logP, w, log_pi)
         ll = _normalise(J)
         post = J
-        logC, acc, log_pi = _m_step(A, post, M, K, shrinkage, strength)
+        logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
         if abs(ll - ll_old) <= tol * per:
             break
         ll_old = ll
