@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import positive_int, seed
+from ._common import add_crowd_model_option, positive_int, seed
 
 __all__ = ["add_labelstudio_commands"]
 
@@ -90,6 +90,7 @@ def add_labelstudio_commands(subparsers):
     r.add_argument("--report", metavar="FILE.html",
                    help="also write a one-page HTML report of the round (annotators, "
                    "consensus confidence, the batch)")
+    add_crowd_model_option(r, "the scores and the consensus")
     r.add_argument("--seed", type=seed, default=0,
                    help="seed for majority-vote tie-breaks (default: 0)")
     r.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
