@@ -381,10 +381,10 @@ def test_fit_outputs_match_estimator_and_functional_api(tmp_path, capsys):
     by_id = {r["annotator_id"]: r for r in annot}
     assert sorted(by_id) == sorted(ANNOTATORS)
     z = scipy.stats.norm.ppf(0.975)
-    # the one-coin crowd model of active_learning_method="activelab_em" on the same labels
+    # the annotator-confusion crowd model on the same labels and probabilities
     em = MultiAnnotatorClassifier(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
                                   cv=3, random_state=0, n_jobs=1,
-                                  active_learning_method="activelab_em").fit(X, y)
+                                  crowd_model="annotator_confusion").fit(X, y)
     em_accuracy = em.active_learning_fit_.annotator_accuracy
     for j, a in enumerate(ANNOTATORS):
         r = by_id[a]
