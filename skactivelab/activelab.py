@@ -41,8 +41,11 @@ def fit_labeled_inputs(labels_multiannotator, pred_probs, *, ensemble=False, cla
     ``(fitted, index, columns)`` (index: example IDs of the results, columns: class names
     of a DataFrame's columns). Both None, or no labeled row: no labeled example."""
     model = check_crowd_model() if crowd_model is None else crowd_model
-    if pred_probs is None or (_no_rows(pred_probs) and _n_rows(labels_multiannotator) == 0):
+    if pred_probs is None:
         return model._fit_phase(None, None, rng, n_models), None, None
+    if _no_rows(pred_probs) and _n_rows(labels_multiannotator) == 0:  # as if None were given
+        n = (len(pred_probs) if isinstance(pred_probs, (list, tuple)) else np.shape(pred_probs)[0]) if ensemble else 1
+        return model._fit_phase(None, None, rng, n), None, None
     ann, P, index, columns = labeled_inputs(
         labels_multiannotator, pred_probs, ndim=3 if ensemble else 2, classes=classes
     )
