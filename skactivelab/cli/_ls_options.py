@@ -74,7 +74,8 @@ def add_labelstudio_commands(subparsers):
     r.add_argument("--batch", required=True, type=positive_int, metavar="B",
                    help="how many examples to hand out this round")
     r.add_argument("--suggest-annotators", action="store_true",
-                   help="suggest for each pick the best annotator (CROWDLAB quality) who has "
+                   help="suggest for each pick the best annotator (CROWDLAB quality, or the "
+                   "accuracy under --crowd-model) who has "
                    "not labeled it (in the task's meta and next_batch.csv), each at most "
                    "ceil(1.5 x B / annotators) picks unless --max-per-annotator")
     r.add_argument("--max-per-annotator", type=positive_int, metavar="N",

@@ -119,7 +119,8 @@ def _batch_options(p):
                    help="how many examples to (re)label next")
     p.add_argument("--suggest-annotators", action="store_true",
                    help="add a suggested_annotator column: the best annotator (CROWDLAB "
-                   "quality) who has not labeled the example yet, each at most "
+                   "quality, or the accuracy under --crowd-model) who has not labeled the "
+                   "example yet, each at most "
                    "ceil(1.5 x B / annotators) picks unless --max-per-annotator")
     p.add_argument("--max-per-annotator", type=positive_int, metavar="N",
                    help="with --suggest-annotators, at most N picks per annotator")
