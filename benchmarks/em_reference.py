@@ -1,4 +1,6 @@
-"""Likelihood-fitted crowd weights: the ``"activelab_em"`` active learning method (algorithms 7).
+"""The one-coin likelihood EM with the classifier as prior: a reference crowd model of the
+benchmarks (the former ``"activelab_em"`` method; the package's crowd models are in
+``skactivelab.crowd_models``, where ``AnnotatorConfusion`` generalises this one).
 
 CROWDLAB estimates each annotator's weight from its agreement with the other
 annotators on the examples that have several labels, and the model's weight
@@ -26,9 +28,8 @@ choice used only labels already seen and the model (the selection is
 *ignorable*), so the weights are not biased by the strategy; and every label
 counts, not only those of multiply-labeled examples.
 
-Outputs plug into ActiveLab's scores (``skactivelab._phases.EMFit``): a labeled example
-scores ``max_k post[i, k]``, an unlabeled one ``max_k prior[u, k]`` (with the
-same ``T``): the probability that the current best guess is right, lowest
+As ActiveLab scores (the former method), a labeled example scored
+``max_k post[i, k]``, an unlabeled one ``max_k prior[u, k]`` (with the same ``T``): the probability that the current best guess is right, lowest
 first, on one scale for labeling and re-labeling. Costs are
 O(n_annotations + N * K) per iteration, no loop over examples or annotators.
 """
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import in_row_blocks
+from skactivelab._kernels import in_row_blocks
 
 #: Examples per block of the per-example passes: a block's (K, B) arrays stay in cache.
 BLOCK = 8192
