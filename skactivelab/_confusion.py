@@ -251,6 +251,15 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
 #: Candidate strengths of the pull toward the crowd's pooled accuracy (pseudo-labels per
 #: annotator; the last is one accuracy for the whole crowd).
 STRENGTHS = (2.0, 8.0, 32.0, 128.0, 1e6)
+#: Folds of the cross-validation that chooses the strength.
+N_FOLDS = 2
+
+
+def row_shrinkage(shrinkage, strength):
+    """The confusion rows' pseudo-labels beside an accuracy pull of ``strength``: their own,
+    except for one accuracy for the whole crowd (the last of :data:`STRENGTHS`), which is
+    one-coin all through."""
+    return max(shrinkage, strength) if strength >= STRENGTHS[-1] else shrinkage
 
 
 def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan):
@@ -258,7 +267,7 @@ def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan):
     with ``strength``, on the other examples."""
     train = ann.subset_examples(~test)
     _, logC, _, log_pi, _, _ = em(train, None if logP is None else logP[~test], w,
-                                  max(shrinkage, strength), strength, a_init=a_init, max_iter=30)
+                                  row_shrinkage(shrinkage, strength), strength, a_init=a_init, max_iter=30)
     held = ann.subset_examples(test)
     J = _log_evidence(one_hot(held), logC)
     J += log_pi if logP is None else log_prior(logP[test], w, log_pi)
@@ -280,11 +289,26 @@ def choose_strength(ann, logP, w, shrinkage, rng, *, a_init=np.nan, strengths=ST
         keep = np.zeros(n, dtype=bool)
         keep[rng.choice(n, size=max_select, replace=False)] = True
         ann, logP, n = ann.subset_examples(keep), None if logP is None else logP[keep], max_select
-    fold = rng.permutation(n) < n // 2
-    scores = [held_out_loglik(ann, logP, w, shrinkage, s, fold, a_init)
-              + held_out_loglik(ann, logP, w, shrinkage, s, ~fold, a_init)
-              for s in strengths]  # loop over candidate strengths
+    fold = rng.permutation(n) % N_FOLDS
+    scores = [sum(held_out_loglik(ann, logP, w, shrinkage, s, fold == f, a_init) for f in range(N_FOLDS))
+              for s in strengths]  # loop over candidate strengths (and folds)
     return float(strengths[int(np.argmax(scores))])
+
+
+def share_right(ann, post):
+    """Each annotator's expected share of right labels under the posterior ``post``
+    (``ACCURACY_PRIOR`` pseudo-labels at the crowd's share; NaN without labels).
+
+    What a team lead reads as the annotator's accuracy: unlike the model's own
+    accuracy parameter, it is not pulled toward the crowd beyond those few
+    pseudo-labels, so an annotator far from the crowd is reported as such.
+    """
+    M = ann.n_annotators
+    right = post[ann.example, ann.label]
+    n_j = np.bincount(ann.annotator, minlength=M).astype(np.float64)
+    c_j = np.bincount(ann.annotator, weights=right, minlength=M)
+    pooled = c_j.sum() / max(n_j.sum(), 1.0)
+    return np.where(n_j > 0, (c_j + ACCURACY_PRIOR * pooled) / (n_j + ACCURACY_PRIOR), np.nan)
 
 
 def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
@@ -293,7 +317,7 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     ``P``: (E, N, K) probabilities or None (crowd only). ``weight``: the
     classifier's weight, or None to choose it (:func:`profile_weight`).
     Returns a dict with ``post`` (N, K), ``confusion`` (M, K, K),
-    ``accuracy`` (M,) (NaN for annotators without labels), ``class_prior``
+    ``accuracy`` (M,) (:func:`share_right`; NaN for annotators without labels), ``class_prior``
     (K,), ``log_pi``, ``weight``, ``crowd_accuracy`` (the crowd-wide accuracy
     fitted with the weight; NaN when the weight was given) and ``n_iter``.
     """
@@ -304,9 +328,8 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     fixed = (0.0,) if logP is None else None if weight is None else (float(weight),)
     w, crowd_accuracy = profile_weight(ann, logP, rng, **({} if fixed is None else {"weights": fixed}))
     strength = choose_strength(ann, logP, w, s, rng, a_init=crowd_accuracy)
-    post, logC, acc, log_pi, _, it = em(ann, logP, w, max(s, strength), strength, a_init=crowd_accuracy)
-    n_j = np.bincount(ann.annotator, minlength=ann.n_annotators)
-    return {"post": post, "confusion": np.exp(logC), "accuracy": np.where(n_j > 0, acc, np.nan),
+    post, logC, acc, log_pi, _, it = em(ann, logP, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy)
+    return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
             "log_pi": log_pi, "strength": strength}
 
