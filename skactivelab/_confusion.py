@@ -18,8 +18,10 @@ the same place). Three choices keep the model from being worse than its inputs:
   confidence at a rate set by ``w`` and levels off at the crowd's accuracy.
   The classifier's probabilities are out-of-fold, so this is a held-out test
   of them: a weak or over-confident classifier gets a small weight (``w = 0``
-  is a crowd-only Dawid-Skene model) and no classifier is ever sharpened
-  (``w <= 1``). The annotators' own
+  is a crowd-only Dawid-Skene model), and one trained on noisy labels (which
+  predicts the labels, not the truth, and so is under-confident about the
+  truth) a weight above 1; the weight stays 1 unless a likelihood-ratio test
+  rejects it. The annotators' own
   parameters are then fitted with ``w`` fixed, so they cannot trade accuracy
   against the classifier's sharpness (the failure of fitting both at once
   when examples have one label each).
@@ -53,10 +55,10 @@ import scipy.sparse as sp
 FLOOR = 1e-3
 #: Probabilities below this count as this (the log of an exact zero).
 TINY = 1e-300
-#: Candidate weights of the classifier in the prior: ``w <= 1``, never sharpened (out-of-fold
-#: probabilities are seldom under-confident, and a weight above 1 fitted to noisy single labels
-#: lets a weak classifier overrule a strong crowd).
-WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+#: Candidate weights of the classifier in the prior. Above 1 sharpens: a classifier trained on
+#: noisy labels predicts the labels' distribution, so it is under-confident about the truth; the
+#: likelihood-ratio test of :func:`profile_weight` keeps 1 unless the labels call for another.
+WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 #: The classifier keeps weight 1 (its probabilities as they are) unless another weight's
 #: profile log-likelihood is higher by more than this: a likelihood-ratio test at the 5% level
 #: (half the 95% quantile of chi-square with one degree of freedom).

@@ -217,9 +217,10 @@ class AnnotatorConfusion(_CrowdModel):
     identified even with one label per example (a label agrees with the
     classifier more often the more confident the classifier is, up to the
     crowd's accuracy). A weak or over-confident classifier gets a small weight
-    (``w = 0``: the labels alone); ``w`` never exceeds 1, so the classifier is
-    never made sharper than it is. The annotators' matrices are then fitted by
-    EM with ``w`` fixed.
+    (``w = 0``: the labels alone); one trained on noisy labels, which predicts
+    the labels rather than the truth and so is under-confident about the
+    truth, a weight above 1. ``w`` stays 1 unless a likelihood-ratio test
+    rejects it. The annotators' matrices are then fitted by EM with ``w`` fixed.
 
     Parameters
     ----------
