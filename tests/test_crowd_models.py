@@ -351,3 +351,22 @@ def test_one_label_each_and_nothing_to_check_it_against_keeps_the_labels(K):
     with_noise = AnnotatorConfusion(random_state=0).fit(L, noise)
     assert with_noise.classifier_weight_ == 0.0
     np.testing.assert_array_equal(with_noise.consensus_label_, labels)
+
+
+def test_a_classifier_trained_on_noisy_labels_is_sharpened():
+    """A classifier that predicts the labels (trained on them) rather than the truth is
+    under-confident about the truth: with two labels per example (their agreement tells the
+    crowd's accuracy) the labels call for a weight above 1, and the consensus is far better
+    than majority vote."""
+    K, a = 5, 0.7
+    L, truth = _crowd(1500, K, a, 2, seed=31)
+    P_truth = _classifier(truth, K, 3.0, seed=32)
+    noise = np.full((K, K), (1 - a) / (K - 1))
+    np.fill_diagonal(noise, a)
+    P_labels = P_truth @ noise  # the distribution of a label given the features
+    m = AnnotatorConfusion(random_state=0).fit(L, P_labels)
+    assert m.classifier_weight_ > 1.0
+    mv = _majority(L, K).argmax(axis=1)
+    assert np.mean(m.consensus_label_ == truth) > np.mean(mv == truth) + 0.1
+    weight_one = AnnotatorConfusion(classifier_weight=1.0, random_state=0).fit(L, P_labels)
+    assert np.mean(m.consensus_label_ == truth) > np.mean(weight_one.consensus_label_ == truth)
