@@ -24,6 +24,8 @@ that runs only the core on the same arrays, beside the size of those arrays.
     python benchmarks/bench_cli_phases.py --labeled 50000     # a quick run
     python benchmarks/bench_cli_phases.py --root /path/to/other/checkout --root .  # before/after
     python benchmarks/bench_cli_phases.py --no-pyarrow        # the standard-library reader
+    python benchmarks/bench_cli_phases.py --labeled 333334 --unlabeled 666666 \
+        --per-example 3 --annotators 200 --classes 5           # 1M annotations, 5 classes
 
 ``--shuffle`` writes the rows of each file in random order (example IDs no longer
 increase down the file, so the reader hashes them). ``--no-pyarrow`` hides pyarrow
@@ -278,14 +280,16 @@ def report(label, command, res):
           f"reading {(read - res['libs']) / arrays:.2f}x, core alone {core_above / arrays:.2f}x")
 
 
-def make_files(directory, n_labeled, n_unlabeled, shuffle, features):
+def make_files(directory, n_labeled, n_unlabeled, shuffle, features, per=2, n_annotators=50,
+               n_classes=3):
     """The CSV files (``bench_cli_io.make_files``), rows shuffled or not, and a features file."""
     import numpy as np
     import pandas as pd
 
     from bench_cli_io import make_files as make_io
 
-    make_io(directory, n_labeled, n_unlabeled)
+    make_io(directory, n_labeled, n_unlabeled, n_annotators=n_annotators, n_classes=n_classes,
+            labels_per_example=per)
     rng = np.random.default_rng(1)
     if shuffle:
         for name in ("ann.csv", "probs.csv"):
@@ -303,8 +307,11 @@ def make_files(directory, n_labeled, n_unlabeled, shuffle, features):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--command", choices=("score", "fit", "both"), default="score")
-    ap.add_argument("--labeled", type=int, default=500_000, help="labeled examples (2 labels each)")
+    ap.add_argument("--labeled", type=int, default=500_000, help="labeled examples")
     ap.add_argument("--unlabeled", type=int, default=None, help="default: as many as labeled")
+    ap.add_argument("--per-example", type=int, default=2, help="labels per labeled example")
+    ap.add_argument("--annotators", type=int, default=50, help="annotators")
+    ap.add_argument("--classes", type=int, default=3, help="classes")
     ap.add_argument("--shuffle", action="store_true", help="rows of each file in random order")
     ap.add_argument("--root", action="append", default=None,
                     help="checkout whose skactivelab to run (repeat for a before/after table)")
@@ -314,7 +321,8 @@ def main():
     unl = args.labeled if args.unlabeled is None else args.unlabeled
     commands = ("score", "fit") if args.command == "both" else (args.command,)
     if args.make:  # child process: write the files and exit
-        make_files(Path(args.make), args.labeled, unl, args.shuffle, "fit" in commands)
+        make_files(Path(args.make), args.labeled, unl, args.shuffle, "fit" in commands,
+                   args.per_example, args.annotators, args.classes)
         return
     roots = args.root or [str(ROOT)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -322,13 +330,16 @@ def main():
         # the files are made in a child process (a forked child's peak RSS would start from
         # this process's size)
         subprocess.run([sys.executable, __file__, "--make", str(tmp), "--labeled",
-                        str(args.labeled), "--unlabeled", str(unl), "--command", args.command]
+                        str(args.labeled), "--unlabeled", str(unl), "--command", args.command,
+                        "--per-example", str(args.per_example), "--annotators",
+                        str(args.annotators), "--classes", str(args.classes)]
                        + (["--shuffle"] if args.shuffle else []), check=True)
         files = {"ann": tmp / "ann.csv", "probs": tmp / "probs.csv",
                  "features": tmp / "features.csv"}
         sizes = ", ".join(f"{k} {v.stat().st_size / 2**20:.0f} MB" for k, v in files.items()
                           if v.exists())
-        print(f"{2 * args.labeled:,} annotations, {args.labeled + unl:,} probability/feature rows"
+        print(f"{args.per_example * args.labeled:,} annotations ({args.annotators} annotators, "
+              f"{args.classes} classes), {args.labeled + unl:,} probability/feature rows"
               f" ({'rows shuffled' if args.shuffle else 'rows in ID order'}; CSV: {sizes}); "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
         for command in commands:

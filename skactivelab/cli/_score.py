@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .._annotations import Annotations
+from .._validation import arrays_handed_over
 from ._batch import (
     AnnotatorTable,
     Batch,
@@ -29,7 +30,7 @@ from ._batch import (
     summary_stream,
     write_outputs,
 )
-from ._columns import ListColumn
+from ._columns import ListColumn, consecutive
 from ._common import Progress, recorded_warnings, warnings_to_stderr
 from ._labelstudio import LabelColumnError
 from ._pool import is_parquet_pool, plan_pool, resolve_pool_files, score_pool
@@ -76,6 +77,8 @@ class _Inputs:
     pool_ids: object
     U: np.ndarray
     usual: tuple
+    #: ``(sparse triples, probabilities)`` of the labeled examples (:func:`_labeled_parts`)
+    labeled_parts: tuple | None = None
 
     def known_ids(self):
         """Every example ID named so far (annotations, then --pred-probs)."""
@@ -141,12 +144,23 @@ def _read_score_inputs(args, progress, streamed, read=None):
     unlabeled = np.flatnonzero(~labeled)
     inputs = _Inputs(ann, tab, classes, codes, P, labeled, extra_ids,
                      ann.example_ids.subset(unlabeled).concat(extra_ids),
-                     np.concatenate([P[unlabeled], P_extra]), usual)
+                     _stacked(P[unlabeled], P_extra), usual)
     if args.unlabeled_pred_probs and not streamed:
         ids, U = _read_unlabeled(args, inputs)
         inputs.pool_ids = inputs.pool_ids.concat(ids)
-        inputs.U = np.concatenate([inputs.U, U])
+        inputs.U = _stacked(inputs.U, U)
     return inputs
+
+
+def _stacked(A, B):
+    """The rows of ``A`` then those of ``B``; one of them itself (no copy) when the other
+    has no row (as when every example of the annotations has a label, and the pool is
+    the other rows of the probability file)."""
+    if not A.shape[0]:
+        return B
+    if not B.shape[0]:
+        return A
+    return np.concatenate([A, B])
 
 
 # --------------------------------------------------------------------------- scoring
@@ -161,12 +175,36 @@ def _crowdlab_for_score(sparse, P_lab, seed):
 def _sparse_labeled(inputs):
     """The labels as sparse triples over the labeled examples (never a matrix)."""
     ann = inputs.ann
-    new_row = np.cumsum(inputs.labeled) - 1
+    if inputs.labeled.all():  # the examples are the labeled ones: rows unchanged
+        example = _read_only(ann.example)
+    else:
+        example = (np.cumsum(inputs.labeled) - 1)[ann.example]
     return Annotations(
-        example=new_row[ann.example], annotator=ann.annotator, label=inputs.codes,
+        example=example, annotator=_read_only(ann.annotator), label=_read_only(inputs.codes),
         n_examples=int(inputs.labeled.sum()), n_annotators=ann.n_annotators,
         n_classes=len(inputs.classes), classes=np.arange(len(inputs.classes)),
         annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
+
+
+def _read_only(a):
+    """A read-only view of ``a``: the scoring reads the arrays of the command, never
+    writes into them (a write would raise)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def _labeled_parts(inputs):
+    """``(sparse triples, probabilities)`` of the labeled examples, made once: the
+    probabilities a read-only view of ``inputs.P`` when the labeled examples are a run
+    of its rows (else a copy of theirs)."""
+    if inputs.labeled_parts is None:
+        lab_idx = np.flatnonzero(inputs.labeled)
+        run = consecutive(lab_idx)
+        P_lab = None if not lab_idx.size else _read_only(
+            inputs.P[lab_idx] if run is None else inputs.P[run.start:run.stop])
+        inputs.labeled_parts = (_sparse_labeled(inputs), P_lab)
+    return inputs.labeled_parts
 
 
 def _stream_pool(args, files, inputs, sparse, P_lab, client, progress):
@@ -201,14 +239,17 @@ def _scores(args, inputs, pool_files, client, progress):
     from ..activelab import get_active_learning_scores
 
     lab_idx = np.flatnonzero(inputs.labeled)
-    sparse = _sparse_labeled(inputs)
-    P_lab = inputs.P[lab_idx] if lab_idx.size else None
+    sparse, P_lab = _labeled_parts(inputs)
     pool_ids, n_pool = inputs.pool_ids, len(inputs.pool_ids)
     if pool_files is None:
         progress(f"scoring {lab_idx.size} labeled and {n_pool} unlabeled examples")
-        s_lab, s_unl = get_active_learning_scores(
-            sparse if lab_idx.size else None, P_lab, inputs.U if n_pool else None,
-            random_state=args.seed)
+        # the arrays are the command's own, checked by the same rule: the scoring uses
+        # them without a copy (the pool's rows are not needed after, and may be overwritten)
+        U = inputs.U if n_pool else None
+        with arrays_handed_over(P_lab, U):
+            s_lab, s_unl = get_active_learning_scores(
+                sparse if lab_idx.size else None, P_lab, U, random_state=args.seed)
+        inputs.U = None  # scored: its rows may have been overwritten
     else:
         s_lab, s_unl, pool = _stream_pool(args, pool_files, inputs,
                                           sparse if lab_idx.size else None, P_lab, client,
@@ -217,7 +258,8 @@ def _scores(args, inputs, pool_files, client, progress):
         pool_ids = pool_ids.concat(ListColumn(pool.ids))
         s_unl = np.concatenate([s_unl, pool.scores])
         n_pool += pool.n_rows
-    res = _crowdlab_for_score(sparse, P_lab, args.seed) if lab_idx.size else None
+    with arrays_handed_over(P_lab):
+        res = _crowdlab_for_score(sparse, P_lab, args.seed) if lab_idx.size else None
     return s_lab, s_unl, pool_ids, n_pool, res
 
 
@@ -270,8 +312,7 @@ def _results(args, inputs, res, s_lab, s_unl, pool_ids, exclude):
     aq = np.full(ann.n_annotators, np.nan)
     tables = (None, None)
     if res is not None:
-        lab = np.flatnonzero(inputs.labeled)
-        tables = _tables(inputs, res, _sparse_labeled(inputs), inputs.P[lab])
+        tables = _tables(inputs, res, *_labeled_parts(inputs))
         consensus = np.concatenate([tables[0].label, consensus])
         quality = np.concatenate([res.consensus_quality_score, quality])
         aq = np.asarray(res.annotator_quality, dtype=float)
