@@ -126,6 +126,7 @@ def em_fit(ann, P):
     T = 1.0
     lo = 1.0 / K
     priors = {}
+    post = np.empty((K, N))  # each iteration's joint, then posterior (rewritten in place)
     check_T = True  # try the neighbouring temperatures in this iteration
     for it in range(1, MAX_ITER + 1):
         a = np.clip(a, lo, 1.0 - 1e-6)
@@ -138,23 +139,34 @@ def em_fit(ann, P):
         new = [t for t in temps if t not in priors]
         for t in new:
             priors[t] = np.empty((K, N))
-        joint = {t: np.empty((K, N)) for t in temps}
+        # the joint prior x likelihood is kept for T only (it becomes the posterior
+        # when T stays); a neighbour's goes through a block-sized buffer, and is
+        # computed again, the same way, only when the neighbour wins
         norm = {t: np.empty(N) for t in temps}
+
+        def joint(t, lo, hi, out):
+            np.add(priors[t][:, lo:hi], Lk[:, lo:hi], out=out)
+            np.exp(out, out=out)
 
         def block(lo, hi):
             for t in new:
                 priors[t][:, lo:hi] = _log_prior(logPt[:, lo:hi], t)
+            buf = None
             for t in temps:
-                j = joint[t][:, lo:hi]
-                np.add(priors[t][:, lo:hi], Lk[:, lo:hi], out=j)
-                np.exp(j, out=j)
+                if t == T:
+                    j = post[:, lo:hi]
+                else:
+                    buf = np.empty((K, hi - lo)) if buf is None else buf
+                    j = buf
+                joint(t, lo, hi, j)
                 norm[t][lo:hi] = _sum0(j)
 
         _in_blocks(block, N, K * N * len(temps))
         ll = {t: float(np.log(z).sum()) for t, z in norm.items()}
         T_new = max(ll, key=ll.get)
-        post, z = joint[T_new], norm[T_new]
-        del joint
+        if T_new != T:
+            _in_blocks(lambda lo, hi: joint(T_new, lo, hi, post[:, lo:hi]), N, K * N)
+        z = norm[T_new]
         _in_blocks(lambda lo, hi: np.divide(post[:, lo:hi], z[lo:hi], out=post[:, lo:hi]), N, K * N)
         a_new = (np.bincount(ann.annotator, weights=post[ann.label, ann.example], minlength=M) + 1.0) / (n_j + 2.0)
         a_stable = np.max(np.abs(np.clip(a_new, lo, 1.0 - 1e-6) - a)) < TOL
@@ -167,6 +179,7 @@ def em_fit(ann, P):
         # while T moves, re-check it every iteration; once it rests, fit the
         # accuracies alone and re-check T when they have settled
         check_T = not T_stable or a_stable
+    del priors, Lk, logPt  # before the posterior's copy
     return {"post": np.ascontiguousarray(post.T), "accuracy": np.where(n_j > 0, a, np.nan),
             "temperature": float(T), "n_iter": it}
 

@@ -292,7 +292,7 @@ def _tables(inputs, res, sparse, P_lab):
     lab_idx = np.flatnonzero(inputs.labeled)
     codes = np.asarray(res.consensus_label, dtype=np.int64)
     accuracy, n_labels, post = crowd_estimates(sparse, P_lab)
-    consensus = ConsensusTable(ann.example_ids.take(lab_idx), names[codes],
+    consensus = ConsensusTable(ann.example_ids.subset(lab_idx), names[codes],
                                post[np.arange(codes.size), codes], res.consensus_quality_score,
                                res.annotator_agreement, ann.num_annotations()[lab_idx])
     worst = np.asarray(res.worst_class)
