@@ -130,6 +130,7 @@ def em_fit(ann, P):
     check_T = True  # try the neighbouring temperatures in this iteration
     for it in range(1, MAX_ITER + 1):
         a = np.clip(a, lo, 1.0 - 1e-6)
+        Lk = None  # the last iteration's, freed before the new one is made
         Lk, shift = _evidence(ann, a, N, K)
         # hill-climb T on the marginal likelihood sum_i log sum_k prior_T[i, k] lik[i, k]
         # (while check_T: T and its neighbours; priors computed before are reused, as T

@@ -148,6 +148,9 @@ class ListColumn(_Column):
     def to_list(self):
         return list(self.cells)
 
+    def forget_ends(self):
+        """Nothing to free (see :meth:`ArrowColumn.forget_ends`)."""
+
     def take(self, idx):
         cells = self.cells
         return [cells[i] for i in np.asarray(idx, dtype=np.int64).tolist()]
@@ -260,6 +263,11 @@ class ArrowColumn(_Column):
 
     def to_list(self):
         return self.text.to_pylist()
+
+    def forget_ends(self):
+        """Free :attr:`ends` (computed again if asked for): a column kept after its
+        checks (IDs) does not keep three numbers per cell."""
+        self._ends = None
 
     def take(self, idx):
         import pyarrow as pa

@@ -243,13 +243,12 @@ def _scores(args, inputs, pool_files, client, progress):
     pool_ids, n_pool = inputs.pool_ids, len(inputs.pool_ids)
     if pool_files is None:
         progress(f"scoring {lab_idx.size} labeled and {n_pool} unlabeled examples")
-        # the arrays are the command's own, checked by the same rule: the scoring uses
-        # them without a copy (the pool's rows are not needed after, and may be overwritten)
-        U = inputs.U if n_pool else None
-        with arrays_handed_over(P_lab, U):
+        # the labeled rows are the command's own, checked by the same rule, read-only:
+        # the scoring uses them without a copy
+        with arrays_handed_over(P_lab):
             s_lab, s_unl = get_active_learning_scores(
-                sparse if lab_idx.size else None, P_lab, U, random_state=args.seed)
-        inputs.U = None  # scored: its rows may have been overwritten
+                sparse if lab_idx.size else None, P_lab, inputs.U if n_pool else None,
+                random_state=args.seed)
     else:
         s_lab, s_unl, pool = _stream_pool(args, pool_files, inputs,
                                           sparse if lab_idx.size else None, P_lab, client,
@@ -308,24 +307,42 @@ def _results(args, inputs, res, s_lab, s_unl, pool_ids, exclude):
     ann = inputs.ann
     lab_idx = np.flatnonzero(inputs.labeled)
     n_pool, n_per = len(pool_ids), ann.num_annotations()
-    consensus, quality = np.full(n_pool, "", dtype=object), np.full(n_pool, np.nan)
+    consensus, quality = _Padded(np.empty(0, dtype=object), n_pool, ""), \
+        _Padded(np.empty(0), n_pool, np.float64(np.nan))
     aq = np.full(ann.n_annotators, np.nan)
     tables = (None, None)
     if res is not None:
         tables = _tables(inputs, res, *_labeled_parts(inputs))
-        consensus = np.concatenate([tables[0].label, consensus])
-        quality = np.concatenate([res.consensus_quality_score, quality])
+        consensus = _Padded(tables[0].label, n_pool, "")
+        quality = _Padded(np.asarray(res.consensus_quality_score, dtype=np.float64), n_pool,
+                          np.float64(np.nan))
         aq = np.asarray(res.annotator_quality, dtype=float)
     ids = ann.example_ids.subset(lab_idx).concat(pool_ids)
     n_ann = np.concatenate([n_per[lab_idx], np.zeros(n_pool, dtype=np.int64)])
     skip = None if exclude is None else ids.positions_in(exclude) >= 0
+    ann_row = ann.example if inputs.labeled.all() else (np.cumsum(inputs.labeled) - 1)[ann.example]
     batch = Batch(ids, np.concatenate([s_lab, s_unl]), n_ann, args.batch,
-                  ann_row=(np.cumsum(inputs.labeled) - 1)[ann.example],
+                  ann_row=ann_row,
                   ann_annotator=ann.annotator, annotator_ids=ann.annotator_ids,
                   consensus=consensus, quality=quality,
                   annotator_quality=aq if args.suggest_annotators else None,
                   max_per_annotator=args.max_per_annotator, exclude=skip)
     return ids, n_ann, batch, tables
+
+
+class _Padded:
+    """The values of the labeled examples, then ``n_pool`` times ``fill`` (the pool has
+    no consensus): entry ``i`` of their concatenation, without making it."""
+
+    def __init__(self, values, n_pool, fill):
+        self.values, self.n, self.fill = values, len(values), fill
+        self.size = self.n + n_pool
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, i):
+        return self.values[i] if i < self.n else self.fill
 
 
 def _copy_rows_note(ann, tab):

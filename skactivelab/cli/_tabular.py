@@ -401,6 +401,8 @@ def unique_ids(table, j, what):
         pos, earlier = first_repeat(codes)
         raise table.error(pos, f"{what} {column[pos]!r} already appears on row "
                                f"{int(table.lines[earlier])}", f"Give each {what} one row only.")
+    column.forget_ends()  # checked: the IDs are kept, not their end bytes
+    uniques.forget_ends()
     return codes, uniques
 
 
