@@ -445,12 +445,12 @@ def _moved_chunks(table, cols, values):
     out of ``table`` (a message quoting one of their cells reads the file again as
     text); the matrix and the columns as read are then never both whole in memory.
     False (nothing done) for any other columns."""
+    columns = [table.columns[j] for j in cols]
+    if table.as_text is None or not all(isinstance(c, ArrowColumn) for c in columns):
+        return False
     import pyarrow as pa
 
-    columns = [table.columns[j] for j in cols]
-    if table.as_text is None or not all(
-            isinstance(c, ArrowColumn) and pa.types.is_float64(c.array.type)
-            and not c.array.null_count for c in columns):
+    if not all(pa.types.is_float64(c.array.type) and not c.array.null_count for c in columns):
         return False
     chunks = [c.array.chunks for c in columns]
     if len({tuple(map(len, ch)) for ch in chunks}) != 1:  # blocks of rows differ
