@@ -103,6 +103,46 @@ def _class_major_log(P):
     return np.log(out, out=out)
 
 
+def _posterior(logPt, Lk, priors, temps, T, post):
+    """The temperature of ``temps`` of highest marginal likelihood; its posterior (K, N)
+    written into ``post``. ``priors`` (temperature -> (K, N) log prior) gains those of
+    ``temps`` not in it yet. Every pass is per example, so it runs in blocks of examples,
+    in threads when large. The joint prior x likelihood is kept for ``T`` only (it becomes
+    the posterior when ``T`` stays); a neighbour's goes through a block-sized buffer, and
+    is computed again, the same way, only when the neighbour wins."""
+    K, N = logPt.shape
+    new = [t for t in temps if t not in priors]
+    for t in new:
+        priors[t] = np.empty((K, N))
+    norm = {t: np.empty(N) for t in temps}
+
+    def joint(t, lo, hi, out):
+        np.add(priors[t][:, lo:hi], Lk[:, lo:hi], out=out)
+        np.exp(out, out=out)
+
+    def block(lo, hi):
+        for t in new:
+            priors[t][:, lo:hi] = _log_prior(logPt[:, lo:hi], t)
+        buf = None
+        for t in temps:
+            if t == T:
+                j = post[:, lo:hi]
+            else:
+                buf = np.empty((K, hi - lo)) if buf is None else buf
+                j = buf
+            joint(t, lo, hi, j)
+            norm[t][lo:hi] = _sum0(j)
+
+    _in_blocks(block, N, K * N * len(temps))
+    ll = {t: float(np.log(z).sum()) for t, z in norm.items()}
+    T_new = max(ll, key=ll.get)
+    if T_new != T:
+        _in_blocks(lambda lo, hi: joint(T_new, lo, hi, post[:, lo:hi]), N, K * N)
+    z = norm[T_new]
+    _in_blocks(lambda lo, hi: np.divide(post[:, lo:hi], z[lo:hi], out=post[:, lo:hi]), N, K * N)
+    return T_new
+
+
 def em_fit(ann, P):
     """Fit annotator accuracies, the prior temperature and the posterior.
 
@@ -134,41 +174,9 @@ def em_fit(ann, P):
         Lk, shift = _evidence(ann, a, N, K)
         # hill-climb T on the marginal likelihood sum_i log sum_k prior_T[i, k] lik[i, k]
         # (while check_T: T and its neighbours; priors computed before are reused, as T
-        # walks between neighbours); every pass is per example, so it runs in blocks of
-        # examples, in threads when large
+        # walks between neighbours)
         temps = [t for t in (T / T_STEP, T, T * T_STEP) if T_MIN <= t <= T_MAX] if check_T else [T]
-        new = [t for t in temps if t not in priors]
-        for t in new:
-            priors[t] = np.empty((K, N))
-        # the joint prior x likelihood is kept for T only (it becomes the posterior
-        # when T stays); a neighbour's goes through a block-sized buffer, and is
-        # computed again, the same way, only when the neighbour wins
-        norm = {t: np.empty(N) for t in temps}
-
-        def joint(t, lo, hi, out):
-            np.add(priors[t][:, lo:hi], Lk[:, lo:hi], out=out)
-            np.exp(out, out=out)
-
-        def block(lo, hi):
-            for t in new:
-                priors[t][:, lo:hi] = _log_prior(logPt[:, lo:hi], t)
-            buf = None
-            for t in temps:
-                if t == T:
-                    j = post[:, lo:hi]
-                else:
-                    buf = np.empty((K, hi - lo)) if buf is None else buf
-                    j = buf
-                joint(t, lo, hi, j)
-                norm[t][lo:hi] = _sum0(j)
-
-        _in_blocks(block, N, K * N * len(temps))
-        ll = {t: float(np.log(z).sum()) for t, z in norm.items()}
-        T_new = max(ll, key=ll.get)
-        if T_new != T:
-            _in_blocks(lambda lo, hi: joint(T_new, lo, hi, post[:, lo:hi]), N, K * N)
-        z = norm[T_new]
-        _in_blocks(lambda lo, hi: np.divide(post[:, lo:hi], z[lo:hi], out=post[:, lo:hi]), N, K * N)
+        T_new = _posterior(logPt, Lk, priors, temps, T, post)
         a_new = (np.bincount(ann.annotator, weights=post[ann.label, ann.example], minlength=M) + 1.0) / (n_j + 2.0)
         a_stable = np.max(np.abs(np.clip(a_new, lo, 1.0 - 1e-6) - a)) < TOL
         T_stable = T_new == T
