@@ -79,6 +79,8 @@ class _Inputs:
     usual: tuple
     #: ``(sparse triples, probabilities)`` of the labeled examples (:func:`_labeled_parts`)
     labeled_parts: tuple | None = None
+    #: :func:`crowd_estimates` of the labeled examples
+    estimates: tuple | None = None
 
     def known_ids(self):
         """Every example ID named so far (annotations, then --pred-probs)."""
@@ -257,8 +259,13 @@ def _scores(args, inputs, pool_files, client, progress):
         pool_ids = pool_ids.concat(ListColumn(pool.ids))
         s_unl = np.concatenate([s_unl, pool.scores])
         n_pool += pool.n_rows
-    with arrays_handed_over(P_lab):
-        res = _crowdlab_for_score(sparse, P_lab, args.seed) if lab_idx.size else None
+    res = None
+    if lab_idx.size:
+        # the crowd model first: its working memory is the largest, and CROWDLAB's results
+        # are not held yet while it runs
+        inputs.estimates = crowd_estimates(sparse, P_lab)
+        with arrays_handed_over(P_lab):
+            res = _crowdlab_for_score(sparse, P_lab, args.seed)
     return s_lab, s_unl, pool_ids, n_pool, res
 
 
@@ -285,12 +292,13 @@ class ScoreResults:
     pending: object  # example IDs left out of the batch (handed out, not answered)
 
 
-def _tables(inputs, res, sparse, P_lab):
-    """The consensus and annotator tables of the labeled examples."""
+def _tables(inputs, res):
+    """The consensus and annotator tables of the labeled examples (the crowd model's
+    estimates made by :func:`_scores`)."""
     ann, names = inputs.ann, np.asarray(inputs.classes, dtype=object)
     lab_idx = np.flatnonzero(inputs.labeled)
     codes = np.asarray(res.consensus_label, dtype=np.int64)
-    accuracy, n_labels, post = crowd_estimates(sparse, P_lab)
+    accuracy, n_labels, post = inputs.estimates
     consensus = ConsensusTable(ann.example_ids.subset(lab_idx), names[codes],
                                post[np.arange(codes.size), codes], res.consensus_quality_score,
                                res.annotator_agreement, ann.num_annotations()[lab_idx])
@@ -312,7 +320,7 @@ def _results(args, inputs, res, s_lab, s_unl, pool_ids, exclude):
     aq = np.full(ann.n_annotators, np.nan)
     tables = (None, None)
     if res is not None:
-        tables = _tables(inputs, res, *_labeled_parts(inputs))
+        tables = _tables(inputs, res)
         consensus = _Padded(tables[0].label, n_pool, "")
         quality = _Padded(np.asarray(res.consensus_quality_score, dtype=np.float64), n_pool,
                           np.float64(np.nan))
