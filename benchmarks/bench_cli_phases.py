@@ -84,12 +84,13 @@ sys.meta_path.insert(0, _Hide())
 """
 
 CHILD = """
-import importlib, json, os, pickle, resource, sys, time
+import hashlib, importlib, json, os, pickle, resource, sys, time
 sys.path.insert(0, {root!r})
 {hide}
 import numpy as np
 from skactivelab import cli
-phases, cpu, captured, peaks = {{}}, {{}}, {{}}, {{}}
+phases, cpu, captured, peaks, reals = {{}}, {{}}, {{}}, {{}}, {{}}
+arrays_file = {arrays_file!r}
 
 def timed(modules, names, phase):
     for module in modules:
@@ -102,8 +103,10 @@ def timed(modules, names, phase):
             break
     else:
         return
-    real = getattr(mod, name)
+    real = reals[phase] = getattr(mod, name)
     def wrapper(*args, **kwargs):
+        if phase.startswith("core"):  # saved before the call (untimed), not held
+            capture(phase, real, args, kwargs)
         t, c = time.perf_counter(), time.process_time()
         try:
             return real(*args, **kwargs)
@@ -111,25 +114,7 @@ def timed(modules, names, phase):
             phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - t
             cpu[phase] = cpu.get(phase, 0.0) + time.process_time() - c
             peaks[phase] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            if phase.startswith("core"):
-                captured[phase] = (real, args, kwargs)
     setattr(mod, name, wrapper)
-
-before = set(sys.modules)
-for modules, names, phase in {phases!r}:
-    timed(modules, names, phase)
-t0, c0 = time.perf_counter(), time.process_time()
-code = cli.main({argv!r})
-total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-core, core_cpu = {{}}, {{}}
-for phase, (fn, args, kwargs) in captured.items():
-    if phase == "core: MultiAnnotatorClassifier.fit":  # fit's arguments: (args, X, y, ann, progress)
-        from skactivelab.cli._common import Progress
-        args = args[:4] + (Progress(True),)
-    t, c = time.perf_counter(), time.process_time()
-    fn(*args, **kwargs)
-    core[phase], core_cpu[phase] = time.perf_counter() - t, time.process_time() - c
 
 def arrays_of(obj):
     if isinstance(obj, np.ndarray):
@@ -142,17 +127,52 @@ def arrays_of(obj):
         return [obj.example, obj.annotator, obj.label]
     return []
 
-seen = {{}}
-for fn, args, kwargs in captured.values():
+seen = {{}}  # content -> bytes of every array given to the core, counted once
+
+def fingerprint(a):  # shape, type and a digest of the values (by blocks: no copy)
+    h = hashlib.sha1()
+    flat = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
+    for i in range(0, flat.shape[0], 65536):
+        h.update(np.ascontiguousarray(flat[i:i + 65536]).data)
+    return a.shape, a.dtype.str, h.hexdigest()
+
+def capture(phase, fn, args, kwargs):
+    # the call written to a file (pickle protocol 5 writes the arrays' buffers as they
+    # lie): the benchmark holds no reference that would keep an array alive in the
+    # command; an array's bytes count once, given again as a view or as a copy
+    if phase == "core: MultiAnnotatorClassifier.fit":  # (args, X, y, ann): not the progress
+        args = args[:4]
     for a in arrays_of(list(args) + list(kwargs.values())):
-        seen[id(a)] = a
-nbytes = sum(a.nbytes for a in seen.values())
+        seen.setdefault(fingerprint(a), a.nbytes)
+    path = f"{{arrays_file}}.{{len(captured)}}"
+    with open(path, "wb") as fh:
+        pickle.dump((fn.__module__, fn.__name__, args, kwargs), fh, protocol=5)
+    captured[phase] = path
+
+before = set(sys.modules)
+for modules, names, phase in {phases!r}:
+    timed(modules, names, phase)
+t0, c0 = time.perf_counter(), time.process_time()
+code = cli.main({argv!r})
+total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+nbytes = sum(seen.values())
+core, core_cpu = {{}}, {{}}
 calls = []
-for phase, (fn, args, kwargs) in captured.items():
-    if phase == "core: MultiAnnotatorClassifier.fit":  # the model and the arrays only
-        args = (args[0], args[1], args[2], None, None)
-    calls.append((fn.__module__, fn.__name__, args, kwargs))
-with open({arrays_file!r}, "wb") as fh:
+for phase, path in captured.items():
+    with open(path, "rb") as fh:
+        module, name, args, kwargs = pickle.load(fh)
+    os.unlink(path)
+    run_args = args
+    if phase == "core: MultiAnnotatorClassifier.fit":  # fit's arguments: (args, X, y, ann, progress)
+        from skactivelab.cli._common import Progress
+        run_args = args[:4] + (Progress(True),)
+        args = (args[0], args[1], args[2], None, None)  # the model and the arrays only
+    calls.append((module, name, args, kwargs))
+    t, c = time.perf_counter(), time.process_time()
+    reals[phase](*run_args, **kwargs)
+    core[phase], core_cpu[phase] = time.perf_counter() - t, time.process_time() - c
+with open(arrays_file, "wb") as fh:
     pickle.dump(calls, fh)
 loaded = sorted(m for m in set(sys.modules) - before
                 if m.split(".")[0] not in ("__main__",) and not m.startswith("_"))

@@ -5,7 +5,8 @@ File formats and rules: ``docs/command_line.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,8 @@ class _Inputs:
     """What ``score`` read: the annotations, the probabilities of their examples (``P``,
     one row per example, class codes ``codes`` of the labels), and the pool held in memory
     (``pool_ids``, ``U``: examples without a label, rows of ``--pred-probs`` that name no
-    example, one CSV/.npy ``--unlabeled-pred-probs``)."""
+    example, one CSV/.npy ``--unlabeled-pred-probs``). ``U`` may be a view of the rows of
+    ``tab.probs``; it is scored in place (overwritten) and then dropped."""
 
     ann: object
     tab: object
@@ -245,12 +247,14 @@ def _scores(args, inputs, pool_files, client, progress):
     pool_ids, n_pool = inputs.pool_ids, len(inputs.pool_ids)
     if pool_files is None:
         progress(f"scoring {lab_idx.size} labeled and {n_pool} unlabeled examples")
-        # the labeled rows are the command's own, checked by the same rule, read-only:
-        # the scoring uses them without a copy
-        with arrays_handed_over(P_lab):
+        # the arrays are the command's own, checked by the same rule: the scoring uses them
+        # without a copy (the labeled rows read-only; the pool's rows are not read again
+        # and are scored in place, as a streamed pool's are)
+        U = inputs.U if n_pool else None
+        with arrays_handed_over(P_lab, U):
             s_lab, s_unl = get_active_learning_scores(
-                sparse if lab_idx.size else None, P_lab, inputs.U if n_pool else None,
-                random_state=args.seed)
+                sparse if lab_idx.size else None, P_lab, U, random_state=args.seed)
+        del U
     else:
         s_lab, s_unl, pool = _stream_pool(args, pool_files, inputs,
                                           sparse if lab_idx.size else None, P_lab, client,
@@ -261,12 +265,39 @@ def _scores(args, inputs, pool_files, client, progress):
         n_pool += pool.n_rows
     res = None
     if lab_idx.size:
+        sparse, P_lab = _pool_scored(inputs)
         # the crowd model first: its working memory is the largest, and CROWDLAB's results
         # are not held yet while it runs
         inputs.estimates = crowd_estimates(sparse, P_lab)
         with arrays_handed_over(P_lab):
-            res = _crowdlab_for_score(sparse, P_lab, args.seed)
+            res = _consensus_fields(_crowdlab_for_score(sparse, P_lab, args.seed))
     return s_lab, s_unl, pool_ids, n_pool, res
+
+
+def _pool_scored(inputs):
+    """Once the pool is scored, its rows are no longer needed: the probabilities of the
+    labeled examples become an array of their own when they are a small part of the
+    file's matrix, which is then freed. Returns :func:`_labeled_parts`."""
+    sparse, P_lab = _labeled_parts(inputs)
+    whole = inputs.tab.probs
+    inputs.U = None
+    if P_lab is None or whole is None or not np.may_share_memory(P_lab, whole) \
+            or 2 * P_lab.nbytes > whole.nbytes:
+        return sparse, P_lab
+    inputs.labeled_parts = sparse, _read_only(np.array(P_lab))
+    inputs.P, inputs.tab = None, replace(inputs.tab, probs=None)
+    return inputs.labeled_parts
+
+
+#: what the tables of ``score`` use of CROWDLAB's results
+_CONSENSUS_FIELDS = ("consensus_label", "consensus_quality_score", "annotator_agreement",
+                     "worst_class", "annotator_quality", "agreement_with_consensus")
+
+
+def _consensus_fields(res):
+    """The fields of CROWDLAB's results that the tables use (the posterior and the
+    quality of every label are freed)."""
+    return SimpleNamespace(**{name: getattr(res, name) for name in _CONSENSUS_FIELDS})
 
 
 # --------------------------------------------------------------------------- results
@@ -321,6 +352,7 @@ def _results(args, inputs, res, s_lab, s_unl, pool_ids, exclude):
     tables = (None, None)
     if res is not None:
         tables = _tables(inputs, res)
+        inputs.estimates = None  # the tables hold what they need of it
         consensus = _Padded(tables[0].label, n_pool, "")
         quality = _Padded(np.asarray(res.consensus_quality_score, dtype=np.float64), n_pool,
                           np.float64(np.nan))
