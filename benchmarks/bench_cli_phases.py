@@ -302,6 +302,7 @@ def report(label, command, res):
           f"{(total - accounted) / total:>6.0%} {total_cpu - accounted_cpu:>7.2f}")
     print(f"{'whole command':<36} {total:>7.2f} {'':>6} {total_cpu:>7.2f}")
     in_cmd = sum(w for p, w, _, _ in _shown_phases(command, res) if p.startswith("core"))
+    print("  core again per phase:", {p: round(v, 2) for p, v in res["core"].items()})
     print(f"core again on the same arrays: {core:.2f} s (CPU {core_cpu:.2f} s; "
           f"{in_cmd:.2f} s inside the command); command / core = {total / core:.2f}x wall, "
           f"{total_cpu / max(core_cpu, 1e-9):.2f}x CPU")

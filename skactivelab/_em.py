@@ -35,6 +35,8 @@ O(n_annotations + N * K) per iteration, no loop over examples or annotators.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ._kernels import in_row_blocks
@@ -120,16 +122,18 @@ def _posterior(logPt, Lk, priors, temps, T, post):
         np.add(priors[t][:, lo:hi], Lk[:, lo:hi], out=out)
         np.exp(out, out=out)
 
+    scratch = threading.local()  # one (K, BLOCK) buffer per thread
+
     def block(lo, hi):
         for t in new:
             priors[t][:, lo:hi] = _log_prior(logPt[:, lo:hi], t)
-        buf = None
         for t in temps:
             if t == T:
                 j = post[:, lo:hi]
             else:
-                buf = np.empty((K, hi - lo)) if buf is None else buf
-                j = buf
+                if getattr(scratch, "buf", None) is None:
+                    scratch.buf = np.empty((K, BLOCK))
+                j = scratch.buf[:, :hi - lo]
             joint(t, lo, hi, j)
             norm[t][lo:hi] = _sum0(j)
 
