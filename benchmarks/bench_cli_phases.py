@@ -181,6 +181,11 @@ class Loader(pickle.Unpickler):
             loaded_arrays[name] = np.load(name)
         return loaded_arrays[name]
 
+# the core again under the allocator settings the command runs with (after the command,
+# the C library's defaults are set explicitly, which maps and unmaps every large array)
+from skactivelab.cli._columns import system_allocator
+allocator = system_allocator()
+allocator.__enter__()
 for phase, path in captured.items():
     with open(path, "rb") as fh:
         module, name, args, kwargs = Loader(fh).load()
@@ -194,6 +199,7 @@ for phase, path in captured.items():
     t, c = time.perf_counter(), time.process_time()
     reals[phase](*run_args, **kwargs)
     core[phase], core_cpu[phase] = time.perf_counter() - t, time.process_time() - c
+allocator.__exit__(None, None, None)
 with open(arrays_file, "wb") as fh:
     pickle.dump(calls, fh)
 loaded = sorted(m for m in set(sys.modules) - before
