@@ -26,7 +26,7 @@ from skactivelab.datasets import load_music_genre
 from skactivelab.simulation import DETAIL_KEYS, run_benchmark
 
 METHODS = ("random", "good_random", "uncertainty", "entropy", "activelab", "activelab_suggest",
-           "activelab_suggest_nocap", "activelab_em", "activelab_em_suggest")
+           "activelab_suggest_nocap", "activelab:annotator_confusion", "activelab_suggest_nocap:annotator_confusion")
 
 
 def paired(result, metric, base="random", rnd=-1):
@@ -167,7 +167,7 @@ def main(argv=None):
                    help="instead of running: merge these result JSON files (same model; a method's seeds may "
                    "come from several files, later files win) and report them")
     p.add_argument("--name", default="merged", help="with --merge: stem of the outputs")
-    p.add_argument("--variants", default="activelab_em,activelab_em_suggest",
+    p.add_argument("--variants", default="activelab:annotator_confusion,activelab_suggest_nocap:annotator_confusion",
                    help="with --merge: methods compared against every other method")
     p.add_argument("--seeds", type=int, default=12)
     p.add_argument("--first-seed", type=int, default=0)

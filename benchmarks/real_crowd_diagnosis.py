@@ -13,7 +13,7 @@ For each seed, runs round 0 and the first batch of ``random`` and ``activelab``
   against the truth, CROWDLAB's weights;
 * counterfactual: the consensus of ActiveLab's labels with CROWDLAB's weights
   learned from the random picks of the same seed (same model), and with the
-  likelihood-fitted weights of ``active_learning_method="activelab_em"``.
+  likelihood-fitted weights of the one-coin EM reference model (``em_reference.py``).
 
     nice python benchmarks/real_crowd_diagnosis.py --data path/to/music_genre --seeds 12
 """
@@ -27,7 +27,7 @@ import numpy as np
 import skactivelab.simulation as S
 from skactivelab.simulation import protocol
 from skactivelab._annotations import check_annotations
-from skactivelab._em import em_fit
+from em_reference import em_fit  # beside this file
 from skactivelab._kernels import label_counts, temp_scale
 from skactivelab.crowdlab import get_label_quality_multiannotator
 from skactivelab.datasets import load_music_genre
@@ -49,9 +49,9 @@ def capture(task, method, seed):
     got = {}
     orig_c, orig_s, orig_cv = protocol._consensus, protocol._method_scores, protocol._cross_val
 
-    def spy_c(ex, ann, lab, P, rs, use, m="activelab"):
+    def spy_c(ex, ann, lab, P, rs, use, crowd=None):
         got.setdefault("cons", []).append((ex.copy(), ann.copy(), lab.copy(), None if P is None else P[0].copy()))
-        return orig_c(ex, ann, lab, P, rs, use, m)
+        return orig_c(ex, ann, lab, P, rs, use, crowd)
 
     def spy_s(strategy, n_per, P, U, triples, rng):
         out = orig_s(strategy, n_per, P, U, triples, rng)

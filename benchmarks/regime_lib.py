@@ -185,10 +185,10 @@ def crowdlab(labels, pred_probs, random_state=None):
 
 
 def em_consensus(labels, pred_probs, random_state=None):
-    """The one-coin likelihood EM with the classifier as prior (``activelab_em``): argmax of
+    """The one-coin likelihood EM with the classifier as prior (benchmarks/em_reference.py): argmax of
     its posterior."""
     from skactivelab._annotations import check_annotations
-    from skactivelab._em import em_fit
+    from em_reference import em_fit  # beside this file
 
     ann = check_annotations(labels, n_classes=pred_probs.shape[1])
     return np.argmax(em_fit(ann, np.asarray(pred_probs)[None])["post"], axis=1)

@@ -1,7 +1,7 @@
 """ActiveLab variants on simulated crowds: a uniform crowd and a mixed one (with spammers).
 
 The real-crowd study (docs/real_crowd.md) found where plain ActiveLab loses and offers
-``active_learning_method="activelab_em"``. This script checks the methods on crowds built from
+``crowd_model="annotator_confusion"``. This script checks the methods on crowds built from
 scratch, not from that data: digits (scikit-learn's built-in copy) or UCI Letter Recognition (26 classes), ``--annotators`` simulated
 annotators, each pick answered by an annotator who has not labeled that example
 (``annotator_selection="distinct"``, so every label has a known author and a crowd model can
@@ -10,7 +10,7 @@ learn who is reliable), or, for the suggest methods, by the best-rated one.
 Crowds (``--crowds``), drawn per seed:
 
 * ``uniform``: every annotator right with probability ``--trace``, wrong answers uniform over
-  the other classes (the "one-coin" crowd that ``activelab_em`` assumes);
+  the other classes (the "one-coin" crowd);
 * ``mixed``: one-coin annotators of :func:`skactivelab.simulation.mixed_annotator_accuracies`
   (20% near-perfect, 50% typical, 20% poor, 10% spammers);
 * ``paper``: one class-confusion matrix with trace ``--trace`` x K shared by every annotator
@@ -44,8 +44,8 @@ from skactivelab.simulation import (
     shared_noise_matrix,
 )
 
-METHODS = ("random", "uncertainty", "activelab", "activelab_suggest_nocap", "activelab_em",
-           "activelab_em_suggest")
+METHODS = ("random", "uncertainty", "activelab", "activelab_suggest_nocap", "activelab:annotator_confusion",
+           "activelab_suggest_nocap:annotator_confusion")
 
 
 def crowd_task(X, y, crowd, seed, n_annotators, trace):
@@ -84,7 +84,7 @@ def main(argv=None):
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--crowds", default="uniform,mixed,paper,confusion")
     p.add_argument("--methods", default=",".join(METHODS))
-    p.add_argument("--variants", default="activelab_em,activelab_em_suggest",
+    p.add_argument("--variants", default="activelab:annotator_confusion,activelab_suggest_nocap:annotator_confusion",
                    help="methods compared against every other method")
     p.add_argument("--report", nargs="+", default=None,
                    help="only print the tables of these JSON outputs (merged)")

@@ -128,13 +128,17 @@ def _normalise(J):
     return float(np.log(z).sum() + m.sum())
 
 
-def _m_step(A, post, M, K, shrinkage, strength):
+def _m_step(A, post, M, K, shrinkage, strength, pooled_default=np.nan):
     """Confusions (log), annotator accuracies and log class frequencies from a posterior;
-    ``strength``: pseudo-labels pulling each accuracy toward the pooled one."""
+    ``strength``: pseudo-labels pulling each accuracy toward the pooled one (``pooled_default``
+    when ``A`` holds no label)."""
     counts = np.asarray(A.T @ post).reshape(M, K, K).transpose(0, 2, 1)  # [j, true k, label l]
     n_j = counts.sum(axis=(1, 2))
     correct = np.trace(counts, axis1=1, axis2=2)
-    pooled = correct.sum() / max(n_j.sum(), 1e-12)
+    total = n_j.sum()
+    pooled = correct.sum() / total if total > 0 else pooled_default
+    if not np.isfinite(pooled):
+        pooled = 1.0 - 1e-6
     acc = (correct + strength * pooled) / (n_j + strength)
     a = np.clip(acc, 1.0 / K, 1.0 - 1e-6)
     one_coin = np.broadcast_to(((1.0 - a) / max(K - 1, 1))[:, None, None], (M, K, K)).copy()
@@ -159,6 +163,13 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
     """
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
     A = one_hot(ann)
+    A_fit = A
+    if logP is None or w == 0:
+        # nothing but other labels checks a label: an example's only label tells nothing of
+        # its annotator (the model would wander along a ridge of equal likelihood)
+        multi = np.bincount(ann.example, minlength=n) >= 2
+        if not multi.all():
+            A_fit = sp.diags(multi.astype(np.float64)) @ A
     uniform = np.full(K, -np.log(K))
     if np.isfinite(a_init):  # start from the crowd-wide one-coin model of accuracy a_init
         votes = _vote_fractions(ann, n, K) * np.bincount(ann.example, minlength=n)[:, None]
@@ -172,7 +183,7 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
             post *= np.exp(log_prior(logP, w, uniform))
             post += 1e-12
             post /= post.sum(axis=1, keepdims=True)
-    logC, acc, log_pi = _m_step(A, post, M, K, shrinkage, strength)
+    logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
     for it in range(1, max_iter + 1):  # EM iterations
@@ -180,7 +191,7 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
         J += log_pi if logP is None else log_prior(logP, w, log_pi)
         ll = _normalise(J)
         post = J
-        logC, acc, log_pi = _m_step(A, post, M, K, shrinkage, strength)
+        logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
         if abs(ll - ll_old) <= tol * per:
             break
         ll_old = ll
@@ -188,8 +199,11 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
 
 
 #: Candidate crowd-wide accuracies of :func:`profile_weight`, as fractions of the way
-#: from chance to 1.
-_ACC_STEPS = np.linspace(0.02, 0.995, 40)
+#: from chance to 1. A crowd is taken to be better than chance by at least a tenth of the way
+#: (the assumption that makes annotators and classifier tell apart at all: with single labels,
+#: "a random classifier and a good crowd" and "a good classifier and a random crowd" explain the
+#: labels equally well).
+_ACC_STEPS = np.linspace(0.1, 0.995, 40)
 
 
 def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
@@ -218,15 +232,16 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
     votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
     n_i = votes.sum(axis=1, keepdims=True)
     uniform = np.full(K, -np.log(K))
+    accuracies = 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS
     fits = {}  # weight -> (best log-likelihood, its accuracy)
     for w in weights:  # loop over candidate weights
         lp = np.broadcast_to(uniform, (n, K)) if logP is None else log_prior(logP, w, uniform)
-        for a in 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS:  # loop over candidate accuracies
-            b = (1.0 - a) / max(K - 1, 1)
-            J = lp + votes * np.log(a / b) + n_i * np.log(b)
-            ll = _normalise(J)
-            if ll > fits.get(float(w), (-np.inf,))[0]:
-                fits[float(w)] = (ll, float(a))
+        ll = np.array([_normalise(lp + votes * np.log(a / b) + n_i * np.log(b))
+                       for a, b in zip(accuracies, (1.0 - accuracies) / max(K - 1, 1))])  # loop over accuracies
+        # the labels may not tell the accuracy (one label each, nothing to check it against):
+        # of the tied accuracies, the highest, so that a label is taken at its word
+        top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
+        fits[float(w)] = (float(ll[top]), float(accuracies[top]))
     w_best = max(fits, key=lambda w: fits[w][0])
     if 1.0 in fits and fits[w_best][0] - fits[1.0][0] <= LR_MARGIN:
         w_best = 1.0  # the classifier as it is, unless the labels reject it
@@ -236,6 +251,15 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
 #: Candidate strengths of the pull toward the crowd's pooled accuracy (pseudo-labels per
 #: annotator; the last is one accuracy for the whole crowd).
 STRENGTHS = (2.0, 8.0, 32.0, 128.0, 1e6)
+#: Folds of the cross-validation that chooses the strength.
+N_FOLDS = 2
+
+
+def row_shrinkage(shrinkage, strength):
+    """The confusion rows' pseudo-labels beside an accuracy pull of ``strength``: their own,
+    except for one accuracy for the whole crowd (the last of :data:`STRENGTHS`), which is
+    one-coin all through."""
+    return max(shrinkage, strength) if strength >= STRENGTHS[-1] else shrinkage
 
 
 def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan):
@@ -243,7 +267,7 @@ def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan):
     with ``strength``, on the other examples."""
     train = ann.subset_examples(~test)
     _, logC, _, log_pi, _, _ = em(train, None if logP is None else logP[~test], w,
-                                  max(shrinkage, strength), strength, a_init=a_init, max_iter=30)
+                                  row_shrinkage(shrinkage, strength), strength, a_init=a_init, max_iter=30)
     held = ann.subset_examples(test)
     J = _log_evidence(one_hot(held), logC)
     J += log_pi if logP is None else log_prior(logP[test], w, log_pi)
@@ -265,11 +289,26 @@ def choose_strength(ann, logP, w, shrinkage, rng, *, a_init=np.nan, strengths=ST
         keep = np.zeros(n, dtype=bool)
         keep[rng.choice(n, size=max_select, replace=False)] = True
         ann, logP, n = ann.subset_examples(keep), None if logP is None else logP[keep], max_select
-    fold = rng.permutation(n) < n // 2
-    scores = [held_out_loglik(ann, logP, w, shrinkage, s, fold, a_init)
-              + held_out_loglik(ann, logP, w, shrinkage, s, ~fold, a_init)
-              for s in strengths]  # loop over candidate strengths
+    fold = rng.permutation(n) % N_FOLDS
+    scores = [sum(held_out_loglik(ann, logP, w, shrinkage, s, fold == f, a_init) for f in range(N_FOLDS))
+              for s in strengths]  # loop over candidate strengths (and folds)
     return float(strengths[int(np.argmax(scores))])
+
+
+def share_right(ann, post):
+    """Each annotator's expected share of right labels under the posterior ``post``
+    (``ACCURACY_PRIOR`` pseudo-labels at the crowd's share; NaN without labels).
+
+    What a team lead reads as the annotator's accuracy: unlike the model's own
+    accuracy parameter, it is not pulled toward the crowd beyond those few
+    pseudo-labels, so an annotator far from the crowd is reported as such.
+    """
+    M = ann.n_annotators
+    right = post[ann.example, ann.label]
+    n_j = np.bincount(ann.annotator, minlength=M).astype(np.float64)
+    c_j = np.bincount(ann.annotator, weights=right, minlength=M)
+    pooled = c_j.sum() / max(n_j.sum(), 1.0)
+    return np.where(n_j > 0, (c_j + ACCURACY_PRIOR * pooled) / (n_j + ACCURACY_PRIOR), np.nan)
 
 
 def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
@@ -278,7 +317,7 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     ``P``: (E, N, K) probabilities or None (crowd only). ``weight``: the
     classifier's weight, or None to choose it (:func:`profile_weight`).
     Returns a dict with ``post`` (N, K), ``confusion`` (M, K, K),
-    ``accuracy`` (M,) (NaN for annotators without labels), ``class_prior``
+    ``accuracy`` (M,) (:func:`share_right`; NaN for annotators without labels), ``class_prior``
     (K,), ``log_pi``, ``weight``, ``crowd_accuracy`` (the crowd-wide accuracy
     fitted with the weight; NaN when the weight was given) and ``n_iter``.
     """
@@ -289,9 +328,8 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     fixed = (0.0,) if logP is None else None if weight is None else (float(weight),)
     w, crowd_accuracy = profile_weight(ann, logP, rng, **({} if fixed is None else {"weights": fixed}))
     strength = choose_strength(ann, logP, w, s, rng, a_init=crowd_accuracy)
-    post, logC, acc, log_pi, _, it = em(ann, logP, w, max(s, strength), strength, a_init=crowd_accuracy)
-    n_j = np.bincount(ann.annotator, minlength=ann.n_annotators)
-    return {"post": post, "confusion": np.exp(logC), "accuracy": np.where(n_j > 0, acc, np.nan),
+    post, logC, acc, log_pi, _, it = em(ann, logP, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy)
+    return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
             "log_pi": log_pi, "strength": strength}
 

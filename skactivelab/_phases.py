@@ -1,6 +1,6 @@
 """ActiveLab in two phases: fit the labeled side once, then score any pool rows.
 
-Phase 1, :func:`fit_labeled`: from the annotations of the labeled examples and
+Phase 1, a phase class's ``fit``: from the annotations of the labeled examples and
 their out-of-fold probabilities, fit everything an unlabeled row's score
 depends on, and score the labeled examples. Phase 2, :func:`score_rows`: score
 rows of the pool from their probabilities alone, so any split of the pool
@@ -9,31 +9,29 @@ gives the scores of the whole pool. This module is the one copy of both
 phases; the public functions (:mod:`skactivelab.activelab`), the estimator,
 the Dask adapters and the command line all call it. It needs NumPy only.
 
-The fitted object's type is the active learning method. :data:`KINDS` maps each
-value of ``active_learning_method`` to its class, and :func:`kind_of` is the
-only place in the package that reads the method's name; everything else asks
-the fitted object. A kind is a class with
+The fitted object's type follows the crowd model: each crowd model of
+:mod:`skactivelab.crowd_models` fits its phase object with ``_fit_phase``
+(:func:`skactivelab.crowd_models.check_crowd_model` is the one place that reads
+a model's name); everything else asks the fitted object. A phase class has
 
 * ``fit(ann, P, rng=None, n_models=1)`` (classmethod): phase 1 on
   :class:`~skactivelab._annotations.Annotations` and float64 probabilities of
   shape (n_models, n_labeled, n_classes), both None for an empty labeled set;
 * the fitted attributes ``annotations``, ``pred_probs`` (what it was fitted
   on), ``scores_labeled``, ``n_models``, ``n_classes``, ``annotator_accuracy``
-  (None when the kind estimates none) and ``row_wise``;
+  (None when the model estimates none) and ``row_wise``;
 * ``score_rows(U, rng=None, pool=None, noise=None)``: phase 2;
-* ``decides_consensus`` and ``consensus(result)``: whether the kind implies
-  its own consensus of the labeled examples, and that consensus written into
-  a CROWDLAB result of the same examples (the estimators use it);
+* ``decides_consensus``, ``consensus_codes()`` and ``consensus(result)``:
+  whether the model implies its own consensus of the labeled examples, that
+  consensus (class codes), and a CROWDLAB result of the same
+  examples with every column that depends on the consensus (labels, their
+  confidence, the posterior, agreement, the annotator statistics) recomputed
+  from that consensus (the estimators and the command line use it);
 * when ``row_wise`` is False (several models under ActiveLab: the pool's
   consensus is the models' majority vote, whose tie-breaks use statistics of
   the whole pool), ``pool_summary(U)`` per block, ``pool_context(summaries)``
   for the whole pool and ``needs_draws(U, context)``, which the Dask adapter
   calls in that order.
-
-A crowd model (a class per model with ``fit(annotations, pred_probs)`` and its
-consensus, posterior and annotator parameters as fitted attributes) plugs in as
-one more kind: register its class in :data:`KINDS`, and the in-memory, Dask,
-estimator and command-line paths score with it unchanged.
 """
 
 from __future__ import annotations
@@ -46,10 +44,10 @@ import numpy as np
 from . import _kernels as K_
 from ._annotations import Annotations
 from . import _confusion
-from ._em import em_fit, em_pool_scores
+from ._utils import no_class_array
 from ._validation import check_pred_probs
 
-__all__ = ["KINDS", "METHODS", "ActiveLabFit", "EMFit", "check_method", "fit_labeled", "kind_of", "score_rows"]
+__all__ = ["ActiveLabFit", "ConfusionFit", "MajorityVoteFit", "score_rows"]
 
 
 def _pool_score(prob, w_M, wbar_A, K):
@@ -84,7 +82,6 @@ class ActiveLabFit:
     ``mean_annotator_weight`` is the mean CROWDLAB weight of the annotators.
     """
 
-    method: ClassVar[str] = "activelab"
     decides_consensus: ClassVar[bool] = False
     annotations: Any
     pred_probs: Any
@@ -185,52 +182,42 @@ class PoolContext:
     draws: np.ndarray
 
 
-def _with_consensus(result, codes, posterior):
-    """``(result, codes)``: a CROWDLAB result with consensus ``codes`` and their posterior."""
+def _with_consensus(result, ann, codes, posterior, accuracy):
+    """``(result, codes)``: a CROWDLAB ``result`` of the examples of ``ann`` with every
+    column that depends on the consensus computed from consensus ``codes`` and
+    ``posterior`` instead: consensus labels, their confidence (the posterior at the
+    consensus), the posterior, each example's agreement with its consensus, each label's
+    quality (the posterior at the label), and per annotator the agreement with the
+    consensus, the worst class and the quality (the model's ``accuracy``, the estimated
+    probability that the annotator's label is right). The weights and temperature
+    stay the CROWDLAB run's."""
+    N, K, M = codes.size, ann.n_classes, ann.n_annotators
+    ex, an, lab = ann.example, ann.annotator, ann.label
+    n_per = np.bincount(ex, minlength=N).astype(np.float64)
+    hit = lab == codes[ex]
+    quality = posterior[np.arange(N), codes]
+    annotation_quality = posterior[ex, lab]
+    stats = K_.annotator_statistics(ann, n_per, codes, annotation_quality, hit, n_per != 1, None, None, quality)
+    worst = no_class_array(ann.classes, M, float_marker=-1.0)
+    has = stats["worst_class"] >= 0
+    worst[has] = np.asarray(ann.classes)[stats["worst_class"][has]]
+    accuracy = np.full(M, np.nan) if accuracy is None else np.asarray(accuracy, dtype=np.float64)
     result = replace(
         result,
-        consensus_label=np.asarray(result.classes)[codes],
-        consensus_quality_score=posterior[np.arange(codes.size), codes],
+        consensus_label=np.asarray(ann.classes)[codes],
+        consensus_quality_score=quality,
+        annotator_agreement=np.bincount(ex, weights=hit, minlength=N) / n_per,
         post_pred_probs=posterior,
+        annotation_example=ex,
+        annotation_annotator=an,
+        annotation_quality=annotation_quality,
+        annotator_quality=np.where(np.bincount(an, minlength=M) > 0, accuracy, np.nan),
+        agreement_with_consensus=stats["agreement_with_consensus"],
+        worst_class=worst,
+        num_examples_labeled=stats["num_examples_labeled"],
+        consensus_by_method={},
     )
     return result, codes
-
-
-@dataclass(frozen=True, eq=False)
-class EMFit:
-    """Phase 1 of ``"activelab_em"``: the likelihood-fitted crowd model (algorithms 7).
-
-    ``posterior`` (n_labeled, K) and ``annotator_accuracy`` (n_annotators,) come
-    from :func:`skactivelab._em.em_fit`; an unlabeled row scores its calibrated
-    prediction's largest probability (temperature ``temperature``).
-    """
-
-    method: ClassVar[str] = "activelab_em"
-    decides_consensus: ClassVar[bool] = True
-    row_wise: ClassVar[bool] = True
-    annotations: Any
-    pred_probs: Any
-    scores_labeled: np.ndarray
-    posterior: Any
-    annotator_accuracy: Any
-    temperature: float
-    n_models: int
-    n_classes: Any = None
-
-    @classmethod
-    def fit(cls, ann, P, rng=None, n_models=1):
-        if P is None:
-            return cls(None, None, np.empty(0), None, None, 1.0, n_models)
-        fit = em_fit(ann, P)
-        post = fit["post"]
-        return cls(ann, P, post.max(axis=1), post, fit["accuracy"], fit["temperature"], P.shape[0], P.shape[2])
-
-    def consensus(self, result):
-        """``(result, codes)``: ``result`` with this model's most likely classes as consensus."""
-        return _with_consensus(result, np.argmax(self.posterior, axis=1), self.posterior)
-
-    def score_rows(self, U, rng=None, pool=None, noise=None):
-        return em_pool_scores(U, self.temperature)
 
 
 @dataclass(frozen=True, eq=False)
@@ -243,7 +230,6 @@ class ConfusionFit:
     is right, lowest first, on one scale for labeling and re-labeling.
     """
 
-    method: ClassVar[str] = "annotator_confusion"
     decides_consensus: ClassVar[bool] = True
     row_wise: ClassVar[bool] = True
     annotations: Any
@@ -267,7 +253,14 @@ class ConfusionFit:
         return cls(ann, P, post.max(axis=1), post, fit["accuracy"], fit["confusion"], fit["weight"],
                    fit["log_pi"], P.shape[0], P.shape[2])
 
-    consensus = EMFit.consensus
+    def consensus_codes(self):
+        """The consensus class of each labeled example: its most likely class."""
+        return np.argmax(self.posterior, axis=1)
+
+    def consensus(self, result):
+        """``(result, codes)``: ``result`` with this model's most likely classes as consensus."""
+        return _with_consensus(result, self.annotations, self.consensus_codes(), self.posterior,
+                               self.annotator_accuracy)
 
     def score_rows(self, U, rng=None, pool=None, noise=None):
         K = U.shape[2]
@@ -285,7 +278,6 @@ class MajorityVoteFit:
     before the least decided ones are labeled again. The classifier is not used.
     """
 
-    method: ClassVar[str] = "majority_vote"
     decides_consensus: ClassVar[bool] = True
     row_wise: ClassVar[bool] = True
     annotations: Any
@@ -321,44 +313,16 @@ class MajorityVoteFit:
                        / np.maximum(n_multi, 1), np.nan)
         return cls(ann, P, (top + 1.0) / (n + K), post, acc, codes, P.shape[0], K)
 
+    def consensus_codes(self):
+        """The consensus class of each labeled example: its majority vote (ties broken at random)."""
+        return self.codes
+
     def consensus(self, result):
         """``(result, codes)``: ``result`` with the majority votes as consensus."""
-        return _with_consensus(result, self.codes, self.posterior)
+        return _with_consensus(result, self.annotations, self.codes, self.posterior, self.annotator_accuracy)
 
     def score_rows(self, U, rng=None, pool=None, noise=None):
         return np.full(U.shape[1], 1.0 / U.shape[2])
-
-
-#: The fitted kind of each crowd model (the one registry).
-KINDS = {"crowdlab": ActiveLabFit, "annotator_confusion": ConfusionFit, "majority_vote": MajorityVoteFit,
-         "activelab": ActiveLabFit, "activelab_em": EMFit}
-#: Values of ``crowd_model``.
-CROWD_MODELS = ("crowdlab", "annotator_confusion", "majority_vote")
-#: Values of ``active_learning_method``.
-METHODS = ("activelab", "activelab_em")
-
-
-def check_method(method):
-    """Refuse an unknown ``active_learning_method`` (naming the accepted ones)."""
-    if not isinstance(method, str) or method not in KINDS:
-        raise ValueError(f"active_learning_method must be one of {METHODS}, got {method!r}.")
-    return method
-
-
-def kind_of(method):
-    """The fitted-object class of ``active_learning_method``."""
-    return KINDS[check_method(method)]
-
-
-def fit_labeled(ann, P, *, method="activelab", rng=None, n_models=1):
-    """Phase 1: the fitted object of ``method`` for the labeled examples.
-
-    ``ann``: :class:`~skactivelab._annotations.Annotations` of the labeled
-    examples; ``P``: their checked float64 probabilities (n_models, n_labeled,
-    n_classes). Both None: no labeled example (``n_models`` models score the
-    pool with unit weights).
-    """
-    return kind_of(method).fit(ann, P, rng, n_models)
 
 
 def score_rows(fitted, U, *, rng=None, name=None):

@@ -7,14 +7,11 @@ from sklearn.utils import check_random_state
 
 from . import _dask
 from ._annotations import labeled_inputs, unlabeled_inputs
-from ._phases import METHODS, check_method, fit_labeled, score_rows
+from ._phases import score_rows
 from ._validation import check_prob_shape
+from .crowd_models import check_crowd_model
 
 __all__ = ["get_active_learning_scores", "get_active_learning_scores_ensemble"]
-
-#: Values of ``active_learning_method``: the paper's ActiveLab, and ActiveLab with
-#: crowd weights fitted by maximum likelihood (robust to adaptively chosen re-labels).
-ACTIVE_LEARNING_METHODS = METHODS
 
 
 def check_partners(labels_multiannotator, pred_probs):
@@ -36,21 +33,48 @@ def _check_same_models(n_labeled_models, n_pool_models):
         )
 
 
-def fit_labeled_inputs(labels_multiannotator, pred_probs, *, ensemble=False, classes=None, method="activelab",
+def fit_labeled_inputs(labels_multiannotator, pred_probs, *, ensemble=False, classes=None, crowd_model=None,
                        rng=None, n_models=1):
-    """Phase 1 (:func:`skactivelab._phases.fit_labeled`) on inputs in any accepted format,
-    checked and matched as by :func:`get_active_learning_scores`: ``(fitted, index,
-    columns)`` (index: example IDs of the results, columns: class names of a DataFrame's
-    columns). Both None: no labeled example."""
+    """Phase 1 (the ``_fit_phase`` of ``crowd_model``, an instance from
+    :func:`~skactivelab.crowd_models.check_crowd_model`; None: CROWDLAB) on inputs in any
+    accepted format, checked and matched as by :func:`get_active_learning_scores`:
+    ``(fitted, index, columns)`` (index: example IDs of the results, columns: class names
+    of a DataFrame's columns). Both None, or no labeled row: no labeled example."""
+    model = check_crowd_model() if crowd_model is None else crowd_model
     if pred_probs is None:
-        return fit_labeled(None, None, method=method, rng=rng, n_models=n_models), None, None
+        return model._fit_phase(None, None, rng, n_models), None, None
+    if _no_rows(pred_probs) and _n_rows(labels_multiannotator) == 0:  # as if None were given
+        n = (len(pred_probs) if isinstance(pred_probs, (list, tuple)) else np.shape(pred_probs)[0]) if ensemble else 1
+        return model._fit_phase(None, None, rng, n), None, None
     ann, P, index, columns = labeled_inputs(
         labels_multiannotator, pred_probs, ndim=3 if ensemble else 2, classes=classes
     )
-    return fit_labeled(ann, P if ensemble else P[None], method=method, rng=rng), index, columns
+    P = P if ensemble else P[None]
+    return model._fit_phase(ann, P, rng, P.shape[0]), index, columns
 
 
-def _dask_pool_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes, method, rng):
+def _n_rows(labels):
+    """Rows (or long-format annotations) of the annotations; None when unknown."""
+    if isinstance(labels, tuple):
+        return len(labels[0]) if labels else None
+    if isinstance(labels, list):
+        return len(labels)
+    shape = getattr(labels, "shape", None)
+    return shape[0] if shape is not None and len(shape) else None
+
+
+def _no_rows(pred_probs):
+    """Labeled probabilities of zero examples (an empty array or DataFrame, or a list of
+    them per model): the same as no labeled set at all."""
+    if isinstance(pred_probs, (list, tuple)):
+        return len(pred_probs) > 0 and all(_no_rows(p) for p in pred_probs)
+    shape = getattr(pred_probs, "shape", None)
+    if shape is None:
+        shape = np.shape(pred_probs)
+    return len(shape) in (2, 3) and shape[-2] == 0 and all(n > 0 for n in shape[:-2])
+
+
+def _dask_pool_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes, model, rng):
     """The labeled examples now, in memory; a Dask pool lazily, chunk by chunk."""
     U = _dask.probability_array(pred_probs_unlabeled, "pred_probs_unlabeled", 3 if ensemble else 2)
     n_models = U.shape[0] if ensemble else 1
@@ -60,20 +84,20 @@ def _dask_pool_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *
             "(NumPy, pandas); only pred_probs_unlabeled (the pool) may be a Dask collection."
         )
     fitted, index, _ = fit_labeled_inputs(labels_multiannotator, pred_probs, ensemble=ensemble, classes=classes,
-                                   method=method, rng=rng, n_models=n_models)
+                                          crowd_model=model, rng=rng, n_models=n_models)
     _check_same_models(fitted.n_models, n_models)
     check_prob_shape(U.shape, name="pred_probs_unlabeled", ndim=U.ndim, n_classes=fitted.n_classes)
     return _with_index(fitted.scores_labeled, index), _dask.pool_scores(fitted, U, rng)
 
 
 def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, *, ensemble, classes,
-                            random_state, active_learning_method="activelab"):
-    method = check_method(active_learning_method)
+                            random_state, crowd_model="crowdlab", active_learning_method=None):
+    model = check_crowd_model(crowd_model, active_learning_method)
     check_partners(labels_multiannotator, pred_probs)
     rng = check_random_state(random_state)
     if _dask.is_dask_collection(pred_probs_unlabeled):
         return _dask_pool_scores(labels_multiannotator, pred_probs, pred_probs_unlabeled, ensemble=ensemble,
-                                 classes=classes, method=method, rng=rng)
+                                 classes=classes, model=model, rng=rng)
     if pred_probs is None and pred_probs_unlabeled is None:
         raise ValueError(
             "Nothing to score: pass pred_probs (with labels_multiannotator) for labeled "
@@ -82,7 +106,7 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
     fitted = index = columns = None
     if pred_probs is not None:
         fitted, index, columns = fit_labeled_inputs(labels_multiannotator, pred_probs, ensemble=ensemble,
-                                             classes=classes, method=method, rng=rng)
+                                                    classes=classes, crowd_model=model, rng=rng)
     scores_unlabeled, index_unlabeled = np.empty(0), None
     if pred_probs_unlabeled is not None:
         U, index_unlabeled = unlabeled_inputs(
@@ -91,7 +115,7 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
         )
         U = U if ensemble else U[None]
         if fitted is None:
-            fitted = fit_labeled(None, None, method=method, n_models=U.shape[0])
+            fitted = model._fit_phase(None, None, None, U.shape[0])
         _check_same_models(fitted.n_models, U.shape[0])
         scores_unlabeled = score_rows(fitted, U, rng=rng)
     return _with_index(fitted.scores_labeled, index), _with_index(scores_unlabeled, index_unlabeled)
@@ -113,7 +137,8 @@ def get_active_learning_scores(
     *,
     classes=None,
     random_state=None,
-    active_learning_method="activelab",
+    crowd_model="crowdlab",
+    active_learning_method=None,
 ):
     """ActiveLab scores: lower means collecting one more label there helps more.
 
@@ -138,15 +163,21 @@ def get_active_learning_scores(
         Class values in column order of ``pred_probs`` when labels are not 0..K-1.
     random_state : int, RandomState instance or None, default=None
         Breaks majority-vote ties that nothing else breaks.
-    active_learning_method : {"activelab", "activelab_em"}, default="activelab"
-        ``"activelab"``: the ActiveLab paper's scores, with CROWDLAB's weights.
-        ``"activelab_em"``: the annotator accuracies and the model's temperature
-        are fitted by maximum likelihood over all labels (EM, a one-coin crowd
-        model with the classifier as prior), which stays unbiased when the
-        re-labeled examples were chosen by an active learning strategy; an
-        example scores the posterior probability of its most likely class
-        (an unlabeled one: its calibrated prediction). See the documentation
-        page "Active learning on a real crowd".
+    crowd_model : {"crowdlab", "annotator_confusion", "majority_vote"} or instance, default="crowdlab"
+        The crowd model the scores come from (see
+        :mod:`skactivelab.crowd_models`). ``"crowdlab"``: the ActiveLab paper's
+        scores, with CROWDLAB's weights. ``"annotator_confusion"``: a confusion
+        matrix per annotator with the classifier as a fitted prior; an example
+        scores the posterior probability of its most likely class (an unlabeled
+        one: its prior's), the probability that the current best guess is
+        right. ``"majority_vote"``: the labels alone (an unlabeled example
+        scores ``1 / n_classes``, below every labeled one). An instance of
+        :class:`~skactivelab.crowd_models.AnnotatorConfusion` (etc.) sets the
+        model's parameters.
+    active_learning_method : {"activelab", "activelab_em"}, default=None
+        Deprecated: ``"activelab"`` is ``crowd_model="crowdlab"``,
+        ``"activelab_em"`` is ``crowd_model="annotator_confusion"`` (with a
+        FutureWarning).
 
     Returns
     -------
@@ -194,6 +225,7 @@ def get_active_learning_scores(
         ensemble=False,
         classes=classes,
         random_state=random_state,
+        crowd_model=crowd_model,
         active_learning_method=active_learning_method,
     )
 
@@ -205,7 +237,8 @@ def get_active_learning_scores_ensemble(
     *,
     classes=None,
     random_state=None,
-    active_learning_method="activelab",
+    crowd_model="crowdlab",
+    active_learning_method=None,
 ):
     """ActiveLab scores from several classifiers.
 
@@ -214,9 +247,9 @@ def get_active_learning_scores_ensemble(
     (n_models, n_unlabeled, n_classes), the same models in the same order; each
     can also be a list of DataFrames (one per model) indexed by example ID, which
     are aligned by ID. Each model is calibrated and weighted on its own. The
-    caller's arrays are never modified. ``active_learning_method`` as in
-    :func:`get_active_learning_scores` (with ``"activelab_em"`` the models' mean
-    probability is the prior).
+    caller's arrays are never modified. ``crowd_model`` as in
+    :func:`get_active_learning_scores` (``"annotator_confusion"`` takes the models'
+    mean probability as the classifier).
 
     Examples
     --------
@@ -236,5 +269,6 @@ def get_active_learning_scores_ensemble(
         ensemble=True,
         classes=classes,
         random_state=random_state,
+        crowd_model=crowd_model,
         active_learning_method=active_learning_method,
     )

@@ -25,17 +25,19 @@ query strategies, the learner and the command line's ``--crowd-model``.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions
 from ._phases import ActiveLabFit, ConfusionFit, MajorityVoteFit
 
-__all__ = ["AnnotatorConfusion", "CrowdLab", "MajorityVote"]
+__all__ = ["CROWD_MODELS", "AnnotatorConfusion", "CrowdLab", "MajorityVote", "check_crowd_model",
+           "decides_consensus"]
 
 
 def _inputs(labels_multiannotator, pred_probs, classes, *, needs_probs):
@@ -318,3 +320,89 @@ class MajorityVote(_CrowdModel):
 
     def _codes(self, fitted, post):
         return fitted.codes
+
+
+# --------------------------------------------------------------------------- the one resolver
+#: Names accepted by ``crowd_model`` (each gives the model with its default parameters).
+CROWD_MODELS = ("crowdlab", "annotator_confusion", "majority_vote")
+_BY_NAME = {"crowdlab": CrowdLab, "annotator_confusion": AnnotatorConfusion, "majority_vote": MajorityVote}
+#: The deprecated ``active_learning_method`` values and the crowd model each stands for.
+_ALIASES = {"activelab": "crowdlab", "activelab_em": "annotator_confusion"}
+
+
+def _alias_model(crowd_model, active_learning_method):
+    """``crowd_model`` with the deprecated ``active_learning_method`` applied (a warning for
+    "activelab_em"; an error when the two disagree)."""
+    if not isinstance(active_learning_method, str) or active_learning_method not in _ALIASES:
+        raise ValueError(
+            f"active_learning_method must be one of {tuple(_ALIASES)} or None, got "
+            f"{active_learning_method!r}; it is deprecated: use crowd_model, one of {CROWD_MODELS}."
+        )
+    implied = _ALIASES[active_learning_method]
+    if active_learning_method == "activelab_em":
+        warnings.warn(
+            "active_learning_method='activelab_em' is deprecated and will be removed; use "
+            "crowd_model='annotator_confusion'.", FutureWarning, stacklevel=4,
+        )
+    if crowd_model is None or (isinstance(crowd_model, str) and crowd_model == "crowdlab"):
+        return implied  # crowd_model at its default: the alias decides
+    given = _BY_NAME.get(crowd_model) if isinstance(crowd_model, str) else type(crowd_model)
+    if given is not _BY_NAME[implied]:
+        raise ValueError(
+            f"active_learning_method={active_learning_method!r} stands for crowd_model={implied!r}, "
+            f"but crowd_model={crowd_model!r} was given; leave active_learning_method out (it is "
+            "deprecated) and keep crowd_model."
+        )
+    return crowd_model
+
+
+def check_crowd_model(crowd_model="crowdlab", active_learning_method=None):
+    """The crowd model an estimator, a strategy or a scoring function works with.
+
+    Parameters
+    ----------
+    crowd_model : {"crowdlab", "annotator_confusion", "majority_vote"}, instance or None, default="crowdlab"
+        A name gives that model with its default parameters; an instance of
+        :class:`CrowdLab`, :class:`AnnotatorConfusion` or :class:`MajorityVote`
+        is used as given (a clone of it); None means "crowdlab".
+    active_learning_method : {"activelab", "activelab_em"} or None, default=None
+        Deprecated spelling: "activelab" stands for ``crowd_model="crowdlab"``,
+        "activelab_em" (with a FutureWarning) for ``"annotator_confusion"``.
+        Given with a ``crowd_model`` other than the default that says otherwise,
+        it is an error.
+
+    Returns
+    -------
+    CrowdLab, AnnotatorConfusion or MajorityVote
+        A new (unfitted) instance.
+
+    Examples
+    --------
+    >>> from skactivelab.crowd_models import check_crowd_model
+    >>> check_crowd_model("annotator_confusion")
+    AnnotatorConfusion()
+    """
+    if active_learning_method is not None:
+        crowd_model = _alias_model(crowd_model, active_learning_method)
+    if crowd_model is None:
+        crowd_model = "crowdlab"
+    if isinstance(crowd_model, str):
+        if crowd_model not in _BY_NAME:
+            raise ValueError(
+                f"crowd_model must be one of {CROWD_MODELS} or an instance of CrowdLab, "
+                f"AnnotatorConfusion or MajorityVote, got {crowd_model!r}."
+            )
+        return _BY_NAME[crowd_model]()
+    if isinstance(crowd_model, tuple(_BY_NAME.values())):
+        return clone(crowd_model)
+    raise TypeError(
+        f"crowd_model must be one of {CROWD_MODELS} or an instance of CrowdLab, AnnotatorConfusion "
+        f"or MajorityVote (skactivelab.crowd_models), got {type(crowd_model).__name__}."
+    )
+
+
+def decides_consensus(crowd_model):
+    """Whether a crowd model (from :func:`check_crowd_model`) forms its own consensus
+    of the labeled examples; CROWDLAB's is formed by the CROWDLAB function itself.
+    Asked of the model's fitted phase on no data (nothing is computed)."""
+    return bool(crowd_model._fit_phase(None, None, None).decides_consensus)

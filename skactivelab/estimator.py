@@ -54,8 +54,9 @@ from . import _dask
 from ._config import at_most
 from ._digest import data_digest
 from ._models import fit_fold_model, fold_splits
-from ._phases import METHODS, fit_labeled, kind_of, score_rows
+from ._phases import score_rows
 from ._proba import aligned_proba, class_positions, final_proba, fold_mean_proba
+from .crowd_models import CROWD_MODELS, AnnotatorConfusion, CrowdLab, MajorityVote, check_crowd_model, decides_consensus
 from .crowdlab import label_quality
 from .majority_vote import get_majority_vote_label
 
@@ -235,11 +236,24 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
+        "crowd_model": [StrOptions(set(CROWD_MODELS)), CrowdLab, AnnotatorConfusion, MajorityVote],
     }
 
     _ensemble = False
-    #: Ensembles score with ActiveLab (they have no ``active_learning_method``).
-    active_learning_method = "activelab"
+
+    def _check_crowd_model(self):
+        """The crowd model of this fit (the one resolver reads the parameters), and whether
+        it decides the consensus; a CROWDLAB-only option with another model is refused."""
+        model = check_crowd_model(self.crowd_model, getattr(self, "active_learning_method", None))
+        decides = decides_consensus(model)
+        if decides and getattr(self, "consensus_method", "best_quality") != "best_quality":
+            raise ValueError(
+                f"consensus_method={self.consensus_method!r} is an option of CROWDLAB's consensus, but "
+                f"the consensus comes from crowd_model={self.crowd_model!r}; for a majority vote pass "
+                "crowd_model='majority_vote' (and leave consensus_method at 'best_quality'), or use "
+                "crowd_model='crowdlab'."
+            )
+        return model, decides
 
     def _kernel_threads(self):
         """Threads of the scoring kernels follow ``n_jobs`` (None means 1, -1 all CPUs,
@@ -313,6 +327,8 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         ann = self._fit_target(rows_of_X(y, X), n_samples)
         self.classes_ = ann.classes
         self.annotator_ids_ = ann.annotator_ids
+        model, decides = self._check_crowd_model()
+        self.crowd_model_ = model
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
         n_per = np.bincount(ann.example, minlength=n_samples)
@@ -324,7 +340,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         # the real classes go down: the scoring core decodes its results once
         ann_lab = ann.subset_examples(labeled)
         X_lab = safe_indexing(X, lab_idx)
-        result, P, fit = self._cross_validate(models, X_lab, ann_lab, lab_idx, routing, seed, rng)
+        result, P, fit = self._cross_validate(models, X_lab, ann_lab, lab_idx, routing, seed, rng, decides)
 
         # final estimator(s) on all labeled rows with their consensus labels
         y_final = result.consensus_label
@@ -340,10 +356,10 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             self._store(result, P, U, fit, ann_lab, lab_idx, unl_idx, n_samples, rng)
         return self
 
-    def _cross_validate(self, models, X_lab, ann_lab, lab_idx, routing, seed, rng):
-        """Rounds of out-of-fold probabilities and consensus; returns (CROWDLAB result,
-        out-of-fold P (E, n_labeled, K), the active learning fit when its kind decides
-        the consensus, else None)."""
+    def _cross_validate(self, models, X_lab, ann_lab, lab_idx, routing, seed, rng, decides):
+        """Rounds of out-of-fold probabilities and consensus; returns (the consensus result,
+        out-of-fold P (E, n_labeled, K), the crowd model's phase fit when it decides the
+        consensus, else None)."""
         K = ann_lab.n_classes
         # round 0 trains on the majority vote (algorithms 6)
         train_codes = K_.majority_vote(ann_lab, K_.label_counts(ann_lab), None, rng)
@@ -366,7 +382,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             for j, (_, proba) in enumerate(jobs):
                 P[j // len(splits), splits[j % len(splits)][1]] = proba
             with self._kernel_threads():
-                result, consensus, fit = self._consensus(ann_lab, P, rng)
+                result, consensus, fit = self._consensus(ann_lab, P, rng, decides)
             if np.array_equal(consensus, train_codes):
                 break  # another round would train on the same labels
             train_codes = consensus
@@ -374,10 +390,11 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = len(splits)
         return result, P, fit
 
-    def _consensus(self, ann_lab, P, rng):
-        """(LabelQualityResult in class values, consensus codes, active learning fit or None)
-        of the labeled rows: CROWDLAB's, unless the active learning method's fitted kind
-        implies its own consensus (its per-annotator statistics stay CROWDLAB's)."""
+    def _consensus(self, ann_lab, P, rng, decides):
+        """(LabelQualityResult in class values, consensus codes, crowd model fit or None)
+        of the labeled rows: CROWDLAB's, unless the crowd model decides the consensus; then
+        every column that depends on the consensus is that model's (the weights and the
+        temperature stay CROWDLAB's)."""
         result, codes = label_quality(
             ann_lab,
             P if self._ensemble else P[0],
@@ -387,10 +404,9 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             random_state=rng,
             one_label="label",
         )
-        kind = kind_of(self.active_learning_method)
-        if not kind.decides_consensus:
+        if not decides:
             return result, codes, None
-        fit = kind.fit(ann_lab, P, rng)  # fitted once per round; the scores reuse it
+        fit = self.crowd_model_._fit_phase(ann_lab, P, rng, P.shape[0])  # once per round; the scores reuse it
         result, codes = fit.consensus(result)
         return result, codes, fit
 
@@ -423,7 +439,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             oof[:, unl_idx] = U
         self.oof_pred_probs_ = oof if self._ensemble else oof[0]
         if fit is None:
-            fit = fit_labeled(ann_lab, P, method=self.active_learning_method, rng=rng)
+            fit = self.crowd_model_._fit_phase(ann_lab, P, rng, P.shape[0])
         self.active_learning_fit_ = fit
         self.annotator_accuracy_ = fit.annotator_accuracy
         scores = np.empty(n_samples)
@@ -550,7 +566,9 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         ``predict_proba`` can be wrapped in
         :class:`~sklearn.calibration.CalibratedClassifierCV`.
     consensus_method : {"best_quality", "majority_vote"}, default="best_quality"
-        How CROWDLAB picks the consensus label (algorithms 2.6).
+        How CROWDLAB picks the consensus label (algorithms 2.6); an option of
+        ``crowd_model="crowdlab"`` only (with another crowd model,
+        ``"majority_vote"`` is refused: use ``crowd_model="majority_vote"``).
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predicted probabilities of the labeled rows.
         An int gives ``StratifiedKFold(cv, shuffle=True)`` on the current
@@ -578,14 +596,22 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         Seeds the fold shuffling and the majority-vote tie-breaks. The wrapped
         estimator's own ``random_state`` is its own parameter
         (``estimator__random_state``).
-    active_learning_method : {"activelab", "activelab_em"}, default="activelab"
-        ``"activelab"``: the papers' CROWDLAB consensus and ActiveLab scores.
-        ``"activelab_em"``: the consensus is the most likely class under a crowd
-        model whose annotator accuracies and model temperature are fitted by
-        maximum likelihood over all labels (robust to re-labels chosen by active
-        learning), and ``active_learning_scores_`` are the probabilities that
-        the current best guesses are right; the per-annotator statistics remain
-        CROWDLAB's. See :func:`skactivelab.get_active_learning_scores`.
+    crowd_model : {"crowdlab", "annotator_confusion", "majority_vote"} or instance, default="crowdlab"
+        The crowd model of the consensus and the scores
+        (:mod:`skactivelab.crowd_models`). ``"crowdlab"``: the papers' CROWDLAB
+        consensus and ActiveLab scores. ``"annotator_confusion"``: the consensus
+        is the most likely class under a confusion matrix per annotator with the
+        classifier as a fitted prior (the model for a real crowd), and
+        ``active_learning_scores_`` are the probabilities that the current best
+        guesses are right. ``"majority_vote"``: the labels alone. An instance
+        (such as ``AnnotatorConfusion(shrinkage=2.0)``) sets the model's
+        parameters; the estimator's ``random_state`` seeds it. See
+        :func:`skactivelab.get_active_learning_scores`.
+    active_learning_method : {"activelab", "activelab_em"}, default=None
+        Deprecated: ``"activelab"`` is ``crowd_model="crowdlab"``,
+        ``"activelab_em"`` is ``crowd_model="annotator_confusion"`` (with a
+        FutureWarning at fit); given with a different ``crowd_model`` it is an
+        error.
 
     Attributes
     ----------
@@ -597,9 +623,13 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         Consensus label of each fit row; -1 (numeric classes) or None (other
         classes) for unlabeled rows.
     consensus_quality_ : ndarray of shape (n_samples,)
-        CROWDLAB quality of each consensus label in [0, 1]; NaN for unlabeled rows.
+        CROWDLAB quality of each consensus label in [0, 1] (with a crowd model
+        that decides the consensus: its posterior probability of the consensus
+        label); NaN for unlabeled rows.
     annotator_quality_, agreement_with_consensus_, worst_class_, num_examples_labeled_ : ndarray of shape (n_annotators,)
-        Per-annotator statistics (algorithms 2.8), in column order of ``y``.
+        Per-annotator statistics (algorithms 2.8), in column order of ``y``,
+        against the consensus of the crowd model (``annotator_quality_``: with
+        a model other than CROWDLAB, its ``annotator_accuracy_``).
     annotator_ids_ : ndarray of shape (n_annotators,)
         Annotator IDs (DataFrame columns, or column positions).
     model_weight_ : float
@@ -609,18 +639,23 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
     temperature_ : float or None
         Calibration temperature (None when not calibrated or CROWDLAB did not run).
     annotator_accuracy_ : ndarray of shape (n_annotators,) or None
-        With ``active_learning_method="activelab_em"``: each annotator's
+        With ``crowd_model="annotator_confusion"``: each annotator's
         probability of giving the true class under the fitted crowd model,
-        estimated from all of its labels (NaN for an annotator without labels).
-        An estimate at or below chance (``1 / n_classes``) marks labels that
-        the crowd model treats as carrying no evidence;
-        :meth:`MultiAnnotatorActiveLearner.suggest_annotators` ranks annotators
-        by it. None with ``"activelab"``.
+        estimated from all of its labels (NaN for an annotator without labels);
+        with ``"majority_vote"``: each annotator's agreement with the majority
+        of the other labels. :meth:`MultiAnnotatorActiveLearner.suggest_annotators`
+        ranks annotators by it. None with ``"crowdlab"``.
+    crowd_model_ : CrowdLab, AnnotatorConfusion or MajorityVote
+        The crowd model this fit used (an unfitted instance; ``crowd_model``
+        resolved).
     label_quality_ : LabelQualityResult
-        The full CROWDLAB result for the labeled rows (``to_frame()`` etc.).
+        The result for the labeled rows (``to_frame()`` etc.): CROWDLAB's, or,
+        with a crowd model that decides the consensus, every column that
+        depends on the consensus (labels, confidence, posterior, agreement,
+        annotator statistics) from that model.
     active_learning_fit_ : object
         ActiveLab's first phase fitted on the labeled rows (its type follows
-        ``active_learning_method``): ``scores_labeled``, what every pool row's
+        ``crowd_model``): ``scores_labeled``, what every pool row's
         score depends on, and the ``annotations`` and out-of-fold ``pred_probs``
         it was fitted on. The query strategies read it; see the design page.
     oof_pred_probs_ : ndarray of shape (n_samples, n_classes)
@@ -702,7 +737,7 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         **_BaseMultiAnnotator._parameter_constraints,
         "estimator": [HasMethods(["fit"])],
         "consensus_method": [StrOptions({"best_quality", "majority_vote"})],
-        "active_learning_method": [StrOptions(set(METHODS))],
+        "active_learning_method": [StrOptions({"activelab", "activelab_em"}), None],
     }
 
     def __init__(
@@ -715,10 +750,12 @@ class MultiAnnotatorClassifier(_BaseMultiAnnotator):
         max_iter=1,
         n_jobs=None,
         random_state=None,
-        active_learning_method="activelab",
+        crowd_model="crowdlab",
+        active_learning_method=None,
     ):
         self.estimator = estimator
         self.consensus_method = consensus_method
+        self.crowd_model = crowd_model
         self.active_learning_method = active_learning_method
         self.cv = cv
         self.calibrate = calibrate
@@ -935,6 +972,9 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         Seeds the fold shuffling and the majority-vote tie-breaks. The wrapped
         estimator's own ``random_state`` is its own parameter
         (``estimator__random_state``).
+    crowd_model : {"crowdlab", "annotator_confusion", "majority_vote"} or instance, default="crowdlab"
+        As for :class:`MultiAnnotatorClassifier`; ``"annotator_confusion"``
+        takes the estimators' mean probability as the classifier.
 
     Attributes
     ----------
@@ -992,8 +1032,10 @@ class MultiAnnotatorEnsembleClassifier(_BaseComposition, _BaseMultiAnnotator):
         max_iter=1,
         n_jobs=None,
         random_state=None,
+        crowd_model="crowdlab",
     ):
         self.estimators = estimators
+        self.crowd_model = crowd_model
         self.cv = cv
         self.calibrate = calibrate
         self.max_iter = max_iter

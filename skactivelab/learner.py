@@ -10,6 +10,7 @@ from sklearn.base import clone
 
 from ._annotations import check_annotations, rows_of_X
 from ._utils import is_missing, py_scalar
+from .crowd_models import check_crowd_model
 from .query import assign_annotators  # also importable from here, its former home
 from .strategies import ActiveLabQuery
 
@@ -188,6 +189,21 @@ def _check_ids(annotators, n):
     return ids
 
 
+def _set_crowd_model(template, crowd_model, active_learning_method):
+    """Give the estimator (a Pipeline: its last step) the learner's crowd model, resolved
+    once here (the deprecated ``active_learning_method`` included)."""
+    last = template.steps[-1][1] if hasattr(template, "steps") else template
+    if "crowd_model" not in last.get_params(deep=False):
+        what = "crowd_model" if active_learning_method is None else "active_learning_method"
+        raise ValueError(
+            f"{what} needs a MultiAnnotatorClassifier; {type(last).__name__} has no crowd_model parameter."
+        )
+    params = {"crowd_model": check_crowd_model(crowd_model, active_learning_method)}
+    if "active_learning_method" in last.get_params(deep=False):
+        params["active_learning_method"] = None
+    last.set_params(**params)
+
+
 def _readonly(a):
     a.setflags(write=False)
     return a
@@ -232,9 +248,13 @@ class MultiAnnotatorActiveLearner:
         What to do when an annotator labels an example they already labeled:
         "replace" keeps the newest label (annotators correcting themselves),
         "keep" keeps the first, "error" raises.
+    crowd_model : {"crowdlab", "annotator_confusion", "majority_vote"}, instance or None, default=None
+        Sets the estimator's ``crowd_model`` (its consensus and its scores; see
+        :class:`MultiAnnotatorClassifier`); None keeps the estimator's own setting.
     active_learning_method : {"activelab", "activelab_em"}, default=None
-        Sets the estimator's ``active_learning_method`` (its consensus and its
-        scores); None keeps the estimator's own setting.
+        Deprecated: ``"activelab"`` is ``crowd_model="crowdlab"``,
+        ``"activelab_em"`` is ``crowd_model="annotator_confusion"`` (with a
+        FutureWarning).
 
     Attributes
     ----------
@@ -275,7 +295,7 @@ class MultiAnnotatorActiveLearner:
     """
 
     def __init__(self, estimator, query_strategy=None, X=None, y=None, *, duplicate_policy="replace",
-                 active_learning_method=None):
+                 crowd_model=None, active_learning_method=None):
         if not isinstance(duplicate_policy, str) or duplicate_policy not in _POLICIES:
             raise ValueError(f"duplicate_policy must be one of {list(_POLICIES)}, got {duplicate_policy!r}.")
         if X is None:
@@ -289,15 +309,8 @@ class MultiAnnotatorActiveLearner:
             )
         n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
         template = clone(estimator)
-        if active_learning_method is not None:
-            # the estimator's consensus and scores follow it (a Pipeline: its last step)
-            last = template.steps[-1][1] if hasattr(template, "steps") else template
-            if "active_learning_method" not in last.get_params(deep=False):
-                raise ValueError(
-                    f"active_learning_method needs a MultiAnnotatorClassifier; {type(last).__name__} has no "
-                    "such parameter."
-                )
-            last.set_params(active_learning_method=active_learning_method)
+        if crowd_model is not None or active_learning_method is not None:
+            _set_crowd_model(template, crowd_model, active_learning_method)
         empty = np.empty(0, dtype=np.int64)
         rows, cols, labels = empty, empty, np.empty(0, dtype=np.int64)
         ids = np.empty(0, dtype=object)
@@ -308,6 +321,7 @@ class MultiAnnotatorActiveLearner:
         if rows.size:
             fitted = self._fit_clone(template, X, n_samples, rows, cols, labels, ids)
         # nothing is recorded before everything above succeeded
+        self.crowd_model = crowd_model
         self.active_learning_method = active_learning_method
         self._template = template
         self.estimator = fitted
@@ -430,7 +444,7 @@ class MultiAnnotatorActiveLearner:
 
     def _quality_by_id(self):
         """Annotator quality per entry of ``annotator_ids_`` (NaN if unseen by the model): the
-        crowd model's accuracy with "activelab_em", else CROWDLAB's annotator quality."""
+        crowd model's accuracy where it estimates one, else CROWDLAB's annotator quality."""
         model = self._model()
         accuracy = getattr(model, "annotator_accuracy_", None)
         quality = np.asarray(model.annotator_quality_ if accuracy is None else accuracy, dtype=np.float64)
@@ -590,7 +604,7 @@ class MultiAnnotatorActiveLearner:
 
         Each row goes to the annotator with the highest quality who has not
         labeled it yet (CROWDLAB's annotator quality; with
-        ``active_learning_method="activelab_em"`` the annotator accuracy of the
+        ``crowd_model="annotator_confusion"`` the annotator accuracy of the
         fitted crowd model, ``annotator_accuracy_``, which every label informs,
         even when each example has one), with at most ``max_per_annotator`` rows per
         annotator in this batch (rows earlier in ``indices`` choose first).

@@ -41,10 +41,10 @@ from sklearn.utils.validation import check_is_fitted
 from . import _dask
 from ._digest import data_digest
 from ._compat import StrOptions, validate_parameters
-from ._phases import METHODS, check_method
 from ._proba import fold_mean_proba
 from ._utils import MULTIANNOTATOR_FITTED_ATTRIBUTES
 from .activelab import get_active_learning_scores, get_active_learning_scores_ensemble
+from .crowd_models import CROWD_MODELS, AnnotatorConfusion, CrowdLab, MajorityVote, check_crowd_model
 from .query import entropy_scores, margin_scores, select_batch, uncertainty_scores
 
 __all__ = [
@@ -457,11 +457,15 @@ class ActiveLabQuery(_Query):
         Never pick a row that every known annotator has already labeled.
     random_state : int, RandomState instance or None, default=None
         Breaks ties between equal scores.
+    crowd_model : {"crowdlab", "annotator_confusion", "majority_vote"}, instance or None, default=None
+        Score with this crowd model instead of the estimator's own
+        ``crowd_model`` (see :func:`skactivelab.get_active_learning_scores`);
+        None follows the estimator (and is ``"crowdlab"`` for
+        :meth:`score_rows`).
     active_learning_method : {"activelab", "activelab_em"}, default=None
-        Score with this method instead of the estimator's own
-        ``active_learning_method`` (see
-        :func:`skactivelab.get_active_learning_scores`); None follows the
-        estimator.
+        Deprecated: ``"activelab"`` is ``crowd_model="crowdlab"``,
+        ``"activelab_em"`` is ``crowd_model="annotator_confusion"`` (with a
+        FutureWarning).
 
     Examples
     --------
@@ -480,17 +484,26 @@ class ActiveLabQuery(_Query):
 
     _parameter_constraints: dict = {
         **_Query._parameter_constraints,
-        "active_learning_method": [StrOptions(set(METHODS)), None],
+        "crowd_model": [StrOptions(set(CROWD_MODELS)), CrowdLab, AnnotatorConfusion, MajorityVote, None],
+        "active_learning_method": [StrOptions({"activelab", "activelab_em"}), None],
     }
 
-    def __init__(self, *, pool="auto", exclude_fully_annotated=False, random_state=None,
+    def __init__(self, *, pool="auto", exclude_fully_annotated=False, random_state=None, crowd_model=None,
                  active_learning_method=None):
         super().__init__(pool=pool, exclude_fully_annotated=exclude_fully_annotated, random_state=random_state)
+        self.crowd_model = crowd_model
         self.active_learning_method = active_learning_method
 
+    def _own_model(self):
+        """The crowd model asked for, or None to follow the estimator."""
+        if self.crowd_model is None and self.active_learning_method is None:
+            return None
+        return check_crowd_model(self.crowd_model, self.active_learning_method)
+
     def _score(self, est, X_pool, fit_pool):
-        method = self.active_learning_method
-        if method is None or method == getattr(est, "active_learning_method", "activelab"):
+        model = self._own_model()
+        theirs = getattr(est, "crowd_model_", None)
+        if model is None or (type(model) is type(theirs) and model.get_params() == theirs.get_params()):
             # the estimator's own scores: computed at fit for its rows, lazy for a Dask pool
             return est.active_learning_scores_ if fit_pool else est.active_learning_scores(X_pool)[1]
         return super()._score(est, X_pool, fit_pool)
@@ -501,7 +514,7 @@ class ActiveLabQuery(_Query):
         return fold_mean_proba(est.cv_estimators_, X_pool, est.classes_, n_jobs=getattr(est, "n_jobs", None))
 
     def score_rows(self, rows, rng):
-        method = check_method(self.active_learning_method or "activelab")
+        model = self._own_model()
         rows, rng = _checked(rows, rng, predictions=True)
         P, U = rows.P_lab, rows.P_unl
         if rows.annotations is None and P.shape[1]:
@@ -511,11 +524,10 @@ class ActiveLabQuery(_Query):
         seed = rows.random_state if rows.random_state is not None else _draw_seed(rng)
         if P.shape[0] > 1:
             s_lab, s_unl = get_active_learning_scores_ensemble(
-                rows.annotations, P, U, random_state=seed, active_learning_method=method)
+                rows.annotations, P, U, random_state=seed, crowd_model=model)
         else:
             s_lab, s_unl = get_active_learning_scores(
-                rows.annotations, P[0], None if U is None else U[0], random_state=seed,
-                active_learning_method=method)
+                rows.annotations, P[0], None if U is None else U[0], random_state=seed, crowd_model=model)
         return _by_row(rows.labeled, s_lab, s_unl)
 
 

@@ -228,8 +228,40 @@ def test_given_weight_and_shrinkage_are_used():
     C = m.confusion_
     off = C[:, ~np.eye(K, dtype=bool)].reshape(len(C), -1)
     np.testing.assert_allclose(off, off[:, :1].repeat(off.shape[1], axis=1), atol=1e-6)
-    np.testing.assert_allclose(np.diagonal(C, axis1=1, axis2=2), m.annotator_accuracy_[:, None].repeat(K, 1),
-                               atol=1e-6)
+    diag = np.diagonal(C, axis1=1, axis2=2)
+    np.testing.assert_allclose(diag, diag[:, :1].repeat(K, axis=1), atol=1e-6)
+    np.testing.assert_allclose(diag[:, 0] + (K - 1) * off[:, 0], 1.0)
+
+
+def test_annotator_accuracy_is_the_expected_share_of_right_labels():
+    """``annotator_accuracy_``: each annotator's labels' posterior probability of being right,
+    summed, with 2 pseudo-labels at the crowd's share: by hand from ``posterior_``."""
+    K = 3
+    L, truth = _crowd(300, K, 0.7, 3, seed=21, n_annotators=10)
+    m = AnnotatorConfusion(random_state=0).fit(L, _classifier(truth, K, 1.0, seed=22))
+    rows, cols = np.nonzero(~np.isnan(L))
+    right = m.posterior_[rows, L[rows, cols].astype(int)]
+    n = np.bincount(cols, minlength=10)
+    c = np.bincount(cols, weights=right, minlength=10)
+    want = (c + 2 * c.sum() / n.sum()) / (n + 2)
+    np.testing.assert_allclose(m.annotator_accuracy_, want, rtol=1e-12)
+
+
+def test_annotator_accuracy_is_not_pulled_to_the_crowd():
+    """Annotators far from the crowd (0.55 and 0.97 among 0.7-0.8) are reported near their
+    true share of right labels when each has ~150 labels."""
+    K = 3
+    rng = np.random.default_rng(4)
+    acc = np.array([0.55, 0.7, 0.72, 0.75, 0.78, 0.8, 0.97])
+    n = 400
+    truth = rng.integers(0, K, n)
+    L = np.full((n, acc.size), np.nan)
+    for i in range(n):
+        for j in rng.choice(acc.size, size=3, replace=False):
+            L[i, j] = truth[i] if rng.random() < acc[j] else (truth[i] + rng.integers(1, K)) % K
+    true_share = np.array([np.mean(L[~np.isnan(L[:, j]), j] == truth[~np.isnan(L[:, j])]) for j in range(acc.size)])
+    m = AnnotatorConfusion(random_state=0).fit(L, _classifier(truth, K, 1.0, seed=5))
+    assert np.abs(m.annotator_accuracy_ - true_share).max() <= 0.05
 
 
 def test_random_state_reproducible_and_inputs_untouched():
@@ -304,3 +336,18 @@ def test_models_are_scikit_learn_clonable():
     c = clone(m)
     assert c.get_params() == m.get_params()
     assert not hasattr(c, "posterior_")
+
+
+@pytest.mark.parametrize("K", [2, 10])
+def test_one_label_each_and_nothing_to_check_it_against_keeps_the_labels(K):
+    """One label per example with no classifier, or with a classifier that knows nothing:
+    the labels cannot be checked, so each example keeps its label (not the most frequent
+    class, not the classifier's guess)."""
+    L, truth = _crowd(800, K, 0.6, 1, seed=1)
+    labels = np.nanmax(np.where(np.isnan(L), -1, L), axis=1)
+    alone = AnnotatorConfusion(random_state=0).fit(L)
+    np.testing.assert_array_equal(alone.consensus_label_, labels)
+    noise = np.random.default_rng(0).dirichlet(np.ones(K), truth.size)
+    with_noise = AnnotatorConfusion(random_state=0).fit(L, noise)
+    assert with_noise.classifier_weight_ == 0.0
+    np.testing.assert_array_equal(with_noise.consensus_label_, labels)

@@ -376,11 +376,11 @@ def test_query_strategies_on_dask_pools(client, fitted):
     np.testing.assert_array_equal(idx, ref_idx)
     np.testing.assert_array_equal(s, ref_s)
     # pools whose length is unknown (a filtered Dask array, a Dask DataFrame): every
-    # prediction-based rule, and ActiveLab with another method than the estimator's
+    # prediction-based rule, and ActiveLab with another crowd model than the estimator's
     filtered = dpool[dpool[:, 0] > -100]
     assert np.isnan(filtered.shape[0])
     for Q in (sk.UncertaintyQuery, sk.MarginQuery, sk.EntropyQuery,
-              lambda **kw: sk.ActiveLabQuery(active_learning_method="activelab_em", **kw)):
+              lambda **kw: sk.ActiveLabQuery(crowd_model="annotator_confusion", **kw)):
         ref_idx, ref_s = Q(random_state=0)(clf, pool, n_instances=5)
         for lazy in (filtered, frame):
             idx, s = Q(pool="unlabeled", random_state=0)(clf, lazy, n_instances=5)
@@ -625,14 +625,14 @@ def test_estimator_on_a_dask_frame_with_empty_partitions(client, fitted, model):
     np.testing.assert_array_equal(s, ref_s)
 
 
-@pytest.mark.parametrize("method", ["activelab", "activelab_em"])
+@pytest.mark.parametrize("method", ["crowdlab", "annotator_confusion", "majority_vote"])
 def test_functions_on_an_empty_dask_pool_give_what_numpy_gives(client, method):
     pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe")
     K = 3
     P, L = _probs(40, K, 23), _annotations(40, K, 24)
     P2 = np.stack([P, _probs(40, K, 25)])
-    kw = dict(random_state=0, active_learning_method=method)
+    kw = dict(random_state=0, crowd_model=method)
     ref_lab, ref_unl = sk.get_active_learning_scores(L, P, np.empty((0, K)), **kw)
     for pool in (da.zeros((0, K), chunks=4), dd.from_pandas(pd.DataFrame(np.empty((0, K))), npartitions=1)):
         s_lab, s_unl = sk.get_active_learning_scores(L, P, pool, **kw)

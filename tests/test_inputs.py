@@ -246,13 +246,13 @@ def test_bad_combinations():
         sk.temp_scale_pred_probs(GOOD_P, 0)
 
 
-@pytest.mark.parametrize("method", ["activelab", "activelab_em"])
+@pytest.mark.parametrize("method", ["crowdlab", "annotator_confusion", "majority_vote"])
 def test_an_ensemble_of_no_model_is_refused(method):
     empty = np.empty((0, 3, 2))
     with pytest.raises(ValueError, match=r"pred_probs has 0 models \(shape \(0, 3, 2\)\); give the probabilities of"):
-        sk.get_active_learning_scores_ensemble(GOOD_L, empty, active_learning_method=method)
+        sk.get_active_learning_scores_ensemble(GOOD_L, empty, crowd_model=method)
     with pytest.raises(ValueError, match=r"pred_probs_unlabeled has 0 models"):
-        sk.get_active_learning_scores_ensemble(None, None, empty, active_learning_method=method)
+        sk.get_active_learning_scores_ensemble(None, None, empty, crowd_model=method)
     with pytest.raises(ValueError, match=r"pred_probs has 0 models"):
         sk.get_label_quality_multiannotator_ensemble(GOOD_L, empty)
 

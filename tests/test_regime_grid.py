@@ -113,3 +113,35 @@ def test_crowdkit_methods_return_codes_in_example_order():
     # Wawa needs the check_is_fitted substitute of regime_lib under scikit-learn >= 1.6
     for name in ("DawidSkene", "OneCoinDawidSkene", "GLAD", "Wawa", "MMSR"):
         np.testing.assert_array_equal(R.METHODS[name](L, None, 0), [2, 0, 1, 2, 0], err_msg=name)
+
+
+def test_em_reference_fixed_point_matches_hand_computation():
+    """The one-coin EM reference (benchmarks/em_reference.py, the grid's "EM" column): at
+    convergence post = prior_T * prod of one-coin likelihoods (normalised), and each accuracy
+    = (sum of post at the annotator's labels + 1) / (n_labels + 2)."""
+    from skactivelab._annotations import check_annotations
+
+    E = _load("em_reference")
+    rng = np.random.default_rng(0)
+    N, K, acc = 400, 3, (0.9, 0.8, 0.7, 1 / 3)
+    y = rng.integers(0, K, N)
+    L = np.where(rng.random((N, 4)) < np.asarray(acc), y[:, None], (y[:, None] + rng.integers(1, K, (N, 4))) % K)
+    L = np.where(rng.random((N, 4)) < 0.6, L, -1)
+    L[np.arange(N), rng.integers(0, 3, N)] = np.where(rng.random(N) < 0.8, y, (y + 1) % K)
+    P = np.full((N, K), 0.1)
+    P[np.arange(N), np.where(rng.random(N) < 0.7, y, (y + 1) % K)] = 0.8
+    fit = E.em_fit(check_annotations(L, n_classes=K), P[None])
+    a, T, post = np.clip(fit["accuracy"], 1 / K, 1 - 1e-6), fit["temperature"], fit["post"]
+    prior = P ** (1 / T)
+    hand = prior / prior.sum(axis=1, keepdims=True)
+    for i in range(N):  # the hand computation loops on purpose
+        for j in range(4):
+            if L[i, j] >= 0:
+                lik = np.full(K, (1 - a[j]) / (K - 1))
+                lik[L[i, j]] = a[j]
+                hand[i] *= lik
+    hand /= hand.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(post, hand, atol=1e-3)
+    m = L >= 0
+    a_hand = [(sum(post[i, L[i, j]] for i in np.flatnonzero(m[:, j])) + 1) / (m[:, j].sum() + 2) for j in range(4)]
+    np.testing.assert_allclose(fit["accuracy"], a_hand, atol=2e-3)

@@ -515,17 +515,18 @@ def test_cli_music_genre_without_data_is_a_clear_error(monkeypatch, tmp_path, ca
 def test_cli_benchmark_music_genre_replay(tmp_path, capsys, shared_file):
     cli.main(["benchmark", "--dataset", "music_genre", "--data", str(shared_file("music_genre")), "--rounds", "1",
               "--batch", "10",
-              "--seeds", "1", "--methods", "random,activelab_em", "--model", "knn", "--n-jobs", "1",
-              "--out", str(tmp_path)])
+              "--seeds", "1", "--methods", "random,activelab:annotator_confusion", "--model", "knn", "--n-jobs",
+              "1", "--out", str(tmp_path)])
     out = capsys.readouterr().out
-    assert "activelab_em" in out and "replay" in out
+    assert "activelab:annotator_confusion" in out and "replay" in out
     rows = (tmp_path / "music_genre_replay_knn.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 2
     assert rows[1].split(",")[8] == "350"  # n_annotations at round 0: the initial labels
 
 
 def test_em_suggest_ranks_annotators_by_the_crowd_model(monkeypatch):
-    """activelab_em_suggest ranks annotators by the EM crowd model's accuracy: already in round 0,
+    """activelab_suggest_nocap with the annotator-confusion crowd model ranks annotators by the crowd
+    model's accuracy: already in round 0,
     where every example has one label and CROWDLAB cannot rate anyone, the spammer ranks last;
     and it sets no cap."""
     from sklearn.linear_model import LogisticRegression
@@ -547,7 +548,8 @@ def test_em_suggest_ranks_annotators_by_the_crowd_model(monkeypatch):
         return orig(quality, eligible, max_per_annotator=max_per_annotator)
 
     monkeypatch.setattr(S, "assign_annotators", spy)
-    run_method(task, "activelab_em_suggest", model=LogisticRegression(max_iter=300), n_rounds=1,
+    run_method(task, "activelab_suggest_nocap", model=LogisticRegression(max_iter=300), n_rounds=1,
+               crowd_model="annotator_confusion",
                batch_size=20, n_folds=3, annotator_selection="distinct", random_state=0)
     (quality, cap), = seen
     assert cap is None
@@ -556,22 +558,23 @@ def test_em_suggest_ranks_annotators_by_the_crowd_model(monkeypatch):
 
 
 def test_em_methods_honour_majority_vote_consensus():
-    """consensus="majority_vote" means majority vote for every method, the EM ones included."""
+    """consensus="majority_vote" means majority vote for every method, those with another crowd
+    model included."""
     from sklearn.datasets import make_classification
 
     X, y = make_classification(90, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=1)
     task = make_task(X, y, n_annotators=4, random_state=0)
     kw = dict(model="logreg", n_rounds=3, batch_size=8, n_folds=2, random_state=0,
               annotator_selection="distinct")
-    for method in ("activelab_em", "activelab_em_suggest"):
+    for method in ("activelab:annotator_confusion", "activelab_suggest_nocap:annotator_confusion"):
         for consensus in ("crowdlab", "majority_vote"):
             from skactivelab.simulation import protocol as S
 
             seen = []
             orig = S._consensus
 
-            def spy(ex, ann, lab, P, seed, use_crowdlab, m="activelab"):
-                out = orig(ex, ann, lab, P, seed, use_crowdlab, m)
+            def spy(ex, ann, lab, P, seed, use_crowdlab, crowd=None):
+                out = orig(ex, ann, lab, P, seed, use_crowdlab, crowd)
                 if P is not None:  # rounds after 0: what each consensus rule gives
                     mv = np.asarray(S.get_majority_vote_label((ex, ann, lab), pred_probs=P.mean(axis=0),
                                                               random_state=seed), dtype=np.int64)
@@ -610,7 +613,8 @@ def test_cli_benchmark_replays_any_real_crowd(tmp_path, capsys):
     crowd = tiny_crowd(seed=3)
     _write_crowd(tmp_path / "c", crowd)
     argv = ["benchmark", "--dataset", "crowd", "--rounds", "2", "--batch", "10", "--seeds", "1",
-            "--methods", "random,activelab_em_suggest", "--model", "logreg", "--n-jobs", "1"]
+            "--methods", "random,activelab_suggest_nocap", "--crowd-model", "annotator_confusion",
+            "--model", "logreg", "--n-jobs", "1"]
     assert cli.main(argv + ["--data", str(tmp_path / "c"), "--out", str(tmp_path / "o1")]) == 0
     rows = [r.split(",") for r in (tmp_path / "o1" / "crowd_replay_logreg.csv").read_text().splitlines()]
     head = rows[0]
@@ -704,7 +708,8 @@ def test_replay_with_one_class_in_a_fold_and_tiny_initial_sets():
     crowd = tiny_crowd(seed=4)
     task = make_replay_task(crowd["annotations"], crowd["target"], crowd["data"], crowd["data_test"],
                             crowd["target_test"], n_initial=2, random_state=0)
-    rec = run_method(task, "activelab_em", model="logreg", n_rounds=2, batch_size=5, n_folds=5, random_state=0)
+    rec = run_method(task, "activelab:annotator_confusion", model="logreg", n_rounds=2, batch_size=5, n_folds=5,
+                     random_state=0)
     assert rec["n_annotations"].tolist() == [2, 7, 12]
     with pytest.raises(ValueError, match=r"n_initial must be in 2\.\."):
         make_replay_task(crowd["annotations"], crowd["target"], crowd["data"], crowd["data_test"],

@@ -331,10 +331,10 @@ def test_model_rule_on_pool_rows(Strategy, fn):
 
 def test_activelab_rule_on_pool_rows_matches_the_scoring_function():
     rows, P, U, labeled, _ = _hand_rows()
-    for method in ("activelab", "activelab_em"):
-        got = ActiveLabQuery(active_learning_method=method).score_rows(rows, np.random.default_rng(0))
+    for crowd_model in ("crowdlab", "annotator_confusion", "majority_vote"):
+        got = ActiveLabQuery(crowd_model=crowd_model).score_rows(rows, np.random.default_rng(0))
         s_lab, s_unl = sk.get_active_learning_scores(rows.annotations, P[0], U[0], random_state=3,
-                                                     active_learning_method=method)
+                                                     crowd_model=crowd_model)
         np.testing.assert_array_equal(got[labeled], s_lab)
         np.testing.assert_array_equal(got[~labeled], s_unl)
     # no seed in the rows: one is drawn from the generator, so equal generators give equal scores
@@ -355,7 +355,8 @@ def test_random_rules_on_pool_rows():
 
 @pytest.mark.parametrize("method, Strategy", [("random", RandomQuery), ("good_random", GoodRandomQuery),
                                               ("entropy", EntropyQuery), ("uncertainty", UncertaintyQuery),
-                                              ("activelab", ActiveLabQuery), ("activelab_em", ActiveLabQuery),
+                                              ("activelab", ActiveLabQuery),
+                                              ("activelab:annotator_confusion", ActiveLabQuery),
                                               ("activelab_suggest", ActiveLabQuery)])
 def test_simulation_scores_each_method_with_its_strategy(method, Strategy, monkeypatch):
     """run_method holds no scoring rule of its own: it calls the strategy's, once per batch."""
@@ -369,13 +370,15 @@ def test_simulation_scores_each_method_with_its_strategy(method, Strategy, monke
     original = Strategy.score_rows
 
     def spy(self, rows, rng):
-        calls.append((type(self).__name__, getattr(self, "active_learning_method", None), rows.labeled.size))
+        model = getattr(self, "crowd_model", None)
+        calls.append((type(self).__name__, None if model is None else type(model).__name__, rows.labeled.size))
         return original(self, rows, rng)
 
     monkeypatch.setattr(Strategy, "score_rows", spy)
     run_method(task, method, model="logreg", n_rounds=2, batch_size=4, n_folds=2, random_state=0)
-    want_method = {"activelab_em": "activelab_em"}.get(method, "activelab" if Strategy is ActiveLabQuery else None)
-    assert calls == [(Strategy.__name__, want_method, task.y_train.size)] * 2
+    want_model = {"activelab:annotator_confusion": "AnnotatorConfusion"}.get(
+        method, "CrowdLab" if Strategy is ActiveLabQuery else None)
+    assert calls == [(Strategy.__name__, want_model, task.y_train.size)] * 2
 
 
 def test_strategy_on_estimator_equals_rule_on_its_arrays(fitted):
@@ -387,9 +390,9 @@ def test_strategy_on_estimator_equals_rule_on_its_arrays(fitted):
                                   random_state=0)
     s, _ = UncertaintyQuery(pool="fit").scores(clf, X)
     np.testing.assert_array_equal(s, UncertaintyQuery().score_rows(rows, np.random.default_rng(0)))
-    # ActiveLab with another method than the estimator's: the rule on the same arrays
-    s_em, _ = ActiveLabQuery(pool="fit", active_learning_method="activelab_em").scores(clf, X)
-    want = ActiveLabQuery(active_learning_method="activelab_em").score_rows(rows, np.random.default_rng(0))
+    # ActiveLab with another crowd model than the estimator's: the rule on the same arrays
+    s_em, _ = ActiveLabQuery(pool="fit", crowd_model="annotator_confusion").scores(clf, X)
+    want = ActiveLabQuery(crowd_model="annotator_confusion").score_rows(rows, np.random.default_rng(0))
     np.testing.assert_allclose(s_em, want, rtol=0, atol=1e-12)
 
 
@@ -445,7 +448,7 @@ def test_empty_pools_score_nothing(fitted):
         assert s.shape == (0,) and cand.shape == (0,)
         with pytest.raises(ValueError, match="more than the 0 candidate"):
             Q(pool="unlabeled")(clf, X[:0], n_instances=1)
-    s, _ = ActiveLabQuery(pool="unlabeled", active_learning_method="activelab_em").scores(clf, X[:0])
+    s, _ = ActiveLabQuery(pool="unlabeled", crowd_model="annotator_confusion").scores(clf, X[:0])
     assert s.shape == (0,)
 
 
@@ -465,7 +468,7 @@ def test_strategies_are_scikit_learn_estimators(Strategy):
 
     q = Strategy(pool="unlabeled", exclude_fully_annotated=True, random_state=4)
     assert isinstance(q, BaseEstimator)
-    extra = {"active_learning_method": None} if Strategy is ActiveLabQuery else {}
+    extra = {"crowd_model": None, "active_learning_method": None} if Strategy is ActiveLabQuery else {}
     assert q.get_params() == {"pool": "unlabeled", "exclude_fully_annotated": True, "random_state": 4, **extra}
     assert repr(q) == f"{Strategy.__name__}(exclude_fully_annotated=True, pool='unlabeled', random_state=4)"
     assert clone(q).get_params() == q.get_params()

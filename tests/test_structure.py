@@ -81,7 +81,7 @@ SHARING_MODULES = ("skactivelab._utils", "skactivelab._compat")
 LAYERS = (
     ("_compat", "_config", "_utils", "_validation", "_digest", "_label_scores", "datasets"),
     ("_annotations", "_kernels", "_proba", "_models"),
-    ("_em", "_confusion", "calibration", "majority_vote", "crowdlab", "_frames"),
+    ("_confusion", "calibration", "majority_vote", "crowdlab", "_frames"),
     ("_phases",),
     ("_dask",),
     ("activelab", "query", "multiannotator", "model_selection", "crowd_models"),

@@ -255,23 +255,22 @@ class AnnotatorTable:
         return lines
 
 
-def crowd_estimates(sparse, P):
+def crowd_estimates(sparse, P, seed=0):
     """``(accuracy, n_labels, posterior)``: per annotator, the probability that their
     label is the true class (NaN for an annotator without labels) and their number of
     labels; per labeled example, the probability of each class (N, K).
 
-    The one-coin crowd model with the classifier as prior (the ``activelab_em`` fit, see
-    the algorithms page): annotator j gives the true class with probability ``a_j`` and
-    each other class with probability ``(1 - a_j) / (K - 1)``; ``a_j`` is fitted by EM
-    with the posterior of every example, on all of j's labels (Laplace's rule of
-    succession). ``sparse``: :class:`~skactivelab._annotations.Annotations` over the
-    labeled examples; ``P``: their probabilities (N, K).
+    From the annotator-confusion crowd model with the classifier as a fitted prior
+    (:class:`~skactivelab.crowd_models.AnnotatorConfusion`, seeded by ``seed``): its
+    ``annotator_accuracy_`` and ``posterior_``, whatever ``--crowd-model`` forms the
+    consensus. ``sparse``: :class:`~skactivelab._annotations.Annotations` over the
+    labeled examples (class codes 0..K-1); ``P``: their probabilities (N, K).
     """
-    from .._em import em_fit
+    from ..crowd_models import AnnotatorConfusion
 
     n = np.bincount(sparse.annotator, minlength=sparse.n_annotators)
-    fit = em_fit(sparse, np.asarray(P, dtype=np.float64)[None])
-    return fit["accuracy"], n, fit["post"]
+    model = AnnotatorConfusion(random_state=seed).fit(sparse, np.asarray(P, dtype=np.float64))
+    return model.annotator_accuracy_, n, model.posterior_
 
 
 def wilson_interval(p, n, z=_Z95):

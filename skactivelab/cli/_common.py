@@ -24,6 +24,19 @@ from ._write import PartialWriteError
 #: The model of text features (TF-IDF and logistic regression), by name.
 TEXT_MODEL = "tfidf-logistic"
 
+#: The values of ``--crowd-model`` (the names :func:`skactivelab.crowd_models.check_crowd_model`
+#: accepts; listed here so that building the parser imports no NumPy).
+CROWD_MODEL_CHOICES = ("crowdlab", "annotator_confusion", "majority_vote")
+
+
+def add_crowd_model_option(parser, what="the consensus and the scores"):
+    """``--crowd-model``: the crowd model of ``what`` (default: crowdlab)."""
+    parser.add_argument(
+        "--crowd-model", choices=CROWD_MODEL_CHOICES, default="crowdlab",
+        help=f"the crowd model of {what}: crowdlab (CROWDLAB, the default), annotator_confusion "
+        "(a confusion matrix per annotator with the classifier as a fitted prior; recommended "
+        "for a real crowd) or majority_vote (the labels alone)")
+
 
 class Parser(argparse.ArgumentParser):
     """Usage errors as one line (``skactivelab demo: error: ...``), exit status 2."""

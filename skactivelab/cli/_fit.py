@@ -181,7 +181,7 @@ def _fitted(args, X, y, ann, progress):
                              f"labels only {n_labeled} example(s), fewer than --cv {args.cv} folds",
                              "Label more examples or lower --cv.")
     clf = MultiAnnotatorClassifier(_model(args), cv=args.cv, random_state=args.seed,
-                                   n_jobs=args.n_jobs)
+                                   n_jobs=args.n_jobs, crowd_model=getattr(args, "crowd_model", "crowdlab"))
     n_pool = X.shape[0] - n_labeled
     progress(f"fitting {args.model} on {n_labeled} labeled rows ({args.cv} cross-validation "
              "folds per round, then the final model)"
@@ -202,7 +202,7 @@ def _fit_results(args, clf, ids, ann, y):
                          n_examples=lab_idx.size, n_annotators=y.n_annotators,
                          n_classes=y.n_classes, classes=np.arange(y.n_classes),
                          annotator_ids=y.annotator_ids)
-    accuracy, n_labels, post = crowd_estimates(sparse, np.asarray(clf.oof_pred_probs_)[lab_idx])
+    accuracy, n_labels, post = crowd_estimates(sparse, np.asarray(clf.oof_pred_probs_)[lab_idx], args.seed)
     codes = _class_codes(cons_all[lab_idx], np.asarray(clf.classes_, dtype=object))
     consensus_all = cons_all.copy()
     consensus_all[np.equal(cons_all, None)] = ""  # unlabeled rows
@@ -240,6 +240,7 @@ def _summary(args, clf, ids, ann, tables, batch):
         f"skactivelab fit: {n} examples ({lab_idx.size} labeled, {n - lab_idx.size} unlabeled), "
         f"{ann.n_annotators} annotators, {ann.n_labels} labels, {len(names)} classes",
         f"model: {args.model}, {clf.n_splits_}-fold cross-validation, seed {args.seed}; "
+        f"crowd model {getattr(args, 'crowd_model', 'crowdlab')}; "
         f"CROWDLAB model weight {float(np.mean(clf.model_weight_)):.3f}",
         consensus_line(consensus.confidence) + "; " + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
     ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import positive_int, seed
+from ._common import add_crowd_model_option, positive_int, seed
 
 __all__ = ["add_labelstudio_commands"]
 
@@ -74,7 +74,8 @@ def add_labelstudio_commands(subparsers):
     r.add_argument("--batch", required=True, type=positive_int, metavar="B",
                    help="how many examples to hand out this round")
     r.add_argument("--suggest-annotators", action="store_true",
-                   help="suggest for each pick the best annotator (CROWDLAB quality) who has "
+                   help="suggest for each pick the best annotator (CROWDLAB quality, or the "
+                   "accuracy under --crowd-model) who has "
                    "not labeled it (in the task's meta and next_batch.csv), each at most "
                    "ceil(1.5 x B / annotators) picks unless --max-per-annotator")
     r.add_argument("--max-per-annotator", type=positive_int, metavar="N",
@@ -90,6 +91,7 @@ def add_labelstudio_commands(subparsers):
     r.add_argument("--report", metavar="FILE.html",
                    help="also write a one-page HTML report of the round (annotators, "
                    "consensus confidence, the batch)")
+    add_crowd_model_option(r, "the scores and the consensus")
     r.add_argument("--seed", type=seed, default=0,
                    help="seed for majority-vote tie-breaks (default: 0)")
     r.add_argument("--quiet", action="store_true", help="no progress messages on stderr")

@@ -211,13 +211,35 @@ def _labeled_parts(inputs):
     return inputs.labeled_parts
 
 
-def _stream_pool(args, files, inputs, sparse, P_lab, client, progress):
-    """Scores of the labeled examples and the in-memory pool, and the batch lowest of the
-    streamed Parquet pool (its columns checked before any scoring)."""
+def _fit_labeled(args, sparse, P_lab):
+    """Phase 1 of ``--crowd-model`` on the labeled examples (None: no labeled example) and
+    the random generator of the scoring (seeded by ``--seed``)."""
     from sklearn.utils import check_random_state
 
-    from .._phases import score_rows
     from ..activelab import fit_labeled_inputs
+    from ..crowd_models import check_crowd_model
+
+    rng = check_random_state(args.seed)
+    model = check_crowd_model(getattr(args, "crowd_model", None))
+    return fit_labeled_inputs(sparse, P_lab, crowd_model=model, rng=rng)[0], rng
+
+
+def _score_in_memory(args, sparse, P_lab, U):
+    """``(fitted, scores of the labeled examples, of the pool U or None)``, as
+    :func:`~skactivelab.get_active_learning_scores` gives them."""
+    from .._phases import score_rows
+
+    if P_lab is None and U is None:
+        raise ValueError("Nothing to score: no labeled example and no unlabeled one.")
+    fitted, rng = _fit_labeled(args, sparse, P_lab)
+    s_unl = np.empty(0) if U is None else score_rows(fitted, U, rng=rng, name="pred_probs_unlabeled")
+    return fitted, fitted.scores_labeled, s_unl
+
+
+def _stream_pool(args, files, inputs, sparse, P_lab, client, progress):
+    """The labeled phase, the scores of the labeled examples and the in-memory pool, and the
+    batch lowest of the streamed Parquet pool (its columns checked before any scoring)."""
+    from .._phases import score_rows
 
     classes = inputs.classes
     spec, pieces, n_rows = plan_pool(
@@ -226,7 +248,7 @@ def _stream_pool(args, files, inputs, sparse, P_lab, client, progress):
         class_names=set(classes), id_column=args.example_column, usual=inputs.usual,
         stats=None, known_ids=inputs.known_ids().to_list(), batch=args.batch,
         chunk_rows=args.chunk_rows, piece_rows=None if client is None else args.chunk_rows)
-    fitted = fit_labeled_inputs(sparse, P_lab, rng=check_random_state(args.seed))[0]
+    fitted = _fit_labeled(args, sparse, P_lab)[0]
     s_lab, spec.stats = fitted.scores_labeled, fitted
     U = inputs.U  # checked by the reader, ours, and not read again: scored in place
     s_mem = score_rows(fitted, U[None]) if U.shape[0] else np.empty(0)
@@ -235,13 +257,13 @@ def _stream_pool(args, files, inputs, sparse, P_lab, client, progress):
              f"Parquet piece(s) {where_run}", force=n_rows >= 10**6)
     pool = score_pool(spec, pieces, where=inputs.where, client=client, address=args.scheduler,
                       progress=progress)
-    return s_lab, s_mem, pool
+    return fitted, s_lab, s_mem, pool
 
 
 def _scores(args, inputs, pool_files, client, progress):
-    """``(scores of the labeled examples, of the pool, pool IDs, pool size, consensus)``."""
-    from ..activelab import get_active_learning_scores
-
+    """``(scores of the labeled examples, of the pool, pool IDs, pool size, consensus)``; the
+    consensus is CROWDLAB's result with, when ``--crowd-model`` decides the consensus, every
+    column that depends on it from that model."""
     lab_idx = np.flatnonzero(inputs.labeled)
     sparse, P_lab = _labeled_parts(inputs)
     pool_ids, n_pool = inputs.pool_ids, len(inputs.pool_ids)
@@ -252,13 +274,13 @@ def _scores(args, inputs, pool_files, client, progress):
         # and are scored in place, as a streamed pool's are)
         U = inputs.U if n_pool else None
         with arrays_handed_over(P_lab, U):
-            s_lab, s_unl = get_active_learning_scores(
-                sparse if lab_idx.size else None, P_lab, U, random_state=args.seed)
+            fitted, s_lab, s_unl = _score_in_memory(args, sparse if lab_idx.size else None,
+                                                    P_lab, U)
         del U
     else:
-        s_lab, s_unl, pool = _stream_pool(args, pool_files, inputs,
-                                          sparse if lab_idx.size else None, P_lab, client,
-                                          progress)
+        fitted, s_lab, s_unl, pool = _stream_pool(args, pool_files, inputs,
+                                                  sparse if lab_idx.size else None, P_lab, client,
+                                                  progress)
         # the streamed pool's batch lowest follow every other row (ties keep input order)
         pool_ids = pool_ids.concat(ListColumn(pool.ids))
         s_unl = np.concatenate([s_unl, pool.scores])
@@ -266,11 +288,14 @@ def _scores(args, inputs, pool_files, client, progress):
     res = None
     if lab_idx.size:
         sparse, P_lab = _pool_scored(inputs)
-        # the crowd model first: its working memory is the largest, and CROWDLAB's results
-        # are not held yet while it runs
-        inputs.estimates = crowd_estimates(sparse, P_lab)
+        # the crowd model's estimates first: CROWDLAB's results are not held yet while
+        # they are made
+        inputs.estimates = crowd_estimates(sparse, P_lab, args.seed)
         with arrays_handed_over(P_lab):
-            res = _consensus_fields(_crowdlab_for_score(sparse, P_lab, args.seed))
+            res = _crowdlab_for_score(sparse, P_lab, args.seed)
+        if fitted.decides_consensus:
+            res = fitted.consensus(res)[0]
+        res = _consensus_fields(res)
     return s_lab, s_unl, pool_ids, n_pool, res
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from ._common import (
     N_JOBS_DEFAULT,
     Progress,
+    add_crowd_model_option,
     fraction,
     n_jobs,
     positive_int,
@@ -31,9 +32,11 @@ BENCH_EXAMPLE = """example:
       --rounds 20 --batch 100 --seeds 5 --out results/wall_robot_et --n-jobs 2
   skactivelab benchmark --dataset digits --rounds 5 --batch 50 --seeds 1 --methods random,activelab
   skactivelab benchmark --dataset music_genre --data path/to/music_genre --model logreg \\
-      --rounds 8 --batch 50 --seeds 12 --methods random,activelab,activelab_em --n-jobs 1
+      --rounds 8 --batch 50 --seeds 12 --methods random,activelab,activelab:annotator_confusion \\
+      --n-jobs 1
   skactivelab benchmark --dataset crowd --crowd-files labels.csv truth.csv features.csv test.csv \\
-      --model logreg --rounds 5 --batch 20 --methods random,activelab,activelab_em_suggest
+      --model logreg --rounds 5 --batch 20 --methods random,activelab,activelab_suggest_nocap \\
+      --crowd-model annotator_confusion
 """
 
 
@@ -205,15 +208,23 @@ def _benchmark_options(args):
 
 
 def _check_names(args, methods, replay):
-    """``--methods`` and ``--setting`` are names the simulation knows."""
+    """``--methods`` (in their current spelling, deprecated names said on stderr) and
+    ``--setting`` are names the simulation knows."""
     from ..simulation import METHODS, SETTINGS
+    from ..simulation.protocol import canonical_method, method_and_crowd_model
 
-    for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"--methods: unknown method {m!r}; choose from {','.join(METHODS)}.")
+    with recorded_warnings() as caught:
+        try:
+            methods = tuple(canonical_method(m) for m in methods)
+            for m in methods:
+                method_and_crowd_model(m, args.crowd_model)
+        except ValueError as exc:
+            raise ValueError(f"--methods: {exc} Choose from {','.join(METHODS)}.") from None
+    warnings_to_stderr(caught)
     if args.setting not in SETTINGS and not replay:
         raise ValueError(f"--setting: unknown setting {args.setting!r}; choose from "
                          f"{', '.join(SETTINGS)}.")
+    return methods
 
 
 def _wall_robot_copy(args):
@@ -314,18 +325,20 @@ def _run_benchmark(args):
     resolve_n_jobs(args)
     from ..simulation import run_benchmark
 
-    _check_names(args, methods, replay)
+    methods = _check_names(args, methods, replay)
     X, y, source, crowd, task_kwargs = _benchmark_data(args, replay)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"benchmark: {args.dataset} from {source}: {X.shape[0]} rows, {X.shape[1]} features; setting "
           f"{args.setting}; model {args.model}; methods {','.join(methods)}; {args.rounds} rounds x "
-          f"{args.batch}; seeds {seeds}; consensus {args.consensus}; n_jobs {args.n_jobs}")
+          f"{args.batch}; seeds {seeds}; consensus {args.consensus}; crowd model {args.crowd_model}; "
+          f"n_jobs {args.n_jobs}")
     t0 = time.perf_counter()
     progress, round_progress = _progress_of(args, "benchmark")
     result = run_benchmark(
         X, y, setting=args.setting, methods=methods, seeds=seeds, model=args.model,
         n_rounds=args.rounds, batch_size=args.batch, n_jobs=args.n_jobs, task_kwargs=task_kwargs,
         consensus=args.consensus, progress=progress, round_progress=round_progress, crowd=crowd,
+        crowd_model=args.crowd_model,
     )
     result.config.update(dataset=args.dataset, data_source=source)
     elapsed = time.perf_counter() - t0
@@ -393,7 +406,8 @@ def _add_benchmark(sub):
     b.add_argument("--model", default="extratrees", choices=("extratrees", "randomforest", "mlp", "logreg", "knn"))
     b.add_argument("--methods", default="random,good_random,entropy,uncertainty,activelab",
                    help="comma-separated: random,good_random,entropy,uncertainty,activelab,activelab_ensemble,"
-                   "activelab_suggest,activelab_suggest_nocap,activelab_em,activelab_em_suggest")
+                   "activelab_suggest,activelab_suggest_nocap; a method may name its crowd model after a "
+                   "colon (activelab:annotator_confusion), to compare crowd models in one run")
     b.add_argument("--rounds", type=positive_int, default=20)
     b.add_argument("--batch", type=positive_int, default=100)
     b.add_argument("--seeds", type=positive_int, default=5, help="number of seeds (default: 5)")
@@ -405,6 +419,8 @@ def _add_benchmark(sub):
     b.add_argument("--consensus", default="crowdlab", choices=("crowdlab", "majority_vote", "paper"),
                    help="training labels each round (default crowdlab for every method; 'paper': "
                    "majority vote for baselines as in the paper's code)")
+    add_crowd_model_option(b, "the training labels (where --consensus uses CROWDLAB), the ActiveLab "
+                           "scores and the annotator suggestions of the methods that name none")
     b.add_argument("--paper", default=None, help="paper_results_wall_robot.csv to plot beside ours")
     b.add_argument("--out", default="skactivelab-benchmark", help="output directory")
     b.add_argument("--n-jobs", type=n_jobs, default=None,

@@ -12,6 +12,7 @@ import argparse
 from ._common import (
     N_JOBS_DEFAULT,
     TEXT_MODEL,
+    add_crowd_model_option,
     at_least_two,
     n_jobs,
     positive_int,
@@ -118,7 +119,8 @@ def _batch_options(p):
                    help="how many examples to (re)label next")
     p.add_argument("--suggest-annotators", action="store_true",
                    help="add a suggested_annotator column: the best annotator (CROWDLAB "
-                   "quality) who has not labeled the example yet, each at most "
+                   "quality, or the accuracy under --crowd-model) who has not labeled the "
+                   "example yet, each at most "
                    "ceil(1.5 x B / annotators) picks unless --max-per-annotator")
     p.add_argument("--max-per-annotator", type=positive_int, metavar="N",
                    help="with --suggest-annotators, at most N picks per annotator")
@@ -152,8 +154,8 @@ def _add_score(subparsers):
         help="which examples to label or re-label next, from your own predicted probabilities",
         description="Score every example with ActiveLab from annotations and a classifier's "
         "predicted probabilities, and write the B examples to label (or re-label) next, "
-        "with CROWDLAB consensus labels, their confidence and each annotator's estimated "
-        "accuracy.",
+        "with consensus labels (CROWDLAB's, or --crowd-model's), their confidence and each "
+        "annotator's estimated accuracy.",
         epilog=SCORE_EXAMPLE,
         formatter_class=fmt,
     )
@@ -185,6 +187,7 @@ def _add_score(subparsers):
     s.add_argument("--report", metavar="FILE.html",
                    help="also write a one-page HTML report of the round (annotators, "
                    "consensus confidence, the batch); self-contained, opens in any browser")
+    add_crowd_model_option(s, "the scores and consensus.csv")
     s.add_argument("--seed", type=seed, default=0, help="seed for majority-vote tie-breaks (default: 0)")
     s.set_defaults(func=_score)
 
@@ -194,8 +197,8 @@ def _add_fit(subparsers):
     f = subparsers.add_parser(
         "fit",
         help="train a classifier on the annotations; consensus, annotator accuracy, next batch",
-        description="Train a classifier with cross-validation on CROWDLAB consensus labels "
-        "(MultiAnnotatorClassifier), then write the next batch to (re)label, the consensus "
+        description="Train a classifier with cross-validation on consensus labels (CROWDLAB's, "
+        "or --crowd-model's; MultiAnnotatorClassifier), then write the next batch to (re)label, the consensus "
         "label and its confidence for each example, and each annotator's estimated accuracy.",
         epilog=FIT_EXAMPLE,
         formatter_class=fmt,
@@ -224,6 +227,7 @@ def _add_fit(subparsers):
                    help="output directory (created if missing; its three files are replaced)")
     f.add_argument("--cv", type=at_least_two, default=5,
                    help="cross-validation folds, at least 2 (default: 5)")
+    add_crowd_model_option(f, "the training labels, the scores and consensus.csv")
     f.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     f.add_argument("--n-jobs", type=n_jobs, default=None,
                    help=f"folds fitted in parallel; -1 for all CPUs (default: {N_JOBS_DEFAULT})")

@@ -12,7 +12,8 @@ Pieces, usable on their own, one module each (every name is importable from
   one of the :data:`SETTINGS`) and :func:`make_replay_task` (a real crowd's labels
   replayed), both giving a :class:`SimulatedTask`;
 * ``protocol``: :func:`run_method`, one method of :data:`METHODS` on one task, round
-  by round (the round is described there);
+  by round (the round is described there), with its crowd model
+  (:func:`method_and_crowd_model` reads names such as ``"activelab:annotator_confusion"``);
 * ``benchmark``: :func:`run_benchmark`, every method x seed (in parallel with
   ``n_jobs``), returning a :class:`BenchmarkResult` with ``to_csv``, ``to_json``,
   ``summary``; :func:`plot_results`, accuracy against round per method (matplotlib,
@@ -26,7 +27,7 @@ from .._models import make_model
 from .annotators import (heterogeneous_noise_matrices, mixed_annotator_accuracies, shared_noise_matrix,
                          simulate_annotator_labels)
 from .benchmark import BenchmarkResult, load_paper_results, plot_results, run_benchmark
-from .protocol import DETAIL_KEYS, METHODS, run_method  # noqa: F401 (DETAIL_KEYS: public, not in __all__)
+from .protocol import DETAIL_KEYS, METHODS, method_and_crowd_model, run_method  # noqa: F401 (DETAIL_KEYS: public, not in __all__)
 from .tasks import MOSTLY_ONE_LABEL, SETTINGS, SimulatedTask, make_replay_task, make_task  # noqa: F401
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "make_model",
     "make_replay_task",
     "make_task",
+    "method_and_crowd_model",
     "mixed_annotator_accuracies",
     "plot_results",
     "run_benchmark",

@@ -13,7 +13,7 @@ from functools import partial
 
 import numpy as np
 
-from .protocol import DETAIL_KEYS, METHODS, run_method
+from .protocol import DETAIL_KEYS, METHODS, canonical_method, method_and_crowd_model, run_method
 from .tasks import make_replay_task, make_task
 
 __all__ = ["BenchmarkResult", "load_paper_results", "plot_results", "run_benchmark"]
@@ -96,15 +96,18 @@ def _json_default(o):
     return str(o)
 
 
-def _job(X, y, setting, method, seed, task_kw, run_kw, crowd=None, round_progress=None):
+def _job(X, y, setting, method, seed, task_kw, run_kw, crowd=None, round_progress=None, spec=None):
+    """One run; ``method`` labels the records, ``spec`` (its new spelling) is run."""
+    spec = method if spec is None else spec
     if crowd is not None:
         task = make_replay_task(crowd["annotations"], crowd["target"], crowd["data"], crowd["data_test"],
                                 crowd["target_test"], random_state=seed, **task_kw)
     else:
         task = make_task(X, y, setting=setting, random_state=seed, **task_kw)
-    seed_method = np.random.SeedSequence([seed, METHODS.index(method)])
+    # a method's crowd model does not change its random stream: runs differing only in it are paired
+    seed_method = np.random.SeedSequence([seed, METHODS.index(spec.partition(":")[0])])
     progress = None if round_progress is None else partial(round_progress, method, seed)
-    rec = run_method(task, method, random_state=seed_method, progress=progress, **run_kw)
+    rec = run_method(task, spec, random_state=seed_method, progress=progress, **run_kw)
     return method, seed, rec
 
 
@@ -134,6 +137,9 @@ def run_benchmark(
     setting : str
         A key of :data:`SETTINGS`.
     methods : sequence of str
+        Names of :data:`METHODS`, each optionally with ``":"`` and a crowd
+        model (``"activelab:annotator_confusion"``), so that one benchmark can
+        compare crowd models; the records name each method as given.
     seeds : sequence of int
         Each seed fixes the split, the annotators, the initial labels and every
         choice of every method.
@@ -159,7 +165,8 @@ def run_benchmark(
         a worker process, so it must be picklable, and what it prints goes to
         the worker's standard streams (the caller's, in a terminal).
     **run_kwargs
-        Passed to :func:`run_method` (``consensus``, ``n_folds``, ...).
+        Passed to :func:`run_method` (``consensus``, ``n_folds``, ``crowd_model``
+        for the methods that name none, ...).
 
     Returns
     -------
@@ -176,9 +183,9 @@ def run_benchmark(
     """
     from joblib import Parallel, delayed
 
-    for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"unknown method {m!r}; use some of {METHODS}.")
+    specs = {m: canonical_method(m) for m in methods}  # deprecated names warned about once, here
+    for spec in specs.values():
+        method_and_crowd_model(spec, run_kwargs.get("crowd_model"))  # refused before any run
     task_kw = dict(task_kwargs or {})
     run_kw = dict(model=model, n_rounds=n_rounds, batch_size=batch_size, **run_kwargs)
     if crowd is not None:
@@ -190,7 +197,7 @@ def run_benchmark(
     jobs = [(m, s) for s in seeds for m in methods]
     t0 = time.perf_counter()
     gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_job)(X, y, setting, m, s, task_kw, run_kw, crowd, round_progress) for m, s in jobs
+        delayed(_job)(X, y, setting, m, s, task_kw, run_kw, crowd, round_progress, specs[m]) for m, s in jobs
     )
     results = {}
     for done, (m, s, rec) in enumerate(gen, 1):
@@ -207,7 +214,9 @@ def run_benchmark(
             records.append(row)
     config = dict(setting=setting, methods=list(methods), seeds=[int(s) for s in seeds], model=model_name,
                   n_rounds=n_rounds, batch_size=batch_size, n_jobs=n_jobs, task_kwargs=task_kw,
-                  run_kwargs={k: v for k, v in run_kwargs.items() if isinstance(v, (str, int, float, bool))},
+                  run_kwargs={k: v if isinstance(v, (str, int, float, bool)) else repr(v)
+                              for k, v in run_kwargs.items() if isinstance(v, (str, int, float, bool))
+                              or k == "crowd_model"},
                   total_seconds=time.perf_counter() - t0)
     return BenchmarkResult(records=records, config=config)
 

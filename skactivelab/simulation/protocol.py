@@ -19,23 +19,23 @@ import numpy as np
 
 from .._annotations import check_annotations
 from .._models import fit_fold_model, fold_splits, seeded
-from .._phases import kind_of
+from ..crowd_models import check_crowd_model, decides_consensus
 from ..crowdlab import get_label_quality_multiannotator, get_label_quality_multiannotator_ensemble
 from ..majority_vote import get_majority_vote_label
 from ..query import assign_annotators, select_batch
 from ..strategies import (ActiveLabQuery, EntropyQuery, GoodRandomQuery, PoolRows, RandomQuery,
                           UncertaintyQuery)
 
-__all__ = ["DETAIL_KEYS", "METHODS", "run_method"]
+__all__ = ["DETAIL_KEYS", "METHODS", "METHOD_ALIASES", "canonical_method", "method_and_crowd_model", "run_method"]
 
 #: Methods of :func:`run_method`. Each scores rows with its query strategy
 #: (random, good_random, entropy, uncertainty: the baselines; the "activelab*"
 #: methods: :class:`~skactivelab.ActiveLabQuery`); "activelab_ensemble" scores
-#: with several models; "activelab_em*" use ``active_learning_method="activelab_em"``
-#: for consensus and scores; "*suggest*" methods send each pick to the best-rated
+#: with several models; "*suggest*" methods send each pick to the best-rated
 #: annotator who has not labeled it (CROWDLAB quality, or the crowd model's
-#: accuracy for "activelab_em_suggest"), "activelab_suggest" with at most
-#: ``ceil(2 B / M)`` picks per annotator per round.
+#: accuracy where it estimates one), "activelab_suggest" with at most
+#: ``ceil(2 B / M)`` picks per annotator per round. A method may name its crowd
+#: model after a colon, as in ``"activelab:annotator_confusion"``.
 METHODS = (
     "random",
     "good_random",
@@ -45,17 +45,45 @@ METHODS = (
     "activelab_ensemble",
     "activelab_suggest",
     "activelab_suggest_nocap",
-    "activelab_em",
-    "activelab_em_suggest",
 )
-_ACTIVELAB_METHODS = ("activelab", "activelab_ensemble", "activelab_suggest", "activelab_suggest_nocap",
-                      "activelab_em", "activelab_em_suggest")
-_SUGGEST_METHODS = ("activelab_suggest", "activelab_suggest_nocap", "activelab_em_suggest")
+#: Deprecated method names: (method, crowd model) each stands for.
+METHOD_ALIASES = {
+    "activelab_em": ("activelab", "annotator_confusion"),
+    "activelab_em_suggest": ("activelab_suggest_nocap", "annotator_confusion"),
+}
+_ACTIVELAB_METHODS = ("activelab", "activelab_ensemble", "activelab_suggest", "activelab_suggest_nocap")
+_SUGGEST_METHODS = ("activelab_suggest", "activelab_suggest_nocap")
 
 
-def _active_learning_method(method):
-    """The ``active_learning_method`` a method scores (and forms its consensus) with."""
-    return "activelab_em" if method.startswith("activelab_em") else "activelab"
+def canonical_method(method):
+    """``method`` with a deprecated alias replaced by its new spelling (FutureWarning)."""
+    if not isinstance(method, str):
+        raise ValueError(f"method must be a string, one of {METHODS}, got {method!r}.")
+    if method in METHOD_ALIASES:
+        new = ":".join(METHOD_ALIASES[method])
+        warnings.warn(f"method {method!r} is deprecated and will be removed; use {new!r} (or "
+                      f"{METHOD_ALIASES[method][0]!r} with crowd_model='annotator_confusion').",
+                      FutureWarning, stacklevel=4)
+        return new
+    return method
+
+
+def method_and_crowd_model(method, crowd_model=None):
+    """``(method of METHODS, crowd model instance)`` of a method name such as ``"activelab"``,
+    ``"activelab:annotator_confusion"`` or a deprecated alias (FutureWarning).
+
+    ``crowd_model`` applies when the name names none (a crowd model named in the name wins).
+
+    Examples
+    --------
+    >>> method_and_crowd_model("activelab:majority_vote")
+    ('activelab', MajorityVote())
+    """
+    base, _, named = canonical_method(method).partition(":")
+    if base not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {METHODS}, optionally followed by "
+                         "':' and a crowd model (like 'activelab:annotator_confusion').")
+    return base, check_crowd_model(named if named else crowd_model)
 
 
 def _cross_val(models, X_lab, y_cons, X_other, y_test, n_test, K, n_folds, rng):
@@ -95,18 +123,18 @@ def _annotator_quality(ex, ann, lab, P, n_annotators):
     return quality
 
 
-def _crowd_fit(method, ex, ann, lab, P):
-    """The active learning method's fit of local-row triples and P (E, N, K)."""
+def _crowd_fit(crowd, ex, ann, lab, P):
+    """The crowd model's phase fit of local-row triples and P (E, N, K)."""
     parsed = check_annotations((ex, ann, lab), n_examples=P.shape[1], n_classes=P.shape[2])
-    return kind_of(_active_learning_method(method)).fit(parsed, P)
+    return crowd._fit_phase(parsed, P, None, P.shape[0])
 
 
-def _annotator_ranking(method, triples, P, n_annotators):
+def _annotator_ranking(crowd, triples, P, n_annotators):
     """How a suggest method ranks annotators: its own crowd model's estimate of their quality
     (as :meth:`~skactivelab.MultiAnnotatorActiveLearner.suggest_annotators` does): the
-    accuracies of the method's fit where it estimates them, else CROWDLAB's quality."""
-    if kind_of(_active_learning_method(method)).decides_consensus:
-        fit = _crowd_fit(method, *triples, P)
+    accuracies of the crowd model's fit where it estimates them, else CROWDLAB's quality."""
+    if decides_consensus(crowd):
+        fit = _crowd_fit(crowd, *triples, P)
         acc = np.full(n_annotators, np.nan)
         ids = np.asarray(fit.annotations.annotator_ids, dtype=np.int64)
         inside = ids < n_annotators
@@ -115,12 +143,13 @@ def _annotator_ranking(method, triples, P, n_annotators):
     return _annotator_quality(*triples, P, n_annotators)
 
 
-def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab, method="activelab"):
-    """Consensus of the labeled set (local rows); P is (E, N, K) or None."""
+def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab, crowd=None):
+    """Consensus of the labeled set (local rows); P is (E, N, K) or None; ``crowd``: the crowd
+    model used where CROWDLAB would be (None: CROWDLAB)."""
     n_per = np.bincount(ex)
     triples = (ex, ann, lab)
-    if kind_of(_active_learning_method(method)).decides_consensus and P is not None and use_crowdlab:
-        return np.argmax(_crowd_fit(method, *triples, P).posterior, axis=1), None
+    if crowd is not None and P is not None and use_crowdlab and decides_consensus(crowd):
+        return np.asarray(_crowd_fit(crowd, *triples, P).consensus_codes(), dtype=np.int64), None
     if P is None or not use_crowdlab or n_per.max() < 2:
         pp = None if P is None else P.mean(axis=0)
         mv = get_majority_vote_label(triples, pred_probs=pp, random_state=rng_seed)
@@ -177,10 +206,10 @@ def _record_consensus_details(rec, cres, cons, ex, lab, y_lab):
         rec[key].append(np.nan)
 
 
-def _method_strategy(method):
+def _method_strategy(method, crowd):
     """The query strategy whose rule scores ``method``'s rows (the one a learner would use)."""
     if method in _ACTIVELAB_METHODS:
-        return ActiveLabQuery(active_learning_method=_active_learning_method(method))
+        return ActiveLabQuery(crowd_model=crowd)
     return {"random": RandomQuery, "good_random": GoodRandomQuery, "entropy": EntropyQuery,
             "uncertainty": UncertaintyQuery}[method]()
 
@@ -209,16 +238,16 @@ def _pick_examples(scores, task, pool_rows, labeled_by, selection, batch_size, r
     return select_batch(scores, min(batch_size, cand.size), candidates=cand, random_state=rng)
 
 
-def _pick_annotators(selection, method, picked, task, labeled_by, triples, P, annotator_selection, rng):
+def _pick_annotators(selection, method, crowd, picked, task, labeled_by, triples, P, annotator_selection, rng):
     """One annotator per picked example, one who has not labeled it yet (every mode but "paper")."""
     M = task.n_annotators
     if selection == "quality":
         # the learner's suggestion: the best-rated annotator (CROWDLAB quality, or the crowd
-        # model's accuracy for the EM methods) among those who have not labeled the example;
+        # model's accuracy where it estimates one) among those who have not labeled the example;
         # "activelab_suggest" caps each annotator per round
         cap = int(np.ceil(2 * picked.size / M)) if method == "activelab_suggest" else None
         who = assign_annotators(
-            _annotator_ranking(method, triples, P, M), ~labeled_by[picked],
+            _annotator_ranking(crowd, triples, P, M), ~labeled_by[picked],
             max_per_annotator=cap,
         )
         left = who < 0  # caps exhausted: a random annotator still free
@@ -245,23 +274,26 @@ def _pick_annotators(selection, method, picked, task, labeled_by, triples, P, an
     return who
 
 
-def _who_answers(selection, method, picked, task, labeled_by, triples, P, annotator_selection, rng, next_col):
+def _who_answers(selection, method, crowd, picked, task, labeled_by, triples, P, annotator_selection, rng,
+                 next_col):
     """``(who, column, next_col)``: who labels each picked example and under which annotator
     column the label is stored ("paper" mode: a random annotator, one new column per round)."""
     if selection == "paper":
         who = rng.integers(0, task.n_annotators, picked.size)
         return who, np.full(picked.size, next_col), next_col + 1
-    who = _pick_annotators(selection, method, picked, task, labeled_by, triples, P, annotator_selection, rng)
+    who = _pick_annotators(selection, method, crowd, picked, task, labeled_by, triples, P, annotator_selection,
+                           rng)
     return who, who, next_col
 
 
-def _check_run(method, consensus, batch_size, n_rounds):
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}.")
+def _check_run(method, crowd_model, consensus, batch_size, n_rounds):
+    """``(method, crowd model)`` of a run, once its options are checked."""
+    method, crowd = method_and_crowd_model(method, crowd_model)
     if consensus not in ("crowdlab", "majority_vote", "paper"):
         raise ValueError("consensus must be 'crowdlab', 'majority_vote' or 'paper'.")
     if batch_size < 1 or n_rounds < 0:
         raise ValueError("batch_size must be >= 1 and n_rounds >= 0.")
+    return method, crowd
 
 
 def _initial_state(task):
@@ -302,6 +334,7 @@ def run_method(
     random_state=None,
     progress=None,
     details=False,
+    crowd_model=None,
 ):
     """Run one method on one task; return per-round metrics.
 
@@ -309,7 +342,11 @@ def run_method(
     ----------
     task : SimulatedTask
     method : str
-        One of :data:`METHODS`.
+        One of :data:`METHODS`, optionally followed by ``":"`` and a crowd model
+        (``"activelab:annotator_confusion"``). The deprecated names
+        ``"activelab_em"`` and ``"activelab_em_suggest"`` stand for
+        ``"activelab:annotator_confusion"`` and
+        ``"activelab_suggest_nocap:annotator_confusion"`` (FutureWarning).
     model : str or estimator, default="extratrees"
         Classifier for single-model methods (a :func:`make_model` name or an
         unfitted scikit-learn classifier with ``predict_proba``).
@@ -326,9 +363,10 @@ def run_method(
         majority vote for every method, or as in the paper's code (CROWDLAB for
         the ActiveLab methods, majority vote with ``pred_probs`` tie-breaks for
         the baselines). Round 0, and any round where no example has two labels,
-        always uses majority vote. The "activelab_em" methods use their crowd
-        model's consensus wherever CROWDLAB would be used, from round 1 on even
-        when no example has two labels yet (the model needs none).
+        always uses majority vote. A crowd model other than CROWDLAB (see
+        ``crowd_model``) gives its own consensus wherever CROWDLAB would be
+        used, from round 1 on even when no example has two labels yet (the
+        model needs none).
     annotator_selection : "paper", "distinct" or callable, default="paper"
         Who labels a picked example. "paper": a uniformly random annotator (the
         same one may answer twice), the round's labels stored as one new
@@ -349,6 +387,10 @@ def run_method(
         share of re-labels, the accuracy of the new labels and the share
         answered by poor annotators (right less than ``2/K`` of the time over
         all their labels in the oracle). NaN where undefined.
+    crowd_model : {"crowdlab", "annotator_confusion", "majority_vote"}, instance or None, default=None
+        The crowd model of the consensus (where CROWDLAB would be used), of the
+        ActiveLab scores and of the annotator suggestions, unless ``method`` names
+        one; None: CROWDLAB.
 
     Returns
     -------
@@ -368,7 +410,7 @@ def run_method(
     >>> rec["round"].tolist(), rec["n_annotations"].tolist()
     ([0, 1, 2], [20, 25, 30])
     """
-    _check_run(method, consensus, batch_size, n_rounds)
+    method, crowd = _check_run(method, crowd_model, consensus, batch_size, n_rounds)
     rng = np.random.default_rng(random_state)
     K, M = task.n_classes, task.n_annotators
     n_tr = task.y_train.size
@@ -377,7 +419,7 @@ def run_method(
         models = list(ensemble_models) if ensemble_models is not None else [model, "logreg", "knn"]
     use_crowdlab = consensus == "crowdlab" or (consensus == "paper" and method in _ACTIVELAB_METHODS)
     selection = _selection_mode(method, task, annotator_selection)
-    strategy = _method_strategy(method)
+    strategy = _method_strategy(method, crowd)
 
     ex, ann, lab, labeled_by = _initial_state(task)
     next_col = M  # "paper" mode: one new annotator column per round
@@ -393,7 +435,7 @@ def run_method(
         # (1) consensus labels of the labeled set
         P_prev = None if P_all is None else P_all[:, lab_rows]
         cons, cres = _consensus(local[ex], ann, lab, P_prev, int(rng.integers(2**31 - 1)), use_crowdlab,
-                                method)
+                                crowd)
         if details:
             _record_consensus_details(rec, cres, cons, local[ex], lab, task.y_train[lab_rows])
         cons_acc = float(np.mean(cons == task.y_train[lab_rows]))
@@ -413,7 +455,7 @@ def run_method(
             scores = _method_scores(strategy, n_per, P, U, triples, rng)
             picked = _pick_examples(scores, task, pool_rows, labeled_by, selection, batch_size, rng)
             n_relabel += int(np.sum(n_per[picked] > 0))
-            who, col, next_col = _who_answers(selection, method, picked, task, labeled_by, triples, P,
+            who, col, next_col = _who_answers(selection, method, crowd, picked, task, labeled_by, triples, P,
                                               annotator_selection, rng, next_col)
             if details and picked.size:
                 _record_batch_details(rec, n_per, picked, who, task, poor, selection)

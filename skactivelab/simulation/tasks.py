@@ -235,7 +235,7 @@ def make_replay_task(
     that order. Every later pick of an example reveals its next label, from the
     annotator who gave it; an example whose labels are all revealed can no
     longer be picked. A method that suggests annotators (``activelab_suggest``,
-    ``activelab_suggest_nocap``, ``activelab_em_suggest``) may instead choose
+    ``activelab_suggest_nocap``) may instead choose
     which of the example's remaining annotators answers.
 
     Parameters

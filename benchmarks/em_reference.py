@@ -1,4 +1,6 @@
-"""Likelihood-fitted crowd weights: the ``"activelab_em"`` active learning method (algorithms 7).
+"""The one-coin likelihood EM with the classifier as prior: a reference crowd model of the
+benchmarks (the former ``"activelab_em"`` method; the package's crowd models are in
+``skactivelab.crowd_models``, where ``AnnotatorConfusion`` generalises this one).
 
 CROWDLAB estimates each annotator's weight from its agreement with the other
 annotators on the examples that have several labels, and the model's weight
@@ -26,20 +28,17 @@ choice used only labels already seen and the model (the selection is
 *ignorable*), so the weights are not biased by the strategy; and every label
 counts, not only those of multiply-labeled examples.
 
-Outputs plug into ActiveLab's scores (``skactivelab._phases.EMFit``): a labeled example
-scores ``max_k post[i, k]``, an unlabeled one ``max_k prior[u, k]`` (with the
-same ``T``): the probability that the current best guess is right, lowest
+As ActiveLab scores (the former method), a labeled example scored
+``max_k post[i, k]``, an unlabeled one ``max_k prior[u, k]`` (with the same ``T``): the probability that the current best guess is right, lowest
 first, on one scale for labeling and re-labeling. Costs are
 O(n_annotations + N * K) per iteration, no loop over examples or annotators.
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
-from ._kernels import in_row_blocks
+from skactivelab._kernels import in_row_blocks
 
 #: Examples per block of the per-example passes: a block's (K, B) arrays stay in cache.
 BLOCK = 8192
@@ -105,48 +104,6 @@ def _class_major_log(P):
     return np.log(out, out=out)
 
 
-def _posterior(logPt, Lk, priors, temps, T, post):
-    """The temperature of ``temps`` of highest marginal likelihood; its posterior (K, N)
-    written into ``post``. ``priors`` (temperature -> (K, N) log prior) gains those of
-    ``temps`` not in it yet. Every pass is per example, so it runs in blocks of examples,
-    in threads when large. The joint prior x likelihood is kept for ``T`` only (it becomes
-    the posterior when ``T`` stays); a neighbour's goes through a block-sized buffer, and
-    is computed again, the same way, only when the neighbour wins."""
-    K, N = logPt.shape
-    new = [t for t in temps if t not in priors]
-    for t in new:
-        priors[t] = np.empty((K, N))
-    norm = {t: np.empty(N) for t in temps}
-
-    def joint(t, lo, hi, out):
-        np.add(priors[t][:, lo:hi], Lk[:, lo:hi], out=out)
-        np.exp(out, out=out)
-
-    scratch = threading.local()  # one (K, BLOCK) buffer per thread
-
-    def block(lo, hi):
-        for t in new:
-            priors[t][:, lo:hi] = _log_prior(logPt[:, lo:hi], t)
-        for t in temps:
-            if t == T:
-                j = post[:, lo:hi]
-            else:
-                if getattr(scratch, "buf", None) is None:
-                    scratch.buf = np.empty((K, BLOCK))
-                j = scratch.buf[:, :hi - lo]
-            joint(t, lo, hi, j)
-            norm[t][lo:hi] = _sum0(j)
-
-    _in_blocks(block, N, K * N * len(temps))
-    ll = {t: float(np.log(z).sum()) for t, z in norm.items()}
-    T_new = max(ll, key=ll.get)
-    if T_new != T:
-        _in_blocks(lambda lo, hi: joint(T_new, lo, hi, post[:, lo:hi]), N, K * N)
-    z = norm[T_new]
-    _in_blocks(lambda lo, hi: np.divide(post[:, lo:hi], z[lo:hi], out=post[:, lo:hi]), N, K * N)
-    return T_new
-
-
 def em_fit(ann, P):
     """Fit annotator accuracies, the prior temperature and the posterior.
 
@@ -170,17 +127,36 @@ def em_fit(ann, P):
     T = 1.0
     lo = 1.0 / K
     priors = {}
-    post = np.empty((K, N))  # each iteration's joint, then posterior (rewritten in place)
     check_T = True  # try the neighbouring temperatures in this iteration
     for it in range(1, MAX_ITER + 1):
         a = np.clip(a, lo, 1.0 - 1e-6)
-        Lk = None  # the last iteration's, freed before the new one is made
         Lk, shift = _evidence(ann, a, N, K)
         # hill-climb T on the marginal likelihood sum_i log sum_k prior_T[i, k] lik[i, k]
         # (while check_T: T and its neighbours; priors computed before are reused, as T
-        # walks between neighbours)
+        # walks between neighbours); every pass is per example, so it runs in blocks of
+        # examples, in threads when large
         temps = [t for t in (T / T_STEP, T, T * T_STEP) if T_MIN <= t <= T_MAX] if check_T else [T]
-        T_new = _posterior(logPt, Lk, priors, temps, T, post)
+        new = [t for t in temps if t not in priors]
+        for t in new:
+            priors[t] = np.empty((K, N))
+        joint = {t: np.empty((K, N)) for t in temps}
+        norm = {t: np.empty(N) for t in temps}
+
+        def block(lo, hi):
+            for t in new:
+                priors[t][:, lo:hi] = _log_prior(logPt[:, lo:hi], t)
+            for t in temps:
+                j = joint[t][:, lo:hi]
+                np.add(priors[t][:, lo:hi], Lk[:, lo:hi], out=j)
+                np.exp(j, out=j)
+                norm[t][lo:hi] = _sum0(j)
+
+        _in_blocks(block, N, K * N * len(temps))
+        ll = {t: float(np.log(z).sum()) for t, z in norm.items()}
+        T_new = max(ll, key=ll.get)
+        post, z = joint[T_new], norm[T_new]
+        del joint
+        _in_blocks(lambda lo, hi: np.divide(post[:, lo:hi], z[lo:hi], out=post[:, lo:hi]), N, K * N)
         a_new = (np.bincount(ann.annotator, weights=post[ann.label, ann.example], minlength=M) + 1.0) / (n_j + 2.0)
         a_stable = np.max(np.abs(np.clip(a_new, lo, 1.0 - 1e-6) - a)) < TOL
         T_stable = T_new == T
@@ -192,7 +168,6 @@ def em_fit(ann, P):
         # while T moves, re-check it every iteration; once it rests, fit the
         # accuracies alone and re-check T when they have settled
         check_T = not T_stable or a_stable
-    del priors, Lk, logPt  # before the posterior's copy
     return {"post": np.ascontiguousarray(post.T), "accuracy": np.where(n_j > 0, a, np.nan),
             "temperature": float(T), "n_iter": it}
 
