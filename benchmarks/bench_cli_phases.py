@@ -5,12 +5,16 @@ Data (as ``bench_cli_io.py``): 1,000,000 annotations (500,000 labeled examples,
 2 labels each, 50 annotators, 3 classes) in a long CSV table and 1,000,000
 probability rows with an ID column (the labeled examples plus 500,000 unlabeled
 ones); for ``fit``, 1,000,000 feature rows (4 features) with the same IDs instead
-of the probabilities. Each command runs once in a fresh process with a timer
+of the probabilities (``--per-example``, ``--annotators``, ``--classes`` change the
+shape). Each command runs once in a fresh process with a timer
 (wall and CPU time of the process, all its threads) around each phase: the
-functions of ``skactivelab/cli/_score.py`` and ``_fit.py`` named below. The same
-process then runs the core again on the very arrays the command gave it (``score``:
-ActiveLab scores and CROWDLAB consensus; ``fit``: ``MultiAnnotatorClassifier.fit``),
-so that the ratio command / core compares like with like.
+functions of ``skactivelab/cli/_score.py`` and ``_fit.py`` named below. The arguments
+of each core call are saved to files just before the call (each array once; not timed,
+and not counted in the command's time), so that the benchmark keeps no array alive in
+the command. The same process then runs the core again on those arrays (``score``:
+ActiveLab scores, the crowd model and CROWDLAB consensus; ``fit``:
+``MultiAnnotatorClassifier.fit``), under the allocator settings of the command, so that
+the ratio command / core compares like with like.
 
 Peak memory (``ru_maxrss``) is reported above two baselines: a process that only
 imports the command line (nothing else is imported then: the package is lazy), and
