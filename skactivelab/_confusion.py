@@ -69,6 +69,8 @@ MAX_ITER = 100
 TOL = 1e-6
 #: Examples used to choose the weight (a random subset of larger sets).
 MAX_SELECT = 20_000
+#: Examples used to choose the strength (each of the ten small fits sees half of them).
+MAX_SELECT_STRENGTH = 10_000
 #: Fewer examples than this: the classifier keeps its own sharpness (weight 1).
 MIN_PROFILE = 50
 
@@ -76,6 +78,23 @@ MIN_PROFILE = 50
 def default_shrinkage(n_classes):
     """Pseudo-labels per confusion row: ``4 K`` (a row moves once it holds a few labels per cell)."""
     return 4.0 * n_classes
+
+
+def row_max(J):
+    """``J.max(axis=1)`` of an (n, K) array, one class column at a time (a reduction over
+    short rows is several times slower than K element-wise passes)."""
+    m = J[:, 0].copy()
+    for k in range(1, J.shape[1]):  # loop over classes
+        np.maximum(m, J[:, k], out=m)
+    return m
+
+
+def row_sum(J):
+    """``J.sum(axis=1)`` of an (n, K) array, one class column at a time."""
+    m = J[:, 0].copy()
+    for k in range(1, J.shape[1]):  # loop over classes
+        m += J[:, k]
+    return m
 
 
 def log_classifier(P, n_classes):
@@ -98,9 +117,9 @@ def log_prior(logP, w, log_pi):
     K = log_pi.size
     lp = logP * w
     lp += (1.0 - min(w, 1.0)) * log_pi
-    lp -= lp.max(axis=1, keepdims=True)
+    lp -= row_max(lp)[:, None]
     np.exp(lp, out=lp)
-    lp *= (1.0 - FLOOR) / lp.sum(axis=1, keepdims=True)
+    lp *= ((1.0 - FLOOR) / row_sum(lp))[:, None]
     lp += FLOOR / K
     return np.log(lp, out=lp)
 
@@ -120,10 +139,10 @@ def _log_evidence(A, logC):
 
 def _normalise(J):
     """Turn log-joint ``J`` (n, K) into the posterior in place; return the log-likelihood."""
-    m = J.max(axis=1, keepdims=True)
+    m = row_max(J)[:, None]
     J -= m
     np.exp(J, out=J)
-    z = J.sum(axis=1)
+    z = row_sum(J)
     J /= z[:, None]
     return float(np.log(z).sum() + m.sum())
 
@@ -186,9 +205,10 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
     logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
+    fixed_prior = None if logP is None or w < 1.0 else log_prior(logP, w, log_pi)  # pi plays no part
     for it in range(1, max_iter + 1):  # EM iterations
         J = _log_evidence(A, logC)
-        J += log_pi if logP is None else log_prior(logP, w, log_pi)
+        J += log_pi if logP is None else fixed_prior if fixed_prior is not None else log_prior(logP, w, log_pi)
         ll = _normalise(J)
         post = J
         logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
@@ -229,14 +249,20 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
         keep = np.zeros(n, dtype=bool)
         keep[rng.choice(n, size=max_select, replace=False)] = True
         ann, logP, n = ann.subset_examples(keep), None if logP is None else logP[keep], max_select
-    votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
-    n_i = votes.sum(axis=1, keepdims=True)
+    # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
+    # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
+    # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
+    cell, v = np.unique(ann.example * K + ann.label, return_counts=True)
+    row, v = cell // K, v.astype(np.float64)
+    n_total = float(ann.n_annotations)
     uniform = np.full(K, -np.log(K))
     accuracies = 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS
     fits = {}  # weight -> (best log-likelihood, its accuracy)
     for w in weights:  # loop over candidate weights
         lp = np.broadcast_to(uniform, (n, K)) if logP is None else log_prior(logP, w, uniform)
-        ll = np.array([_normalise(lp + votes * np.log(a / b) + n_i * np.log(b))
+        p = np.exp(lp.ravel()[cell])
+        ll = np.array([np.log1p(np.bincount(row, weights=p * np.expm1(v * np.log(a / b)), minlength=n)).sum()
+                       + n_total * np.log(b)
                        for a, b in zip(accuracies, (1.0 - accuracies) / max(K - 1, 1))])  # loop over accuracies
         # the labels may not tell the accuracy (one label each, nothing to check it against):
         # of the tied accuracies, the highest, so that a label is taken at its word
@@ -274,7 +300,8 @@ def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan):
     return _normalise(J)
 
 
-def choose_strength(ann, logP, w, shrinkage, rng, *, a_init=np.nan, strengths=STRENGTHS, max_select=MAX_SELECT):
+def choose_strength(ann, logP, w, shrinkage, rng, *, a_init=np.nan, strengths=STRENGTHS,
+                    max_select=MAX_SELECT_STRENGTH):
     """The strength of :data:`STRENGTHS` whose model best predicts held-out labels.
 
     Two-fold cross-validation over examples (at most ``max_select`` of them): an
@@ -337,4 +364,4 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
 def pool_scores(U, weight, log_pi):
     """Scores of unlabeled rows (E, n, K): the largest class probability of their prior."""
     lp = log_prior(log_classifier(U, log_pi.size), weight, log_pi)
-    return np.exp(lp.max(axis=1))
+    return np.exp(row_max(lp))

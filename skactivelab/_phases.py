@@ -221,14 +221,10 @@ def _with_consensus(result, ann, codes, posterior, accuracy):
 
 
 @dataclass(frozen=True, eq=False)
-class ConfusionFit:
-    """Phase 1 with the annotator-confusion crowd model (:mod:`skactivelab._confusion`).
-
-    A labeled example scores its posterior's largest probability, an unlabeled
-    one its prior's (the classifier with the fitted weight ``weight``, mixed
-    with the class frequencies): the probability that the current best guess
-    is right, lowest first, on one scale for labeling and re-labeling.
-    """
+class _DecidingFit:
+    """Fields and consensus shared by the crowd models that decide their own consensus:
+    the labeled examples' annotations and probabilities, their scores, the posterior
+    (n_labeled, K) and each annotator's accuracy."""
 
     decides_consensus: ClassVar[bool] = True
     row_wise: ClassVar[bool] = True
@@ -237,6 +233,23 @@ class ConfusionFit:
     scores_labeled: np.ndarray
     posterior: Any
     annotator_accuracy: Any
+
+    def consensus(self, result):
+        """``(result, codes)``: ``result`` with this model's consensus (:meth:`consensus_codes`)."""
+        return _with_consensus(result, self.annotations, self.consensus_codes(), self.posterior,
+                               self.annotator_accuracy)
+
+
+@dataclass(frozen=True, eq=False)
+class ConfusionFit(_DecidingFit):
+    """Phase 1 with the annotator-confusion crowd model (:mod:`skactivelab._confusion`).
+
+    A labeled example scores its posterior's largest probability, an unlabeled
+    one its prior's (the classifier with the fitted weight ``weight``, mixed
+    with the class frequencies): the probability that the current best guess
+    is right, lowest first, on one scale for labeling and re-labeling.
+    """
+
     confusion: Any
     weight: float
     log_class_prior: Any
@@ -257,11 +270,6 @@ class ConfusionFit:
         """The consensus class of each labeled example: its most likely class."""
         return np.argmax(self.posterior, axis=1)
 
-    def consensus(self, result):
-        """``(result, codes)``: ``result`` with this model's most likely classes as consensus."""
-        return _with_consensus(result, self.annotations, self.consensus_codes(), self.posterior,
-                               self.annotator_accuracy)
-
     def score_rows(self, U, rng=None, pool=None, noise=None):
         K = U.shape[2]
         log_pi = np.full(K, -np.log(K)) if self.log_class_prior is None else self.log_class_prior
@@ -269,7 +277,7 @@ class ConfusionFit:
 
 
 @dataclass(frozen=True, eq=False)
-class MajorityVoteFit:
+class MajorityVoteFit(_DecidingFit):
     """Phase 1 with the labels alone: majority vote, every annotator alike.
 
     A labeled example scores the smoothed share of its labels that agree with
@@ -278,13 +286,6 @@ class MajorityVoteFit:
     before the least decided ones are labeled again. The classifier is not used.
     """
 
-    decides_consensus: ClassVar[bool] = True
-    row_wise: ClassVar[bool] = True
-    annotations: Any
-    pred_probs: Any
-    scores_labeled: np.ndarray
-    posterior: Any
-    annotator_accuracy: Any
     codes: Any
     n_models: int
     n_classes: Any = None
@@ -316,10 +317,6 @@ class MajorityVoteFit:
     def consensus_codes(self):
         """The consensus class of each labeled example: its majority vote (ties broken at random)."""
         return self.codes
-
-    def consensus(self, result):
-        """``(result, codes)``: ``result`` with the majority votes as consensus."""
-        return _with_consensus(result, self.annotations, self.codes, self.posterior, self.annotator_accuracy)
 
     def score_rows(self, U, rng=None, pool=None, noise=None):
         return np.full(U.shape[1], 1.0 / U.shape[2])

@@ -409,6 +409,15 @@ def test_two_rounds_against_label_studio(server, oracle, tmp_path):
     assert code == 2 and "already has round 2" in err
     assert snapshot(team) == after2
 
+    # the next round with the annotator-confusion crowd model, as a dry run: it reads the
+    # same server, plans a prediction for every task and changes nothing
+    code, out, err = team.run("--round", "3", "--pred-probs", probs, "--batch", str(BATCH),
+                              "--suggest-annotators", "--crowd-model", "annotator_confusion", "--dry-run")
+    assert code == 0, err
+    assert "dry run: nothing was changed" in out
+    assert f"would create {len(team.tasks())} and would update 0 prediction(s)" in out
+    assert snapshot(team) == after2
+
 
 def test_bad_token_is_one_clear_line(server, tmp_path):
     env = {**os.environ, "LABEL_STUDIO_URL": server["url"], "LABEL_STUDIO_API_KEY": "not-a-token"}
