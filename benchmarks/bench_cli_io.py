@@ -38,13 +38,16 @@ print("RESULT", code, ru.ru_maxrss, time.perf_counter() - t0, ru.ru_utime + ru.r
 """
 
 
-def make_files(directory, n_labeled, n_unlabeled, n_annotators=50, n_classes=3, seed=0):
+def make_files(directory, n_labeled, n_unlabeled, n_annotators=50, n_classes=3, seed=0,
+               labels_per_example=2):
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    ex = np.repeat(np.arange(n_labeled), 2)
+    per = labels_per_example
+    ex = np.repeat(np.arange(n_labeled), per)
     first = rng.integers(0, n_annotators, n_labeled)
-    an = (np.repeat(first, 2) + np.tile([0, 1], n_labeled)) % n_annotators
+    # distinct annotators per example (consecutive ones, modulo M)
+    an = (np.repeat(first, per) + np.tile(np.arange(per), n_labeled)) % n_annotators
     lab = rng.integers(0, n_classes, ex.size)
     classes = np.array([f"class{k}" for k in range(n_classes)], dtype=object)
     ann = pd.DataFrame({"example_id": np.char.add("ex", ex.astype(str)),

@@ -5,12 +5,16 @@ Data (as ``bench_cli_io.py``): 1,000,000 annotations (500,000 labeled examples,
 2 labels each, 50 annotators, 3 classes) in a long CSV table and 1,000,000
 probability rows with an ID column (the labeled examples plus 500,000 unlabeled
 ones); for ``fit``, 1,000,000 feature rows (4 features) with the same IDs instead
-of the probabilities. Each command runs once in a fresh process with a timer
+of the probabilities (``--per-example``, ``--annotators``, ``--classes`` change the
+shape). Each command runs once in a fresh process with a timer
 (wall and CPU time of the process, all its threads) around each phase: the
-functions of ``skactivelab/cli/_score.py`` and ``_fit.py`` named below. The same
-process then runs the core again on the very arrays the command gave it (``score``:
-ActiveLab scores and CROWDLAB consensus; ``fit``: ``MultiAnnotatorClassifier.fit``),
-so that the ratio command / core compares like with like.
+functions of ``skactivelab/cli/_score.py`` and ``_fit.py`` named below. The arguments
+of each core call are saved to files just before the call (each array once; not timed,
+and not counted in the command's time), so that the benchmark keeps no array alive in
+the command. The same process then runs the core again on those arrays (``score``:
+ActiveLab scores, the crowd model and CROWDLAB consensus; ``fit``:
+``MultiAnnotatorClassifier.fit``), under the allocator settings of the command, so that
+the ratio command / core compares like with like.
 
 Peak memory (``ru_maxrss``) is reported above two baselines: a process that only
 imports the command line (nothing else is imported then: the package is lazy), and
@@ -24,6 +28,8 @@ that runs only the core on the same arrays, beside the size of those arrays.
     python benchmarks/bench_cli_phases.py --labeled 50000     # a quick run
     python benchmarks/bench_cli_phases.py --root /path/to/other/checkout --root .  # before/after
     python benchmarks/bench_cli_phases.py --no-pyarrow        # the standard-library reader
+    python benchmarks/bench_cli_phases.py --labeled 333334 --unlabeled 666666 \
+        --per-example 3 --annotators 200 --classes 5           # 1M annotations, 5 classes
 
 ``--shuffle`` writes the rows of each file in random order (example IDs no longer
 increase down the file, so the reader hashes them). ``--no-pyarrow`` hides pyarrow
@@ -54,7 +60,8 @@ PHASES = {
         (_SCORE, ("_read_annotations_for_score",), "read annotations"),
         (_SCORE, ("read_pred_probs",), "read probabilities"),
         (_SCORE, ("align_pred_probs",), "align IDs, encode labels"),
-        (("skactivelab.activelab",), ("get_active_learning_scores",), "core: ActiveLab scores"),
+        ((*_SCORE, "skactivelab.activelab"), ("_score_in_memory", "get_active_learning_scores"),
+         "core: ActiveLab scores"),
         (_SCORE, ("_crowdlab_for_score",), "core: CROWDLAB consensus"),
         (_SCORE, ("crowd_estimates",), "core: crowd model (est. accuracy)"),
         (_SCORE, ("Batch", "_Batch"), "select the batch"),
@@ -82,12 +89,13 @@ sys.meta_path.insert(0, _Hide())
 """
 
 CHILD = """
-import importlib, json, os, pickle, resource, sys, time
+import hashlib, importlib, json, os, pickle, resource, sys, time
 sys.path.insert(0, {root!r})
 {hide}
 import numpy as np
 from skactivelab import cli
-phases, cpu, captured, peaks = {{}}, {{}}, {{}}, {{}}
+phases, cpu, captured, peaks, reals = {{}}, {{}}, {{}}, {{}}, {{}}
+arrays_file = {arrays_file!r}
 
 def timed(modules, names, phase):
     for module in modules:
@@ -100,8 +108,10 @@ def timed(modules, names, phase):
             break
     else:
         return
-    real = getattr(mod, name)
+    real = reals[phase] = getattr(mod, name)
     def wrapper(*args, **kwargs):
+        if phase.startswith("core"):  # saved before the call (untimed), not held
+            capture(phase, real, args, kwargs)
         t, c = time.perf_counter(), time.process_time()
         try:
             return real(*args, **kwargs)
@@ -109,25 +119,7 @@ def timed(modules, names, phase):
             phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - t
             cpu[phase] = cpu.get(phase, 0.0) + time.process_time() - c
             peaks[phase] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            if phase.startswith("core"):
-                captured[phase] = (real, args, kwargs)
     setattr(mod, name, wrapper)
-
-before = set(sys.modules)
-for modules, names, phase in {phases!r}:
-    timed(modules, names, phase)
-t0, c0 = time.perf_counter(), time.process_time()
-code = cli.main({argv!r})
-total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-core, core_cpu = {{}}, {{}}
-for phase, (fn, args, kwargs) in captured.items():
-    if phase == "core: MultiAnnotatorClassifier.fit":  # fit's arguments: (args, X, y, ann, progress)
-        from skactivelab.cli._common import Progress
-        args = args[:4] + (Progress(True),)
-    t, c = time.perf_counter(), time.process_time()
-    fn(*args, **kwargs)
-    core[phase], core_cpu[phase] = time.perf_counter() - t, time.process_time() - c
 
 def arrays_of(obj):
     if isinstance(obj, np.ndarray):
@@ -140,17 +132,80 @@ def arrays_of(obj):
         return [obj.example, obj.annotator, obj.label]
     return []
 
-seen = {{}}
-for fn, args, kwargs in captured.values():
-    for a in arrays_of(list(args) + list(kwargs.values())):
-        seen[id(a)] = a
-nbytes = sum(a.nbytes for a in seen.values())
+seen = {{}}  # content -> bytes of every array given to the core, counted once
+
+def fingerprint(a):  # shape, type and a digest of the values (by blocks: no copy)
+    h = hashlib.sha1()
+    flat = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
+    for i in range(0, flat.shape[0], 65536):
+        h.update(np.ascontiguousarray(flat[i:i + 65536]).data)
+    return a.shape, a.dtype.str, h.hexdigest()
+
+class Saver(pickle.Pickler):  # each array to its own .npy file, once per values
+    def persistent_id(self, obj):
+        if not isinstance(obj, np.ndarray) or obj.dtype.hasobject:
+            return None
+        key = fingerprint(obj)
+        if key not in seen:
+            seen[key] = obj.nbytes
+            np.save(f"{{arrays_file}}.{{len(seen)}}.npy", obj, allow_pickle=False)
+            saved_as[key] = f"{{arrays_file}}.{{len(seen)}}.npy"
+        return saved_as[key]
+
+saved_as, spent = {{}}, [0.0, 0.0]
+
+def capture(phase, fn, args, kwargs):
+    # the call written to files (untimed, not in the command's time): the benchmark holds
+    # no reference that would keep an array alive in the command; each array is saved
+    # (and its bytes counted) once, given again as a view or as a copy of the same values
+    t, c = time.perf_counter(), time.process_time()
+    if phase == "core: MultiAnnotatorClassifier.fit":  # (args, X, y, ann): not the progress
+        args = args[:4]
+    path = f"{{arrays_file}}.call{{len(captured)}}"
+    with open(path, "wb") as fh:
+        Saver(fh, protocol=5).dump((fn.__module__, fn.__name__, args, kwargs))
+    captured[phase] = path
+    spent[0] += time.perf_counter() - t
+    spent[1] += time.process_time() - c
+
+before = set(sys.modules)
+for modules, names, phase in {phases!r}:
+    timed(modules, names, phase)
+t0, c0 = time.perf_counter(), time.process_time()
+code = cli.main({argv!r})
+total, total_cpu = time.perf_counter() - t0 - spent[0], time.process_time() - c0 - spent[1]
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+nbytes = sum(seen.values())
+core, core_cpu = {{}}, {{}}
 calls = []
-for phase, (fn, args, kwargs) in captured.items():
-    if phase == "core: MultiAnnotatorClassifier.fit":  # the model and the arrays only
-        args = (args[0], args[1], args[2], None, None)
-    calls.append((fn.__module__, fn.__name__, args, kwargs))
-with open({arrays_file!r}, "wb") as fh:
+loaded_arrays = {{}}
+
+class Loader(pickle.Unpickler):
+    def persistent_load(self, name):
+        if name not in loaded_arrays:
+            loaded_arrays[name] = np.load(name)
+        return loaded_arrays[name]
+
+# the core again under the allocator settings the command runs with (after the command,
+# the C library's defaults are set explicitly, which maps and unmaps every large array)
+from skactivelab.cli._columns import system_allocator
+allocator = system_allocator()
+allocator.__enter__()
+for phase, path in captured.items():
+    with open(path, "rb") as fh:
+        module, name, args, kwargs = Loader(fh).load()
+    os.unlink(path)
+    run_args = args
+    if phase == "core: MultiAnnotatorClassifier.fit":  # fit's arguments: (args, X, y, ann, progress)
+        from skactivelab.cli._common import Progress
+        run_args = args[:4] + (Progress(True),)
+        args = (args[0], args[1], args[2], None, None)  # the model and the arrays only
+    calls.append((module, name, args, kwargs))
+    t, c = time.perf_counter(), time.process_time()
+    reals[phase](*run_args, **kwargs)
+    core[phase], core_cpu[phase] = time.perf_counter() - t, time.process_time() - c
+allocator.__exit__(None, None, None)
+with open(arrays_file, "wb") as fh:
     pickle.dump(calls, fh)
 loaded = sorted(m for m in set(sys.modules) - before
                 if m.split(".")[0] not in ("__main__",) and not m.startswith("_"))
@@ -258,6 +313,7 @@ def report(label, command, res):
           f"{(total - accounted) / total:>6.0%} {total_cpu - accounted_cpu:>7.2f}")
     print(f"{'whole command':<36} {total:>7.2f} {'':>6} {total_cpu:>7.2f}")
     in_cmd = sum(w for p, w, _, _ in _shown_phases(command, res) if p.startswith("core"))
+    print("  core again per phase:", {p: round(v, 2) for p, v in res["core"].items()})
     print(f"core again on the same arrays: {core:.2f} s (CPU {core_cpu:.2f} s; "
           f"{in_cmd:.2f} s inside the command); command / core = {total / core:.2f}x wall, "
           f"{total_cpu / max(core_cpu, 1e-9):.2f}x CPU")
@@ -278,14 +334,16 @@ def report(label, command, res):
           f"reading {(read - res['libs']) / arrays:.2f}x, core alone {core_above / arrays:.2f}x")
 
 
-def make_files(directory, n_labeled, n_unlabeled, shuffle, features):
+def make_files(directory, n_labeled, n_unlabeled, shuffle, features, per=2, n_annotators=50,
+               n_classes=3):
     """The CSV files (``bench_cli_io.make_files``), rows shuffled or not, and a features file."""
     import numpy as np
     import pandas as pd
 
     from bench_cli_io import make_files as make_io
 
-    make_io(directory, n_labeled, n_unlabeled)
+    make_io(directory, n_labeled, n_unlabeled, n_annotators=n_annotators, n_classes=n_classes,
+            labels_per_example=per)
     rng = np.random.default_rng(1)
     if shuffle:
         for name in ("ann.csv", "probs.csv"):
@@ -303,8 +361,11 @@ def make_files(directory, n_labeled, n_unlabeled, shuffle, features):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--command", choices=("score", "fit", "both"), default="score")
-    ap.add_argument("--labeled", type=int, default=500_000, help="labeled examples (2 labels each)")
+    ap.add_argument("--labeled", type=int, default=500_000, help="labeled examples")
     ap.add_argument("--unlabeled", type=int, default=None, help="default: as many as labeled")
+    ap.add_argument("--per-example", type=int, default=2, help="labels per labeled example")
+    ap.add_argument("--annotators", type=int, default=50, help="annotators")
+    ap.add_argument("--classes", type=int, default=3, help="classes")
     ap.add_argument("--shuffle", action="store_true", help="rows of each file in random order")
     ap.add_argument("--root", action="append", default=None,
                     help="checkout whose skactivelab to run (repeat for a before/after table)")
@@ -314,7 +375,8 @@ def main():
     unl = args.labeled if args.unlabeled is None else args.unlabeled
     commands = ("score", "fit") if args.command == "both" else (args.command,)
     if args.make:  # child process: write the files and exit
-        make_files(Path(args.make), args.labeled, unl, args.shuffle, "fit" in commands)
+        make_files(Path(args.make), args.labeled, unl, args.shuffle, "fit" in commands,
+                   args.per_example, args.annotators, args.classes)
         return
     roots = args.root or [str(ROOT)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -322,13 +384,16 @@ def main():
         # the files are made in a child process (a forked child's peak RSS would start from
         # this process's size)
         subprocess.run([sys.executable, __file__, "--make", str(tmp), "--labeled",
-                        str(args.labeled), "--unlabeled", str(unl), "--command", args.command]
+                        str(args.labeled), "--unlabeled", str(unl), "--command", args.command,
+                        "--per-example", str(args.per_example), "--annotators",
+                        str(args.annotators), "--classes", str(args.classes)]
                        + (["--shuffle"] if args.shuffle else []), check=True)
         files = {"ann": tmp / "ann.csv", "probs": tmp / "probs.csv",
                  "features": tmp / "features.csv"}
         sizes = ", ".join(f"{k} {v.stat().st_size / 2**20:.0f} MB" for k, v in files.items()
                           if v.exists())
-        print(f"{2 * args.labeled:,} annotations, {args.labeled + unl:,} probability/feature rows"
+        print(f"{args.per_example * args.labeled:,} annotations ({args.annotators} annotators, "
+              f"{args.classes} classes), {args.labeled + unl:,} probability/feature rows"
               f" ({'rows shuffled' if args.shuffle else 'rows in ID order'}; CSV: {sizes}); "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
         for command in commands:

@@ -23,6 +23,36 @@ class PredProbsNotNormalisedWarning(UserWarning):
 
 # Set by :func:`rows_as_given`: the rows used as given, for one warning.
 _AS_GIVEN = contextvars.ContextVar("skactivelab_rows_as_given", default=None)
+# Set by :func:`arrays_handed_over`: arrays checked without a copy.
+_HANDED_OVER = contextvars.ContextVar("skactivelab_arrays_handed_over", default=())
+
+
+@contextmanager
+def arrays_handed_over(*arrays):
+    """Within this context, :func:`normalise_rows` returns each of ``arrays`` itself
+    (float64 in C order) instead of a copy when every row passes the rule unchanged,
+    i.e. when the copy would be equal bit for bit. The caller hands the arrays over: a
+    writeable one may be overwritten by the scoring; a read-only one (``flags.writeable``
+    False) stays read-only, so that nothing can write into it. Used by the command
+    line, whose arrays are its own and already checked by the same rule."""
+    token = _HANDED_OVER.set(tuple(a for a in arrays if a is not None))
+    try:
+        yield
+    finally:
+        _HANDED_OVER.reset(token)
+
+
+def _unchanged_rows(P):
+    """True when ``P`` is an array handed over (:func:`arrays_handed_over`), float64 in C
+    order, whose rows all pass the rule without a change (one row-sum pass, one
+    minimum; nothing is written into ``P``)."""
+    if not any(P is a for a in _HANDED_OVER.get()):
+        return False
+    if P.dtype != np.float64 or not P.flags.c_contiguous or P.ndim == 0 or P.shape[-1] == 0:
+        return False
+    flat = P.reshape(-1, P.shape[-1])
+    sums = np.einsum("ij->i", flat)
+    return bool(np.all(np.abs(sums - 1.0) <= EXACT_TOL) and flat.min(initial=0.0) >= 0)
 
 
 @contextmanager
@@ -57,7 +87,8 @@ def normalise_rows(P, *, name="pred_probs"):
     Returns
     -------
     ndarray of float64, same shape as ``P``
-        A new array (never ``P`` itself). Rows summing to 1 within 1e-12 are
+        A new array (never ``P`` itself, unless the caller handed it over:
+        :func:`arrays_handed_over`). Rows summing to 1 within 1e-12 are
         unchanged bit for bit; rows within ``ROW_SUM_TOL`` (0.01) of 1 are divided
         by their sum.
 
@@ -75,6 +106,8 @@ def normalise_rows(P, *, name="pred_probs"):
     >>> normalise_rows(np.array([[0.6, 0.4], [0.333, 0.666]])).round(4).tolist()
     [[0.6, 0.4], [0.3333, 0.6667]]
     """
+    if isinstance(P, np.ndarray) and _unchanged_rows(P):
+        return P  # handed over by the caller, equal to its copy bit for bit
     try:
         P = np.array(P, dtype=np.float64, copy=True, order="C")  # kernels need C order
     except (TypeError, ValueError) as exc:

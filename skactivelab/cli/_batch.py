@@ -184,7 +184,7 @@ class ConsensusTable:
     ``confidence`` the estimated probability that it is right (the crowd model of
     :func:`crowd_estimates`), and CROWDLAB's ``quality`` (a ranking score)."""
 
-    ids: list
+    ids: object  # a column of _columns.py (or a list)
     label: np.ndarray
     confidence: np.ndarray
     quality: np.ndarray
@@ -208,7 +208,7 @@ class AnnotatorTable:
     probability).
     """
 
-    ids: list
+    ids: object  # a column of _columns.py (or a list)
     accuracy: np.ndarray
     low: np.ndarray
     high: np.ndarray

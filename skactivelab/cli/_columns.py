@@ -148,6 +148,9 @@ class ListColumn(_Column):
     def to_list(self):
         return list(self.cells)
 
+    def forget_ends(self):
+        """Nothing to free (see :meth:`ArrowColumn.forget_ends`)."""
+
     def take(self, idx):
         cells = self.cells
         return [cells[i] for i in np.asarray(idx, dtype=np.int64).tolist()]
@@ -260,6 +263,11 @@ class ArrowColumn(_Column):
 
     def to_list(self):
         return self.text.to_pylist()
+
+    def forget_ends(self):
+        """Free :attr:`ends` (computed again if asked for): a column kept after its
+        checks (IDs) does not keep three numbers per cell."""
+        self._ends = None
 
     def take(self, idx):
         import pyarrow as pa
@@ -521,12 +529,26 @@ def _sorted_run_starts(text, probe=4096):
     """:func:`_run_starts_if_sorted` of a chunked string array (the order of numbered
     IDs: then every run holds another cell, in increasing order). The first ``probe``
     cells of the first chunk are looked at first, so that another column costs next to
-    nothing."""
-    head = next((c for c in text.chunks if len(c)), None)
-    if head is not None and _run_starts_if_sorted(head.slice(0, probe)) is None:
+    nothing; then chunk by chunk (no copy of the whole column), the first cell of each
+    chunk compared with the last cell of the one before."""
+    chunks = [c for c in text.chunks if len(c)]
+    if chunks and _run_starts_if_sorted(chunks[0].slice(0, probe)) is None:
         return None
-    return _run_starts_if_sorted(text.combine_chunks() if text.num_chunks != 1
-                                 else text.chunk(0))
+    parts, offset, last = [], 0, None
+    for chunk in chunks:  # a loop over the reader's blocks of rows
+        starts = _run_starts_if_sorted(chunk)
+        if starts is None:
+            return None
+        first = chunk[0].as_py().encode()
+        if last is not None:
+            if (len(first), first) < (len(last), last):
+                return None
+            if first == last:  # the run of the chunk before goes on
+                starts = starts[1:]
+        parts.append(starts + offset)
+        offset += len(chunk)
+        last = chunk[len(chunk) - 1].as_py().encode()
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def _text_of(column):

@@ -5,12 +5,14 @@ File formats and rules: ``docs/command_line.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
 
 from .._annotations import Annotations
+from .._validation import arrays_handed_over
 from ._batch import (
     AnnotatorTable,
     Batch,
@@ -29,7 +31,7 @@ from ._batch import (
     summary_stream,
     write_outputs,
 )
-from ._columns import ListColumn
+from ._columns import ListColumn, consecutive
 from ._common import Progress, recorded_warnings, warnings_to_stderr
 from ._labelstudio import LabelColumnError
 from ._pool import is_parquet_pool, plan_pool, resolve_pool_files, score_pool
@@ -64,7 +66,8 @@ class _Inputs:
     """What ``score`` read: the annotations, the probabilities of their examples (``P``,
     one row per example, class codes ``codes`` of the labels), and the pool held in memory
     (``pool_ids``, ``U``: examples without a label, rows of ``--pred-probs`` that name no
-    example, one CSV/.npy ``--unlabeled-pred-probs``)."""
+    example, one CSV/.npy ``--unlabeled-pred-probs``). ``U`` may be a view of the rows of
+    ``tab.probs``; it is scored in place (overwritten) and then dropped."""
 
     ann: object
     tab: object
@@ -76,6 +79,10 @@ class _Inputs:
     pool_ids: object
     U: np.ndarray
     usual: tuple
+    #: ``(sparse triples, probabilities)`` of the labeled examples (:func:`_labeled_parts`)
+    labeled_parts: tuple | None = None
+    #: :func:`crowd_estimates` of the labeled examples
+    estimates: tuple | None = None
 
     def known_ids(self):
         """Every example ID named so far (annotations, then --pred-probs)."""
@@ -141,12 +148,23 @@ def _read_score_inputs(args, progress, streamed, read=None):
     unlabeled = np.flatnonzero(~labeled)
     inputs = _Inputs(ann, tab, classes, codes, P, labeled, extra_ids,
                      ann.example_ids.subset(unlabeled).concat(extra_ids),
-                     np.concatenate([P[unlabeled], P_extra]), usual)
+                     _stacked(P[unlabeled], P_extra), usual)
     if args.unlabeled_pred_probs and not streamed:
         ids, U = _read_unlabeled(args, inputs)
         inputs.pool_ids = inputs.pool_ids.concat(ids)
-        inputs.U = np.concatenate([inputs.U, U])
+        inputs.U = _stacked(inputs.U, U)
     return inputs
+
+
+def _stacked(A, B):
+    """The rows of ``A`` then those of ``B``; one of them itself (no copy) when the other
+    has no row (as when every example of the annotations has a label, and the pool is
+    the other rows of the probability file)."""
+    if not A.shape[0]:
+        return B
+    if not B.shape[0]:
+        return A
+    return np.concatenate([A, B])
 
 
 # --------------------------------------------------------------------------- scoring
@@ -161,12 +179,36 @@ def _crowdlab_for_score(sparse, P_lab, seed):
 def _sparse_labeled(inputs):
     """The labels as sparse triples over the labeled examples (never a matrix)."""
     ann = inputs.ann
-    new_row = np.cumsum(inputs.labeled) - 1
+    if inputs.labeled.all():  # the examples are the labeled ones: rows unchanged
+        example = _read_only(ann.example)
+    else:
+        example = (np.cumsum(inputs.labeled) - 1)[ann.example]
     return Annotations(
-        example=new_row[ann.example], annotator=ann.annotator, label=inputs.codes,
+        example=example, annotator=_read_only(ann.annotator), label=_read_only(inputs.codes),
         n_examples=int(inputs.labeled.sum()), n_annotators=ann.n_annotators,
         n_classes=len(inputs.classes), classes=np.arange(len(inputs.classes)),
         annotator_ids=np.asarray(ann.annotator_ids, dtype=object))
+
+
+def _read_only(a):
+    """A read-only view of ``a``: the scoring reads the arrays of the command, never
+    writes into them (a write would raise)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def _labeled_parts(inputs):
+    """``(sparse triples, probabilities)`` of the labeled examples, made once: the
+    probabilities a read-only view of ``inputs.P`` when the labeled examples are a run
+    of its rows (else a copy of theirs)."""
+    if inputs.labeled_parts is None:
+        lab_idx = np.flatnonzero(inputs.labeled)
+        run = consecutive(lab_idx)
+        P_lab = None if not lab_idx.size else _read_only(
+            inputs.P[lab_idx] if run is None else inputs.P[run.start:run.stop])
+        inputs.labeled_parts = (_sparse_labeled(inputs), P_lab)
+    return inputs.labeled_parts
 
 
 def _fit_labeled(args, sparse, P_lab):
@@ -223,13 +265,18 @@ def _scores(args, inputs, pool_files, client, progress):
     consensus is CROWDLAB's result with, when ``--crowd-model`` decides the consensus, every
     column that depends on it from that model."""
     lab_idx = np.flatnonzero(inputs.labeled)
-    sparse = _sparse_labeled(inputs)
-    P_lab = inputs.P[lab_idx] if lab_idx.size else None
+    sparse, P_lab = _labeled_parts(inputs)
     pool_ids, n_pool = inputs.pool_ids, len(inputs.pool_ids)
     if pool_files is None:
         progress(f"scoring {lab_idx.size} labeled and {n_pool} unlabeled examples")
-        fitted, s_lab, s_unl = _score_in_memory(args, sparse if lab_idx.size else None, P_lab,
-                                                inputs.U if n_pool else None)
+        # the arrays are the command's own, checked by the same rule: the scoring uses them
+        # without a copy (the labeled rows read-only; the pool's rows are not read again
+        # and are scored in place, as a streamed pool's are)
+        U = inputs.U if n_pool else None
+        with arrays_handed_over(P_lab, U):
+            fitted, s_lab, s_unl = _score_in_memory(args, sparse if lab_idx.size else None,
+                                                    P_lab, U)
+        del U
     else:
         fitted, s_lab, s_unl, pool = _stream_pool(args, pool_files, inputs,
                                                   sparse if lab_idx.size else None, P_lab, client,
@@ -238,10 +285,44 @@ def _scores(args, inputs, pool_files, client, progress):
         pool_ids = pool_ids.concat(ListColumn(pool.ids))
         s_unl = np.concatenate([s_unl, pool.scores])
         n_pool += pool.n_rows
-    res = _crowdlab_for_score(sparse, P_lab, args.seed) if lab_idx.size else None
-    if res is not None and fitted.decides_consensus:
-        res = fitted.consensus(res)[0]
+    res = None
+    if lab_idx.size:
+        sparse, P_lab = _pool_scored(inputs)
+        # the crowd model's estimates first: CROWDLAB's results are not held yet while
+        # they are made
+        inputs.estimates = crowd_estimates(sparse, P_lab, args.seed)
+        with arrays_handed_over(P_lab):
+            res = _crowdlab_for_score(sparse, P_lab, args.seed)
+        if fitted.decides_consensus:
+            res = fitted.consensus(res)[0]
+        res = _consensus_fields(res)
     return s_lab, s_unl, pool_ids, n_pool, res
+
+
+def _pool_scored(inputs):
+    """Once the pool is scored, its rows are no longer needed: the probabilities of the
+    labeled examples become an array of their own when they are a small part of the
+    file's matrix, which is then freed. Returns :func:`_labeled_parts`."""
+    sparse, P_lab = _labeled_parts(inputs)
+    whole = inputs.tab.probs
+    inputs.U = None
+    if P_lab is None or whole is None or not np.may_share_memory(P_lab, whole) \
+            or 2 * P_lab.nbytes > whole.nbytes:
+        return sparse, P_lab
+    inputs.labeled_parts = sparse, _read_only(np.array(P_lab))
+    inputs.P, inputs.tab = None, replace(inputs.tab, probs=None)
+    return inputs.labeled_parts
+
+
+#: what the tables of ``score`` use of CROWDLAB's results
+_CONSENSUS_FIELDS = ("consensus_label", "consensus_quality_score", "annotator_agreement",
+                     "worst_class", "annotator_quality", "agreement_with_consensus")
+
+
+def _consensus_fields(res):
+    """The fields of CROWDLAB's results that the tables use (the posterior and the
+    quality of every label are freed)."""
+    return SimpleNamespace(**{name: getattr(res, name) for name in _CONSENSUS_FIELDS})
 
 
 # --------------------------------------------------------------------------- results
@@ -267,13 +348,14 @@ class ScoreResults:
     pending: object  # example IDs left out of the batch (handed out, not answered)
 
 
-def _tables(inputs, res, sparse, P_lab, seed):
-    """The consensus and annotator tables of the labeled examples."""
+def _tables(inputs, res):
+    """The consensus and annotator tables of the labeled examples (the crowd model's
+    estimates made by :func:`_scores`)."""
     ann, names = inputs.ann, np.asarray(inputs.classes, dtype=object)
     lab_idx = np.flatnonzero(inputs.labeled)
     codes = np.asarray(res.consensus_label, dtype=np.int64)
-    accuracy, n_labels, post = crowd_estimates(sparse, P_lab, seed)
-    consensus = ConsensusTable(ann.example_ids.take(lab_idx), names[codes],
+    accuracy, n_labels, post = inputs.estimates
+    consensus = ConsensusTable(ann.example_ids.subset(lab_idx), names[codes],
                                post[np.arange(codes.size), codes], res.consensus_quality_score,
                                res.annotator_agreement, ann.num_annotations()[lab_idx])
     worst = np.asarray(res.worst_class)
@@ -289,25 +371,43 @@ def _results(args, inputs, res, s_lab, s_unl, pool_ids, exclude):
     ann = inputs.ann
     lab_idx = np.flatnonzero(inputs.labeled)
     n_pool, n_per = len(pool_ids), ann.num_annotations()
-    consensus, quality = np.full(n_pool, "", dtype=object), np.full(n_pool, np.nan)
+    consensus, quality = _Padded(np.empty(0, dtype=object), n_pool, ""), \
+        _Padded(np.empty(0), n_pool, np.float64(np.nan))
     aq = np.full(ann.n_annotators, np.nan)
     tables = (None, None)
     if res is not None:
-        lab = np.flatnonzero(inputs.labeled)
-        tables = _tables(inputs, res, _sparse_labeled(inputs), inputs.P[lab], args.seed)
-        consensus = np.concatenate([tables[0].label, consensus])
-        quality = np.concatenate([res.consensus_quality_score, quality])
+        tables = _tables(inputs, res)
+        inputs.estimates = None  # the tables hold what they need of it
+        consensus = _Padded(tables[0].label, n_pool, "")
+        quality = _Padded(np.asarray(res.consensus_quality_score, dtype=np.float64), n_pool,
+                          np.float64(np.nan))
         aq = np.asarray(res.annotator_quality, dtype=float)
     ids = ann.example_ids.subset(lab_idx).concat(pool_ids)
     n_ann = np.concatenate([n_per[lab_idx], np.zeros(n_pool, dtype=np.int64)])
     skip = None if exclude is None else ids.positions_in(exclude) >= 0
+    ann_row = ann.example if inputs.labeled.all() else (np.cumsum(inputs.labeled) - 1)[ann.example]
     batch = Batch(ids, np.concatenate([s_lab, s_unl]), n_ann, args.batch,
-                  ann_row=(np.cumsum(inputs.labeled) - 1)[ann.example],
+                  ann_row=ann_row,
                   ann_annotator=ann.annotator, annotator_ids=ann.annotator_ids,
                   consensus=consensus, quality=quality,
                   annotator_quality=aq if args.suggest_annotators else None,
                   max_per_annotator=args.max_per_annotator, exclude=skip)
     return ids, n_ann, batch, tables
+
+
+class _Padded:
+    """The values of the labeled examples, then ``n_pool`` times ``fill`` (the pool has
+    no consensus): entry ``i`` of their concatenation, without making it."""
+
+    def __init__(self, values, n_pool, fill):
+        self.values, self.n, self.fill = values, len(values), fill
+        self.size = self.n + n_pool
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, i):
+        return self.values[i] if i < self.n else self.fill
 
 
 def _copy_rows_note(ann, tab):

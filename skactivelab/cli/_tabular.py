@@ -401,6 +401,8 @@ def unique_ids(table, j, what):
         pos, earlier = first_repeat(codes)
         raise table.error(pos, f"{what} {column[pos]!r} already appears on row "
                                f"{int(table.lines[earlier])}", f"Give each {what} one row only.")
+    column.forget_ends()  # checked: the IDs are kept, not their end bytes
+    uniques.forget_ends()
     return codes, uniques
 
 
@@ -409,6 +411,8 @@ def number_block(table, cols, what, allow_missing=False):
     reads numbers; the first cell that is no number (or empty, unless ``allow_missing``:
     then NaN) or not finite names its row and column."""
     values = np.empty((table.n_rows, len(cols)))
+    if not allow_missing and _moved_chunks(table, cols, values):
+        return _checked_finite(table, cols, what, values)
     problems = []
     for k, j in enumerate(cols):
         not_number = table.columns[j].numbers_into(values[:, k])
@@ -423,6 +427,49 @@ def number_block(table, cols, what, allow_missing=False):
         raise table.error(pos, f"column {table.header[cols[k]]!r} holds "
                                f"{table.cell(pos, cols[k])!r}", f"Give {what} as finite numbers.")
     return values
+
+
+def _checked_finite(table, cols, what, values):
+    """``values`` when every one is finite, else the error naming the first other cell."""
+    if not np.isfinite(values).all():
+        bad = ~np.isfinite(values)
+        pos, k = (int(v) for v in np.argwhere(bad)[0])
+        raise table.error(pos, f"column {table.header[cols[k]]!r} holds "
+                               f"{table.cell(pos, cols[k])!r}", f"Give {what} as finite numbers.")
+    return values
+
+
+def _moved_chunks(table, cols, values):
+    """Fill ``values`` from float64 columns read by pyarrow without empty cells, block of
+    rows by block of rows, each block's buffers freed once copied, and take the columns
+    out of ``table`` (a message quoting one of their cells reads the file again as
+    text); the matrix and the columns as read are then never both whole in memory.
+    False (nothing done) for any other columns."""
+    columns = [table.columns[j] for j in cols]
+    if table.as_text is None or not all(isinstance(c, ArrowColumn) for c in columns):
+        return False
+    import pyarrow as pa
+
+    if not all(pa.types.is_float64(c.array.type) and not c.array.null_count for c in columns):
+        return False
+    chunks = [c.array.chunks for c in columns]
+    if len({tuple(map(len, ch)) for ch in chunks}) != 1:  # blocks of rows differ
+        return False
+    for j in cols:
+        table.columns[j] = None
+    del columns
+    start = 0
+    for b in range(len(chunks[0])):
+        stop = start + len(chunks[0][b])
+        for k, ch in enumerate(chunks):
+            chunk, ch[b] = ch[b], None
+            if stop > start:
+                values[start:stop, k] = np.frombuffer(chunk.buffers()[1], dtype=np.float64,
+                                                      count=stop - start,
+                                                      offset=8 * chunk.offset)
+            del chunk
+        start = stop
+    return True
 
 
 def _not_a_number(table, pos, j, what, allow_missing):
