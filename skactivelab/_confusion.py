@@ -53,6 +53,10 @@ import scipy.sparse as sp
 
 #: Probability mass spread evenly over the classes of each row of the prior.
 FLOOR = 1e-3
+#: Candidate floors, fitted with the weight: a classifier of hard 0/1 probabilities (trees,
+#: nearest neighbours) is told apart from a calibrated one by how much of the prior it leaves
+#: to the classes it rules out, which no weight can change.
+FLOORS = (1e-3, 0.01, 0.05, 0.15, 0.3, 0.5)
 #: Probabilities below this count as this (the log of an exact zero).
 TINY = 1e-300
 #: Candidate weights of the classifier in the prior. Above 1 sharpens: a classifier trained on
@@ -73,7 +77,7 @@ TOL = 1e-6
 MAX_SELECT = 20_000
 #: Examples used to choose the strength (each of the ten small fits sees half of them).
 MAX_SELECT_STRENGTH = 10_000
-#: Fewer examples than this: the classifier keeps its own sharpness (weight 1).
+#: Fewer examples than this: the strength is not cross-validated (:data:`ACCURACY_PRIOR`).
 MIN_PROFILE = 50
 
 
@@ -108,8 +112,8 @@ def log_classifier(P, n_classes):
     return np.log(out, out=out)
 
 
-def log_prior(logP, w, log_pi):
-    """``log((1 - FLOOR) * q + FLOOR / K)`` with ``q`` the row-normalised
+def log_prior(logP, w, log_pi, floor=None):
+    """``log((1 - floor) * q + floor / K)`` (``floor``: :data:`FLOOR` when None) with ``q`` the row-normalised
     ``exp(w * logP + (1 - min(w, 1)) * log_pi)`` (a new (N, K) array).
 
     The weight acts first (a temperature of the classifier's own log-probabilities,
@@ -121,8 +125,9 @@ def log_prior(logP, w, log_pi):
     lp += (1.0 - min(w, 1.0)) * log_pi
     lp -= row_max(lp)[:, None]
     np.exp(lp, out=lp)
-    lp *= ((1.0 - FLOOR) / row_sum(lp))[:, None]
-    lp += FLOOR / K
+    floor = FLOOR if floor is None else floor
+    lp *= ((1.0 - floor) / row_sum(lp))[:, None]
+    lp += floor / K
     return np.log(lp, out=lp)
 
 
@@ -157,7 +162,9 @@ def _m_step(A, post, M, K, shrinkage, strength, pooled_default=np.nan):
     n_j = counts.sum(axis=(1, 2))
     correct = np.trace(counts, axis1=1, axis2=2)
     total = n_j.sum()
-    pooled = correct.sum() / total if total > 0 else pooled_default
+    # one pseudo-label right and one at chance: a handful of agreeing labels is no proof of a
+    # perfect crowd
+    pooled = (correct.sum() + 1.0 + 1.0 / K) / (total + 2.0) if total > 0 else pooled_default
     if not np.isfinite(pooled):
         pooled = 1.0 - 1e-6
     acc = (correct + strength * pooled) / (n_j + strength)
@@ -177,7 +184,8 @@ def _vote_fractions(ann, n, K):
     return np.divide(votes, total, out=np.full_like(votes, 1.0 / K), where=total > 0)
 
 
-def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_iter=MAX_ITER, tol=TOL):
+def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, floor=None, max_iter=MAX_ITER,
+       tol=TOL):
     """Fit the model with classifier weight ``w`` (``logP`` None: crowd only).
 
     Returns ``(post, logC, acc, log_pi, loglik, n_iter)``.
@@ -196,21 +204,21 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, max_i
         votes = _vote_fractions(ann, n, K) * np.bincount(ann.example, minlength=n)[:, None]
         b = (1.0 - a_init) / max(K - 1, 1)
         post = votes * np.log(a_init / b)
-        post += uniform if logP is None else log_prior(logP, w, uniform)
+        post += uniform if logP is None else log_prior(logP, w, uniform, floor)
         _normalise(post)
     else:  # start from the votes weighed by the prior, like the E-step would
         post = _vote_fractions(ann, n, K)
         if logP is not None:
-            post *= np.exp(log_prior(logP, w, uniform))
+            post *= np.exp(log_prior(logP, w, uniform, floor))
             post += 1e-12
             post /= post.sum(axis=1, keepdims=True)
     logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
-    fixed_prior = None if logP is None or w < 1.0 else log_prior(logP, w, log_pi)  # pi plays no part
+    fixed_prior = None if logP is None or w < 1.0 else log_prior(logP, w, log_pi, floor)  # pi plays no part
     for it in range(1, max_iter + 1):  # EM iterations
         J = _log_evidence(A, logC)
-        J += log_pi if logP is None else fixed_prior if fixed_prior is not None else log_prior(logP, w, log_pi)
+        J += log_pi if logP is None else fixed_prior if fixed_prior is not None else log_prior(logP, w, log_pi, floor)
         ll = _normalise(J)
         post = J
         logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
@@ -239,14 +247,15 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
     The weight stays 1 unless another one is better by a likelihood-ratio test
     (:data:`LR_MARGIN`): with a crowd near chance, a weaker weight and a better
     crowd explain single labels about as well, and the classifier's own
-    probabilities are the better bet. ``logP`` None: the accuracy alone (weight 0). With fewer than
-    :data:`MIN_PROFILE` examples: ``(1.0, nan)`` (the one weight given, if one).
+    probabilities are the better bet. The floor (:data:`FLOORS`) is fitted
+    beside the weight when the weight is (one weight given: :data:`FLOOR`).
+    ``logP`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
+    crowd accuracy)``.
     """
     n, K = ann.n_examples, ann.n_classes
     if logP is None:
         weights = (0.0,)
-    if n < MIN_PROFILE:
-        return (float(weights[0]) if len(weights) == 1 else 1.0), np.nan
+    floors = FLOORS if len(weights) > 1 else (FLOOR,)
     if n > max_select:
         keep = np.zeros(n, dtype=bool)
         keep[rng.choice(n, size=max_select, replace=False)] = True
@@ -259,9 +268,9 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
     n_total = float(ann.n_annotations)
     uniform = np.full(K, -np.log(K))
     accuracies = 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS
-    fits = {}  # weight -> (best log-likelihood, its accuracy)
-    for w in weights:  # loop over candidate weights
-        lp = np.broadcast_to(uniform, (n, K)) if logP is None else log_prior(logP, w, uniform)
+    fits = {}  # (weight, floor) -> (best log-likelihood, its accuracy)
+    for w, floor in [(w, f) for w in weights for f in (floors if w > 0 else (FLOOR,))]:  # candidates
+        lp = np.broadcast_to(uniform, (n, K)) if logP is None else log_prior(logP, w, uniform, floor)
         p = np.exp(lp.ravel()[cell])
         ll = np.array([np.log1p(np.bincount(row, weights=p * np.expm1(v * np.log(a / b)), minlength=n)).sum()
                        + n_total * np.log(b)
@@ -269,11 +278,11 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
         # the labels may not tell the accuracy (one label each, nothing to check it against):
         # of the tied accuracies, the highest, so that a label is taken at its word
         top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
-        fits[float(w)] = (float(ll[top]), float(accuracies[top]))
-    w_best = max(fits, key=lambda w: fits[w][0])
-    if 1.0 in fits and fits[w_best][0] - fits[1.0][0] <= LR_MARGIN:
-        w_best = 1.0  # the classifier as it is, unless the labels reject it
-    return w_best, fits[w_best][1]
+        fits[float(w), floor] = (float(ll[top]), float(accuracies[top]))
+    best = max(fits, key=lambda key: fits[key][0])
+    if (1.0, FLOOR) in fits and fits[best][0] - fits[1.0, FLOOR][0] <= LR_MARGIN:
+        best = (1.0, FLOOR)  # the classifier as it is, unless the labels reject it
+    return best[0], best[1], fits[best][1]
 
 
 #: Candidate strengths of the pull toward the crowd's pooled accuracy (pseudo-labels per
@@ -290,19 +299,20 @@ def row_shrinkage(shrinkage, strength):
     return max(shrinkage, strength) if strength >= STRENGTHS[-1] else shrinkage
 
 
-def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan):
+def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan, floor=None):
     """Log-likelihood of the labels of examples ``test`` (a mask) under the model fitted,
     with ``strength``, on the other examples."""
     train = ann.subset_examples(~test)
     _, logC, _, log_pi, _, _ = em(train, None if logP is None else logP[~test], w,
-                                  row_shrinkage(shrinkage, strength), strength, a_init=a_init, max_iter=30)
+                                  row_shrinkage(shrinkage, strength), strength, a_init=a_init, floor=floor,
+                                  max_iter=30)
     held = ann.subset_examples(test)
     J = _log_evidence(one_hot(held), logC)
-    J += log_pi if logP is None else log_prior(logP[test], w, log_pi)
+    J += log_pi if logP is None else log_prior(logP[test], w, log_pi, floor)
     return _normalise(J)
 
 
-def choose_strength(ann, logP, w, shrinkage, rng, *, a_init=np.nan, strengths=STRENGTHS,
+def choose_strength(ann, logP, w, shrinkage, rng, *, a_init=np.nan, floor=None, strengths=STRENGTHS,
                     max_select=MAX_SELECT_STRENGTH):
     """The strength of :data:`STRENGTHS` whose model best predicts held-out labels.
 
@@ -319,7 +329,7 @@ def choose_strength(ann, logP, w, shrinkage, rng, *, a_init=np.nan, strengths=ST
         keep[rng.choice(n, size=max_select, replace=False)] = True
         ann, logP, n = ann.subset_examples(keep), None if logP is None else logP[keep], max_select
     fold = rng.permutation(n) % N_FOLDS
-    scores = [sum(held_out_loglik(ann, logP, w, shrinkage, s, fold == f, a_init) for f in range(N_FOLDS))
+    scores = [sum(held_out_loglik(ann, logP, w, shrinkage, s, fold == f, a_init, floor) for f in range(N_FOLDS))
               for s in strengths]  # loop over candidate strengths (and folds)
     return float(strengths[int(np.argmax(scores))])
 
@@ -347,23 +357,24 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     classifier's weight, or None to choose it (:func:`profile_weight`).
     Returns a dict with ``post`` (N, K), ``confusion`` (M, K, K),
     ``accuracy`` (M,) (:func:`share_right`; NaN for annotators without labels), ``class_prior``
-    (K,), ``log_pi``, ``weight``, ``crowd_accuracy`` (the crowd-wide accuracy
-    fitted with the weight; NaN when the weight was given) and ``n_iter``.
+    (K,), ``log_pi``, ``weight``, ``floor``, ``crowd_accuracy`` (the crowd-wide accuracy
+    fitted with the weight), ``strength`` and ``n_iter``.
     """
     K = ann.n_classes
     s = default_shrinkage(K) if shrinkage is None else float(shrinkage)
     logP = None if P is None else log_classifier(P, K)
     rng = np.random.default_rng(0) if rng is None else rng
     fixed = (0.0,) if logP is None else None if weight is None else (float(weight),)
-    w, crowd_accuracy = profile_weight(ann, logP, rng, **({} if fixed is None else {"weights": fixed}))
-    strength = choose_strength(ann, logP, w, s, rng, a_init=crowd_accuracy)
-    post, logC, acc, log_pi, _, it = em(ann, logP, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy)
+    w, floor, crowd_accuracy = profile_weight(ann, logP, rng, **({} if fixed is None else {"weights": fixed}))
+    strength = choose_strength(ann, logP, w, s, rng, a_init=crowd_accuracy, floor=floor)
+    post, logC, acc, log_pi, _, it = em(ann, logP, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy,
+                                        floor=floor)
     return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
-            "log_pi": log_pi, "strength": strength}
+            "log_pi": log_pi, "strength": strength, "floor": floor}
 
 
-def pool_scores(U, weight, log_pi):
+def pool_scores(U, weight, log_pi, floor=None):
     """Scores of unlabeled rows (E, n, K): the largest class probability of their prior."""
-    lp = log_prior(log_classifier(U, log_pi.size), weight, log_pi)
+    lp = log_prior(log_classifier(U, log_pi.size), weight, log_pi, floor)
     return np.exp(row_max(lp))

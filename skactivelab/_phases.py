@@ -255,6 +255,7 @@ class ConfusionFit(_DecidingFit):
     log_class_prior: Any
     n_models: int
     n_classes: Any = None
+    floor: float = _confusion.FLOOR
 
     @classmethod
     def fit(cls, ann, P, rng=None, n_models=1, shrinkage=None, weight=None):
@@ -264,7 +265,7 @@ class ConfusionFit(_DecidingFit):
         fit = _confusion.fit(ann, P, shrinkage=shrinkage, weight=weight, rng=rng)
         post = fit["post"]
         return cls(ann, P, post.max(axis=1), post, fit["accuracy"], fit["confusion"], fit["weight"],
-                   fit["log_pi"], P.shape[0], P.shape[2])
+                   fit["log_pi"], P.shape[0], P.shape[2], fit["floor"])
 
     def consensus_codes(self):
         """The consensus class of each labeled example: its most likely class."""
@@ -273,7 +274,7 @@ class ConfusionFit(_DecidingFit):
     def score_rows(self, U, rng=None, pool=None, noise=None):
         K = U.shape[2]
         log_pi = np.full(K, -np.log(K)) if self.log_class_prior is None else self.log_class_prior
-        return _confusion.pool_scores(U, self.weight, log_pi)
+        return _confusion.pool_scores(U, self.weight, log_pi, self.floor)
 
 
 @dataclass(frozen=True, eq=False)

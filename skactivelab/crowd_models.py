@@ -232,7 +232,10 @@ class AnnotatorConfusion(_CrowdModel):
         one-accuracy model; None: ``4 * n_classes``. A very large value gives a
         one-coin model (one accuracy per annotator).
     random_state : int, RandomState instance or None, default=None
-        The subset of examples used to fit the weight on large data sets.
+        The two folds of the cross-validation that chooses each annotator's
+        pull toward the crowd, and the subsets of examples used on large data
+        sets. On small data sets the folds can change a few uncertain
+        consensus labels; pass an int for repeatable results.
 
     Attributes
     ----------
@@ -247,6 +250,10 @@ class AnnotatorConfusion(_CrowdModel):
         ``confusion_[j, k, l]``: probability that annotator j labels class k as l.
     classifier_weight_ : float
         The fitted (or given) ``w``; 0 without ``pred_probs``.
+    classifier_floor_ : float
+        The share of the prior spread evenly over the classes (fitted with
+        ``w``: large for a classifier of hard 0/1 probabilities that is often
+        wrong).
     class_prior_ : ndarray of shape (n_classes,)
     n_annotations_ : ndarray of shape (n_examples,)
 
@@ -277,6 +284,9 @@ class AnnotatorConfusion(_CrowdModel):
         return ConfusionFit.fit(ann, P, rng, n_models, shrinkage=self.shrinkage, weight=weight)
 
     def fit(self, labels_multiannotator, pred_probs=None, *, classes=None):
+        if isinstance(self.classifier_weight, (bool, np.bool_)):
+            raise TypeError(f"classifier_weight must be 'auto' or a number >= 0, got {self.classifier_weight!r}; "
+                            "pass classifier_weight=1.0 for the classifier as it is.")
         self._with_probs = pred_probs is not None
         return super().fit(labels_multiannotator, pred_probs, classes=classes)
 
@@ -286,6 +296,7 @@ class AnnotatorConfusion(_CrowdModel):
         super()._set_fitted(ann, ids, fitted, with_probs)
         self.confusion_ = fitted.confusion
         self.classifier_weight_ = fitted.weight if with_probs else 0.0
+        self.classifier_floor_ = fitted.floor
         self.class_prior_ = np.exp(fitted.log_class_prior)
 
 

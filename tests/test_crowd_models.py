@@ -108,7 +108,7 @@ def _naive_em(L, P, w, shrinkage, strength, n_iter):
             counts[j, :, lab] += post[i]
         n_j = counts.sum(axis=(1, 2))
         correct = np.array([np.trace(counts[j]) for j in range(M)])
-        pooled = correct.sum() / n_j.sum()
+        pooled = (correct.sum() + 1 + 1 / K) / (n_j.sum() + 2)  # one pseudo-label right, one at chance
         C = np.empty((M, K, K))
         for j in range(M):
             acc = (correct[j] + strength * pooled) / (n_j[j] + strength)
@@ -310,6 +310,11 @@ def test_bad_parameters(params, match):
         AnnotatorConfusion(**params).fit(np.array([[0, 1], [1, 1]]))
 
 
+def test_a_boolean_weight_is_refused():
+    with pytest.raises(TypeError, match="classifier_weight"):
+        AnnotatorConfusion(classifier_weight=True).fit(np.array([[0, 1], [1, 1]]))
+
+
 def test_crowdlab_needs_pred_probs():
     with pytest.raises(ValueError, match="pred_probs.*MajorityVote"):
         CrowdLab().fit(np.array([[0, 1], [1, 1]]))
@@ -370,3 +375,47 @@ def test_a_classifier_trained_on_noisy_labels_is_sharpened():
     assert np.mean(m.consensus_label_ == truth) > np.mean(mv == truth) + 0.1
     weight_one = AnnotatorConfusion(classifier_weight=1.0, random_state=0).fit(L, P_labels)
     assert np.mean(m.consensus_label_ == truth) > np.mean(weight_one.consensus_label_ == truth)
+
+
+def test_few_examples_and_a_confident_random_classifier_do_not_outvote_the_crowd():
+    """30 examples, three 85% annotators, a classifier confident at random: the labels reject
+    the classifier even on so few examples, so the consensus is the crowd's."""
+    accs = []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        n = 30
+        y = rng.integers(0, 2, n)
+        L = np.stack([np.where(rng.random(n) < 0.85, y, 1 - y) for _ in range(3)], 1).astype(float)
+        c = rng.uniform(0.6, 0.99, n)
+        p1 = np.where(rng.random(n) < 0.5, c, 1 - c)
+        m = AnnotatorConfusion(random_state=0).fit(L, np.stack([1 - p1, p1], 1))
+        mv = (L.sum(axis=1) >= 2).astype(int)
+        accs.append((np.mean(m.consensus_label_ == y), np.mean(mv == y)))
+    ac, mv = np.mean(accs, axis=0)
+    assert ac >= mv - 0.02, (ac, mv)
+
+
+def test_a_hard_classifier_that_is_often_wrong_gets_a_floor():
+    """Hard 0/1 probabilities, 85% right, against three 90% annotators: the fitted floor lets
+    unanimous labels overrule the classifier's zeros."""
+    rng = np.random.default_rng(0)
+    n = 200
+    y = rng.integers(0, 2, n)
+    L = np.stack([np.where(rng.random(n) < 0.9, y, 1 - y) for _ in range(3)], 1).astype(float)
+    P = np.eye(2)[y]
+    bad = rng.random(n) < 0.15
+    P[bad] = np.eye(2)[1 - y[bad]]
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    assert m.classifier_floor_ > 0.01
+    unanimous = (L == L[:, :1]).all(axis=1)
+    np.testing.assert_array_equal(m.consensus_label_[unanimous], L[unanimous, 0])
+    mv = (L.sum(axis=1) >= 2).astype(int)
+    assert np.mean(m.consensus_label_ == y) >= np.mean(mv == y)
+
+
+def test_a_few_agreeing_labels_are_no_proof_of_a_perfect_crowd():
+    m = AnnotatorConfusion(random_state=0).fit(np.array([[0, 0], [1, 1], [1, np.nan], [0, 0]]))
+    assert m.consensus_label_.tolist() == [0, 1, 1, 0]
+    # (was 0.9999999999995 and 0.9999998: the crowd's accuracy went to 1 - 1e-6)
+    assert np.all(m.consensus_confidence_ < 0.9999)
+    assert np.all(m.annotator_accuracy_ < 0.9999)
