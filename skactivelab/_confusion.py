@@ -53,9 +53,9 @@ import scipy.sparse as sp
 
 #: Probability mass spread evenly over the classes of each row of the prior.
 FLOOR = 1e-3
-#: Candidate floors, fitted with the weight: a classifier of hard 0/1 probabilities (trees,
-#: nearest neighbours) is told apart from a calibrated one by how much of the prior it leaves
-#: to the classes it rules out, which no weight can change.
+#: Candidate floors, fitted with the weight for a classifier that gives exact zeros (trees,
+#: nearest neighbours): how much of the prior it leaves to the classes it rules out, which no
+#: weight can change.
 FLOORS = (1e-3, 0.01, 0.05, 0.15, 0.3, 0.5)
 #: Probabilities below this count as this (the log of an exact zero).
 TINY = 1e-300
@@ -236,7 +236,7 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, floor
 _ACC_STEPS = np.linspace(0.1, 0.995, 40)
 
 
-def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
+def profile_weight(ann, logP, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=MAX_SELECT):
     """The classifier weight and crowd accuracy of the best crowd-wide one-coin fit.
 
     Maximises the marginal likelihood ``sum_i log sum_k prior_w[i, k] *
@@ -247,15 +247,15 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, max_select=MAX_SELECT):
     The weight stays 1 unless another one is better by a likelihood-ratio test
     (:data:`LR_MARGIN`): with a crowd near chance, a weaker weight and a better
     crowd explain single labels about as well, and the classifier's own
-    probabilities are the better bet. The floor (:data:`FLOORS`) is fitted
-    beside the weight when the weight is (one weight given: :data:`FLOOR`).
+    probabilities are the better bet. Each of ``floors`` is tried with each
+    weight (one weight given: :data:`FLOOR` only).
     ``logP`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
     crowd accuracy)``.
     """
     n, K = ann.n_examples, ann.n_classes
     if logP is None:
         weights = (0.0,)
-    floors = FLOORS if len(weights) > 1 else (FLOOR,)
+    floors = floors if len(weights) > 1 else (FLOOR,)
     if n > max_select:
         keep = np.zeros(n, dtype=bool)
         keep[rng.choice(n, size=max_select, replace=False)] = True
@@ -365,7 +365,12 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     logP = None if P is None else log_classifier(P, K)
     rng = np.random.default_rng(0) if rng is None else rng
     fixed = (0.0,) if logP is None else None if weight is None else (float(weight),)
-    w, floor, crowd_accuracy = profile_weight(ann, logP, rng, **({} if fixed is None else {"weights": fixed}))
+    # a floor is fitted only for a classifier that rules classes out (exact zeros, as trees and
+    # nearest neighbours give): no weight can change a zero, and for any other classifier a
+    # floor would only compete with the weight, which keeps the ranking of its probabilities
+    hard = P is not None and np.count_nonzero((P == 0).any(axis=2)) >= 0.01 * P.shape[1]
+    w, floor, crowd_accuracy = profile_weight(ann, logP, rng, floors=FLOORS if hard else (FLOOR,),
+                                              **({} if fixed is None else {"weights": fixed}))
     strength = choose_strength(ann, logP, w, s, rng, a_init=crowd_accuracy, floor=floor)
     post, logC, acc, log_pi, _, it = em(ann, logP, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy,
                                         floor=floor)
