@@ -298,7 +298,8 @@ class MajorityVoteFit(_DecidingFit):
         K = P.shape[2]
         votes = K_.label_counts(ann).astype(np.float64)
         rng = np.random.default_rng(0) if rng is None else rng
-        codes = np.argmax(votes + rng.random(votes.shape) * 0.5, axis=1)  # ties broken at random
+        # ties broken by the classifier (its mean over models), then at random
+        codes = np.argmax(votes + 0.5 * P.mean(axis=0) + rng.random(votes.shape) * 1e-6, axis=1)
         n = votes.sum(axis=1)
         top = votes[np.arange(votes.shape[0]), codes]
         post = (votes + 1.0) / (n + K)[:, None]
@@ -316,7 +317,8 @@ class MajorityVoteFit(_DecidingFit):
         return cls(ann, P, (top + 1.0) / (n + K), post, acc, codes, P.shape[0], K)
 
     def consensus_codes(self):
-        """The consensus class of each labeled example: its majority vote (ties broken at random)."""
+        """The consensus class of each labeled example: its majority vote (ties broken by the
+        classifier, then at random)."""
         return self.codes
 
     def score_rows(self, U, rng=None, pool=None, noise=None):

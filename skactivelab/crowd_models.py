@@ -301,18 +301,20 @@ class AnnotatorConfusion(_CrowdModel):
 
 
 class MajorityVote(_CrowdModel):
-    """The labels alone: the most frequent label of each example, ties at random.
+    """The labels: the most frequent label of each example.
 
-    ``posterior_`` is the share of each class among an example's labels,
-    smoothed (``(votes + 1) / (n + K)``); ``annotator_accuracy_`` is each
-    annotator's agreement with the majority of the other labels on examples
-    with two or more labels (NaN when the annotator has none). ``pred_probs``,
-    when given, only fixes the number and order of the classes.
+    A tie is broken by ``pred_probs`` when given (the tied class the classifier
+    finds most probable, as :func:`~skactivelab.get_majority_vote_label` does),
+    then at random. ``posterior_`` is the share of each class among an
+    example's labels, smoothed (``(votes + 1) / (n + K)``);
+    ``annotator_accuracy_`` is each annotator's agreement with the majority of
+    the other labels on examples with two or more labels (NaN when the
+    annotator has none). The classifier plays no other part.
 
     Parameters
     ----------
     random_state : int, RandomState instance or None, default=None
-        Breaks ties.
+        Breaks the ties the classifier leaves.
 
     Examples
     --------

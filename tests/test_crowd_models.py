@@ -70,6 +70,12 @@ def test_majority_vote_by_hand():
     assert m.n_annotations_.tolist() == [3, 4, 1, 3]
 
 
+def test_majority_vote_ties_go_to_the_classifier_first():
+    L = np.array([[0, 1], [0, 1], [0, 1], [1, 0]])
+    P = np.array([[0.05, 0.95]] * 3 + [[0.95, 0.05]])
+    assert MajorityVote(random_state=0).fit(L, P).consensus_label_.tolist() == [1, 1, 1, 0]
+
+
 def test_majority_vote_ties_follow_random_state():
     L = np.array([[0, 1]] * 40, dtype=float)
     a = MajorityVote(random_state=1).fit(L).consensus_label_
