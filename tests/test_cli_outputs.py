@@ -360,3 +360,16 @@ def test_writer_keeps_content_and_mode_with_dash_and_files(tmp_path, capsys):
     write_files_atomically({"-": "to stdout\n", tmp_path / "a.txt": "to a file\n"})
     assert capsys.readouterr().out == "to stdout\n"
     assert (tmp_path / "a.txt").read_text() == "to a file\n"
+
+
+def test_an_abbreviated_option_is_refused_not_guessed(tmp_path, monkeypatch, capsys):
+    """``fit --out -`` is an error naming the unknown option; argparse's abbreviations would
+    read it as ``--out-dir -`` and make a directory named ``-``."""
+    from skactivelab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--features", "f.csv", "--annotations", "a.csv", "--batch", "2", "--out", "-"])
+    assert exc.value.code == 2
+    assert "--out" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()

@@ -39,7 +39,12 @@ def add_crowd_model_option(parser, what="the consensus and the scores"):
 
 
 class Parser(argparse.ArgumentParser):
-    """Usage errors as one line (``skactivelab demo: error: ...``), exit status 2."""
+    """Usage errors as one line (``skactivelab demo: error: ...``), exit status 2. Options
+    are never abbreviated (``fit --out -`` is an error, not ``--out-dir -``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
