@@ -154,7 +154,7 @@ def _normalise(J):
     return float(np.log(z).sum() + m.sum())
 
 
-def _m_step(A, post, M, K, shrinkage, strength, pooled_default=np.nan):
+def _m_step(A, post, M, K, shrinkage, strength, pooled_default):
     """Confusions (log), annotator accuracies and log class frequencies from a posterior;
     ``strength``: pseudo-labels pulling each accuracy toward the pooled one (``pooled_default``
     when ``A`` holds no label)."""
@@ -165,8 +165,6 @@ def _m_step(A, post, M, K, shrinkage, strength, pooled_default=np.nan):
     # one pseudo-label right and one at chance: a handful of agreeing labels is no proof of a
     # perfect crowd
     pooled = (correct.sum() + 1.0 + 1.0 / K) / (total + 2.0) if total > 0 else pooled_default
-    if not np.isfinite(pooled):
-        pooled = 1.0 - 1e-6
     acc = (correct + strength * pooled) / (n_j + strength)
     a = np.clip(acc, 1.0 / K, 1.0 - 1e-6)
     one_coin = np.broadcast_to(((1.0 - a) / max(K - 1, 1))[:, None, None], (M, K, K)).copy()
@@ -178,15 +176,9 @@ def _m_step(A, post, M, K, shrinkage, strength, pooled_default=np.nan):
     return np.log(C), acc, np.log(pi)
 
 
-def _vote_fractions(ann, n, K):
-    votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
-    total = votes.sum(axis=1, keepdims=True)
-    return np.divide(votes, total, out=np.full_like(votes, 1.0 / K), where=total > 0)
-
-
-def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, floor=None, max_iter=MAX_ITER,
-       tol=TOL):
-    """Fit the model with classifier weight ``w`` (``logP`` None: crowd only).
+def em(ann, logP, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL):
+    """Fit the model with classifier weight ``w`` (``logP`` None: crowd only), starting
+    from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`).
 
     Returns ``(post, logC, acc, log_pi, loglik, n_iter)``.
     """
@@ -200,18 +192,10 @@ def em(ann, logP, w, shrinkage, strength=ACCURACY_PRIOR, *, a_init=np.nan, floor
         if not multi.all():
             A_fit = sp.diags(multi.astype(np.float64)) @ A
     uniform = np.full(K, -np.log(K))
-    if np.isfinite(a_init):  # start from the crowd-wide one-coin model of accuracy a_init
-        votes = _vote_fractions(ann, n, K) * np.bincount(ann.example, minlength=n)[:, None]
-        b = (1.0 - a_init) / max(K - 1, 1)
-        post = votes * np.log(a_init / b)
-        post += uniform if logP is None else log_prior(logP, w, uniform, floor)
-        _normalise(post)
-    else:  # start from the votes weighed by the prior, like the E-step would
-        post = _vote_fractions(ann, n, K)
-        if logP is not None:
-            post *= np.exp(log_prior(logP, w, uniform, floor))
-            post += 1e-12
-            post /= post.sum(axis=1, keepdims=True)
+    votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
+    post = votes * np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))
+    post += uniform if logP is None else log_prior(logP, w, uniform, floor)
+    _normalise(post)
     logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
@@ -299,7 +283,7 @@ def row_shrinkage(shrinkage, strength):
     return max(shrinkage, strength) if strength >= STRENGTHS[-1] else shrinkage
 
 
-def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan, floor=None):
+def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init, floor=None):
     """Log-likelihood of the labels of examples ``test`` (a mask) under the model fitted,
     with ``strength``, on the other examples."""
     train = ann.subset_examples(~test)
@@ -312,7 +296,7 @@ def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init=np.nan, floo
     return _normalise(J)
 
 
-def choose_strength(ann, logP, w, shrinkage, rng, *, a_init=np.nan, floor=None, strengths=STRENGTHS,
+def choose_strength(ann, logP, w, shrinkage, rng, *, a_init, floor=None, strengths=STRENGTHS,
                     max_select=MAX_SELECT_STRENGTH):
     """The strength of :data:`STRENGTHS` whose model best predicts held-out labels.
 

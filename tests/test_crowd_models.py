@@ -85,7 +85,7 @@ def test_majority_vote_ties_follow_random_state():
 
 
 # ---------------------------------------------------------------------- AnnotatorConfusion
-def _naive_em(L, P, w, shrinkage, strength, n_iter):
+def _naive_em(L, P, w, shrinkage, strength, a_init, n_iter):
     """The model's EM written out with loops, straight from its equations."""
     N, M = L.shape
     K = P.shape[1]
@@ -101,11 +101,10 @@ def _naive_em(L, P, w, shrinkage, strength, n_iter):
             out[i] = (1 - F) * q + F / K
         return out
 
-    post = np.zeros((N, K))
+    # start: the crowd-wide one-coin model of accuracy a_init, all annotators alike
+    post = prior(np.full(K, -np.log(K)))
     for i, j, lab in obs:
-        post[i, lab] += 1
-    post /= post.sum(axis=1, keepdims=True)
-    post = post * prior(np.full(K, -np.log(K))) + 1e-12
+        post[i] *= np.where(np.arange(K) == lab, a_init, (1 - a_init) / (K - 1))
     post /= post.sum(axis=1, keepdims=True)
 
     def m_step(post):
@@ -145,9 +144,9 @@ def test_confusion_em_matches_its_equations(w):
     P[:5, 2] = 0.0  # exact zeros stay possible
     P[:5] /= P[:5].sum(axis=1, keepdims=True)
     ann = check_annotations(L, classes=np.arange(K), n_classes=K)
-    post, logC, *_ = _confusion.em(ann, _confusion.log_classifier(P[None], K), w, 5.0, 3.0,
+    post, logC, *_ = _confusion.em(ann, _confusion.log_classifier(P[None], K), w, 5.0, 3.0, 0.75,
                                    max_iter=25, tol=0.0)
-    want_post, want_C = _naive_em(L, P, w, 5.0, 3.0, n_iter=25)
+    want_post, want_C = _naive_em(L, P, w, 5.0, 3.0, 0.75, n_iter=25)
     np.testing.assert_allclose(post, want_post, atol=1e-9)
     np.testing.assert_allclose(np.exp(logC), want_C, atol=1e-9)
 
