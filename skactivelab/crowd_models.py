@@ -84,14 +84,13 @@ class _CrowdModel(BaseEstimator):
         self._validate_params()
         ann, P, ids = _inputs(labels_multiannotator, pred_probs, classes, needs_probs=self._needs_probs)
         rng = check_random_state(self.random_state)
-        fitted = self._fit_phase(ann, P if P is not None else self._flat(ann), rng)
+        fitted = self._fit_phase(ann, P, rng) if P is not None else self._fit_labels(ann, rng)
         self._set_fitted(ann, ids, fitted, P is not None)
         return self
 
-    @staticmethod
-    def _flat(ann):
-        """Uniform probabilities: the prior of a model fitted on the labels alone."""
-        return np.full((1, ann.n_examples, ann.n_classes), 1.0 / ann.n_classes)
+    def _fit_labels(self, ann, rng):
+        """The phase fitted on the labels alone (uniform probabilities fix the classes)."""
+        return self._fit_phase(ann, np.full((1, ann.n_examples, ann.n_classes), 1.0 / ann.n_classes), rng)
 
     def _set_fitted(self, ann, ids, fitted, with_probs):
         self.classes_ = np.asarray(ann.classes)
@@ -277,20 +276,18 @@ class AnnotatorConfusion(_CrowdModel):
         self.shrinkage = shrinkage
         self.random_state = random_state
 
-    def _fit_phase(self, ann, P, rng, n_models=1):
-        weight = None if isinstance(self.classifier_weight, str) else float(self.classifier_weight)
-        if not getattr(self, "_with_probs", True):
-            weight = 0.0  # the labels alone: the prior is the class frequencies
-        return ConfusionFit.fit(ann, P, rng, n_models, shrinkage=self.shrinkage, weight=weight)
-
-    def fit(self, labels_multiannotator, pred_probs=None, *, classes=None):
+    def _fit_phase(self, ann, P, rng, n_models=1, weight=None):
         if isinstance(self.classifier_weight, (bool, np.bool_)):
             raise TypeError(f"classifier_weight must be 'auto' or a number >= 0, got {self.classifier_weight!r}; "
                             "pass classifier_weight=1.0 for the classifier as it is.")
-        self._with_probs = pred_probs is not None
-        return super().fit(labels_multiannotator, pred_probs, classes=classes)
+        if weight is None and not isinstance(self.classifier_weight, str):
+            weight = float(self.classifier_weight)
+        return ConfusionFit.fit(ann, P, rng, n_models, shrinkage=self.shrinkage, weight=weight)
 
-    fit.__doc__ = _CrowdModel.fit.__doc__
+    def _fit_labels(self, ann, rng):
+        # the labels alone: weight 0, the prior is the class frequencies
+        flat = np.full((1, ann.n_examples, ann.n_classes), 1.0 / ann.n_classes)
+        return self._fit_phase(ann, flat, rng, weight=0.0)
 
     def _set_fitted(self, ann, ids, fitted, with_probs):
         super()._set_fitted(ann, ids, fitted, with_probs)
