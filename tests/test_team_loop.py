@@ -257,3 +257,24 @@ def test_estimated_accuracy_tracks_true_accuracy(tmp_path, capsys, seed):
     assert "estimated accuracy (probability that a label is right, 95% interval)" in out
     assert "quality" not in out
     assert f"about {100 * conf:.0f}% of consensus labels expected right" in out
+
+
+def test_estimated_accuracy_is_the_same_whichever_crowd_model_scores(tmp_path, capsys):
+    """annotators.csv's estimated_accuracy comes from the annotator-confusion model whatever
+    --crowd-model forms the consensus: with that model as --crowd-model (its scoring fit is
+    reused) the column equals the one written with CROWDLAB scoring (a fit of its own)."""
+    rows, P, _, _ = simulated_crowd(3, n=300)
+    with open(tmp_path / "ann.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([["example_id", "annotator_id", "label"], *rows])
+    with open(tmp_path / "p.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([["example_id", *CLASSES],
+                                  *([f"x{i}", *P[i].tolist()] for i in range(len(P)))])
+    got = {}
+    for model in ("crowdlab", "annotator_confusion"):
+        code, _, err = run(["score", "--annotations", str(tmp_path / "ann.csv"), "--pred-probs",
+                            str(tmp_path / "p.csv"), "--batch", "10", "--crowd-model", model,
+                            "--out-dir", str(tmp_path / model)], capsys)
+        assert code == 0, err
+        got[model] = {r["annotator_id"]: r["estimated_accuracy"]
+                      for r in csv.DictReader(open(tmp_path / model / "annotators.csv"))}
+    assert got["crowdlab"] == got["annotator_confusion"]

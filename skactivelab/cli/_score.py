@@ -290,7 +290,7 @@ def _scores(args, inputs, pool_files, client, progress):
         sparse, P_lab = _pool_scored(inputs)
         # the crowd model's estimates first: CROWDLAB's results are not held yet while
         # they are made
-        inputs.estimates = crowd_estimates(sparse, P_lab, args.seed)
+        inputs.estimates = crowd_estimates(sparse, P_lab, args.seed, fitted)
         with arrays_handed_over(P_lab):
             res = _crowdlab_for_score(sparse, P_lab, args.seed)
         if fitted.decides_consensus:
