@@ -51,6 +51,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels import row_max, row_sum
+
 #: Probability mass spread evenly over the classes of each row of the prior.
 FLOOR = 1e-3
 #: Candidate floors, fitted with the weight for a classifier that gives exact zeros (trees,
@@ -73,6 +75,10 @@ ACCURACY_PRIOR = 2.0
 MAX_ITER = 100
 #: EM stops when the log-likelihood per annotation moves by less than this.
 TOL = 1e-6
+#: The cross-validation fits of :func:`choose_strength` stop when the log-likelihood per
+#: annotation moves by less than this: the held-out log-likelihoods they compare differ by
+#: nats, which the last iterations of a fit change by hundredths.
+CV_TOL = 1e-4
 #: Examples used to choose the weight (a random subset of larger sets).
 MAX_SELECT = 20_000
 #: Examples used to choose the strength (each of the ten small fits sees half of them).
@@ -86,49 +92,70 @@ def default_shrinkage(n_classes):
     return 4.0 * n_classes
 
 
-def row_max(J):
-    """``J.max(axis=1)`` of an (n, K) array, one class column at a time (a reduction over
-    short rows is several times slower than K element-wise passes)."""
-    m = J[:, 0].copy()
-    for k in range(1, J.shape[1]):  # loop over classes
-        np.maximum(m, J[:, k], out=m)
-    return m
+def column_sum(J):
+    """``J.sum(axis=0)`` of an (n, K) array (einsum: faster than the pairwise reduction)."""
+    return np.einsum("ik->k", J)
 
 
-def row_sum(J):
-    """``J.sum(axis=1)`` of an (n, K) array, one class column at a time."""
-    m = J[:, 0].copy()
-    for k in range(1, J.shape[1]):  # loop over classes
-        m += J[:, k]
-    return m
+def classifier_probs(P):
+    """The classifier's probabilities ``Q`` of (E, N, K) ``P`` (their mean over E; a new
+    array), with exact zeros raised to :data:`TINY`, so that a weight of 0 gives them
+    ``Q ** 0 = 1`` like any other class (the floor of :class:`Prior` makes them possible
+    again)."""
+    return np.maximum(P[0] if P.shape[0] == 1 else P.mean(axis=0), TINY)
 
 
-def log_classifier(P, n_classes):
-    """``log P`` of (E, N, K) probabilities (their mean over E); exact zeros become
-    ``log(TINY)``, so that a weight of 0 gives them a finite 0 (the floor of
-    :func:`log_prior` makes them possible again)."""
-    Pm = P[0] if P.shape[0] == 1 else P.mean(axis=0)
-    out = np.maximum(Pm, TINY)
-    return np.log(out, out=out)
+def power(R, w):
+    """``R ** w`` for ``R`` in (0, 1] (a new array): products and square roots for the
+    weights of :data:`WEIGHTS` that are quarters up to 3, ``exp(w log R)`` otherwise."""
+    quarters = w * 4.0
+    if quarters != int(quarters) or w > 3.0:
+        out = np.log(R)
+        out *= w
+        return np.exp(out, out=out)
+    whole, frac = divmod(int(quarters), 4)
+    out = np.ones_like(R) if whole == 0 else R.copy()
+    for _ in range(whole - 1):  # at most twice
+        out *= R
+    if frac:
+        root = np.sqrt(R)
+        if frac & 2:
+            out *= root
+        if frac & 1:
+            out *= np.sqrt(root, out=root)
+    return out
 
 
-def log_prior(logP, w, log_pi, floor=None):
-    """``log((1 - floor) * q + floor / K)`` (``floor``: :data:`FLOOR` when None) with ``q`` the row-normalised
-    ``exp(w * logP + (1 - min(w, 1)) * log_pi)`` (a new (N, K) array).
+class Prior:
+    """The prior of the true class, as probabilities:
+    ``(1 - floor) * q + floor / K`` (``floor``: :data:`FLOOR` when None) with ``q`` the
+    row-normalised ``Q ** w * pi ** (1 - min(w, 1))`` (``Q``: :func:`classifier_probs`,
+    ``pi``: the class frequencies).
 
-    The weight acts first (a temperature of the classifier's own log-probabilities,
-    whose ranking it keeps however sharp the classifier is), the floor last (no
-    class is impossible, whatever the weight).
+    The weight acts first (a temperature of the classifier's probabilities, whose ranking
+    it keeps however sharp the classifier is), the floor last (no class is impossible,
+    whatever the weight). The classifier's part ``Q ** w`` is computed once: each new set of
+    class frequencies then costs a few multiplications.
     """
-    K = log_pi.size
-    lp = logP * w
-    lp += (1.0 - min(w, 1.0)) * log_pi
-    lp -= row_max(lp)[:, None]
-    np.exp(lp, out=lp)
-    floor = FLOOR if floor is None else floor
-    lp *= ((1.0 - floor) / row_sum(lp))[:, None]
-    lp += floor / K
-    return np.log(lp, out=lp)
+
+    def __init__(self, Q, w, floor=None):
+        R = Q / row_max(Q)[:, None]
+        self.base = power(R, w)  # largest entry of each row: 1
+        self.power = 1.0 - min(w, 1.0)  # of the class frequencies
+        self.floor = FLOOR if floor is None else floor
+        self._fixed = None
+
+    def probs(self, log_pi):
+        """(N, K) prior probabilities for log class frequencies ``log_pi`` (a new array,
+        except for a weight >= 1, where the frequencies play no part: the same array)."""
+        if self.power == 0.0 and self._fixed is not None:
+            return self._fixed
+        q = self.base * np.exp(self.power * log_pi) if self.power else self.base.copy()
+        q *= ((1.0 - self.floor) / row_sum(q))[:, None]
+        q += self.floor / q.shape[1]
+        if self.power == 0.0:
+            self._fixed = q
+        return q
 
 
 def one_hot(ann):
@@ -144,11 +171,15 @@ def _log_evidence(A, logC):
     return np.asarray(A @ logC.transpose(0, 2, 1).reshape(M * K, K))
 
 
-def _normalise(J):
-    """Turn log-joint ``J`` (n, K) into the posterior in place; return the log-likelihood."""
+def _normalise(J, prior=None):
+    """Turn log-joint ``J`` (n, K) into the posterior in place; return the log-likelihood.
+    With ``prior`` (probabilities, (n, K)), ``J`` holds the log-evidence and the joint is
+    ``exp(J) * prior`` (the prior never goes through ``log``)."""
     m = row_max(J)[:, None]
     J -= m
     np.exp(J, out=J)
+    if prior is not None:
+        J *= prior
     z = row_sum(J)
     J /= z[:, None]
     return float(np.log(z).sum() + m.sum())
@@ -172,12 +203,12 @@ def _m_step(A, post, M, K, shrinkage, strength, pooled_default):
     one_coin[:, diag, diag] = a[:, None]
     C = counts + shrinkage * one_coin
     C /= C.sum(axis=2, keepdims=True)
-    pi = (post.sum(axis=0) + 1.0) / (post.shape[0] + K)
+    pi = (column_sum(post) + 1.0) / (post.shape[0] + K)
     return np.log(C), acc, np.log(pi)
 
 
-def em(ann, logP, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL):
-    """Fit the model with classifier weight ``w`` (``logP`` None: crowd only), starting
+def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL):
+    """Fit the model with classifier weight ``w`` (``Q`` None: crowd only), starting
     from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`).
 
     Returns ``(post, logC, acc, log_pi, loglik, n_iter)``.
@@ -185,7 +216,7 @@ def em(ann, logP, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_IT
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
     A = one_hot(ann)
     A_fit = A
-    if logP is None or w == 0:
+    if Q is None or w == 0:
         # nothing but other labels checks a label: an example's only label tells nothing of
         # its annotator (the model would wander along a ridge of equal likelihood)
         multi = np.bincount(ann.example, minlength=n) >= 2
@@ -194,16 +225,18 @@ def em(ann, logP, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_IT
     uniform = np.full(K, -np.log(K))
     votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
     post = votes * np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))
-    post += uniform if logP is None else log_prior(logP, w, uniform, floor)
-    _normalise(post)
+    prior = None if Q is None else Prior(Q, w, floor)
+    if prior is None:
+        post += uniform
+    _normalise(post, None if prior is None else prior.probs(uniform))
     logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
-    fixed_prior = None if logP is None or w < 1.0 else log_prior(logP, w, log_pi, floor)  # pi plays no part
     for it in range(1, max_iter + 1):  # EM iterations
         J = _log_evidence(A, logC)
-        J += log_pi if logP is None else fixed_prior if fixed_prior is not None else log_prior(logP, w, log_pi, floor)
-        ll = _normalise(J)
+        if prior is None:
+            J += log_pi
+        ll = _normalise(J, None if prior is None else prior.probs(log_pi))
         post = J
         logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
         if abs(ll - ll_old) <= tol * per:
@@ -220,7 +253,7 @@ def em(ann, logP, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_IT
 _ACC_STEPS = np.linspace(0.1, 0.995, 40)
 
 
-def profile_weight(ann, logP, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=MAX_SELECT):
+def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=MAX_SELECT):
     """The classifier weight and crowd accuracy of the best crowd-wide one-coin fit.
 
     Maximises the marginal likelihood ``sum_i log sum_k prior_w[i, k] *
@@ -233,32 +266,40 @@ def profile_weight(ann, logP, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_sele
     crowd explain single labels about as well, and the classifier's own
     probabilities are the better bet. Each of ``floors`` is tried with each
     weight (one weight given: :data:`FLOOR` only).
-    ``logP`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
+    ``Q`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
     crowd accuracy)``.
     """
     n, K = ann.n_examples, ann.n_classes
-    if logP is None:
+    if Q is None:
         weights = (0.0,)
     floors = floors if len(weights) > 1 else (FLOOR,)
     if n > max_select:
         keep = np.zeros(n, dtype=bool)
         keep[rng.choice(n, size=max_select, replace=False)] = True
-        ann, logP, n = ann.subset_examples(keep), None if logP is None else logP[keep], max_select
+        ann, Q, n = ann.subset_examples(keep), None if Q is None else Q[keep], max_select
     # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
     # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
     # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
     cell, v = np.unique(ann.example * K + ann.label, return_counts=True)
-    row, v = cell // K, v.astype(np.float64)
-    n_total = float(ann.n_annotations)
-    uniform = np.full(K, -np.log(K))
+    # (a / b) ** votes - 1 takes a few values of votes: sum the prior over each example's
+    # classes with the same number of votes, then one small product per accuracy
+    n_votes, v_index = np.unique(v, return_inverse=True)
+    pair = (cell // K) * n_votes.size + v_index
     accuracies = 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS
+    b = (1.0 - accuracies) / max(K - 1, 1)
+    gain = np.expm1(n_votes[:, None].astype(np.float64) * np.log(accuracies / b)[None, :])  # (votes, accuracy)
+    base_ll = float(ann.n_annotations) * np.log(b)
+    uniform = np.full(K, -np.log(K))
     fits = {}  # (weight, floor) -> (best log-likelihood, its accuracy)
     for w, floor in [(w, f) for w in weights for f in (floors if w > 0 else (FLOOR,))]:  # candidates
-        lp = np.broadcast_to(uniform, (n, K)) if logP is None else log_prior(logP, w, uniform, floor)
-        p = np.exp(lp.ravel()[cell])
-        ll = np.array([np.log1p(np.bincount(row, weights=p * np.expm1(v * np.log(a / b)), minlength=n)).sum()
-                       + n_total * np.log(b)
-                       for a, b in zip(accuracies, (1.0 - accuracies) / max(K - 1, 1))])  # loop over accuracies
+        p = (np.full(cell.size, 1.0 / K) if Q is None
+             else Prior(Q, w, floor).probs(uniform).ravel()[cell])
+        mass = np.bincount(pair, weights=p, minlength=n * n_votes.size).reshape(n, n_votes.size)
+        # (examples, accuracies); at least about 1e-4, so log(1 + x) is exact enough (einsum: a
+        # product with an inner size of a few runs faster there than in BLAS)
+        terms = np.einsum("iv,va->ia", mass, gain)
+        terms += 1.0
+        ll = np.log(terms, out=terms).sum(axis=0) + base_ll
         # the labels may not tell the accuracy (one label each, nothing to check it against):
         # of the tied accuracies, the highest, so that a label is taken at its word
         top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
@@ -283,20 +324,22 @@ def row_shrinkage(shrinkage, strength):
     return max(shrinkage, strength) if strength >= STRENGTHS[-1] else shrinkage
 
 
-def held_out_loglik(ann, logP, w, shrinkage, strength, test, a_init, floor=None):
+def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None):
     """Log-likelihood of the labels of examples ``test`` (a mask) under the model fitted,
     with ``strength``, on the other examples."""
     train = ann.subset_examples(~test)
-    _, logC, _, log_pi, _, _ = em(train, None if logP is None else logP[~test], w,
+    _, logC, _, log_pi, _, _ = em(train, None if Q is None else Q[~test], w,
                                   row_shrinkage(shrinkage, strength), strength, a_init=a_init, floor=floor,
-                                  max_iter=30)
+                                  max_iter=30, tol=CV_TOL)
     held = ann.subset_examples(test)
     J = _log_evidence(one_hot(held), logC)
-    J += log_pi if logP is None else log_prior(logP[test], w, log_pi, floor)
-    return _normalise(J)
+    if Q is None:
+        J += log_pi
+        return _normalise(J)
+    return _normalise(J, Prior(Q[test], w, floor).probs(log_pi))
 
 
-def choose_strength(ann, logP, w, shrinkage, rng, *, a_init, floor=None, strengths=STRENGTHS,
+def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=STRENGTHS,
                     max_select=MAX_SELECT_STRENGTH):
     """The strength of :data:`STRENGTHS` whose model best predicts held-out labels.
 
@@ -311,9 +354,9 @@ def choose_strength(ann, logP, w, shrinkage, rng, *, a_init, floor=None, strengt
     if n > max_select:
         keep = np.zeros(n, dtype=bool)
         keep[rng.choice(n, size=max_select, replace=False)] = True
-        ann, logP, n = ann.subset_examples(keep), None if logP is None else logP[keep], max_select
+        ann, Q, n = ann.subset_examples(keep), None if Q is None else Q[keep], max_select
     fold = rng.permutation(n) % N_FOLDS
-    scores = [sum(held_out_loglik(ann, logP, w, shrinkage, s, fold == f, a_init, floor) for f in range(N_FOLDS))
+    scores = [sum(held_out_loglik(ann, Q, w, shrinkage, s, fold == f, a_init, floor) for f in range(N_FOLDS))
               for s in strengths]  # loop over candidate strengths (and folds)
     return float(strengths[int(np.argmax(scores))])
 
@@ -346,17 +389,17 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     """
     K = ann.n_classes
     s = default_shrinkage(K) if shrinkage is None else float(shrinkage)
-    logP = None if P is None else log_classifier(P, K)
+    Q = None if P is None else classifier_probs(P)
     rng = np.random.default_rng(0) if rng is None else rng
-    fixed = (0.0,) if logP is None else None if weight is None else (float(weight),)
+    fixed = (0.0,) if Q is None else None if weight is None else (float(weight),)
     # a floor is fitted only for a classifier that rules classes out (exact zeros, as trees and
     # nearest neighbours give): no weight can change a zero, and for any other classifier a
     # floor would only compete with the weight, which keeps the ranking of its probabilities
     hard = P is not None and np.count_nonzero((P == 0).any(axis=2)) >= 0.01 * P.shape[1]
-    w, floor, crowd_accuracy = profile_weight(ann, logP, rng, floors=FLOORS if hard else (FLOOR,),
+    w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS if hard else (FLOOR,),
                                               **({} if fixed is None else {"weights": fixed}))
-    strength = choose_strength(ann, logP, w, s, rng, a_init=crowd_accuracy, floor=floor)
-    post, logC, acc, log_pi, _, it = em(ann, logP, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy,
+    strength = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor)
+    post, logC, acc, log_pi, _, it = em(ann, Q, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy,
                                         floor=floor)
     return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
@@ -364,6 +407,17 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
 
 
 def pool_scores(U, weight, log_pi, floor=None):
-    """Scores of unlabeled rows (E, n, K): the largest class probability of their prior."""
-    lp = log_prior(log_classifier(U, log_pi.size), weight, log_pi, floor)
-    return np.exp(row_max(lp))
+    """Scores of unlabeled rows (E, n, K): the largest class probability of their prior.
+
+    The largest entry of ``R ** w`` (``R``: each row over its largest entry) is 1, and the
+    class frequencies' factor keeps it largest only for a weight >= 1; the prior's largest
+    probability is then ``(1 - floor) / sum_k R_k ** w + floor / K``: no ``exp`` or ``log``
+    for the weights of :data:`WEIGHTS` that are quarters.
+    """
+    floor = FLOOR if floor is None else floor
+    if weight < 1.0:
+        q = Prior(classifier_probs(U), weight, floor).probs(log_pi)
+        return row_max(q)
+    R = classifier_probs(U)
+    R /= row_max(R)[:, None]
+    return (1.0 - floor) / row_sum(power(R, weight) if weight != 1.0 else R) + floor / log_pi.size

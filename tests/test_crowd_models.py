@@ -144,7 +144,7 @@ def test_confusion_em_matches_its_equations(w):
     P[:5, 2] = 0.0  # exact zeros stay possible
     P[:5] /= P[:5].sum(axis=1, keepdims=True)
     ann = check_annotations(L, classes=np.arange(K), n_classes=K)
-    post, logC, *_ = _confusion.em(ann, _confusion.log_classifier(P[None], K), w, 5.0, 3.0, 0.75,
+    post, logC, *_ = _confusion.em(ann, _confusion.classifier_probs(P[None]), w, 5.0, 3.0, 0.75,
                                    max_iter=25, tol=0.0)
     want_post, want_C = _naive_em(L, P, w, 5.0, 3.0, 0.75, n_iter=25)
     np.testing.assert_allclose(post, want_post, atol=1e-9)
