@@ -9,6 +9,9 @@ fitted attributes they read, not a class).
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     "is_missing",
     "no_class_array",
     "py_scalar",
+    "user_stacklevel",
 ]
 
 # Column names of a long-format annotation table (case-insensitive).
@@ -137,3 +141,17 @@ def no_class_array(classes, n, *, float_marker=np.nan):
     if kind == "f":
         return np.full(n, float_marker, dtype=classes.dtype)
     return np.full(n, None, dtype=object)
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that makes a warning raised by the caller of this function point at
+    the user's line: the first frame outside skactivelab and scikit-learn (whose wrappers run
+    an estimator's fit), however deep the call came from (the estimators, strategies and
+    functions reach the same check at different depths)."""
+    import sklearn  # already imported by every caller
+
+    dirs = tuple(os.path.dirname(os.path.abspath(f)) + os.sep for f in (__file__, sklearn.__file__))
+    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(dirs):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -42,15 +42,15 @@ def fit_labeled_inputs(labels_multiannotator, pred_probs, *, ensemble=False, cla
     of a DataFrame's columns). Both None, or no labeled row: no labeled example."""
     model = check_crowd_model() if crowd_model is None else crowd_model
     if pred_probs is None:
-        return model._fit_phase(None, None, rng, n_models), None, None
+        return model._fit_for(None, None, rng, n_models), None, None
     if _no_rows(pred_probs) and _n_rows(labels_multiannotator) == 0:  # as if None were given
         n = (len(pred_probs) if isinstance(pred_probs, (list, tuple)) else np.shape(pred_probs)[0]) if ensemble else 1
-        return model._fit_phase(None, None, rng, n), None, None
+        return model._fit_for(None, None, rng, n), None, None
     ann, P, index, columns = labeled_inputs(
         labels_multiannotator, pred_probs, ndim=3 if ensemble else 2, classes=classes
     )
     P = P if ensemble else P[None]
-    return model._fit_phase(ann, P, rng, P.shape[0]), index, columns
+    return model._fit_for(ann, P, rng, P.shape[0]), index, columns
 
 
 def _n_rows(labels):
@@ -115,7 +115,7 @@ def _active_learning_scores(labels_multiannotator, pred_probs, pred_probs_unlabe
         )
         U = U if ensemble else U[None]
         if fitted is None:
-            fitted = model._fit_phase(None, None, None, U.shape[0])
+            fitted = model._fit_for(None, None, None, U.shape[0])
         _check_same_models(fitted.n_models, U.shape[0])
         scores_unlabeled = score_rows(fitted, U, rng=rng)
     return _with_index(fitted.scores_labeled, index), _with_index(scores_unlabeled, index_unlabeled)

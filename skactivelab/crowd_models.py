@@ -35,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions
 from ._phases import ActiveLabFit, ConfusionFit, MajorityVoteFit
+from ._utils import user_stacklevel
 
 __all__ = ["CROWD_MODELS", "AnnotatorConfusion", "CrowdLab", "MajorityVote", "check_crowd_model",
            "decides_consensus"]
@@ -87,6 +88,14 @@ class _CrowdModel(BaseEstimator):
         fitted = self._fit_phase(ann, P, rng) if P is not None else self._fit_labels(ann, rng)
         self._set_fitted(ann, ids, fitted, P is not None)
         return self
+
+    def _fit_for(self, ann, P, rng, n_models=1):
+        """The phase fit an estimator, a strategy, a scoring function or the simulation asks
+        for: seeded by this model's own ``random_state`` when it has one (so that it equals
+        ``fit`` of the same model on the same inputs), else by the caller's ``rng``."""
+        if getattr(self, "random_state", None) is not None:
+            rng = check_random_state(self.random_state)
+        return self._fit_phase(ann, P, rng, n_models)
 
     def _fit_labels(self, ann, rng):
         """The phase fitted on the labels alone (uniform probabilities fix the classes)."""
@@ -353,7 +362,7 @@ def _alias_model(crowd_model, active_learning_method):
     if active_learning_method == "activelab_em":
         warnings.warn(
             "active_learning_method='activelab_em' is deprecated and will be removed; use "
-            "crowd_model='annotator_confusion'.", FutureWarning, stacklevel=4,
+            "crowd_model='annotator_confusion'.", FutureWarning, stacklevel=user_stacklevel(),
         )
     if crowd_model is None or (isinstance(crowd_model, str) and crowd_model == "crowdlab"):
         return implied  # crowd_model at its default: the alias decides
@@ -375,7 +384,8 @@ def check_crowd_model(crowd_model="crowdlab", active_learning_method=None):
     crowd_model : {"crowdlab", "annotator_confusion", "majority_vote"}, instance or None, default="crowdlab"
         A name gives that model with its default parameters; an instance of
         :class:`CrowdLab`, :class:`AnnotatorConfusion` or :class:`MajorityVote`
-        is used as given (a clone of it); None means "crowdlab".
+        is used as given (a clone of it; its own ``random_state``, when set, seeds
+        its fit wherever it is used, else the caller's does); None means "crowdlab".
     active_learning_method : {"activelab", "activelab_em"} or None, default=None
         Deprecated spelling: "activelab" stands for ``crowd_model="crowdlab"``,
         "activelab_em" (with a FutureWarning) for ``"annotator_confusion"``.

@@ -406,7 +406,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
         )
         if not decides:
             return result, codes, None
-        fit = self.crowd_model_._fit_phase(ann_lab, P, rng, P.shape[0])  # once per round; the scores reuse it
+        fit = self.crowd_model_._fit_for(ann_lab, P, rng, P.shape[0])  # once per round; the scores reuse it
         result, codes = fit.consensus(result)
         return result, codes, fit
 
@@ -439,7 +439,7 @@ class _BaseMultiAnnotator(MetaEstimatorMixin, BaseEstimator):
             oof[:, unl_idx] = U
         self.oof_pred_probs_ = oof if self._ensemble else oof[0]
         if fit is None:
-            fit = self.crowd_model_._fit_phase(ann_lab, P, rng, P.shape[0])
+            fit = self.crowd_model_._fit_for(ann_lab, P, rng, P.shape[0])
         self.active_learning_fit_ = fit
         self.annotator_accuracy_ = fit.annotator_accuracy
         scores = np.empty(n_samples)

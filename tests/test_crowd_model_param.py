@@ -310,3 +310,96 @@ def test_cli_crowd_model_changes_the_consensus_file(tmp_path, capsys):
         cli.main(["score", "--annotations", "a", "--pred-probs", "b", "--batch", "1", "--out", "x",
                   "--crowd-model", "em"])
     assert "invalid choice: 'em'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ seeds and warnings
+def test_a_crowd_model_with_its_own_seed_fits_as_it_does_alone():
+    """A crowd model given with a random_state of its own is seeded by it everywhere (estimator,
+    scoring function, strategy), so refitting it by hand on the same inputs gives the same
+    posterior; without one it follows the caller's random_state."""
+    X, y, L = _data(2, n=200, n_lab=160)
+    lab = (L >= 0).any(axis=1)
+    e = sk.MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=5,
+                                    crowd_model=AnnotatorConfusion(random_state=0)).fit(X, L)
+    P = e.oof_pred_probs_[lab]
+    alone = AnnotatorConfusion(random_state=0).fit(L[lab], P)
+    other = AnnotatorConfusion(random_state=5).fit(L[lab], P)
+    assert np.abs(alone.posterior_ - other.posterior_).max() > 0.01  # the seed matters on this crowd
+    np.testing.assert_array_equal(e.active_learning_fit_.posterior, alone.posterior_)
+    s_lab, _ = sk.get_active_learning_scores(L[lab], P, P[:0], crowd_model=AnnotatorConfusion(random_state=0),
+                                             random_state=5)
+    np.testing.assert_allclose(s_lab, alone.posterior_.max(axis=1))
+    # no seed of its own: the caller's
+    s_lab, _ = sk.get_active_learning_scores(L[lab], P, P[:0], crowd_model="annotator_confusion", random_state=5)
+    f = sk.MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=5, crowd_model=AC_DEFAULT).fit(X, L)
+    np.testing.assert_array_equal(f.oof_pred_probs_, e.oof_pred_probs_)
+    assert np.abs(f.active_learning_fit_.posterior - alone.posterior_).max() > 0.01
+    again = sk.MultiAnnotatorClassifier(LogisticRegression(), cv=3, random_state=5, crowd_model=AC_DEFAULT).fit(X, L)
+    np.testing.assert_array_equal(again.active_learning_fit_.posterior, f.active_learning_fit_.posterior)
+
+
+AC_DEFAULT = "annotator_confusion"
+
+
+def test_the_deprecation_warning_points_at_the_users_line():
+    """The FutureWarning of the deprecated spellings names this file, whichever entry point
+    (function, estimator, learner, simulation) reached the check and however deep."""
+    from skactivelab.simulation import make_task, method_and_crowd_model, run_method
+
+    X, y, L = _data()
+    lab = (L >= 0).any(axis=1)
+    P = np.column_stack([1 - (X[:, 0] > 0) * 0.8 - 0.1, (X[:, 0] > 0) * 0.8 + 0.1])
+    task = make_task(X, y, n_annotators=4, random_state=0)
+    calls = {
+        "function": lambda: sk.get_active_learning_scores(L[lab], P[lab], P[~lab], random_state=0,
+                                                          active_learning_method="activelab_em"),
+        "estimator": lambda: sk.MultiAnnotatorClassifier(LogisticRegression(), cv=2, random_state=0,
+                                                         active_learning_method="activelab_em").fit(X, L),
+        "learner": lambda: sk.MultiAnnotatorActiveLearner(
+            sk.MultiAnnotatorClassifier(LogisticRegression(), cv=2, random_state=0), X=X, y=L,
+            active_learning_method="activelab_em"),
+        "simulation name": lambda: method_and_crowd_model("activelab_em"),
+        "simulation run": lambda: run_method(task, "activelab_em", model="logreg", n_rounds=0, n_folds=2,
+                                             random_state=0),
+    }
+    for name, call in calls.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        future = [w for w in caught if issubclass(w.category, FutureWarning)]
+        assert future, name
+        assert all(w.filename == __file__ for w in future), (name, [(w.filename, w.lineno) for w in future])
+
+
+def test_simulation_crowd_fits_follow_the_runs_random_state(monkeypatch):
+    """The simulation seeds each crowd-model fit from the run's random_state: two runs with the
+    same seed fit alike, another seed fits differently, and rounds differ from each other."""
+    from sklearn.datasets import make_classification
+
+    from skactivelab import _confusion
+    from skactivelab.simulation import make_task, run_method
+
+    seen = []
+    orig = _confusion.fit
+
+    def spy(ann, P=None, **kw):
+        rng = kw.get("rng")
+        import copy
+
+        seen.append(None if rng is None else int(copy.deepcopy(rng).integers(2**62)))
+        return orig(ann, P, **kw)
+
+    monkeypatch.setattr(_confusion, "fit", spy)
+    X, y = make_classification(80, 4, n_informative=3, n_redundant=0, random_state=0)
+    task = make_task(X, y, n_annotators=4, random_state=0)
+    draws = {}
+    for seed in (0, 0, 1):
+        seen.clear()
+        run_method(task, "activelab:annotator_confusion", model="logreg", n_rounds=2, batch_size=5, n_folds=2,
+                   random_state=seed)
+        draws.setdefault(seed, []).append(list(seen))
+    first = draws[0][0]
+    assert None not in first and len(first) >= 3
+    assert draws[0][1] == first  # same seed: same crowd fits
+    assert draws[1][0] != first  # another seed: other crowd fits
+    assert len(set(first)) > 1  # not one fixed seed every round

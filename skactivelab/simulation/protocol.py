@@ -23,6 +23,7 @@ from ..crowd_models import check_crowd_model, decides_consensus
 from ..crowdlab import get_label_quality_multiannotator, get_label_quality_multiannotator_ensemble
 from ..majority_vote import get_majority_vote_label
 from ..query import assign_annotators, select_batch
+from .._utils import user_stacklevel
 from ..strategies import (ActiveLabQuery, EntropyQuery, GoodRandomQuery, PoolRows, RandomQuery,
                           UncertaintyQuery)
 
@@ -63,7 +64,7 @@ def canonical_method(method):
         new = ":".join(METHOD_ALIASES[method])
         warnings.warn(f"method {method!r} is deprecated and will be removed; use {new!r} (or "
                       f"{METHOD_ALIASES[method][0]!r} with crowd_model='annotator_confusion').",
-                      FutureWarning, stacklevel=4)
+                      FutureWarning, stacklevel=user_stacklevel())
         return new
     return method
 
@@ -123,18 +124,19 @@ def _annotator_quality(ex, ann, lab, P, n_annotators):
     return quality
 
 
-def _crowd_fit(crowd, ex, ann, lab, P):
-    """The crowd model's phase fit of local-row triples and P (E, N, K)."""
+def _crowd_fit(crowd, ex, ann, lab, P, seed):
+    """The crowd model's phase fit of local-row triples and P (E, N, K), seeded by ``seed``
+    (drawn from the run's random state) unless the model has a random_state of its own."""
     parsed = check_annotations((ex, ann, lab), n_examples=P.shape[1], n_classes=P.shape[2])
-    return crowd._fit_phase(parsed, P, None, P.shape[0])
+    return crowd._fit_for(parsed, P, np.random.RandomState(seed), P.shape[0])
 
 
-def _annotator_ranking(crowd, triples, P, n_annotators):
+def _annotator_ranking(crowd, triples, P, n_annotators, rng):
     """How a suggest method ranks annotators: its own crowd model's estimate of their quality
     (as :meth:`~skactivelab.MultiAnnotatorActiveLearner.suggest_annotators` does): the
     accuracies of the crowd model's fit where it estimates them, else CROWDLAB's quality."""
     if decides_consensus(crowd):
-        fit = _crowd_fit(crowd, *triples, P)
+        fit = _crowd_fit(crowd, *triples, P, int(rng.integers(2**31 - 1)))
         acc = np.full(n_annotators, np.nan)
         ids = np.asarray(fit.annotations.annotator_ids, dtype=np.int64)
         inside = ids < n_annotators
@@ -149,7 +151,7 @@ def _consensus(ex, ann, lab, P, rng_seed, use_crowdlab, crowd=None):
     n_per = np.bincount(ex)
     triples = (ex, ann, lab)
     if crowd is not None and P is not None and use_crowdlab and decides_consensus(crowd):
-        return np.asarray(_crowd_fit(crowd, *triples, P).consensus_codes(), dtype=np.int64), None
+        return np.asarray(_crowd_fit(crowd, *triples, P, rng_seed).consensus_codes(), dtype=np.int64), None
     if P is None or not use_crowdlab or n_per.max() < 2:
         pp = None if P is None else P.mean(axis=0)
         mv = get_majority_vote_label(triples, pred_probs=pp, random_state=rng_seed)
@@ -247,7 +249,7 @@ def _pick_annotators(selection, method, crowd, picked, task, labeled_by, triples
         # "activelab_suggest" caps each annotator per round
         cap = int(np.ceil(2 * picked.size / M)) if method == "activelab_suggest" else None
         who = assign_annotators(
-            _annotator_ranking(crowd, triples, P, M), ~labeled_by[picked],
+            _annotator_ranking(crowd, triples, P, M, rng), ~labeled_by[picked],
             max_per_annotator=cap,
         )
         left = who < 0  # caps exhausted: a random annotator still free
