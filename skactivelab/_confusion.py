@@ -140,7 +140,7 @@ class Prior:
 
     def __init__(self, Q, w, floor=None):
         R = Q / row_max(Q)[:, None]
-        self.base = power(R, w)  # largest entry of each row: 1
+        self.base = R if w == 1.0 else power(R, w)  # largest entry of each row: 1
         self.power = 1.0 - min(w, 1.0)  # of the class frequencies
         self.floor = FLOOR if floor is None else floor
         self._fixed = None
@@ -154,7 +154,7 @@ class Prior:
         q *= ((1.0 - self.floor) / row_sum(q))[:, None]
         q += self.floor / q.shape[1]
         if self.power == 0.0:
-            self._fixed = q
+            self._fixed, self.base = q, None  # the classifier's part is no longer needed
         return q
 
 
