@@ -150,7 +150,7 @@ class Prior:
         except for a weight >= 1, where the frequencies play no part: the same array)."""
         if self.power == 0.0 and self._fixed is not None:
             return self._fixed
-        q = self.base * np.exp(self.power * log_pi) if self.power else self.base.copy()
+        q = self.base * np.exp(self.power * log_pi) if self.power else self.base  # (in place: used once)
         q *= ((1.0 - self.floor) / row_sum(q))[:, None]
         q += self.floor / q.shape[1]
         if self.power == 0.0:
