@@ -112,16 +112,21 @@ def log_classifier(P, n_classes):
     return np.log(out, out=out)
 
 
-def log_prior(logP, w, log_pi, floor=None):
+def log_prior(logP, w, log_pi, floor=None, out=None):
     """``log((1 - floor) * q + floor / K)`` (``floor``: :data:`FLOOR` when None) with ``q`` the row-normalised
-    ``exp(w * logP + (1 - min(w, 1)) * log_pi)`` (a new (N, K) array).
+    ``exp(w * logP + (1 - min(w, 1)) * log_pi)`` (a new (N, K) array, or ``out``, which may
+    be ``logP`` itself). At ``w = 0`` the classifier plays no part (``logP`` is finite,
+    :func:`log_classifier`): every row is the same, made once and given as a read-only
+    broadcast of it (``out`` unused).
 
     The weight acts first (a temperature of the classifier's own log-probabilities,
     whose ranking it keeps however sharp the classifier is), the floor last (no
     class is impossible, whatever the weight).
     """
     K = log_pi.size
-    lp = logP * w
+    if w == 0 and logP.shape[0] > 1:
+        return np.broadcast_to(log_prior(logP[:1], w, log_pi, floor), logP.shape)
+    lp = np.multiply(logP, w, out=out)
     lp += (1.0 - min(w, 1.0)) * log_pi
     lp -= row_max(lp)[:, None]
     np.exp(lp, out=lp)
@@ -176,9 +181,12 @@ def _m_step(A, post, M, K, shrinkage, strength, pooled_default):
     return np.log(C), acc, np.log(pi)
 
 
-def em(ann, logP, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL):
+def em(ann, logP, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL,
+       overwrite_logP=False):
     """Fit the model with classifier weight ``w`` (``logP`` None: crowd only), starting
     from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`).
+    ``overwrite_logP``: ``logP`` is the caller's own array, no longer needed after the
+    call (it may hold the prior then).
 
     Returns ``(post, logC, acc, log_pi, loglik, n_iter)``.
     """
@@ -192,17 +200,24 @@ def em(ann, logP, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_IT
         if not multi.all():
             A_fit = sp.diags(multi.astype(np.float64)) @ A
     uniform = np.full(K, -np.log(K))
-    votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
-    post = votes * np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))
-    post += uniform if logP is None else log_prior(logP, w, uniform, floor)
+    post = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
+    post *= np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))  # the votes, weighed
+    # the prior: with w >= 1 the class frequencies play no part (weight 1 - min(w, 1) = 0), so
+    # it is the same in every pass (in ``logP``'s memory when the caller allows)
+    fixed = logP is not None and w >= 1.0
+    prior = log_prior(logP, w, uniform, floor, out=logP if fixed and overwrite_logP else None) \
+        if logP is not None else None
+    post += uniform if logP is None else prior  # (w < 1: made again in each pass, in its buffer)
     _normalise(post)
     logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
-    fixed_prior = None if logP is None or w < 1.0 else log_prior(logP, w, log_pi, floor)  # pi plays no part
     for it in range(1, max_iter + 1):  # EM iterations
+        post = None  # the last pass's posterior is in the M-step's results now
         J = _log_evidence(A, logC)
-        J += log_pi if logP is None else fixed_prior if fixed_prior is not None else log_prior(logP, w, log_pi, floor)
+        if logP is not None and not fixed:
+            prior = log_prior(logP, w, log_pi, floor, out=prior)
+        J += log_pi if logP is None else prior
         ll = _normalise(J)
         post = J
         logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
@@ -356,8 +371,11 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     w, floor, crowd_accuracy = profile_weight(ann, logP, rng, floors=FLOORS if hard else (FLOOR,),
                                               **({} if fixed is None else {"weights": fixed}))
     strength = choose_strength(ann, logP, w, s, rng, a_init=crowd_accuracy, floor=floor)
+    if logP is not None and w == 0:  # the classifier plays no part: only its shape is kept
+        logP = np.broadcast_to(logP[:1].copy(), logP.shape)
     post, logC, acc, log_pi, _, it = em(ann, logP, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy,
-                                        floor=floor)
+                                        floor=floor, overwrite_logP=True)
+    del logP
     return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
             "log_pi": log_pi, "strength": strength, "floor": floor}
