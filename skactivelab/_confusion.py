@@ -137,10 +137,27 @@ def log_prior(logP, w, log_pi, floor=None, out=None):
 
 
 def one_hot(ann):
-    """Sparse (N, M * K) matrix: 1 where example i got label l from annotator j (column j * K + l)."""
-    K = ann.n_classes
-    return sp.csr_matrix((np.ones(ann.n_annotations), (ann.example, ann.annotator * K + ann.label)),
-                         shape=(ann.n_examples, ann.n_annotators * K))
+    """Sparse (N, M * K) matrix: 1 where example i got label l from annotator j (column j * K + l).
+
+    Made as compressed rows directly (the annotations grouped by example, stably), its
+    columns then sorted and repeated cells summed in place: the matrix of
+    ``csr_matrix((ones, (example, column)))``, without its coordinate copies.
+    """
+    N, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
+    nnz = ann.n_annotations
+    if M * K >= 2**31 or nnz >= 2**31:
+        return sp.csr_matrix((np.ones(nnz), (ann.example, ann.annotator * K + ann.label)), shape=(N, M * K))
+    ex = ann.example
+    order = None if nnz < 2 or not (ex[1:] < ex[:-1]).any() else np.argsort(ex, kind="stable")
+    columns = ann.annotator.astype(np.int32) if order is None else ann.annotator[order].astype(np.int32)
+    columns *= K
+    np.add(columns, ann.label if order is None else ann.label[order], out=columns, casting="unsafe")
+    del order
+    indptr = np.zeros(N + 1, dtype=np.int32)
+    np.cumsum(np.bincount(ex, minlength=N), out=indptr[1:])
+    A = sp.csr_matrix((np.ones(nnz), columns, indptr), shape=(N, M * K), copy=False)
+    A.sum_duplicates()  # sorts the columns of each row, then sums repeated cells (none usually)
+    return A
 
 
 def _log_evidence(A, logC):
