@@ -44,6 +44,10 @@ def _safe_divide(num, den):
 # helpers loop over the K columns instead (or sum bytes); results are exact: the
 # same as the plain NumPy reduction.
 
+#: Annotations per block where a pass over the annotations would otherwise make several
+#: arrays as long as all of them (same results: the blocks are taken in order).
+ANNOTATION_BLOCK = 1 << 16
+
 #: Up to this many columns, row-wise reductions loop over the columns.
 SHORT_ROWS = 16
 
@@ -354,28 +358,52 @@ class _EntropyLoss:
         # One pass over P builds ``shifted`` and the log-normalisers of ``temperatures``.
         self.temperatures = [float(T) for T in temperatures]
         self.log_norm = _log_norm_pass(K, N, self.temperatures, np.empty((len(self.temperatures), N)), prepare)
-        ex, lab = ann.example, ann.label
-        weight = 1.0 / n_per[ex]
-        at_label = shifted[lab, ex]
         self.floor = np.log(TINY)
-        # The clip can bind only if d / T - g < floor with g <= log K.
-        clip = at_label < max(t_min, EPS) * (self.floor + np.log(K))
-        self.lin_sum = _dot(weight[~clip], at_label[~clip])
-        self.lin_rows = np.bincount(ex[~clip], weights=weight[~clip], minlength=ann.n_examples)
-        self.c_ex, self.c_w, self.c_d = ex[clip], weight[clip], at_label[clip]
+        self._annotation_terms(ann, n_per, shifted, max(t_min, EPS) * (self.floor + np.log(K)))
         self.shifted = shifted
         self.scale = -1.0 / ann.n_examples / np.log(K)
 
+    def _annotation_terms(self, ann, n_per, shifted, bound):
+        """Each annotation's weight ``1 / n_i`` and shifted log-probability ``d`` at its
+        label, block by block (in order: the same sums as over all at once). Where the
+        clip cannot bind (``d >= bound``) they collapse into ``lin_sum`` and ``lin_rows``;
+        the others are kept (``c_ex``, ``c_w``, ``c_d``)."""
+        ex, lab = ann.example, ann.label
+        products = np.empty(ex.size)  # weight * d where the clip cannot bind, in order
+        self.lin_rows = np.zeros(ann.n_examples)
+        n_lin, clipped = 0, []
+        for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+            rows = ex[lo:lo + ANNOTATION_BLOCK]
+            weight = 1.0 / n_per[rows]
+            at_label = shifted[lab[lo:lo + ANNOTATION_BLOCK], rows]
+            # The clip can bind only if d / T - g < floor with g <= log K.
+            clip = at_label < bound
+            lin = ~clip
+            k = int(np.count_nonzero(lin))
+            np.multiply(weight[lin], at_label[lin], out=products[n_lin:n_lin + k])
+            np.add.at(self.lin_rows, rows[lin], weight[lin])  # as bincount adds: in order
+            n_lin += k
+            if k < rows.size:
+                clipped.append((rows[clip], weight[clip], at_label[clip]))
+        self.lin_sum = float(products[:n_lin].sum())
+        del products
+        if clipped:
+            self.c_ex, self.c_w, self.c_d = (np.concatenate(c) for c in zip(*clipped))
+        else:
+            self.c_ex, self.c_w, self.c_d = ex[:0], np.empty(0), np.empty(0)
+
     def __call__(self, temperatures):
         if [float(T) for T in temperatures] == self.temperatures:
-            log_norm = self.log_norm  # computed with ``shifted``
+            log_norm = self.log_norm  # computed with ``shifted``, used once: then freed
+            self.log_norm, self.temperatures = None, None
         else:
             log_norm = _log_norms(self.shifted, temperatures)
         out = np.empty(len(temperatures))
-        lin = np.multiply(log_norm, self.lin_rows).sum(axis=1)  # per T: _dot(lin_rows, log_norm[t])
+        scratch = np.empty(log_norm.shape[1])
         for t, T in enumerate(temperatures):
             inv_T = 1.0 / max(T, EPS)
-            total = self.lin_sum * inv_T - lin[t]
+            lin = np.multiply(log_norm[t], self.lin_rows, out=scratch).sum()  # _dot(lin_rows, log_norm[t])
+            total = self.lin_sum * inv_T - lin
             total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
             out[t] = total * self.scale
         return out
@@ -533,12 +561,16 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
         model_error = np.full(P.shape[0], np.nan)
     w_M = np.maximum(1.0 - model_error / mlc_error, EPS) * np.sqrt(n_per.mean())
     # algorithms 2 step 7: posterior
-    w_ann = w[an]
-    w_sum = np.bincount(ex, weights=w_ann, minlength=N)
+    w_sum = np.bincount(ex, weights=w[an], minlength=N)
     post = weighted_sum(w_M, P, out=out)
     post += (p_other * w_sum)[:, None]
-    # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell
-    np.add.at(post.reshape(-1), ex * K + lab, (p_agree - p_other) * w_ann)
+    # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell, in order
+    flat = post.reshape(-1)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+        hi = min(lo + ANNOTATION_BLOCK, ex.size)
+        cells = ex[lo:hi] * K
+        cells += lab[lo:hi]
+        np.add.at(flat, cells, (p_agree - p_other) * w[an[lo:hi]])
     post /= (w_M.sum() + w_sum)[:, None]
     # a weighted mean of probabilities: rounding may leave it a hair outside [0, 1]
     np.clip(post, 0.0, 1.0, out=post)
