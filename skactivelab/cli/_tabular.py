@@ -22,7 +22,7 @@ import re
 import numpy as np
 
 from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow, release_freed
-from ._tables import InputFileError, Table
+from ._tables import InputFileError, RowLines, Table
 
 __all__ = ["read_table"]
 
@@ -181,7 +181,7 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
         return None
     release_freed()  # the reader's blocks
     columns = [ArrowColumn(c) for c in read.columns]
-    lines = np.arange(header_line + 1, header_line + 1 + read.num_rows, dtype=np.int64)
+    lines = RowLines(header_line + 1, read.num_rows)  # one line per row: not held
     if quoted:  # only a quoted cell holds a line break
         breaks = sum((_line_breaks(c) for j, c in enumerate(columns) if j not in number_cols),
                      np.zeros(read.num_rows, dtype=np.int64))
@@ -198,8 +198,9 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
     def as_text():
         return _read_csv_arrow(path, delimiter, header, header_line, n_head, None)
 
-    return Table(path, header, columns, lines.astype(np.int64, copy=False), header_line,
-                 as_text if number_cols else None)
+    if isinstance(lines, np.ndarray):
+        lines = lines.astype(np.int64, copy=False)
+    return Table(path, header, columns, lines, header_line, as_text if number_cols else None)
 
 
 def _has_quote(path, block=1 << 22):
@@ -250,7 +251,7 @@ def _read_parquet(path, what):
     keep = [j for j, name in enumerate(read.column_names) if not _pandas_index(name)]
     return Table(path, [str(read.column_names[j]) for j in keep],
                  [ArrowColumn(read.column(j)) for j in keep],
-                 np.arange(1, read.num_rows + 1, dtype=np.int64), None)
+                 RowLines(1, read.num_rows), None)
 
 
 def _pandas_index(name):
