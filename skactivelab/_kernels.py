@@ -520,20 +520,27 @@ def annotator_agreement(ann, count, n_per):
     return s
 
 
-def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=None, s=None):
+def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None):
     """algorithms 2 steps 1-7 for a given consensus. ``P`` has shape (E, N, K).
 
-    ``model_labels`` (E, N) is ``argmax P`` and ``s`` the annotator agreement of
-    :func:`annotator_agreement` (both computed here if not given); ``out`` is an
+    ``s`` is the annotator agreement of :func:`annotator_agreement`,
+    ``model_labels`` (E, N) ``argmax P`` (computed here if not given); ``out`` is an
     (N, K) buffer for the posterior. Returns a dict with p_agree,
     annotator_weights (NaN for annotators with no label), model_weight (E,),
     post (N, K), agree (N,), hit (per annotation).
     """
-    N, K = count.shape
+    N, K = P.shape[1:]
     ex, an, lab = ann.example, ann.annotator, ann.label
-    hit = lab == consensus[ex]
-    # algorithms 2 step 1: annotator agreement per example
-    agree = np.bincount(ex, weights=hit, minlength=N) / n_per
+    # algorithms 2 step 1: annotator agreement per example (hits counted block by block:
+    # whole numbers, the same in any order)
+    hit = np.empty(ex.size, dtype=bool)
+    hits = np.zeros(N, dtype=np.int64)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+        rows = ex[lo:lo + ANNOTATION_BLOCK]
+        block = np.equal(lab[lo:lo + ANNOTATION_BLOCK], consensus[rows], out=hit[lo:lo + rows.size])
+        hits += np.bincount(rows[block], minlength=N)
+    agree = hits / n_per
+    del hits
     # algorithms 2 step 2: p_agree over I+ (examples with more than one annotation)
     plus = n_per != 1
     p_agree = agree[plus].mean() if plus.any() else np.nan
@@ -546,8 +553,6 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
     else:
         mlc_error = np.nan
     # algorithms 2 step 4: s_j (independent of the consensus: computed once by the caller)
-    if s is None:
-        s = annotator_agreement(ann, count, n_per)
     has_labels = ~np.isnan(s)
     # algorithms 2 step 5: annotator weights
     w = np.maximum(1.0 - (1.0 - s) / mlc_error, EPS)
@@ -561,7 +566,9 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
         model_error = np.full(P.shape[0], np.nan)
     w_M = np.maximum(1.0 - model_error / mlc_error, EPS) * np.sqrt(n_per.mean())
     # algorithms 2 step 7: posterior
-    w_sum = np.bincount(ex, weights=w[an], minlength=N)
+    w_sum = np.zeros(N)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # in order, as bincount adds
+        np.add.at(w_sum, ex[lo:lo + ANNOTATION_BLOCK], w[an[lo:lo + ANNOTATION_BLOCK]])
     post = weighted_sum(w_M, P, out=out)
     post += (p_other * w_sum)[:, None]
     # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell, in order
@@ -654,13 +661,12 @@ def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_
     mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
     model_labels = np.argmax(P, axis=2)
     s = annotator_agreement(ann, count, n_per)
-    stats = crowdlab_pass(ann, count, n_per, P, mv, model_labels=model_labels, s=s)
+    del count  # not needed by the passes (the caller's may be freed)
+    stats = crowdlab_pass(ann, n_per, P, mv, model_labels=model_labels, s=s)
     consensus = mv
     # With quality_method="agreement" the posterior is the empirical label
     # distribution, whose unique argmax is the majority vote: consensus = mv.
     if method == "best_quality" and quality_method == "crowdlab":
         consensus = best_quality_consensus(stats["post"], mv)
-        stats = crowdlab_pass(
-            ann, count, n_per, P, consensus, model_labels=model_labels, out=stats["post"], s=s
-        )
+        stats = crowdlab_pass(ann, n_per, P, consensus, model_labels=model_labels, out=stats["post"], s=s)
     return consensus, stats, temperatures
