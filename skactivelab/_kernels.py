@@ -649,14 +649,17 @@ def annotator_statistics(ann, n_per, consensus, annotation_quality, hit, plus, w
 def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_method="crowdlab"):
     """algorithms 2.6 (and 3, 5): optional per-model calibration, majority vote, CROWDLAB passes.
 
-    ``P`` has shape (E, N, K) and is not modified. Returns ``(consensus, stats of
-    the last pass, temperatures (E,) or None)``.
+    ``P`` has shape (E, N, K) and is not modified; ``count`` is :func:`label_counts`
+    (None: made here after the calibration, and freed after the majority vote).
+    Returns ``(consensus, stats of the last pass, temperatures (E,) or None)``.
     """
     temperatures = None
     if calibrate:
         temperatures = np.array([best_temperature(Pe, ann, n_per) for Pe in P])
         scaled = [temp_scale(Pe, T) for Pe, T in zip(P, temperatures)]
         P = scaled[0][None] if len(scaled) == 1 else np.stack(scaled)
+    if count is None:
+        count = label_counts(ann)
     # algorithms 5: ties use the mean of the models' probabilities
     mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
     model_labels = np.argmax(P, axis=2)

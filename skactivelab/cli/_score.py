@@ -144,6 +144,9 @@ def _read_score_inputs(args, progress, streamed, read=None):
                           id_column=args.example_column, ids_path=args.pred_probs_ids,
                           usual_id_columns=usual)
     classes, codes, P, extra_ids, P_extra = align_pred_probs(ann, tab)
+    # the labels as codes of the classes (column order of the probabilities): the scoring's
+    # codes, not a second array of them
+    ann = replace(ann, label_code=codes, label_names=list(classes))
     labeled = ann.num_annotations() > 0
     unlabeled = np.flatnonzero(~labeled)
     inputs = _Inputs(ann, tab, classes, codes, P, labeled, extra_ids,
