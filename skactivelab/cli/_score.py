@@ -31,7 +31,7 @@ from ._batch import (
     summary_stream,
     write_outputs,
 )
-from ._columns import ListColumn, consecutive
+from ._columns import ListColumn, consecutive, release_freed
 from ._common import Progress, recorded_warnings, warnings_to_stderr
 from ._labelstudio import LabelColumnError
 from ._pool import is_parquet_pool, plan_pool, resolve_pool_files, score_pool
@@ -156,6 +156,7 @@ def _read_score_inputs(args, progress, streamed, read=None):
         ids, U = _read_unlabeled(args, inputs)
         inputs.pool_ids = inputs.pool_ids.concat(ids)
         inputs.U = _stacked(inputs.U, U)
+    release_freed()  # what the reading freed, in holes the scoring's arrays do not fit
     return inputs
 
 

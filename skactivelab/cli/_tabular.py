@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow, release_freed
+from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow, parsing, release_freed
 from ._tables import InputFileError, RowLines, Table
 
 __all__ = ["read_table"]
@@ -153,13 +153,14 @@ def _arrow_csv(path, delimiter, n_head, types, quoted=True):
 
     names = [f"c{j}" for j in range(len(types))]
     try:
-        return pcsv.read_csv(
-            path, read_options=pcsv.ReadOptions(column_names=names, skip_rows=n_head),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
-                                            newlines_in_values=quoted),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict(zip(names, types)), null_values=[""],
-                strings_can_be_null=False, quoted_strings_can_be_null=False))
+        with parsing():
+            return pcsv.read_csv(
+                path, read_options=pcsv.ReadOptions(column_names=names, skip_rows=n_head),
+                parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
+                                                newlines_in_values=quoted),
+                convert_options=pcsv.ConvertOptions(
+                    column_types=dict(zip(names, types)), null_values=[""],
+                    strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
         return None
 
@@ -459,7 +460,7 @@ def _moved_chunks(table, cols, values):
     for j in cols:
         table.columns[j] = None
     del columns
-    start = 0
+    start, freed = 0, 0
     for b in range(len(chunks[0])):
         stop = start + len(chunks[0][b])
         for k, ch in enumerate(chunks):
@@ -469,8 +470,17 @@ def _moved_chunks(table, cols, values):
                                                       count=stop - start,
                                                       offset=8 * chunk.offset)
             del chunk
-        start = stop
+        start, freed = stop, freed + 8 * (stop - start) * len(chunks)
+        if freed >= _RELEASE_EVERY:  # the freed blocks are small holes: give their pages back
+            release_freed()
+            freed = 0
+    release_freed()
     return True
+
+
+#: Bytes of columns freed (while they are moved into one matrix) between two returns of
+#: the freed memory to the system: the matrix's pages then replace theirs, not add to them.
+_RELEASE_EVERY = 8 << 20
 
 
 def _not_a_number(table, pos, j, what, allow_missing):
