@@ -331,6 +331,11 @@ def in_row_blocks(block, n_rows, size):
         list(pool.map(block, edges[:-1], edges[1:]))
 
 
+#: Temperatures whose log-normalisers (one float per example each) are made in one pass
+#: over the shifted log-probabilities: a few at a time, not a whole grid's at once.
+T_PER_PASS = 3
+
+
 class _EntropyLoss:
     """algorithms 3: H(T), prepared once per (P, annotations) and evaluated for many T.
 
@@ -339,10 +344,11 @@ class _EntropyLoss:
     weighted sum of ``max(log S_T, log TINY)`` over the annotations; wherever the
     clip cannot bind (for any T >= ``t_min``) it is linear in ``1 / T``, so those
     annotations collapse into one scalar and one per-example weight, leaving O(N)
-    work per T besides the exp pass.
+    work per T besides the exp pass. The log-normalisers ``g_T`` are made a few T at a
+    time (:data:`T_PER_PASS`), each group in one pass over ``d``.
     """
 
-    def __init__(self, P, ann, n_per, t_min, temperatures=()):
+    def __init__(self, P, ann, n_per, t_min):
         N, K = P.shape
         shifted = np.empty((K, N))
 
@@ -355,9 +361,7 @@ class _EntropyLoss:
             d -= d.max(axis=0)
             return d
 
-        # One pass over P builds ``shifted`` and the log-normalisers of ``temperatures``.
-        self.temperatures = [float(T) for T in temperatures]
-        self.log_norm = _log_norm_pass(K, N, self.temperatures, np.empty((len(self.temperatures), N)), prepare)
+        _log_norm_pass(K, N, [], np.empty((0, N)), prepare)  # one pass over P builds ``shifted``
         self.floor = np.log(TINY)
         self._annotation_terms(ann, n_per, shifted, max(t_min, EPS) * (self.floor + np.log(K)))
         self.shifted = shifted
@@ -393,26 +397,24 @@ class _EntropyLoss:
             self.c_ex, self.c_w, self.c_d = ex[:0], np.empty(0), np.empty(0)
 
     def __call__(self, temperatures):
-        if [float(T) for T in temperatures] == self.temperatures:
-            log_norm = self.log_norm  # computed with ``shifted``, used once: then freed
-            self.log_norm, self.temperatures = None, None
-        else:
-            log_norm = _log_norms(self.shifted, temperatures)
         out = np.empty(len(temperatures))
-        scratch = np.empty(log_norm.shape[1])
-        for t, T in enumerate(temperatures):
-            inv_T = 1.0 / max(T, EPS)
-            lin = np.multiply(log_norm[t], self.lin_rows, out=scratch).sum()  # _dot(lin_rows, log_norm[t])
-            total = self.lin_sum * inv_T - lin
-            total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
-            out[t] = total * self.scale
+        scratch = np.empty(self.shifted.shape[1])
+        for g in range(0, len(temperatures), T_PER_PASS):  # a loop over groups of temperatures
+            group = temperatures[g:g + T_PER_PASS]
+            log_norm = _log_norms(self.shifted, group)
+            for t, T in enumerate(group):
+                inv_T = 1.0 / max(T, EPS)
+                lin = np.multiply(log_norm[t], self.lin_rows, out=scratch).sum()  # _dot(lin_rows, log_norm[t])
+                total = self.lin_sum * inv_T - lin
+                total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
+                out[g + t] = total * self.scale
         return out
 
 
 def best_temperature(P, ann, n_per):
     """algorithms 3: coarse grid, then a fine grid around the coarse argmin."""
     grid = COARSE_TEMPERATURES
-    loss = _EntropyLoss(P, ann, n_per, grid.min(), grid)  # fine-grid T are >= grid.min()
+    loss = _EntropyLoss(P, ann, n_per, grid.min())  # fine-grid T are >= grid.min()
     coarse = loss(grid)
     g = int(np.argmin(coarse))
     parts = []
