@@ -166,9 +166,12 @@ def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, nois
     if tied.size == 0:
         return label
     cand = is_mode[tied]
-    # step 1: highest predicted probability among the tied classes
+    # step 1: highest predicted probability among the tied classes (rows in blocks: their
+    # probabilities are gathered a block at a time)
     if P is not None:
-        cand = keep_best(cand, P[tied], largest=True)
+        step = max(1, ANNOTATION_BLOCK // max(K, 1) * 4)
+        for lo in range(0, tied.size, step):  # a loop over blocks of tied rows
+            cand[lo:lo + step] = keep_best(cand[lo:lo + step], P[tied[lo:lo + step]], largest=True)
     # step 2: lowest total count over the dataset (rows with one candidate left keep it)
     if several(cand).any():
         if totals is None:
