@@ -516,8 +516,11 @@ def annotator_agreement(ann, count, n_per):
     M = ann.n_annotators
     ex, an, lab = ann.example, ann.annotator, ann.label
     has_labels = np.bincount(an, minlength=M) > 0
-    num = np.bincount(an, weights=count[ex, lab] - 1.0, minlength=M)
-    den = np.bincount(an, weights=n_per[ex] - 1.0, minlength=M)
+    num, den = np.zeros(M), np.zeros(M)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # blocks of annotations, in order (as bincount adds)
+        rows, who = ex[lo:lo + ANNOTATION_BLOCK], an[lo:lo + ANNOTATION_BLOCK]
+        np.add.at(num, who, count[rows, lab[lo:lo + ANNOTATION_BLOCK]] - 1.0)
+        np.add.at(den, who, n_per[rows] - 1.0)
     s = _safe_divide(num, den)
     defined = ~np.isnan(s)
     if defined.any():
@@ -676,5 +679,9 @@ def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_
     # distribution, whose unique argmax is the majority vote: consensus = mv.
     if method == "best_quality" and quality_method == "crowdlab":
         consensus = best_quality_consensus(stats["post"], mv)
-        stats = crowdlab_pass(ann, n_per, P, consensus, model_labels=model_labels, out=stats["post"], s=s)
+        # the second posterior over the first; or, when P is our own rescaled copy of one
+        # model (read by nothing after this pass), over P itself, the first freed before
+        out = P[0] if calibrate and P.shape[0] == 1 else stats["post"]
+        stats = None
+        stats = crowdlab_pass(ann, n_per, P, consensus, model_labels=model_labels, out=out, s=s)
     return consensus, stats, temperatures
