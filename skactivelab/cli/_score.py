@@ -293,6 +293,7 @@ def _scores(args, inputs, pool_files, client, progress):
     if lab_idx.size:
         sparse, P_lab = _pool_scored(inputs)
         fitted = _holding(fitted, P_lab)
+        release_freed()  # the file's matrix and ActiveLab's working arrays
         # CROWDLAB first: of its results only the columns of the tables are kept (the
         # crowd model's posterior is not held yet while they are made, and only its
         # value at the consensus is kept after)
