@@ -538,15 +538,8 @@ def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None):
     post (N, K), agree (N,), hit (per annotation).
     """
     N, K = P.shape[1:]
-    ex, an, lab = ann.example, ann.annotator, ann.label
-    # algorithms 2 step 1: annotator agreement per example (hits counted block by block:
-    # whole numbers, the same in any order)
-    hit = np.empty(ex.size, dtype=bool)
-    hits = np.zeros(N, dtype=np.int64)
-    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
-        rows = ex[lo:lo + ANNOTATION_BLOCK]
-        block = np.equal(lab[lo:lo + ANNOTATION_BLOCK], consensus[rows], out=hit[lo:lo + rows.size])
-        hits += np.bincount(rows[block], minlength=N)
+    # algorithms 2 step 1: annotator agreement per example
+    hit, hits = _hits(ann, consensus, N)
     agree = hits / n_per
     del hits
     # algorithms 2 step 2: p_agree over I+ (examples with more than one annotation)
@@ -574,6 +567,36 @@ def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None):
         model_error = np.full(P.shape[0], np.nan)
     w_M = np.maximum(1.0 - model_error / mlc_error, EPS) * np.sqrt(n_per.mean())
     # algorithms 2 step 7: posterior
+    post = _posterior(ann, P, w, w_M, p_agree, p_other, out)
+    return {
+        "p_agree": p_agree,
+        "annotator_weights": w,
+        "model_weight": w_M,
+        "post": post,
+        "agree": agree,
+        "hit": hit,
+        "plus": plus,
+    }
+
+
+def _hits(ann, consensus, N):
+    """``(hit, hits)``: whether each label is its example's consensus, and the number of such
+    labels per example (counted block by block: whole numbers, the same in any order)."""
+    ex, lab = ann.example, ann.label
+    hit = np.empty(ex.size, dtype=bool)
+    hits = np.zeros(N, dtype=np.int64)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+        rows = ex[lo:lo + ANNOTATION_BLOCK]
+        block = np.equal(lab[lo:lo + ANNOTATION_BLOCK], consensus[rows], out=hit[lo:lo + rows.size])
+        hits += np.bincount(rows[block], minlength=N)
+    return hit, hits
+
+
+def _posterior(ann, P, w, w_M, p_agree, p_other, out):
+    """algorithms 2 step 7: the posterior (N, K), into ``out`` when given. The annotations
+    are taken block by block, in order: the sums are those of one pass over all of them."""
+    N, K = P.shape[1:]
+    ex, an, lab = ann.example, ann.annotator, ann.label
     w_sum = np.zeros(N)
     for lo in range(0, ex.size, ANNOTATION_BLOCK):  # in order, as bincount adds
         np.add.at(w_sum, ex[lo:lo + ANNOTATION_BLOCK], w[an[lo:lo + ANNOTATION_BLOCK]])
@@ -589,15 +612,7 @@ def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None):
     post /= (w_M.sum() + w_sum)[:, None]
     # a weighted mean of probabilities: rounding may leave it a hair outside [0, 1]
     np.clip(post, 0.0, 1.0, out=post)
-    return {
-        "p_agree": p_agree,
-        "annotator_weights": w,
-        "model_weight": w_M,
-        "post": post,
-        "agree": agree,
-        "hit": hit,
-        "plus": plus,
-    }
+    return post
 
 
 def best_quality_consensus(post, fallback):
