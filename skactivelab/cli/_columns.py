@@ -63,30 +63,6 @@ _KEPT = {_M_MMAP_THRESHOLD: 64 << 20, _M_TRIM_THRESHOLD: 256 << 20, _M_TOP_PAD: 
 _DEFAULTS = {_M_MMAP_THRESHOLD: 128 << 10, _M_TRIM_THRESHOLD: 128 << 10, _M_TOP_PAD: 128 << 10}
 
 
-#: whether :func:`_kept_memory` is in force (its settings are restored after :func:`parsing`)
-_KEPT_NOW = [0]
-#: the mmap threshold while a text file is parsed (:func:`parsing`)
-_PARSE_MMAP_THRESHOLD = 256 << 10
-
-
-@contextmanager
-def parsing():
-    """While a CSV file is parsed, the GNU C library maps a fresh block of pages for each
-    allocation of 256 KB or more and returns it when freed: the parser's blocks of text
-    (about 1 MB each) then leave no holes between the columns it keeps, which the heap
-    would hold until the end (about 45 MB fewer at the peak of reading 1,000,000 rows,
-    for about 0.1 s of page faults). Elsewhere nothing changes."""
-    libc = _glibc()
-    if libc is None:
-        yield
-        return
-    libc.mallopt(_M_MMAP_THRESHOLD, _PARSE_MMAP_THRESHOLD)
-    try:
-        yield
-    finally:
-        libc.mallopt(_M_MMAP_THRESHOLD, (_KEPT if _KEPT_NOW[0] else _DEFAULTS)[_M_MMAP_THRESHOLD])
-
-
 @contextmanager
 def _kept_memory():
     """The GNU C library's allocator keeps freed memory for reuse inside: arrays below
@@ -101,11 +77,9 @@ def _kept_memory():
         return
     for param, value in _KEPT.items():
         libc.mallopt(param, value)
-    _KEPT_NOW[0] += 1
     try:
         yield
     finally:
-        _KEPT_NOW[0] -= 1
         for param, value in _DEFAULTS.items():  # the heap is trimmed again as memory is freed
             libc.mallopt(param, value)
 

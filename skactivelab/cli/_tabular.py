@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow, parsing, release_freed
+from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow, release_freed
 from ._tables import InputFileError, RowLines, Table
 
 __all__ = ["read_table"]
@@ -153,14 +153,13 @@ def _arrow_csv(path, delimiter, n_head, types, quoted=True):
 
     names = [f"c{j}" for j in range(len(types))]
     try:
-        with parsing():
-            return pcsv.read_csv(
-                path, read_options=pcsv.ReadOptions(column_names=names, skip_rows=n_head),
-                parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
-                                                newlines_in_values=quoted),
-                convert_options=pcsv.ConvertOptions(
-                    column_types=dict(zip(names, types)), null_values=[""],
-                    strings_can_be_null=False, quoted_strings_can_be_null=False))
+        return pcsv.read_csv(
+            path, read_options=pcsv.ReadOptions(column_names=names, skip_rows=n_head),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
+                                            newlines_in_values=quoted),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict(zip(names, types)), null_values=[""],
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
         return None
 
