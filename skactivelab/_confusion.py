@@ -138,16 +138,21 @@ class Prior:
     class frequencies then costs a few multiplications.
     """
 
-    def __init__(self, Q, w, floor=None):
-        R = Q / row_max(Q)[:, None]
-        self.base = R if w == 1.0 else power(R, w)  # largest entry of each row: 1
+    def __init__(self, Q, w, floor=None, *, overwrite=False):
         self.power = 1.0 - min(w, 1.0)  # of the class frequencies
         self.floor = FLOOR if floor is None else floor
+        self.shape = Q.shape
         self._fixed = None
+        if w == 0:  # the classifier plays no part: every row is the same
+            self.base = np.ones((1, Q.shape[1]))
+            return
+        R = np.divide(Q, row_max(Q)[:, None], out=Q if overwrite else None)  # ``overwrite``: Q's memory
+        self.base = R if w == 1.0 else power(R, w)  # largest entry of each row: 1
 
     def probs(self, log_pi):
-        """(N, K) prior probabilities for log class frequencies ``log_pi`` (a new array,
-        except for a weight >= 1, where the frequencies play no part: the same array)."""
+        """(N, K) prior probabilities for log class frequencies ``log_pi`` (a new array;
+        for a weight >= 1, where the frequencies play no part, the same array every time;
+        for a weight of 0, one row, broadcast)."""
         if self.power == 0.0 and self._fixed is not None:
             return self._fixed
         q = self.base * np.exp(self.power * log_pi) if self.power else self.base  # (in place: used once)
@@ -155,14 +160,31 @@ class Prior:
         q += self.floor / q.shape[1]
         if self.power == 0.0:
             self._fixed, self.base = q, None  # the classifier's part is no longer needed
-        return q
+        return np.broadcast_to(q, self.shape) if q.shape[0] == 1 < self.shape[0] else q
 
 
 def one_hot(ann):
-    """Sparse (N, M * K) matrix: 1 where example i got label l from annotator j (column j * K + l)."""
-    K = ann.n_classes
-    return sp.csr_matrix((np.ones(ann.n_annotations), (ann.example, ann.annotator * K + ann.label)),
-                         shape=(ann.n_examples, ann.n_annotators * K))
+    """Sparse (N, M * K) matrix: 1 where example i got label l from annotator j (column j * K + l).
+
+    Made as compressed rows directly (the annotations grouped by example, stably), its
+    columns then sorted and repeated cells summed in place: the matrix of
+    ``csr_matrix((ones, (example, column)))``, without its coordinate copies.
+    """
+    N, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
+    nnz = ann.n_annotations
+    if M * K >= 2**31 or nnz >= 2**31:
+        return sp.csr_matrix((np.ones(nnz), (ann.example, ann.annotator * K + ann.label)), shape=(N, M * K))
+    ex = ann.example
+    order = None if nnz < 2 or not (ex[1:] < ex[:-1]).any() else np.argsort(ex, kind="stable")
+    columns = ann.annotator.astype(np.int32) if order is None else ann.annotator[order].astype(np.int32)
+    columns *= K
+    np.add(columns, ann.label if order is None else ann.label[order], out=columns, casting="unsafe")
+    del order
+    indptr = np.zeros(N + 1, dtype=np.int32)
+    np.cumsum(np.bincount(ex, minlength=N), out=indptr[1:])
+    A = sp.csr_matrix((np.ones(nnz), columns, indptr), shape=(N, M * K), copy=False)
+    A.sum_duplicates()  # sorts the columns of each row, then sums repeated cells (none usually)
+    return A
 
 
 def _log_evidence(A, logC):
@@ -207,9 +229,11 @@ def _m_step(A, post, M, K, shrinkage, strength, pooled_default):
     return np.log(C), acc, np.log(pi)
 
 
-def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL):
+def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL, overwrite_Q=False):
     """Fit the model with classifier weight ``w`` (``Q`` None: crowd only), starting
     from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`).
+    ``overwrite_Q``: ``Q`` is the caller's own array, no longer needed after the call (the
+    prior is made in its memory).
 
     Returns ``(post, logC, acc, log_pi, loglik, n_iter)``.
     """
@@ -223,9 +247,9 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
         if not multi.all():
             A_fit = sp.diags(multi.astype(np.float64)) @ A
     uniform = np.full(K, -np.log(K))
-    votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
-    post = votes * np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))
-    prior = None if Q is None else Prior(Q, w, floor)
+    post = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
+    post *= np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))  # the votes, weighed
+    prior = None if Q is None else Prior(Q, w, floor, overwrite=overwrite_Q)
     if prior is None:
         post += uniform
     _normalise(post, None if prior is None else prior.probs(uniform))
@@ -233,6 +257,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
     for it in range(1, max_iter + 1):  # EM iterations
+        post = None  # the last pass's posterior is in the M-step's results now
         J = _log_evidence(A, logC)
         if prior is None:
             J += log_pi
@@ -293,7 +318,7 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     fits = {}  # (weight, floor) -> (best log-likelihood, its accuracy)
     for w, floor in [(w, f) for w in weights for f in (floors if w > 0 else (FLOOR,))]:  # candidates
         p = (np.full(cell.size, 1.0 / K) if Q is None
-             else Prior(Q, w, floor).probs(uniform).ravel()[cell])
+             else Prior(Q, w, floor).probs(uniform)[cell // K, cell % K])
         mass = np.bincount(pair, weights=p, minlength=n * n_votes.size).reshape(n, n_votes.size)
         # (examples, accuracies); at least about 1e-4, so log(1 + x) is exact enough (einsum: a
         # product with an inner size of a few runs faster there than in BLAS)
@@ -400,7 +425,8 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
                                               **({} if fixed is None else {"weights": fixed}))
     strength = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor)
     post, logC, acc, log_pi, _, it = em(ann, Q, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy,
-                                        floor=floor)
+                                        floor=floor, overwrite_Q=True)
+    del Q
     return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
             "log_pi": log_pi, "strength": strength, "floor": floor}
@@ -416,7 +442,7 @@ def pool_scores(U, weight, log_pi, floor=None):
     """
     floor = FLOOR if floor is None else floor
     if weight < 1.0:
-        q = Prior(classifier_probs(U), weight, floor).probs(log_pi)
+        q = Prior(classifier_probs(U), weight, floor, overwrite=True).probs(log_pi)
         return row_max(q)
     R = classifier_probs(U)
     R /= row_max(R)[:, None]

@@ -44,6 +44,10 @@ def _safe_divide(num, den):
 # helpers loop over the K columns instead (or sum bytes); results are exact: the
 # same as the plain NumPy reduction.
 
+#: Annotations per block where a pass over the annotations would otherwise make several
+#: arrays as long as all of them (same results: the blocks are taken in order).
+ANNOTATION_BLOCK = 1 << 16
+
 #: Up to this many columns, row-wise reductions loop over the columns.
 SHORT_ROWS = 16
 
@@ -162,9 +166,12 @@ def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, nois
     if tied.size == 0:
         return label
     cand = is_mode[tied]
-    # step 1: highest predicted probability among the tied classes
+    # step 1: highest predicted probability among the tied classes (rows in blocks: their
+    # probabilities are gathered a block at a time)
     if P is not None:
-        cand = keep_best(cand, P[tied], largest=True)
+        step = max(1, ANNOTATION_BLOCK // max(K, 1) * 4)
+        for lo in range(0, tied.size, step):  # a loop over blocks of tied rows
+            cand[lo:lo + step] = keep_best(cand[lo:lo + step], P[tied[lo:lo + step]], largest=True)
     # step 2: lowest total count over the dataset (rows with one candidate left keep it)
     if several(cand).any():
         if totals is None:
@@ -327,6 +334,11 @@ def in_row_blocks(block, n_rows, size):
         list(pool.map(block, edges[:-1], edges[1:]))
 
 
+#: Temperatures whose log-normalisers (one float per example each) are made in one pass
+#: over the shifted log-probabilities: a few at a time, not a whole grid's at once.
+T_PER_PASS = 3
+
+
 class _EntropyLoss:
     """algorithms 3: H(T), prepared once per (P, annotations) and evaluated for many T.
 
@@ -335,10 +347,11 @@ class _EntropyLoss:
     weighted sum of ``max(log S_T, log TINY)`` over the annotations; wherever the
     clip cannot bind (for any T >= ``t_min``) it is linear in ``1 / T``, so those
     annotations collapse into one scalar and one per-example weight, leaving O(N)
-    work per T besides the exp pass.
+    work per T besides the exp pass. The log-normalisers ``g_T`` are made a few T at a
+    time (:data:`T_PER_PASS`), each group in one pass over ``d``.
     """
 
-    def __init__(self, P, ann, n_per, t_min, temperatures=()):
+    def __init__(self, P, ann, n_per, t_min):
         N, K = P.shape
         shifted = np.empty((K, N))
 
@@ -351,40 +364,60 @@ class _EntropyLoss:
             d -= d.max(axis=0)
             return d
 
-        # One pass over P builds ``shifted`` and the log-normalisers of ``temperatures``.
-        self.temperatures = [float(T) for T in temperatures]
-        self.log_norm = _log_norm_pass(K, N, self.temperatures, np.empty((len(self.temperatures), N)), prepare)
-        ex, lab = ann.example, ann.label
-        weight = 1.0 / n_per[ex]
-        at_label = shifted[lab, ex]
+        _log_norm_pass(K, N, [], np.empty((0, N)), prepare)  # one pass over P builds ``shifted``
         self.floor = np.log(TINY)
-        # The clip can bind only if d / T - g < floor with g <= log K.
-        clip = at_label < max(t_min, EPS) * (self.floor + np.log(K))
-        self.lin_sum = _dot(weight[~clip], at_label[~clip])
-        self.lin_rows = np.bincount(ex[~clip], weights=weight[~clip], minlength=ann.n_examples)
-        self.c_ex, self.c_w, self.c_d = ex[clip], weight[clip], at_label[clip]
+        self._annotation_terms(ann, n_per, shifted, max(t_min, EPS) * (self.floor + np.log(K)))
         self.shifted = shifted
         self.scale = -1.0 / ann.n_examples / np.log(K)
 
-    def __call__(self, temperatures):
-        if [float(T) for T in temperatures] == self.temperatures:
-            log_norm = self.log_norm  # computed with ``shifted``
+    def _annotation_terms(self, ann, n_per, shifted, bound):
+        """Each annotation's weight ``1 / n_i`` and shifted log-probability ``d`` at its
+        label, block by block (in order: the same sums as over all at once). Where the
+        clip cannot bind (``d >= bound``) they collapse into ``lin_sum`` and ``lin_rows``;
+        the others are kept (``c_ex``, ``c_w``, ``c_d``)."""
+        ex, lab = ann.example, ann.label
+        products = np.empty(ex.size)  # weight * d where the clip cannot bind, in order
+        self.lin_rows = np.zeros(ann.n_examples)
+        n_lin, clipped = 0, []
+        for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+            rows = ex[lo:lo + ANNOTATION_BLOCK]
+            weight = 1.0 / n_per[rows]
+            at_label = shifted[lab[lo:lo + ANNOTATION_BLOCK], rows]
+            # The clip can bind only if d / T - g < floor with g <= log K.
+            clip = at_label < bound
+            lin = ~clip
+            k = int(np.count_nonzero(lin))
+            np.multiply(weight[lin], at_label[lin], out=products[n_lin:n_lin + k])
+            np.add.at(self.lin_rows, rows[lin], weight[lin])  # as bincount adds: in order
+            n_lin += k
+            if k < rows.size:
+                clipped.append((rows[clip], weight[clip], at_label[clip]))
+        self.lin_sum = float(products[:n_lin].sum())
+        del products
+        if clipped:
+            self.c_ex, self.c_w, self.c_d = (np.concatenate(c) for c in zip(*clipped))
         else:
-            log_norm = _log_norms(self.shifted, temperatures)
+            self.c_ex, self.c_w, self.c_d = ex[:0], np.empty(0), np.empty(0)
+
+    def __call__(self, temperatures):
         out = np.empty(len(temperatures))
-        lin = np.multiply(log_norm, self.lin_rows).sum(axis=1)  # per T: _dot(lin_rows, log_norm[t])
-        for t, T in enumerate(temperatures):
-            inv_T = 1.0 / max(T, EPS)
-            total = self.lin_sum * inv_T - lin[t]
-            total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
-            out[t] = total * self.scale
+        scratch = np.empty(self.shifted.shape[1])
+        for g in range(0, len(temperatures), T_PER_PASS):  # a loop over groups of temperatures
+            group = temperatures[g:g + T_PER_PASS]
+            log_norm = _log_norms(self.shifted, group)
+            for t, T in enumerate(group):
+                inv_T = 1.0 / max(T, EPS)
+                lin = np.multiply(log_norm[t], self.lin_rows, out=scratch).sum()  # _dot(lin_rows, log_norm[t])
+                total = self.lin_sum * inv_T - lin
+                total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
+                out[g + t] = total * self.scale
         return out
 
 
 def best_temperature(P, ann, n_per):
     """algorithms 3: coarse grid, then a fine grid around the coarse argmin."""
     grid = COARSE_TEMPERATURES
-    loss = _EntropyLoss(P, ann, n_per, grid.min(), grid)  # fine-grid T are >= grid.min()
+    loss = _EntropyLoss(P, ann, n_per, grid.min())  # fine-grid T are >= grid.min()
     coarse = loss(grid)
     g = int(np.argmin(coarse))
     parts = []
@@ -483,8 +516,11 @@ def annotator_agreement(ann, count, n_per):
     M = ann.n_annotators
     ex, an, lab = ann.example, ann.annotator, ann.label
     has_labels = np.bincount(an, minlength=M) > 0
-    num = np.bincount(an, weights=count[ex, lab] - 1.0, minlength=M)
-    den = np.bincount(an, weights=n_per[ex] - 1.0, minlength=M)
+    num, den = np.zeros(M), np.zeros(M)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # blocks of annotations, in order (as bincount adds)
+        rows, who = ex[lo:lo + ANNOTATION_BLOCK], an[lo:lo + ANNOTATION_BLOCK]
+        np.add.at(num, who, count[rows, lab[lo:lo + ANNOTATION_BLOCK]] - 1.0)
+        np.add.at(den, who, n_per[rows] - 1.0)
     s = _safe_divide(num, den)
     defined = ~np.isnan(s)
     if defined.any():
@@ -492,20 +528,20 @@ def annotator_agreement(ann, count, n_per):
     return s
 
 
-def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=None, s=None):
+def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None):
     """algorithms 2 steps 1-7 for a given consensus. ``P`` has shape (E, N, K).
 
-    ``model_labels`` (E, N) is ``argmax P`` and ``s`` the annotator agreement of
-    :func:`annotator_agreement` (both computed here if not given); ``out`` is an
+    ``s`` is the annotator agreement of :func:`annotator_agreement`,
+    ``model_labels`` (E, N) ``argmax P`` (computed here if not given); ``out`` is an
     (N, K) buffer for the posterior. Returns a dict with p_agree,
     annotator_weights (NaN for annotators with no label), model_weight (E,),
     post (N, K), agree (N,), hit (per annotation).
     """
-    N, K = count.shape
-    ex, an, lab = ann.example, ann.annotator, ann.label
-    hit = lab == consensus[ex]
+    N, K = P.shape[1:]
     # algorithms 2 step 1: annotator agreement per example
-    agree = np.bincount(ex, weights=hit, minlength=N) / n_per
+    hit, hits = _hits(ann, consensus, N)
+    agree = hits / n_per
+    del hits
     # algorithms 2 step 2: p_agree over I+ (examples with more than one annotation)
     plus = n_per != 1
     p_agree = agree[plus].mean() if plus.any() else np.nan
@@ -518,8 +554,6 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
     else:
         mlc_error = np.nan
     # algorithms 2 step 4: s_j (independent of the consensus: computed once by the caller)
-    if s is None:
-        s = annotator_agreement(ann, count, n_per)
     has_labels = ~np.isnan(s)
     # algorithms 2 step 5: annotator weights
     w = np.maximum(1.0 - (1.0 - s) / mlc_error, EPS)
@@ -533,15 +567,7 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
         model_error = np.full(P.shape[0], np.nan)
     w_M = np.maximum(1.0 - model_error / mlc_error, EPS) * np.sqrt(n_per.mean())
     # algorithms 2 step 7: posterior
-    w_ann = w[an]
-    w_sum = np.bincount(ex, weights=w_ann, minlength=N)
-    post = weighted_sum(w_M, P, out=out)
-    post += (p_other * w_sum)[:, None]
-    # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell
-    np.add.at(post.reshape(-1), ex * K + lab, (p_agree - p_other) * w_ann)
-    post /= (w_M.sum() + w_sum)[:, None]
-    # a weighted mean of probabilities: rounding may leave it a hair outside [0, 1]
-    np.clip(post, 0.0, 1.0, out=post)
+    post = _posterior(ann, P, w, w_M, p_agree, p_other, out)
     return {
         "p_agree": p_agree,
         "annotator_weights": w,
@@ -551,6 +577,42 @@ def crowdlab_pass(ann, count, n_per, P, consensus, *, model_labels=None, out=Non
         "hit": hit,
         "plus": plus,
     }
+
+
+def _hits(ann, consensus, N):
+    """``(hit, hits)``: whether each label is its example's consensus, and the number of such
+    labels per example (counted block by block: whole numbers, the same in any order)."""
+    ex, lab = ann.example, ann.label
+    hit = np.empty(ex.size, dtype=bool)
+    hits = np.zeros(N, dtype=np.int64)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+        rows = ex[lo:lo + ANNOTATION_BLOCK]
+        block = np.equal(lab[lo:lo + ANNOTATION_BLOCK], consensus[rows], out=hit[lo:lo + rows.size])
+        hits += np.bincount(rows[block], minlength=N)
+    return hit, hits
+
+
+def _posterior(ann, P, w, w_M, p_agree, p_other, out):
+    """algorithms 2 step 7: the posterior (N, K), into ``out`` when given. The annotations
+    are taken block by block, in order: the sums are those of one pass over all of them."""
+    N, K = P.shape[1:]
+    ex, an, lab = ann.example, ann.annotator, ann.label
+    w_sum = np.zeros(N)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # in order, as bincount adds
+        np.add.at(w_sum, ex[lo:lo + ANNOTATION_BLOCK], w[an[lo:lo + ANNOTATION_BLOCK]])
+    post = weighted_sum(w_M, P, out=out)
+    post += (p_other * w_sum)[:, None]
+    # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell, in order
+    flat = post.reshape(-1)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+        hi = min(lo + ANNOTATION_BLOCK, ex.size)
+        cells = ex[lo:hi] * K
+        cells += lab[lo:hi]
+        np.add.at(flat, cells, (p_agree - p_other) * w[an[lo:hi]])
+    post /= (w_M.sum() + w_sum)[:, None]
+    # a weighted mean of probabilities: rounding may leave it a hair outside [0, 1]
+    np.clip(post, 0.0, 1.0, out=post)
+    return post
 
 
 def best_quality_consensus(post, fallback):
@@ -610,25 +672,31 @@ def annotator_statistics(ann, n_per, consensus, annotation_quality, hit, plus, w
 def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_method="crowdlab"):
     """algorithms 2.6 (and 3, 5): optional per-model calibration, majority vote, CROWDLAB passes.
 
-    ``P`` has shape (E, N, K) and is not modified. Returns ``(consensus, stats of
-    the last pass, temperatures (E,) or None)``.
+    ``P`` has shape (E, N, K) and is not modified; ``count`` is :func:`label_counts`
+    (None: made here after the calibration, and freed after the majority vote).
+    Returns ``(consensus, stats of the last pass, temperatures (E,) or None)``.
     """
     temperatures = None
     if calibrate:
         temperatures = np.array([best_temperature(Pe, ann, n_per) for Pe in P])
         scaled = [temp_scale(Pe, T) for Pe, T in zip(P, temperatures)]
         P = scaled[0][None] if len(scaled) == 1 else np.stack(scaled)
+    if count is None:
+        count = label_counts(ann)
     # algorithms 5: ties use the mean of the models' probabilities
     mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
     model_labels = np.argmax(P, axis=2)
     s = annotator_agreement(ann, count, n_per)
-    stats = crowdlab_pass(ann, count, n_per, P, mv, model_labels=model_labels, s=s)
+    del count  # not needed by the passes (the caller's may be freed)
+    stats = crowdlab_pass(ann, n_per, P, mv, model_labels=model_labels, s=s)
     consensus = mv
     # With quality_method="agreement" the posterior is the empirical label
     # distribution, whose unique argmax is the majority vote: consensus = mv.
     if method == "best_quality" and quality_method == "crowdlab":
         consensus = best_quality_consensus(stats["post"], mv)
-        stats = crowdlab_pass(
-            ann, count, n_per, P, consensus, model_labels=model_labels, out=stats["post"], s=s
-        )
+        # the second posterior over the first; or, when P is our own rescaled copy of one
+        # model (read by nothing after this pass), over P itself, the first freed before
+        out = P[0] if calibrate and P.shape[0] == 1 else stats["post"]
+        stats = None
+        stats = crowdlab_pass(ann, n_per, P, consensus, model_labels=model_labels, out=out, s=s)
     return consensus, stats, temperatures

@@ -113,7 +113,7 @@ class ActiveLabFit:
             temperatures = np.ones(E)
         else:
             consensus, stats, temperatures = K_.crowdlab_consensus(
-                ann, P, n_per, K_.label_counts(ann), method="best_quality", calibrate=True, rng=rng
+                ann, P, n_per, None, method="best_quality", calibrate=True, rng=rng
             )
             q = stats["post"][np.arange(N), consensus]
         w = stats["annotator_weights"]

@@ -169,10 +169,11 @@ def lowest(scores, positions, n, tiebreak=None):
     m = scores.shape[0]
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    sub = np.arange(m)
     if m > n:
         bound = np.partition(scores, n - 1)[n - 1]
         sub = np.flatnonzero(scores <= bound)  # every tie of the n-th lowest stays in
+    else:
+        sub = np.arange(m)
     keys = (positions[sub], scores[sub]) if tiebreak is None else (positions[sub], tiebreak[sub], scores[sub])
     return sub[np.lexsort(keys)[:n]]
 

@@ -60,17 +60,24 @@ class Batch:
     def __init__(self, ids, scores, n_annotations, batch, *, ann_row, ann_annotator,
                  annotator_ids, consensus, quality, annotator_quality=None,
                  max_per_annotator=None, exclude=None):
-        cand = np.arange(len(scores)) if exclude is None else np.flatnonzero(~exclude)
-        order = cand[lowest(scores[cand], cand, batch)]  # ties keep input order
+        if exclude is None:  # every row a candidate: its position is its index
+            order = lowest(scores, np.arange(len(scores)), batch)  # ties keep input order
+        else:
+            cand = np.flatnonzero(~exclude)
+            order = cand[lowest(scores[cand], cand, batch)]
         self.order = order
         self.ids = ids.take(order)
         self.scores = scores[order]
         self.n_ann = np.asarray(n_annotations)[order]
-        # who labeled each pick: only the annotations of the batch are looked at
-        slot = np.full(len(ids), -1, dtype=np.int64)
-        slot[order] = np.arange(order.size)
-        hit = slot[ann_row] >= 0
-        r, a = slot[ann_row[hit]], ann_annotator[hit]
+        # who labeled each pick: only the annotations of the batch are looked at (r: the
+        # pick of each of their annotations)
+        picked = np.zeros(len(ids), dtype=bool)
+        picked[order] = True
+        hit = picked[ann_row]
+        del picked
+        by_row = np.argsort(order)
+        r = by_row[np.searchsorted(order, ann_row[hit], sorter=by_row)]
+        a = ann_annotator[hit]
         keep = np.argsort(r, kind="stable")
         self.labeled_by = [[] for _ in order]
         for rr, aa in zip(r[keep].tolist(), a[keep].tolist()):

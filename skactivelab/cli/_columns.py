@@ -535,6 +535,7 @@ def _sorted_run_starts(text, probe=4096):
     if chunks and _run_starts_if_sorted(chunks[0].slice(0, probe)) is None:
         return None
     parts, offset, last = [], 0, None
+    distinct = True  # every cell another so far: the parts are not kept (an arange at the end)
     for chunk in chunks:  # a loop over the reader's blocks of rows
         starts = _run_starts_if_sorted(chunk)
         if starts is None:
@@ -545,10 +546,16 @@ def _sorted_run_starts(text, probe=4096):
                 return None
             if first == last:  # the run of the chunk before goes on
                 starts = starts[1:]
-        parts.append(starts + offset)
+        if distinct and starts.size != len(chunk):
+            distinct = False
+            parts.append(np.arange(offset, dtype=np.int64))
+        if not distinct:
+            parts.append(starts + offset)
         offset += len(chunk)
         last = chunk[len(chunk) - 1].as_py().encode()
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    if distinct:
+        return np.arange(offset, dtype=np.int64)
+    return np.concatenate(parts)
 
 
 def _text_of(column):

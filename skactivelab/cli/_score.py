@@ -31,7 +31,7 @@ from ._batch import (
     summary_stream,
     write_outputs,
 )
-from ._columns import ListColumn, consecutive
+from ._columns import ListColumn, consecutive, release_freed
 from ._common import Progress, recorded_warnings, warnings_to_stderr
 from ._labelstudio import LabelColumnError
 from ._pool import is_parquet_pool, plan_pool, resolve_pool_files, score_pool
@@ -81,7 +81,7 @@ class _Inputs:
     usual: tuple
     #: ``(sparse triples, probabilities)`` of the labeled examples (:func:`_labeled_parts`)
     labeled_parts: tuple | None = None
-    #: :func:`crowd_estimates` of the labeled examples
+    #: :func:`crowd_estimates` of the labeled examples, the posterior at the consensus only
     estimates: tuple | None = None
 
     def known_ids(self):
@@ -144,6 +144,9 @@ def _read_score_inputs(args, progress, streamed, read=None):
                           id_column=args.example_column, ids_path=args.pred_probs_ids,
                           usual_id_columns=usual)
     classes, codes, P, extra_ids, P_extra = align_pred_probs(ann, tab)
+    # the labels as codes of the classes (column order of the probabilities): the scoring's
+    # codes, not a second array of them
+    ann = replace(ann, label_code=codes, label_names=list(classes))
     labeled = ann.num_annotations() > 0
     unlabeled = np.flatnonzero(~labeled)
     inputs = _Inputs(ann, tab, classes, codes, P, labeled, extra_ids,
@@ -153,6 +156,7 @@ def _read_score_inputs(args, progress, streamed, read=None):
         ids, U = _read_unlabeled(args, inputs)
         inputs.pool_ids = inputs.pool_ids.concat(ids)
         inputs.U = _stacked(inputs.U, U)
+    release_freed()  # what the reading freed, in holes the scoring's arrays do not fit
     return inputs
 
 
@@ -288,15 +292,29 @@ def _scores(args, inputs, pool_files, client, progress):
     res = None
     if lab_idx.size:
         sparse, P_lab = _pool_scored(inputs)
-        # the crowd model's estimates first: CROWDLAB's results are not held yet while
-        # they are made
-        inputs.estimates = crowd_estimates(sparse, P_lab, args.seed, fitted)
+        fitted = _holding(fitted, P_lab)
+        release_freed()  # the file's matrix and ActiveLab's working arrays
+        # CROWDLAB first: of its results only the columns of the tables are kept (the
+        # crowd model's posterior is not held yet while they are made, and only its
+        # value at the consensus is kept after)
         with arrays_handed_over(P_lab):
             res = _crowdlab_for_score(sparse, P_lab, args.seed)
         if fitted.decides_consensus:
             res = fitted.consensus(res)[0]
         res = _consensus_fields(res)
+        accuracy, n_labels, post = crowd_estimates(sparse, P_lab, args.seed, fitted)
+        codes = np.asarray(res.consensus_label, dtype=np.int64)
+        inputs.estimates = accuracy, n_labels, post[np.arange(codes.size), codes]
     return s_lab, s_unl, pool_ids, n_pool, res
+
+
+def _holding(fitted, P_lab):
+    """``fitted`` with ``P_lab`` as the probabilities it was fitted on (the same values, an
+    array of their own after :func:`_pool_scored`): it no longer holds the rows of the
+    file's matrix, which is then freed."""
+    if fitted.pred_probs is None or P_lab is None:
+        return fitted
+    return replace(fitted, pred_probs=P_lab[None])
 
 
 def _pool_scored(inputs):
@@ -354,9 +372,9 @@ def _tables(inputs, res):
     ann, names = inputs.ann, np.asarray(inputs.classes, dtype=object)
     lab_idx = np.flatnonzero(inputs.labeled)
     codes = np.asarray(res.consensus_label, dtype=np.int64)
-    accuracy, n_labels, post = inputs.estimates
+    accuracy, n_labels, confidence = inputs.estimates
     consensus = ConsensusTable(ann.example_ids.subset(lab_idx), names[codes],
-                               post[np.arange(codes.size), codes], res.consensus_quality_score,
+                               confidence, res.consensus_quality_score,
                                res.annotator_agreement, ann.num_annotations()[lab_idx])
     worst = np.asarray(res.worst_class)
     annotators = AnnotatorTable.build(

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AnnotationTable", "FeatureTable", "InputFileError", "ProbTable", "Table", "shown"]
+__all__ = ["AnnotationTable", "FeatureTable", "InputFileError", "ProbTable", "RowLines", "Table",
+           "shown"]
 
 _SHOWN = 5
 
@@ -74,6 +75,73 @@ def shown(values, n=_SHOWN, total=None):
 
 
 # --------------------------------------------------------------------------- tables
+class RowLines:
+    """The lines ``first, first + 1, ..., first + n - 1`` of ``n`` rows (a file with one
+    line per row) without holding them: indexed like the int64 array they stand for
+    (an entry, a slice, positions or a mask); only messages read them.
+
+    Examples
+    --------
+    >>> lines = RowLines(2, 5)
+    >>> int(lines[0]), int(lines[-1]), lines[[1, 3]].tolist(), lines[1:3].tolist()
+    (2, 6, [3, 5], [3, 4])
+    """
+
+    __slots__ = ("first", "n")
+    dtype = np.dtype(np.int64)
+    ndim = 1
+
+    def __init__(self, first, n):
+        self.first, self.n = int(first), int(n)
+
+    def __len__(self):
+        return self.n
+
+    @property
+    def shape(self):
+        return (self.n,)
+
+    @property
+    def size(self):
+        return self.n
+
+    def __array__(self, dtype=None, copy=None):
+        return np.arange(self.first, self.first + self.n, dtype=dtype or np.int64)
+
+    def __iter__(self):
+        return iter(self.tolist())
+
+    def tolist(self):
+        return list(range(self.first, self.first + self.n))
+
+    def __repr__(self):
+        return f"RowLines({self.first}, {self.n})"
+
+    def __getitem__(self, idx):
+        if isinstance(idx, (int, np.integer)):
+            i = int(idx) + (self.n if idx < 0 else 0)
+            if not 0 <= i < self.n:
+                raise IndexError(f"index {int(idx)} is out of bounds for {self.n} rows")
+            return np.int64(self.first + i)
+        if isinstance(idx, slice):
+            rows = range(self.n)[idx]
+            if rows.step == 1:
+                return RowLines(self.first + rows.start, len(rows))
+            return np.arange(self.first + rows.start, self.first + rows.stop, rows.step,
+                             dtype=np.int64)
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            if idx.shape != (self.n,):
+                raise IndexError(f"a mask of {idx.shape} for {self.n} rows")
+            return self.first + np.flatnonzero(idx)
+        pos = idx.astype(np.int64)
+        pos[pos < 0] += self.n
+        if pos.size and (pos.min() < 0 or pos.max() >= self.n):
+            raise IndexError(f"positions out of bounds for {self.n} rows")
+        pos += self.first
+        return pos
+
+
 @dataclass(frozen=True)
 class Table:
     """The cells of a table file as read (``_tabular.py``): the header, one column of

@@ -22,7 +22,7 @@ import re
 import numpy as np
 
 from ._columns import ArrowColumn, ListColumn, cell_text, import_pyarrow, release_freed
-from ._tables import InputFileError, Table
+from ._tables import InputFileError, RowLines, Table
 
 __all__ = ["read_table"]
 
@@ -181,7 +181,7 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
         return None
     release_freed()  # the reader's blocks
     columns = [ArrowColumn(c) for c in read.columns]
-    lines = np.arange(header_line + 1, header_line + 1 + read.num_rows, dtype=np.int64)
+    lines = RowLines(header_line + 1, read.num_rows)  # one line per row: not held
     if quoted:  # only a quoted cell holds a line break
         breaks = sum((_line_breaks(c) for j, c in enumerate(columns) if j not in number_cols),
                      np.zeros(read.num_rows, dtype=np.int64))
@@ -198,8 +198,9 @@ def _read_csv_arrow(path, delimiter, header, header_line, n_head, numeric):
     def as_text():
         return _read_csv_arrow(path, delimiter, header, header_line, n_head, None)
 
-    return Table(path, header, columns, lines.astype(np.int64, copy=False), header_line,
-                 as_text if number_cols else None)
+    if isinstance(lines, np.ndarray):
+        lines = lines.astype(np.int64, copy=False)
+    return Table(path, header, columns, lines, header_line, as_text if number_cols else None)
 
 
 def _has_quote(path, block=1 << 22):
@@ -250,7 +251,7 @@ def _read_parquet(path, what):
     keep = [j for j, name in enumerate(read.column_names) if not _pandas_index(name)]
     return Table(path, [str(read.column_names[j]) for j in keep],
                  [ArrowColumn(read.column(j)) for j in keep],
-                 np.arange(1, read.num_rows + 1, dtype=np.int64), None)
+                 RowLines(1, read.num_rows), None)
 
 
 def _pandas_index(name):
@@ -458,7 +459,7 @@ def _moved_chunks(table, cols, values):
     for j in cols:
         table.columns[j] = None
     del columns
-    start = 0
+    start, freed = 0, 0
     for b in range(len(chunks[0])):
         stop = start + len(chunks[0][b])
         for k, ch in enumerate(chunks):
@@ -468,8 +469,17 @@ def _moved_chunks(table, cols, values):
                                                       count=stop - start,
                                                       offset=8 * chunk.offset)
             del chunk
-        start = stop
+        start, freed = stop, freed + 8 * (stop - start) * len(chunks)
+        if freed >= _RELEASE_EVERY:  # the freed blocks are small holes: give their pages back
+            release_freed()
+            freed = 0
+    release_freed()
     return True
+
+
+#: Bytes of columns freed (while they are moved into one matrix) between two returns of
+#: the freed memory to the system: the matrix's pages then replace theirs, not add to them.
+_RELEASE_EVERY = 8 << 20
 
 
 def _not_a_number(table, pos, j, what, allow_missing):
