@@ -145,3 +145,42 @@ def test_em_reference_fixed_point_matches_hand_computation():
     m = L >= 0
     a_hand = [(sum(post[i, L[i, j]] for i in np.flatnonzero(m[:, j])) + 1) / (m[:, j].sum() + 2) for j in range(4)]
     np.testing.assert_allclose(fit["accuracy"], a_hand, atol=2e-3)
+
+
+def test_music_gap_copy_of_the_model_matches_annotator_confusion():
+    """benchmarks/music_gap.py's fit with no option is AnnotatorConfusion, label for label (its
+    figures are changes to this model, not to another one)."""
+    from skactivelab import AnnotatorConfusion
+
+    MG = _load("music_gap")
+    from skactivelab._annotations import check_annotations
+
+    for K, scheme, seed in ((5, "3", 0), (2, "mixed", 1), (10, "2", 2)):
+        crowd = R.simulate_crowd(300, K, 0.7, scheme, n_annotators=12, spam_frac=0.2, random_state=seed)
+        L, y = crowd["labels"], crowd["truth"]
+        P = R.simulate_pred_probs(y, K, 0.6, random_state=seed)
+        ann = check_annotations(L, n_classes=K)
+        want = AnnotatorConfusion(random_state=seed).fit(L, P).consensus_label_
+        np.testing.assert_array_equal(MG.fit(ann, P, seed)[0], want)
+        want = AnnotatorConfusion(random_state=seed).fit(L).consensus_label_
+        np.testing.assert_array_equal(MG.fit(ann, np.full_like(P, 1.0 / K), seed, weight=0.0)[0], want)
+
+
+def test_music_gap_pseudo_likelihood_by_hand():
+    """Each label's probability given the example's other labels and the prior, by a loop."""
+    MG = _load("music_gap")
+    from skactivelab._annotations import check_annotations
+
+    rng = np.random.default_rng(0)
+    K, M = 3, 4
+    L = np.array([[0, 1, np.nan, 0], [2, np.nan, np.nan, np.nan], [1, 1, 2, np.nan]])
+    ann = check_annotations(L, n_classes=K)
+    Cm = rng.dirichlet(np.ones(K), size=(M, K))
+    prior = np.log(rng.dirichlet(np.ones(K), size=3))
+    want = 0.0
+    for i in range(3):  # the test's own loop over examples and their labels
+        given = [(j, int(L[i, j])) for j in range(M) if not np.isnan(L[i, j])]
+        for j, lab in given:
+            rest = np.exp(prior[i]) * np.prod([Cm[jj, :, ll] for jj, ll in given if jj != j], axis=0)
+            want += np.log((rest / rest.sum()) @ Cm[j, :, lab])
+    assert math.isclose(MG.pseudo_loglik(ann, np.log(Cm), prior), want, rel_tol=1e-10)
