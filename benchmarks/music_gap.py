@@ -58,28 +58,33 @@ def _m_step(A, post, M, K, shrinkage, strength, pooled_default, prior_strength):
     return logC, acc, log_pi
 
 
-def em(ann, logP, w, shrinkage, strength, a_init, *, floor=None, max_iter=C.MAX_ITER, tol=C.TOL,
+def _log_prior(Q, w, log_pi, floor):
+    """The log of the model's prior (``_confusion.Prior``) of classifier probabilities ``Q``."""
+    return np.log(C.Prior(Q, w, floor).probs(log_pi))
+
+
+def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=C.MAX_ITER, tol=C.TOL,
        prior_strength=0.0):
     """``_confusion.em`` with ``prior_strength`` (0: the same fit)."""
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
     A = C.one_hot(ann)
     A_fit = A
-    if logP is None or w == 0:
+    if Q is None or w == 0:
         multi = np.bincount(ann.example, minlength=n) >= 2
         if not multi.all():
             A_fit = sp.diags(multi.astype(np.float64)) @ A
     uniform = np.full(K, -np.log(K))
     votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
     post = votes * np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))
-    post += uniform if logP is None else C.log_prior(logP, w, uniform, floor)
+    post += uniform if Q is None else _log_prior(Q, w, uniform, floor)
     C._normalise(post)
     logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, prior_strength)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
-    fixed_prior = None if logP is None or w < 1.0 else C.log_prior(logP, w, log_pi, floor)
+    fixed_prior = None if Q is None or w < 1.0 else _log_prior(Q, w, log_pi, floor)
     for _ in range(max_iter):
         J = C._log_evidence(A, logC)
-        J += log_pi if logP is None else fixed_prior if fixed_prior is not None else C.log_prior(logP, w, log_pi, floor)
+        J += log_pi if Q is None else fixed_prior if fixed_prior is not None else _log_prior(Q, w, log_pi, floor)
         ll = C._normalise(J)
         post = J
         logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, prior_strength)
@@ -100,13 +105,13 @@ def pseudo_loglik(ann, logC, prior):
     return float((logZ[ann.example] - logZm).sum())
 
 
-def held_out(ann, logP, w, s, strength, test, a_init, floor, prior_strength=0.0, pseudo=False):
+def held_out(ann, Q, w, s, strength, test, a_init, floor, prior_strength=0.0, pseudo=False):
     """Held-out (pseudo-)log-likelihood of the labels of examples ``test``, the model fitted on the others."""
     train = ann.subset_examples(~test)
-    _, logC, log_pi = em(train, logP[~test], w, C.row_shrinkage(s, strength), strength, a_init, floor=floor,
+    _, logC, log_pi = em(train, Q[~test], w, C.row_shrinkage(s, strength), strength, a_init, floor=floor,
                          max_iter=30, prior_strength=prior_strength)
     held = ann.subset_examples(test)
-    prior = C.log_prior(logP[test], w, log_pi, floor)
+    prior = _log_prior(Q[test], w, log_pi, floor)
     if pseudo:
         return pseudo_loglik(held, logC, prior)
     return C._normalise(C._log_evidence(C.one_hot(held), logC) + prior)
@@ -118,15 +123,15 @@ def fit(ann, P, seed, *, weight=None, prior_strength=0.0, prior_cv=False, weight
     K = ann.n_classes
     rng = np.random.default_rng(np.random.RandomState(seed).randint(2**31))
     s = C.default_shrinkage(K)
-    logP = C.log_classifier(P[None], K)
+    Q = C.classifier_probs(P[None])
     hard = np.count_nonzero((P == 0).any(axis=1)) >= 0.01 * P.shape[0]  # as _confusion.fit
-    w, floor, ca = C.profile_weight(ann, logP, rng, floors=C.FLOORS if hard else (C.FLOOR,),
+    w, floor, ca = C.profile_weight(ann, Q, rng, floors=C.FLOORS if hard else (C.FLOOR,),
                                     **({} if weight is None else {"weights": (weight,)}))
-    strength = C.choose_strength(ann, logP, w, s, rng, a_init=ca, floor=floor)
+    strength = C.choose_strength(ann, Q, w, s, rng, a_init=ca, floor=floor)
     scores = None
     if prior_cv:
         fold = rng.permutation(ann.n_examples) % C.N_FOLDS
-        scores = [sum(held_out(ann, logP, w, s, strength, fold == f, ca, floor, t) for f in range(C.N_FOLDS))
+        scores = [sum(held_out(ann, Q, w, s, strength, fold == f, ca, floor, t) for f in range(C.N_FOLDS))
                   for t in PRIOR_STRENGTHS]
         if w < 1.0:  # with a weight of 1 or more the class frequencies play no part
             prior_strength = PRIOR_STRENGTHS[int(np.argmax(scores))]
@@ -134,10 +139,10 @@ def fit(ann, P, seed, *, weight=None, prior_strength=0.0, prior_cv=False, weight
         i = C.WEIGHTS.index(w)
         cands = C.WEIGHTS[max(i - 1, 0): i + 2]
         fold = rng.permutation(ann.n_examples) % C.N_FOLDS
-        sc = [sum(held_out(ann, logP, c, s, strength, fold == f, ca, floor, pseudo=True) for f in range(C.N_FOLDS))
+        sc = [sum(held_out(ann, Q, c, s, strength, fold == f, ca, floor, pseudo=True) for f in range(C.N_FOLDS))
               for c in cands]
         w = cands[int(np.argmax(sc))]
-    post, _, _ = em(ann, logP, w, C.row_shrinkage(s, strength), strength, ca, floor=floor,
+    post, _, _ = em(ann, Q, w, C.row_shrinkage(s, strength), strength, ca, floor=floor,
                     prior_strength=prior_strength)
     return post.argmax(axis=1), scores
 
