@@ -151,6 +151,28 @@ def test_confusion_em_matches_its_equations(w):
     np.testing.assert_allclose(np.exp(logC), want_C, atol=1e-9)
 
 
+@pytest.mark.parametrize("w", list(_confusion.WEIGHTS) + [0.1, 0.3, 4.0])
+def test_prior_and_pool_scores_match_their_formula(w):
+    """The prior ``(1 - F) * q + F / K`` with ``q`` the row-normalised ``P ** w * pi ** (1 -
+    min(w, 1))`` (exact zeros as TINY), and an unlabeled row's score, its largest entry:
+    written out with ``np.power`` and ``np.exp``, against the fast paths (products and square
+    roots for the quarter weights, one broadcast row for a weight of 0)."""
+    rng = np.random.default_rng(3)
+    K, F, TINY = 4, 0.05, _confusion.TINY
+    P = rng.dirichlet(np.full(K, 0.5), size=30)
+    P[:4, 1] = 0.0
+    P[:4] /= P[:4].sum(axis=1, keepdims=True)
+    pi = np.array([0.4, 0.3, 0.2, 0.1])
+    q = np.power(np.maximum(P, TINY), w) * np.power(pi, 1 - min(w, 1))
+    q /= q.sum(axis=1, keepdims=True)
+    want = (1 - F) * q + F / K
+    P_before = P.copy()
+    got = _confusion.Prior(_confusion.classifier_probs(P[None]), w, F).probs(np.log(pi))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(_confusion.pool_scores(P[None], w, np.log(pi), F), want.max(axis=1), rtol=1e-12)
+    np.testing.assert_array_equal(P, P_before)  # the caller's probabilities are untouched
+
+
 def test_exact_zero_class_wins_with_enough_votes():
     """A class the classifier calls impossible (probability exactly 0) is still the consensus
     when 20 annotators choose it, and that example is not scored as settled."""
