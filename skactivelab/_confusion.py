@@ -163,6 +163,23 @@ class Prior:
         return np.broadcast_to(q, self.shape) if q.shape[0] == 1 < self.shape[0] else q
 
 
+#: Annotations per block where the votes are counted.
+_BLOCK = 1 << 16
+
+
+def _votes(ann):
+    """(N, K) float64: how many labels of each class each example got, counted block by block
+    into the one array (whole numbers: exact in any order), without an integer copy."""
+    K = ann.n_classes
+    votes = np.zeros((ann.n_examples, K))
+    flat = votes.reshape(-1)
+    for lo in range(0, ann.n_annotations, _BLOCK):  # a loop over blocks of annotations
+        cells = ann.example[lo:lo + _BLOCK] * K
+        cells += ann.label[lo:lo + _BLOCK]
+        np.add.at(flat, cells, 1.0)
+    return votes
+
+
 def one_hot(ann):
     """Sparse (N, M * K) matrix: 1 where example i got label l from annotator j (column j * K + l).
 
@@ -247,7 +264,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
         if not multi.all():
             A_fit = sp.diags(multi.astype(np.float64)) @ A
     uniform = np.full(K, -np.log(K))
-    post = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
+    post = _votes(ann)
     post *= np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))  # the votes, weighed
     prior = None if Q is None else Prior(Q, w, floor, overwrite=overwrite_Q)
     if prior is None:

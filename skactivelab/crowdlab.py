@@ -262,8 +262,9 @@ def _check_methods(consensus_method, quality_method):
     return methods
 
 
-def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes):
-    """Validate inputs; return (ann, P with shape (E, N, K), n_per, count, index)."""
+def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes, counts=True):
+    """Validate inputs; return (ann, P with shape (E, N, K), n_per, count, index); ``count``
+    is None without ``counts`` (the consensus then makes and frees its own)."""
     if pred_probs is None:
         raise ValueError("pred_probs is None; pass out-of-fold predicted probabilities.")
     ann, P, index, _ = labeled_inputs(
@@ -272,7 +273,7 @@ def _prepare(labels_multiannotator, pred_probs, *, ensemble, classes):
     if not ensemble:
         P = P[None]
     n_per = np.bincount(ann.example, minlength=ann.n_examples).astype(np.float64)
-    count = K_.label_counts(ann)
+    count = K_.label_counts(ann) if counts else None
     return ann, P, n_per, count, index
 
 
@@ -357,8 +358,11 @@ def label_quality(
     methods = _check_methods(consensus_method, quality_method)
     label_quality_method, adjust_pred_probs = check_label_quality_method(label_quality_method, adjust_pred_probs)
     score = {"method": label_quality_method, "adjust_pred_probs": adjust_pred_probs}
+    # the label counts are kept only for the "agreement" quality (CROWDLAB's consensus
+    # makes its own and frees them after the majority vote)
     ann, P, n_per, count, index = _prepare(
-        labels_multiannotator, pred_probs, ensemble=ensemble, classes=classes
+        labels_multiannotator, pred_probs, ensemble=ensemble, classes=classes,
+        counts=quality_method != "crowdlab",
     )
     if not (n_per > 1).any() and one_label == "label":
         return _single_label_result(
