@@ -134,12 +134,13 @@ def arrays_of(obj):
 
 seen = {{}}  # content -> bytes of every array given to the core, counted once
 
-def fingerprint(a):  # shape, type and a digest of the values (by blocks: no copy)
+def fingerprint(a):  # size, type and a digest of the values in row-major order (by blocks: no
+    # copy); not the shape, so that a (1, N, K) view of an (N, K) array is the same array
     h = hashlib.sha1()
     flat = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
     for i in range(0, flat.shape[0], 65536):
         h.update(np.ascontiguousarray(flat[i:i + 65536]).data)
-    return a.shape, a.dtype.str, h.hexdigest()
+    return a.size, a.dtype.str, h.hexdigest()
 
 class Saver(pickle.Pickler):  # each array to its own .npy file, once per values
     def persistent_id(self, obj):
@@ -150,7 +151,7 @@ class Saver(pickle.Pickler):  # each array to its own .npy file, once per values
             seen[key] = obj.nbytes
             np.save(f"{{arrays_file}}.{{len(seen)}}.npy", obj, allow_pickle=False)
             saved_as[key] = f"{{arrays_file}}.{{len(seen)}}.npy"
-        return saved_as[key]
+        return saved_as[key], obj.shape  # replayed in the shape it was given in
 
 saved_as, spent = {{}}, [0.0, 0.0]
 
@@ -181,10 +182,10 @@ calls = []
 loaded_arrays = {{}}
 
 class Loader(pickle.Unpickler):
-    def persistent_load(self, name):
-        if name not in loaded_arrays:
-            loaded_arrays[name] = np.load(name)
-        return loaded_arrays[name]
+    def persistent_load(self, pid):  # one array per values and shape, as the core was given
+        if pid not in loaded_arrays:
+            loaded_arrays[pid] = np.load(pid[0]).reshape(pid[1])
+        return loaded_arrays[pid]
 
 # the core again under the allocator settings the command runs with (after the command,
 # the C library's defaults are set explicitly, which maps and unmaps every large array)
