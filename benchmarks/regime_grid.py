@@ -74,8 +74,9 @@ STRENGTHS = {
 #: proportion to 1 / (k + 1)), and the ordinary annotators' wrong labels follow the same
 #: weights (renormalised over the other classes): everyone over-calls the frequent classes.
 BIASED = {"0.7 biased", "0.55 biased"}
-#: The simulated crowds (strength, labels per example, K); every one is crossed with the three
-#: classifiers. One factor at a time around the base (0.7, 3 labels, K=5), then interactions.
+#: The simulated crowds (strength, labels per example, K); every one is crossed with the
+#: classifiers of :data:`CLASSIFIERS`. One factor at a time around the base (0.7, 3 labels, K=5),
+#: then interactions, then crowds like a real one (:data:`BIASED`).
 CROWDS = [
     ("0.7", "3", 5),          # base
     ("0.55", "3", 5),         # crowd strength
