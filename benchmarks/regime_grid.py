@@ -5,7 +5,10 @@ Two crowds:
 * simulated crowds crossing crowd strength (mean annotator accuracy 0.55, 0.7, 0.8, 0.9, and
   a decent crowd with spammers and adversaries), classifier strength (weak, strong,
   over-confident), labels per example (1, mixed, 2, 3, 5) and class count (2, 5, 26), on a
-  designed set of cells covering every level of each factor;
+  designed set of cells covering every level of each factor; and crowds like a real one
+  ("0.7 biased", "0.55 biased": Zipf class frequencies, wrong labels biased toward the
+  frequent classes by the whole crowd) and a fourth classifier, "crowd-trained", simulated
+  around the crowd's majority-vote labels instead of the truth (it shares the crowd's errors);
 * the real music genre crowd (Mechanical Turk, 10 genres) in five regimes: all labels, half
   the songs cut to one label, and k = 1, 2, 3 labels per song; the classifier is out-of-fold
   (5-fold) logistic regression or extra trees trained on the regime's majority-vote labels.
@@ -19,6 +22,12 @@ the package has it).
     python benchmarks/regime_grid.py --quick                      # smoke run, < 1 minute
     python benchmarks/regime_grid.py --n-jobs 2 --out grid.md --csv grid.csv
     python benchmarks/regime_grid.py --recompute grid.csv         # the tables again from the CSV
+    python benchmarks/regime_grid.py --crowds "0.7 biased,0.55 biased" --no-music   # some crowds only
+    python benchmarks/regime_grid.py --crowds 0,4 --classifiers crowd-trained --no-music
+
+``--crowds`` takes indices into ``CROWDS`` or strength names; ``--classifiers`` a subset of
+``CLASSIFIERS``. Seeds follow the crowd's index and the classifier's position, so a subset
+draws exactly the data (and gives the rows) of the full grid.
 """
 
 from __future__ import annotations
@@ -58,9 +67,16 @@ STRENGTHS = {
     "0.8": (0.80, 0.0, 0.0),
     "0.9": (0.90, 0.0, 0.0),
     "spam+adv": (0.75, 0.2, 0.1),
+    "0.7 biased": (0.70, 0.0, 0.0),
+    "0.55 biased": (0.55, 0.0, 0.0),
 }
-#: The simulated crowds (strength, labels per example, K); every one is crossed with the three
-#: classifiers. One factor at a time around the base (0.7, 3 labels, K=5), then interactions.
+#: Crowds like a real one: the truth's class frequencies follow Zipf weights (class k in
+#: proportion to 1 / (k + 1)), and the ordinary annotators' wrong labels follow the same
+#: weights (renormalised over the other classes): everyone over-calls the frequent classes.
+BIASED = {"0.7 biased", "0.55 biased"}
+#: The simulated crowds (strength, labels per example, K); every one is crossed with the
+#: classifiers of :data:`CLASSIFIERS`. One factor at a time around the base (0.7, 3 labels, K=5),
+#: then interactions, then crowds like a real one (:data:`BIASED`).
 CROWDS = [
     ("0.7", "3", 5),          # base
     ("0.55", "3", 5),         # crowd strength
@@ -80,9 +96,12 @@ CROWDS = [
     ("spam+adv", "5", 5),
     ("spam+adv", "mixed", 26),
     ("0.9", "mixed", 26),
+    ("0.7 biased", "3", 5),   # like a real crowd: unequal classes, a shared bias (appended: the
+    ("0.7 biased", "2", 10),  # indices, hence the seeds, of the crowds above are unchanged)
+    ("0.55 biased", "3", 10),
 ]
 QUICK_CROWDS = [("0.7", "3", 5), ("0.8", "1", 5), ("spam+adv", "mixed", 5)]
-CLASSIFIERS = ("weak", "strong", "over-confident")
+CLASSIFIERS = ("weak", "strong", "over-confident", "crowd-trained")
 MUSIC_REGIMES = ("all labels", "half cut to 1", "k=1", "k=2", "k=3")
 QUICK_MUSIC_REGIMES = ("k=1",)
 MUSIC_MODELS = ("logreg", "extratrees")
@@ -91,9 +110,11 @@ MUSIC_MODELS = ("logreg", "extratrees")
 def classifier_setting(kind, crowd_accuracy, n_classes):
     """(accuracy, sharpness) of a simulated classifier relative to the crowd's mean accuracy
     ``c``: weak = halfway from chance to ``c`` (calibrated); strong = halfway from ``c`` to 1
-    (calibrated); over-confident = accuracy ``c`` with logits x4."""
+    (calibrated); over-confident = accuracy ``c`` with logits x4; crowd-trained = the weak
+    setting, its accuracy measured against the crowd's majority-vote labels (see
+    :func:`simulated_job`)."""
     chance = 1.0 / n_classes
-    if kind == "weak":
+    if kind in ("weak", "crowd-trained"):
         return chance + 0.5 * (crowd_accuracy - chance), 1.0
     if kind == "strong":
         return min(crowd_accuracy + 0.5 * (1.0 - crowd_accuracy), 0.98), 1.0
@@ -122,12 +143,19 @@ def _run_methods(methods, labels, P, truth, seed, base):
 
 
 def simulated_job(ci, rep, n_examples, n_annotators, methods, base_seed):
-    """Every method on one simulated crowd (crowd-only methods once) and its three classifiers."""
+    """Every method on one simulated crowd (crowd-only methods once) and its classifiers.
+
+    The classifiers weak, strong and over-confident are simulated around the truth; the
+    crowd-trained one around the crowd's majority-vote labels (ties broken at random), with
+    the weak setting's accuracy relative to those labels: a classifier trained on the crowd's
+    labels, which shares the crowd's errors. Classifier ``j`` of :data:`CLASSIFIERS` has the
+    seed ``s_clf + j`` whichever classifiers are run."""
     strength, scheme, K = CROWDS_IN_USE[ci]
     mean, spam, adv = STRENGTHS[strength]
     s_crowd, s_clf, s_method = _seeds(base_seed, 1, ci, rep)
+    w = R.zipf_weights(K) if strength in BIASED else None
     crowd = R.simulate_crowd(n_examples, K, mean, scheme, n_annotators=n_annotators, spam_frac=spam,
-                             adversary_frac=adv, random_state=s_crowd)
+                             adversary_frac=adv, class_weights=w, wrong_bias=w, random_state=s_crowd)
     c = R.crowd_mean_accuracy(crowd)
     truth, labels = crowd["truth"], crowd["labels"]
     only = [m for m in methods if m in R.CROWD_ONLY]
@@ -135,8 +163,13 @@ def simulated_job(ci, rep, n_examples, n_annotators, methods, base_seed):
     shared = _run_methods(only, labels, None, truth, s_method, {})
     rows = []
     for j, kind in enumerate(CLASSIFIERS):
+        if kind not in CLASSIFIERS_IN_USE:
+            continue
         acc, sharp = classifier_setting(kind, c, K)
-        P = R.simulate_pred_probs(truth, K, acc, sharpness=sharp, random_state=s_clf + j)
+        target = truth
+        if kind == "crowd-trained":  # a seed of its own: the other draws are unchanged
+            target = R.majority_vote(labels, None, _seeds(base_seed, 3, ci, rep, n=1)[0])
+        P = R.simulate_pred_probs(target, K, acc, sharpness=sharp, random_state=s_clf + j)
         base = {"crowd": "simulated", "strength": strength, "labels": scheme, "K": K, "classifier": kind,
                 "clf_accuracy": float(np.mean(P.argmax(axis=1) == truth)), "crowd_accuracy": c,
                 "rep": rep, "seed": s_crowd}
@@ -215,16 +248,17 @@ def music_job(ri, rep, crowd, methods, base_seed):
 
 CROWDS_IN_USE = CROWDS
 MUSIC_REGIMES_IN_USE = MUSIC_REGIMES
+CLASSIFIERS_IN_USE = CLASSIFIERS
 
 
-def _init(crowds, regimes):
+def _init(crowds, regimes, classifiers=CLASSIFIERS):
     """Set the cells in a worker process (the jobs name cells by index)."""
-    global CROWDS_IN_USE, MUSIC_REGIMES_IN_USE
-    CROWDS_IN_USE, MUSIC_REGIMES_IN_USE = crowds, regimes
+    global CROWDS_IN_USE, MUSIC_REGIMES_IN_USE, CLASSIFIERS_IN_USE
+    CROWDS_IN_USE, MUSIC_REGIMES_IN_USE, CLASSIFIERS_IN_USE = crowds, regimes, classifiers
 
 
 def _job(kind, i, rep, args, crowds, regimes, methods, crowd):
-    _init(crowds, regimes)
+    _init(crowds, regimes, args.classifiers)
     if kind == "sim":
         return simulated_job(i, rep, args.n_examples, args.n_annotators, methods, args.seed)
     return music_job(i, rep, crowd, methods, args.seed)
@@ -402,6 +436,25 @@ def write_csv(rows, path):
 
 
 # ---------------------------------------------------------------------------- main
+def select_crowds(spec, crowds):
+    """Indices into ``crowds`` named by ``spec``: comma-separated indices or strength names
+    (every crowd of that strength); all when empty. The seeds follow the index, so a crowd run
+    alone draws the same data as in the full grid."""
+    if not spec.strip():
+        return list(range(len(crowds)))
+    out = []
+    for part in (x.strip() for x in spec.split(",")):
+        if part.isdigit() and int(part) < len(crowds):
+            hits = [int(part)]
+        else:
+            hits = [i for i, c in enumerate(crowds) if c[0] == part]
+        if not hits:
+            raise SystemExit(f"unknown crowd {part!r}: give an index below {len(crowds)} or one of "
+                             f"{sorted({c[0] for c in crowds})}")
+        out += [i for i in hits if i not in out]
+    return out
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=str(DEFAULT_DATA),
@@ -413,6 +466,11 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="2 replicates, 3 simulated crowds, 1 music regime, N=300")
     p.add_argument("--methods", default="", help="comma-separated subset of the registry (default: all)")
+    p.add_argument("--crowds", default="",
+                   help="simulated crowds to run: comma-separated indices into CROWDS or strength names "
+                        "(e.g. '18,19' or '0.7 biased'); default all (the quick set with --quick)")
+    p.add_argument("--classifiers", default="",
+                   help=f"comma-separated simulated classifiers out of {', '.join(CLASSIFIERS)} (default all)")
     p.add_argument("--no-music", action="store_true")
     p.add_argument("--no-simulated", action="store_true")
     p.add_argument("--out", help="write the markdown report here")
@@ -440,6 +498,11 @@ def main(argv=None):
             Path(args.out).write_text(text + "\n")
         return 0
     crowds, regimes = (QUICK_CROWDS, QUICK_MUSIC_REGIMES) if args.quick else (CROWDS, MUSIC_REGIMES)
+    selected = select_crowds(args.crowds, crowds)
+    args.classifiers = tuple(c for c in args.classifiers.split(",") if c) or CLASSIFIERS
+    bad = [c for c in args.classifiers if c not in CLASSIFIERS]
+    if bad:
+        raise SystemExit(f"unknown classifiers {bad}; use some of {list(CLASSIFIERS)}")
     if args.quick:
         args.replicates, args.n_examples = 2, 300
     crowd = None
@@ -453,7 +516,7 @@ def main(argv=None):
             from skactivelab.datasets import load_real_crowd
 
             crowd = load_real_crowd(*files)
-    jobs = [] if args.no_simulated else [("sim", i, rep) for i in range(len(crowds)) for rep in range(args.replicates)]
+    jobs = [] if args.no_simulated else [("sim", i, rep) for i in selected for rep in range(args.replicates)]
     if crowd is not None:
         jobs += [("music", i, rep) for i in range(len(regimes)) for rep in range(args.replicates)]
     # the costliest first (26 classes, many labels), for an even load over the workers
@@ -466,7 +529,8 @@ def main(argv=None):
         return cost[lab] * (3 if K == 26 else 1)
 
     jobs.sort(key=est, reverse=True)
-    print(f"{len(jobs)} jobs ({len(crowds)} simulated crowds x 3 classifiers, "
+    print(f"{len(jobs)} jobs ({0 if args.no_simulated else len(selected)} simulated crowds x "
+          f"{len(args.classifiers)} classifiers, "
           f"{0 if crowd is None else len(regimes)} music regimes x 2 classifiers; {args.replicates} replicates), "
           f"methods: {', '.join(methods)}", file=sys.stderr)
     t0 = time.perf_counter()

@@ -3,8 +3,8 @@
 Everything here is vectorised over examples and annotators and takes a seed.
 
 * :func:`simulate_crowd`: a crowd of annotators with accuracies around a requested mean
-  (optionally with spammers and adversaries), each example labeled by distinct random
-  annotators.
+  (optionally with spammers and adversaries, unequal class frequencies and a bias of the
+  wrong labels shared by the crowd), each example labeled by distinct random annotators.
 * :func:`simulate_pred_probs`: out-of-fold probabilities of a classifier with a requested
   accuracy, calibrated by construction or made over-confident.
 * :data:`METHODS`: consensus method name -> ``fn(labels_wide, pred_probs, random_state)``
@@ -46,7 +46,7 @@ def annotator_accuracies(mean, n, n_classes, rng, concentration=30.0):
 
 
 def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, spam_frac=0.0,
-                   adversary_frac=0.0, random_state=None):
+                   adversary_frac=0.0, class_weights=None, wrong_bias=None, random_state=None):
     """A simulated crowd.
 
     Parameters
@@ -54,7 +54,7 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     n_examples, n_classes : int
     strength : float
         Mean accuracy of the ordinary annotators. A wrong label of an ordinary annotator
-        is a uniformly random other class.
+        is a uniformly random other class (unless ``wrong_bias`` is given).
     scheme : str or int
         Labels per example (:data:`LABEL_SCHEMES`); each example is labeled by that many
         distinct annotators chosen uniformly at random.
@@ -62,6 +62,12 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     spam_frac, adversary_frac : float
         Fractions of the annotators who are spammers (a uniformly random class, right
         with probability ``1/K``) and adversaries (always ``(truth + 1) mod K``).
+    class_weights : array-like of shape (K,) or None
+        Class frequencies of the truth (normalised); None: uniform.
+    wrong_bias : array-like of shape (K,) or None
+        A distribution over classes that the wrong labels of ordinary annotators follow,
+        the same for every annotator (a shared bias), renormalised over the classes other
+        than the truth; None: a uniformly random other class.
     random_state : int or None
 
     Returns
@@ -73,7 +79,10 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     """
     rng = np.random.default_rng(random_state)
     N, M, K = int(n_examples), int(n_annotators), int(n_classes)
-    truth = rng.integers(0, K, N)
+    if class_weights is None:
+        truth = rng.integers(0, K, N)
+    else:
+        truth = rng.choice(K, size=N, p=_distribution(class_weights, K, "class_weights"))
     kind = np.full(M, "ordinary", dtype=object)
     n_spam, n_adv = int(round(spam_frac * M)), int(round(adversary_frac * M))
     order = rng.permutation(M)
@@ -91,7 +100,16 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     ex = np.broadcast_to(np.arange(N)[:, None], chosen.shape)[take]
     ann = chosen[take]
     y = truth[ex]
-    other = (y + rng.integers(1, K, ex.size)) % K if K > 1 else y
+    if K == 1:
+        other = y
+    elif wrong_bias is None:
+        other = (y + rng.integers(1, K, ex.size)) % K
+    else:  # the shared bias without the truth, renormalised; inverse-CDF draw per label
+        w = np.broadcast_to(_distribution(wrong_bias, K, "wrong_bias"), (ex.size, K)).copy()
+        w[np.arange(ex.size), y] = 0.0
+        cdf = np.cumsum(w, axis=1)
+        u = rng.random(ex.size) * cdf[:, -1]
+        other = np.minimum((cdf <= u[:, None]).sum(axis=1), K - 1)
     lab = np.where(rng.random(ex.size) < acc[ann], y, other)
     spam = kind[ann] == "spammer"
     lab[spam] = rng.integers(0, K, int(spam.sum()))
@@ -100,6 +118,19 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     labels = np.full((N, M), np.nan)
     labels[ex, ann] = lab
     return {"labels": labels, "truth": truth, "accuracy": acc, "kind": kind, "n_labels": k}
+
+
+def _distribution(w, K, name):
+    w = np.asarray(w, dtype=float)
+    if w.shape != (K,) or np.any(w < 0) or not np.all(np.isfinite(w)) or np.count_nonzero(w) < 2:
+        raise ValueError(f"{name} must be {K} non-negative weights, at least two positive; got {w!r}.")
+    return w / w.sum()
+
+
+def zipf_weights(n_classes, exponent=1.0):
+    """Class weights proportional to ``1 / rank ** exponent`` (class 0 the most frequent)."""
+    w = 1.0 / np.arange(1, int(n_classes) + 1) ** float(exponent)
+    return w / w.sum()
 
 
 def crowd_mean_accuracy(crowd):

@@ -184,3 +184,89 @@ def test_music_gap_pseudo_likelihood_by_hand():
             rest = np.exp(prior[i]) * np.prod([Cm[jj, :, ll] for jj, ll in given if jj != j], axis=0)
             want += np.log((rest / rest.sum()) @ Cm[j, :, lab])
     assert math.isclose(MG.pseudo_loglik(ann, np.log(Cm), prior), want, rel_tol=1e-10)
+
+
+def test_class_weights_set_the_truths_class_frequencies():
+    w = np.array([0.5, 0.25, 0.15, 0.1])
+    y = R.simulate_crowd(40000, 4, 0.7, "1", class_weights=w, random_state=0)["truth"]
+    freq = np.bincount(y, minlength=4) / y.size
+    # within 4 binomial standard errors of each weight
+    np.testing.assert_array_less(np.abs(freq - w), 4 * np.sqrt(w * (1 - w) / y.size))
+    # weights are normalised: the same frequencies from counts
+    y2 = R.simulate_crowd(40000, 4, 0.7, "1", class_weights=10 * w, random_state=0)["truth"]
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_wrong_labels_follow_the_shared_bias():
+    K, b = 4, np.array([0.6, 0.3, 0.1, 0.0])
+    crowd = R.simulate_crowd(30000, K, 0.6, "2", n_annotators=10, wrong_bias=b, random_state=1)
+    L, y = crowd["labels"], crowd["truth"]
+    ex, an = np.nonzero(~np.isnan(L))
+    lab, t = L[ex, an].astype(int), y[ex]
+    assert abs(np.mean(lab == t) - 0.6) < 0.01  # the accuracy is unchanged
+    wrong = lab != t
+    assert not np.any(lab[wrong] == 3)  # a class of weight 0 is never a wrong label
+    for truth_class in range(K):  # hand computation: b renormalised over the other classes
+        want = np.where(np.arange(K) == truth_class, 0.0, b)
+        want /= want.sum()
+        sel = wrong & (t == truth_class)
+        got = np.bincount(lab[sel], minlength=K) / sel.sum()
+        np.testing.assert_allclose(got, want, atol=4 * np.sqrt(0.25 / sel.sum()))
+
+
+def test_the_new_options_left_unset_draw_the_old_crowd():
+    for kw in ({}, {"spam_frac": 0.2, "adversary_frac": 0.1}):
+        old = R.simulate_crowd(500, 5, 0.7, "mixed", random_state=7, **kw)
+        new = R.simulate_crowd(500, 5, 0.7, "mixed", class_weights=None, wrong_bias=None, random_state=7, **kw)
+        for key in old:
+            np.testing.assert_array_equal(old[key], new[key], err_msg=key)
+    # and they change the draws when given
+    biased = R.simulate_crowd(500, 5, 0.7, "mixed", class_weights=R.zipf_weights(5), random_state=7)
+    assert not np.array_equal(biased["truth"], old["truth"])
+    np.testing.assert_allclose(R.zipf_weights(3), np.array([6, 3, 2]) / 11)
+
+
+def test_crowd_trained_classifier_follows_the_majority_vote():
+    G = _load("regime_grid")
+    G._init(G.CROWDS, G.MUSIC_REGIMES, ("weak", "crowd-trained"))
+    ci = G.CROWDS.index(("0.7 biased", "3", 5))
+    # the grid's own draws: the job's crowd, then its classifier, by hand
+    s_crowd, s_clf, _ = G._seeds(0, 1, ci, 0)
+    w = R.zipf_weights(5)
+    crowd = R.simulate_crowd(4000, 5, 0.7, "3", class_weights=w, wrong_bias=w, random_state=s_crowd)
+    mv = R.majority_vote(crowd["labels"], None, G._seeds(0, 3, ci, 0, n=1)[0])
+    acc, sharp = G.classifier_setting("crowd-trained", R.crowd_mean_accuracy(crowd), 5)
+    assert (acc, sharp) == G.classifier_setting("weak", R.crowd_mean_accuracy(crowd), 5)
+    P = R.simulate_pred_probs(mv, 5, acc, random_state=s_clf + G.CLASSIFIERS.index("crowd-trained"))
+    assert abs(np.mean(P.argmax(axis=1) == mv) - acc) < 0.02
+    rows = G.simulated_job(ci, 0, 4000, 40, ["majority_vote"], 0)
+    assert {r["classifier"] for r in rows} == {"weak", "crowd-trained"}
+    got = [r["clf_accuracy"] for r in rows if r["classifier"] == "crowd-trained"][0]
+    assert got == pytest.approx(np.mean(P.argmax(axis=1) == crowd["truth"]))
+    # it shares the crowd's errors: where the majority vote is wrong it mostly agrees with it
+    wrong = mv != crowd["truth"]
+    assert np.mean(P.argmax(axis=1)[wrong] == mv[wrong]) > acc - 0.1
+    G._init(G.CROWDS, G.MUSIC_REGIMES)
+
+
+def test_existing_crowds_keep_their_indices_and_select_crowds():
+    G = _load("regime_grid")
+    assert G.CROWDS[0] == ("0.7", "3", 5) and G.CROWDS[17] == ("0.9", "mixed", 26)
+    assert G.CLASSIFIERS[:3] == ("weak", "strong", "over-confident")
+    assert G.select_crowds("", G.CROWDS) == list(range(len(G.CROWDS)))
+    assert G.select_crowds("0.7 biased", G.CROWDS) == [18, 19]
+    assert G.select_crowds("4, 0.55 biased,4", G.CROWDS) == [4, 20]
+    with pytest.raises(SystemExit):
+        G.select_crowds("0.66", G.CROWDS)
+
+
+def test_quick_run_with_a_subset(tmp_path, capsys):
+    G = _load("regime_grid")
+    out = tmp_path / "grid.md"
+    G.main(["--quick", "--no-music", "--crowds", "0", "--classifiers", "weak,crowd-trained",
+            "--methods", "majority_vote,em", "--out", str(out), "--csv", str(tmp_path / "g.csv")])
+    rows = G.read_csv(tmp_path / "g.csv")
+    assert {r["classifier"] for r in rows} == {"weak", "crowd-trained"}
+    assert {r["strength"] for r in rows} == {"0.7"} and len(rows) == 2 * 2 * 2  # reps x clfs x methods
+    assert "| 0.7 | 3 | 5 | crowd-trained |" in out.read_text()
+    G._init(G.CROWDS, G.MUSIC_REGIMES)
