@@ -75,10 +75,6 @@ ACCURACY_PRIOR = 2.0
 MAX_ITER = 100
 #: EM stops when the log-likelihood per annotation moves by less than this.
 TOL = 1e-6
-#: The cross-validation fits of :func:`choose_strength` stop when the log-likelihood per
-#: annotation moves by less than this: the held-out log-likelihoods they compare differ by
-#: nats, which the last iterations of a fit change by hundredths.
-CV_TOL = 1e-4
 #: Examples used to choose the weight (a random subset of larger sets).
 MAX_SELECT = 20_000
 #: Examples used to choose the strength (each of the ten small fits sees half of them).
@@ -160,7 +156,7 @@ class Prior:
         q += self.floor / q.shape[1]
         if self.power == 0.0:
             self._fixed, self.base = q, None  # the classifier's part is no longer needed
-        return np.broadcast_to(q, self.shape) if q.shape[0] == 1 < self.shape[0] else q
+        return q if q.shape == self.shape else np.broadcast_to(q, self.shape)  # (0 rows too)
 
 
 #: Annotations per block where the votes are counted.
@@ -372,7 +368,7 @@ def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None):
     train = ann.subset_examples(~test)
     _, logC, _, log_pi, _, _ = em(train, None if Q is None else Q[~test], w,
                                   row_shrinkage(shrinkage, strength), strength, a_init=a_init, floor=floor,
-                                  max_iter=30, tol=CV_TOL)
+                                  max_iter=30)
     held = ann.subset_examples(test)
     J = _log_evidence(one_hot(held), logC)
     if Q is None:

@@ -588,7 +588,7 @@ def _hits(ann, consensus, N):
     for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
         rows = ex[lo:lo + ANNOTATION_BLOCK]
         block = np.equal(lab[lo:lo + ANNOTATION_BLOCK], consensus[rows], out=hit[lo:lo + rows.size])
-        hits += np.bincount(rows[block], minlength=N)
+        np.add.at(hits, rows[block], 1)  # (a bincount as long as N per block grows with blocks x N)
     return hit, hits
 
 

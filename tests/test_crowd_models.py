@@ -446,3 +446,22 @@ def test_a_few_agreeing_labels_are_no_proof_of_a_perfect_crowd():
     # (was 0.9999999999995 and 0.9999998: the crowd's accuracy went to 1 - 1e-6)
     assert np.all(m.consensus_confidence_ < 0.9999)
     assert np.all(m.annotator_accuracy_ < 0.9999)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5, 1.0, 2.0])
+def test_an_empty_pool_gets_no_scores_whatever_the_weight(weight):
+    """No unlabeled row, no score: a weight of 0 makes the prior one broadcast row, which must
+    still take the pool's number of rows (0 here), for arrays and DataFrames alike."""
+    import pandas as pd
+
+    from skactivelab import get_active_learning_scores
+
+    L = np.array([[0, 0, 1], [1, 1, 0], [1, 1, 1], [0, 0, 0]])
+    P = np.array([[0.9, 0.1], [0.3, 0.7], [0.4, 0.6], [0.8, 0.2]])
+    model = AnnotatorConfusion(classifier_weight=weight)
+    s_lab, s_unl = get_active_learning_scores(L, P, np.empty((0, 2)), crowd_model=model)
+    assert s_lab.shape == (4,) and s_unl.shape == (0,)
+    _, s_df = get_active_learning_scores(L, P, pd.DataFrame(np.empty((0, 2)), columns=[0, 1]), crowd_model=model)
+    assert len(s_df) == 0
+    _, one = get_active_learning_scores(L, P, P[:1], crowd_model=model)
+    assert one.shape == (1,)
