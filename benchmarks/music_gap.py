@@ -31,7 +31,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 HERE = str(Path(__file__).resolve().parent)
 sys.path.insert(0, HERE)
@@ -67,12 +66,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=C.MAX_ITE
        prior_strength=0.0):
     """``_confusion.em`` with ``prior_strength`` (0: the same fit)."""
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
-    A = C.one_hot(ann)
-    A_fit = A
-    if Q is None or w == 0:
-        multi = np.bincount(ann.example, minlength=n) >= 2
-        if not multi.all():
-            A_fit = sp.diags(multi.astype(np.float64)) @ A
+    A, A_fit = C.design(ann, crowd_only=Q is None or w == 0)
     uniform = np.full(K, -np.log(K))
     votes = np.bincount(ann.example * K + ann.label, minlength=n * K).reshape(n, K).astype(np.float64)
     post = votes * np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))

@@ -242,6 +242,19 @@ def _m_step(A, post, M, K, shrinkage, strength, pooled_default):
     return np.log(C), acc, np.log(pi)
 
 
+def design(ann, *, crowd_only):
+    """``(A, A_fit)``: the annotations as :func:`one_hot`, and those the annotators' parameters
+    are fitted on: all of them, except for a crowd-only fit (no classifier, or a weight of 0),
+    where an example's only label tells nothing of its annotator (nothing but other labels
+    checks it; the model would wander along a ridge of equal likelihood)."""
+    A = one_hot(ann)
+    if crowd_only:
+        multi = np.bincount(ann.example, minlength=ann.n_examples) >= 2
+        if not multi.all():
+            return A, sp.diags(multi.astype(np.float64)) @ A
+    return A, A
+
+
 def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL, overwrite_Q=False):
     """Fit the model with classifier weight ``w`` (``Q`` None: crowd only), starting
     from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`).
@@ -251,14 +264,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     Returns ``(post, logC, acc, log_pi, loglik, n_iter)``.
     """
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
-    A = one_hot(ann)
-    A_fit = A
-    if Q is None or w == 0:
-        # nothing but other labels checks a label: an example's only label tells nothing of
-        # its annotator (the model would wander along a ridge of equal likelihood)
-        multi = np.bincount(ann.example, minlength=n) >= 2
-        if not multi.all():
-            A_fit = sp.diags(multi.astype(np.float64)) @ A
+    A, A_fit = design(ann, crowd_only=Q is None or w == 0)
     uniform = np.full(K, -np.log(K))
     post = _votes(ann)
     post *= np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))  # the votes, weighed
