@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import row_max, row_sum
+from ._kernels import ANNOTATION_BLOCK, row_max, row_sum
 
 #: Probability mass spread evenly over the classes of each row of the prior.
 FLOOR = 1e-3
@@ -159,19 +159,15 @@ class Prior:
         return q if q.shape == self.shape else np.broadcast_to(q, self.shape)  # (0 rows too)
 
 
-#: Annotations per block where the votes are counted.
-_BLOCK = 1 << 16
-
-
 def _votes(ann):
     """(N, K) float64: how many labels of each class each example got, counted block by block
     into the one array (whole numbers: exact in any order), without an integer copy."""
     K = ann.n_classes
     votes = np.zeros((ann.n_examples, K))
     flat = votes.reshape(-1)
-    for lo in range(0, ann.n_annotations, _BLOCK):  # a loop over blocks of annotations
-        cells = ann.example[lo:lo + _BLOCK] * K
-        cells += ann.label[lo:lo + _BLOCK]
+    for lo in range(0, ann.n_annotations, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+        cells = ann.example[lo:lo + ANNOTATION_BLOCK] * K
+        cells += ann.label[lo:lo + ANNOTATION_BLOCK]
         np.add.at(flat, cells, 1.0)
     return votes
 
