@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import ANNOTATION_BLOCK, row_max, row_sum
+from ._kernels import label_counts, row_max, row_sum
 
 #: Probability mass spread evenly over the classes of each row of the prior.
 FLOOR = 1e-3
@@ -159,19 +159,6 @@ class Prior:
         return q if q.shape == self.shape else np.broadcast_to(q, self.shape)  # (0 rows too)
 
 
-def _votes(ann):
-    """(N, K) float64: how many labels of each class each example got, counted block by block
-    into the one array (whole numbers: exact in any order), without an integer copy."""
-    K = ann.n_classes
-    votes = np.zeros((ann.n_examples, K))
-    flat = votes.reshape(-1)
-    for lo in range(0, ann.n_annotations, ANNOTATION_BLOCK):  # a loop over blocks of annotations
-        cells = ann.example[lo:lo + ANNOTATION_BLOCK] * K
-        cells += ann.label[lo:lo + ANNOTATION_BLOCK]
-        np.add.at(flat, cells, 1.0)
-    return votes
-
-
 def one_hot(ann):
     """Sparse (N, M * K) matrix: 1 where example i got label l from annotator j (column j * K + l).
 
@@ -262,7 +249,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
     A, A_fit = design(ann, crowd_only=Q is None or w == 0)
     uniform = np.full(K, -np.log(K))
-    post = _votes(ann)
+    post = label_counts(ann, dtype=np.float64)
     post *= np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))  # the votes, weighed
     prior = None if Q is None else Prior(Q, w, floor, overwrite=overwrite_Q)
     if prior is None:

@@ -117,11 +117,22 @@ def keep_best(cand, values, largest):
     return cand & (v == best[:, None])
 
 
-def label_counts(ann):
-    """algorithms 1: ``count[i, k]`` = number of annotators of example i who chose k."""
+def label_counts(ann, dtype=np.int64):
+    """algorithms 1: ``count[i, k]`` = number of annotators of example i who chose k.
+
+    ``dtype=np.float64``: the counts as floats, counted block by block into the one array
+    (whole numbers: exact in any order), without an integer copy.
+    """
     N, K = ann.n_examples, ann.n_classes
-    flat = np.bincount(ann.example * K + ann.label, minlength=N * K)
-    return flat.reshape(N, K)  # int64
+    if np.dtype(dtype) == np.int64:
+        return np.bincount(ann.example * K + ann.label, minlength=N * K).reshape(N, K)
+    count = np.zeros((N, K), dtype=dtype)
+    flat = count.reshape(-1)
+    for lo in range(0, ann.n_annotations, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+        cells = ann.example[lo:lo + ANNOTATION_BLOCK] * K
+        cells += ann.label[lo:lo + ANNOTATION_BLOCK]
+        np.add.at(flat, cells, 1)
+    return count
 
 
 def modes(count):

@@ -93,7 +93,7 @@ class _CrowdModel(BaseEstimator):
         """The phase fit an estimator, a strategy, a scoring function or the simulation asks
         for: seeded by this model's own ``random_state`` when it has one (so that it equals
         ``fit`` of the same model on the same inputs), else by the caller's ``rng``."""
-        if getattr(self, "random_state", None) is not None:
+        if self.random_state is not None:
             rng = check_random_state(self.random_state)
         return self._fit_phase(ann, P, rng, n_models)
 
