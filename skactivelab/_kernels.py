@@ -345,9 +345,18 @@ def in_row_blocks(block, n_rows, size):
         list(pool.map(block, edges[:-1], edges[1:]))
 
 
-#: Temperatures whose log-normalisers (one float per example each) are made in one pass
-#: over the shifted log-probabilities: a few at a time, not a whole grid's at once.
+#: Bytes of log-normalisers (one float per example and temperature) made in one pass over
+#: the shifted log-probabilities: a whole grid's at once for up to ~110,000 examples (each
+#: pass recomputes ``exp(d)``, the costliest step), a few at a time above.
+LOG_NORM_BYTES = 8 << 20
+#: Temperatures per pass whatever the number of examples.
 T_PER_PASS = 3
+
+
+def temperatures_per_pass(n_rows):
+    """How many temperatures share one pass over ``n_rows`` examples: as many as fit in
+    :data:`LOG_NORM_BYTES`, at least :data:`T_PER_PASS`."""
+    return max(T_PER_PASS, LOG_NORM_BYTES // (8 * max(int(n_rows), 1)))
 
 
 class _EntropyLoss:
@@ -359,7 +368,7 @@ class _EntropyLoss:
     clip cannot bind (for any T >= ``t_min``) it is linear in ``1 / T``, so those
     annotations collapse into one scalar and one per-example weight, leaving O(N)
     work per T besides the exp pass. The log-normalisers ``g_T`` are made a few T at a
-    time (:data:`T_PER_PASS`), each group in one pass over ``d``.
+    time (:func:`temperatures_per_pass`), each group in one pass over ``d``.
     """
 
     def __init__(self, P, ann, n_per, t_min):
@@ -413,8 +422,9 @@ class _EntropyLoss:
     def __call__(self, temperatures):
         out = np.empty(len(temperatures))
         scratch = np.empty(self.shifted.shape[1])
-        for g in range(0, len(temperatures), T_PER_PASS):  # a loop over groups of temperatures
-            group = temperatures[g:g + T_PER_PASS]
+        step = temperatures_per_pass(self.shifted.shape[1])
+        for g in range(0, len(temperatures), step):  # a loop over groups of temperatures
+            group = temperatures[g:g + step]
             log_norm = _log_norms(self.shifted, group)
             for t, T in enumerate(group):
                 inv_T = 1.0 / max(T, EPS)

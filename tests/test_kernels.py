@@ -308,7 +308,9 @@ def test_log_norms_exact_for_every_block_size(monkeypatch):
     np.testing.assert_allclose(expected[4], np.log(np.exp(shifted).sum(axis=0)), rtol=1e-13)
 
 
-def test_entropy_loss_grid_at_once_equals_one_temperature_at_a_time():
+@pytest.mark.parametrize("budget", [0, 8 * 500 * 4, 1 << 30])  # 3, 4 and all T per pass
+def test_entropy_loss_grid_at_once_equals_one_temperature_at_a_time(monkeypatch, budget):
+    monkeypatch.setattr(K_, "LOG_NORM_BYTES", budget)
     rng = np.random.default_rng(5)
     N, K = 500, 4
     P = rng.dirichlet(np.ones(K) * 0.3, N)
@@ -321,6 +323,7 @@ def test_entropy_loss_grid_at_once_equals_one_temperature_at_a_time():
     n = np.bincount(ann.example, minlength=N).astype(float)
     grid = K_.COARSE_TEMPERATURES
     loss = K_._EntropyLoss(P, ann, n, grid.min())
-    at_once = loss(grid)  # in groups of T_PER_PASS temperatures
+    assert K_.temperatures_per_pass(N) == {0: 3, 8 * 500 * 4: 4, 1 << 30: 268435}[budget]
+    at_once = loss(grid)  # in groups of temperatures_per_pass(N) temperatures
     np.testing.assert_array_equal(at_once, [loss([T])[0] for T in grid])
     np.testing.assert_allclose(at_once, [_dense_entropy(P, ann, T) for T in grid], rtol=1e-12, atol=1e-12)
