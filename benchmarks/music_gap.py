@@ -121,7 +121,10 @@ def fit(ann, P, seed, *, weight=None, prior_strength=0.0, prior_cv=False, weight
     hard = np.count_nonzero((P == 0).any(axis=1)) >= 0.01 * P.shape[0]  # as _confusion.fit
     w, floor, ca = C.profile_weight(ann, Q, rng, floors=C.FLOORS if hard else (C.FLOOR,),
                                     **({} if weight is None else {"weights": (weight,)}))
-    strength = C.choose_strength(ann, Q, w, s, rng, a_init=ca, floor=floor)
+    strength, fit_classes = C.choose_strength(ann, Q, w, s, rng, a_init=ca, floor=floor,
+                                              fit_classes=C.unequal_classes(ann, ca, rng))
+    if not fit_classes and prior_strength == 0.0:  # as _confusion.fit: equal class frequencies
+        prior_strength = np.inf
     scores = None
     if prior_cv:
         fold = rng.permutation(ann.n_examples) % C.N_FOLDS

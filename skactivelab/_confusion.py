@@ -203,10 +203,10 @@ def _normalise(J, prior=None):
     return float(np.log(z).sum() + m.sum())
 
 
-def _m_step(A, post, M, K, shrinkage, strength, pooled_default):
+def _m_step(A, post, M, K, shrinkage, strength, pooled_default, fit_classes=True):
     """Confusions (log), annotator accuracies and log class frequencies from a posterior;
     ``strength``: pseudo-labels pulling each accuracy toward the pooled one (``pooled_default``
-    when ``A`` holds no label)."""
+    when ``A`` holds no label); ``fit_classes`` False: equal class frequencies."""
     counts = np.asarray(A.T @ post).reshape(M, K, K).transpose(0, 2, 1)  # [j, true k, label l]
     n_j = counts.sum(axis=(1, 2))
     correct = np.trace(counts, axis1=1, axis2=2)
@@ -221,6 +221,8 @@ def _m_step(A, post, M, K, shrinkage, strength, pooled_default):
     one_coin[:, diag, diag] = a[:, None]
     C = counts + shrinkage * one_coin
     C /= C.sum(axis=2, keepdims=True)
+    if not fit_classes:
+        return np.log(C), acc, np.full(K, -np.log(K))
     pi = (column_sum(post) + 1.0) / (post.shape[0] + K)
     return np.log(C), acc, np.log(pi)
 
@@ -238,9 +240,11 @@ def design(ann, *, crowd_only):
     return A, A
 
 
-def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL, overwrite_Q=False):
+def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL, overwrite_Q=False,
+       fit_classes=True):
     """Fit the model with classifier weight ``w`` (``Q`` None: crowd only), starting
-    from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`).
+    from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`);
+    ``fit_classes`` False: the class frequencies stay equal (:func:`unequal_classes`).
     ``overwrite_Q``: ``Q`` is the caller's own array, no longer needed after the call (the
     prior is made in its memory).
 
@@ -255,7 +259,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     if prior is None:
         post += uniform
     _normalise(post, None if prior is None else prior.probs(uniform))
-    logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
+    logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, fit_classes)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
     for it in range(1, max_iter + 1):  # EM iterations
@@ -265,7 +269,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
             J += log_pi
         ll = _normalise(J, None if prior is None else prior.probs(log_pi))
         post = J
-        logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init)
+        logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, fit_classes)
         if abs(ll - ll_old) <= tol * per:
             break
         ll_old = ll
@@ -337,6 +341,51 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     return best[0], best[1], fits[best][1]
 
 
+#: Level of the test of :func:`unequal_classes`.
+CLASS_TEST_LEVEL = 0.05
+
+
+def unequal_classes(ann, a, rng, *, level=CLASS_TEST_LEVEL, max_select=MAX_SELECT):
+    """Whether the labels show unequal class frequencies.
+
+    A score test (Rao), under the crowd-wide one-coin model of accuracy ``a``
+    (:func:`profile_weight`), of equal class frequencies against any others: with
+    ``r[i]`` example i's posterior under equal frequencies, the score of the
+    frequencies is ``sum_i (K r[i] - 1)`` and the observed information the sum of
+    the outer products of those terms; score times inverse information times
+    score is chi-square with ``K - 1`` degrees of freedom under equal frequencies
+    (with one label per example it depends on the label counts ``n_l`` alone, whatever
+    ``a``: ``d' M^+ d`` with ``d = n_l - n / K`` and ``M = sum_l n_l (e_l - 1 / K)
+    (e_l - 1 / K)'``; with two classes, Pearson's chi-square). The frequencies are fitted only when the
+    test rejects equal ones: the labels tell them through ``label share = b + (a - b)
+    * frequency`` (``b`` the chance of a given wrong label), so a crowd near chance
+    multiplies the sampling noise of its label shares by ``1 / (a - b)`` (ten times
+    with two classes and ``a = 0.55``), and fitted frequencies of that noise tip every
+    close vote toward one class. At most ``max_select`` examples, drawn at random,
+    are used.
+    """
+    from scipy.special import chdtri  # chi-square quantile (lighter to import than scipy.stats)
+
+    n, K = ann.n_examples, ann.n_classes
+    if K < 2 or n == 0 or ann.n_annotations == 0:
+        return False
+    if n > max_select:
+        keep = np.zeros(n, dtype=bool)
+        keep[rng.choice(n, size=max_select, replace=False)] = True
+        ann, n = ann.subset_examples(keep), max_select
+    b = (1.0 - a) / max(K - 1, 1)
+    c = label_counts(ann, dtype=np.float64)  # the votes, then K r - 1
+    c *= np.log(a / b)
+    c -= row_max(c)[:, None]
+    np.exp(c, out=c)
+    c *= (K / row_sum(c))[:, None]
+    c -= 1.0
+    score = column_sum(c)
+    info = c.T @ c
+    stat = float(score @ np.linalg.lstsq(info, score, rcond=None)[0])
+    return bool(stat > chdtri(K - 1, level))
+
+
 #: Candidate strengths of the pull toward the crowd's pooled accuracy (pseudo-labels per
 #: annotator; the last is one accuracy for the whole crowd).
 STRENGTHS = (2.0, 8.0, 32.0, 128.0, 1e6)
@@ -351,13 +400,13 @@ def row_shrinkage(shrinkage, strength):
     return max(shrinkage, strength) if strength >= STRENGTHS[-1] else shrinkage
 
 
-def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None):
+def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None, fit_classes=True):
     """Log-likelihood of the labels of examples ``test`` (a mask) under the model fitted,
     with ``strength``, on the other examples."""
     train = ann.subset_examples(~test)
     _, logC, _, log_pi, _, _ = em(train, None if Q is None else Q[~test], w,
                                   row_shrinkage(shrinkage, strength), strength, a_init=a_init, floor=floor,
-                                  max_iter=30)
+                                  max_iter=30, fit_classes=fit_classes)
     held = ann.subset_examples(test)
     J = _log_evidence(one_hot(held), logC)
     if Q is None:
@@ -367,25 +416,39 @@ def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None):
 
 
 def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=STRENGTHS,
-                    max_select=MAX_SELECT_STRENGTH):
-    """The strength of :data:`STRENGTHS` whose model best predicts held-out labels.
+                    max_select=MAX_SELECT_STRENGTH, fit_classes=True):
+    """The strength of :data:`STRENGTHS` whose model best predicts held-out labels, and
+    whether to fit the class frequencies; returns ``(strength, fit_classes)``.
 
     Two-fold cross-validation over examples (at most ``max_select`` of them): an
     annotator's own parameters are worth fitting only as far as they predict
     their labels on other examples; when they do not (few labels each, or single
-    labels and a weak classifier), one accuracy for the crowd wins.
+    labels and a weak classifier), one accuracy for the crowd wins. With
+    ``fit_classes`` (the labels reject equal class frequencies, :func:`unequal_classes`),
+    the chosen strength is fitted once more with equal frequencies on the same folds, and
+    the fitted frequencies are kept only if they predict the held-out labels better: a
+    difference in the labels' class shares that is real in the population shows in both
+    halves of the examples, one that is noise in this sample does not.
     """
     n = ann.n_examples
     if n < MIN_PROFILE:
-        return ACCURACY_PRIOR
+        return ACCURACY_PRIOR, fit_classes
     if n > max_select:
         keep = np.zeros(n, dtype=bool)
         keep[rng.choice(n, size=max_select, replace=False)] = True
         ann, Q, n = ann.subset_examples(keep), None if Q is None else Q[keep], max_select
     fold = rng.permutation(n) % N_FOLDS
-    scores = [sum(held_out_loglik(ann, Q, w, shrinkage, s, fold == f, a_init, floor) for f in range(N_FOLDS))
-              for s in strengths]  # loop over candidate strengths (and folds)
-    return float(strengths[int(np.argmax(scores))])
+
+    def score(s, classes):
+        return sum(held_out_loglik(ann, Q, w, shrinkage, s, fold == f, a_init, floor, classes)
+                   for f in range(N_FOLDS))  # loop over folds
+
+    scores = [score(s, fit_classes) for s in strengths]  # loop over candidate strengths
+    best = int(np.argmax(scores))
+    strength = float(strengths[best])
+    if fit_classes:
+        fit_classes = bool(scores[best] > score(strength, False))
+    return strength, fit_classes
 
 
 def share_right(ann, post):
@@ -425,13 +488,14 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     hard = P is not None and np.count_nonzero((P == 0).any(axis=2)) >= 0.01 * P.shape[1]
     w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS if hard else (FLOOR,),
                                               **({} if fixed is None else {"weights": fixed}))
-    strength = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor)
+    strength, fit_classes = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor,
+                                            fit_classes=unequal_classes(ann, crowd_accuracy, rng))
     post, logC, acc, log_pi, _, it = em(ann, Q, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy,
-                                        floor=floor, overwrite_Q=True)
+                                        floor=floor, overwrite_Q=True, fit_classes=fit_classes)
     del Q
     return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
-            "log_pi": log_pi, "strength": strength, "floor": floor}
+            "log_pi": log_pi, "strength": strength, "floor": floor, "fit_classes": fit_classes}
 
 
 def pool_scores(U, weight, log_pi, floor=None):

@@ -230,6 +230,14 @@ class AnnotatorConfusion(_CrowdModel):
     truth, a weight above 1. ``w`` stays 1 unless a likelihood-ratio test
     rejects it. The annotators' matrices are then fitted by EM with ``w`` fixed.
 
+    The class frequencies are equal unless the labels show otherwise: a score
+    test (5% level) under the crowd-wide model, then the same held-out labels
+    that choose the pull toward the crowd must be better predicted with fitted
+    frequencies than with equal ones. A crowd near chance tells its class
+    frequencies poorly (its label shares move ten times less than the
+    frequencies with two classes and 55% right), and frequencies fitted to that
+    noise would tip every close vote toward one class.
+
     Parameters
     ----------
     classifier_weight : "auto" or float >= 0, default="auto"
@@ -263,6 +271,8 @@ class AnnotatorConfusion(_CrowdModel):
         ``w``: large for a classifier of hard 0/1 probabilities that is often
         wrong).
     class_prior_ : ndarray of shape (n_classes,)
+        The class frequencies: fitted, or exactly ``1 / n_classes`` each when
+        the labels do not show unequal classes.
     n_annotations_ : ndarray of shape (n_examples,)
 
     Examples

@@ -465,3 +465,62 @@ def test_an_empty_pool_gets_no_scores_whatever_the_weight(weight):
     assert len(s_df) == 0
     _, one = get_active_learning_scores(L, P, P[:1], crowd_model=model)
     assert one.shape == (1,)
+
+
+def _near_chance_crowd(seed, n=800, m=40, k=5, class1=0.5):
+    """Two classes, annotators right 55% of the time on average (some below chance), k labels each."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random(n) < class1).astype(int)
+    a = rng.beta(16.5, 13.5, m)
+    a += 0.55 - a.mean()
+    who = np.argsort(rng.random((n, m)), axis=1)[:, :k]
+    right = rng.random((n, k)) < a[who]
+    L = np.full((n, m), np.nan)
+    L[np.arange(n)[:, None], who] = np.where(right, truth[:, None], 1 - truth[:, None])
+    return L, truth
+
+
+@pytest.mark.parametrize("K", [2, 3])
+@pytest.mark.parametrize("shift", [0, 3, 6, 9, 12, 15, 20, 25])
+def test_unequal_classes_with_single_labels_is_the_chi_square_test_of_the_label_shares(K, shift):
+    """With one label per example the labels depend on the class frequencies only through
+    the label counts n_l: each example's score term is (a - b) K (e_l - 1/K), so the score
+    statistic is d' M^+ d with d = n_l - n / K and M = sum_l n_l (e_l - 1/K)(e_l - 1/K)',
+    whatever the crowd's accuracy, against chi-square(K - 1)."""
+    from scipy.stats import chi2
+
+    n = 300
+    counts = np.array([100 + shift, 100, 100 - shift]) if K == 3 else np.array([150 + shift, 150 - shift])
+    labels = np.repeat(np.arange(K), counts)
+    ann = check_annotations(labels[:, None], n_classes=K)
+    e = np.eye(K) - 1.0 / K
+    M = sum(c * np.outer(e[l], e[l]) for l, c in enumerate(counts))  # by hand, class by class
+    d = counts - n / K
+    stat = d @ np.linalg.pinv(M) @ d
+    thr = chi2.ppf(0.95, K - 1)
+    assert abs(stat - thr) > 0.05  # no case on the edge
+    if K == 2:
+        assert stat == pytest.approx(np.sum((counts - n / K) ** 2 / (n / K)))  # Pearson
+    for a in (0.6, 0.8, 0.95):  # the crowd's accuracy does not matter with single labels
+        assert _confusion.unequal_classes(ann, a, np.random.default_rng(0)) == (stat > thr)
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_a_crowd_near_chance_does_not_tip_close_votes_toward_a_class_of_noise(seed):
+    """Equal classes, a two-class crowd at 0.55: label shares a little off 1/2 by chance must not
+    become fitted class frequencies of 0.4 / 0.6 that decide every 3-2 vote (the consensus was
+    then 0.012 and 0.029 below majority vote on these crowds)."""
+    L, truth = _near_chance_crowd(seed)
+    m = AnnotatorConfusion(random_state=0).fit(L)
+    mv = MajorityVote(random_state=0).fit(L)
+    np.testing.assert_array_equal(m.class_prior_, [0.5, 0.5])
+    assert np.mean(m.consensus_label_ == truth) >= np.mean(mv.consensus_label_ == truth) - 0.005
+
+
+def test_unequal_classes_are_still_fitted():
+    L, truth = _crowd(600, 3, 0.75, 3, 4)
+    keep = (truth == 0) | (np.arange(truth.size) % 4 == 0)  # class 0 about 60% of the examples
+    m = AnnotatorConfusion(random_state=0).fit(L[keep])
+    share = np.bincount(truth[keep], minlength=3) / keep.sum()
+    assert share[0] > 0.55
+    np.testing.assert_allclose(m.class_prior_, share, atol=0.05)
