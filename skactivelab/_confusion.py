@@ -276,6 +276,16 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     return post, logC, acc, log_pi, ll, it
 
 
+def _at_most(ann, Q, max_select, rng):
+    """``(ann, Q, n)`` for at most ``max_select`` examples, drawn at random (all if fewer)."""
+    n = ann.n_examples
+    if n <= max_select:
+        return ann, Q, n
+    keep = np.zeros(n, dtype=bool)
+    keep[rng.choice(n, size=max_select, replace=False)] = True
+    return ann.subset_examples(keep), None if Q is None else Q[keep], max_select
+
+
 #: Candidate crowd-wide accuracies of :func:`profile_weight`, as fractions of the way
 #: from chance to 1. A crowd is taken to be better than chance by at least a tenth of the way
 #: (the assumption that makes annotators and classifier tell apart at all: with single labels,
@@ -304,10 +314,7 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     if Q is None:
         weights = (0.0,)
     floors = floors if len(weights) > 1 else (FLOOR,)
-    if n > max_select:
-        keep = np.zeros(n, dtype=bool)
-        keep[rng.choice(n, size=max_select, replace=False)] = True
-        ann, Q, n = ann.subset_examples(keep), None if Q is None else Q[keep], max_select
+    ann, Q, n = _at_most(ann, Q, max_select, rng)
     # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
     # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
     # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
@@ -369,10 +376,7 @@ def unequal_classes(ann, a, rng, *, level=CLASS_TEST_LEVEL, max_select=MAX_SELEC
     n, K = ann.n_examples, ann.n_classes
     if K < 2 or n == 0 or ann.n_annotations == 0:
         return False
-    if n > max_select:
-        keep = np.zeros(n, dtype=bool)
-        keep[rng.choice(n, size=max_select, replace=False)] = True
-        ann, n = ann.subset_examples(keep), max_select
+    ann, _, n = _at_most(ann, None, max_select, rng)
     b = (1.0 - a) / max(K - 1, 1)
     c = label_counts(ann, dtype=np.float64)  # the votes, then K r - 1
     c *= np.log(a / b)
@@ -433,10 +437,7 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
     n = ann.n_examples
     if n < MIN_PROFILE:
         return ACCURACY_PRIOR, fit_classes
-    if n > max_select:
-        keep = np.zeros(n, dtype=bool)
-        keep[rng.choice(n, size=max_select, replace=False)] = True
-        ann, Q, n = ann.subset_examples(keep), None if Q is None else Q[keep], max_select
+    ann, Q, n = _at_most(ann, Q, max_select, rng)
     fold = rng.permutation(n) % N_FOLDS
 
     def score(s, classes):
