@@ -263,7 +263,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
     for it in range(1, max_iter + 1):  # EM iterations
-        post = None  # the last pass's posterior is in the M-step's results now
+        post = J = None  # the last pass's posterior (J too) is in the M-step's results now
         J = _log_evidence(A, logC)
         if prior is None:
             J += log_pi

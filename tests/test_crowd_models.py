@@ -307,6 +307,30 @@ def test_random_state_reproducible_and_inputs_untouched():
         np.testing.assert_array_equal(P, P0)
 
 
+def test_a_fit_on_read_only_probabilities_handed_over_is_the_fit_on_a_copy():
+    # the command line hands its own (read-only) probabilities to the fit without a copy:
+    # nothing may be written into them, and the numbers are those of a fit on a copy
+    from skactivelab._validation import arrays_handed_over
+    from skactivelab.cli._batch import crowd_estimates
+
+    K = 3
+    L, truth = _crowd(400, K, 0.7, 3, seed=21)
+    P = _classifier(truth, K, 1.0, seed=22)
+    P[:5, 0] = 0.0  # exact zeros: the fit raises them to its smallest probability
+    P /= P.sum(axis=1, keepdims=True)
+    ann = check_annotations(L, n_classes=K)
+    acc0, n0, post0 = crowd_estimates(ann, P.copy(), seed=4)
+    frozen = P.copy()
+    frozen.flags.writeable = False
+    with arrays_handed_over(frozen):
+        acc1, n1, post1 = crowd_estimates(ann, frozen, seed=4)
+    np.testing.assert_array_equal(frozen, P)
+    np.testing.assert_array_equal(acc1, acc0)
+    np.testing.assert_array_equal(n1, n0)
+    np.testing.assert_array_equal(post1, post0)
+    assert post1 is not frozen and not np.shares_memory(post1, frozen)
+
+
 def test_example_ids_in_and_out():
     pd = pytest.importorskip("pandas")
     long = pd.DataFrame({"example": ["b", "b", "a", "c", "c", "a"],

@@ -302,9 +302,13 @@ def _scores(args, inputs, pool_files, client, progress):
         if fitted.decides_consensus:
             res = fitted.consensus(res)[0]
         res = _consensus_fields(res)
-        accuracy, n_labels, post = crowd_estimates(sparse, P_lab, args.seed, fitted)
+        release_freed()  # CROWDLAB's working arrays (its posterior, per-label scores)
+        with arrays_handed_over(P_lab):  # the crowd model's fit reads them without a copy
+            accuracy, n_labels, post = crowd_estimates(sparse, P_lab, args.seed, fitted)
         codes = np.asarray(res.consensus_label, dtype=np.int64)
         inputs.estimates = accuracy, n_labels, post[np.arange(codes.size), codes]
+        del post
+        release_freed()  # the crowd model's posterior and working arrays
     return s_lab, s_unl, pool_ids, n_pool, res
 
 
