@@ -432,7 +432,10 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
     the chosen strength is fitted once more with equal frequencies on the same folds, and
     the fitted frequencies are kept only if they predict the held-out labels better: a
     difference in the labels' class shares that is real in the population shows in both
-    halves of the examples, one that is noise in this sample does not.
+    halves of the examples, one that is noise in this sample does not. Not checked (the
+    test's answer kept) with fewer than :data:`MIN_PROFILE` examples, nor for a classifier
+    weight ``w >= 1``, whose prior the frequencies play no part in (both fits predict the
+    held-out labels alike).
     """
     n = ann.n_examples
     if n < MIN_PROFILE:
@@ -447,7 +450,7 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
     scores = [score(s, fit_classes) for s in strengths]  # loop over candidate strengths
     best = int(np.argmax(scores))
     strength = float(strengths[best])
-    if fit_classes:
+    if fit_classes and (Q is None or w < 1.0):  # (with a weight >= 1 they play no part in the prior)
         fit_classes = bool(scores[best] > score(strength, False))
     return strength, fit_classes
 
@@ -476,7 +479,8 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     Returns a dict with ``post`` (N, K), ``confusion`` (M, K, K),
     ``accuracy`` (M,) (:func:`share_right`; NaN for annotators without labels), ``class_prior``
     (K,), ``log_pi``, ``weight``, ``floor``, ``crowd_accuracy`` (the crowd-wide accuracy
-    fitted with the weight), ``strength`` and ``n_iter``.
+    fitted with the weight), ``strength``, ``n_iter`` and ``fit_classes`` (whether the class
+    frequencies were fitted: :func:`unequal_classes`, :func:`choose_strength`).
     """
     K = ann.n_classes
     s = default_shrinkage(K) if shrinkage is None else float(shrinkage)

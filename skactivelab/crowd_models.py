@@ -231,7 +231,8 @@ class AnnotatorConfusion(_CrowdModel):
     rejects it. The annotators' matrices are then fitted by EM with ``w`` fixed.
 
     The class frequencies are equal unless the labels show otherwise: a score
-    test (5% level) under the crowd-wide model, then the same held-out labels
+    test (5% level) under the crowd-wide model, then (where the frequencies
+    enter the prior: no classifier, or ``w`` below 1) the same held-out labels
     that choose the pull toward the crowd must be better predicted with fitted
     frequencies than with equal ones. A crowd near chance tells its class
     frequencies poorly (its label shares move ten times less than the

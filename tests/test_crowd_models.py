@@ -548,3 +548,28 @@ def test_unequal_classes_are_still_fitted():
     share = np.bincount(truth[keep], minlength=3) / keep.sum()
     assert share[0] > 0.55
     np.testing.assert_allclose(m.class_prior_, share, atol=0.05)
+
+
+def test_unequal_classes_are_fitted_beside_a_classifier_of_weight_one_or_more():
+    """With a classifier of weight >= 1 the class frequencies play no part in the prior, so the
+    held-out labels cannot prefer fitted ones to equal ones (the two likelihoods are equal):
+    the frequencies follow the test alone, as with the labels alone, and the posterior is the
+    same either way."""
+    L, truth = _crowd(600, 3, 0.75, 3, 4)
+    keep = (truth == 0) | (np.arange(truth.size) % 4 == 0)  # class 0 about 60% of the examples
+    L, truth = L[keep], truth[keep]
+    P = _classifier(truth, 3, 1.5, seed=5)
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    assert m.classifier_weight_ >= 1.0
+    # the M-step's frequencies of the final posterior, one pseudo-count per class
+    fitted = (m.posterior_.sum(axis=0) + 1.0) / (truth.size + 3)
+    np.testing.assert_allclose(m.class_prior_, fitted, rtol=1e-12)
+    assert m.class_prior_[0] > 0.5 and np.mean(truth == 0) > 0.6
+    ann = check_annotations(L, n_classes=3)
+    _, logC, _, log_pi, _, _ = _confusion.em(ann, np.array(P), m.classifier_weight_, 12.0, 8.0, 0.75,
+                                             fit_classes=True)
+    post_eq, logC_eq, _, log_pi_eq, _, _ = _confusion.em(ann, np.array(P), m.classifier_weight_, 12.0, 8.0,
+                                                         0.75, fit_classes=False)
+    np.testing.assert_array_equal(logC, logC_eq)  # pi plays no part: the same fit
+    np.testing.assert_array_equal(log_pi_eq, np.full(3, -np.log(3)))
+    assert np.abs(log_pi - log_pi_eq).max() > 0.3
