@@ -358,12 +358,15 @@ def unequal_classes(ann, a, rng, *, level=CLASS_TEST_LEVEL, max_select=MAX_SELEC
     A score test (Rao), under the crowd-wide one-coin model of accuracy ``a``
     (:func:`profile_weight`), of equal class frequencies against any others: with
     ``r[i]`` example i's posterior under equal frequencies, the score of the
-    frequencies is ``sum_i (K r[i] - 1)`` and the observed information the sum of
-    the outer products of those terms; score times inverse information times
-    score is chi-square with ``K - 1`` degrees of freedom under equal frequencies
-    (with one label per example it depends on the label counts ``n_l`` alone, whatever
-    ``a``: ``d' M^+ d`` with ``d = n_l - n / K`` and ``M = sum_l n_l (e_l - 1 / K)
-    (e_l - 1 / K)'``; with two classes, Pearson's chi-square). The frequencies are fitted only when the
+    frequencies is ``g = sum_i (K r[i] - 1)``. Under equal frequencies the model is the
+    same for every class, so the information is a multiple of ``I - 1 1' / K``, whose
+    trace is estimated by ``sum_i |K r[i] - 1|^2``: the statistic ``(K - 1) |g|^2 /
+    sum_i |K r[i] - 1|^2`` is chi-square with ``K - 1`` degrees of freedom under equal
+    frequencies (with one label per example it is Pearson's chi-square of the label
+    counts ``n_l``, ``sum_l (n_l - n / K)^2 / (n / K)``, whatever ``a``; the observed
+    information instead would divide by the counts themselves, and a class without a
+    vote, common with many classes and few labels, would reject equal frequencies
+    whatever the other counts). The frequencies are fitted only when the
     test rejects equal ones: the labels tell them through ``label share = b + (a - b)
     * frequency`` (``b`` the chance of a given wrong label), so a crowd near chance
     multiplies the sampling noise of its label shares by ``1 / (a - b)`` (ten times
@@ -376,7 +379,7 @@ def unequal_classes(ann, a, rng, *, level=CLASS_TEST_LEVEL, max_select=MAX_SELEC
     n, K = ann.n_examples, ann.n_classes
     if K < 2 or n == 0 or ann.n_annotations == 0:
         return False
-    ann, _, n = _at_most(ann, None, max_select, rng)
+    ann, _, _ = _at_most(ann, None, max_select, rng)
     b = (1.0 - a) / max(K - 1, 1)
     c = label_counts(ann, dtype=np.float64)  # the votes, then K r - 1
     c *= np.log(a / b)
@@ -385,8 +388,10 @@ def unequal_classes(ann, a, rng, *, level=CLASS_TEST_LEVEL, max_select=MAX_SELEC
     c *= (K / row_sum(c))[:, None]
     c -= 1.0
     score = column_sum(c)
-    info = c.T @ c
-    stat = float(score @ np.linalg.lstsq(info, score, rcond=None)[0])
+    trace = float(np.einsum("ik,ik->", c, c))  # of the information, K - 1 equal eigenvalues
+    if not trace > 0.0:  # no vote tells the classes apart (a = 1 / K)
+        return False
+    stat = (K - 1) * float(score @ score) / trace
     return bool(stat > chdtri(K - 1, level))
 
 

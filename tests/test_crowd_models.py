@@ -509,8 +509,8 @@ def _near_chance_crowd(seed, n=800, m=40, k=5, class1=0.5):
 def test_unequal_classes_with_single_labels_is_the_chi_square_test_of_the_label_shares(K, shift):
     """With one label per example the labels depend on the class frequencies only through
     the label counts n_l: each example's score term is (a - b) K (e_l - 1/K), so the score
-    statistic is d' M^+ d with d = n_l - n / K and M = sum_l n_l (e_l - 1/K)(e_l - 1/K)',
-    whatever the crowd's accuracy, against chi-square(K - 1)."""
+    statistic (K - 1) |g|^2 / sum_i |K r_i - 1|^2 is Pearson's chi-square of the counts,
+    sum_l (n_l - n/K)^2 / (n/K), whatever the crowd's accuracy, against chi-square(K - 1)."""
     from scipy.stats import chi2
 
     n = 300
@@ -518,13 +518,12 @@ def test_unequal_classes_with_single_labels_is_the_chi_square_test_of_the_label_
     labels = np.repeat(np.arange(K), counts)
     ann = check_annotations(labels[:, None], n_classes=K)
     e = np.eye(K) - 1.0 / K
-    M = sum(c * np.outer(e[l], e[l]) for l, c in enumerate(counts))  # by hand, class by class
-    d = counts - n / K
-    stat = d @ np.linalg.pinv(M) @ d
+    terms = e[labels]  # K r_i - 1 over (a - b) K, example by example
+    g = terms.sum(axis=0)
+    stat = (K - 1) * (g @ g) / np.sum(terms * terms)
+    assert stat == pytest.approx(np.sum((counts - n / K) ** 2 / (n / K)))  # Pearson
     thr = chi2.ppf(0.95, K - 1)
     assert abs(stat - thr) > 0.05  # no case on the edge
-    if K == 2:
-        assert stat == pytest.approx(np.sum((counts - n / K) ** 2 / (n / K)))  # Pearson
     for a in (0.6, 0.8, 0.95):  # the crowd's accuracy does not matter with single labels
         assert _confusion.unequal_classes(ann, a, np.random.default_rng(0)) == (stat > thr)
 
@@ -573,3 +572,35 @@ def test_unequal_classes_are_fitted_beside_a_classifier_of_weight_one_or_more():
     np.testing.assert_array_equal(logC, logC_eq)  # pi plays no part: the same fit
     np.testing.assert_array_equal(log_pi_eq, np.full(3, -np.log(3)))
     assert np.abs(log_pi - log_pi_eq).max() > 0.3
+
+
+def test_unequal_classes_holds_its_level_with_many_classes_and_few_labels():
+    """45 single labels over 26 equally frequent classes: about 1.7 expected per class, so a
+    class without a vote is what equal frequencies give. Pearson's chi-square of the counts
+    (by hand) is far below the 95% quantile of chi-square(25); the observed information of
+    the votes (a zero row for the unvoted class) made the statistic n = 45 whatever the
+    counts, and equal frequencies were rejected. Simulated under equal frequencies, the test
+    rejects at about its level."""
+    from scipy.stats import chi2
+
+    K = 26
+    counts = np.array([2] * 20 + [1] * 5 + [0])
+    labels = np.repeat(np.arange(K), counts)
+    n = labels.size
+    pearson = np.sum((counts - n / K) ** 2 / (n / K))
+    assert n == 45 and pearson == pytest.approx(4.1111, abs=1e-4) and pearson < chi2.ppf(0.95, K - 1)
+    ann = check_annotations(labels[:, None], n_classes=K)
+    for a in (0.3, 0.7, 0.95):
+        assert not _confusion.unequal_classes(ann, a, np.random.default_rng(0))
+    # under equal frequencies, two or three labels per example from a 70% crowd, 10 classes
+    rejected = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        n, m, k, K = 40, 10, 2 + seed % 2, 10
+        truth = rng.integers(0, K, n)
+        who = np.argsort(rng.random((n, m)), axis=1)[:, :k]
+        right = rng.random((n, k)) < 0.7
+        L = np.full((n, m), np.nan)
+        L[np.arange(n)[:, None], who] = np.where(right, truth[:, None], (truth[:, None] + rng.integers(1, K, (n, k))) % K)
+        rejected += _confusion.unequal_classes(check_annotations(L, n_classes=K), 0.7, rng)
+    assert rejected <= 20  # 5% of 200 is 10 (before: about 40)
