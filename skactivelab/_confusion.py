@@ -488,6 +488,12 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
     frequencies were fitted: :func:`unequal_classes`, :func:`choose_strength`).
     """
     K = ann.n_classes
+    if K < 2:  # one class: every example is of it, every label right (nothing to fit)
+        post = np.ones((ann.n_examples, K))
+        return {"post": post, "confusion": np.ones((ann.n_annotators, K, K)), "accuracy": share_right(ann, post),
+                "class_prior": np.ones(K), "weight": 0.0 if P is None else 1.0, "crowd_accuracy": 1.0,
+                "n_iter": 0, "log_pi": np.zeros(K), "strength": ACCURACY_PRIOR, "floor": FLOOR,
+                "fit_classes": False}
     s = default_shrinkage(K) if shrinkage is None else float(shrinkage)
     Q = None if P is None else classifier_probs(P)
     rng = np.random.default_rng(0) if rng is None else rng

@@ -604,3 +604,18 @@ def test_unequal_classes_holds_its_level_with_many_classes_and_few_labels():
         L[np.arange(n)[:, None], who] = np.where(right, truth[:, None], (truth[:, None] + rng.integers(1, K, (n, k))) % K)
         rejected += _confusion.unequal_classes(check_annotations(L, n_classes=K), 0.7, rng)
     assert rejected <= 20  # 5% of 200 is 10 (before: about 40)
+
+
+def test_annotator_confusion_with_one_class_is_that_class():
+    """Labels of a single class (no classifier): the consensus is that class, with certainty,
+    and every annotator with labels is right (as majority vote says), not an IndexError."""
+    L = np.full((60, 3), np.nan)
+    L[:, 0] = 0
+    L[::2, 1] = 0
+    m = AnnotatorConfusion(random_state=0).fit(L)
+    np.testing.assert_array_equal(m.consensus_label_, np.zeros(60))
+    np.testing.assert_array_equal(m.posterior_, np.ones((60, 1)))
+    np.testing.assert_array_equal(m.class_prior_, [1.0])
+    np.testing.assert_array_equal(m.annotator_accuracy_[:2], [1.0, 1.0])
+    assert np.isnan(m.annotator_accuracy_[2])  # no label
+    assert m.classifier_weight_ == 0.0
