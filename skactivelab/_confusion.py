@@ -411,7 +411,8 @@ def row_shrinkage(shrinkage, strength):
 
 def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None, fit_classes=True):
     """Log-likelihood of the labels of examples ``test`` (a mask) under the model fitted,
-    with ``strength``, on the other examples."""
+    with ``strength`` (and fitted class frequencies, or equal ones when ``fit_classes`` is
+    False), on the other examples."""
     train = ann.subset_examples(~test)
     _, logC, _, log_pi, _, _ = em(train, None if Q is None else Q[~test], w,
                                   row_shrinkage(shrinkage, strength), strength, a_init=a_init, floor=floor,

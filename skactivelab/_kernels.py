@@ -349,7 +349,7 @@ def in_row_blocks(block, n_rows, size):
 #: the shifted log-probabilities: a whole grid's at once for up to ~110,000 examples (each
 #: pass recomputes ``exp(d)``, the costliest step), a few at a time above.
 LOG_NORM_BYTES = 8 << 20
-#: Temperatures per pass whatever the number of examples.
+#: The fewest temperatures per pass, whatever the number of examples.
 T_PER_PASS = 3
 
 
