@@ -55,12 +55,14 @@ the same place). Three choices keep the model from being worse than its inputs:
   unanimous; on a split example a classifier independent of the crowd sides with the
   minority as often as the minority is right, a copy with the majority, and this third-order
   structure is what tells them apart (pairwise agreement cannot: a classifier that repeats
-  the labels looks informative). ``s`` is 0 (the model without copies) unless, at the
-  converged parameters of that model, the best ``s`` raises the likelihood of the examples
-  with two labels or more by more than :data:`LR_MARGIN` (a likelihood-ratio test, as for
-  the weight; :func:`copy_share`); EM then fits it with the rest (the mean responsibility
-  of those examples). Single labels cannot tell a copy (it would be a perfect crowd): with
-  none of two labels or more, ``s`` stays 0.
+  the labels looks informative). ``s`` is fitted to the examples with two labels or more:
+  once the model without copies has converged, the best ``s`` at its parameters
+  (:func:`copy_share`; 0 there: no copies, the model is unchanged) starts a second EM, whose
+  every pass also takes the ``s`` that best explains those examples given the other
+  parameters (:func:`best_share`); its fit is kept only if its log-likelihood beats the model
+  without copies by more than :data:`LR_MARGIN` (a likelihood-ratio test, as for the weight).
+  Single labels cannot tell a copy (it would look like a perfect crowd): with no example of
+  two labels or more, ``s`` stays 0.
 
 EM starts from the crowd-wide one-coin fit of :func:`profile_weight` and
 alternates the posterior (E-step) and the confusions and class frequencies
@@ -314,9 +316,8 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`).
     ``overwrite_Q``: ``Q`` is the caller's own array, no longer needed after the call (the
     prior is made in its memory). ``copy``: the share of copies (see the module's
-    docstring): None or 0 none, a number that share, "auto" fitted (0 unless the
-    likelihood-ratio test of :func:`copy_share` at the converged model without copies asks for
-    it, then EM from there).
+    docstring): None or 0 none, a number that share, "auto" fitted (a second EM from the
+    converged model without copies, kept if a likelihood-ratio test prefers it).
 
     Returns ``(post, logC, acc, log_pi, loglik, n_iter, share)``.
     """
