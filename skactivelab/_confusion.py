@@ -266,16 +266,16 @@ def design(ann, *, crowd_only):
 COPY_MAX = 1.0 - 1e-6
 
 
-def copy_target(ann):
-    """What a classifier trained on the crowd's majority vote repeats: (N, K) the majority
-    class of each example's labels (ties share it evenly; zeros without labels), and (N,) a
-    mask of the examples with two labels or more (the only ones that tell a copy apart)."""
-    votes = label_counts(ann, dtype=np.float64)
+def copy_target(votes):
+    """What a classifier trained on the crowd's majority vote repeats, from the (N, K) vote
+    counts: (N, K) the majority class of each example's labels (ties share it evenly; zeros
+    without labels), and (N,) a mask of the examples with two labels or more (the only ones
+    that tell a copy apart)."""
     top = (votes == row_max(votes)[:, None]) & (votes > 0)
     m = top.astype(np.float64)
     ties = row_sum(m)
     m /= np.maximum(ties, 1.0)[:, None]
-    return m, np.bincount(ann.example, minlength=ann.n_examples) >= 2
+    return m, row_sum(votes) >= 2
 
 
 def _normalise_copy(J, prior, marginal, target, share):
@@ -325,6 +325,9 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     A, A_fit = design(ann, crowd_only=Q is None or w == 0)
     uniform = np.full(K, -np.log(K))
     post = label_counts(ann, dtype=np.float64)
+    copies = Q is not None and w > 0 and copy is not None and copy != 0
+    if copies:
+        target, multi = copy_target(post)
     post *= np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))  # the votes, weighed
     prior = None if Q is None else Prior(Q, w, floor, overwrite=overwrite_Q)
     if prior is None:
@@ -334,9 +337,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
     share, fitted = 0.0, False
-    copies = prior is not None and w > 0 and copy is not None and copy != 0
     if copies:
-        target, multi = copy_target(ann)
         if copy != "auto":
             share = min(float(copy), COPY_MAX)
         elif not multi.any():  # single labels cannot tell a copy: the share stays 0
