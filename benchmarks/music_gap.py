@@ -3,7 +3,8 @@
 On the real music crowd (regime_grid.py's five regimes, same seeds and classifiers) this prints,
 per regime and classifier, the consensus accuracy (mean ± standard error over replicates) of:
 
-* ``AC``: :class:`~skactivelab.crowd_models.AnnotatorConfusion` as it is (and with the labels only);
+* ``AC``: :class:`~skactivelab.crowd_models.AnnotatorConfusion` without copies of the crowd
+  (``classifier_copy=0``), as it is otherwise (and with the labels only);
 * ``uniform prior``: the same model with the class frequencies fixed uniform (crowd-kit's
   ZeroBasedSkill, Wawa, MACE and GLAD have no class prior);
 * ``prior by CV``: class-frequency pseudo-counts (0, N/4K, N/K per class or uniform) chosen by
@@ -112,7 +113,8 @@ def held_out(ann, Q, w, s, strength, test, a_init, floor, prior_strength=0.0, ps
 
 
 def fit(ann, P, seed, *, weight=None, prior_strength=0.0, prior_cv=False, weight_cv=False):
-    """``_confusion.fit`` (same random stream as ``AnnotatorConfusion(random_state=seed)``) with
+    """``_confusion.fit`` without copies (same random stream as
+    ``AnnotatorConfusion(random_state=seed, classifier_copy=0)``) with
     options; returns (consensus codes, held-out log-likelihoods of the candidate priors or None)."""
     K = ann.n_classes
     rng = np.random.default_rng(np.random.RandomState(seed).randint(2**31))

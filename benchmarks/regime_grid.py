@@ -54,7 +54,7 @@ SHORT = {
     "majority_vote": "MV", "crowdlab": "CROWDLAB", "em": "EM", "DawidSkene": "DS",
     "OneCoinDawidSkene": "OneCoinDS", "GLAD": "GLAD", "MACE": "MACE", "Wawa": "Wawa",
     "ZeroBasedSkill": "ZBS", "MMSR": "MMSR", "annotator_confusion": "AC",
-    "annotator_confusion (labels only)": "AC (labels)",
+    "annotator_confusion (labels only)": "AC (labels)", "annotator_confusion (no copies)": "AC (no copies)",
 }
 #: A method of ours is flagged when it is more than this below the row's best.
 GAP = 0.003

@@ -331,6 +331,13 @@ def _register_annotator_confusion():
     METHODS["annotator_confusion (labels only)"] = labels_only
     CROWD_ONLY.add("annotator_confusion (labels only)")
     OURS.extend(["annotator_confusion", "annotator_confusion (labels only)"])
+    if "classifier_copy" in AC().get_params():
+
+        def no_copies(labels, pred_probs, random_state=None):
+            return codes(AC(random_state=random_state, classifier_copy=0.0).fit(labels, pred_probs))
+
+        METHODS["annotator_confusion (no copies)"] = no_copies  # the classifier independent of the crowd
+        OURS.append("annotator_confusion (no copies)")
 
 
 _register_annotator_confusion()

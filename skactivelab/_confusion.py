@@ -40,6 +40,30 @@ the same place). Three choices keep the model from being worse than its inputs:
   example and a weak classifier it is one accuracy for the whole crowd, the only
   thing such labels identify.
 
+* The classifier may repeat the crowd: one trained on the crowd's majority vote shares the
+  crowd's errors, and its agreement with the labels then says nothing of the truth. With
+  probability ``s`` (the share of copies) an example's classifier is a copy of its labels'
+  majority class, and the joint probability of example ``i`` and class ``z`` is
+
+      prod_j C[j, z, L[i, j]] * ((1 - s) * prior[i, z] + s * kappa[i] * m[z]),
+      kappa[i] = sum_k t[i, k] * prior[i, k] / m[k],
+
+  with ``t[i]`` the majority class of the labels (ties share it evenly) and ``m`` the
+  prior's mean over the examples (what the prior says of the classes without the
+  classifier's evidence on the example): a copy carries the classifier's evidence at the
+  majority class, whatever the truth. The two terms agree on an example whose labels are
+  unanimous; on a split example a classifier independent of the crowd sides with the
+  minority as often as the minority is right, a copy with the majority, and this third-order
+  structure is what tells them apart (pairwise agreement cannot: a classifier that repeats
+  the labels looks informative). ``s`` is fitted to the examples with two labels or more:
+  once the model without copies has converged, the best ``s`` at its parameters
+  (:func:`copy_share`; 0 there: no copies, the model is unchanged) starts a second EM, whose
+  every pass also takes the ``s`` that best explains those examples given the other
+  parameters (:func:`best_share`); its fit is kept only if its log-likelihood beats the model
+  without copies by more than :data:`LR_MARGIN` (a likelihood-ratio test, as for the weight).
+  Single labels cannot tell a copy (it would look like a perfect crowd): with no example of
+  two labels or more, ``s`` stays 0.
+
 EM starts from the crowd-wide one-coin fit of :func:`profile_weight` and
 alternates the posterior (E-step) and the confusions and class frequencies
 (M-step). Every pass is a few ``bincount`` over the annotations per class and
@@ -240,20 +264,73 @@ def design(ann, *, crowd_only):
     return A, A
 
 
+#: The largest share: an example without labels (nothing to copy) keeps the classifier.
+COPY_MAX = 1.0 - 1e-6
+
+
+def copy_target(votes):
+    """What a classifier trained on the crowd's majority vote repeats, from the (N, K) vote
+    counts: (N, K) the majority class of each example's labels (ties share it evenly; zeros
+    without labels), and (N,) a mask of the examples with two labels or more (the only ones
+    that tell a copy apart)."""
+    top = (votes == row_max(votes)[:, None]) & (votes > 0)
+    m = top.astype(np.float64)
+    ties = row_sum(m)
+    m /= np.maximum(ties, 1.0)[:, None]
+    return m, row_sum(votes) >= 2
+
+
+def _normalise_copy(J, prior, marginal, target, share):
+    """E-step of the model whose classifier may repeat the labels: turn log-evidence ``J``
+    (n, K) into the posterior in place; return the log-likelihood and, per example, the ratio
+    of its joint probability as a copy to the one without copies (:func:`best_share`).
+
+    The joint of example i and class z is ``exp(J[i, z]) * ((1 - share) * prior[i, z] +
+    share * kappa[i] * marginal[z])``, ``kappa[i] = sum_k target[i, k] * prior[i, k] /
+    marginal[k]``: the classifier's evidence for class z (its prior over the prior's mean
+    ``marginal``), or, when it repeats the labels, the same evidence at the labels' majority
+    class, whatever z.
+    """
+    mx = row_max(J)[:, None]
+    J -= mx
+    np.exp(J, out=J)
+    copied = J * marginal  # the labels alone
+    J *= prior  # the classifier's evidence as today's prior
+    s_ind, s_copy = row_sum(J), row_sum(copied)
+    kappa = np.einsum("ik,ik,k->i", target, prior, 1.0 / marginal)
+    ind = (1.0 - share) * s_ind
+    cop = share * kappa
+    cop *= s_copy
+    z = ind + cop
+    resp = cop / z
+    J *= ((1.0 - resp) / s_ind)[:, None]
+    copied *= (resp / s_copy)[:, None]
+    J += copied
+    ratio = kappa
+    ratio *= s_copy
+    ratio /= s_ind
+    return float(np.log(z).sum() + mx.sum()), ratio
+
+
 def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL, overwrite_Q=False,
-       fit_classes=True):
+       fit_classes=True, copy=None):
     """Fit the model with classifier weight ``w`` (``Q`` None: crowd only), starting
     from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`);
     ``fit_classes`` False: the class frequencies stay equal (:func:`unequal_classes`).
     ``overwrite_Q``: ``Q`` is the caller's own array, no longer needed after the call (the
-    prior is made in its memory).
+    prior is made in its memory). ``copy``: the share of copies (see the module's
+    docstring): None or 0 none, a number that share, "auto" fitted (a second EM from the
+    converged model without copies, kept if a likelihood-ratio test prefers it).
 
-    Returns ``(post, logC, acc, log_pi, loglik, n_iter)``.
+    Returns ``(post, logC, acc, log_pi, loglik, n_iter, share)``.
     """
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
     A, A_fit = design(ann, crowd_only=Q is None or w == 0)
     uniform = np.full(K, -np.log(K))
     post = label_counts(ann, dtype=np.float64)
+    copies = Q is not None and w > 0 and copy is not None and copy != 0
+    if copies:
+        target, multi = copy_target(post)
     post *= np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))  # the votes, weighed
     prior = None if Q is None else Prior(Q, w, floor, overwrite=overwrite_Q)
     if prior is None:
@@ -262,18 +339,87 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, fit_classes)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
-    for it in range(1, max_iter + 1):  # EM iterations
-        post = J = None  # the last pass's posterior (J too) is in the M-step's results now
-        J = _log_evidence(A, logC)
-        if prior is None:
-            J += log_pi
-        ll = _normalise(J, None if prior is None else prior.probs(log_pi))
-        post = J
-        logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, fit_classes)
-        if abs(ll - ll_old) <= tol * per:
-            break
-        ll_old = ll
-    return post, logC, acc, log_pi, ll, it
+    share, fitted = 0.0, False
+    if copies:
+        if copy != "auto":
+            share = min(float(copy), COPY_MAX)
+        elif not multi.any():  # single labels cannot tell a copy: the share stays 0
+            copies = False
+    it, last = 0, max_iter
+    while True:  # without copies, or with a given share; then, if the test asks for it, with a fitted share
+        for it in range(it + 1, last + 1):  # EM iterations
+            post = J = None  # the last pass's posterior (J too) is in the M-step's results now
+            J = _log_evidence(A, logC)
+            if prior is None:
+                J += log_pi
+            if share > 0:
+                p = prior.probs(log_pi)
+                ll, ratio = _normalise_copy(J, p, column_sum(p) / n, target, share)
+                if fitted:  # the share that best explains the examples where it is identified
+                    share = best_share(ratio[multi])[0]
+            else:
+                ll = _normalise(J, None if prior is None else prior.probs(log_pi))
+            post = J
+            logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, fit_classes)
+            if abs(ll - ll_old) <= tol * per:
+                break
+            ll_old = ll
+        if fitted:  # the likelihood-ratio test of the fitted share against none
+            return (post, logC, acc, log_pi, ll, it, share) if ll - without[4] > LR_MARGIN else without
+        if not copies or copy != "auto":
+            return post, logC, acc, log_pi, ll, it, share
+        # the model without copies has converged: the best share at its parameters, from which
+        # EM fits the share with the rest (a share of 0 there: no copies)
+        without = (post, logC, acc, log_pi, ll, it, 0.0)
+        share = copy_share(_log_evidence(A, logC)[multi], prior.probs(log_pi), target, multi)
+        if share == 0.0:
+            return without
+        fitted, ll_old, last = True, -np.inf, it + max_iter
+
+
+#: Newton steps of :func:`best_share` at most (it stops when a step is shorter than 1e-10).
+COPY_STEPS = 50
+
+
+def best_share(r):
+    """``(s, gain)``: the share of copies ``s`` in [0, :data:`COPY_MAX`] maximising
+    ``gain(s) = sum_i log(1 - s + s * r_i)``, the log-likelihood of examples whose ratios of
+    joint probability as a copy to without copies are ``r``, over a share of 0. ``gain`` is
+    concave: Newton's method, kept inside the bracket of the sign change of its slope (bisection
+    when a step leaves it)."""
+    d = r - 1.0
+    if d.sum() <= 0.0:  # the slope at 0: no copies
+        return 0.0, 0.0
+    lo, hi, s = 0.0, COPY_MAX, 0.0
+    if (d / (1.0 + COPY_MAX * d)).sum() >= 0.0:
+        s = COPY_MAX
+    else:
+        for _ in range(COPY_STEPS):  # loop over Newton steps of one number
+            q = d / (1.0 + s * d)
+            slope = q.sum()
+            if slope > 0.0:
+                lo = s
+            else:
+                hi = s
+            step = slope / np.dot(q, q)
+            if abs(step) < 1e-10:  # the Newton step from a point this close to the maximum
+                break
+            s = s + step if lo < s + step < hi else 0.5 * (lo + hi)
+    return s, float(np.log1p(s * d).sum())
+
+
+def copy_share(J, prior, target, multi):
+    """:func:`best_share` of the examples ``multi`` (a mask) at the parameters of a fitted
+    model: ``J`` their log-evidence (overwritten), ``prior`` the prior of all examples,
+    ``target`` their labels' majority class (:func:`copy_target`). Returns the share."""
+    marginal = column_sum(prior) / prior.shape[0]
+    p = prior[multi]
+    J -= row_max(J)[:, None]
+    np.exp(J, out=J)
+    r = np.einsum("ik,k->i", J, marginal)
+    r *= np.einsum("ik,ik,k->i", target[multi], p, 1.0 / marginal)
+    r /= np.einsum("ik,ik->i", J, p)
+    return best_share(r)[0]
 
 
 def _at_most(ann, Q, max_select, rng):
@@ -412,11 +558,11 @@ def row_shrinkage(shrinkage, strength):
 def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None, fit_classes=True):
     """Log-likelihood of the labels of examples ``test`` (a mask) under the model fitted,
     with ``strength`` (and fitted class frequencies, or equal ones when ``fit_classes`` is
-    False), on the other examples."""
+    False), on the other examples (without copies)."""
     train = ann.subset_examples(~test)
-    _, logC, _, log_pi, _, _ = em(train, None if Q is None else Q[~test], w,
-                                  row_shrinkage(shrinkage, strength), strength, a_init=a_init, floor=floor,
-                                  max_iter=30, fit_classes=fit_classes)
+    _, logC, _, log_pi, *_ = em(train, None if Q is None else Q[~test], w,
+                                row_shrinkage(shrinkage, strength), strength, a_init=a_init, floor=floor,
+                                max_iter=30, fit_classes=fit_classes)
     held = ann.subset_examples(test)
     J = _log_evidence(one_hot(held), logC)
     if Q is None:
@@ -477,16 +623,17 @@ def share_right(ann, post):
     return np.where(n_j > 0, (c_j + ACCURACY_PRIOR * pooled) / (n_j + ACCURACY_PRIOR), np.nan)
 
 
-def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
+def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
     """Fit the annotator-confusion model.
 
     ``P``: (E, N, K) probabilities or None (crowd only). ``weight``: the
     classifier's weight, or None to choose it (:func:`profile_weight`).
-    Returns a dict with ``post`` (N, K), ``confusion`` (M, K, K),
+    ``copy``: the share of examples whose classifier repeats their labels (:func:`em`; "auto":
+    fitted). Returns a dict with ``post`` (N, K), ``confusion`` (M, K, K),
     ``accuracy`` (M,) (:func:`share_right`; NaN for annotators without labels), ``class_prior``
     (K,), ``log_pi``, ``weight``, ``floor``, ``crowd_accuracy`` (the crowd-wide accuracy
-    fitted with the weight), ``strength``, ``n_iter`` and ``fit_classes`` (whether the class
-    frequencies were fitted: :func:`unequal_classes`, :func:`choose_strength`).
+    fitted with the weight), ``strength``, ``n_iter``, ``fit_classes`` (whether the class
+    frequencies were fitted: :func:`unequal_classes`, :func:`choose_strength`) and ``copy_share``.
     """
     K = ann.n_classes
     if K < 2:  # one class: every example is of it, every label right (nothing to fit)
@@ -494,7 +641,7 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
         return {"post": post, "confusion": np.ones((ann.n_annotators, K, K)), "accuracy": share_right(ann, post),
                 "class_prior": np.ones(K), "weight": 0.0 if P is None else 1.0, "crowd_accuracy": 1.0,
                 "n_iter": 0, "log_pi": np.zeros(K), "strength": ACCURACY_PRIOR, "floor": FLOOR,
-                "fit_classes": False}
+                "fit_classes": False, "copy_share": 0.0}
     s = default_shrinkage(K) if shrinkage is None else float(shrinkage)
     Q = None if P is None else classifier_probs(P)
     rng = np.random.default_rng(0) if rng is None else rng
@@ -507,12 +654,14 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None):
                                               **({} if fixed is None else {"weights": fixed}))
     strength, fit_classes = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor,
                                             fit_classes=unequal_classes(ann, crowd_accuracy, rng))
-    post, logC, acc, log_pi, _, it = em(ann, Q, w, row_shrinkage(s, strength), strength, a_init=crowd_accuracy,
-                                        floor=floor, overwrite_Q=True, fit_classes=fit_classes)
+    post, logC, acc, log_pi, _, it, share = em(ann, Q, w, row_shrinkage(s, strength), strength,
+                                               a_init=crowd_accuracy, floor=floor, overwrite_Q=True,
+                                               fit_classes=fit_classes, copy=copy)
     del Q
     return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
-            "log_pi": log_pi, "strength": strength, "floor": floor, "fit_classes": fit_classes}
+            "log_pi": log_pi, "strength": strength, "floor": floor, "fit_classes": fit_classes,
+            "copy_share": share}
 
 
 def pool_scores(U, weight, log_pi, floor=None):

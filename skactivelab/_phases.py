@@ -256,16 +256,17 @@ class ConfusionFit(_DecidingFit):
     n_models: int
     n_classes: Any = None
     floor: float = _confusion.FLOOR
+    copy_share: float = 0.0
 
     @classmethod
-    def fit(cls, ann, P, rng=None, n_models=1, shrinkage=None, weight=None):
+    def fit(cls, ann, P, rng=None, n_models=1, shrinkage=None, weight=None, copy="auto"):
         if P is None:  # no labeled example: the classifier alone, uniform class frequencies
             return cls(None, None, np.empty(0), None, None, None, 1.0, None, n_models)
         rng = np.random.default_rng(rng.randint(2**31)) if isinstance(rng, np.random.RandomState) else rng
-        fit = _confusion.fit(ann, P, shrinkage=shrinkage, weight=weight, rng=rng)
+        fit = _confusion.fit(ann, P, shrinkage=shrinkage, weight=weight, rng=rng, copy=copy)
         post = fit["post"]
         return cls(ann, P, post.max(axis=1), post, fit["accuracy"], fit["confusion"], fit["weight"],
-                   fit["log_pi"], P.shape[0], P.shape[2], fit["floor"])
+                   fit["log_pi"], P.shape[0], P.shape[2], fit["floor"], fit["copy_share"])
 
     def consensus_codes(self):
         """The consensus class of each labeled example: its most likely class."""

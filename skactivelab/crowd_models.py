@@ -239,6 +239,16 @@ class AnnotatorConfusion(_CrowdModel):
     frequencies with two classes and 55% right), and frequencies fitted to that
     noise would tip every close vote toward one class.
 
+    The classifier may repeat the crowd (one trained on the crowd's majority vote
+    shares its errors). A share ``s`` of the examples have a classifier that
+    copies their labels' majority class: there its evidence counts the same
+    whatever the truth, and the consensus is the labels'. A copy is told from an
+    independent classifier by examples whose labels disagree (an independent
+    classifier sides with the minority as often as the minority is right, a copy
+    with the majority); ``s`` stays 0 unless a likelihood-ratio test on the
+    examples with two labels or more rejects it, and always with one label per
+    example (which cannot tell a copy).
+
     Parameters
     ----------
     classifier_weight : "auto" or float >= 0, default="auto"
@@ -253,6 +263,11 @@ class AnnotatorConfusion(_CrowdModel):
         pull toward the crowd, and the subsets of examples used on large data
         sets. On small data sets the folds can change a few uncertain
         consensus labels; pass an int for repeatable results.
+    classifier_copy : "auto" or float in [0, 1], default="auto"
+        The share ``s`` of examples whose classifier repeats their labels'
+        majority class; "auto" fits it (0 unless the labels call for it). 0:
+        the classifier is independent of the crowd given the truth. Ignored
+        without ``pred_probs``.
 
     Attributes
     ----------
@@ -271,6 +286,9 @@ class AnnotatorConfusion(_CrowdModel):
         The share of the prior spread evenly over the classes (fitted with
         ``w``: large for a classifier of hard 0/1 probabilities that is often
         wrong).
+    classifier_copy_ : float
+        The fitted (or given) share ``s`` of examples whose classifier repeats
+        their labels; 0 without ``pred_probs``.
     class_prior_ : ndarray of shape (n_classes,)
         The class frequencies: fitted, or exactly ``1 / n_classes`` each when
         the labels do not show unequal classes.
@@ -289,12 +307,14 @@ class AnnotatorConfusion(_CrowdModel):
         "classifier_weight": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "shrinkage": [Interval(Real, 0, None, closed="left"), None],
         "random_state": ["random_state"],
+        "classifier_copy": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
     }
 
-    def __init__(self, classifier_weight="auto", shrinkage=None, random_state=None):
+    def __init__(self, classifier_weight="auto", shrinkage=None, random_state=None, classifier_copy="auto"):
         self.classifier_weight = classifier_weight
         self.shrinkage = shrinkage
         self.random_state = random_state
+        self.classifier_copy = classifier_copy
 
     def _fit_phase(self, ann, P, rng, n_models=1, weight=None):
         if isinstance(self.classifier_weight, (bool, np.bool_)):
@@ -302,7 +322,11 @@ class AnnotatorConfusion(_CrowdModel):
                             "pass classifier_weight=1.0 for the classifier as it is.")
         if weight is None and not isinstance(self.classifier_weight, str):
             weight = float(self.classifier_weight)
-        return ConfusionFit.fit(ann, P, rng, n_models, shrinkage=self.shrinkage, weight=weight)
+        copy = self.classifier_copy
+        if isinstance(copy, (bool, np.bool_)):
+            raise TypeError(f"classifier_copy must be 'auto' or a number in [0, 1], got {copy!r}.")
+        return ConfusionFit.fit(ann, P, rng, n_models, shrinkage=self.shrinkage, weight=weight,
+                                copy=copy if isinstance(copy, str) else float(copy))
 
     def _fit_labels(self, ann, rng):
         # the labels alone: weight 0, the prior is the class frequencies
@@ -314,6 +338,7 @@ class AnnotatorConfusion(_CrowdModel):
         self.confusion_ = fitted.confusion
         self.classifier_weight_ = fitted.weight if with_probs else 0.0
         self.classifier_floor_ = fitted.floor
+        self.classifier_copy_ = fitted.copy_share if with_probs else 0.0
         self.class_prior_ = np.exp(fitted.log_class_prior)
 
 

@@ -85,8 +85,9 @@ def test_majority_vote_ties_follow_random_state():
 
 
 # ---------------------------------------------------------------------- AnnotatorConfusion
-def _naive_em(L, P, w, shrinkage, strength, a_init, n_iter):
-    """The model's EM written out with loops, straight from its equations."""
+def _naive_em(L, P, w, shrinkage, strength, a_init, n_iter, copy=0.0):
+    """The model's EM written out with loops, straight from its equations (``copy``: the share
+    of examples whose classifier repeats their labels' majority; "auto": fitted)."""
     N, M = L.shape
     K = P.shape[1]
     F, TINY = _confusion.FLOOR, _confusion.TINY
@@ -125,15 +126,53 @@ def _naive_em(L, P, w, shrinkage, strength, a_init, n_iter):
         pi = (post.sum(axis=0) + 1) / (N + K)
         return C, np.log(pi)
 
+    # what a classifier trained on the majority vote repeats: the majority class (ties shared)
+    votes = _majority(L, K).astype(float)
+    top = [np.flatnonzero(votes[i] == votes[i].max()) for i in range(N)]
+    n_labels = (~np.isnan(L)).sum(axis=1)
+    multi = n_labels >= 2
+
+    def e_step(C, log_pi, share):
+        pr = prior(log_pi)
+        marginal = pr.mean(axis=0)
+        lik = np.ones((N, K))
+        for i, j, lab in obs:
+            lik[i] *= C[j, :, lab]
+        post, ratio, ll = np.empty((N, K)), np.empty(N), 0.0
+        for i in range(N):
+            kappa = np.mean([pr[i, k] / marginal[k] for k in top[i]])  # the evidence at the copied class
+            independent = (1 - share) * lik[i] * pr[i]
+            copied = share * kappa * lik[i] * marginal
+            post[i] = (independent + copied) / (independent + copied).sum()
+            ratio[i] = (kappa * lik[i] * marginal).sum() / (lik[i] * pr[i]).sum()
+            ll += np.log((independent + copied).sum())
+        return post, ratio, ll
+
+    def best(ratio):  # the share that maximises the likelihood of the examples with two labels or more
+        from scipy.optimize import brentq
+        r = ratio[multi]
+        slope = lambda s: np.sum((r - 1) / (1 - s + s * r))  # noqa: E731
+        if slope(0.0) <= 0:
+            return 0.0
+        return _confusion.COPY_MAX if slope(_confusion.COPY_MAX) >= 0 else brentq(slope, 0.0, 1.0, xtol=1e-15)
+
+    share = 0.0 if copy == "auto" else copy
     C, log_pi = m_step(post)
     for _ in range(n_iter):
-        logpost = np.log(prior(log_pi))
-        for i, j, lab in obs:
-            logpost[i] += np.log(C[j, :, lab])
-        post = np.exp(logpost - logpost.max(axis=1, keepdims=True))
-        post /= post.sum(axis=1, keepdims=True)
+        post, _, ll = e_step(C, log_pi, share)
         C, log_pi = m_step(post)
-    return post, C
+    if copy != "auto":
+        return post, C, share
+    without = (post, C, 0.0)
+    share = best(e_step(C, log_pi, 0.0)[1])  # at the parameters of the model without copies
+    if share == 0.0:
+        return without
+    ll_without = ll
+    for _ in range(n_iter):
+        post, ratio, ll = e_step(C, log_pi, share)
+        share = best(ratio)
+        C, log_pi = m_step(post)
+    return (post, C, share) if ll - ll_without > _confusion.LR_MARGIN else without
 
 
 @pytest.mark.parametrize("w", [0.0, 0.5, 1.0])
@@ -146,9 +185,61 @@ def test_confusion_em_matches_its_equations(w):
     ann = check_annotations(L, classes=np.arange(K), n_classes=K)
     post, logC, *_ = _confusion.em(ann, _confusion.classifier_probs(P[None]), w, 5.0, 3.0, 0.75,
                                    max_iter=25, tol=0.0)
-    want_post, want_C = _naive_em(L, P, w, 5.0, 3.0, 0.75, n_iter=25)
+    want_post, want_C, _ = _naive_em(L, P, w, 5.0, 3.0, 0.75, n_iter=25)
     np.testing.assert_allclose(post, want_post, atol=1e-9)
     np.testing.assert_allclose(np.exp(logC), want_C, atol=1e-9)
+
+
+@pytest.mark.parametrize("w, copy", [(1.0, 0.3), (0.5, 0.8), (1.0, "auto"), (0.5, "auto")])
+def test_confusion_em_with_a_copying_classifier_matches_its_equations(w, copy):
+    """The mixture ``(1 - s) * prior[i, z] + s * kappa[i] * marginal[z]`` (``kappa``: the
+    classifier's evidence at the labels' majority class), with the share ``s`` given; or fitted:
+    the model without copies first, then, if the best share at its parameters raises the
+    likelihood of the examples with two labels or more by more than ``LR_MARGIN``, EM with the
+    share as the mean responsibility of those examples, written out with loops."""
+    K = 3
+    L, truth = _crowd(80, K, 0.6, 3, seed=3, n_annotators=6, adversaries=1)
+    L[:10, :] = np.nan  # ten examples with one label each: not counted in the share
+    L[np.arange(10), np.arange(10) % 6] = truth[:10]
+    votes = _majority(L, K) + np.random.default_rng(0).random((80, K)) * 0.1
+    P = _classifier(votes.argmax(axis=1), K, 1.5, seed=4)  # around the majority vote: a copy
+    ann = check_annotations(L, classes=np.arange(K), n_classes=K)
+    post, logC, *_, share = _confusion.em(ann, _confusion.classifier_probs(P[None]), w, 5.0, 3.0, 0.75,
+                                          max_iter=25, tol=0.0, copy=copy)
+    want_post, want_C, want_share = _naive_em(L, P, w, 5.0, 3.0, 0.75, n_iter=25, copy=copy)
+    np.testing.assert_allclose(post, want_post, atol=1e-9)
+    np.testing.assert_allclose(np.exp(logC), want_C, atol=1e-9)
+    assert share == pytest.approx(want_share, abs=1e-9)
+    if copy == "auto" and w == 1.0:
+        assert 0.0 < share < 1.0  # the copies are recognised
+
+
+def test_copy_posterior_by_hand():
+    """One example, two classes, labels (0, 1) from annotators of accuracy 0.8 and 0.6; prior
+    (0.9, 0.1), the prior's mean (0.5, 0.5), half of the classifiers copy. The majority is a tie,
+    so kappa = (0.9 / 0.5 + 0.1 / 0.5) / 2 = 1; class 0: 0.8 * 0.4 = 0.32, class 1: 0.2 * 0.6 = 0.12.
+    Independent: 0.32 * 0.9 = 0.288 and 0.12 * 0.1 = 0.012; copied: 0.32 * 0.5 = 0.16 and 0.12 * 0.5
+    = 0.06. Joint: 0.5 * (0.288 + 0.16) = 0.224 and 0.5 * (0.012 + 0.06) = 0.036."""
+    J = np.log(np.array([[0.32, 0.12]]))
+    prior = np.array([[0.9, 0.1]])
+    target = np.array([[0.5, 0.5]])
+    ll, ratio = _confusion._normalise_copy(J, prior, np.array([0.5, 0.5]), target, 0.5)
+    np.testing.assert_allclose(J, [[0.224 / 0.26, 0.036 / 0.26]], rtol=1e-12)
+    assert ll == pytest.approx(np.log(0.26), rel=1e-12)
+    assert ratio[0] == pytest.approx(0.22 / 0.3, rel=1e-12)  # as a copy over without copies
+
+
+def test_best_share_maximises_its_likelihood():
+    """The share maximising ``sum_i log(1 - s + s * r_i)``, against a fine grid; 0 when copies
+    explain nothing better, the largest share when they explain everything better."""
+    r = np.array([3.0, 0.2, 1.5, 0.5, 2.0])
+    s, gain = _confusion.best_share(r)
+    grid = np.linspace(0, 1, 200001)[:-1]
+    values = np.log1p(grid[:, None] * (r - 1)).sum(axis=1)
+    assert s == pytest.approx(grid[np.argmax(values)], abs=1e-5)
+    assert gain == pytest.approx(values.max(), abs=1e-9)
+    assert _confusion.best_share(np.array([0.5, 1.0, 0.9])) == (0.0, 0.0)
+    assert _confusion.best_share(np.array([2.0, 1.5, 3.0]))[0] == _confusion.COPY_MAX
 
 
 @pytest.mark.parametrize("w", list(_confusion.WEIGHTS) + [0.1, 0.3, 4.0])
@@ -565,9 +656,9 @@ def test_unequal_classes_are_fitted_beside_a_classifier_of_weight_one_or_more():
     np.testing.assert_allclose(m.class_prior_, fitted, rtol=1e-12)
     assert m.class_prior_[0] > 0.5 and np.mean(truth == 0) > 0.6
     ann = check_annotations(L, n_classes=3)
-    _, logC, _, log_pi, _, _ = _confusion.em(ann, np.array(P), m.classifier_weight_, 12.0, 8.0, 0.75,
+    _, logC, _, log_pi, *_ = _confusion.em(ann, np.array(P), m.classifier_weight_, 12.0, 8.0, 0.75,
                                              fit_classes=True)
-    post_eq, logC_eq, _, log_pi_eq, _, _ = _confusion.em(ann, np.array(P), m.classifier_weight_, 12.0, 8.0,
+    post_eq, logC_eq, _, log_pi_eq, *_ = _confusion.em(ann, np.array(P), m.classifier_weight_, 12.0, 8.0,
                                                          0.75, fit_classes=False)
     np.testing.assert_array_equal(logC, logC_eq)  # pi plays no part: the same fit
     np.testing.assert_array_equal(log_pi_eq, np.full(3, -np.log(3)))
@@ -619,3 +710,78 @@ def test_annotator_confusion_with_one_class_is_that_class():
     np.testing.assert_array_equal(m.annotator_accuracy_[:2], [1.0, 1.0])
     assert np.isnan(m.annotator_accuracy_[2])  # no label
     assert m.classifier_weight_ == 0.0
+
+
+def _copying_crowd(seed):
+    """Three labels per example from a crowd with three adversaries (always the next class),
+    whose majority vote is often wrong, and the truth."""
+    L, truth = _crowd(1500, 5, 0.65, 3, seed=seed, adversaries=3)
+    votes = _majority(L, 5) + np.random.default_rng(seed).random((L.shape[0], 5)) * 0.1  # ties at random
+    return L, truth, votes.argmax(axis=1)
+
+
+def test_a_classifier_that_repeats_the_majority_vote_is_recognised():
+    """A classifier simulated around the crowd's majority vote (it repeats the adversaries'
+    errors): most examples are explained as copies, and the consensus is as good as the labels
+    alone, where the model without copies (``classifier_copy=0``) follows the classifier into
+    the majority's errors."""
+    K = 5
+    for seed in (0, 1):
+        L, truth, mv = _copying_crowd(seed)
+        P = _classifier(mv, K, 1.5, seed=seed + 10)
+        m = AnnotatorConfusion(random_state=0).fit(L, P)
+        old = AnnotatorConfusion(random_state=0, classifier_copy=0).fit(L, P)
+        labels = AnnotatorConfusion(random_state=0).fit(L)
+        acc = {name: np.mean(x.consensus_label_ == truth) for name, x in
+               [("new", m), ("old", old), ("labels", labels)]}
+        assert m.classifier_copy_ > 0.6, m.classifier_copy_
+        assert old.classifier_copy_ == 0.0
+        assert acc["new"] >= acc["labels"] - 0.015, acc  # (seed 0: 0.790 against 0.803)
+        assert acc["new"] >= acc["old"] + 0.05, acc
+        assert acc["old"] < acc["labels"] - 0.05, acc  # what the copies cost the model without them
+
+
+def test_an_independent_classifier_is_not_taken_for_a_copy():
+    """The same crowd with a classifier simulated around the truth: no copies, and the
+    posterior of the model without them."""
+    K = 5
+    L, truth, _ = _copying_crowd(0)
+    P = _classifier(truth, K, 1.5, seed=10)
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    old = AnnotatorConfusion(random_state=0, classifier_copy=0).fit(L, P)
+    assert m.classifier_copy_ < 0.01, m.classifier_copy_
+    np.testing.assert_allclose(m.posterior_, old.posterior_, atol=0.01)
+    assert np.mean(m.consensus_label_ == old.consensus_label_) > 0.998
+    assert np.mean(m.consensus_label_ == truth) > np.mean(AnnotatorConfusion(random_state=0).fit(L).consensus_label_
+                                                          == truth) + 0.05  # the classifier still counts
+
+
+def test_single_labels_cannot_tell_a_copy():
+    """With one label per example a copy is not identified: the share stays 0 and the model is
+    the model without copies, exactly."""
+    K = 5
+    L, truth = _crowd(600, K, 0.7, 1, seed=2)
+    P = _classifier(np.nanmax(np.where(np.isnan(L), -1, L), axis=1).astype(int), K, 1.5, seed=3)  # copies the label
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    old = AnnotatorConfusion(random_state=0, classifier_copy=0).fit(L, P)
+    assert m.classifier_copy_ == 0.0
+    np.testing.assert_array_equal(m.posterior_, old.posterior_)
+
+
+def test_a_given_copy_share_is_used():
+    """``classifier_copy=1``: every classifier repeats the labels, so the classifier tells nothing
+    of the truth and the posterior is that of the labels weighed by the prior's mean; 0: the
+    model without copies."""
+    K = 3
+    L, truth = _crowd(200, K, 0.7, 3, seed=4, n_annotators=8)
+    P = _classifier(truth, K, 2.0, seed=5)
+    full = AnnotatorConfusion(random_state=0, classifier_copy=1.0, classifier_weight=1.0).fit(L, P)
+    assert full.classifier_copy_ == pytest.approx(1.0, abs=1e-5)
+    # the posterior no longer follows the classifier where it disagrees with unanimous labels
+    unanimous = np.nanmin(L, axis=1) == np.nanmax(L, axis=1)
+    lab = np.nanmax(L, axis=1)
+    assert np.all(full.consensus_label_[unanimous] == lab[unanimous])
+    with pytest.raises(ValueError, match="classifier_copy"):
+        AnnotatorConfusion(classifier_copy=1.5).fit(L, P)
+    with pytest.raises(TypeError, match="classifier_copy"):
+        AnnotatorConfusion(classifier_copy=True).fit(L, P)
