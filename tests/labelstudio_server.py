@@ -45,6 +45,9 @@ import urllib.request
 from pathlib import Path
 
 LS_VERSION = "1.23.2"
+#: The server's packages: Label Studio 1.23.2 starts Sentry with options that sentry-sdk 3.0
+#: no longer accepts ("Unknown option 'send_default_pii'"), so its 2.x line is kept.
+LS_PACKAGES = [f"label-studio=={LS_VERSION}", "sentry-sdk<3"]
 ADMIN_EMAIL = "admin@skactivelab.test"
 ADMIN_PASSWORD = "admin-password-123"
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,8 +199,7 @@ def start(state, port=None, timeout=600):
     home = Path(cache) / f"labelstudio-{LS_VERSION}-py{pyver}" if cache else state
     t_all = time.monotonic()
     try:
-        ls_py, t, reused = _venv(home / "venv-server", [f"label-studio=={LS_VERSION}"], log,
-                                 f"label-studio=={LS_VERSION}\n")
+        ls_py, t, reused = _venv(home / "venv-server", LS_PACKAGES, log, "\n".join(LS_PACKAGES) + "\n")
         if ls_py is None:
             tail = log.read_text().strip().splitlines()[-3:]
             _write_status(state, phase="install_failed",
