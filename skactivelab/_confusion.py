@@ -413,13 +413,9 @@ def copy_share(J, prior, target, multi):
     model: ``J`` their log-evidence (overwritten), ``prior`` the prior of all examples,
     ``target`` their labels' majority class (:func:`copy_target`). Returns the share."""
     marginal = column_sum(prior) / prior.shape[0]
-    p = prior[multi]
-    J -= row_max(J)[:, None]
-    np.exp(J, out=J)
-    r = np.einsum("ik,k->i", J, marginal)
-    r *= np.einsum("ik,ik,k->i", target[multi], p, 1.0 / marginal)
-    r /= np.einsum("ik,ik->i", J, p)
-    return best_share(r)[0]
+    # with a share of 0 the E-step's ratios are those of the model without copies
+    _, ratio = _normalise_copy(J, prior[multi], marginal, target[multi], 0.0)
+    return best_share(ratio)[0]
 
 
 def _at_most(ann, Q, max_select, rng):
