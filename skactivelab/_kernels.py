@@ -236,60 +236,70 @@ def _sum_log(x, rows, out, s):
 def _block_log_norms(d, temperatures, out, e, a, b, s):
     """``out[t] = log sum_k exp(d[k] / T_t)`` for one class-major block ``d`` (K, n), d <= 0.
 
-    One exp pass serves every coarse-grid T: their ``exp(d / T)`` are powers and
-    roots of ``e = exp(d)`` (shared steps computed once: e^2 -> e^4 -> e^5 -> e^10,
-    e^(1/2) -> e^(1/4) -> e^(1/8)); values that underflow there are below 1e-40
-    and cannot change a sum >= 1. Other T take a full exp pass. ``e``, ``a``,
-    ``b`` are (K, n) and ``s`` (n,) scratch buffers.
+    One exp pass serves every coarse-grid T: with ``u = exp(d / 15)`` their
+    ``exp(d / T)`` are products and square roots of shared steps (u^3 for T = 5,
+    u^5 for T = 3, e = u^15 for T = 1, then e^2, e^5, e^10 and e^(1/2), e^(5/4),
+    e^(1/8)), each within ~200 units in the last place of a direct ``exp``.
+    Values that underflow there are below 1e-40 and cannot change a sum >= 1.
+    Other T take a full exp pass. ``e``, ``a``, ``b`` are (K, n) and ``s`` (n,)
+    scratch buffers.
     """
     rows = {}
     for t, T in enumerate(temperatures):
         rows.setdefault(float(T), []).append(t)
     need = rows.keys()
     if need & _EXP_DERIVED:
-        np.exp(d, out=e)
-    if 1.0 in need:
-        _sum_log(e, rows[1.0], out, s)
-    if need & {0.5, 0.2, 0.1}:
-        np.multiply(e, e, out=a)  # e^2
-        if 0.5 in need:
-            _sum_log(a, rows[0.5], out, s)
-        if need & {0.2, 0.1}:
-            np.multiply(a, a, out=a)  # e^4
-            a *= e  # e^5
-            if 0.2 in need:
-                _sum_log(a, rows[0.2], out, s)
-            if 0.1 in need:
-                np.multiply(a, a, out=a)  # e^10
-                _sum_log(a, rows[0.1], out, s)
-    if need & {2.0, 0.8, 8.0}:
-        np.sqrt(e, out=a)  # e^(1/2)
-        if 2.0 in need:
-            _sum_log(a, rows[2.0], out, s)
-        if need & {0.8, 8.0}:
-            np.sqrt(a, out=a)  # e^(1/4)
-            if 0.8 in need:
-                np.multiply(a, e, out=b)  # e^(5/4)
-                _sum_log(b, rows[0.8], out, s)
-            if 8.0 in need:
-                np.sqrt(a, out=a)  # e^(1/8)
-                _sum_log(a, rows[8.0], out, s)
-    if 3.0 in need:
-        np.cbrt(e, out=a)
-        _sum_log(a, rows[3.0], out, s)
+        np.multiply(d, 1.0 / 15.0, out=a)
+        np.exp(a, out=a)  # u = e^(1/15), the one exp of the coarse grid
+        np.multiply(a, a, out=b)  # u^2
+        np.multiply(b, a, out=e)  # u^3 = e^(1/5)
+        if 5.0 in need:
+            _sum_log(e, rows[5.0], out, s)
+        np.multiply(e, b, out=b)  # u^5 = e^(1/3)
+        if 3.0 in need:
+            _sum_log(b, rows[3.0], out, s)
+        np.multiply(b, b, out=e)  # u^10
+        e *= b  # u^15 = e
+        if 1.0 in need:
+            _sum_log(e, rows[1.0], out, s)
+        if need & {0.5, 0.2, 0.1}:
+            np.multiply(e, e, out=a)  # e^2
+            if 0.5 in need:
+                _sum_log(a, rows[0.5], out, s)
+            if need & {0.2, 0.1}:
+                np.multiply(a, a, out=a)  # e^4
+                a *= e  # e^5
+                if 0.2 in need:
+                    _sum_log(a, rows[0.2], out, s)
+                if 0.1 in need:
+                    np.multiply(a, a, out=a)  # e^10
+                    _sum_log(a, rows[0.1], out, s)
+        if need & {2.0, 0.8, 8.0}:
+            np.sqrt(e, out=a)  # e^(1/2)
+            if 2.0 in need:
+                _sum_log(a, rows[2.0], out, s)
+            if need & {0.8, 8.0}:
+                np.sqrt(a, out=a)  # e^(1/4)
+                if 0.8 in need:
+                    np.multiply(a, e, out=b)  # e^(5/4)
+                    _sum_log(b, rows[0.8], out, s)
+                if 8.0 in need:
+                    np.sqrt(a, out=a)  # e^(1/8)
+                    _sum_log(a, rows[8.0], out, s)
     for T in need - _EXP_DERIVED:  # loop over temperatures, not examples
         np.multiply(d, 1.0 / max(T, EPS), out=a)
         np.exp(a, out=a)
         _sum_log(a, rows[T], out, s)
 
 
-_EXP_DERIVED = {0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 8.0}
+_EXP_DERIVED = {0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.0, 8.0}
 
 
 def _log_norm_pass(K, n, temperatures, out, prepare):
     """Fill ``out`` (n_T, n) block by block: ``prepare(start, stop, scratch)`` returns
-    the block's class-major shifted log-probabilities (K, stop - start); blocks stay in
-    cache, large inputs are split over threads."""
+    the block's class-major shifted log-probabilities (K, stop - start), not in
+    ``scratch`` when ``temperatures`` is not empty (the powers reuse it); blocks stay
+    in cache, large inputs are split over threads."""
 
     def run(lo, hi):
         blocks = cache_blocks(lo, hi, K)
@@ -419,6 +429,13 @@ class _EntropyLoss:
         else:
             self.c_ex, self.c_w, self.c_d = ex[:0], np.empty(0), np.empty(0)
 
+    def convex_above(self, t_low):
+        """Whether the loss is convex in ``1 / T`` for every ``T >= t_low``: true when no
+        annotation's clip can bind there (the clip of a label with probability 0 always
+        binds: a constant)."""
+        bound = max(t_low, EPS) * (self.floor + np.log(self.shifted.shape[0]))
+        return bool(np.all((self.c_d >= bound) | (self.c_d == -np.inf)))
+
     def __call__(self, temperatures):
         out = np.empty(len(temperatures))
         scratch = np.empty(self.shifted.shape[1])
@@ -436,7 +453,14 @@ class _EntropyLoss:
 
 
 def best_temperature(P, ann, n_per):
-    """algorithms 3: coarse grid, then a fine grid around the coarse argmin."""
+    """algorithms 3: coarse grid, then a fine grid around the coarse argmin.
+
+    Where the loss is convex in ``1 / T`` over the fine grid (no annotation whose
+    clip can bind there, :meth:`_EntropyLoss.convex_above`), its losses are
+    unimodal along the grid: the first argmin is found by walking downhill from
+    the coarse minimum, which skips fine temperatures that cannot be it (each
+    costs a full exp pass). Otherwise every fine temperature is evaluated.
+    """
     grid = COARSE_TEMPERATURES
     loss = _EntropyLoss(P, ann, n_per, grid.min())  # fine-grid T are >= grid.min()
     coarse = loss(grid)
@@ -449,11 +473,38 @@ def best_temperature(P, ann, n_per):
     fine = np.concatenate(parts)
     # Reuse the losses already known at coarse grid points (same floats, same result).
     known = {float(T): h for T, h in zip(grid, coarse)}
+    if loss.convex_above(fine.min()):
+        return float(fine[_first_argmin_unimodal(fine, known, loss)])
     missing = np.array([T for T in fine if float(T) not in known])
     if missing.size:
         known.update(zip(map(float, missing), loss(missing)))
     losses = np.array([known[float(T)] for T in fine])
     return float(fine[int(np.argmin(losses))])
+
+
+def _first_argmin_unimodal(points, known, loss):
+    """Index of the first minimum of ``loss`` over ``points`` when the losses are
+    unimodal along them (non-increasing, then non-decreasing): walk downhill from
+    the best point already in ``known`` (a dict T -> loss, completed in place),
+    evaluating one point at a time (a loop over at most len(points) temperatures).
+    """
+
+    def at(i):
+        T = float(points[i])
+        if T not in known:
+            known[T] = float(loss(points[i:i + 1])[0])
+        return known[T]
+
+    have = [i for i, T in enumerate(points) if float(T) in known]
+    i = min(have, key=lambda j: (known[float(points[j])], j)) if have else 0
+    if i > 0 and at(i - 1) <= at(i):  # the first minimum lies to the left
+        i -= 1
+        while i > 0 and at(i - 1) <= at(i):
+            i -= 1
+        return i
+    while i + 1 < len(points) and at(i + 1) < at(i):
+        i += 1
+    return i
 
 
 def row_sum(A):

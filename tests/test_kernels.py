@@ -64,7 +64,8 @@ def test_threaded_log_norms_equal_single_block(monkeypatch):
     monkeypatch.setattr(K_, "_n_threads", lambda size: 3)
     three = K_._log_norms(shifted, temps)
     np.testing.assert_array_equal(one, three)
-    np.testing.assert_allclose(one[1], np.log(np.exp(shifted).sum(axis=0)), rtol=1e-13)
+    # the normaliser enters the loss additively: absolute error is what counts
+    np.testing.assert_allclose(one[1], np.log(np.exp(shifted).sum(axis=0)), rtol=1e-13, atol=1e-14)
 
 
 def test_max_temp_scaled_matches_full_scaling():
@@ -295,17 +296,23 @@ def test_log_norms_exact_for_every_block_size(monkeypatch):
     shifted = np.log(rng.dirichlet(np.ones(4) * 0.5, 1001).T)
     shifted -= shifted.max(axis=0)
     temps = [0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.0, 8.0, 1.25, 0.2]  # a repeat is fine
-    e = np.exp(shifted)
+    u = np.exp(shifted * (1 / 15.0))  # the coarse grid's one exp: every coarse power from it
+    u2 = u * u
+    u3 = u2 * u
+    u5 = u3 * u2
+    e = (u5 * u5) * u5
     e2 = e * e
     e5 = (e2 * e2) * e
     s2 = np.sqrt(np.sqrt(e))
-    powers = {0.1: e5 * e5, 0.2: e5, 0.5: e2, 0.8: s2 * e, 1.0: e, 2.0: np.sqrt(e), 3.0: np.cbrt(e),
-              8.0: np.sqrt(s2), 5.0: np.exp(shifted * (1 / 5.0)), 1.25: np.exp(shifted * (1 / 1.25))}
+    powers = {0.1: e5 * e5, 0.2: e5, 0.5: e2, 0.8: s2 * e, 1.0: e, 2.0: np.sqrt(e), 3.0: u5,
+              8.0: np.sqrt(s2), 5.0: u3, 1.25: np.exp(shifted * (1 / 1.25))}
     expected = np.array([np.log(np.add.reduce(powers[T], axis=0)) for T in temps])
     for floats in (4, 4 * 64, 4 * 1001, 10**6):
         monkeypatch.setattr(K_, "BLOCK_FLOATS", floats)
         np.testing.assert_array_equal(K_._log_norms(shifted, temps), expected)
-    np.testing.assert_allclose(expected[4], np.log(np.exp(shifted).sum(axis=0)), rtol=1e-13)
+    # and each within a few 1e-14 of the direct formula (an exp per temperature)
+    direct = np.array([np.log(np.exp(shifted / T).sum(axis=0)) for T in temps])
+    np.testing.assert_allclose(expected, direct, rtol=0, atol=5e-14)
 
 
 @pytest.mark.parametrize("budget", [0, 8 * 500 * 4, 1 << 30])  # 3, 4 and all T per pass
@@ -327,3 +334,54 @@ def test_entropy_loss_grid_at_once_equals_one_temperature_at_a_time(monkeypatch,
     at_once = loss(grid)  # in groups of temperatures_per_pass(N) temperatures
     np.testing.assert_array_equal(at_once, [loss([T])[0] for T in grid])
     np.testing.assert_allclose(at_once, [_dense_entropy(P, ann, T) for T in grid], rtol=1e-12, atol=1e-12)
+
+
+def _calibration_case(seed, sharpness, N=400, K=5):
+    """Labels from a classifier's truth-mixed probabilities, the probabilities then sharpened
+    or flattened (``P ** sharpness``): the best temperature moves across the grid."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, K, N)
+    base = 0.6 * np.eye(K)[truth] + 0.4 * rng.dirichlet(np.ones(K), N)
+    L = np.where(rng.random((N, 3)) < 0.7, -1, 0)
+    L[:, 0] = 0
+    draws = (rng.random((N, 3, 1)) > np.cumsum(base, axis=1)[:, None, :]).sum(axis=2)
+    L = np.where(L == 0, np.minimum(draws, K - 1), -1)
+    P = base ** sharpness
+    P /= P.sum(axis=1, keepdims=True)
+    return P, L
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("sharpness", [0.05, 0.15, 0.4, 0.7, 1.0, 1.3, 2.5, 6.0, 15.0])
+def test_fine_grid_walk_finds_the_full_grids_first_argmin(monkeypatch, seed, sharpness):
+    P, L = _calibration_case(seed, sharpness)
+    ann = check_annotations(L, n_classes=P.shape[1])
+    expected = _dense_best_temperature(P, ann)  # every fine temperature, by the dense formula
+    evaluated = []
+    real_call = K_._EntropyLoss.__call__
+
+    def counting(self, temperatures):
+        evaluated.extend(map(float, temperatures))
+        return real_call(self, temperatures)
+
+    monkeypatch.setattr(K_._EntropyLoss, "__call__", counting)
+    assert sk.find_best_temperature(P, L) == pytest.approx(expected, abs=1e-12)
+    fine = [T for T in evaluated[K_.COARSE_TEMPERATURES.size:]]
+    assert len(fine) <= 4  # of the 6 fine temperatures not on the coarse grid (7 at the top end)
+
+
+def test_fine_grid_is_evaluated_whole_where_a_clip_can_bind():
+    # a label the classifier gives 1e-40: its clipped term makes the loss non-convex in 1/T
+    P, L = _calibration_case(0, 1.0)
+    P = P.copy()
+    P[0] = 1e-40
+    P[0, 1] = 1.0 - 4e-40
+    L[0] = [0, -1, -1]
+    ann = check_annotations(L, n_classes=P.shape[1])
+    n = np.bincount(ann.example, minlength=ann.n_examples).astype(float)
+    loss = K_._EntropyLoss(P, ann, n, 0.1)
+    assert not loss.convex_above(0.5)
+    assert sk.find_best_temperature(P, L) == pytest.approx(_dense_best_temperature(P, ann), abs=1e-12)
+    P[0] = 0.0
+    P[0, 1] = 1.0  # probability exactly 0 at the label: a constant term, still convex
+    assert K_._EntropyLoss(P, ann, n, 0.1).convex_above(0.5)
