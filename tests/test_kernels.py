@@ -267,10 +267,12 @@ def test_row_reductions_equal_numpy(n, K):
 
 
 def _direct_scaled(P, T):
-    """Temperature scaling written as whole-array passes: R = max(P, 1e-30) ** (1 / T), R / rowsum(R)."""
+    """Temperature scaling written as whole-array passes: R = max(P, 1e-30) ** (1 / T) (as
+    exp(log(.) / T)), R / rowsum(R)."""
     R = np.maximum(P, 1e-30)
     if T != 1.0:
-        R = np.power(R, 1.0 / T)
+        R = np.exp(np.log(R) * (1.0 / T))
+        np.testing.assert_allclose(R, np.power(np.maximum(P, 1e-30), 1.0 / T), rtol=1e-12, atol=0)
     return R, np.einsum("ij->i", R)
 
 
