@@ -718,7 +718,8 @@ def _posterior(ann, P, w, w_M, p_agree, p_other, out):
 
 def _best_of_posterior(ann, P, w, w_M, p_agree, p_other, fallback):
     """:func:`best_quality_consensus` of :func:`_posterior`'s posterior, which is made a
-    block of rows at a time (at most about an eighth of it at once). Each block takes the
+    block of rows at a time (:data:`ANNOTATION_BLOCK` rows, or an eighth of them when that
+    is more: at most 8 passes over the annotations to find each block's). Each block takes the
     annotations of its rows in their order, so every cell adds the same terms in the same
     order, and every other step is per cell or per row: the same numbers."""
     E, N, K = P.shape
@@ -729,7 +730,7 @@ def _best_of_posterior(ann, P, w, w_M, p_agree, p_other, fallback):
     grouped = bool(np.all(ex[1:] >= ex[:-1])) if ex.size > 1 else True
     consensus = np.empty(N, dtype=np.int64)
     buf = np.empty((min(step, N), K))
-    for lo in range(0, N, step):  # a loop over (at most about 8) blocks of rows
+    for lo in range(0, N, step):  # a loop over (at most 8) blocks of rows
         hi = min(lo + step, N)
         if grouped:  # the annotations of the rows are one run
             take = slice(*np.searchsorted(ex, [lo, hi]))
