@@ -181,10 +181,15 @@ core, core_cpu = {{}}, {{}}
 calls = []
 loaded_arrays = {{}}
 
+bases = {{}}
+
 class Loader(pickle.Unpickler):
-    def persistent_load(self, pid):  # one array per values and shape, as the core was given
+    def persistent_load(self, pid):  # one array per values, in each shape it was given in (a
+        # (1, N, K) view and the (N, K) rows share one memory, as in the command)
         if pid not in loaded_arrays:
-            loaded_arrays[pid] = np.load(pid[0]).reshape(pid[1])
+            if pid[0] not in bases:
+                bases[pid[0]] = np.load(pid[0])
+            loaded_arrays[pid] = bases[pid[0]].reshape(pid[1])
         return loaded_arrays[pid]
 
 # the core again under the allocator settings the command runs with (after the command,
@@ -206,8 +211,14 @@ for phase, path in captured.items():
     reals[phase](*run_args, **kwargs)
     core[phase], core_cpu[phase] = time.perf_counter() - t, time.process_time() - c
 allocator.__exit__(None, None, None)
+pid_of = {{id(a): pid for pid, a in loaded_arrays.items()}}
+
+class Dumper(pickle.Pickler):  # the arrays stay in their files: loaded once by the core alone
+    def persistent_id(self, obj):
+        return pid_of.get(id(obj)) if isinstance(obj, np.ndarray) else None
+
 with open(arrays_file, "wb") as fh:
-    pickle.dump(calls, fh)
+    Dumper(fh, protocol=5).dump(calls)
 loaded = sorted(m for m in set(sys.modules) - before
                 if m.split(".")[0] not in ("__main__",) and not m.startswith("_"))
 print("RESULT", json.dumps(dict(code=code, total=total, total_cpu=total_cpu, rss=rss,
@@ -219,6 +230,7 @@ print("RESULT", json.dumps(dict(code=code, total=total, total_cpu=total_cpu, rss
 CORE_ONLY = """
 import importlib, pickle, resource, sys
 sys.path.insert(0, {root!r})
+import numpy as np
 from skactivelab import cli
 for m in {modules!r}:  # the modules the command had imported
     try:
@@ -226,8 +238,16 @@ for m in {modules!r}:  # the modules the command had imported
     except Exception:
         pass
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+bases = {{}}
+
+class Loader(pickle.Unpickler):  # each array's file loaded once (views share its memory)
+    def persistent_load(self, pid):
+        if pid[0] not in bases:
+            bases[pid[0]] = np.load(pid[0])
+        return bases[pid[0]].reshape(pid[1])
+
 with open({arrays_file!r}, "rb") as fh:
-    calls = pickle.load(fh)
+    calls = Loader(fh).load()
 for module, name, args, kwargs in calls:
     if name == "_fitted":  # fit's model and arrays, progress silent
         from skactivelab.cli._common import Progress

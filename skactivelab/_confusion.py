@@ -650,6 +650,9 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
                                               **({} if fixed is None else {"weights": fixed}))
     strength, fit_classes = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor,
                                             fit_classes=unequal_classes(ann, crowd_accuracy, rng))
+    if Q is not None and w == 0:  # the classifier plays no part in the prior (one row): of its
+        # probabilities only their shape is used, which a view of one number keeps
+        Q = np.broadcast_to(np.float64(1.0), Q.shape)
     post, logC, acc, log_pi, _, it, share = em(ann, Q, w, row_shrinkage(s, strength), strength,
                                                a_init=crowd_accuracy, floor=floor, overwrite_Q=True,
                                                fit_classes=fit_classes, copy=copy)

@@ -120,8 +120,9 @@ def keep_best(cand, values, largest):
 def label_counts(ann, dtype=np.int64):
     """algorithms 1: ``count[i, k]`` = number of annotators of example i who chose k.
 
-    ``dtype=np.float64``: the counts as floats, counted block by block into the one array
-    (whole numbers: exact in any order), without an integer copy.
+    Another ``dtype`` (``np.float64``, or an unsigned type that holds every count:
+    :func:`count_dtype`): the counts counted block by block into the one array of that
+    type (whole numbers: exact in any order), without an int64 copy.
     """
     N, K = ann.n_examples, ann.n_classes
     if np.dtype(dtype) == np.int64:
@@ -133,6 +134,12 @@ def label_counts(ann, dtype=np.int64):
         cells += ann.label[lo:lo + ANNOTATION_BLOCK]
         np.add.at(flat, cells, 1)
     return count
+
+
+def count_dtype(n_per):
+    """The smallest unsigned integer type that holds every count of :func:`label_counts`
+    (none exceeds the largest number of labels of one example, ``n_per.max()``)."""
+    return np.min_scalar_type(int(n_per.max()) if n_per.size else 0)
 
 
 def modes(count):
@@ -186,7 +193,9 @@ def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, nois
     # step 2: lowest total count over the dataset (rows with one candidate left keep it)
     if several(cand).any():
         if totals is None:
-            totals = np.einsum("ij->j", count)  # count.sum(axis=0), exact for integers
+            # count.sum(axis=0), exact for integers (summed as int64 whatever the counts' type)
+            totals = np.einsum("ij->j", count) if count.dtype == np.int64 \
+                else count.sum(axis=0, dtype=np.int64)
         cand = keep_best(cand, np.broadcast_to(totals, cand.shape), largest=False)
     # step 3: mean trust of the annotators who chose each tied class
     if several(cand).any():
@@ -603,7 +612,7 @@ def annotator_agreement(ann, count, n_per):
     return s
 
 
-def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None):
+def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None, best_of=None):
     """algorithms 2 steps 1-7 for a given consensus. ``P`` has shape (E, N, K).
 
     ``s`` is the annotator agreement of :func:`annotator_agreement`,
@@ -611,6 +620,10 @@ def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None):
     (N, K) buffer for the posterior. Returns a dict with p_agree,
     annotator_weights (NaN for annotators with no label), model_weight (E,),
     post (N, K), agree (N,), hit (per annotation).
+
+    With ``best_of`` (fallback labels (N,)), only the posterior's
+    :func:`best_quality_consensus` is wanted: it is returned as ``consensus``, made
+    from the posterior row block by row block (the same numbers), and ``post`` is None.
     """
     N, K = P.shape[1:]
     # algorithms 2 step 1: annotator agreement per example
@@ -642,8 +655,12 @@ def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None):
         model_error = np.full(P.shape[0], np.nan)
     w_M = np.maximum(1.0 - model_error / mlc_error, EPS) * np.sqrt(n_per.mean())
     # algorithms 2 step 7: posterior
-    post = _posterior(ann, P, w, w_M, p_agree, p_other, out)
-    return {
+    if best_of is None:
+        post = _posterior(ann, P, w, w_M, p_agree, p_other, out)
+    else:
+        post = None
+        best_of = _best_of_posterior(ann, P, w, w_M, p_agree, p_other, best_of)
+    stats = {
         "p_agree": p_agree,
         "annotator_weights": w,
         "model_weight": w_M,
@@ -652,6 +669,9 @@ def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None):
         "hit": hit,
         "plus": plus,
     }
+    if best_of is not None:
+        stats["consensus"] = best_of
+    return stats
 
 
 def _hits(ann, consensus, N):
@@ -667,14 +687,23 @@ def _hits(ann, consensus, N):
     return hit, hits
 
 
+def weight_sums(ann, w, N):
+    """``np.bincount(ann.example, weights=w[ann.annotator], minlength=N)``: the weights of
+    each example's annotators, added block by block in order (as bincount adds them: the
+    same sums), without an array of the weights of every annotation."""
+    ex, an = ann.example, ann.annotator
+    w_sum = np.zeros(N)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # in order, as bincount adds
+        np.add.at(w_sum, ex[lo:lo + ANNOTATION_BLOCK], w[an[lo:lo + ANNOTATION_BLOCK]])
+    return w_sum
+
+
 def _posterior(ann, P, w, w_M, p_agree, p_other, out):
     """algorithms 2 step 7: the posterior (N, K), into ``out`` when given. The annotations
     are taken block by block, in order: the sums are those of one pass over all of them."""
     N, K = P.shape[1:]
     ex, an, lab = ann.example, ann.annotator, ann.label
-    w_sum = np.zeros(N)
-    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # in order, as bincount adds
-        np.add.at(w_sum, ex[lo:lo + ANNOTATION_BLOCK], w[an[lo:lo + ANNOTATION_BLOCK]])
+    w_sum = weight_sums(ann, w, N)
     post = weighted_sum(w_M, P, out=out)
     post += (p_other * w_sum)[:, None]
     # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell, in order
@@ -688,6 +717,35 @@ def _posterior(ann, P, w, w_M, p_agree, p_other, out):
     # a weighted mean of probabilities: rounding may leave it a hair outside [0, 1]
     np.clip(post, 0.0, 1.0, out=post)
     return post
+
+
+def _best_of_posterior(ann, P, w, w_M, p_agree, p_other, fallback):
+    """:func:`best_quality_consensus` of :func:`_posterior`'s posterior, which is made a
+    block of rows at a time (:data:`ANNOTATION_BLOCK` rows, or an eighth of them when that
+    is more: at most 8 passes over the annotations to find each block's). Each block takes the
+    annotations of its rows in their order, so every cell adds the same terms in the same
+    order, and every other step is per cell or per row: the same numbers."""
+    E, N, K = P.shape
+    ex, an, lab = ann.example, ann.annotator, ann.label
+    w_sum = weight_sums(ann, w, N)
+    total = w_M.sum()
+    step = max(ANNOTATION_BLOCK, -(-N // 8))
+    grouped = bool(np.all(ex[1:] >= ex[:-1])) if ex.size > 1 else True
+    consensus = np.empty(N, dtype=np.int64)
+    buf = np.empty((min(step, N), K))
+    for lo in range(0, N, step):  # a loop over (at most 8) blocks of rows
+        hi = min(lo + step, N)
+        if grouped:  # the annotations of the rows are one run
+            take = slice(*np.searchsorted(ex, [lo, hi]))
+        else:  # those of the rows, in order
+            take = np.flatnonzero((ex >= lo) & (ex < hi))
+        post = weighted_sum(w_M, P[:, lo:hi], out=buf[:hi - lo])
+        post += (p_other * w_sum[lo:hi])[:, None]
+        np.add.at(post.reshape(-1), (ex[take] - lo) * K + lab[take], (p_agree - p_other) * w[an[take]])
+        post /= (total + w_sum[lo:hi])[:, None]
+        np.clip(post, 0.0, 1.0, out=post)
+        consensus[lo:hi] = best_quality_consensus(post, fallback[lo:hi])
+    return consensus
 
 
 def best_quality_consensus(post, fallback):
@@ -710,13 +768,27 @@ def annotator_statistics(ann, n_per, consensus, annotation_quality, hit, plus, w
     ex, an, lab = ann.example, ann.annotator, ann.label
     n_lab = np.bincount(an, minlength=M).astype(np.float64)
     has = n_lab > 0
+    # per annotator and per (annotator, chosen class): sums over the annotations, block by
+    # block (no array as long as all of them); the float sums are added in order, as
+    # bincount adds them, the others are whole numbers (exact in any order)
+    q_sum, hits, on_plus, hits_plus = np.zeros(M), np.zeros(M), np.zeros(M), np.zeros(M)
+    used, hits_k, q_k = np.zeros(M * K, dtype=np.int64), np.zeros(M * K), np.zeros(M * K)
+    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+        who, rows = an[lo:lo + ANNOTATION_BLOCK], ex[lo:lo + ANNOTATION_BLOCK]
+        h = hit[lo:lo + ANNOTATION_BLOCK]
+        p = plus[rows]
+        np.add.at(q_sum, who, annotation_quality[lo:lo + ANNOTATION_BLOCK])
+        hits += np.bincount(who, weights=h, minlength=M)
+        on_plus += np.bincount(who, weights=p, minlength=M)
+        hits_plus += np.bincount(who, weights=h & p, minlength=M)
+        key = who * K
+        key += lab[lo:lo + ANNOTATION_BLOCK]
+        used += np.bincount(key, minlength=M * K)
+        hits_k += np.bincount(key, weights=h, minlength=M * K)
+        np.add.at(q_k, key, quality[rows])
     # mean label quality of each annotator's annotations
-    lq = _safe_divide(np.bincount(an, weights=annotation_quality, minlength=M), n_lab)
-    on_plus = plus[ex]
-    A = _safe_divide(
-        np.bincount(an, weights=hit & on_plus, minlength=M),
-        np.bincount(an, weights=on_plus, minlength=M),
-    )
+    lq = _safe_divide(q_sum, n_lab)
+    A = _safe_divide(hits_plus, on_plus)
     # NaN where A_j is undefined (j never labeled an example with 2+ labels).
     if w is None:  # "agreement" quality method: agreement with consensus on I+
         annotator_quality = A
@@ -724,14 +796,13 @@ def annotator_statistics(ann, n_per, consensus, annotation_quality, hit, plus, w
         M_eff = has.sum()
         wbar = w_M_mean / (w_M_mean + np.nansum(w) * n_per.mean() / M_eff)
         annotator_quality = wbar * lq + (1.0 - wbar) * A
-    agreement = _safe_divide(np.bincount(an, weights=hit, minlength=M), n_lab)
+    agreement = _safe_divide(hits, n_lab)
 
     # worst class: per (annotator, chosen class) agreement fraction, ties by
     # usage (more first), then mean consensus quality (higher first), then class.
-    key = an * K + lab
-    used = np.bincount(key, minlength=M * K).reshape(M, K).astype(np.float64)
-    frac = _safe_divide(np.bincount(key, weights=hit, minlength=M * K).reshape(M, K), used)
-    mean_q = _safe_divide(np.bincount(key, weights=quality[ex], minlength=M * K).reshape(M, K), used)
+    used = used.reshape(M, K).astype(np.float64)
+    frac = _safe_divide(hits_k.reshape(M, K), used)
+    mean_q = _safe_divide(q_k.reshape(M, K), used)
     cand = used > 0
     for values, largest in ((frac, False), (used, True), (mean_q, True)):
         cand = keep_best(cand, values, largest)
@@ -756,22 +827,25 @@ def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_
         temperatures = np.array([best_temperature(Pe, ann, n_per) for Pe in P])
         scaled = [temp_scale(Pe, T) for Pe, T in zip(P, temperatures)]
         P = scaled[0][None] if len(scaled) == 1 else np.stack(scaled)
-    if count is None:
-        count = label_counts(ann)
+    if count is None:  # in the smallest integer type that holds them (the same counts)
+        count = label_counts(ann, dtype=count_dtype(n_per))
     # algorithms 5: ties use the mean of the models' probabilities
     mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
     model_labels = np.argmax(P, axis=2)
     s = annotator_agreement(ann, count, n_per)
     del count  # not needed by the passes (the caller's may be freed)
-    stats = crowdlab_pass(ann, n_per, P, mv, model_labels=model_labels, s=s)
-    consensus = mv
     # With quality_method="agreement" the posterior is the empirical label
     # distribution, whose unique argmax is the majority vote: consensus = mv.
     if method == "best_quality" and quality_method == "crowdlab":
-        consensus = best_quality_consensus(stats["post"], mv)
-        # the second posterior over the first; or, when P is our own rescaled copy of one
-        # model (read by nothing after this pass), over P itself, the first freed before
-        out = P[0] if calibrate and P.shape[0] == 1 else stats["post"]
-        stats = None
+        # of the first pass only its best-quality consensus is used: its posterior is made
+        # block by block, never whole
+        consensus = crowdlab_pass(ann, n_per, P, mv, model_labels=model_labels, s=s,
+                                  best_of=mv)["consensus"]
+        # the second posterior into a new array; or, when P is our own rescaled copy of one
+        # model (read by nothing after this pass), over P itself
+        out = P[0] if calibrate and P.shape[0] == 1 else None
         stats = crowdlab_pass(ann, n_per, P, consensus, model_labels=model_labels, out=out, s=s)
+    else:
+        stats = crowdlab_pass(ann, n_per, P, mv, model_labels=model_labels, s=s)
+        consensus = mv
     return consensus, stats, temperatures

@@ -119,7 +119,7 @@ class ActiveLabFit:
         w = stats["annotator_weights"]
         w_M = stats["model_weight"]
         wbar_A = np.nanmean(w)
-        W = w_M.sum() + np.bincount(ann.example, weights=w[ann.annotator], minlength=N)
+        W = w_M.sum() + K_.weight_sums(ann, w, N)  # (no array of every annotation's weight)
         scores = (W * q + wbar_A / K) / (W + wbar_A)
         return cls(ann, P, scores, temperatures, w_M, wbar_A, K)
 

@@ -387,3 +387,69 @@ def test_fine_grid_is_evaluated_whole_where_a_clip_can_bind():
     P[0] = 0.0
     P[0, 1] = 1.0  # probability exactly 0 at the label: a constant term, still convex
     assert K_._EntropyLoss(P, ann, n, 0.1).convex_above(0.5)
+
+
+# ------------------------------------------------------------------------------ memory-saving paths
+def _crowd(seed, N, M, K, shuffle):
+    """Sparse annotations (1 to 4 labels per example) and probabilities with exact ties:
+    uniform rows, and examples whose two labels disagree on a uniform row (tied posterior)."""
+    rng = np.random.default_rng(seed)
+    n_per = rng.integers(1, 5, size=N)
+    n_per[: N // 10] = 2
+    ex = np.repeat(np.arange(N), n_per)
+    an = np.concatenate([rng.choice(M, size=n, replace=False) for n in n_per])
+    lab = rng.integers(K, size=ex.size)
+    tied = ex < N // 10
+    lab[tied] = np.tile([0, 1], N // 10)
+    P = rng.dirichlet(np.ones(K), size=N)
+    P[: N // 10] = 1.0 / K
+    P[N // 10: N // 5] = 1.0 / K
+    order = rng.permutation(ex.size) if shuffle else np.arange(ex.size)
+    ann = check_annotations((ex[order], an[order], lab[order]), n_examples=N, n_classes=K)
+    return ann, P, np.bincount(ann.example, minlength=N).astype(np.float64)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("E", [1, 2])
+def test_first_pass_best_quality_in_row_blocks_equals_whole_posterior(monkeypatch, shuffle, E):
+    # the first CROWDLAB pass keeps only the best-quality consensus of its posterior, made
+    # row block by row block: the same consensus as from the whole posterior, ties included
+    monkeypatch.setattr(K_, "ANNOTATION_BLOCK", 64)  # blocks of max(64, N / 8) rows
+    N, K = 1000, 3
+    ann, P1, n_per = _crowd(3, N, 12, K, shuffle)
+    P = np.stack([P1, np.roll(P1, 1, axis=0)])[:E]
+    count = K_.label_counts(ann)
+    mv = K_.majority_vote(ann, count, P.mean(axis=0), np.random.default_rng(0))
+    s = K_.annotator_agreement(ann, count, n_per)
+    whole = K_.crowdlab_pass(ann, n_per, P, mv, s=s)
+    expected = K_.best_quality_consensus(whole["post"], mv)
+    assert np.count_nonzero(expected != np.argmax(whole["post"], axis=1)) > 0  # ties fell back
+    seen = []  # the posterior's blocks, as the consensus sees them
+    real = K_.best_quality_consensus
+    monkeypatch.setattr(K_, "best_quality_consensus",
+                        lambda post, fb: seen.append(post.copy()) or real(post, fb))
+    blocks = K_.crowdlab_pass(ann, n_per, P, mv, s=s, best_of=mv)
+    assert blocks["post"] is None and len(seen) == 8
+    np.testing.assert_array_equal(np.concatenate(seen), whole["post"])  # bit for bit
+    np.testing.assert_array_equal(blocks["consensus"], expected)
+    for key in ("annotator_weights", "model_weight", "agree", "hit"):
+        np.testing.assert_array_equal(blocks[key], whole[key])
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_compact_label_counts_give_the_same_votes_and_agreement(shuffle):
+    ann, P, n_per = _crowd(5, 600, 9, 4, shuffle)
+    wide = K_.label_counts(ann)
+    dtype = K_.count_dtype(n_per)
+    assert dtype == np.uint8
+    small = K_.label_counts(ann, dtype=dtype)
+    assert small.dtype == np.uint8
+    np.testing.assert_array_equal(small, wide)
+    # no probabilities: ties go on to the dataset's totals, the annotators' trust, the draw
+    for P_ties in (None, P):
+        a = K_.majority_vote(ann, wide, P_ties, np.random.default_rng(1))
+        b = K_.majority_vote(ann, small, P_ties, np.random.default_rng(1))
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(K_.annotator_agreement(ann, small, n_per),
+                                  K_.annotator_agreement(ann, wide, n_per))
+    assert K_.count_dtype(np.array([300.0])) == np.uint16

@@ -83,6 +83,9 @@ class _Inputs:
     labeled_parts: tuple | None = None
     #: :func:`crowd_estimates` of the labeled examples, the posterior at the consensus only
     estimates: tuple | None = None
+    #: notes on rows of --pred-probs (:func:`_copy_rows_note`, :func:`_pool_rows_note`),
+    #: made while its IDs are held
+    notes: list = ()
 
     def known_ids(self):
         """Every example ID named so far (annotations, then --pred-probs)."""
@@ -152,6 +155,11 @@ def _read_score_inputs(args, progress, streamed, read=None):
     inputs = _Inputs(ann, tab, classes, codes, P, labeled, extra_ids,
                      ann.example_ids.subset(unlabeled).concat(extra_ids),
                      _stacked(P[unlabeled], P_extra), usual)
+    # the notes on its rows, then the file's IDs and line numbers are dropped (read by
+    # nothing after): the pool's IDs (a part of them) stay, the others are freed
+    inputs.notes = _copy_rows_note(ann, tab) + _pool_rows_note(ann, tab)
+    inputs.tab = replace(tab, ids=None, lines=None)
+    del tab
     if args.unlabeled_pred_probs and not streamed:
         ids, U = _read_unlabeled(args, inputs)
         inputs.pool_ids = inputs.pool_ids.concat(ids)
@@ -268,29 +276,28 @@ def _scores(args, inputs, pool_files, client, progress):
     """``(scores of the labeled examples, of the pool, pool IDs, pool size, consensus)``; the
     consensus is CROWDLAB's result with, when ``--crowd-model`` decides the consensus, every
     column that depends on it from that model."""
-    lab_idx = np.flatnonzero(inputs.labeled)
+    n_lab = int(np.count_nonzero(inputs.labeled))  # (no positions held while scoring)
     sparse, P_lab = _labeled_parts(inputs)
     pool_ids, n_pool = inputs.pool_ids, len(inputs.pool_ids)
     if pool_files is None:
-        progress(f"scoring {lab_idx.size} labeled and {n_pool} unlabeled examples")
+        progress(f"scoring {n_lab} labeled and {n_pool} unlabeled examples")
         # the arrays are the command's own, checked by the same rule: the scoring uses them
         # without a copy (the labeled rows read-only; the pool's rows are not read again
         # and are scored in place, as a streamed pool's are)
         U = inputs.U if n_pool else None
         with arrays_handed_over(P_lab, U):
-            fitted, s_lab, s_unl = _score_in_memory(args, sparse if lab_idx.size else None,
-                                                    P_lab, U)
+            fitted, s_lab, s_unl = _score_in_memory(args, sparse if n_lab else None, P_lab, U)
         del U
     else:
         fitted, s_lab, s_unl, pool = _stream_pool(args, pool_files, inputs,
-                                                  sparse if lab_idx.size else None, P_lab, client,
+                                                  sparse if n_lab else None, P_lab, client,
                                                   progress)
         # the streamed pool's batch lowest follow every other row (ties keep input order)
         pool_ids = pool_ids.concat(ListColumn(pool.ids))
         s_unl = np.concatenate([s_unl, pool.scores])
         n_pool += pool.n_rows
     res = None
-    if lab_idx.size:
+    if n_lab:
         sparse, P_lab = _pool_scored(inputs)
         fitted = _holding(fitted, P_lab)
         release_freed()  # the file's matrix and ActiveLab's working arrays
@@ -515,8 +522,7 @@ def score_results(args, progress, *, read=None, pool_files=None, client=None, pe
     held = pending_examples(args, ann, pending)
     ids, n_ann, batch, (consensus, annotators) = _results(
         args, inputs, res, s_lab, s_unl, pool_ids, held if len(held) else None)
-    batch.notes += (_copy_rows_note(ann, inputs.tab) + _pool_rows_note(ann, inputs.tab)
-                    + pending_note(args, ann))
+    batch.notes += inputs.notes + pending_note(args, ann)
     warnings_to_stderr(caught)
     return ScoreResults(ann, list(inputs.classes), ids, np.concatenate([s_lab, s_unl]), n_ann,
                         int(inputs.labeled.sum()), n_pool, batch, consensus, annotators, held)
