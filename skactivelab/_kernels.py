@@ -458,6 +458,7 @@ class _EntropyLoss:
                 total = self.lin_sum * inv_T - lin
                 total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
                 out[g + t] = total * self.scale
+            del log_norm  # freed before the next group's are made
         return out
 
 
