@@ -236,8 +236,17 @@ def cache_blocks(lo, hi, n_classes):
 
 
 def _sum_log(x, rows, out, s):
-    """``log sum_k x[k]`` (a sum over the K contiguous rows of ``x``) into ``out[t]`` for t in ``rows``."""
-    np.add.reduce(x, axis=0, out=s)
+    """``log sum_k x[k]`` (a sum over the K contiguous rows of ``x``) into ``out[t]`` for t in ``rows``.
+
+    The classes are added in order, k = 0, 1, ..., whatever the block's width: NumPy adds
+    the rows of a wider block one after the other, but sums a block one column wide (a
+    thread's share of one row, or the last cache block) pairwise, which rounds differently
+    and would make the result depend on the number of threads and the block size.
+    """
+    if x.shape[1] == 1:
+        s[0] = np.add.accumulate(x[:, 0])[-1]
+    else:
+        np.add.reduce(x, axis=0, out=s)
     for t in rows:
         np.log(s, out=out[t])
 

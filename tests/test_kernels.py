@@ -68,6 +68,45 @@ def test_threaded_log_norms_equal_single_block(monkeypatch):
     np.testing.assert_allclose(one[1], np.log(np.exp(shifted).sum(axis=0)), rtol=1e-13, atol=1e-14)
 
 
+@pytest.mark.parametrize("K", [3, 9, 20, 50])
+def test_log_norms_of_one_row_blocks_equal_wider_blocks(monkeypatch, K):
+    # A block one row wide (a thread's share, or the last cache block) must add the classes
+    # in the same order as a wider block: NumPy sums a lone column pairwise, not in order.
+    rng = np.random.default_rng(K)
+    shifted = -rng.random((K, 130)) * 4
+    shifted[0] = 0.0
+    temps = list(K_.COARSE_TEMPERATURES) + [0.65, 2.5]
+    monkeypatch.setattr(K_, "_n_threads", lambda size: 1)
+    one_block = K_._log_norms(shifted, temps)
+    monkeypatch.setattr(K_, "_n_threads", lambda size: 130)  # one row per thread
+    np.testing.assert_array_equal(K_._log_norms(shifted, temps), one_block)
+    monkeypatch.setattr(K_, "_n_threads", lambda size: 1)
+    monkeypatch.setattr(K_, "BLOCK_FLOATS", 64 * K)  # blocks of 64, 64 and 2 rows
+    np.testing.assert_array_equal(K_._log_norms(shifted, temps), one_block)
+    np.testing.assert_array_equal(K_._log_norms(shifted[:, :129], temps), one_block[:, :129])  # ... and 1
+    # in order over the classes: the same floats as an explicit left-to-right sum of direct exps
+    direct = np.log(np.add.accumulate(np.exp(shifted * (1.0 / 2.5)), axis=0)[-1])
+    np.testing.assert_array_equal(one_block[-1], direct)
+
+
+def test_best_temperature_is_the_same_with_a_one_row_block(monkeypatch):
+    # Rows the classifier finds (almost) uniform: the grid's losses tie to the last bit, so one
+    # row's normaliser rounded differently moves the temperature (a block of 3276 rows for 20
+    # classes leaves the 3277th row alone; with BLOCK_FLOATS large it is in one block).
+    K = 20
+    N = K_.BLOCK_FLOATS // K + 1
+    P = np.eye(K)[np.arange(N) % K]
+    L = np.stack([np.arange(N) % K] * 2, axis=1)
+    rng = np.random.default_rng(15)
+    for r in (N - 2, N - 1):
+        P[r] = (1.0 / K) * (1 + rng.integers(-3, 4, K) * 2.2e-15)
+        L[r] = rng.integers(0, K, 2)
+    monkeypatch.setattr(K_, "_n_threads", lambda size: 1)
+    blocks = sk.find_best_temperature(P, L)
+    monkeypatch.setattr(K_, "BLOCK_FLOATS", 10**9)
+    assert sk.find_best_temperature(P, L) == blocks
+
+
 def test_max_temp_scaled_matches_full_scaling():
     rng = np.random.default_rng(1)
     U = rng.dirichlet(np.ones(7) * 0.5, 200)
