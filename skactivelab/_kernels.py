@@ -709,25 +709,36 @@ def weight_sums(ann, w, N):
     return w_sum
 
 
-def _posterior(ann, P, w, w_M, p_agree, p_other, out):
-    """algorithms 2 step 7: the posterior (N, K), into ``out`` when given. The annotations
-    are taken block by block, in order: the sums are those of one pass over all of them."""
-    N, K = P.shape[1:]
+def _posterior_rows(ann, P, lo, hi, take, w, w_sum, w_M, p_agree, p_other, out):
+    """algorithms 2 step 7 for rows ``lo..hi``: their posterior, into ``out`` (hi - lo, K).
+    ``take`` (a slice or positions) selects the annotations of those rows, in their order;
+    they are added block by block, in order: the sums are those of one pass over them."""
+    K = P.shape[2]
     ex, an, lab = ann.example, ann.annotator, ann.label
-    w_sum = weight_sums(ann, w, N)
-    post = weighted_sum(w_M, P, out=out)
-    post += (p_other * w_sum)[:, None]
+    post = weighted_sum(w_M, P[:, lo:hi], out=out)
+    post += (p_other * w_sum[lo:hi])[:, None]
     # each annotation adds (p_agree - p_other) * w_j at its (example, label) cell, in order
     flat = post.reshape(-1)
-    for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
-        hi = min(lo + ANNOTATION_BLOCK, ex.size)
-        cells = ex[lo:hi] * K
-        cells += lab[lo:hi]
-        np.add.at(flat, cells, (p_agree - p_other) * w[an[lo:hi]])
-    post /= (w_M.sum() + w_sum)[:, None]
+    whole = isinstance(take, slice)
+    n_take = take.stop - take.start if whole else take.size
+    for i in range(0, n_take, ANNOTATION_BLOCK):  # a loop over blocks of annotations
+        t = (slice(take.start + i, min(take.start + i + ANNOTATION_BLOCK, take.stop)) if whole
+             else take[i:i + ANNOTATION_BLOCK])
+        cells = ex[t] - lo
+        cells *= K
+        cells += lab[t]
+        np.add.at(flat, cells, (p_agree - p_other) * w[an[t]])
+    post /= (w_M.sum() + w_sum[lo:hi])[:, None]
     # a weighted mean of probabilities: rounding may leave it a hair outside [0, 1]
     np.clip(post, 0.0, 1.0, out=post)
     return post
+
+
+def _posterior(ann, P, w, w_M, p_agree, p_other, out):
+    """algorithms 2 step 7: the posterior (N, K), into ``out`` when given."""
+    N = P.shape[1]
+    return _posterior_rows(ann, P, 0, N, slice(0, ann.example.size), w, weight_sums(ann, w, N), w_M,
+                           p_agree, p_other, out)
 
 
 def _best_of_posterior(ann, P, w, w_M, p_agree, p_other, fallback):
@@ -737,9 +748,8 @@ def _best_of_posterior(ann, P, w, w_M, p_agree, p_other, fallback):
     annotations of its rows in their order, so every cell adds the same terms in the same
     order, and every other step is per cell or per row: the same numbers."""
     E, N, K = P.shape
-    ex, an, lab = ann.example, ann.annotator, ann.label
+    ex = ann.example
     w_sum = weight_sums(ann, w, N)
-    total = w_M.sum()
     step = max(ANNOTATION_BLOCK, -(-N // 8))
     grouped = bool(np.all(ex[1:] >= ex[:-1])) if ex.size > 1 else True
     consensus = np.empty(N, dtype=np.int64)
@@ -747,14 +757,10 @@ def _best_of_posterior(ann, P, w, w_M, p_agree, p_other, fallback):
     for lo in range(0, N, step):  # a loop over (at most 8) blocks of rows
         hi = min(lo + step, N)
         if grouped:  # the annotations of the rows are one run
-            take = slice(*np.searchsorted(ex, [lo, hi]))
+            take = slice(*(int(x) for x in np.searchsorted(ex, [lo, hi])))
         else:  # those of the rows, in order
             take = np.flatnonzero((ex >= lo) & (ex < hi))
-        post = weighted_sum(w_M, P[:, lo:hi], out=buf[:hi - lo])
-        post += (p_other * w_sum[lo:hi])[:, None]
-        np.add.at(post.reshape(-1), (ex[take] - lo) * K + lab[take], (p_agree - p_other) * w[an[take]])
-        post /= (total + w_sum[lo:hi])[:, None]
-        np.clip(post, 0.0, 1.0, out=post)
+        post = _posterior_rows(ann, P, lo, hi, take, w, w_sum, w_M, p_agree, p_other, buf[:hi - lo])
         consensus[lo:hi] = best_quality_consensus(post, fallback[lo:hi])
     return consensus
 
