@@ -314,39 +314,43 @@ def _block_log_norms(d, temperatures, out, e, a, b, s):
 _EXP_DERIVED = {0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.0, 8.0}
 
 
-def _log_norm_pass(K, n, temperatures, out, prepare):
-    """Fill ``out`` (n_T, n) block by block: ``prepare(start, stop, scratch)`` returns
-    the block's class-major shifted log-probabilities (K, stop - start), not in
-    ``scratch`` when ``temperatures`` is not empty (the powers reuse it); blocks stay
-    in cache, large inputs are split over threads."""
+def block_pass(n_rows, n_classes, visit):
+    """Call ``visit(i, start, stop, scratch)`` for each cache-sized block of rows
+    (:func:`cache_blocks`), block ``i`` covering rows ``start..stop``; ``scratch`` is a
+    dict of buffers the thread reuses from block to block. The blocks depend on the
+    numbers of rows and classes alone; large inputs are split between threads by whole
+    blocks (NumPy releases the GIL in ufuncs). Returns the blocks."""
+    blocks = cache_blocks(0, n_rows, n_classes)
 
-    def run(lo, hi):
-        blocks = cache_blocks(lo, hi, K)
-        if not blocks:
-            return
-        width = blocks[0][1] - blocks[0][0]
-        e, a, b = (np.empty((K, width)) for _ in range(3))
-        s = np.empty(width)
-        for start, stop in blocks:  # a loop over cache-sized blocks
-            w = stop - start
-            d = prepare(start, stop, b[:, :w])
-            _block_log_norms(d, temperatures, out[:, start:stop], e[:, :w], a[:, :w], b[:, :w], s[:w])
+    def run(first, last):
+        scratch = {}
+        for i in range(first, last):  # a loop over cache-sized blocks of rows
+            visit(i, *blocks[i], scratch)
 
-    in_row_blocks(run, n, K * n)
-    return out
+    in_row_blocks(run, len(blocks), n_classes * n_rows)
+    return blocks
 
 
-def _log_norms(shifted_T, temperatures):
-    """``log sum_k exp(shifted_T[k, i] / T)`` for each T; shape (n_T, n_rows).
+def normaliser_pass(shifted, temperatures, visit):
+    """One pass over class-major shifted log-probabilities ``shifted`` (K, N), <= 0:
+    ``visit(i, start, stop, g)`` gets block ``i``'s log-normalisers
+    ``g[t] = log sum_k exp(shifted[k, start:stop] / T_t)`` (n_T, stop - start), a
+    buffer it may overwrite (:func:`_block_log_norms`: every T of a block before the
+    next block). Returns the blocks (:func:`block_pass`)."""
+    K, N = shifted.shape
+    n_T = len(temperatures)
 
-    ``shifted_T`` is class-major (K, n) and <= 0, so the sum over classes adds
-    contiguous rows and lies in [1, K]. The rows are taken in cache-sized blocks
-    (all T of a block before the next block) and, when large, in threads (NumPy
-    releases the GIL in ufuncs).
-    """
-    K, n = shifted_T.shape
-    out = np.empty((len(temperatures), n))
-    return _log_norm_pass(K, n, temperatures, out, lambda start, stop, scratch: shifted_T[:, start:stop])
+    def block(i, start, stop, scratch):
+        w = stop - start
+        if not scratch:  # a thread's first block is its widest (only the last one is narrower)
+            scratch.update(e=np.empty((K, w)), a=np.empty((K, w)), b=np.empty((K, w)), g=np.empty((n_T, w)),
+                           s=np.empty(w))
+        g = scratch["g"][:, :w]
+        _block_log_norms(shifted[:, start:stop], temperatures, g, scratch["e"][:, :w], scratch["a"][:, :w],
+                         scratch["b"][:, :w], scratch["s"][:w])
+        visit(i, start, stop, g)
+
+    return block_pass(N, K, block)
 
 
 def _n_threads(size):
@@ -396,24 +400,30 @@ class _EntropyLoss:
     weighted sum of ``max(log S_T, log TINY)`` over the annotations; wherever the
     clip cannot bind (for any T >= ``t_min``) it is linear in ``1 / T``, so those
     annotations collapse into one scalar and one per-example weight, leaving O(N)
-    work per T besides the exp pass. The log-normalisers ``g_T`` are made a few T at a
-    time (:func:`temperatures_per_pass`), each group in one pass over ``d``.
+    work per T besides the exp pass. One pass over ``d`` serves every T asked for: the
+    log-normalisers ``g_T`` of a cache-sized block of rows are reduced to the block's
+    share of the weighted sum at once (never held for every row), and kept only at the
+    rows of annotations whose clip can bind (a few T at a time when those rows are many:
+    :func:`temperatures_per_pass`). The blocks are fixed by the number of rows and
+    classes alone and their shares added in order, whatever the number of threads.
     """
 
     def __init__(self, P, ann, n_per, t_min):
         N, K = P.shape
         shifted = np.empty((K, N))
 
-        def prepare(start, stop, scratch):
+        def block(i, start, stop, scratch):
             # the block's log P, class-major, minus its row max (finite: rows sum to 1)
-            np.copyto(scratch, P[start:stop].T)
+            if not scratch:  # a thread's first block is its widest
+                scratch["T"] = np.empty((K, stop - start))
+            t = scratch["T"][:, :stop - start]
+            np.copyto(t, P[start:stop].T)
             d = shifted[:, start:stop]
             with np.errstate(divide="ignore"):
-                np.log(scratch, out=d)  # -inf where P == 0
+                np.log(t, out=d)  # -inf where P == 0
             d -= d.max(axis=0)
-            return d
 
-        _log_norm_pass(K, N, [], np.empty((0, N)), prepare)  # one pass over P builds ``shifted``
+        block_pass(N, K, block)  # one pass over P builds ``shifted``
         self.floor = np.log(TINY)
         self._annotation_terms(ann, n_per, shifted, max(t_min, EPS) * (self.floor + np.log(K)))
         self.shifted = shifted
@@ -421,13 +431,13 @@ class _EntropyLoss:
 
     def _annotation_terms(self, ann, n_per, shifted, bound):
         """Each annotation's weight ``1 / n_i`` and shifted log-probability ``d`` at its
-        label, block by block (in order: the same sums as over all at once). Where the
-        clip cannot bind (``d >= bound``) they collapse into ``lin_sum`` and ``lin_rows``;
-        the others are kept (``c_ex``, ``c_w``, ``c_d``)."""
+        label, block by block. Where the clip cannot bind (``d >= bound``) they collapse
+        into ``lin_sum`` (each block's sum, the blocks added in order) and ``lin_rows``;
+        the others are kept (``c_ex``, ``c_w``, ``c_d``; their rows ``c_rows``, sorted
+        and distinct, and each one's position there, ``c_pos``)."""
         ex, lab = ann.example, ann.label
-        products = np.empty(ex.size)  # weight * d where the clip cannot bind, in order
         self.lin_rows = np.zeros(ann.n_examples)
-        n_lin, clipped = 0, []
+        shares, clipped = [], []
         for lo in range(0, ex.size, ANNOTATION_BLOCK):  # a loop over blocks of annotations
             rows = ex[lo:lo + ANNOTATION_BLOCK]
             weight = 1.0 / n_per[rows]
@@ -435,18 +445,16 @@ class _EntropyLoss:
             # The clip can bind only if d / T - g < floor with g <= log K.
             clip = at_label < bound
             lin = ~clip
-            k = int(np.count_nonzero(lin))
-            np.multiply(weight[lin], at_label[lin], out=products[n_lin:n_lin + k])
+            shares.append(np.multiply(weight[lin], at_label[lin]).sum())
             np.add.at(self.lin_rows, rows[lin], weight[lin])  # as bincount adds: in order
-            n_lin += k
-            if k < rows.size:
+            if not lin.all():
                 clipped.append((rows[clip], weight[clip], at_label[clip]))
-        self.lin_sum = float(products[:n_lin].sum())
-        del products
+        self.lin_sum = float(np.sum(shares)) if shares else 0.0
         if clipped:
             self.c_ex, self.c_w, self.c_d = (np.concatenate(c) for c in zip(*clipped))
         else:
             self.c_ex, self.c_w, self.c_d = ex[:0], np.empty(0), np.empty(0)
+        self.c_rows, self.c_pos = np.unique(self.c_ex, return_inverse=True)
 
     def convex_above(self, t_low):
         """Whether the loss is convex in ``1 / T`` for every ``T >= t_low``: true when no
@@ -456,20 +464,40 @@ class _EntropyLoss:
         return bool(np.all((self.c_d >= bound) | (self.c_d == -np.inf)))
 
     def __call__(self, temperatures):
+        temperatures = [float(T) for T in temperatures]
         out = np.empty(len(temperatures))
-        scratch = np.empty(self.shifted.shape[1])
-        step = temperatures_per_pass(self.shifted.shape[1])
+        step = temperatures_per_pass(self.c_rows.size)  # (all of them unless many clip)
         for g in range(0, len(temperatures), step):  # a loop over groups of temperatures
             group = temperatures[g:g + step]
-            log_norm = _log_norms(self.shifted, group)
+            lin, at_clipped = self._normaliser_terms(group)
             for t, T in enumerate(group):
                 inv_T = 1.0 / max(T, EPS)
-                lin = np.multiply(log_norm[t], self.lin_rows, out=scratch).sum()  # _dot(lin_rows, log_norm[t])
-                total = self.lin_sum * inv_T - lin
-                total += _dot(self.c_w, np.maximum(self.c_d * inv_T - log_norm[t, self.c_ex], self.floor))
+                total = self.lin_sum * inv_T - lin[t]
+                total += _dot(self.c_w, np.maximum(self.c_d * inv_T - at_clipped[t, self.c_pos], self.floor))
                 out[g + t] = total * self.scale
-            del log_norm  # freed before the next group's are made
         return out
+
+    def _normaliser_terms(self, temperatures):
+        """For each T: ``sum_i lin_rows[i] g_T[i]`` (each cache block's share, the blocks
+        added in order) and ``g_T`` at ``c_rows``, from one :func:`normaliser_pass`."""
+        K, N = self.shifted.shape
+        lin_rows, c_rows = self.lin_rows, self.c_rows
+        n_T = len(temperatures)
+        blocks = cache_blocks(0, N, K)
+        shares = np.zeros((n_T, len(blocks)))
+        at_clipped = np.empty((n_T, c_rows.size))
+        c_edges = np.searchsorted(c_rows, [lo for lo, _ in blocks] + [N])
+
+        def visit(i, start, stop, g):
+            lo, hi = c_edges[i], c_edges[i + 1]
+            if hi > lo:
+                at_clipped[:, lo:hi] = g[:, c_rows[lo:hi] - start]
+            np.multiply(g, lin_rows[start:stop], out=g)
+            for t in range(n_T):  # each T's share a 1-D sum: the same whatever n_T
+                shares[t, i] = g[t].sum()
+
+        normaliser_pass(self.shifted, temperatures, visit)
+        return np.array([row.sum() for row in shares]), at_clipped
 
 
 def best_temperature(P, ann, n_per):

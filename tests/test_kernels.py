@@ -55,14 +55,25 @@ def test_entropy_loss_matches_dense_formula_with_exact_zeros(seed):
     assert sk.find_best_temperature(P, L) == pytest.approx(_dense_best_temperature(P, ann), abs=1e-12)
 
 
+def _log_norms(shifted, temps):
+    """Every row's log-normalisers as the loss's one pass makes them (each block as visited)."""
+    out = np.full((len(temps), shifted.shape[1]), np.nan)
+
+    def visit(i, start, stop, g):
+        out[:, start:stop] = g
+
+    K_.normaliser_pass(shifted, temps, visit)
+    return out
+
+
 def test_threaded_log_norms_equal_single_block(monkeypatch):
     rng = np.random.default_rng(0)
     shifted = -rng.random((5, 1001)) * 4
     temps = [0.1, 1.0, 8.0]
     monkeypatch.setattr(K_, "_n_threads", lambda size: 1)
-    one = K_._log_norms(shifted, temps)
+    one = _log_norms(shifted, temps)
     monkeypatch.setattr(K_, "_n_threads", lambda size: 3)
-    three = K_._log_norms(shifted, temps)
+    three = _log_norms(shifted, temps)
     np.testing.assert_array_equal(one, three)
     # the normaliser enters the loss additively: absolute error is what counts
     np.testing.assert_allclose(one[1], np.log(np.exp(shifted).sum(axis=0)), rtol=1e-13, atol=1e-14)
@@ -77,16 +88,43 @@ def test_log_norms_of_one_row_blocks_equal_wider_blocks(monkeypatch, K):
     shifted[0] = 0.0
     temps = list(K_.COARSE_TEMPERATURES) + [0.65, 2.5]
     monkeypatch.setattr(K_, "_n_threads", lambda size: 1)
-    one_block = K_._log_norms(shifted, temps)
+    one_block = _log_norms(shifted, temps)
     monkeypatch.setattr(K_, "_n_threads", lambda size: 130)  # one row per thread
-    np.testing.assert_array_equal(K_._log_norms(shifted, temps), one_block)
+    np.testing.assert_array_equal(_log_norms(shifted, temps), one_block)
     monkeypatch.setattr(K_, "_n_threads", lambda size: 1)
     monkeypatch.setattr(K_, "BLOCK_FLOATS", 64 * K)  # blocks of 64, 64 and 2 rows
-    np.testing.assert_array_equal(K_._log_norms(shifted, temps), one_block)
-    np.testing.assert_array_equal(K_._log_norms(shifted[:, :129], temps), one_block[:, :129])  # ... and 1
+    np.testing.assert_array_equal(_log_norms(shifted, temps), one_block)
+    np.testing.assert_array_equal(_log_norms(shifted[:, :129], temps), one_block[:, :129])  # ... and 1
     # in order over the classes: the same floats as an explicit left-to-right sum of direct exps
     direct = np.log(np.add.accumulate(np.exp(shifted * (1.0 / 2.5)), axis=0)[-1])
     np.testing.assert_array_equal(one_block[-1], direct)
+
+
+@pytest.mark.parametrize("n_threads", [2, 3, 7])
+def test_entropy_loss_is_the_same_for_any_number_of_threads(monkeypatch, n_threads):
+    # many cache blocks (BLOCK_FLOATS small), labels whose clip can bind (exact zeros and tiny
+    # probabilities) and a last block of one row: the losses, bit for bit, and the temperature
+    rng = np.random.default_rng(11)
+    N, K = 1001, 6
+    P = rng.dirichlet(np.ones(K) * 0.4, N)
+    P[rng.random((N, K)) < 0.15] = 0.0
+    P[:, 2] += 1e-300
+    P /= P.sum(axis=1, keepdims=True)
+    L = np.where(rng.random((N, 3)) < 0.5, rng.integers(0, K, (N, 3)), -1)
+    L[:, 0] = rng.integers(0, K, N)
+    ann = check_annotations(L, n_classes=K)
+    n = np.bincount(ann.example, minlength=N).astype(float)
+    temps = np.concatenate([K_.COARSE_TEMPERATURES, [0.35, 1.25, 6.5]])
+    monkeypatch.setattr(K_, "BLOCK_FLOATS", 100 * K)  # blocks of 100 rows, the last of 1
+    monkeypatch.setattr(K_, "_n_threads", lambda size: 1)
+    loss = K_._EntropyLoss(P, ann, n, min(temps))
+    assert loss.c_rows.size > 0  # some clips can bind
+    one = loss(temps)
+    T_one = sk.find_best_temperature(P, L)
+    monkeypatch.setattr(K_, "_n_threads", lambda size: n_threads)
+    np.testing.assert_array_equal(K_._EntropyLoss(P, ann, n, min(temps))(temps), one)
+    assert sk.find_best_temperature(P, L) == T_one
+    np.testing.assert_allclose(one, [_dense_entropy(P, ann, T) for T in temps], rtol=1e-12, atol=1e-12)
 
 
 def test_best_temperature_is_the_same_with_a_one_row_block(monkeypatch):
@@ -350,7 +388,7 @@ def test_log_norms_exact_for_every_block_size(monkeypatch):
     expected = np.array([np.log(np.add.reduce(powers[T], axis=0)) for T in temps])
     for floats in (4, 4 * 64, 4 * 1001, 10**6):
         monkeypatch.setattr(K_, "BLOCK_FLOATS", floats)
-        np.testing.assert_array_equal(K_._log_norms(shifted, temps), expected)
+        np.testing.assert_array_equal(_log_norms(shifted, temps), expected)
     # and each within a few 1e-14 of the direct formula (an exp per temperature)
     direct = np.array([np.log(np.exp(shifted / T).sum(axis=0)) for T in temps])
     np.testing.assert_allclose(expected, direct, rtol=0, atol=5e-14)
