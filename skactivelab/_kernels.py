@@ -692,6 +692,7 @@ def crowdlab_pass(ann, n_per, P, consensus, *, s, model_labels=None, out=None, b
         model_error = (model_labels[:, plus] != c_plus).mean(axis=1)
     else:
         model_error = np.full(P.shape[0], np.nan)
+    del c_plus  # (not held while the posterior is made)
     w_M = np.maximum(1.0 - model_error / mlc_error, EPS) * np.sqrt(n_per.mean())
     # algorithms 2 step 7: posterior
     if best_of is None:
@@ -876,7 +877,8 @@ def crowdlab_consensus(ann, P, n_per, count, *, method, calibrate, rng, quality_
         count = label_counts(ann, dtype=count_dtype(n_per))
     # algorithms 5: ties use the mean of the models' probabilities
     mv = majority_vote(ann, count, P[0] if P.shape[0] == 1 else P.mean(axis=0), rng)
-    model_labels = np.argmax(P, axis=2)
+    # (held through both passes: in the smallest type that holds a class)
+    model_labels = np.argmax(P, axis=2).astype(np.min_scalar_type(P.shape[2] - 1))
     s = annotator_agreement(ann, count, n_per)
     del count  # not needed by the passes (the caller's may be freed)
     # With quality_method="agreement" the posterior is the empirical label
