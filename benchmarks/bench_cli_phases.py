@@ -169,6 +169,11 @@ def capture(phase, fn, args, kwargs):
     spent[0] += time.perf_counter() - t
     spent[1] += time.process_time() - c
 
+# the runtime cli.main() sets up before the command imports anything (the modules wrapped
+# below import pyarrow through scikit-learn and pandas)
+pool = cli.arrow_system_pool() if hasattr(cli, "arrow_system_pool") else None
+if pool is not None:
+    pool.__enter__()
 before = set(sys.modules)
 for modules, names, phase in {phases!r}:
     timed(modules, names, phase)

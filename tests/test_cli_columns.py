@@ -10,6 +10,8 @@ path, in several chunks and as slices of larger arrays.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -196,18 +198,51 @@ def _faults_of_second_block(size):
     return faults[1]
 
 
-def test_the_command_keeps_freed_memory_for_reuse():
-    from skactivelab.cli._columns import _glibc, release_freed, system_allocator
+def test_the_command_keeps_freed_memory_for_reuse_below_its_mapping_threshold():
+    from skactivelab.cli._columns import _KEPT, _M_MMAP_THRESHOLD, _glibc, release_freed, system_allocator
 
     if _glibc() is None:
         pytest.skip("the GNU C library's allocator only")
-    size = 48 << 20  # above the library's own largest threshold (32 MB): mapped each time
+    small, large = 4 << 20, 48 << 20  # below and above the threshold inside (8 MB)
+    assert small < _KEPT[_M_MMAP_THRESHOLD] < large
     pool = pa.default_memory_pool().backend_name
-    outside = _faults_of_second_block(size)
     with system_allocator():
         assert pa.default_memory_pool().backend_name == "system"
-        inside = _faults_of_second_block(size)
+        small_inside = _faults_of_second_block(small)
+        large_inside = _faults_of_second_block(large)
         release_freed()
-    after = _faults_of_second_block(size)  # the library's defaults are back
-    assert inside < outside / 10 and after > outside / 2, (outside, inside, after)
+    small_after = _faults_of_second_block(small)  # the library's defaults are back: mapped
+    pages = small // 4096
+    # a small block's pages are reused; a large one is mapped afresh (its pages returned
+    # when freed), as is a small one once the defaults are back
+    assert small_inside < pages / 10, small_inside
+    assert large_inside > (large // 4096) / 2, large_inside
+    assert small_after > pages / 2, small_after
     assert pa.default_memory_pool().backend_name == pool
+
+
+def test_the_command_line_makes_the_system_allocator_pyarrows_default_pool():
+    """In a fresh process, pyarrow's C++ default pool (which its readers and kernels use)
+    is the system allocator during a command, and the variable that chose it is gone after."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "from skactivelab import cli\n"
+        "assert 'pyarrow' not in sys.modules\n"
+        "with cli.arrow_system_pool():\n"
+        "    import pyarrow as pa\n"
+        "    inside = pa.default_memory_pool().backend_name\n"
+        "print(inside, os.environ.get('ARROW_DEFAULT_MEMORY_POOL'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout.split()
+    assert out == ["system", "None"], out
+    # a value of the user's is kept
+    env["ARROW_DEFAULT_MEMORY_POOL"] = "mimalloc"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout.split()
+    assert out == ["mimalloc", "mimalloc"], out
+

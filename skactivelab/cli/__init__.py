@@ -22,7 +22,9 @@ what it needs when it runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from contextlib import contextmanager
 
 from .. import __version__
 from ._common import Parser, run_command
@@ -31,7 +33,7 @@ from ._simulate import add_simulation_commands
 from ._team import add_team_commands
 from ._write import OutputPathError
 
-__all__ = ["InputFileError", "OutputPathError", "build_parser", "main", "make_model"]
+__all__ = ["InputFileError", "OutputPathError", "arrow_system_pool", "build_parser", "main", "make_model"]
 
 
 def __getattr__(name):
@@ -73,7 +75,31 @@ def main(argv=None):
     Usage errors, ``--help`` and ``--version`` exit through ``SystemExit`` as argparse does.
     """
     args = build_parser().parse_args(argv)
-    return run_command(args.func, args)
+    with arrow_system_pool():
+        return run_command(args.func, args)
+
+
+#: pyarrow reads the name of its C++ default memory pool from this variable, once
+ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+@contextmanager
+def arrow_system_pool():
+    """pyarrow's C++ default memory pool is the system allocator when pyarrow is first
+    imported inside (by the command, or by pandas or scikit-learn on its behalf). The
+    readers and kernels of pyarrow allocate from that pool, which a process chooses once,
+    from ``ARROW_DEFAULT_MEMORY_POOL`` (else mimalloc or jemalloc, whose arenas keep 8 MB
+    or more of their own resident after the first megabyte); the memory the system
+    allocator frees then serves the scoring. The variable is set only inside, and only
+    when pyarrow is not imported yet and the user has not set it."""
+    if "pyarrow" in sys.modules or ARROW_POOL_VARIABLE in os.environ:
+        yield
+        return
+    os.environ[ARROW_POOL_VARIABLE] = "system"
+    try:
+        yield
+    finally:
+        os.environ.pop(ARROW_POOL_VARIABLE, None)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -59,17 +59,24 @@ def system_allocator():
 #: ``mallopt`` parameters of the GNU C library and the values used inside
 #: :func:`_kept_memory`, then the library's documented defaults restored after
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-_KEPT = {_M_MMAP_THRESHOLD: 64 << 20, _M_TRIM_THRESHOLD: 256 << 20, _M_TOP_PAD: 16 << 20}
+_KEPT = {_M_MMAP_THRESHOLD: 8 << 20, _M_TRIM_THRESHOLD: 8 << 20, _M_TOP_PAD: 1 << 20}
 _DEFAULTS = {_M_MMAP_THRESHOLD: 128 << 10, _M_TRIM_THRESHOLD: 128 << 10, _M_TOP_PAD: 128 << 10}
 
 
 @contextmanager
 def _kept_memory():
-    """The GNU C library's allocator keeps freed memory for reuse inside: arrays below
-    64 MB come from its heap (not from pages mapped for each and returned when freed),
-    and up to 256 MB of free heap is kept. A command allocates and frees arrays of the
-    same few sizes many times (the reading, then the scoring passes); mapping fresh pages
-    for each costs a page fault per 4 KB, as much time again as some passes themselves.
+    """The GNU C library's allocator keeps freed memory for reuse inside, within bounds:
+    arrays below 8 MB (the row and annotation blocks of the passes, the per-example
+    vectors of a million rows) come from its heap, and up to 8 MB of free memory at the
+    top of the heap is kept, not returned to the system and faulted in again. A command
+    allocates and frees arrays of the same few sizes many times; mapping fresh pages for
+    each costs a page fault per 4 KB, as much time again as some passes themselves.
+    Larger arrays (whole matrices of probabilities or posteriors) have pages of their
+    own, returned when freed (NumPy asks huge pages for them, so their faults are few).
+    The library's own rule would raise its threshold to 32 MB after the first large
+    array is freed; such arrays then left holes in the heap that arrays of other sizes
+    filled only in part, and with up to 256 MB of free heap kept (as this command once
+    did) the peak stood 15-30 MB above what was in use on a million annotations.
     Elsewhere (another C library, no ``mallopt``) nothing changes."""
     libc = _glibc()
     if libc is None:
