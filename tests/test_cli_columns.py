@@ -246,3 +246,28 @@ def test_the_command_line_makes_the_system_allocator_pyarrows_default_pool():
                          check=True).stdout.split()
     assert out == ["mimalloc", "mimalloc"], out
 
+
+def test_held_on_disk_keeps_the_cells_and_falls_back_to_memory(monkeypatch):
+    import tempfile
+
+    from skactivelab.cli._columns import held_on_disk
+
+    cells = [f"id-{i}" for i in range(5000)] + ["", "é,\"x\"", "  padded "]
+    column = ArrowColumn(pa.chunked_array([pa.array(cells[:3000]), pa.array(cells[3000:])]))
+    assert held_on_disk(column) is column  # below the default size: no file written
+    held = held_on_disk(column, min_bytes=0)
+    assert held is not column and isinstance(held, ArrowColumn)
+    assert held.to_list() == cells and held.n == len(cells)
+    np.testing.assert_array_equal(held.positions_in(column), np.arange(len(cells)))
+    # the cells are read from the mapped file: none of its buffers is one of the column's
+    ours = {b.address for chunk in column.array.chunks for b in chunk.buffers() if b is not None}
+    theirs = {b.address for chunk in held.array.chunks for b in chunk.buffers() if b is not None}
+    assert not ours & theirs
+    listed = ListColumn(cells)
+    assert held_on_disk(listed, min_bytes=0) is listed
+
+    def no_space(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
+    assert held_on_disk(column, min_bytes=0) is column

@@ -116,8 +116,22 @@ def check_batch(rows, expected, n_per, batch):
 
 
 # --------------------------------------------------------------------------- score
+@pytest.mark.parametrize("on_disk", [False, True])
 @pytest.mark.parametrize("layout", ["long+csv_ids", "wide+csv_order+npy_unl", "long+npy"])
-def test_score_matches_active_learning_scores(tmp_path, capsys, layout):
+def test_score_matches_active_learning_scores(tmp_path, capsys, monkeypatch, layout, on_disk):
+    from skactivelab.cli import _columns, _score
+
+    held = []
+    if on_disk:  # every ID column held in a temporary file while the scoring runs
+        monkeypatch.setattr(_columns, "HELD_ON_DISK_BYTES", 0)
+        real = _score.held_on_disk
+
+        def counted(column, min_bytes=None):
+            out = real(column, min_bytes)
+            held.append(out is not column)
+            return out
+
+        monkeypatch.setattr(_score, "held_on_disk", counted)
     t = Task()
     order_cls = ["dog", "bird", "cat"]  # probability columns not in sorted order
     col = [t.classes.index(c) for c in order_cls]
@@ -153,6 +167,8 @@ def test_score_matches_active_learning_scores(tmp_path, capsys, layout):
     code, out, err = run(argv, capsys)
     assert code == 0, err
     assert "wrote" in out and err == ""
+    if on_disk:  # the annotations' example IDs, then those of the probability files
+        assert sum(held) == (3 if layout == "long+csv_ids" else 1), held
     expected, _ = t.expected(pool_ids, pool_P)
     n_per = dict(zip(t.ids, (t.L >= 0).sum(axis=1)))
     rows = read_csv(tmp_path / "next.csv")

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["ArrowColumn", "ListColumn", "cell_text", "import_pyarrow", "system_allocator"]
+__all__ = ["ArrowColumn", "ListColumn", "cell_text", "held_on_disk", "import_pyarrow", "system_allocator"]
 
 
 @contextmanager
@@ -89,6 +89,41 @@ def _kept_memory():
     finally:
         for param, value in _DEFAULTS.items():  # the heap is trimmed again as memory is freed
             libc.mallopt(param, value)
+
+
+#: Columns of at least this many bytes are held in a temporary file by :func:`held_on_disk`
+#: (smaller ones stay in memory: no file is written for a small run).
+HELD_ON_DISK_BYTES = 4 << 20
+
+
+def held_on_disk(column, min_bytes=None):
+    """``column`` with its cells in an unnamed temporary file, mapped into memory: IDs the
+    command writes out only at the end need not stay in the process's own memory while
+    the scoring runs (their pages are the operating system's page cache, read back when
+    a message or an output names them). The same cells, the same column type; for an
+    :class:`ArrowColumn` of at least ``min_bytes`` (default :data:`HELD_ON_DISK_BYTES`)
+    only. ``column`` itself when it is smaller, a :class:`ListColumn`, or when the file
+    cannot be written (no temporary directory, no space left): nothing else changes.
+    The file has no name (it is gone once the column is freed, or the process ends)."""
+    limit = HELD_ON_DISK_BYTES if min_bytes is None else min_bytes
+    if not isinstance(column, ArrowColumn) or column.array.nbytes < limit:
+        return column
+    import mmap
+    import tempfile
+
+    import pyarrow as pa
+
+    table = pa.table({"cells": column.array})
+    try:
+        with tempfile.TemporaryFile() as fh:
+            with pa.ipc.new_file(pa.PythonFile(fh, mode="w"), table.schema) as writer:
+                writer.write_table(table)
+            fh.flush()
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        cells = pa.ipc.open_file(pa.py_buffer(mapped)).read_all().column(0)
+    except (OSError, ValueError, pa.ArrowException):
+        return column
+    return ArrowColumn(cells)
 
 
 def release_freed():

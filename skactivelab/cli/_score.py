@@ -31,7 +31,7 @@ from ._batch import (
     summary_stream,
     write_outputs,
 )
-from ._columns import ListColumn, consecutive, release_freed
+from ._columns import ListColumn, consecutive, held_on_disk, release_freed
 from ._common import Progress, recorded_warnings, warnings_to_stderr
 from ._labelstudio import LabelColumnError
 from ._pool import is_parquet_pool, plan_pool, resolve_pool_files, score_pool
@@ -125,7 +125,7 @@ def _read_unlabeled(args, inputs):
                            class_names=set(inputs.classes), id_column=args.example_column,
                            usual_id_columns=inputs.usual)
     U = _unlabeled_probs(utab, inputs.classes, inputs.tab)
-    ids = utab.ids if utab.ids is not None else ListColumn(
+    ids = held_on_disk(utab.ids) if utab.ids is not None else ListColumn(
         [f"unlabeled:{i}" for i in range(U.shape[0])])
     again = np.flatnonzero(ids.positions_in(inputs.known_ids()) >= 0)
     if again.size:
@@ -148,8 +148,11 @@ def _read_score_inputs(args, progress, streamed, read=None):
                           usual_id_columns=usual)
     classes, codes, P, extra_ids, P_extra = align_pred_probs(ann, tab)
     # the labels as codes of the classes (column order of the probabilities): the scoring's
-    # codes, not a second array of them
-    ann = replace(ann, label_code=codes, label_names=list(classes))
+    # codes, not a second array of them; the example IDs, written out only at the end, held
+    # in a temporary file while the scoring runs
+    ann = replace(ann, label_code=codes, label_names=list(classes),
+                  example_ids=held_on_disk(ann.example_ids))
+    extra_ids = held_on_disk(extra_ids)
     labeled = ann.num_annotations() > 0
     unlabeled = np.flatnonzero(~labeled)
     inputs = _Inputs(ann, tab, classes, codes, P, labeled, extra_ids,
@@ -298,6 +301,7 @@ def _scores(args, inputs, pool_files, client, progress):
         n_pool += pool.n_rows
     res = None
     if n_lab:
+        release_freed()  # the scoring's working arrays, before the labeled rows are copied
         sparse, P_lab = _pool_scored(inputs)
         fitted = _holding(fitted, P_lab)
         release_freed()  # the file's matrix and ActiveLab's working arrays
