@@ -144,9 +144,10 @@ def count_dtype(n_per):
 
 
 def modes(count):
-    """algorithms 1: (first modal class, number of modal classes, modal mask) of each row."""
+    """algorithms 1: (first modal class, number of modal classes, modal mask) of each row
+    (the numbers as :func:`row_count` gives them: uint8 below 256 classes)."""
     is_mode = count == row_max(count)[:, None]
-    return np.argmax(is_mode, axis=1), row_count(is_mode).astype(np.int64), is_mode
+    return np.argmax(is_mode, axis=1), row_count(is_mode), is_mode
 
 
 def agreement_sums(ann, label, unique_mode):
@@ -188,7 +189,7 @@ def majority_vote(ann, count, P=None, rng=None, *, totals=None, agree=None, nois
     # step 1: highest predicted probability among the tied classes (rows in blocks: their
     # probabilities are gathered a block at a time)
     if P is not None:
-        step = max(1, ANNOTATION_BLOCK // max(K, 1) * 4)
+        step = max(1, ANNOTATION_BLOCK // max(K, 1))  # (blocks of 65,536 probabilities)
         for lo in range(0, tied.size, step):  # a loop over blocks of tied rows
             cand[lo:lo + step] = keep_best(cand[lo:lo + step], P[tied[lo:lo + step]], largest=True)
     # step 2: lowest total count over the dataset (rows with one candidate left keep it)

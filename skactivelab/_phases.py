@@ -51,8 +51,14 @@ __all__ = ["ActiveLabFit", "ConfusionFit", "MajorityVoteFit", "score_rows"]
 
 
 def _pool_score(prob, w_M, wbar_A, K):
-    """algorithms 4-5: an unlabeled row's score from the probability of its consensus class."""
-    return (w_M.sum() * prob + wbar_A / K) / (w_M.sum() + wbar_A)
+    """algorithms 4-5: an unlabeled row's score from the probability of its consensus class,
+    ``(w * prob + wbar / K) / (w + wbar)``, written over ``prob`` (our own array: the same
+    steps in the same order, without a temporary array per step)."""
+    w = w_M.sum()
+    prob *= w
+    prob += wbar_A / K
+    prob /= w + wbar_A
+    return prob
 
 
 def model_votes(U, temperatures):
