@@ -379,17 +379,18 @@ def in_row_blocks(block, n_rows, size):
         list(pool.map(block, edges[:-1], edges[1:]))
 
 
-#: Bytes of log-normalisers (one float per example and temperature) made in one pass over
-#: the shifted log-probabilities: a whole grid's at once for up to ~110,000 examples (each
-#: pass recomputes ``exp(d)``, the costliest step), a few at a time above.
+#: Bytes of log-normalisers kept in one pass over the shifted log-probabilities (one float
+#: per temperature at each row whose clip can bind, :class:`_EntropyLoss`): every
+#: temperature asked for in one pass unless more than ~110,000 such rows (each pass
+#: recomputes ``exp(d)``, the costliest step), a few at a time above.
 LOG_NORM_BYTES = 8 << 20
-#: The fewest temperatures per pass, whatever the number of examples.
+#: The fewest temperatures per pass, whatever the number of rows.
 T_PER_PASS = 3
 
 
 def temperatures_per_pass(n_rows):
-    """How many temperatures share one pass over ``n_rows`` examples: as many as fit in
-    :data:`LOG_NORM_BYTES`, at least :data:`T_PER_PASS`."""
+    """How many temperatures share one pass when each keeps ``n_rows`` log-normalisers: as
+    many as fit in :data:`LOG_NORM_BYTES`, at least :data:`T_PER_PASS`."""
     return max(T_PER_PASS, LOG_NORM_BYTES // (8 * max(int(n_rows), 1)))
 
 
