@@ -250,8 +250,10 @@ def test_the_command_line_makes_the_system_allocator_pyarrows_default_pool():
 def test_held_on_disk_keeps_the_cells_and_falls_back_to_memory(monkeypatch):
     import tempfile
 
+    from skactivelab.cli import _columns
     from skactivelab.cli._columns import held_on_disk
 
+    monkeypatch.setattr(_columns, "_in_memory_filesystem", lambda path: False)  # (any /tmp)
     cells = [f"id-{i}" for i in range(5000)] + ["", "é,\"x\"", "  padded "]
     column = ArrowColumn(pa.chunked_array([pa.array(cells[:3000]), pa.array(cells[3000:])]))
     assert held_on_disk(column) is column  # below the default size: no file written
@@ -271,3 +273,24 @@ def test_held_on_disk_keeps_the_cells_and_falls_back_to_memory(monkeypatch):
 
     monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
     assert held_on_disk(column, min_bytes=0) is column
+
+
+def test_held_on_disk_only_where_the_temporary_directory_is_on_disk(tmp_path, monkeypatch):
+    from skactivelab.cli import _columns
+
+    mounts = tmp_path / "mounts"
+    mounts.write_text("/dev/vda / ext4 rw 0 0\n"
+                      "tmpfs /tmp tmpfs rw,nosuid 0 0\n"
+                      "/dev/vdb /tmp/on\\040disk ext4 rw 0 0\n"
+                      "tmpfs /tmpdata tmpfs rw 0 0\n")
+    f = _columns._in_memory_filesystem
+    assert f("/tmp", str(mounts)) and f("/tmp/x/y", str(mounts))
+    assert not f("/tmp/on disk/z", str(mounts))  # a longer mount point inside it, on disk
+    assert not f("/tmpx", str(mounts)) and not f("/home", str(mounts))  # "/" (ext4)
+    assert f("/tmpdata/a", str(mounts))
+    assert not f("/tmp", str(tmp_path / "no such table"))
+    column = ArrowColumn(pa.array([f"id-{i}" for i in range(100)]))
+    monkeypatch.setattr(_columns, "_in_memory_filesystem", lambda path: True)
+    assert _columns.held_on_disk(column, min_bytes=0) is column  # tmpfs: nothing saved
+    monkeypatch.setattr(_columns, "_in_memory_filesystem", lambda path: False)
+    assert _columns.held_on_disk(column, min_bytes=0) is not column

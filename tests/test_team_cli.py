@@ -124,6 +124,7 @@ def test_score_matches_active_learning_scores(tmp_path, capsys, monkeypatch, lay
     held = []
     if on_disk:  # every ID column held in a temporary file while the scoring runs
         monkeypatch.setattr(_columns, "HELD_ON_DISK_BYTES", 0)
+        monkeypatch.setattr(_columns, "_in_memory_filesystem", lambda path: False)  # (any /tmp)
         real = _score.held_on_disk
 
         def counted(column, min_bytes=None):

@@ -102,9 +102,11 @@ def held_on_disk(column, min_bytes=None):
     the scoring runs (their pages are the operating system's page cache, read back when
     a message or an output names them). The same cells, the same column type; for an
     :class:`ArrowColumn` of at least ``min_bytes`` (default :data:`HELD_ON_DISK_BYTES`)
-    only. ``column`` itself when it is smaller, a :class:`ListColumn`, or when the file
-    cannot be written (no temporary directory, no space left): nothing else changes.
-    The file has no name (it is gone once the column is freed, or the process ends)."""
+    only. ``column`` itself when it is smaller, a :class:`ListColumn`, when the temporary
+    directory is held in memory (``tmpfs``: its pages could not be reclaimed, so nothing
+    would be saved), or when the file cannot be written (no temporary directory, no space
+    left): nothing else changes. The file has no name (it is gone once the column is
+    freed, or the process ends)."""
     limit = HELD_ON_DISK_BYTES if min_bytes is None else min_bytes
     if not isinstance(column, ArrowColumn) or column.array.nbytes < limit:
         return column
@@ -112,6 +114,9 @@ def held_on_disk(column, min_bytes=None):
     import tempfile
 
     import pyarrow as pa
+
+    if _in_memory_filesystem(tempfile.gettempdir()):
+        return column
 
     table = pa.table({"cells": column.array})
     try:
@@ -124,6 +129,32 @@ def held_on_disk(column, min_bytes=None):
     except (OSError, ValueError, pa.ArrowException):
         return column
     return ArrowColumn(cells)
+
+
+#: File systems whose files live in memory (Linux ``/proc/self/mounts`` types)
+MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
+
+
+def _in_memory_filesystem(path, mounts="/proc/self/mounts"):
+    """Whether ``path`` lies on a file system held in memory (the mount table's entry with
+    the longest mount point that contains it); False where the table cannot be read."""
+    import os
+
+    try:
+        with open(mounts, encoding="utf-8", errors="replace") as fh:
+            table = [line.split() for line in fh]
+    except OSError:
+        return False
+    real = os.path.realpath(path)
+    best, kind = -1, None
+    for fields in table:
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, kind = len(point), fields[2]
+    return kind in MEMORY_FILESYSTEMS
 
 
 def release_freed():
