@@ -100,22 +100,28 @@ def test_log_norms_of_one_row_blocks_equal_wider_blocks(monkeypatch, K):
     np.testing.assert_array_equal(one_block[-1], direct)
 
 
+def _case_with_zeros(seed, N, K, *, alpha, p_zero, tiny, p_label):
+    """Dirichlet probabilities with exact zeros (share ``p_zero``), column ``tiny[0]`` raised
+    by ``tiny[1]``, and 1 to 3 labels per example (the 2nd and 3rd with chance ``p_label``):
+    labels on classes of probability 0 or almost, whose clip can bind."""
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.ones(K) * alpha, N)
+    P[rng.random((N, K)) < p_zero] = 0.0
+    P[:, tiny[0]] += tiny[1]
+    P /= P.sum(axis=1, keepdims=True)
+    L = np.where(rng.random((N, 3)) < p_label, rng.integers(0, K, (N, 3)), -1)
+    L[:, 0] = rng.integers(0, K, N)
+    ann = check_annotations(L, n_classes=K)
+    return P, L, ann, np.bincount(ann.example, minlength=N).astype(float)
+
+
 @pytest.mark.parametrize("n_threads", [2, 3, 7])
 def test_entropy_loss_is_the_same_for_any_number_of_threads(monkeypatch, n_threads):
     # many cache blocks (BLOCK_FLOATS small), labels whose clip can bind (exact zeros and tiny
     # probabilities) and a last block of one row: the losses, bit for bit, and the temperature
-    rng = np.random.default_rng(11)
-    N, K = 1001, 6
-    P = rng.dirichlet(np.ones(K) * 0.4, N)
-    P[rng.random((N, K)) < 0.15] = 0.0
-    P[:, 2] += 1e-300
-    P /= P.sum(axis=1, keepdims=True)
-    L = np.where(rng.random((N, 3)) < 0.5, rng.integers(0, K, (N, 3)), -1)
-    L[:, 0] = rng.integers(0, K, N)
-    ann = check_annotations(L, n_classes=K)
-    n = np.bincount(ann.example, minlength=N).astype(float)
+    P, L, ann, n = _case_with_zeros(11, 1001, 6, alpha=0.4, p_zero=0.15, tiny=(2, 1e-300), p_label=0.5)
     temps = np.concatenate([K_.COARSE_TEMPERATURES, [0.35, 1.25, 6.5]])
-    monkeypatch.setattr(K_, "BLOCK_FLOATS", 100 * K)  # blocks of 100 rows, the last of 1
+    monkeypatch.setattr(K_, "BLOCK_FLOATS", 100 * P.shape[1])  # blocks of 100 rows, the last of 1
     monkeypatch.setattr(K_, "_n_threads", lambda size: 1)
     loss = K_._EntropyLoss(P, ann, n, min(temps))
     assert loss.c_rows.size > 0  # some clips can bind
@@ -397,16 +403,8 @@ def test_log_norms_exact_for_every_block_size(monkeypatch):
 @pytest.mark.parametrize("budget", [0, 8 * 500 * 4, 1 << 30])  # 3, 4 and all T per pass
 def test_entropy_loss_grid_at_once_equals_one_temperature_at_a_time(monkeypatch, budget):
     monkeypatch.setattr(K_, "LOG_NORM_BYTES", budget)
-    rng = np.random.default_rng(5)
-    N, K = 500, 4
-    P = rng.dirichlet(np.ones(K) * 0.3, N)
-    P[rng.random((N, K)) < 0.2] = 0.0
-    P[:, 1] += 1e-12
-    P /= P.sum(axis=1, keepdims=True)
-    L = np.where(rng.random((N, 3)) < 0.6, rng.integers(0, K, (N, 3)), -1)
-    L[:, 0] = rng.integers(0, K, N)
-    ann = check_annotations(L, n_classes=K)
-    n = np.bincount(ann.example, minlength=N).astype(float)
+    N = 500
+    P, L, ann, n = _case_with_zeros(5, N, 4, alpha=0.3, p_zero=0.2, tiny=(1, 1e-12), p_label=0.6)
     grid = K_.COARSE_TEMPERATURES
     loss = K_._EntropyLoss(P, ann, n, grid.min())
     assert K_.temperatures_per_pass(N) == {0: 3, 8 * 500 * 4: 4, 1 << 30: 268435}[budget]
