@@ -221,6 +221,52 @@ def test_the_command_keeps_freed_memory_for_reuse_below_its_mapping_threshold():
     assert pa.default_memory_pool().backend_name == pool
 
 
+def _mapped_bytes_of_blocks(size, count):
+    """Bytes of ``count`` blocks of ``size`` bytes (held together, then freed) that the
+    GNU C library's ``malloc`` gave pages of their own (``mallinfo2``'s ``hblkhd``)."""
+    import ctypes
+
+    class Info(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL("libc.so.6")
+    if not hasattr(libc, "mallinfo2"):
+        pytest.skip("mallinfo2 (GNU C library 2.33 or later) only")
+    libc.mallinfo2.restype = Info
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    before = libc.mallinfo2().hblkhd
+    blocks = [libc.malloc(size) for _ in range(count)]
+    mapped = libc.mallinfo2().hblkhd - before
+    for p in blocks:
+        libc.free(p)
+    return mapped
+
+
+def test_reading_gives_blocks_of_64_kb_or_more_pages_of_their_own_inside_a_command_only():
+    from skactivelab.cli._columns import (_READING_MMAP_THRESHOLD, _glibc, reading,
+                                          system_allocator)
+
+    if _glibc() is None:
+        pytest.skip("the GNU C library's allocator only")
+    size, count = 256 << 10, 64  # 16 MB of blocks above the reading's threshold (64 KB)
+    assert _READING_MMAP_THRESHOLD < size
+    with system_allocator():
+        with reading():
+            while_reading = _mapped_bytes_of_blocks(size, count)
+        after_reading = _mapped_bytes_of_blocks(size, count)
+    with reading():  # outside a command: the library's own rules, nothing changed
+        outside = _mapped_bytes_of_blocks(96 << 10, count)
+    # while reading, blocks the heap cannot hold in its free memory are mapped (their pages
+    # returned when freed) instead of growing the heap; after, the command's settings are
+    # back (blocks below 8 MB come from the heap), and outside nothing was changed
+    assert while_reading >= size * count // 2, while_reading
+    assert after_reading == 0, after_reading
+    assert outside == 0, outside
+
+
 def test_the_command_line_makes_the_system_allocator_pyarrows_default_pool():
     """In a fresh process, pyarrow's C++ default pool (which its readers and kernels use)
     is the system allocator during a command, and the variable that chose it is gone after."""

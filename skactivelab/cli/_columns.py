@@ -78,17 +78,50 @@ def _kept_memory():
     filled only in part, and with up to 256 MB of free heap kept (as this command once
     did) the peak stood 15-30 MB above what was in use on a million annotations.
     Elsewhere (another C library, no ``mallopt``) nothing changes."""
+    global _kept_inside
     libc = _glibc()
-    if libc is None:
+    if libc is None or _kept_inside:
         yield
         return
     for param, value in _KEPT.items():
         libc.mallopt(param, value)
+    _kept_inside = True
     try:
         yield
     finally:
+        _kept_inside = False
         for param, value in _DEFAULTS.items():  # the heap is trimmed again as memory is freed
             libc.mallopt(param, value)
+
+
+#: whether :func:`_kept_memory` is in force (its settings are those :func:`reading` changes)
+_kept_inside = False
+
+#: Inside :func:`reading`, blocks of at least this many bytes get pages of their own
+_READING_MMAP_THRESHOLD = 64 << 10
+
+
+@contextmanager
+def reading():
+    """While input files are read and checked (inside :func:`system_allocator`, with the
+    GNU C library), a block of 64 KB or more that the heap cannot serve from its free
+    memory gets pages of its own, returned to the system when it is freed, instead of
+    growing the heap. A reader makes and frees many blocks of that size (pyarrow's CSV
+    reader parses a file a megabyte at a time into columns of some ten thousand rows;
+    the checks make masks and codes of whole columns): grown into the heap, they left
+    holes that later blocks filled only in part, and the process held 20-40 MB more
+    than its arrays on a million rows. The cost is the pages faulted in afresh (about
+    0.3 s of system time on a million annotations and a million probability rows).
+    Elsewhere (outside a command, another C library) nothing changes."""
+    libc = _glibc()
+    if libc is None or not _kept_inside:
+        yield
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, _READING_MMAP_THRESHOLD)
+    try:
+        yield
+    finally:
+        libc.mallopt(_M_MMAP_THRESHOLD, _KEPT[_M_MMAP_THRESHOLD])
 
 
 #: Columns of at least this many bytes are held in a temporary file by :func:`held_on_disk`

@@ -32,7 +32,7 @@ from ._batch import (
     summary_stream,
     write_outputs,
 )
-from ._columns import ListColumn
+from ._columns import ListColumn, reading
 from ._common import TEXT_MODEL, Progress, joblib_progress, recorded_warnings, warnings_to_stderr
 from ._files import encode_labels, read_features, sorted_class_names
 from ._tables import InputFileError, shown
@@ -312,7 +312,8 @@ def run_fit(args):
     progress = Progress(args.quiet)
     inputs = inputs_of(args, "--features", "--unlabeled-features", "--annotations")
     check_output_paths(outputs(args), inputs)
-    ids, X, ann, classes, y = _read_fit_inputs(args)
+    with reading():
+        ids, X, ann, classes, y = _read_fit_inputs(args)
     clf, caught = _fitted(args, X, y, ann, progress)
     t_fit = time.perf_counter() - t0
     progress("fitted; writing the outputs")

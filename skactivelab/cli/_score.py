@@ -31,7 +31,7 @@ from ._batch import (
     summary_stream,
     write_outputs,
 )
-from ._columns import ListColumn, consecutive, held_on_disk, release_freed
+from ._columns import ListColumn, consecutive, held_on_disk, reading, release_freed
 from ._common import Progress, recorded_warnings, warnings_to_stderr
 from ._labelstudio import LabelColumnError
 from ._pool import is_parquet_pool, plan_pool, resolve_pool_files, score_pool
@@ -139,7 +139,15 @@ def _read_unlabeled(args, inputs):
 
 def _read_score_inputs(args, progress, streamed, read=None):
     """The annotations (``read``: see :func:`_read_annotations_for_score`), their
-    probabilities, and the pool held in memory."""
+    probabilities, and the pool held in memory (read with :func:`reading`'s allocator
+    settings)."""
+    with reading():
+        inputs = _read_inputs(args, progress, streamed, read)
+    release_freed()  # what the reading freed, in holes the scoring's arrays do not fit
+    return inputs
+
+
+def _read_inputs(args, progress, streamed, read):
     ann = _read_annotations_for_score(args, read)
     progress(f"read {ann.n_labels} labels of {ann.n_examples} examples from {ann.path}")
     usual = ("id",) if ann.format.startswith("labelstudio") else ()
@@ -167,7 +175,6 @@ def _read_score_inputs(args, progress, streamed, read=None):
         ids, U = _read_unlabeled(args, inputs)
         inputs.pool_ids = inputs.pool_ids.concat(ids)
         inputs.U = _stacked(inputs.U, U)
-    release_freed()  # what the reading freed, in holes the scoring's arrays do not fit
     return inputs
 
 
