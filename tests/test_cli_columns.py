@@ -267,6 +267,25 @@ def test_reading_gives_blocks_of_64_kb_or_more_pages_of_their_own_inside_a_comma
     assert outside == 0, outside
 
 
+def test_a_reading_inside_a_reading_leaves_the_outer_readings_threshold():
+    from skactivelab.cli._columns import _glibc, reading, system_allocator
+
+    if _glibc() is None:
+        pytest.skip("the GNU C library's allocator only")
+    size, count = 256 << 10, 64  # 16 MB of blocks above the reading's threshold (64 KB)
+    with system_allocator():
+        with reading():
+            with reading():
+                inner = _mapped_bytes_of_blocks(size, count)
+            outer_after_inner = _mapped_bytes_of_blocks(size, count)
+        after = _mapped_bytes_of_blocks(size, count)
+    # the rest of the outer reading still maps its large blocks (the inner one's exit
+    # does not bring back the command's 8 MB early); after both, the command's settings
+    assert inner >= size * count // 2, inner
+    assert outer_after_inner >= size * count // 2, outer_after_inner
+    assert after == 0, after
+
+
 def test_the_command_line_makes_the_system_allocator_pyarrows_default_pool():
     """In a fresh process, pyarrow's C++ default pool (which its readers and kernels use)
     is the system allocator during a command, and the variable that chose it is gone after."""

@@ -97,6 +97,9 @@ def _kept_memory():
 #: whether :func:`_kept_memory` is in force (its settings are those :func:`reading` changes)
 _kept_inside = False
 
+#: whether :func:`reading` is in force (a reading inside it changes nothing)
+_reading_inside = False
+
 #: Inside :func:`reading`, blocks of at least this many bytes get pages of their own
 _READING_MMAP_THRESHOLD = 64 << 10
 
@@ -112,15 +115,19 @@ def reading():
     holes that later blocks filled only in part, and the process held 20-40 MB more
     than its arrays on a million rows. The cost is the pages faulted in afresh (about
     0.3 s of system time on a million annotations and a million probability rows).
-    Elsewhere (outside a command, another C library) nothing changes."""
+    Elsewhere (outside a command, another C library) nothing changes; a reading inside
+    another is the outer one's (the command's threshold comes back when the outer ends)."""
+    global _reading_inside
     libc = _glibc()
-    if libc is None or not _kept_inside:
+    if libc is None or not _kept_inside or _reading_inside:
         yield
         return
     libc.mallopt(_M_MMAP_THRESHOLD, _READING_MMAP_THRESHOLD)
+    _reading_inside = True
     try:
         yield
     finally:
+        _reading_inside = False
         libc.mallopt(_M_MMAP_THRESHOLD, _KEPT[_M_MMAP_THRESHOLD])
 
 
