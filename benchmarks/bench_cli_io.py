@@ -32,7 +32,7 @@ sys.path.insert(0, {root!r})
 from skactivelab import cli
 argv = {argv!r}
 t0 = time.perf_counter()
-code = cli.main(argv) if argv else 0
+code = getattr(cli, "console_main", cli.main)(argv) if argv else 0  # as the skactivelab program runs it
 ru = resource.getrusage(resource.RUSAGE_SELF)
 print("RESULT", code, ru.ru_maxrss, time.perf_counter() - t0, ru.ru_utime + ru.ru_stime)
 """

@@ -32,7 +32,7 @@ sys.path.insert(0, {root!r})
 from skactivelab import cli
 argv = {argv!r}
 t0 = time.perf_counter()
-code = cli.main(argv) if argv else 0
+code = getattr(cli, "console_main", cli.main)(argv) if argv else 0  # as the skactivelab program runs it
 dt = time.perf_counter() - t0
 print("RESULT", code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, dt)
 """

@@ -178,7 +178,7 @@ before = set(sys.modules)
 for modules, names, phase in {phases!r}:
     timed(modules, names, phase)
 t0, c0 = time.perf_counter(), time.process_time()
-code = cli.main({argv!r})
+code = getattr(cli, "console_main", cli.main)({argv!r})  # as the skactivelab program runs it
 total, total_cpu = time.perf_counter() - t0 - spent[0], time.process_time() - c0 - spent[1]
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 nbytes = sum(seen.values())

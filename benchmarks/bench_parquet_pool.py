@@ -30,7 +30,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 RUNNER = """
 import json, resource, sys, time
-from skactivelab.cli import main
+from skactivelab import cli
+main = getattr(cli, "console_main", cli.main)  # as the skactivelab program runs it
 t0 = time.perf_counter()
 code = main(sys.argv[1:])
 wall = time.perf_counter() - t0

@@ -198,7 +198,16 @@ def _faults_of_second_block(size):
     return faults[1]
 
 
-def test_the_command_keeps_freed_memory_for_reuse_below_its_mapping_threshold():
+@pytest.fixture
+def own_process(monkeypatch):
+    """The allocator settings of a command in a process of its own (the ``skactivelab``
+    program): in force in this test only."""
+    from skactivelab.cli import _common
+
+    monkeypatch.setattr(_common, "_own_process", True)
+
+
+def test_the_command_keeps_freed_memory_for_reuse_below_its_mapping_threshold(own_process):
     from skactivelab.cli._columns import _KEPT, _M_MMAP_THRESHOLD, _glibc, release_freed, system_allocator
 
     if _glibc() is None:
@@ -245,7 +254,7 @@ def _mapped_bytes_of_blocks(size, count):
     return mapped
 
 
-def test_reading_gives_blocks_of_64_kb_or_more_pages_of_their_own_inside_a_command_only():
+def test_reading_gives_blocks_of_64_kb_or_more_pages_of_their_own_inside_a_command_only(own_process):
     from skactivelab.cli._columns import (_READING_MMAP_THRESHOLD, _glibc, reading,
                                           system_allocator)
 
@@ -267,7 +276,7 @@ def test_reading_gives_blocks_of_64_kb_or_more_pages_of_their_own_inside_a_comma
     assert outside == 0, outside
 
 
-def test_a_reading_inside_a_reading_leaves_the_outer_readings_threshold():
+def test_a_reading_inside_a_reading_leaves_the_outer_readings_threshold(own_process):
     from skactivelab.cli._columns import _glibc, reading, system_allocator
 
     if _glibc() is None:
@@ -284,6 +293,54 @@ def test_a_reading_inside_a_reading_leaves_the_outer_readings_threshold():
     assert inner >= size * count // 2, inner
     assert outer_after_inner >= size * count // 2, outer_after_inner
     assert after == 0, after
+
+
+_FAULTS_AFTER = """
+import ctypes, resource, sys
+from skactivelab import cli
+run = cli.console_main if sys.argv[1] == "program" else cli.main
+assert run(sys.argv[2:]) == 0
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(200):  # 1 MB blocks, as NumPy's temporaries come
+    p = libc.malloc(1 << 20)
+    ctypes.memset(p, 1, 1 << 20)
+    libc.free(p)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def test_a_command_inside_a_longer_process_leaves_the_allocator_as_it_found_it(tmp_path):
+    """The C library raises its mapping threshold as large blocks are freed (a 1 MB block
+    is then reused, not mapped afresh each time) unless ``mallopt`` ever set a value: the
+    command tunes the allocator only as a program of its own."""
+    import subprocess
+    import sys
+
+    from skactivelab.cli._columns import _glibc
+
+    if _glibc() is None:
+        pytest.skip("the GNU C library's allocator only")
+    (tmp_path / "ann.csv").write_text(
+        "example_id,annotator_id,label\n" + "".join(
+            f"e{i},a{j},{'xy'[(i + j) % 2]}\n" for i in range(30) for j in range(2)))
+    (tmp_path / "p.csv").write_text(
+        "id,x,y\n" + "".join(f"e{i},0.{3 + i % 5},0.{7 - i % 5}\n" for i in range(40)))
+    argv = ["score", "--annotations", str(tmp_path / "ann.csv"), "--pred-probs",
+            str(tmp_path / "p.csv"), "--batch", "5", "--out", str(tmp_path / "next.csv"),
+            "--quiet"]
+    faults = {}
+    for how in ("library", "program"):
+        out = subprocess.run([sys.executable, "-c", _FAULTS_AFTER, how, *argv],
+                             capture_output=True, text=True, check=True).stdout
+        faults[how] = int(out.split()[-1])
+    pages = (1 << 20) // 4096
+    # inside a longer process the blocks are reused (a few faults in all); after the
+    # program's own settings (which it never needs to undo) each block is mapped afresh
+    assert faults["library"] < 10 * pages, faults
+    assert faults["program"] > 100 * pages, faults
 
 
 def test_the_command_line_makes_the_system_allocator_pyarrows_default_pool():

@@ -27,13 +27,14 @@ import sys
 from contextlib import contextmanager
 
 from .. import __version__
-from ._common import Parser, run_command
+from ._common import Parser, own_process, run_command
 from ._ls_options import add_labelstudio_commands
 from ._simulate import add_simulation_commands
 from ._team import add_team_commands
 from ._write import OutputPathError
 
-__all__ = ["InputFileError", "OutputPathError", "arrow_system_pool", "build_parser", "main", "make_model"]
+__all__ = ["InputFileError", "OutputPathError", "arrow_system_pool", "build_parser", "console_main", "main",
+           "make_model"]
 
 
 def __getattr__(name):
@@ -77,6 +78,15 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     with arrow_system_pool():
         return run_command(args.func, args)
+
+
+def console_main(argv=None):
+    """The ``skactivelab`` program (and ``python -m skactivelab``): :func:`main` in a
+    process of its own, which may tune the C library's allocator for the command's arrays
+    (see "11. Reading large files" in the command line's documentation); :func:`main`
+    called inside a longer Python process leaves the allocator as it is."""
+    own_process()
+    return main(argv)
 
 
 #: pyarrow reads the name of its C++ default memory pool from this variable, once

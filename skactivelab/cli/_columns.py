@@ -29,6 +29,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from . import _common
+
 __all__ = ["ArrowColumn", "ListColumn", "cell_text", "held_on_disk", "import_pyarrow", "system_allocator"]
 
 
@@ -77,10 +79,13 @@ def _kept_memory():
     array is freed; such arrays then left holes in the heap that arrays of other sizes
     filled only in part, and with up to 256 MB of free heap kept (as this command once
     did) the peak stood 15-30 MB above what was in use on a million annotations.
-    Elsewhere (another C library, no ``mallopt``) nothing changes."""
+    Only in a process that is the command's own (``_common.own_process``: the library's
+    rule that raises its threshold as large blocks are freed cannot be turned back on
+    after); elsewhere (a longer Python process, another C library, no ``mallopt``)
+    nothing changes."""
     global _kept_inside
     libc = _glibc()
-    if libc is None or _kept_inside:
+    if libc is None or _kept_inside or not _common.is_own_process():
         yield
         return
     for param, value in _KEPT.items():

@@ -29,6 +29,27 @@ TEXT_MODEL = "tfidf-logistic"
 CROWD_MODEL_CHOICES = ("crowdlab", "annotator_confusion", "majority_vote")
 
 
+#: whether the process is the command's own (:func:`own_process`)
+_own_process = False
+
+
+def own_process():
+    """Say that this process runs one command and ends (the ``skactivelab`` program,
+    ``python -m skactivelab``): only then do ``score`` and ``fit`` change the C library's
+    allocator settings (``_columns.system_allocator``, ``_columns.reading``). Its rule
+    that raises the mapping threshold as large blocks are freed cannot be turned back on
+    once ``mallopt`` has set a value, so a command run inside a longer Python process
+    (``skactivelab.cli.main([...])``, a notebook, a test) leaves the allocator as it
+    found it."""
+    global _own_process
+    _own_process = True
+
+
+def is_own_process():
+    """Whether :func:`own_process` was said."""
+    return _own_process
+
+
 def add_crowd_model_option(parser, what="the consensus and the scores"):
     """``--crowd-model``: the crowd model of ``what`` (default: crowdlab)."""
     parser.add_argument(
