@@ -119,7 +119,7 @@ def reading():
     the checks make masks and codes of whole columns): grown into the heap, they left
     holes that later blocks filled only in part, and the process held 20-40 MB more
     than its arrays on a million rows. The cost is the pages faulted in afresh (about
-    0.3 s of system time on a million annotations and a million probability rows).
+    0.4 s of system time on a million annotations and a million probability rows).
     Elsewhere (outside a command, another C library) nothing changes; a reading inside
     another is the outer one's (the command's threshold comes back when the outer ends)."""
     global _reading_inside
