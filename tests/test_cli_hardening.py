@@ -634,7 +634,14 @@ def test_entry_points_reach_the_one_parser(tmp_path):
     root = Path(__file__).resolve().parents[1]
     cfg = configparser.ConfigParser()
     cfg.read(root / "setup.cfg")
-    assert cfg["options.entry_points"]["console_scripts"].strip() == "skactivelab = skactivelab.cli:main"
+    entry = cfg["options.entry_points"]["console_scripts"].strip()
+    assert entry == "skactivelab = skactivelab.cli:console_main"
+    # the program's entry is main() in a process of its own: the same parser
+    proc = subprocess.run([sys.executable, "-c", "import sys; from skactivelab.cli import console_main; "
+                           "sys.exit(console_main(['score', '--batch', '0']))"],
+                          capture_output=True, text=True, cwd=root, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("skactivelab score: error:") and len(proc.stderr.splitlines()) == 1
     proc = subprocess.run([sys.executable, "-m", "skactivelab", "score", "--batch", "0"],
                           capture_output=True, text=True, cwd=root, check=False)
     assert proc.returncode == 2
