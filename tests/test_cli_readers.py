@@ -233,3 +233,20 @@ def test_parquet_without_pyarrow_says_what_to_install(tmp_path, capsys, no_pyarr
                           "--pred-probs", str(tmp_path / "p.csv"), "--batch", "1", "--out",
                           str(tmp_path / "o.csv")], capsys)
     assert code == 2 and "needs pyarrow" in err and "skactivelab[cli]" in err
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 1 << 16])
+def test_rows_moved_to_the_front_are_the_rows_asked_for_in_place(monkeypatch, block):
+    from skactivelab.cli import _probs
+
+    monkeypatch.setattr(_probs, "_MOVE_ROWS", block)
+    rng = np.random.default_rng(block)
+    for n, take in [(40, 0.5), (41, 0.9), (25, 0.1), (30, 1.0)]:
+        P = rng.random((n, 3))
+        idx = np.flatnonzero(rng.random(n) < take)
+        if idx.size and idx.size == idx[-1] - idx[0] + 1:  # a run is returned as a view
+            idx = idx[::2]
+        want = P[idx].copy()  # the oracle: NumPy's gather, taken before anything moves
+        got = _probs._rows_in_front(P, idx)
+        np.testing.assert_array_equal(got, want)
+        assert got.size == 0 or np.shares_memory(got, P)  # the matrix itself, no copy

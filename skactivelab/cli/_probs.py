@@ -310,7 +310,10 @@ def align_pred_probs(ann, tab):
     order, label codes aligned with the labels of ``ann``, ``P`` with one row per
     ``ann.example_ids`` entry, and the rows of ``tab`` whose example ID has no
     annotation (``extra_ids`` a column; rows only when ``tab`` has an ID column or
-    the example IDs are row numbers).
+    the example IDs are row numbers). ``tab.probs`` is the reader's own matrix: ``P`` and
+    ``P_extra`` are views of its rows where they lie in runs; when the examples' rows are
+    gathered into ``P``, the other rows are moved to the matrix's front (``P_extra`` a
+    view of them) instead of being copied.
     """
     classes, codes = _class_codes(ann, tab)
     if tab.ids is None and ann.format.startswith("labelstudio"):
@@ -340,8 +343,12 @@ def align_pred_probs(ann, tab):
         extra_idx = extra_idx[~copy]
     if extra_idx.size and ann.format.startswith("labelstudio") and ann.lists_every_task:
         _no_such_task(ann, tab, extra_idx)
-    return (classes, codes, _rows_of(tab.probs, rows), tab.ids.subset(extra_idx),
-            _rows_of(tab.probs, extra_idx))
+    P = _rows_of(tab.probs, rows)
+    if np.may_share_memory(P, tab.probs):  # the examples' rows are a run of the matrix
+        P_extra = _rows_of(tab.probs, extra_idx)
+    else:  # gathered into an array of their own: the matrix's other rows move to its front
+        P_extra = _rows_in_front(tab.probs, extra_idx)
+    return classes, codes, P, tab.ids.subset(extra_idx), P_extra
 
 
 def _rows_of(P, idx):
@@ -349,6 +356,25 @@ def _rows_of(P, idx):
     the probability file lists the examples in the order of the annotations)."""
     run = consecutive(idx)
     return P[idx] if run is None else P[run.start:run.stop]
+
+
+#: rows moved at a time by :func:`_rows_in_front`
+_MOVE_ROWS = 1 << 16
+
+
+def _rows_in_front(P, idx):
+    """``P[idx]`` (``idx`` increasing) as the first ``idx.size`` rows of ``P`` itself,
+    moved there a block of rows at a time (a view of ``P``; no second matrix): a row never
+    moves down, so no block overwrites a row a later block still reads. ``P`` is the
+    reader's own array, read by row number only through the rows returned; its other rows
+    are left as they come."""
+    run = consecutive(idx)
+    if run is not None:
+        return P[run.start:run.stop]
+    for lo in range(0, idx.size, _MOVE_ROWS):  # a loop over blocks of rows
+        hi = min(lo + _MOVE_ROWS, idx.size)
+        P[lo:hi] = P[idx[lo:hi]]
+    return P[:idx.size]
 
 
 def _rows_in_order(ann, tab):

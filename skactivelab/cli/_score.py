@@ -342,12 +342,17 @@ def _holding(fitted, P_lab):
 def _pool_scored(inputs):
     """Once the pool is scored, its rows are no longer needed: the probabilities of the
     labeled examples become an array of their own when they are a small part of the
-    file's matrix, which is then freed. Returns :func:`_labeled_parts`."""
+    file's matrix (or were gathered into one already), and the matrix is freed. Returns
+    :func:`_labeled_parts`."""
     sparse, P_lab = _labeled_parts(inputs)
     whole = inputs.tab.probs
     inputs.U = None
-    if P_lab is None or whole is None or not np.may_share_memory(P_lab, whole) \
-            or 2 * P_lab.nbytes > whole.nbytes:
+    if P_lab is None or whole is None:
+        return sparse, P_lab
+    if not np.may_share_memory(P_lab, whole):  # (gathered): the matrix held only the pool
+        inputs.P, inputs.tab = None, replace(inputs.tab, probs=None)
+        return sparse, P_lab
+    if 2 * P_lab.nbytes > whole.nbytes:
         return sparse, P_lab
     inputs.labeled_parts = sparse, _read_only(np.array(P_lab))
     inputs.P, inputs.tab = None, replace(inputs.tab, probs=None)
