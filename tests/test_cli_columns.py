@@ -416,3 +416,22 @@ def test_held_on_disk_only_where_the_temporary_directory_is_on_disk(tmp_path, mo
     assert _columns.held_on_disk(column, min_bytes=0) is column  # tmpfs: nothing saved
     monkeypatch.setattr(_columns, "_in_memory_filesystem", lambda path: False)
     assert _columns.held_on_disk(column, min_bytes=0) is not column
+
+
+@pytest.mark.parametrize("case", ["shuffled", "repeat", "sorted", "two", "empty_and_padded"])
+def test_factorize_distinct_gives_what_python_gives(case):
+    rng = np.random.default_rng(len(case))
+    cells = [f"id{i}" for i in rng.permutation(3000)]
+    if case == "repeat":
+        cells[2500] = cells[17]
+    elif case == "sorted":
+        cells = sorted(cells, key=lambda c: (len(c), c))
+    elif case == "two":
+        cells = ["b", "a"]
+    elif case == "empty_and_padded":
+        cells[5], cells[9] = "", " id9x"
+    column = ArrowColumn(pa.chunked_array([cells[:1000], cells[1000:]], type=pa.string()))
+    codes, uniques = column.factorize_distinct()
+    want_codes, want_uniques = ListColumn(cells).factorize()  # the oracle: a dict in Python
+    np.testing.assert_array_equal(codes, want_codes)
+    assert uniques.to_list() == want_uniques.to_list()

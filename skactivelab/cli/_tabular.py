@@ -359,12 +359,12 @@ def padded_cell(table, j, what, first=_UNKNOWN):
     return first, make
 
 
-def factorized(column):
+def factorized(column, distinct=False):
     """``(codes, uniques, first empty row, first padded row)`` (positions, or None): the
     cells are checked once per distinct cell, and the first offending row is where the
     first offending distinct cell first appears (codes number the distinct cells in order
-    of first appearance)."""
-    codes, uniques = column.factorize()
+    of first appearance). ``distinct``: the cells should all differ (IDs)."""
+    codes, uniques = column.factorize_distinct() if distinct else column.factorize()
     return (codes, uniques, _first_row(codes, uniques.empty()),
             _first_row(codes, uniques.padded()))
 
@@ -396,7 +396,7 @@ def unique_ids(table, j, what):
     """``(codes, uniques)`` of text column ``j`` after the rules of an ID column: no empty
     cell, the cell rule, each ID on one row."""
     column = table.columns[j]
-    codes, uniques, empty, padded = factorized(column)
+    codes, uniques, empty, padded = factorized(column, distinct=True)
     raise_first([
         (empty, lambda pos: table.error(
             pos, f"column {table.header[j]!r} is empty", "Give every row its example ID.")),
