@@ -435,3 +435,19 @@ def test_factorize_distinct_gives_what_python_gives(case):
     want_codes, want_uniques = ListColumn(cells).factorize()  # the oracle: a dict in Python
     np.testing.assert_array_equal(codes, want_codes)
     assert uniques.to_list() == want_uniques.to_list()
+
+
+@pytest.mark.parametrize("order", ["increasing", "repeats", "any"])
+def test_subset_of_a_chunked_column_is_the_cells_asked_for(order):
+    rng = np.random.default_rng(len(order))
+    cells = [f"c{i}é" if i % 7 == 0 else f"c{i}" for i in range(500)]
+    sizes = [0, 120, 0, 1, 250, 129]  # empty chunks too
+    at = np.cumsum([0] + sizes)
+    column = ArrowColumn(pa.chunked_array([cells[a:b] for a, b in zip(at[:-1], at[1:])],
+                                          type=pa.string()))
+    for _ in range(20):
+        idx = np.sort(rng.choice(500, size=int(rng.integers(2, 300)), replace=order == "repeats"))
+        if order == "any":
+            idx = rng.permutation(idx)
+        got = column.subset(idx)
+        assert got.to_list() == [cells[i] for i in idx.tolist()]  # the oracle: Python's list

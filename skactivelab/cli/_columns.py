@@ -405,7 +405,16 @@ class ArrowColumn(_Column):
         run = consecutive(idx)
         if run is not None:
             return ArrowColumn(self.text.slice(run.start, run.stop - run.start))
-        return ArrowColumn(self.text.take(pa.array(idx)))
+        text = self.text
+        if text.num_chunks > 1 and idx.size > 1 and (idx[1:] >= idx[:-1]).all():
+            # increasing positions: each block of rows gives its own cells (pyarrow's take
+            # on a chunked array joins every chunk into one copy of the column first)
+            ends = np.cumsum([0] + [len(c) for c in text.chunks])
+            cut = np.searchsorted(idx, ends)
+            parts = [text.chunk(k).take(pa.array(idx[cut[k]:cut[k + 1]] - ends[k]))
+                     for k in range(text.num_chunks) if cut[k + 1] > cut[k]]  # (chunks)
+            return ArrowColumn(pa.chunked_array(parts, type=text.type))
+        return ArrowColumn(text.take(pa.array(idx)))
 
     def integers(self):
         """The cells (written as integers) as int64; beyond int64, its largest value."""

@@ -312,8 +312,9 @@ def align_pred_probs(ann, tab):
     annotation (``extra_ids`` a column; rows only when ``tab`` has an ID column or
     the example IDs are row numbers). ``tab.probs`` is the reader's own matrix: ``P`` and
     ``P_extra`` are views of its rows where they lie in runs; when the examples' rows are
-    gathered into ``P``, the other rows are moved to the matrix's front (``P_extra`` a
-    view of them) instead of being copied.
+    not a run, the other rows are moved to the matrix's front (``P_extra``) and the
+    examples' rows, gathered in their order, written after them (``P``): views of the one
+    matrix, no second one.
     """
     classes, codes = _class_codes(ann, tab)
     if tab.ids is None and ann.format.startswith("labelstudio"):
@@ -346,8 +347,12 @@ def align_pred_probs(ann, tab):
     P = _rows_of(tab.probs, rows)
     if np.may_share_memory(P, tab.probs):  # the examples' rows are a run of the matrix
         P_extra = _rows_of(tab.probs, extra_idx)
-    else:  # gathered into an array of their own: the matrix's other rows move to its front
+    else:  # gathered: the other rows move to the matrix's front, the examples' follow them
         P_extra = _rows_in_front(tab.probs, extra_idx)
+        k = P_extra.shape[0]
+        tail = tab.probs[k:k + P.shape[0]]
+        tail[...] = P
+        P = tail  # (one matrix held, as when the file lists the examples in order)
     return classes, codes, P, tab.ids.subset(extra_idx), P_extra
 
 
@@ -368,9 +373,8 @@ def _rows_in_front(P, idx):
     moves down, so no block overwrites a row a later block still reads. ``P`` is the
     reader's own array, read by row number only through the rows returned; its other rows
     are left as they come."""
-    run = consecutive(idx)
-    if run is not None:
-        return P[run.start:run.stop]
+    if not idx.size or (idx[0] == 0 and consecutive(idx) is not None):  # (in front already)
+        return P[:idx.size]
     for lo in range(0, idx.size, _MOVE_ROWS):  # a loop over blocks of rows
         hi = min(lo + _MOVE_ROWS, idx.size)
         P[lo:hi] = P[idx[lo:hi]]
