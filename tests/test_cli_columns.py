@@ -451,3 +451,26 @@ def test_subset_of_a_chunked_column_is_the_cells_asked_for(order):
             idx = rng.permutation(idx)
         got = column.subset(idx)
         assert got.to_list() == [cells[i] for i in idx.tolist()]  # the oracle: Python's list
+
+
+@pytest.mark.parametrize("order", ["shuffled", "sorted"])
+@pytest.mark.parametrize("kind", ["float", "dictionary"])
+def test_an_id_written_as_nothing_is_empty_in_any_column_type(kind, order):
+    """A NaN in a float ID column, or ``""`` in a dictionary-encoded one (a categorical
+    written by pandas), reads as an empty cell: the ID column's check names its row, as
+    it does for a plain text column, whatever the order of the other IDs."""
+    from skactivelab.cli._tables import InputFileError, Table
+    from skactivelab.cli._tabular import unique_ids
+
+    values = [3.0, float("nan"), 1.0, 2.0] if order == "shuffled" else [float("nan"), 1.0, 2.0]
+    array = pa.array(values)
+    if kind == "dictionary":
+        array = pa.array(["" if v != v else str(int(v)) for v in values]).dictionary_encode()
+    column = ArrowColumn(array)
+    assert "" in column.to_list()  # the cell as text
+    table = Table("ids.parquet", ["example_id"], [column], np.arange(2, 2 + len(values)))
+    with pytest.raises(InputFileError) as err:
+        unique_ids(table, 0, "example ID")
+    row = 2 + int(np.isnan(values).argmax())
+    assert str(err.value) == (f"ids.parquet, row {row}: column 'example_id' is empty. "
+                              "Give every row its example ID.")
