@@ -471,12 +471,16 @@ class ArrowColumn(_Column):
 
     def factorize(self):
         """``(codes, uniques)``: distinct cells in order of first appearance."""
+        if not self.n:
+            return np.zeros(0, dtype=np.int64), ArrowColumn(self.text)
+        return self._factorize(_sorted_run_starts(self.text))
+
+    def _factorize(self, starts):
+        """:meth:`factorize` of a column with cells, ``starts`` its
+        :func:`_sorted_run_starts` (None: not in increasing order, the cells are hashed)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if not self.n:
-            return np.zeros(0, dtype=np.int64), ArrowColumn(self.text)
-        starts = _sorted_run_starts(self.text)
         if starts is not None and starts.size == self.n:  # every cell another: the column
             return starts, self._as_uniques()
         if starts is not None:  # runs of equal cells, each run's cell above the last
@@ -492,19 +496,22 @@ class ArrowColumn(_Column):
     def factorize_distinct(self):
         """:meth:`factorize` of a column whose cells should all differ (IDs): when they do
         and the column is not in increasing order, ``(0, 1, ..., n - 1)`` and the column's
-        cells (:meth:`_as_uniques`), found by sorting the cells (about half the memory of hashing them: on a
-        million IDs 31 against 59 MB at the peak, for some 0.3 s more); else
-        :meth:`factorize` (which then names the repeated cells)."""
+        cells (:meth:`_as_uniques`), found by sorting the cells (about half the memory of
+        hashing them: on a million IDs 31 against 59 MB at the peak, for some 0.3 s
+        more); else as :meth:`factorize` (which then names the repeated cells)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if self.n < 2 or _sorted_run_starts(self.text) is not None:
+        if self.n < 2:
             return self.factorize()
+        starts = _sorted_run_starts(self.text)  # (looked at once: the other paths reuse it)
+        if starts is not None:
+            return self._factorize(starts)
         ranked = pc.take(self.text, pc.sort_indices(self.text))
         if isinstance(ranked, pa.ChunkedArray):
             ranked = ranked.combine_chunks()
         if pc.any(pc.equal(ranked.slice(1), ranked.slice(0, self.n - 1))).as_py():
-            return self.factorize()
+            return self._factorize(None)
         return np.arange(self.n, dtype=np.int64), self._as_uniques()
 
     def _as_uniques(self):
