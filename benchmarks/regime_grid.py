@@ -69,11 +69,19 @@ STRENGTHS = {
     "spam+adv": (0.75, 0.2, 0.1),
     "0.7 biased": (0.70, 0.0, 0.0),
     "0.55 biased": (0.55, 0.0, 0.0),
+    "0.8 skewed": (0.80, 0.1, 0.0),
 }
 #: Crowds like a real one: the truth's class frequencies follow Zipf weights (class k in
 #: proportion to 1 / (k + 1)), and the ordinary annotators' wrong labels follow the same
 #: weights (renormalised over the other classes): everyone over-calls the frequent classes.
 BIASED = {"0.7 biased", "0.55 biased"}
+#: Crowds like a real two-class one: five times as many annotators (:data:`SKEW_ANNOTATORS`),
+#: of very unequal activity (Zipf weights: the busiest annotator labels about a fifth of the
+#: examples, most only a few) and widely spread accuracies (Beta concentration
+#: :data:`SKEW_CONCENTRATION`, some of them below chance), 10% spammers.
+SKEWED = {"0.8 skewed"}
+SKEW_ANNOTATORS = 5
+SKEW_CONCENTRATION = 6.0
 #: The simulated crowds (strength, labels per example, K); every one is crossed with the
 #: classifiers of :data:`CLASSIFIERS`. One factor at a time around the base (0.7, 3 labels, K=5),
 #: then interactions, then crowds like a real one (:data:`BIASED`).
@@ -99,6 +107,11 @@ CROWDS = [
     ("0.7 biased", "3", 5),   # like a real crowd: unequal classes, a shared bias (appended: the
     ("0.7 biased", "2", 10),  # indices, hence the seeds, of the crowds above are unchanged)
     ("0.55 biased", "3", 10),
+    ("0.8 skewed", "1", 2),   # like a real two-class crowd (SKEWED), in the five label regimes
+    ("0.8 skewed", "mixed", 2),
+    ("0.8 skewed", "2", 2),
+    ("0.8 skewed", "3", 2),
+    ("0.8 skewed", "5", 2),
 ]
 QUICK_CROWDS = [("0.7", "3", 5), ("0.8", "1", 5), ("spam+adv", "mixed", 5)]
 CLASSIFIERS = ("weak", "strong", "over-confident", "crowd-trained")
@@ -154,8 +167,13 @@ def simulated_job(ci, rep, n_examples, n_annotators, methods, base_seed):
     mean, spam, adv = STRENGTHS[strength]
     s_crowd, s_clf, s_method = _seeds(base_seed, 1, ci, rep)
     w = R.zipf_weights(K) if strength in BIASED else None
+    skew = {}
+    if strength in SKEWED:
+        n_annotators *= SKEW_ANNOTATORS
+        skew = {"activity": R.zipf_weights(n_annotators), "concentration": SKEW_CONCENTRATION}
     crowd = R.simulate_crowd(n_examples, K, mean, scheme, n_annotators=n_annotators, spam_frac=spam,
-                             adversary_frac=adv, class_weights=w, wrong_bias=w, random_state=s_crowd)
+                             adversary_frac=adv, class_weights=w, wrong_bias=w, random_state=s_crowd,
+                             **skew)
     c = R.crowd_mean_accuracy(crowd)
     truth, labels = crowd["truth"], crowd["labels"]
     only = [m for m in methods if m in R.CROWD_ONLY]

@@ -46,7 +46,8 @@ def annotator_accuracies(mean, n, n_classes, rng, concentration=30.0):
 
 
 def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, spam_frac=0.0,
-                   adversary_frac=0.0, class_weights=None, wrong_bias=None, random_state=None):
+                   adversary_frac=0.0, class_weights=None, wrong_bias=None, activity=None,
+                   concentration=30.0, random_state=None):
     """A simulated crowd.
 
     Parameters
@@ -68,6 +69,12 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
         A distribution over classes that the wrong labels of ordinary annotators follow,
         the same for every annotator (a shared bias), renormalised over the classes other
         than the truth; None: a uniformly random other class.
+    activity : array-like of shape (M,) or None
+        How busy each annotator is: the ``k`` annotators of an example are drawn without
+        replacement with probabilities in proportion to these weights (successive draws,
+        as a real crowd's few busy workers and many occasional ones); None: uniformly.
+    concentration : float
+        Of the Beta distribution of the ordinary annotators' accuracies (smaller: more spread).
     random_state : int or None
 
     Returns
@@ -88,14 +95,19 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     order = rng.permutation(M)
     kind[order[:n_spam]] = "spammer"
     kind[order[n_spam:n_spam + n_adv]] = "adversary"
-    acc = annotator_accuracies(strength, M, K, rng)
+    acc = annotator_accuracies(strength, M, K, rng, concentration=concentration)
     acc[kind == "spammer"] = 1.0 / K
     acc[kind == "adversary"] = 0.0
     k = labels_per_example(scheme, N, rng)
     if k.max() > M:
         raise ValueError(f"{k.max()} labels per example need at least as many annotators, got {M}.")
-    # k distinct random annotators per example: the first k of a random permutation of each row
-    chosen = np.argsort(rng.random((N, M)), axis=1)[:, : k.max()]
+    # k distinct random annotators per example: the first k of a random permutation of each
+    # row; with activity weights the permutation is weighted (Gumbel keys: successive draws
+    # without replacement in proportion to the weights)
+    keys = rng.random((N, M))
+    if activity is not None:
+        keys = -np.log(_distribution(activity, M, "activity"))[None, :] - rng.gumbel(size=(N, M))
+    chosen = np.argsort(keys, axis=1)[:, : k.max()]
     take = np.arange(k.max())[None, :] < k[:, None]
     ex = np.broadcast_to(np.arange(N)[:, None], chosen.shape)[take]
     ann = chosen[take]

@@ -226,6 +226,44 @@ def test_the_new_options_left_unset_draw_the_old_crowd():
     np.testing.assert_allclose(R.zipf_weights(3), np.array([6, 3, 2]) / 11)
 
 
+def test_activity_weights_set_how_busy_each_annotator_is():
+    """Annotators drawn in proportion to their activity, without replacement per example: the
+    counts of a one-label crowd follow the weights; with five labels each an example's
+    annotators are distinct and the busiest label most examples."""
+    M = 50
+    busy = 1.0 / np.arange(1, M + 1)
+    one = R.simulate_crowd(20000, 2, 0.8, "1", n_annotators=M, activity=busy, random_state=3)
+    counts = np.sum(~np.isnan(one["labels"]), axis=0)
+    want = busy / busy.sum() * 20000
+    assert np.all(np.abs(counts - want) <= 4 * np.sqrt(want) + 1)
+    five = R.simulate_crowd(2000, 2, 0.8, "5", n_annotators=M, activity=busy, random_state=4)
+    assert np.all(np.sum(~np.isnan(five["labels"]), axis=1) == 5)  # distinct: 5 cells per row
+    counts = np.sum(~np.isnan(five["labels"]), axis=0)
+    assert counts[0] > 0.6 * 2000 and counts[0] > 5 * counts[-1]
+    # left unset, the old crowd; a smaller concentration spreads the accuracies
+    np.testing.assert_array_equal(R.simulate_crowd(300, 2, 0.8, "3", random_state=5)["labels"],
+                                  R.simulate_crowd(300, 2, 0.8, "3", activity=None, random_state=5)["labels"])
+    wide = R.simulate_crowd(300, 2, 0.8, "3", n_annotators=400, concentration=6.0, random_state=6)
+    narrow = R.simulate_crowd(300, 2, 0.8, "3", n_annotators=400, random_state=6)
+    assert np.std(wide["accuracy"]) > 2 * np.std(narrow["accuracy"])
+    with pytest.raises(ValueError, match="activity"):
+        R.simulate_crowd(10, 2, 0.8, "1", n_annotators=4, activity=[1, 1, 1])
+
+
+def test_skewed_crowds_have_more_annotators_of_unequal_activity():
+    G = _load("regime_grid")
+    ci = G.CROWDS.index(("0.8 skewed", "1", 2))
+    G._init(G.CROWDS, G.MUSIC_REGIMES, ("weak",))
+    rows = G.simulated_job(ci, 0, 800, 40, ["majority_vote"], 0)
+    G._init(G.CROWDS, G.MUSIC_REGIMES)
+    s_crowd = G._seeds(0, 1, ci, 0)[0]
+    crowd = R.simulate_crowd(800, 2, 0.8, "1", n_annotators=200, spam_frac=0.1, activity=R.zipf_weights(200),
+                             concentration=G.SKEW_CONCENTRATION, random_state=s_crowd)
+    assert rows[0]["crowd_accuracy"] == pytest.approx(R.crowd_mean_accuracy(crowd))
+    counts = np.sum(~np.isnan(crowd["labels"]), axis=0)
+    assert counts.max() > 100 and np.median(counts) < 5
+
+
 def test_crowd_trained_classifier_follows_the_majority_vote():
     G = _load("regime_grid")
     G._init(G.CROWDS, G.MUSIC_REGIMES, ("weak", "crowd-trained"))
