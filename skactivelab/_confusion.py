@@ -19,7 +19,11 @@ the same place). Three choices keep the model from being worse than its inputs:
   The classifier's probabilities are out-of-fold, so this is a held-out test
   of them: a weak or over-confident classifier gets a small weight (``w = 0``
   is a crowd-only Dawid-Skene model); the weight stays 1 unless a
-  likelihood-ratio test rejects it. It is never above 1 (the classifier is
+  likelihood-ratio test rejects it, or unless at weight 1 the crowd's best
+  accuracy is the lowest the model allows (chance, as far as the model goes)
+  while most examples have several labels: their agreement tells of the crowd
+  without the classifier, so a classifier that leaves the crowd at chance is
+  not a safe default and the likelihood chooses. It is never above 1 (the classifier is
   never sharpened): a classifier trained on the crowd's labels learns their
   systematic errors as well as the truth, so the labels agree with its
   confident predictions more often than its accuracy warrants, and the labels
@@ -452,7 +456,9 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     The weight stays 1 unless another one is better by a likelihood-ratio test
     (:data:`LR_MARGIN`): with a crowd near chance, a weaker weight and a better
     crowd explain single labels about as well, and the classifier's own
-    probabilities are the better bet. Each of ``floors`` is tried with each
+    probabilities are the better bet. Except when at weight 1 the crowd's
+    accuracy is the lowest candidate and at least half the examples have two
+    labels or more: then the weight of the highest likelihood. Each of ``floors`` is tried with each
     weight (one weight given: :data:`FLOOR` only).
     ``Q`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
     crowd accuracy)``.
@@ -490,8 +496,13 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
         top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
         fits[float(w), floor] = (float(ll[top]), float(accuracies[top]))
     best = max(fits, key=lambda key: fits[key][0])
-    if (1.0, FLOOR) in fits and fits[best][0] - fits[1.0, FLOOR][0] <= LR_MARGIN:
-        best = (1.0, FLOOR)  # the classifier as it is, unless the labels reject it
+    face = (1.0, FLOOR)  # the classifier as it is: kept unless the labels reject it, and unless
+    # taking it at its word puts the crowd at chance (its accuracy on the lowest candidate) while
+    # most examples have several labels, whose agreement tells of the crowd without the classifier
+    at_chance = face in fits and fits[face][1] <= accuracies[0] and np.mean(
+        np.bincount(ann.example, minlength=n) >= 2) >= 0.5
+    if face in fits and fits[best][0] - fits[face][0] <= LR_MARGIN and not at_chance:
+        best = face
     return best[0], best[1], fits[best][1]
 
 

@@ -813,3 +813,50 @@ def test_a_given_copy_share_is_used():
         AnnotatorConfusion(classifier_copy=1.5).fit(L, P)
     with pytest.raises(TypeError, match="classifier_copy"):
         AnnotatorConfusion(classifier_copy=True).fit(L, P)
+
+
+def _near_chance_crowd(seed, n=800, n_annotators=40, k=5):
+    """Two classes, annotators about 55% right (Beta(16.5, 13.5)), k distinct labels each."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, n)
+    acc = rng.beta(16.5, 13.5, n_annotators)
+    who = np.argsort(rng.random((n, n_annotators)), axis=1)[:, :k]
+    lab = np.where(rng.random((n, k)) < acc[who], truth[:, None], 1 - truth[:, None])
+    L = np.full((n, n_annotators), np.nan)
+    np.put_along_axis(L, who, lab.astype(float), axis=1)
+    return L, truth
+
+
+def _over_confident(truth, signal, seed, sharpen=4.0):
+    """Two-class probabilities right about as often as one annotator, with logits x4."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((truth.size, 2))
+    z[np.arange(truth.size), truth] += signal
+    s = sharpen * signal * z
+    p = np.exp(s - s.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_classifier_that_would_put_the_crowd_at_chance_is_not_taken_at_its_word(seed):
+    """Five labels each from a crowd near chance, and an over-confident classifier no better
+    than one annotator. Taken as it is (weight 1) it explains the labels only with a crowd at
+    chance, the lowest crowd accuracy the model allows, although five labels each tell of the
+    crowd without it: the weight is then the likelihood's choice, not 1, and the consensus is
+    not below majority vote (weight 1 gave 0.539 against 0.555 on the first draw). With one
+    label each nothing but the classifier tells of the crowd: a strong classifier that puts
+    the crowd at chance keeps its weight of 1 (the likelihood alone would choose 0.1 or 0.5
+    on these draws and fall back toward the labels)."""
+    L, truth = _near_chance_crowd(seed)
+    P = _over_confident(truth, 0.21, seed + 50)
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    assert m.classifier_weight_ < 1.0
+    mv = (np.nansum(L == 1, axis=1) > 2.5).astype(int)  # five labels: no ties
+    assert np.mean(m.consensus_label_ == truth) >= np.mean(mv == truth)
+    L1, truth1 = _near_chance_crowd(seed, k=1)
+    strong = _classifier(truth1, 2, 1.09, seed + 70)  # calibrated, right on about 0.78
+    ann = check_annotations(L1, n_classes=2)
+    w, _, crowd = _confusion.profile_weight(ann, strong, np.random.default_rng(0))
+    assert (w, crowd) == (1.0, 0.5 + 0.5 * _confusion._ACC_STEPS[0])
+    m1 = AnnotatorConfusion(random_state=0).fit(L1, strong)
+    assert np.mean(m1.consensus_label_ == truth1) > np.mean(np.nanmax(L1, axis=1) == truth1) + 0.15
