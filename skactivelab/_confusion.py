@@ -18,18 +18,14 @@ the same place). Three choices keep the model from being worse than its inputs:
   confidence at a rate set by ``w`` and levels off at the crowd's accuracy.
   The classifier's probabilities are out-of-fold, so this is a held-out test
   of them: a weak or over-confident classifier gets a small weight (``w = 0``
-  is a crowd-only Dawid-Skene model); the weight stays 1 unless a
-  likelihood-ratio test rejects it, or unless at weight 1 the crowd's best
-  accuracy is the lowest the model allows (chance, as far as the model goes)
-  while most examples have several labels: their agreement tells of the crowd
-  without the classifier, so a classifier that leaves the crowd at chance is
-  not a safe default and the likelihood chooses. It is never above 1 (the classifier is
-  never sharpened): a classifier trained on the crowd's labels learns their
-  systematic errors as well as the truth, so the labels agree with its
-  confident predictions more often than its accuracy warrants, and the labels
-  cannot tell that from a classifier under-confident about the truth
-  (sharpening then overrides right labels: one label each, a strong crowd).
-  The annotators' own
+  is a crowd-only Dawid-Skene model), and one trained on noisy labels (which
+  predicts the labels, not the truth, and so is under-confident about the
+  truth) a weight above 1. The weight stays 1 unless a likelihood-ratio test
+  rejects it, or unless at weight 1 the crowd's best accuracy is the lowest
+  the model allows (chance, as far as the model goes) while most examples
+  have several labels: their agreement tells of the crowd without the
+  classifier, so a classifier that leaves the crowd at chance is not a safe
+  default and the likelihood chooses. The annotators' own
   parameters are then fitted with ``w`` fixed, so they cannot trade accuracy
   against the classifier's sharpness (the failure of fitting both at once
   when examples have one label each).
@@ -93,11 +89,10 @@ FLOOR = 1e-3
 FLOORS = (1e-3, 0.01, 0.05, 0.15, 0.3, 0.5)
 #: Probabilities below this count as this (the log of an exact zero).
 TINY = 1e-300
-#: Candidate weights of the classifier in the prior, at most 1 (its probabilities as they are):
-#: a weight above 1 would sharpen a classifier whose agreement with the labels may come from
-#: the crowd's own errors it learned; the likelihood-ratio test of :func:`profile_weight` keeps
-#: 1 unless the labels call for a smaller one. (A weight given by the user may be any w >= 0.)
-WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+#: Candidate weights of the classifier in the prior. Above 1 sharpens: a classifier trained on
+#: noisy labels predicts the labels' distribution, so it is under-confident about the truth; the
+#: likelihood-ratio test of :func:`profile_weight` keeps 1 unless the labels call for another.
+WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 #: The classifier keeps weight 1 (its probabilities as they are) unless another weight's
 #: profile log-likelihood is higher by more than this: a likelihood-ratio test at the 5% level
 #: (half the 95% quantile of chi-square with one degree of freedom).
@@ -136,7 +131,7 @@ def classifier_probs(P):
 
 def power(R, w):
     """``R ** w`` for ``R`` in (0, 1] (a new array): products and square roots for the
-    weights that are quarters up to 3 (those of :data:`WEIGHTS`), ``exp(w log R)`` otherwise."""
+    weights of :data:`WEIGHTS` that are quarters up to 3, ``exp(w log R)`` otherwise."""
     quarters = w * 4.0
     if quarters != int(quarters) or w > 3.0:
         out = np.log(R)

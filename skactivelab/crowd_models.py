@@ -225,12 +225,12 @@ class AnnotatorConfusion(_CrowdModel):
     identified even with one label per example (a label agrees with the
     classifier more often the more confident the classifier is, up to the
     crowd's accuracy). A weak or over-confident classifier gets a small weight
-    (``w = 0``: the labels alone). ``w`` stays 1 unless a likelihood-ratio
-    test rejects it, and is never above 1: a classifier trained on the crowd's
-    labels learns their systematic errors, so the labels agree with it more
-    than its accuracy warrants, and sharpening it would override right labels
-    (a weight above 1 can still be given). The annotators' matrices are then
-    fitted by EM with ``w`` fixed.
+    (``w = 0``: the labels alone); one trained on noisy labels, which predicts
+    the labels rather than the truth and so is under-confident about the
+    truth, a weight above 1. ``w`` stays 1 unless a likelihood-ratio test
+    rejects it, or unless, taken as it is, the classifier would leave the crowd
+    at chance while most examples have several labels. The annotators'
+    matrices are then fitted by EM with ``w`` fixed.
 
     The class frequencies are equal unless the labels show otherwise: a score
     test (5% level) under the crowd-wide model, then (where the frequencies
