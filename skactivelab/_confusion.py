@@ -20,7 +20,9 @@ the same place). Three choices keep the model from being worse than its inputs:
   of them: a weak or over-confident classifier gets a small weight (``w = 0``
   is a crowd-only Dawid-Skene model), and one trained on noisy labels (which
   predicts the labels, not the truth, and so is under-confident about the
-  truth) a weight above 1. The weight stays 1 unless a likelihood-ratio test
+  truth) a weight above 1, but only when at least :data:`MIN_PROFILE` examples
+  have two labels or more (single labels cannot tell such a classifier from
+  one that learned the labels' errors). The weight stays 1 unless a likelihood-ratio test
   rejects it, or unless at weight 1 the crowd's best accuracy is the lowest
   the model allows (chance, as far as the model goes) while most examples
   have several labels: their agreement tells of the crowd without the
@@ -453,7 +455,9 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     crowd explain single labels about as well, and the classifier's own
     probabilities are the better bet. Except when at weight 1 the crowd's
     accuracy is the lowest candidate and at least half the examples have two
-    labels or more: then the weight of the highest likelihood. Each of ``floors`` is tried with each
+    labels or more: then the weight of the highest likelihood. Weights above 1
+    are candidates only when at least :data:`MIN_PROFILE` examples have two
+    labels or more. Each of ``floors`` is tried with each
     weight (one weight given: :data:`FLOOR` only).
     ``Q`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
     crowd accuracy)``.
@@ -463,6 +467,11 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
         weights = (0.0,)
     floors = floors if len(weights) > 1 else (FLOOR,)
     ann, Q, n = _at_most(ann, Q, max_select, rng)
+    multi = np.bincount(ann.example, minlength=n) >= 2
+    if len(weights) > 1 and np.count_nonzero(multi) < MIN_PROFILE:
+        # sharpening is told only by examples with several labels: with single labels, a
+        # classifier that learned the labels (their errors included) looks under-confident too
+        weights = tuple(w for w in weights if w <= 1.0)
     # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
     # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
     # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
@@ -494,8 +503,7 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     face = (1.0, FLOOR)  # the classifier as it is: kept unless the labels reject it, and unless
     # taking it at its word puts the crowd at chance (its accuracy on the lowest candidate) while
     # most examples have several labels, whose agreement tells of the crowd without the classifier
-    at_chance = face in fits and fits[face][1] <= accuracies[0] and np.mean(
-        np.bincount(ann.example, minlength=n) >= 2) >= 0.5
+    at_chance = face in fits and fits[face][1] <= accuracies[0] and np.mean(multi) >= 0.5
     if face in fits and fits[best][0] - fits[face][0] <= LR_MARGIN and not at_chance:
         best = face
     return best[0], best[1], fits[best][1]

@@ -227,7 +227,9 @@ class AnnotatorConfusion(_CrowdModel):
     crowd's accuracy). A weak or over-confident classifier gets a small weight
     (``w = 0``: the labels alone); one trained on noisy labels, which predicts
     the labels rather than the truth and so is under-confident about the
-    truth, a weight above 1. ``w`` stays 1 unless a likelihood-ratio test
+    truth, a weight above 1 (only when at least 50 examples have two labels or
+    more: single labels cannot tell it from a classifier that learned their
+    errors). ``w`` stays 1 unless a likelihood-ratio test
     rejects it, or unless, taken as it is, the classifier would leave the crowd
     at chance while most examples have several labels. The annotators'
     matrices are then fitted by EM with ``w`` fixed.

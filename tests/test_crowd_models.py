@@ -519,6 +519,37 @@ def test_a_classifier_trained_on_noisy_labels_is_sharpened():
     assert np.mean(m.consensus_label_ == truth) > np.mean(weight_one.consensus_label_ == truth)
 
 
+def _busy_crowd(seed, n=800, n_annotators=200):
+    """One label per example from a strong two-class crowd of widely spread accuracies, a few
+    busy annotators and many occasional ones (the test's own simulator)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, n)
+    acc = rng.beta(4.8, 1.2, n_annotators)
+    busy = 1.0 / np.arange(1, n_annotators + 1)
+    who = rng.choice(n_annotators, n, p=busy / busy.sum())
+    label = np.where(rng.random(n) < acc[who], truth, 1 - truth)
+    L = np.full((n, n_annotators), np.nan)
+    L[np.arange(n), who] = label
+    return L, truth, label
+
+
+@pytest.mark.parametrize("seed", [3, 33])
+def test_single_labels_never_sharpen_a_classifier_that_learned_them(seed):
+    """One label each, and a classifier that learned those labels, errors included (right on
+    0.635 of the labels, calibrated to them): it knows nothing of the truth beyond the labels,
+    so the consensus must not be worse than the labels. On these draws its agreement with the
+    labels happens to level off at its most confident, as an under-confident classifier's
+    would; sharpening it (weight 2) overrode right labels and lost 0.022 and 0.045. Only
+    examples with several labels can tell sharpening, so with single labels the weight is at
+    most 1 (a weight given is used as given)."""
+    L, truth, label = _busy_crowd(seed)
+    P = _classifier(label, 2, 0.49, seed=seed + 1000)
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    assert m.classifier_weight_ <= 1.0
+    assert np.mean(m.consensus_label_ == truth) >= np.mean(label == truth) - 0.002
+    assert AnnotatorConfusion(classifier_weight=2.0, random_state=0).fit(L, P).classifier_weight_ == 2.0
+
+
 def test_few_examples_and_a_confident_random_classifier_do_not_outvote_the_crowd():
     """30 examples, three 85% annotators, a classifier confident at random: the labels reject
     the classifier even on so few examples, so the consensus is the crowd's."""
