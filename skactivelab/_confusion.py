@@ -20,7 +20,7 @@ the same place). Three choices keep the model from being worse than its inputs:
   of them: a weak or over-confident classifier gets a small weight (``w = 0``
   is a crowd-only Dawid-Skene model), and one trained on noisy labels (which
   predicts the labels, not the truth, and so is under-confident about the
-  truth) a weight above 1, but only when at least :data:`MIN_PROFILE` examples
+  truth) a weight above 1, but only when at least :data:`MIN_MULTI` examples
   have two labels or more (single labels cannot tell such a classifier from
   one that learned the labels' errors). The weight stays 1 unless a likelihood-ratio test
   rejects it, or unless at weight 1 the crowd's best accuracy is the lowest
@@ -111,6 +111,9 @@ MAX_SELECT = 20_000
 MAX_SELECT_STRENGTH = 10_000
 #: Fewer examples than this: the strength is not cross-validated (:data:`ACCURACY_PRIOR`).
 MIN_PROFILE = 50
+#: Examples with two labels or more needed before a weight above 1 is a candidate: only their
+#: agreement tells a classifier under-confident about the truth from one that learned the labels.
+MIN_MULTI = 50
 
 
 def default_shrinkage(n_classes):
@@ -456,7 +459,7 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     probabilities are the better bet. Except when at weight 1 the crowd's
     accuracy is the lowest candidate and at least half the examples have two
     labels or more: then the weight of the highest likelihood. Weights above 1
-    are candidates only when at least :data:`MIN_PROFILE` examples have two
+    are candidates only when at least :data:`MIN_MULTI` examples have two
     labels or more. Each of ``floors`` is tried with each
     weight (one weight given: :data:`FLOOR` only).
     ``Q`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
@@ -468,7 +471,7 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     floors = floors if len(weights) > 1 else (FLOOR,)
     ann, Q, n = _at_most(ann, Q, max_select, rng)
     multi = np.bincount(ann.example, minlength=n) >= 2
-    if len(weights) > 1 and np.count_nonzero(multi) < MIN_PROFILE:
+    if len(weights) > 1 and np.count_nonzero(multi) < MIN_MULTI:
         # sharpening is told only by examples with several labels: with single labels, a
         # classifier that learned the labels (their errors included) looks under-confident too
         weights = tuple(w for w in weights if w <= 1.0)
