@@ -76,8 +76,8 @@ STRENGTHS = {
 #: weights (renormalised over the other classes): everyone over-calls the frequent classes.
 BIASED = {"0.7 biased", "0.55 biased"}
 #: Crowds like a real two-class one: five times as many annotators (:data:`SKEW_ANNOTATORS`),
-#: of very unequal activity (Zipf weights: the busiest annotator labels about a fifth of the
-#: examples, most only a few) and widely spread accuracies (Beta concentration
+#: of very unequal activity (Zipf weights: the busiest annotator labels about 160 of the 800
+#: examples with one label each, about 500 with five; most only a few) and widely spread accuracies (Beta concentration
 #: :data:`SKEW_CONCENTRATION`, some of them below chance), 10% spammers.
 SKEWED = {"0.8 skewed"}
 SKEW_ANNOTATORS = 5

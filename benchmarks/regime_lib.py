@@ -86,6 +86,8 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     """
     rng = np.random.default_rng(random_state)
     N, M, K = int(n_examples), int(n_annotators), int(n_classes)
+    if not (np.isfinite(concentration) and concentration > 0):
+        raise ValueError(f"concentration must be a finite number > 0, got {concentration!r}.")
     if class_weights is None:
         truth = rng.integers(0, K, N)
     else:
@@ -101,12 +103,18 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     k = labels_per_example(scheme, N, rng)
     if k.max() > M:
         raise ValueError(f"{k.max()} labels per example need at least as many annotators, got {M}.")
+    if activity is not None:
+        activity = _distribution(activity, M, "activity")
+        if k.max() > np.count_nonzero(activity):
+            raise ValueError(f"{k.max()} labels per example need at least as many annotators of positive "
+                             f"activity, got {np.count_nonzero(activity)}; give more annotators a weight > 0.")
     # k distinct random annotators per example: the first k of a random permutation of each
     # row; with activity weights the permutation is weighted (Gumbel keys: successive draws
     # without replacement in proportion to the weights)
     keys = rng.random((N, M))
     if activity is not None:
-        keys = -np.log(_distribution(activity, M, "activity"))[None, :] - rng.gumbel(size=(N, M))
+        with np.errstate(divide="ignore"):  # weight 0: key +inf, never among the first k
+            keys = -np.log(activity)[None, :] - rng.gumbel(size=(N, M))
     chosen = np.argsort(keys, axis=1)[:, : k.max()]
     take = np.arange(k.max())[None, :] < k[:, None]
     ex = np.broadcast_to(np.arange(N)[:, None], chosen.shape)[take]

@@ -24,8 +24,8 @@ the same place). Three choices keep the model from being worse than its inputs:
   have two labels or more (single labels cannot tell such a classifier from
   one that learned the labels' errors). The weight stays 1 unless a likelihood-ratio test
   rejects it, or unless at weight 1 the crowd's best accuracy is the lowest
-  the model allows (chance, as far as the model goes) while most examples
-  have several labels: their agreement tells of the crowd without the
+  the model allows (chance, as far as the model goes) while at least half the
+  examples have several labels: their agreement tells of the crowd without the
   classifier, so a classifier that leaves the crowd at chance is not a safe
   default and the likelihood chooses. The annotators' own
   parameters are then fitted with ``w`` fixed, so they cannot trade accuracy
@@ -468,13 +468,13 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     n, K = ann.n_examples, ann.n_classes
     if Q is None:
         weights = (0.0,)
-    floors = floors if len(weights) > 1 else (FLOOR,)
     ann, Q, n = _at_most(ann, Q, max_select, rng)
     multi = np.bincount(ann.example, minlength=n) >= 2
     if len(weights) > 1 and np.count_nonzero(multi) < MIN_MULTI:
         # sharpening is told only by examples with several labels: with single labels, a
         # classifier that learned the labels (their errors included) looks under-confident too
-        weights = tuple(w for w in weights if w <= 1.0)
+        weights = tuple(w for w in weights if w <= 1.0) or (1.0,)
+    floors = floors if len(weights) > 1 else (FLOOR,)
     # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
     # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
     # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
@@ -505,7 +505,8 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     best = max(fits, key=lambda key: fits[key][0])
     face = (1.0, FLOOR)  # the classifier as it is: kept unless the labels reject it, and unless
     # taking it at its word puts the crowd at chance (its accuracy on the lowest candidate) while
-    # most examples have several labels, whose agreement tells of the crowd without the classifier
+    # at least half the examples have several labels, whose agreement tells of the crowd without
+    # the classifier
     at_chance = face in fits and fits[face][1] <= accuracies[0] and np.mean(multi) >= 0.5
     if face in fits and fits[best][0] - fits[face][0] <= LR_MARGIN and not at_chance:
         best = face

@@ -231,7 +231,7 @@ class AnnotatorConfusion(_CrowdModel):
     more: single labels cannot tell it from a classifier that learned their
     errors). ``w`` stays 1 unless a likelihood-ratio test
     rejects it, or unless, taken as it is, the classifier would leave the crowd
-    at chance while most examples have several labels. The annotators'
+    at chance while at least half the examples have several labels. The annotators'
     matrices are then fitted by EM with ``w`` fixed.
 
     The class frequencies are equal unless the labels show otherwise: a score

@@ -548,6 +548,10 @@ def test_single_labels_never_sharpen_a_classifier_that_learned_them(seed):
     assert m.classifier_weight_ <= 1.0
     assert np.mean(m.consensus_label_ == truth) >= np.mean(label == truth) - 0.002
     assert AnnotatorConfusion(classifier_weight=2.0, random_state=0).fit(L, P).classifier_weight_ == 2.0
+    # candidates above 1 only, with single labels: the classifier as it is
+    w, floor, _ = _confusion.profile_weight(check_annotations(L, n_classes=2), P, np.random.default_rng(0),
+                                            weights=(1.5, 2.0))
+    assert (w, floor) == (1.0, _confusion.FLOOR)
 
 
 def test_few_examples_and_a_confident_random_classifier_do_not_outvote_the_crowd():

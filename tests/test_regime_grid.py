@@ -248,6 +248,15 @@ def test_activity_weights_set_how_busy_each_annotator_is():
     assert np.std(wide["accuracy"]) > 2 * np.std(narrow["accuracy"])
     with pytest.raises(ValueError, match="activity"):
         R.simulate_crowd(10, 2, 0.8, "1", n_annotators=4, activity=[1, 1, 1])
+    # an annotator of no activity labels nothing; more labels per example than busy annotators
+    # is refused, and so is a concentration that is not a finite positive number
+    zero = R.simulate_crowd(500, 2, 0.8, "2", n_annotators=4, activity=[1, 1, 0, 1], random_state=7)
+    assert np.all(np.isnan(zero["labels"][:, 2]))
+    with pytest.raises(ValueError, match="positive activity"):
+        R.simulate_crowd(50, 2, 0.8, "3", n_annotators=6, activity=[1, 1, 0, 0, 0, 0])
+    for bad in (0.0, -1.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="concentration"):
+            R.simulate_crowd(50, 2, 0.8, "1", concentration=bad)
 
 
 def test_skewed_crowds_have_more_annotators_of_unequal_activity():
