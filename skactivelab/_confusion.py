@@ -112,8 +112,9 @@ MAX_SELECT_STRENGTH = 10_000
 #: Fewer examples than this: the strength is not cross-validated (:data:`ACCURACY_PRIOR`).
 MIN_PROFILE = 50
 #: Examples with two labels or more needed before a weight above 1 is a candidate: only their
-#: agreement tells a classifier under-confident about the truth from one that learned the labels.
-MIN_MULTI = 50
+#: agreement tells a classifier under-confident about the truth from one that learned the labels
+#: (a few dozen anchor the crowd's accuracy; the paper's digits setting starts with about 60).
+MIN_MULTI = 20
 
 
 def default_shrinkage(n_classes):

@@ -227,7 +227,7 @@ class AnnotatorConfusion(_CrowdModel):
     crowd's accuracy). A weak or over-confident classifier gets a small weight
     (``w = 0``: the labels alone); one trained on noisy labels, which predicts
     the labels rather than the truth and so is under-confident about the
-    truth, a weight above 1 (only when at least 50 examples have two labels or
+    truth, a weight above 1 (only when at least 20 examples have two labels or
     more: single labels cannot tell it from a classifier that learned their
     errors). ``w`` stays 1 unless a likelihood-ratio test
     rejects it, or unless, taken as it is, the classifier would leave the crowd
