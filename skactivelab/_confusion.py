@@ -113,7 +113,7 @@ MAX_SELECT_STRENGTH = 10_000
 MIN_PROFILE = 50
 #: Examples with two labels or more needed before a weight above 1 is a candidate: only their
 #: agreement tells a classifier under-confident about the truth from one that learned the labels
-#: (a few dozen anchor the crowd's accuracy; the paper's digits setting starts with about 60).
+#: (a few dozen anchor the crowd's accuracy; the paper's digits setting starts with at most 66).
 MIN_MULTI = 20
 
 
