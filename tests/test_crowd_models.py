@@ -31,12 +31,13 @@ def _crowd(n, K, acc, labels_per_example, seed, n_annotators=30, adversaries=0):
     return L, truth
 
 
-def _classifier(truth, K, accuracy_signal, seed):
-    """Calibrated Gaussian-logit probabilities: larger signal, stronger classifier."""
+def _classifier(truth, K, accuracy_signal, seed, sharpen=1.0):
+    """Calibrated Gaussian-logit probabilities: larger signal, stronger classifier
+    (``sharpen > 1``: the same accuracy, over-confident)."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((truth.size, K))
     z[np.arange(truth.size), truth] += accuracy_signal
-    s = accuracy_signal * z
+    s = sharpen * accuracy_signal * z
     p = np.exp(s - s.max(axis=1, keepdims=True))
     return p / p.sum(axis=1, keepdims=True)
 
@@ -834,16 +835,6 @@ def _near_chance_crowd(seed, n=800, n_annotators=40, k=5):
     return L, truth
 
 
-def _over_confident(truth, signal, seed, sharpen=4.0):
-    """Two-class probabilities right about as often as one annotator, with logits x4."""
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((truth.size, 2))
-    z[np.arange(truth.size), truth] += signal
-    s = sharpen * signal * z
-    p = np.exp(s - s.max(axis=1, keepdims=True))
-    return p / p.sum(axis=1, keepdims=True)
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_classifier_that_would_put_the_crowd_at_chance_is_not_taken_at_its_word(seed):
     """Five labels each from a crowd near chance, and an over-confident classifier no better
@@ -855,7 +846,7 @@ def test_a_classifier_that_would_put_the_crowd_at_chance_is_not_taken_at_its_wor
     the crowd at chance keeps its weight of 1 (the likelihood alone would choose 0.1 or 0.5
     on these draws and fall back toward the labels)."""
     L, truth = _near_chance_crowd(seed)
-    P = _over_confident(truth, 0.21, seed + 50)
+    P = _classifier(truth, 2, 0.21, seed + 50, sharpen=4.0)  # no better than one annotator
     m = AnnotatorConfusion(random_state=0).fit(L, P)
     assert m.classifier_weight_ < 1.0
     mv = (np.nansum(L == 1, axis=1) > 2.5).astype(int)  # five labels: no ties
