@@ -34,7 +34,12 @@ the same place). Three choices keep the model from being worse than its inputs:
 * The prior is floored (:data:`FLOOR`) after the weight, so no class is
   impossible: a class the classifier gives probability exactly 0 still wins
   when enough annotators choose it, while the weight still sees the ranking of
-  an over-confident classifier's smallest probabilities.
+  an over-confident classifier's smallest probabilities. The floor is fitted with
+  the weight (:data:`FLOORS`, under the same test) for a classifier that gives exact
+  zeros, and for any classifier once :data:`MIN_MULTI` examples have two labels or more:
+  a classifier may overstate its confidence by a shrink toward chance (one trained on
+  labels that followed its own earlier predictions does), which no power fits, and only
+  the labels' agreement with each other tells that shrink from a poorer crowd.
 * Each confusion row is shrunk toward the annotator's one-coin model
   (accuracy ``a_j`` on the diagonal, ``(1 - a_j) / (K - 1)`` elsewhere) with
   ``shrinkage`` pseudo-labels, and ``a_j`` toward the crowd's pooled accuracy
@@ -86,8 +91,9 @@ from ._kernels import label_counts, row_max, row_sum
 #: Probability mass spread evenly over the classes of each row of the prior.
 FLOOR = 1e-3
 #: Candidate floors, fitted with the weight for a classifier that gives exact zeros (trees,
-#: nearest neighbours): how much of the prior it leaves to the classes it rules out, which no
-#: weight can change.
+#: nearest neighbours: how much of the prior it leaves to the classes it rules out, which no
+#: weight can change), and for any classifier once examples with several labels can tell a
+#: shrink toward chance from a poorer crowd.
 FLOORS = (1e-3, 0.01, 0.05, 0.15, 0.3, 0.5)
 #: Probabilities below this count as this (the log of an exact zero).
 TINY = 1e-300
@@ -670,7 +676,12 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
     # nearest neighbours give): no weight can change a zero, and for any other classifier a
     # floor would only compete with the weight, which keeps the ranking of its probabilities
     hard = P is not None and np.count_nonzero((P == 0).any(axis=2)) >= 0.01 * P.shape[1]
-    w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS if hard else (FLOOR,),
+    # ... and for any classifier once examples with several labels tell the crowd's accuracy
+    # apart from how far the classifier's confidence is shrunk toward chance (single labels
+    # tell only their product: an over-confident classifier of a good crowd looks like a
+    # calibrated one of a poorer crowd)
+    n_multi = np.count_nonzero(np.bincount(ann.example, minlength=ann.n_examples) >= 2)
+    w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS if hard or n_multi >= MIN_MULTI else (FLOOR,),
                                               **({} if fixed is None else {"weights": fixed}))
     strength, fit_classes = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor,
                                             fit_classes=unequal_classes(ann, crowd_accuracy, rng))

@@ -289,7 +289,8 @@ class AnnotatorConfusion(_CrowdModel):
     classifier_floor_ : float
         The share of the prior spread evenly over the classes (fitted with
         ``w``: large for a classifier of hard 0/1 probabilities that is often
-        wrong).
+        wrong, or, once examples with several labels tell it, one whose
+        confidence overstates how often it is right).
     classifier_copy_ : float
         The fitted (or given) share ``s`` of examples whose classifier repeats
         their labels; 0 without ``pred_probs``.

@@ -858,3 +858,40 @@ def test_a_classifier_that_would_put_the_crowd_at_chance_is_not_taken_at_its_wor
     assert (w, crowd) == (1.0, 0.5 + 0.5 * _confusion._ACC_STEPS[0])
     m1 = AnnotatorConfusion(random_state=0).fit(L1, strong)
     assert np.mean(m1.consensus_label_ == truth1) > np.mean(np.nanmax(L1, axis=1) == truth1) + 0.15
+
+
+def _shrunk_classifier_crowd(seed, n=1500, n_multi=300, acc=0.8, n_annotators=30, slope=0.6):
+    """Two classes, a crowd 80% right, one label on most examples and three on ``n_multi``; a
+    soft classifier whose confidence ``c`` (uniform on 0.5-1) overstates how often it is right
+    (``0.5 + slope * (c - 0.5)``): over-confident by a shrink toward chance, not by a power."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    k = np.ones(n, dtype=int)
+    k[rng.permutation(n)[:n_multi]] = 3
+    rank = np.argsort(np.argsort(rng.random((n, n_annotators)), axis=1), axis=1)
+    right = rng.random((n, n_annotators)) < acc
+    L = np.where(rank < k[:, None], np.where(right, y[:, None], 1 - y[:, None]), np.nan)
+    c = rng.uniform(0.5, 1.0, n)
+    pred = np.where(rng.random(n) < 0.5 + slope * (c - 0.5), y, 1 - y)
+    P = np.where(np.arange(2)[None, :] == pred[:, None], c[:, None], 1 - c[:, None])
+    return L, P, y
+
+
+def test_a_classifier_over_confident_toward_chance_gets_a_floor_once_several_labels_tell():
+    """With examples of three labels, the floor is fitted for a soft classifier too, and the
+    consensus is not below majority vote (it was by 0.0065 on average over these six draws,
+    with weight 0.5 and no floor); single labels alone cannot tell the floor from a poorer
+    crowd, and keep the default floor."""
+    gaps = []
+    for seed in range(6):
+        L, P, y = _shrunk_classifier_crowd(seed)
+        m = AnnotatorConfusion(random_state=0).fit(L, P)
+        assert m.classifier_floor_ > _confusion.FLOOR
+        votes = np.stack([(L == v).sum(axis=1) for v in range(2)], axis=1)
+        assert np.all(votes[:, 0] != votes[:, 1])  # one or three labels: no ties
+        gaps.append(np.mean(m.consensus_label_ == y) - np.mean(votes.argmax(axis=1) == y))
+        first = np.argmax(~np.isnan(L), axis=1)
+        single = np.full_like(L, np.nan)
+        single[np.arange(y.size), first] = L[np.arange(y.size), first]
+        assert AnnotatorConfusion(random_state=0).fit(single, P).classifier_floor_ == _confusion.FLOOR
+    assert np.mean(gaps) >= -0.005, gaps
