@@ -112,7 +112,7 @@ MAX_ITER = 100
 #: EM stops when the log-likelihood per annotation moves by less than this.
 TOL = 1e-6
 #: Examples used to choose the weight (a random subset of larger sets).
-MAX_SELECT = 20_000
+MAX_SELECT = 10_000
 #: Examples used to choose the strength (each of the ten small fits sees half of them).
 MAX_SELECT_STRENGTH = 10_000
 #: Fewer examples than this: the strength is not cross-validated (:data:`ACCURACY_PRIOR`).
@@ -450,6 +450,9 @@ def _at_most(ann, Q, max_select, rng):
 #: "a random classifier and a good crowd" and "a good classifier and a random crowd" explain the
 #: labels equally well).
 _ACC_STEPS = np.linspace(0.1, 0.995, 40)
+#: The accuracies :func:`profile_weight` tries first: every ``_STRIDE``-th, and the last.
+_STRIDE = 4
+_COARSE = np.unique(np.r_[np.arange(_STRIDE - 1, _ACC_STEPS.size, _STRIDE), _ACC_STEPS.size - 1])
 
 
 def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=MAX_SELECT):
@@ -496,19 +499,44 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     base_ll = float(ann.n_annotations) * np.log(b)
     uniform = np.full(K, -np.log(K))
     fits = {}  # (weight, floor) -> (best log-likelihood, its accuracy)
-    for w, floor in [(w, f) for w in weights for f in (floors if w > 0 else (FLOOR,))]:  # candidates
-        p = (np.full(cell.size, 1.0 / K) if Q is None
-             else Prior(Q, w, floor).probs(uniform)[cell // K, cell % K])
-        mass = np.bincount(pair, weights=p, minlength=n * n_votes.size).reshape(n, n_votes.size)
-        # (examples, accuracies); at least about 1e-4, so log(1 + x) is exact enough (einsum: a
-        # product with an inner size of a few runs faster there than in BLAS)
-        terms = np.einsum("iv,va->ia", mass, gain)
-        terms += 1.0
-        ll = np.log(terms, out=terms).sum(axis=0) + base_ll
-        # the labels may not tell the accuracy (one label each, nothing to check it against):
-        # of the tied accuracies, the highest, so that a label is taken at its word
-        top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
-        fits[float(w), floor] = (float(ll[top]), float(accuracies[top]))
+    # the prior at floor f is (1 - f) * q + f / K, so each example's sums of it over its voted
+    # classes, and their products with the gains, are (1 - f) times those of q plus f / K times
+    # those of ones: two products per weight, whatever the number of floors
+    # (examples, accuracies; einsum: a product with an inner size of a few runs faster there
+    # than in BLAS)
+    ones = np.einsum("iv,va->ia", np.bincount(pair, minlength=n * n_votes.size).reshape(n, n_votes.size)
+                     .astype(np.float64), gain)
+    for w in weights:  # candidates
+        if Q is None:
+            mass_q = None
+        else:
+            q = Prior(Q, w, 0.0).probs(uniform)[cell // K, cell % K]
+            mass_q = np.einsum("iv,va->ia", np.bincount(pair, weights=q, minlength=n * n_votes.size)
+                               .reshape(n, n_votes.size), gain)
+        coarse = (None if mass_q is None else mass_q[:, _COARSE]), ones[:, _COARSE]
+        for floor in (floors if w > 0 else (FLOOR,)):
+            def loglik(cols, parts=None):  # at the accuracies ``cols`` (``parts``: the two
+                # products there); terms at least about 1e-4, so log(1 + x) is exact enough
+                g, o = parts if parts is not None else (None if mass_q is None else mass_q[:, cols], ones[:, cols])
+                if g is None:
+                    terms = o * (1.0 / K)
+                else:
+                    terms = g * (1.0 - floor)
+                    terms += o * (floor / K)
+                terms += 1.0
+                return np.log(terms, out=terms).sum(axis=0) + base_ll[cols]
+            # the log-likelihood is smooth and single-peaked in the accuracy: every fourth
+            # accuracy (and the last), then every accuracy around the best of those
+            ll = np.full(accuracies.size, -np.inf)
+            ll[_COARSE] = loglik(_COARSE, coarse)
+            c = int(np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1])
+            near = np.arange(max(c - _STRIDE + 1, 0), min(c + _STRIDE, accuracies.size))
+            near = near[~np.isin(near, _COARSE)]
+            ll[near] = loglik(near)
+            # the labels may not tell the accuracy (one label each, nothing to check it
+            # against): of the tied accuracies, the highest, so that a label is taken at its word
+            top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
+            fits[float(w), floor] = (float(ll[top]), float(accuracies[top]))
     best = max(fits, key=lambda key: fits[key][0])
     face = (1.0, FLOOR)  # the classifier as it is: kept unless the labels reject it, and unless
     # taking it at its word puts the crowd at chance (its accuracy on the lowest candidate) while
