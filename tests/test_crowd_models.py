@@ -895,3 +895,49 @@ def test_a_classifier_over_confident_toward_chance_gets_a_floor_once_several_lab
         single[np.arange(y.size), first] = L[np.arange(y.size), first]
         assert AnnotatorConfusion(random_state=0).fit(single, P).classifier_floor_ == _confusion.FLOOR
     assert np.mean(gaps) >= -0.005, gaps
+
+
+def _profile_by_hand(L, Q, w, floor, K):
+    """The crowd-wide one-coin log-likelihood of the labels at every candidate accuracy of
+    :func:`profile_weight`, by the formula: sum_i log sum_k prior[i, k] prod_j lik_a(L_ij | k)."""
+    accuracies = 1.0 / K + (1.0 - 1.0 / K) * _confusion._ACC_STEPS
+    prior = _confusion.Prior(Q.copy(), w, floor).probs(np.full(K, -np.log(K)))
+    votes = np.stack([(L == k).sum(axis=1) for k in range(K)], axis=1)
+    n_i = votes.sum(axis=1)
+    lls = []
+    for a in accuracies:  # the test's own loop over the candidates
+        b = (1.0 - a) / (K - 1)
+        lik = a ** votes * b ** (n_i[:, None] - votes)
+        lls.append(np.log((prior * lik).sum(axis=1)).sum())
+    return np.array(lls), accuracies
+
+
+@pytest.mark.parametrize("K, labels_per_example, seed", [(2, 1, 0), (2, 3, 1), (5, 2, 2), (5, 1, 3), (10, 3, 4)])
+def test_profile_weight_is_the_best_candidate_by_hand(K, labels_per_example, seed):
+    """The weight, floor and crowd accuracy of profile_weight against the likelihood computed
+    by hand at every candidate (every accuracy, not the coarse grid refined around its best;
+    each floor's prior built directly, not as a mix of two products), with the rule: the
+    classifier as it is unless another candidate is better by more than LR_MARGIN."""
+    L, truth = _crowd(300, K, 0.7, labels_per_example, seed)
+    L[: 150 if labels_per_example > 1 else 0, 20:] = np.nan  # mix the label counts
+    keep = np.isfinite(L).any(axis=1)
+    L, truth = L[keep], truth[keep]
+    Q = _classifier(truth, K, 1.0, seed, sharpen=2.0)
+    ann = check_annotations(L)
+    weights, floors = (0.5, 1.0, 2.0), (_confusion.FLOOR, 0.05, 0.3)
+    w, floor, a = _confusion.profile_weight(ann, Q, np.random.default_rng(0), weights=weights, floors=floors)
+    multi = np.isfinite(L).sum(axis=1) >= 2
+    cands = [(ww, ff) for ww in weights for ff in floors
+             if ww <= 1.0 or np.count_nonzero(multi) >= _confusion.MIN_MULTI]
+    fits = {}
+    for ww, ff in cands:
+        lls, accs = _profile_by_hand(L, Q, ww, ff, K)
+        top = np.flatnonzero(lls >= lls.max() - 1e-9 * abs(lls.max()))[-1]
+        fits[ww, ff] = (lls[top], accs[top])
+    best = max(fits, key=lambda c: fits[c][0])
+    face = (1.0, _confusion.FLOOR)
+    at_chance = fits[face][1] <= accs[0] and np.mean(multi) >= 0.5
+    if fits[best][0] - fits[face][0] <= _confusion.LR_MARGIN and not at_chance:
+        best = face
+    assert (w, floor) == best
+    assert a == pytest.approx(fits[best][1])
