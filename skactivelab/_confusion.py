@@ -46,7 +46,8 @@ the same place). Three choices keep the model from being worse than its inputs:
   with a strength (pseudo-labels) chosen among :data:`STRENGTHS` by two-fold
   cross-validation over examples (:func:`choose_strength`): an annotator's own
   parameters are kept only as far as they predict that annotator's labels on
-  other examples. With dense labels that is a full matrix per annotator (how
+  other examples; each finite strength is also tried with the rows kept one-coin
+  (an accuracy per annotator, wrong labels spread evenly). With dense labels that is a full matrix per annotator (how
   systematic confusions, adversaries included, are learned); with one label per
   example and a weak classifier it is one accuracy for the whole crowd, the only
   thing such labels identify.
@@ -113,8 +114,8 @@ MAX_ITER = 100
 TOL = 1e-6
 #: Examples used to choose the weight (a random subset of larger sets).
 MAX_SELECT = 10_000
-#: Examples used to choose the strength (each of the ten small fits sees half of them).
-MAX_SELECT_STRENGTH = 10_000
+#: Examples used to choose the strength (each of the eighteen small fits sees half of them).
+MAX_SELECT_STRENGTH = 5_000
 #: Fewer examples than this: the strength is not cross-validated (:data:`ACCURACY_PRIOR`).
 MIN_PROFILE = 50
 #: Examples with two labels or more needed before a weight above 1 is a candidate: only their
@@ -626,39 +627,47 @@ def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None, fi
 
 
 def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=STRENGTHS,
-                    max_select=MAX_SELECT_STRENGTH, fit_classes=True):
-    """The strength of :data:`STRENGTHS` whose model best predicts held-out labels, and
-    whether to fit the class frequencies; returns ``(strength, fit_classes)``.
+                    max_select=MAX_SELECT_STRENGTH, fit_classes=True, one_coin_rows=True):
+    """The strength of :data:`STRENGTHS`, and whether each annotator keeps a full confusion
+    matrix or only an accuracy of its own, whose model best predicts held-out labels, and
+    whether to fit the class frequencies; returns ``((strength, one_coin), fit_classes)``.
 
     Two-fold cross-validation over examples (at most ``max_select`` of them): an
     annotator's own parameters are worth fitting only as far as they predict
     their labels on other examples; when they do not (few labels each, or single
-    labels and a weak classifier), one accuracy for the crowd wins. With
+    labels and a weak classifier), one accuracy for the crowd wins. Between the two, each
+    finite strength is tried with full confusion rows and with one-coin rows (an accuracy
+    of the annotator's own, wrong labels spread evenly): a crowd of very unequal
+    annotators, most with a handful of labels, has too few labels per annotator for a
+    full matrix but too much spread for one accuracy. With
     ``fit_classes`` (the labels reject equal class frequencies, :func:`unequal_classes`),
     the chosen strength is fitted once more with equal frequencies on the same folds, and
     the fitted frequencies are kept only if they predict the held-out labels better: a
     difference in the labels' class shares that is real in the population shows in both
-    halves of the examples, one that is noise in this sample does not. Not checked (the
+    halves of the examples, one that is noise in this sample does not. ``one_coin_rows``
+    False (a shrinkage given by the user): full rows only. Not checked (the
     test's answer kept) with fewer than :data:`MIN_PROFILE` examples, nor for a classifier
     weight ``w >= 1``, whose prior the frequencies play no part in (both fits predict the
     held-out labels alike).
     """
     n = ann.n_examples
     if n < MIN_PROFILE:
-        return ACCURACY_PRIOR, fit_classes
+        return (ACCURACY_PRIOR, False), fit_classes
     ann, Q, n = _at_most(ann, Q, max_select, rng)
     fold = rng.permutation(n) % N_FOLDS
 
-    def score(s, classes):
-        return sum(held_out_loglik(ann, Q, w, shrinkage, s, fold == f, a_init, floor, classes)
+    def score(s, classes, one_coin=False):
+        sh = max(shrinkage, STRENGTHS[-1]) if one_coin else shrinkage
+        return sum(held_out_loglik(ann, Q, w, sh, s, fold == f, a_init, floor, classes)
                    for f in range(N_FOLDS))  # loop over folds
 
-    scores = [score(s, fit_classes) for s in strengths]  # loop over candidate strengths
+    cands = [(s, False) for s in strengths] + [(s, True) for s in strengths if one_coin_rows and s < STRENGTHS[-1]]
+    scores = [score(s, fit_classes, oc) for s, oc in cands]  # loop over candidate strengths
     best = int(np.argmax(scores))
-    strength = float(strengths[best])
+    strength, one_coin = float(cands[best][0]), cands[best][1]
     if fit_classes and (Q is None or w < 1.0):  # (with a weight >= 1 they play no part in the prior)
-        fit_classes = bool(scores[best] > score(strength, False))
-    return strength, fit_classes
+        fit_classes = bool(scores[best] > score(strength, False, one_coin))
+    return (strength, one_coin), fit_classes
 
 
 def share_right(ann, post):
@@ -711,8 +720,11 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
     n_multi = np.count_nonzero(np.bincount(ann.example, minlength=ann.n_examples) >= 2)
     w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS if hard or n_multi >= MIN_MULTI else (FLOOR,),
                                               **({} if fixed is None else {"weights": fixed}))
-    strength, fit_classes = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor,
-                                            fit_classes=unequal_classes(ann, crowd_accuracy, rng))
+    (strength, one_coin), fit_classes = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor,
+                                                        fit_classes=unequal_classes(ann, crowd_accuracy, rng),
+                                                        one_coin_rows=shrinkage is None)
+    if one_coin:
+        s = max(s, STRENGTHS[-1])
     if Q is not None and w == 0:  # the classifier plays no part in the prior (one row): of its
         # probabilities only their shape is used, which a view of one number keeps
         Q = np.broadcast_to(np.float64(1.0), Q.shape)

@@ -941,3 +941,39 @@ def test_profile_weight_is_the_best_candidate_by_hand(K, labels_per_example, see
         best = face
     assert (w, floor) == best
     assert a == pytest.approx(fits[best][1])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_choose_strength_is_the_best_of_nine_candidates_by_hand(seed):
+    """The strength and the kind of confusion rows that choose_strength returns predict the
+    held-out labels best among the nine candidates (four strengths with full rows, the same
+    four with one-coin rows, one accuracy for the crowd), scored here one by one on the same
+    two folds; and a crowd of very unequal annotators, most with a few labels, is given
+    one-coin rows (was: a full matrix each)."""
+    K = 3
+    rng = np.random.default_rng(seed)
+    n, M = 600, 60
+    y = rng.integers(0, K, n)
+    acc = np.clip(rng.beta(4.8, 1.2, M), 0.35, 0.98)
+    k = np.where(rng.random(n) < 0.5, 1, 3)
+    keys = np.log(np.arange(1, M + 1))[None, :] - rng.gumbel(size=(n, M))  # Zipf activity
+    rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+    right = rng.random((n, M)) < acc[None, :]
+    other = (y[:, None] + rng.integers(1, K, (n, M))) % K
+    L = np.where(rank < k[:, None], np.where(right, y[:, None], other), np.nan)
+    ann = check_annotations(L)
+    s = _confusion.default_shrinkage(K)
+    (strength, one_coin), _ = _confusion.choose_strength(ann, None, 0.0, s, np.random.default_rng(5),
+                                                         a_init=0.75, fit_classes=False)
+    fold = np.random.default_rng(5).permutation(ann.n_examples) % 2  # as choose_strength draws them
+    scores = {}
+    for st in _confusion.STRENGTHS:
+        for oc in (False, True):
+            if oc and st == _confusion.STRENGTHS[-1]:
+                continue
+            sh = _confusion.STRENGTHS[-1] if oc else s
+            scores[st, oc] = sum(_confusion.held_out_loglik(ann, None, 0.0, sh, st, fold == f, 0.75, None, False)
+                                 for f in range(2))
+    assert len(scores) == 9
+    assert (strength, one_coin) == max(scores, key=scores.get)
+    assert one_coin
