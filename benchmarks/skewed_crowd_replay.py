@@ -1,7 +1,7 @@
 """Active learning on a crowd like a real two-class one: a replay of a skewed simulated crowd.
 
-The regime where a crowd model that trusts a weak classifier loses consensus accuracy to random
-selection: two classes, thousands of items, a crowd about 79% right whose annotators are of very
+The regime where a crowd model that trusts a weak classifier can fall below the labels' own
+majority vote: two classes, thousands of items, a crowd about 79% right whose annotators are of very
 unequal activity (Zipf weights: a few do most of the work, most label a handful) and widely
 spread accuracy (some below chance, 10% spammers), and a classifier much weaker than one
 annotator, trained each round on the crowd's consensus. Every item has ``--labels`` labels
@@ -10,7 +10,9 @@ one label, each later pick reveals the item's next label), as on the music genre
 
 Each method is run with each crowd model (``method:crowd_model``), so that the selection's
 effect and the consensus's effect can be told apart; the last round is compared with random
-selection, paired by seed.
+selection under each crowd model, paired by seed, and each ``activelab`` method with every
+other method. Outputs go to ``--out`` (default ``results/skewed_crowd`` under the current
+directory).
 
     nice python benchmarks/skewed_crowd_replay.py --seeds 6 --n-jobs 2
 """
@@ -28,7 +30,6 @@ from sklearn.datasets import make_classification
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import regime_lib as R  # noqa: E402
-from simulated_crowd_check import report  # noqa: E402
 
 from skactivelab.simulation import run_benchmark  # noqa: E402
 
@@ -75,6 +76,14 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=1)
     p.add_argument("--out", default="results/skewed_crowd")
     a = p.parse_args(argv)
+    for bad, msg in ((a.seeds < 1, "--seeds must be at least 1"),
+                     (not 0.0 < a.accuracy < 1.0, "--accuracy must be between 0 and 1"),
+                     (not 0.0 <= a.spam <= 1.0, "--spam is a fraction, between 0 and 1"),
+                     (not a.concentration > 0, "--concentration must be > 0"),
+                     (not 1 <= a.labels <= a.annotators, "--labels must be between 1 and --annotators"),
+                     (min(a.n, a.n_test, a.rounds, a.batch) < 1, "--n, --n-test, --rounds and --batch must be >= 1")):
+        if bad:
+            p.error(msg)
     methods = [f"{m}:{c}" for c in a.crowd_models.split(",") for m in a.methods.split(",")]
     records = []
     for seed in range(a.seeds):
@@ -93,8 +102,30 @@ def main(argv=None):
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "skewed_crowd.json").write_text(json.dumps(dict(config=vars(a), records=records)))
-    report(records, [f"activelab:{c}" for c in a.crowd_models.split(",")])
     baselines(records, [f"random:{c}" for c in a.crowd_models.split(",")])
+    against_all(records, [m for m in methods if m.startswith("activelab")])
+
+
+def _paired(x, y):
+    d = np.asarray(x) - np.asarray(y)
+    se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else float("nan")
+    return f"{d.mean():+.4f} ± {se:.4f} ({np.sum(d > 0)}/{d.size})"
+
+
+def against_all(records, variants):
+    """Last round: each variant minus every other method, paired by seed (mean ± standard
+    error, and on how many seeds the variant is ahead)."""
+    last = max(r["round"] for r in records)
+    val = {(r["method"], r["seed"]): r for r in records if r["round"] == last}
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    seeds = sorted({r["seed"] for r in records})
+    for v in variants:
+        print(f"\n{v} minus each method, round {last}\n| method | test | consensus |\n|---|---|---|")
+        for m in methods:
+            if m != v:
+                print(f"| {m} | " + " | ".join(_paired([val[v, s][k] for s in seeds], [val[m, s][k] for s in seeds])
+                                                for k in ("test_accuracy", "consensus_accuracy")) + " |")
+    print(flush=True)
 
 
 def baselines(records, bases):
@@ -111,11 +142,7 @@ def baselines(records, bases):
         print("|---|---|" + "---|" * len(bases))
         for m in methods:
             x = np.array([val[m, s][key] for s in seeds])
-            cells = []
-            for b in bases:
-                d = x - np.array([val[b, s][key] for s in seeds])
-                se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else float("nan")
-                cells.append("" if m == b else f"{d.mean():+.4f} ± {se:.4f} ({np.sum(d > 0)}/{d.size})")
+            cells = ["" if m == b else _paired(x, [val[b, s][key] for s in seeds]) for b in bases]
             print(f"| {m} | {x.mean():.4f} | " + " | ".join(cells) + " |")
     print(flush=True)
 

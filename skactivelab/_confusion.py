@@ -106,6 +106,9 @@ WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 #: profile log-likelihood is higher by more than this: a likelihood-ratio test at the 5% level
 #: (half the 95% quantile of chi-square with one degree of freedom).
 LR_MARGIN = 1.92
+#: The same test when the alternative also has a floor (two parameters differ from the
+#: classifier as it is): half the 95% quantile of chi-square with two degrees of freedom.
+LR_MARGIN_FLOOR = 3.0
 #: Pseudo-labels pulling an annotator's accuracy toward the crowd's pooled accuracy when
 #: there are too few examples to choose among :data:`STRENGTHS`.
 ACCURACY_PRIOR = 2.0
@@ -456,7 +459,7 @@ _STRIDE = 4
 _COARSE = np.unique(np.r_[np.arange(_STRIDE - 1, _ACC_STEPS.size, _STRIDE), _ACC_STEPS.size - 1])
 
 
-def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=MAX_SELECT):
+def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=MAX_SELECT, floor_test=False):
     """The classifier weight and crowd accuracy of the best crowd-wide one-coin fit.
 
     Maximises the marginal likelihood ``sum_i log sum_k prior_w[i, k] *
@@ -472,7 +475,11 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     labels or more: then the weight of the highest likelihood. Weights above 1
     are candidates only when at least :data:`MIN_MULTI` examples have two
     labels or more. Each of ``floors`` is tried with each
-    weight (one weight given: :data:`FLOOR` only).
+    weight (one weight given: :data:`FLOOR` only). ``floor_test`` (a classifier without
+    exact zeros): the floors other than :data:`FLOOR` are tried only when at least
+    :data:`MIN_MULTI` of the examples used have two labels or more, and a candidate with a
+    floor replaces the classifier as it is only if better by :data:`LR_MARGIN_FLOOR` (two
+    parameters differ from it, and six times as many candidates compete).
     ``Q`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
     crowd accuracy)``.
     """
@@ -486,6 +493,8 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
         # classifier that learned the labels (their errors included) looks under-confident too
         weights = tuple(w for w in weights if w <= 1.0) or (1.0,)
     floors = floors if len(weights) > 1 else (FLOOR,)
+    if floor_test and np.count_nonzero(multi) < MIN_MULTI:
+        floors = (FLOOR,)
     # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
     # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
     # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
@@ -544,7 +553,8 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     # at least half the examples have several labels, whose agreement tells of the crowd without
     # the classifier
     at_chance = face in fits and fits[face][1] <= accuracies[0] and np.mean(multi) >= 0.5
-    if face in fits and fits[best][0] - fits[face][0] <= LR_MARGIN and not at_chance:
+    margin = LR_MARGIN_FLOOR if floor_test and best[1] != FLOOR else LR_MARGIN
+    if face in fits and fits[best][0] - fits[face][0] <= margin and not at_chance:
         best = face
     return best[0], best[1], fits[best][1]
 
@@ -719,6 +729,7 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
     # calibrated one of a poorer crowd)
     n_multi = np.count_nonzero(np.bincount(ann.example, minlength=ann.n_examples) >= 2)
     w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS if hard or n_multi >= MIN_MULTI else (FLOOR,),
+                                              floor_test=not hard,
                                               **({} if fixed is None else {"weights": fixed}))
     (strength, one_coin), fit_classes = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor,
                                                         fit_classes=unequal_classes(ann, crowd_accuracy, rng),
