@@ -36,7 +36,8 @@ the same place). Three choices keep the model from being worse than its inputs:
   when enough annotators choose it, while the weight still sees the ranking of
   an over-confident classifier's smallest probabilities. The floor is fitted with
   the weight (:data:`FLOORS`, under the same test) for a classifier that gives exact
-  zeros, and for any classifier once :data:`MIN_MULTI` examples have two labels or more:
+  zeros, and for any classifier once :data:`MIN_MULTI` of the examples the weight is chosen
+  on have two labels or more (then under a test of two parameters, :data:`LR_MARGIN_FLOOR`):
   a classifier may overstate its confidence by a shrink toward chance (one trained on
   labels that followed its own earlier predictions does), which no power fits, and only
   the labels' agreement with each other tells that shrink from a poorer crowd.
@@ -479,7 +480,8 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     exact zeros): the floors other than :data:`FLOOR` are tried only when at least
     :data:`MIN_MULTI` of the examples used have two labels or more, and a candidate with a
     floor replaces the classifier as it is only if better by :data:`LR_MARGIN_FLOOR` (two
-    parameters differ from it, and six times as many candidates compete).
+    parameters differ from it, and six times as many candidates compete); if it is not, the
+    best candidate without a floor is tested as usual.
     ``Q`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
     crowd accuracy)``.
     """
@@ -553,8 +555,11 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     # at least half the examples have several labels, whose agreement tells of the crowd without
     # the classifier
     at_chance = face in fits and fits[face][1] <= accuracies[0] and np.mean(multi) >= 0.5
-    margin = LR_MARGIN_FLOOR if floor_test and best[1] != FLOOR else LR_MARGIN
-    if face in fits and fits[best][0] - fits[face][0] <= margin and not at_chance:
+    if (floor_test and best[1] != FLOOR and face in fits and not at_chance
+            and fits[best][0] - fits[face][0] <= LR_MARGIN_FLOOR):
+        # a floor that does not pass its test leaves the weights alone to be tested
+        best = max((key for key in fits if key[1] == FLOOR), key=lambda key: fits[key][0])
+    if face in fits and fits[best][0] - fits[face][0] <= LR_MARGIN and not at_chance:
         best = face
     return best[0], best[1], fits[best][1]
 
@@ -719,14 +724,13 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
     Q = None if P is None else classifier_probs(P)
     rng = np.random.default_rng(0) if rng is None else rng
     fixed = (0.0,) if Q is None else None if weight is None else (float(weight),)
-    # a floor is fitted only for a classifier that rules classes out (exact zeros, as trees and
-    # nearest neighbours give): no weight can change a zero, and for any other classifier a
-    # floor would only compete with the weight, which keeps the ranking of its probabilities
+    # the floor is fitted for a classifier that rules classes out (exact zeros, as trees and
+    # nearest neighbours give), which no weight can change, and for any classifier once
+    # examples with several labels tell the crowd's accuracy apart from how far the
+    # classifier's confidence is shrunk toward chance (single labels tell only their product:
+    # an over-confident classifier of a good crowd looks like a calibrated one of a poorer
+    # crowd); for the latter under a test of two parameters (``floor_test``)
     hard = P is not None and np.count_nonzero((P == 0).any(axis=2)) >= 0.01 * P.shape[1]
-    # ... and for any classifier once examples with several labels tell the crowd's accuracy
-    # apart from how far the classifier's confidence is shrunk toward chance (single labels
-    # tell only their product: an over-confident classifier of a good crowd looks like a
-    # calibrated one of a poorer crowd)
     n_multi = np.count_nonzero(np.bincount(ann.example, minlength=ann.n_examples) >= 2)
     w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS if hard or n_multi >= MIN_MULTI else (FLOOR,),
                                               floor_test=not hard,

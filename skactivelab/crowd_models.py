@@ -216,9 +216,15 @@ class AnnotatorConfusion(_CrowdModel):
     over examples): an annotator with few labels, or single labels that only a
     weak classifier can check, is described by the crowd's accuracy; one with
     many by a full matrix (systematic confusions and adversaries included).
+    The cross-validation may also keep each row one-coin (an accuracy of the
+    annotator's own, wrong labels spread evenly), the shape for a crowd of a
+    few busy annotators of very different accuracy and many occasional ones.
     The true class's prior is
     the classifier's probabilities raised to a weight ``w`` (mixed with the
-    class frequencies when ``w < 1``), floored so that no class is impossible.
+    class frequencies when ``w < 1``), floored so that no class is impossible;
+    the floor is fitted with ``w`` for a classifier of exact zeros, and for any
+    classifier once at least 20 examples have two labels or more (a confidence
+    shrunk toward chance is an over-confidence no weight fits).
 
     ``w`` is fitted to the labels: it maximises their likelihood under a
     crowd-wide model with one accuracy for the whole crowd, where it is
@@ -260,8 +266,12 @@ class AnnotatorConfusion(_CrowdModel):
         ``pred_probs``.
     shrinkage : float >= 0 or None, default=None
         Pseudo-labels pulling each row of an annotator's matrix toward their
-        one-accuracy model; None: ``4 * n_classes``. A very large value gives a
-        one-coin model (one accuracy per annotator).
+        one-accuracy model; None: ``4 * n_classes``, or one-coin rows where the
+        cross-validation prefers them. A very large value gives a one-coin model
+        (one accuracy per annotator). Given, it is used as is (the
+        cross-validation then chooses only the pull toward the crowd, and one
+        accuracy for the whole crowd, its strongest pull, makes the rows
+        one-coin as before).
     random_state : int, RandomState instance or None, default=None
         The two folds of the cross-validation that chooses each annotator's
         pull toward the crowd, and the subsets of examples used on large data
