@@ -460,6 +460,69 @@ _STRIDE = 4
 _COARSE = np.unique(np.r_[np.arange(_STRIDE - 1, _ACC_STEPS.size, _STRIDE), _ACC_STEPS.size - 1])
 
 
+def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies):
+    """The best crowd-wide accuracy at one floor, and its log-likelihood: ``mass_q`` and
+    ``ones`` are the products of the classifier's part and of ones with the gains
+    (examples, accuracies; ``mass_q`` None: no classifier)."""
+    def loglik(cols, parts=None):  # at the accuracies ``cols`` (``parts``: the two products
+        # there); terms at least about 1e-4, so log(1 + x) is exact enough
+        g, o = parts if parts is not None else (None if mass_q is None else mass_q[:, cols], ones[:, cols])
+        if g is None:
+            terms = o * (1.0 / K)
+        else:
+            terms = g * (1.0 - floor)
+            terms += o * (floor / K)
+        terms += 1.0
+        return np.log(terms, out=terms).sum(axis=0) + base_ll[cols]
+
+    # the log-likelihood is smooth and single-peaked in the accuracy: every fourth accuracy
+    # (and the last), then every accuracy around the best of those
+    ll = np.full(accuracies.size, -np.inf)
+    ll[_COARSE] = loglik(_COARSE, ((None if mass_q is None else mass_q[:, _COARSE]), ones[:, _COARSE]))
+    c = int(np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1])
+    near = np.arange(max(c - _STRIDE + 1, 0), min(c + _STRIDE, accuracies.size))
+    near = near[~np.isin(near, _COARSE)]
+    ll[near] = loglik(near)
+    # the labels may not tell the accuracy (one label each, nothing to check it against): of
+    # the tied accuracies, the highest, so that a label is taken at its word
+    top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
+    return float(ll[top]), float(accuracies[top])
+
+
+def _candidate_fits(ann, Q, n, K, weights, floors):
+    """``{(weight, floor): (log-likelihood, crowd accuracy)}`` of the crowd-wide one-coin
+    model at its best accuracy for each candidate, and the candidate accuracies."""
+    # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
+    # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
+    # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
+    cell, v = np.unique(ann.example * K + ann.label, return_counts=True)
+    # (a / b) ** votes - 1 takes a few values of votes: sum the prior over each example's
+    # classes with the same number of votes, then one small product per accuracy
+    n_votes, v_index = np.unique(v, return_inverse=True)
+    pair = (cell // K) * n_votes.size + v_index
+    accuracies = 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS
+    b = (1.0 - accuracies) / max(K - 1, 1)
+    gain = np.expm1(n_votes[:, None].astype(np.float64) * np.log(accuracies / b)[None, :])  # (votes, accuracy)
+    base_ll = float(ann.n_annotations) * np.log(b)
+    uniform = np.full(K, -np.log(K))
+    # the prior at floor f is (1 - f) * q + f / K, so each example's sums of it over its voted
+    # classes, and their products with the gains, are (1 - f) times those of q plus f / K times
+    # those of ones: two products per weight, whatever the number of floors (examples,
+    # accuracies; einsum: a product with an inner size of a few runs faster there than in BLAS)
+    ones = np.einsum("iv,va->ia", np.bincount(pair, minlength=n * n_votes.size).reshape(n, n_votes.size)
+                     .astype(np.float64), gain)
+    fits = {}
+    for w in weights:  # candidates
+        mass_q = None
+        if Q is not None:
+            q = Prior(Q, w, 0.0).probs(uniform)[cell // K, cell % K]
+            mass_q = np.einsum("iv,va->ia", np.bincount(pair, weights=q, minlength=n * n_votes.size)
+                               .reshape(n, n_votes.size), gain)
+        for floor in (floors if w > 0 else (FLOOR,)):
+            fits[float(w), floor] = _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies)
+    return fits, accuracies
+
+
 def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=MAX_SELECT, floor_test=False):
     """The classifier weight and crowd accuracy of the best crowd-wide one-coin fit.
 
@@ -497,58 +560,7 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     floors = floors if len(weights) > 1 else (FLOOR,)
     if floor_test and np.count_nonzero(multi) < MIN_MULTI:
         floors = (FLOOR,)
-    # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
-    # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
-    # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
-    cell, v = np.unique(ann.example * K + ann.label, return_counts=True)
-    # (a / b) ** votes - 1 takes a few values of votes: sum the prior over each example's
-    # classes with the same number of votes, then one small product per accuracy
-    n_votes, v_index = np.unique(v, return_inverse=True)
-    pair = (cell // K) * n_votes.size + v_index
-    accuracies = 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS
-    b = (1.0 - accuracies) / max(K - 1, 1)
-    gain = np.expm1(n_votes[:, None].astype(np.float64) * np.log(accuracies / b)[None, :])  # (votes, accuracy)
-    base_ll = float(ann.n_annotations) * np.log(b)
-    uniform = np.full(K, -np.log(K))
-    fits = {}  # (weight, floor) -> (best log-likelihood, its accuracy)
-    # the prior at floor f is (1 - f) * q + f / K, so each example's sums of it over its voted
-    # classes, and their products with the gains, are (1 - f) times those of q plus f / K times
-    # those of ones: two products per weight, whatever the number of floors
-    # (examples, accuracies; einsum: a product with an inner size of a few runs faster there
-    # than in BLAS)
-    ones = np.einsum("iv,va->ia", np.bincount(pair, minlength=n * n_votes.size).reshape(n, n_votes.size)
-                     .astype(np.float64), gain)
-    for w in weights:  # candidates
-        if Q is None:
-            mass_q = None
-        else:
-            q = Prior(Q, w, 0.0).probs(uniform)[cell // K, cell % K]
-            mass_q = np.einsum("iv,va->ia", np.bincount(pair, weights=q, minlength=n * n_votes.size)
-                               .reshape(n, n_votes.size), gain)
-        coarse = (None if mass_q is None else mass_q[:, _COARSE]), ones[:, _COARSE]
-        for floor in (floors if w > 0 else (FLOOR,)):
-            def loglik(cols, parts=None):  # at the accuracies ``cols`` (``parts``: the two
-                # products there); terms at least about 1e-4, so log(1 + x) is exact enough
-                g, o = parts if parts is not None else (None if mass_q is None else mass_q[:, cols], ones[:, cols])
-                if g is None:
-                    terms = o * (1.0 / K)
-                else:
-                    terms = g * (1.0 - floor)
-                    terms += o * (floor / K)
-                terms += 1.0
-                return np.log(terms, out=terms).sum(axis=0) + base_ll[cols]
-            # the log-likelihood is smooth and single-peaked in the accuracy: every fourth
-            # accuracy (and the last), then every accuracy around the best of those
-            ll = np.full(accuracies.size, -np.inf)
-            ll[_COARSE] = loglik(_COARSE, coarse)
-            c = int(np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1])
-            near = np.arange(max(c - _STRIDE + 1, 0), min(c + _STRIDE, accuracies.size))
-            near = near[~np.isin(near, _COARSE)]
-            ll[near] = loglik(near)
-            # the labels may not tell the accuracy (one label each, nothing to check it
-            # against): of the tied accuracies, the highest, so that a label is taken at its word
-            top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
-            fits[float(w), floor] = (float(ll[top]), float(accuracies[top]))
+    fits, accuracies = _candidate_fits(ann, Q, n, K, weights, floors)
     best = max(fits, key=lambda key: fits[key][0])
     face = (1.0, FLOOR)  # the classifier as it is: kept unless the labels reject it, and unless
     # taking it at its word puts the crowd at chance (its accuracy on the lowest candidate) while
