@@ -121,9 +121,8 @@ def fit(ann, P, seed, *, weight=None, prior_strength=0.0, prior_cv=False, weight
     s = C.default_shrinkage(K)
     Q = C.classifier_probs(P[None])
     hard = np.count_nonzero((P == 0).any(axis=1)) >= 0.01 * P.shape[0]  # as _confusion.fit
-    n_multi = np.count_nonzero(np.bincount(ann.example, minlength=ann.n_examples) >= 2)
-    w, floor, ca = C.profile_weight(ann, Q, rng, floors=C.FLOORS if hard or n_multi >= C.MIN_MULTI else (C.FLOOR,),
-                                    floor_test=not hard, **({} if weight is None else {"weights": (weight,)}))
+    w, floor, ca = C.profile_weight(ann, Q, rng, floors=C.FLOORS, floor_test=not hard,
+                                    **({} if weight is None else {"weights": (weight,)}))
     (strength, one_coin), fit_classes = C.choose_strength(ann, Q, w, s, rng, a_init=ca, floor=floor,
                                                           fit_classes=C.unequal_classes(ann, ca, rng))
     if one_coin:

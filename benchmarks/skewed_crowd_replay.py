@@ -30,6 +30,7 @@ from sklearn.datasets import make_classification
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import regime_lib as R  # noqa: E402
+from simulated_crowd_check import paired as _paired  # noqa: E402
 
 from skactivelab.simulation import run_benchmark  # noqa: E402
 
@@ -104,12 +105,6 @@ def main(argv=None):
     (out / "skewed_crowd.json").write_text(json.dumps(dict(config=vars(a), records=records)))
     baselines(records, [f"random:{c}" for c in a.crowd_models.split(",")])
     against_all(records, [m for m in methods if m.startswith("activelab")])
-
-
-def _paired(x, y):
-    d = np.asarray(x) - np.asarray(y)
-    se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else float("nan")
-    return f"{d.mean():+.4f} ± {se:.4f} ({np.sum(d > 0)}/{d.size})"
 
 
 def against_all(records, variants):

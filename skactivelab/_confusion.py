@@ -743,9 +743,7 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
     # an over-confident classifier of a good crowd looks like a calibrated one of a poorer
     # crowd); for the latter under a test of two parameters (``floor_test``)
     hard = P is not None and np.count_nonzero((P == 0).any(axis=2)) >= 0.01 * P.shape[1]
-    n_multi = np.count_nonzero(np.bincount(ann.example, minlength=ann.n_examples) >= 2)
-    w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS if hard or n_multi >= MIN_MULTI else (FLOOR,),
-                                              floor_test=not hard,
+    w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS, floor_test=not hard,
                                               **({} if fixed is None else {"weights": fixed}))
     (strength, one_coin), fit_classes = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor,
                                                         fit_classes=unequal_classes(ann, crowd_accuracy, rng),
