@@ -88,7 +88,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import label_counts, row_max, row_sum
+from ._kernels import exp_inplace, label_counts, row_max, row_sum, sum_log_rows
 
 #: Probability mass spread evenly over the classes of each row of the prior.
 FLOOR = 1e-3
@@ -240,7 +240,7 @@ def _normalise(J, prior=None):
     ``exp(J) * prior`` (the prior never goes through ``log``)."""
     m = row_max(J)[:, None]
     J -= m
-    np.exp(J, out=J)
+    exp_inplace(J)
     if prior is not None:
         J *= prior
     z = row_sum(J)
@@ -314,7 +314,7 @@ def _normalise_copy(J, prior, marginal, target, share):
     """
     mx = row_max(J)[:, None]
     J -= mx
-    np.exp(J, out=J)
+    exp_inplace(J)
     copied = J * marginal  # the labels alone
     J *= prior  # the classifier's evidence as today's prior
     s_ind, s_copy = row_sum(J), row_sum(copied)
@@ -473,7 +473,7 @@ def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies):
             terms = g * (1.0 - floor)
             terms += o * (floor / K)
         terms += 1.0
-        return np.log(terms, out=terms).sum(axis=0) + base_ll[cols]
+        return sum_log_rows(terms) + base_ll[cols]
 
     # the log-likelihood is smooth and single-peaked in the accuracy: every fourth accuracy
     # (and the last), then every accuracy around the best of those

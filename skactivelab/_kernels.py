@@ -39,6 +39,58 @@ def _safe_divide(num, den):
     return out
 
 
+#: Cells per block of :func:`exp_inplace` (its single-precision buffer: 512 KiB).
+EXP_BLOCK = 1 << 17
+
+
+def exp_inplace(J):
+    """``exp(J)`` into ``J`` (float64), computed in single precision.
+
+    For the E-step of a crowd model, whose rows are shifted to a largest entry of 0 before:
+    NumPy's single-precision ``exp`` is vectorised where its double-precision one is not
+    (three times as fast on AVX2 machines), and its relative error, about ``1e-7 * |J|``, is
+    far below what a posterior or a log-likelihood is compared to. Entries below about -87
+    (``exp`` under ``1e-38``) become 0. The cells are taken in blocks of :data:`EXP_BLOCK`,
+    so the buffer stays small whatever the array.
+    """
+    if not J.flags.c_contiguous:  # (reshape would copy)
+        return np.exp(J, out=J)
+    flat = J.reshape(-1)
+    buf = np.empty(min(flat.size, EXP_BLOCK), np.float32)
+    for start in range(0, flat.size, EXP_BLOCK):  # loop over blocks of cells
+        part = flat[start:start + EXP_BLOCK]
+        b = buf[:part.size]
+        np.copyto(b, part, casting="same_kind")
+        np.exp(b, out=b)
+        np.copyto(part, b)
+    return J
+
+
+#: Largest group of rows :func:`sum_log_rows` multiplies before one ``log``.
+LOG_GROUP = 8
+
+
+def sum_log_rows(T):
+    """``log(T).sum(axis=0)`` of a positive 2-D array, with a fraction of the ``log`` calls.
+
+    Rows are multiplied in groups (of up to :data:`LOG_GROUP`, as many as keep every
+    product between 1e-300 and 1e300) before the ``log``, which is the costly part:
+    ``log(a) + log(b) = log(a * b)``, exact to rounding (about 1e-15 relative).
+    """
+    top = max(float(T.max()), 1.0 / float(T.min())) if T.size else 1.0
+    g = 1
+    while g < LOG_GROUP and 2 * g * np.log10(top) < 300.0:
+        g *= 2
+    if g > 1:
+        pad = (-T.shape[0]) % g
+        if pad:
+            T = np.concatenate([T, np.ones((pad, T.shape[1]))])
+        while g > 1:  # loop over halvings (at most three)
+            T = T[0::2] * T[1::2]
+            g //= 2
+    return np.log(T).sum(axis=0)
+
+
 # --------------------------------------------------------------------------- row-wise reductions
 # NumPy reduces a (rows, K) array over its short rows one row at a time, so these
 # helpers loop over the K columns instead (or sum bytes); results are exact: the

@@ -528,3 +528,32 @@ def test_compact_label_counts_give_the_same_votes_and_agreement(shuffle):
     np.testing.assert_array_equal(K_.annotator_agreement(ann, small, n_per),
                                   K_.annotator_agreement(ann, wide, n_per))
     assert K_.count_dtype(np.array([300.0])) == np.uint16
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (1, 1), (7, 5), (40_000, 10)])
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_exp_inplace_equals_numpy_exp_to_single_precision(shape, contiguous):
+    rng = np.random.default_rng(shape[0])
+    base = -np.abs(rng.normal(scale=8.0, size=(shape[0], 2 * shape[1])))
+    J = base[:, ::2] if not contiguous else np.ascontiguousarray(base[:, ::2])
+    x = J.copy()
+    ref = np.exp(x)
+    out = K_.exp_inplace(J)
+    assert out is J  # written in place, also through a view that is not contiguous
+    tiny = np.finfo(np.float32).tiny  # single precision: below it, zero or subnormal
+    normal = ref > tiny
+    # the input's rounding to single precision: a relative error of about 6e-8 * |J|
+    rtol = 2e-7 * (1.0 + np.abs(x[normal]))
+    assert np.all(np.abs(J[normal] - ref[normal]) <= rtol * ref[normal])  # every block, the last too
+    assert np.all(J[~normal] <= tiny) and np.all(J >= 0)
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0, 60.0, 400.0])
+@pytest.mark.parametrize("n", [1, 5, 8, 1001])
+def test_sum_log_rows_equals_log_then_sum(scale, n):
+    rng = np.random.default_rng(n)
+    T = np.exp(rng.uniform(-scale, scale, size=(n, 4)))  # up to e**400, where rows cannot be grouped
+    with np.errstate(over="raise", under="raise"):
+        got = K_.sum_log_rows(T)
+    ref = np.log(T).sum(axis=0)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9 * n * scale)
