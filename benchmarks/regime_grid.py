@@ -9,6 +9,8 @@ Two crowds:
   ("0.7 biased", "0.55 biased": Zipf class frequencies, wrong labels biased toward the
   frequent classes by the whole crowd) and a fourth classifier, "crowd-trained", simulated
   around the crowd's majority-vote labels instead of the truth (it shares the crowd's errors);
+  a fifth, "learned", is a logistic regression trained out of fold on those labels, on
+  features simulated around the truth;
 * the real music genre crowd (Mechanical Turk, 10 genres) in five regimes: all labels, half
   the songs cut to one label, and k = 1, 2, 3 labels per song; the classifier is out-of-fold
   (5-fold) logistic regression or extra trees trained on the regime's majority-vote labels.
@@ -114,7 +116,7 @@ CROWDS = [
     ("0.8 skewed", "5", 2),
 ]
 QUICK_CROWDS = [("0.7", "3", 5), ("0.8", "1", 5), ("spam+adv", "mixed", 5)]
-CLASSIFIERS = ("weak", "strong", "over-confident", "crowd-trained")
+CLASSIFIERS = ("weak", "strong", "over-confident", "crowd-trained", "learned")
 MUSIC_REGIMES = ("all labels", "half cut to 1", "k=1", "k=2", "k=3")
 QUICK_MUSIC_REGIMES = ("k=1",)
 MUSIC_MODELS = ("logreg", "extratrees")
@@ -124,10 +126,10 @@ def classifier_setting(kind, crowd_accuracy, n_classes):
     """(accuracy, sharpness) of a simulated classifier relative to the crowd's mean accuracy
     ``c``: weak = halfway from chance to ``c`` (calibrated); strong = halfway from ``c`` to 1
     (calibrated); over-confident = accuracy ``c`` with logits x4; crowd-trained = the weak
-    setting, its accuracy measured against the crowd's majority-vote labels (see
-    :func:`simulated_job`)."""
+    setting, its accuracy measured against the crowd's majority-vote labels; learned = features
+    whose best classifier has the weak setting's accuracy (see :func:`simulated_job`)."""
     chance = 1.0 / n_classes
-    if kind in ("weak", "crowd-trained"):
+    if kind in ("weak", "crowd-trained", "learned"):
         return chance + 0.5 * (crowd_accuracy - chance), 1.0
     if kind == "strong":
         return min(crowd_accuracy + 0.5 * (1.0 - crowd_accuracy), 0.98), 1.0
@@ -161,7 +163,11 @@ def simulated_job(ci, rep, n_examples, n_annotators, methods, base_seed):
     The classifiers weak, strong and over-confident are simulated around the truth; the
     crowd-trained one around the crowd's majority-vote labels (ties broken at random), with
     the weak setting's accuracy relative to those labels: a classifier trained on the crowd's
-    labels, which shares the crowd's errors. Classifier ``j`` of :data:`CLASSIFIERS` has the
+    labels, which shares the crowd's errors, its own example's included. The learned one is
+    what a user gets by training a model out of fold on those labels: a logistic regression on
+    features simulated around the truth (their best classifier has the weak setting's
+    accuracy), 5-fold out of fold, so it learns the crowd's shared errors but never sees its
+    own example's labels. Classifier ``j`` of :data:`CLASSIFIERS` has the
     seed ``s_clf + j`` whichever classifiers are run."""
     strength, scheme, K = CROWDS_IN_USE[ci]
     mean, spam, adv = STRENGTHS[strength]
@@ -185,9 +191,12 @@ def simulated_job(ci, rep, n_examples, n_annotators, methods, base_seed):
             continue
         acc, sharp = classifier_setting(kind, c, K)
         target = truth
-        if kind == "crowd-trained":  # a seed of its own: the other draws are unchanged
+        if kind in ("crowd-trained", "learned"):  # a seed of its own: the other draws are unchanged
             target = R.majority_vote(labels, None, _seeds(base_seed, 3, ci, rep, n=1)[0])
-        P = R.simulate_pred_probs(target, K, acc, sharpness=sharp, random_state=s_clf + j)
+        if kind == "learned":
+            P = R.learned_pred_probs(truth, target, K, acc, random_state=s_clf + j)
+        else:
+            P = R.simulate_pred_probs(target, K, acc, sharpness=sharp, random_state=s_clf + j)
         base = {"crowd": "simulated", "strength": strength, "labels": scheme, "K": K, "classifier": kind,
                 "clf_accuracy": float(np.mean(P.argmax(axis=1) == truth)), "crowd_accuracy": c,
                 "rep": rep, "seed": s_crowd}

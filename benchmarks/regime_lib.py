@@ -199,6 +199,36 @@ def simulate_pred_probs(truth, n_classes, accuracy, *, sharpness=1.0, random_sta
     return p / p.sum(axis=1, keepdims=True)
 
 
+def learned_pred_probs(truth, labels, n_classes, accuracy, *, random_state=None):
+    """Out-of-fold probabilities of a logistic regression trained on ``labels`` (for example
+    the crowd's majority vote), on features ``mu * onehot(truth) + N(0, I)`` whose best
+    classifier (argmax) is right with probability ``accuracy``.
+
+    What a user's own model is: trained on the crowd's labels of the other examples (5-fold,
+    shuffled), it learns the errors the crowd makes alike (a shared bias toward some classes)
+    but not the noise of its own example's labels. A class no label names in a training fold
+    gets probability 0 on that fold's examples.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+
+    rng = np.random.default_rng(random_state)
+    truth, labels = np.asarray(truth), np.asarray(labels)
+    K = int(n_classes)
+    X = rng.standard_normal((truth.shape[0], K))
+    X[np.arange(truth.shape[0]), truth] += signal_for_accuracy(float(accuracy), K)
+    P = np.zeros((truth.shape[0], K))
+    folds = KFold(5, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
+    for train, test in folds.split(X):  # loop over folds
+        present = np.unique(labels[train])
+        if present.size == 1:
+            P[np.ix_(test, present)] = 1.0
+            continue
+        model = LogisticRegression(max_iter=1000).fit(X[train], labels[train])
+        P[np.ix_(test, model.classes_)] = model.predict_proba(X[test])
+    return P
+
+
 # ---------------------------------------------------------------------------- methods
 def _entries(labels):
     """(example, annotator, label) int arrays of the given labels of a wide (N, M) float array."""

@@ -298,6 +298,29 @@ def test_crowd_trained_classifier_follows_the_majority_vote():
     G._init(G.CROWDS, G.MUSIC_REGIMES)
 
 
+
+def test_learned_classifier_is_out_of_fold_and_learns_the_labels():
+    """The grid's "learned" classifier: a logistic regression trained out of fold on the
+    crowd's labels. An example's own label never reaches its prediction (changing it moves
+    only the other examples'), and trained on the truth it comes near the features' best
+    accuracy; trained on labels biased toward class 0 it predicts class 0 more often."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, size=600)
+    P = R.learned_pred_probs(truth, truth, 3, 0.8, random_state=5)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    assert 0.74 < np.mean(P.argmax(axis=1) == truth) < 0.86  # the features' best: 0.8
+    flipped = truth.copy()
+    flipped[7] = (truth[7] + 1) % 3
+    Q = R.learned_pred_probs(truth, flipped, 3, 0.8, random_state=5)
+    np.testing.assert_array_equal(Q[7], P[7])  # out of fold: its own label is not seen
+    assert not np.allclose(Q, P)  # (the folds that train on it moved)
+    biased = np.where(rng.random(600) < 0.3, 0, truth)  # a crowd that over-calls class 0
+    B = R.learned_pred_probs(truth, biased, 3, 0.8, random_state=5)
+    assert np.mean(B.argmax(axis=1) == 0) > np.mean(P.argmax(axis=1) == 0) + 0.1
+    G = _load("regime_grid")
+    assert G.CLASSIFIERS.index("learned") == 4  # after the others: their seeds are unchanged
+    assert G.classifier_setting("learned", 0.7, 5) == G.classifier_setting("weak", 0.7, 5)
+
 def test_existing_crowds_keep_their_indices_and_select_crowds():
     G = _load("regime_grid")
     assert G.CROWDS[0] == ("0.7", "3", 5) and G.CROWDS[17] == ("0.9", "mixed", 26)
