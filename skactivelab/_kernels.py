@@ -50,7 +50,9 @@ def exp_inplace(J):
     NumPy's single-precision ``exp`` is vectorised where its double-precision one is not
     (three times as fast on AVX2 machines), and its relative error, about ``1e-7 * |J|``, is
     far below what a posterior or a log-likelihood is compared to. Entries below about -87
-    (``exp`` under ``1e-38``) become 0. The cells are taken in blocks of :data:`EXP_BLOCK`,
+    (``exp`` under ``1e-38``) come out subnormal, with a relative error that grows to 100% at
+    about -104, below which they are 0; entries that differ by less than about ``3e-8`` may
+    come out equal. The cells are taken in blocks of :data:`EXP_BLOCK`,
     so the buffer stays small whatever the array.
     """
     if not J.flags.c_contiguous:  # (reshape would copy)
@@ -71,13 +73,16 @@ LOG_GROUP = 8
 
 
 def sum_log_rows(T):
-    """``log(T).sum(axis=0)`` of a positive 2-D array, with a fraction of the ``log`` calls.
+    """``log(T).sum(axis=0)`` of a positive 2-D float64 array, with a fraction of the ``log`` calls
+    (any other input: the plain sum).
 
     Rows are multiplied in groups (of up to :data:`LOG_GROUP`, as many as keep every
     product between 1e-300 and 1e300) before the ``log``, which is the costly part:
     ``log(a) + log(b) = log(a * b)``, exact to rounding (about 1e-15 relative).
     """
-    top = max(float(T.max()), 1.0 / float(T.min())) if T.size else 1.0
+    if T.ndim != 2 or T.dtype != np.float64 or T.size == 0 or not (T.min() > 0.0 and np.isfinite(T.max())):
+        return np.log(T).sum(axis=0)  # (zeros, infinities and other dtypes: the plain sum)
+    top = max(float(T.max()), 1.0 / float(T.min()))
     g = 1
     while g < LOG_GROUP and 2 * g * np.log10(top) < 300.0:
         g *= 2

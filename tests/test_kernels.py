@@ -557,3 +557,15 @@ def test_sum_log_rows_equals_log_then_sum(scale, n):
         got = K_.sum_log_rows(T)
     ref = np.log(T).sum(axis=0)
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9 * n * scale)
+
+
+def test_sum_log_rows_falls_back_to_the_plain_sum_outside_positive_float64_matrices():
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(K_.sum_log_rows(np.array([[2.0, 0.0], [3.0, 1.0]])), [np.log(6.0), -np.inf])
+    v = np.array([2.0, 5.0, 7.0])
+    assert K_.sum_log_rows(v) == pytest.approx(np.log(70.0))  # 1-D
+    f32 = np.full((9, 2), 1e6, dtype=np.float32)  # products of float32 rows would overflow
+    np.testing.assert_allclose(K_.sum_log_rows(f32), 9 * np.log(1e6), rtol=1e-6)
+    ints = np.full((9, 2), 100_000, dtype=np.int64)  # products of integers would wrap around
+    np.testing.assert_allclose(K_.sum_log_rows(ints), 9 * np.log(1e5), rtol=1e-12)
+    assert K_.sum_log_rows(np.empty((0, 3))).shape == (3,)
