@@ -460,10 +460,10 @@ _STRIDE = 4
 _COARSE = np.unique(np.r_[np.arange(_STRIDE - 1, _ACC_STEPS.size, _STRIDE), _ACC_STEPS.size - 1])
 
 
-def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies):
+def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None):
     """The best crowd-wide accuracy at one floor, and its log-likelihood: ``mass_q`` and
     ``ones`` are the products of the classifier's part and of ones with the gains
-    (examples, accuracies; ``mass_q`` None: no classifier)."""
+    (examples, accuracies; ``mass_q`` None: no classifier); ``lead``: :func:`_vote_levels`."""
     def loglik(cols, parts=None):  # at the accuracies ``cols`` (``parts``: the two products
         # there); terms at least about 1e-4, so log(1 + x) is exact enough
         g, o = parts if parts is not None else (None if mass_q is None else mass_q[:, cols], ones[:, cols])
@@ -472,7 +472,7 @@ def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies):
         else:
             terms = g * (1.0 - floor)
             terms += o * (floor / K)
-        terms += 1.0
+        terms += 1.0 if lead is None else lead[:, cols]
         return sum_log_rows(terms) + base_ll[cols]
 
     # the log-likelihood is smooth and single-peaked in the accuracy: every fourth accuracy
@@ -489,6 +489,35 @@ def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies):
     return float(ll[top]), float(accuracies[top])
 
 
+#: The largest exponent :func:`_vote_levels` lets ``exp`` take (``exp(709)`` is near the largest double).
+MAX_EXP = 700.0
+
+
+def _vote_levels(cell, v, n, K, log_r):
+    """``(pair, n_levels, gain, lead, shift)`` for :func:`_candidate_fits`: each (example,
+    class) pair's level, the levels' gains (levels, accuracies), and ``lead`` (examples,
+    accuracies; None: 1) and ``shift`` (accuracies) of the log-likelihood.
+
+    The likelihood of example i is ``b ** n_i * (1 + sum_k prior[i, k] * (r ** votes[i, k] -
+    1))`` (``r = a / b``): a level is a number of votes. Where ``r ** votes`` would overflow
+    (more than about a hundred equal labels on one example), each example's is taken relative
+    to its largest vote count ``m_i``: ``b ** n_i * r ** m_i * (r ** -m_i + sum_k prior[i, k] *
+    (r ** (votes[i, k] - m_i) - r ** -m_i))``, a level then being (votes, m_i), ``lead`` the
+    first term and ``shift`` the sum of ``m_i log r``.
+    """
+    if float(v.max()) * float(log_r.max()) < MAX_EXP:
+        n_votes, v_index = np.unique(v, return_inverse=True)
+        gain = np.expm1(n_votes[:, None].astype(np.float64) * log_r[None, :])  # (votes, accuracy)
+        return (cell // K) * n_votes.size + v_index, n_votes.size, gain, None, 0.0
+    m = np.zeros(n)
+    np.maximum.at(m, cell // K, v)  # each example's largest vote count
+    m_pair = m[cell // K]
+    levels, index = np.unique(np.stack([v.astype(np.float64), m_pair]), axis=1, return_inverse=True)
+    gain = np.exp((levels[0] - levels[1])[:, None] * log_r) - np.exp(-levels[1][:, None] * log_r)
+    lead = np.exp(-m[:, None] * log_r[None, :])
+    return (cell // K) * levels.shape[1] + index.ravel(), levels.shape[1], gain, lead, m.sum() * log_r
+
+
 def _candidate_fits(ann, Q, n, K, weights, floors):
     """``{(weight, floor): (log-likelihood, crowd accuracy)}`` of the crowd-wide one-coin
     model at its best accuracy for each candidate, and the candidate accuracies."""
@@ -496,30 +525,28 @@ def _candidate_fits(ann, Q, n, K, weights, floors):
     # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
     # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
     cell, v = np.unique(ann.example * K + ann.label, return_counts=True)
-    # (a / b) ** votes - 1 takes a few values of votes: sum the prior over each example's
-    # classes with the same number of votes, then one small product per accuracy
-    n_votes, v_index = np.unique(v, return_inverse=True)
-    pair = (cell // K) * n_votes.size + v_index
     accuracies = 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS
     b = (1.0 - accuracies) / max(K - 1, 1)
-    gain = np.expm1(n_votes[:, None].astype(np.float64) * np.log(accuracies / b)[None, :])  # (votes, accuracy)
-    base_ll = float(ann.n_annotations) * np.log(b)
+    # (a / b) ** votes - 1 takes a few values of votes: sum the prior over each example's
+    # classes with the same number of votes, then one small product per accuracy
+    pair, n_levels, gain, lead, shift = _vote_levels(cell, v, n, K, np.log(accuracies / b))
+    base_ll = float(ann.n_annotations) * np.log(b) + shift
     uniform = np.full(K, -np.log(K))
     # the prior at floor f is (1 - f) * q + f / K, so each example's sums of it over its voted
     # classes, and their products with the gains, are (1 - f) times those of q plus f / K times
     # those of ones: two products per weight, whatever the number of floors (examples,
     # accuracies; einsum: a product with an inner size of a few runs faster there than in BLAS)
-    ones = np.einsum("iv,va->ia", np.bincount(pair, minlength=n * n_votes.size).reshape(n, n_votes.size)
+    ones = np.einsum("iv,va->ia", np.bincount(pair, minlength=n * n_levels).reshape(n, n_levels)
                      .astype(np.float64), gain)
     fits = {}
     for w in weights:  # candidates
         mass_q = None
         if Q is not None:
             q = Prior(Q, w, 0.0).probs(uniform)[cell // K, cell % K]
-            mass_q = np.einsum("iv,va->ia", np.bincount(pair, weights=q, minlength=n * n_votes.size)
-                               .reshape(n, n_votes.size), gain)
+            mass_q = np.einsum("iv,va->ia", np.bincount(pair, weights=q, minlength=n * n_levels)
+                               .reshape(n, n_levels), gain)
         for floor in (floors if w > 0 else (FLOOR,)):
-            fits[float(w), floor] = _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies)
+            fits[float(w), floor] = _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead)
     return fits, accuracies
 
 

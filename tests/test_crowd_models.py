@@ -1067,3 +1067,22 @@ def test_a_floor_that_fails_its_test_leaves_the_best_weight_to_be_tested():
     m = AnnotatorConfusion(random_state=0).fit(L, P)
     face = AnnotatorConfusion(random_state=0, classifier_weight=1.0).fit(L, P)
     assert np.mean(m.consensus_label_ == y) > np.mean(face.consensus_label_ == y)
+
+
+def test_many_equal_labels_on_one_example_do_not_overflow_the_weight_profile(monkeypatch):
+    """150 labels per example from 200 annotators (two classes): ``(a / b) ** votes`` overflows
+    a double, and the crowd-wide profile takes each example's likelihood relative to its
+    largest vote count instead; where both ways apply they give the same fits."""
+    L, truth = _crowd(100, 2, 0.75, 150, 0, n_annotators=200)
+    P = _classifier(truth, 2, 1.0, 0)
+    model = AnnotatorConfusion(random_state=0).fit(L, P, classes=[0, 1])  # was IndexError (NaN likelihoods)
+    assert np.mean(model.consensus_label_ == truth) == 1.0  # 150 labels from a crowd of 0.75 leave no doubt
+    L2, t2 = _crowd(300, 3, 0.7, 3, 1, n_annotators=20)
+    ann = check_annotations(L2, classes=np.arange(3), n_classes=3)
+    Q = _confusion.classifier_probs(_classifier(t2, 3, 1.0, 1)[None])
+    fast, _ = _confusion._candidate_fits(ann, Q, ann.n_examples, 3, _confusion.WEIGHTS, _confusion.FLOORS)
+    monkeypatch.setattr(_confusion, "MAX_EXP", 0.0)  # every input takes the relative way
+    safe, _ = _confusion._candidate_fits(ann, Q, ann.n_examples, 3, _confusion.WEIGHTS, _confusion.FLOORS)
+    assert fast.keys() == safe.keys()
+    for key in fast:
+        assert safe[key][0] == pytest.approx(fast[key][0], rel=1e-10) and safe[key][1] == fast[key][1]
