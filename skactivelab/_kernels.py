@@ -80,9 +80,10 @@ def sum_log_rows(T):
     product between 1e-300 and 1e300) before the ``log``, which is the costly part:
     ``log(a) + log(b) = log(a * b)``, exact to rounding (about 1e-15 relative).
     """
-    if T.ndim != 2 or T.dtype != np.float64 or T.size == 0 or not (T.min() > 0.0 and np.isfinite(T.max())):
-        return np.log(T).sum(axis=0)  # (zeros, infinities and other dtypes: the plain sum)
-    top = max(float(T.max()), 1.0 / float(T.min()))
+    lo, hi = (float(T.min()), float(T.max())) if T.ndim == 2 and T.dtype == np.float64 and T.size else (0.0, 0.0)
+    if not (lo > 0.0 and np.isfinite(hi)):  # (zeros, infinities, other shapes and dtypes)
+        return np.log(T).sum(axis=0)
+    top = max(hi, 1.0 / lo)
     g = 1
     while g < LOG_GROUP and 2 * g * np.log10(top) < 300.0:
         g *= 2
