@@ -298,7 +298,6 @@ def test_crowd_trained_classifier_follows_the_majority_vote():
     G._init(G.CROWDS, G.MUSIC_REGIMES)
 
 
-
 def test_learned_classifier_is_out_of_fold_and_learns_the_labels():
     """The grid's "learned" classifier: a logistic regression trained out of fold on the
     crowd's labels. An example's own label never reaches its prediction (changing it moves
@@ -320,6 +319,7 @@ def test_learned_classifier_is_out_of_fold_and_learns_the_labels():
     G = _load("regime_grid")
     assert G.CLASSIFIERS.index("learned") == 4  # after the others: their seeds are unchanged
     assert G.classifier_setting("learned", 0.7, 5) == G.classifier_setting("weak", 0.7, 5)
+
 
 def test_existing_crowds_keep_their_indices_and_select_crowds():
     G = _load("regime_grid")
