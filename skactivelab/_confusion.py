@@ -146,6 +146,23 @@ def classifier_probs(P):
     return np.maximum(P[0] if P.shape[0] == 1 else P.mean(axis=0), TINY)
 
 
+def class_shares(P):
+    """The classifier's share of each class: the mean of its (E, N, K) probabilities over the
+    models and examples, smoothed by one pseudo-example spread evenly over the classes (so that
+    a class it never predicts has a small share, not 0)."""
+    E, N, K = P.shape
+    return (np.einsum("enk->k", P) / E + 1.0 / K) / (N + 1.0)
+
+
+def without_shares(Q, shares):
+    """``Q`` (n, K) over the class shares ``shares`` (K,), each row renormalised, in place: the
+    classifier's evidence about each example without the class shares of the labels it was
+    trained on."""
+    Q /= shares
+    Q /= row_sum(Q)[:, None]
+    return Q
+
+
 def power(R, w):
     """``R ** w`` for ``R`` in (0, 1] (a new array): products and square roots for the
     weights of :data:`WEIGHTS` that are quarters up to 3, ``exp(w log R)`` otherwise."""
@@ -740,13 +757,15 @@ def share_right(ann, post):
     return np.where(n_j > 0, (c_j + ACCURACY_PRIOR * pooled) / (n_j + ACCURACY_PRIOR), np.nan)
 
 
-def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
+def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto", remove_shares=False):
     """Fit the annotator-confusion model.
 
     ``P``: (E, N, K) probabilities or None (crowd only). ``weight``: the
     classifier's weight, or None to choose it (:func:`profile_weight`).
     ``copy``: the share of examples whose classifier repeats their labels (:func:`em`; "auto":
-    fitted). Returns a dict with ``post`` (N, K), ``confusion`` (M, K, K),
+    fitted). ``remove_shares``: the classifier's probabilities enter over its class shares
+    (:func:`class_shares`, :func:`without_shares`). Returns a dict with ``post`` (N, K),
+    ``shares`` (K,: the shares divided out, or None), ``confusion`` (M, K, K),
     ``accuracy`` (M,) (:func:`share_right`; NaN for annotators without labels), ``class_prior``
     (K,), ``log_pi``, ``weight``, ``floor``, ``crowd_accuracy`` (the crowd-wide accuracy
     fitted with the weight), ``strength``, ``n_iter``, ``fit_classes`` (whether the class
@@ -758,9 +777,12 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
         return {"post": post, "confusion": np.ones((ann.n_annotators, K, K)), "accuracy": share_right(ann, post),
                 "class_prior": np.ones(K), "weight": 0.0 if P is None else 1.0, "crowd_accuracy": 1.0,
                 "n_iter": 0, "log_pi": np.zeros(K), "strength": ACCURACY_PRIOR, "floor": FLOOR,
-                "fit_classes": False, "copy_share": 0.0}
+                "fit_classes": False, "copy_share": 0.0, "shares": None}
     s = default_shrinkage(K) if shrinkage is None else float(shrinkage)
     Q = None if P is None else classifier_probs(P)
+    shares = class_shares(P) if remove_shares and P is not None else None
+    if shares is not None:
+        Q = without_shares(Q, shares)
     rng = np.random.default_rng(0) if rng is None else rng
     fixed = (0.0,) if Q is None else None if weight is None else (float(weight),)
     # the floor is fitted for a classifier that rules classes out (exact zeros, as trees and
@@ -787,11 +809,12 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto"):
     return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
             "log_pi": log_pi, "strength": strength, "floor": floor, "fit_classes": fit_classes,
-            "copy_share": share}
+            "copy_share": share, "shares": shares}
 
 
-def pool_scores(U, weight, log_pi, floor=None):
-    """Scores of unlabeled rows (E, n, K): the largest class probability of their prior.
+def pool_scores(U, weight, log_pi, floor=None, shares=None):
+    """Scores of unlabeled rows (E, n, K): the largest class probability of their prior
+    (``shares``: the classifier's class shares divided out in the fit, or None).
 
     The largest entry of ``R ** w`` (``R``: each row over its largest entry) is 1, and the
     class frequencies' factor keeps it largest only for a weight >= 1; the prior's largest
@@ -799,9 +822,9 @@ def pool_scores(U, weight, log_pi, floor=None):
     for the weights of :data:`WEIGHTS` that are quarters.
     """
     floor = FLOOR if floor is None else floor
+    R = classifier_probs(U) if shares is None else without_shares(classifier_probs(U), shares)
     if weight < 1.0:
-        q = Prior(classifier_probs(U), weight, floor, overwrite=True).probs(log_pi)
+        q = Prior(R, weight, floor, overwrite=True).probs(log_pi)
         return row_max(q)
-    R = classifier_probs(U)
     R /= row_max(R)[:, None]
     return (1.0 - floor) / row_sum(power(R, weight) if weight != 1.0 else R) + floor / log_pi.size

@@ -263,16 +263,18 @@ class ConfusionFit(_DecidingFit):
     n_classes: Any = None
     floor: float = _confusion.FLOOR
     copy_share: float = 0.0
+    shares: Any = None
 
     @classmethod
-    def fit(cls, ann, P, rng=None, n_models=1, shrinkage=None, weight=None, copy="auto"):
+    def fit(cls, ann, P, rng=None, n_models=1, shrinkage=None, weight=None, copy="auto", remove_shares=False):
         if P is None:  # no labeled example: the classifier alone, uniform class frequencies
             return cls(None, None, np.empty(0), None, None, None, 1.0, None, n_models)
         rng = np.random.default_rng(rng.randint(2**31)) if isinstance(rng, np.random.RandomState) else rng
-        fit = _confusion.fit(ann, P, shrinkage=shrinkage, weight=weight, rng=rng, copy=copy)
+        fit = _confusion.fit(ann, P, shrinkage=shrinkage, weight=weight, rng=rng, copy=copy,
+                             remove_shares=remove_shares)
         post = fit["post"]
         return cls(ann, P, post.max(axis=1), post, fit["accuracy"], fit["confusion"], fit["weight"],
-                   fit["log_pi"], P.shape[0], P.shape[2], fit["floor"], fit["copy_share"])
+                   fit["log_pi"], P.shape[0], P.shape[2], fit["floor"], fit["copy_share"], fit["shares"])
 
     def consensus_codes(self):
         """The consensus class of each labeled example: its most likely class."""
@@ -281,7 +283,7 @@ class ConfusionFit(_DecidingFit):
     def score_rows(self, U, rng=None, pool=None, noise=None):
         K = U.shape[2]
         log_pi = np.full(K, -np.log(K)) if self.log_class_prior is None else self.log_class_prior
-        return _confusion.pool_scores(U, self.weight, log_pi, self.floor)
+        return _confusion.pool_scores(U, self.weight, log_pi, self.floor, self.shares)
 
 
 @dataclass(frozen=True, eq=False)

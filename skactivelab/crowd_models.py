@@ -282,6 +282,17 @@ class AnnotatorConfusion(_CrowdModel):
         majority class; "auto" fits it (0 unless the labels call for it). 0:
         the classifier is independent of the crowd given the truth. Ignored
         without ``pred_probs``.
+    classifier_shares : {"keep", "remove"}, default="keep"
+        What the prior takes of the classifier's class shares (its mean
+        probability of each class over the labeled examples). "keep": its
+        probabilities as they are. "remove": each probability divided by its
+        class's share, each row renormalised (the shares of unlabeled rows are
+        those of the labeled examples): the classifier's evidence about each
+        example without the class shares of the labels it was trained on. For
+        a classifier trained on the crowd's own labels when the crowd over-calls
+        some classes; where the truth's classes are unequal and the classifier
+        knows it, "remove" throws that knowledge away (see the "Crowd models"
+        page for both cases). Ignored without ``pred_probs``.
 
     Attributes
     ----------
@@ -307,6 +318,10 @@ class AnnotatorConfusion(_CrowdModel):
     class_prior_ : ndarray of shape (n_classes,)
         The class frequencies: fitted, or exactly ``1 / n_classes`` each when
         the labels do not show unequal classes.
+    classifier_shares_ : ndarray of shape (n_classes,) or None
+        With ``classifier_shares="remove"``, the class shares divided out: the
+        classifier's mean probabilities of the labeled examples, smoothed by one
+        pseudo-example spread evenly over the classes; None otherwise.
     n_annotations_ : ndarray of shape (n_examples,)
 
     Examples
@@ -323,13 +338,16 @@ class AnnotatorConfusion(_CrowdModel):
         "shrinkage": [Interval(Real, 0, None, closed="left"), None],
         "random_state": ["random_state"],
         "classifier_copy": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
+        "classifier_shares": [StrOptions({"keep", "remove"})],
     }
 
-    def __init__(self, classifier_weight="auto", shrinkage=None, random_state=None, classifier_copy="auto"):
+    def __init__(self, classifier_weight="auto", shrinkage=None, random_state=None, classifier_copy="auto",
+                 classifier_shares="keep"):
         self.classifier_weight = classifier_weight
         self.shrinkage = shrinkage
         self.random_state = random_state
         self.classifier_copy = classifier_copy
+        self.classifier_shares = classifier_shares
 
     def _fit_phase(self, ann, P, rng, n_models=1, weight=None):
         if isinstance(self.classifier_weight, (bool, np.bool_)):
@@ -340,8 +358,11 @@ class AnnotatorConfusion(_CrowdModel):
         copy = self.classifier_copy
         if isinstance(copy, (bool, np.bool_)):
             raise TypeError(f"classifier_copy must be 'auto' or a number in [0, 1], got {copy!r}.")
+        if not isinstance(self.classifier_shares, str) or self.classifier_shares not in ("keep", "remove"):
+            raise ValueError(f"classifier_shares must be 'keep' or 'remove', got {self.classifier_shares!r}.")
         return ConfusionFit.fit(ann, P, rng, n_models, shrinkage=self.shrinkage, weight=weight,
-                                copy=copy if isinstance(copy, str) else float(copy))
+                                copy=copy if isinstance(copy, str) else float(copy),
+                                remove_shares=self.classifier_shares == "remove" and weight != 0.0)
 
     def _fit_labels(self, ann, rng):
         # the labels alone: weight 0, the prior is the class frequencies
@@ -355,6 +376,7 @@ class AnnotatorConfusion(_CrowdModel):
         self.classifier_floor_ = fitted.floor
         self.classifier_copy_ = fitted.copy_share if with_probs else 0.0
         self.class_prior_ = np.exp(fitted.log_class_prior)
+        self.classifier_shares_ = fitted.shares if with_probs else None
 
 
 class MajorityVote(_CrowdModel):

@@ -1086,3 +1086,83 @@ def test_many_equal_labels_on_one_example_do_not_overflow_the_weight_profile(mon
     assert fast.keys() == safe.keys()
     for key in fast:
         assert safe[key][0] == pytest.approx(fast[key][0], rel=1e-10) and safe[key][1] == fast[key][1]
+
+
+# ----------------------------------------------------------------------------- classifier_shares
+def _shares_by_hand(P):
+    """The classifier's mean probability of each class with one pseudo-example at 1/K each."""
+    N, K = P.shape
+    return np.array([(sum(P[i, k] for i in range(N)) + 1.0 / K) / (N + 1) for k in range(K)])
+
+
+def test_removing_the_classifiers_class_shares_is_fitting_on_its_probabilities_over_them():
+    """``classifier_shares="remove"`` is the model fitted on each probability over its class's
+    smoothed mean (rows renormalised), computed here by hand; the input is not written."""
+    K = 3
+    L, truth = _crowd(150, K, 0.7, 2, seed=11, n_annotators=10)
+    P = _classifier(truth, K, 1.5, seed=12) * np.array([3.0, 1.0, 1.0])
+    P /= P.sum(axis=1, keepdims=True)
+    P0 = P.copy()
+    shares = _shares_by_hand(P)
+    divided = P / shares
+    divided /= divided.sum(axis=1, keepdims=True)
+    got = AnnotatorConfusion(random_state=0, classifier_shares="remove").fit(L, P)
+    want = AnnotatorConfusion(random_state=0).fit(L, divided)
+    np.testing.assert_array_equal(P, P0)
+    np.testing.assert_allclose(got.classifier_shares_, shares, rtol=1e-12)
+    np.testing.assert_allclose(got.posterior_, want.posterior_, atol=1e-9)
+    assert got.classifier_weight_ == want.classifier_weight_
+    assert want.classifier_shares_ is None
+    assert AnnotatorConfusion(classifier_shares="remove").fit(L).classifier_shares_ is None  # labels only
+    with pytest.raises(ValueError, match="classifier_shares"):
+        AnnotatorConfusion(classifier_shares="equal").fit(L, P)
+
+
+def test_removed_shares_score_the_pool_with_the_labeled_examples_shares():
+    """The unlabeled rows' scores divide by the shares of the labeled examples: they equal the
+    scores of the model kept as is on both sets of probabilities divided by hand."""
+    from skactivelab import get_active_learning_scores
+
+    K = 3
+    L, truth = _crowd(120, K, 0.7, 2, seed=21, n_annotators=8)
+    bias = np.array([1.0, 2.5, 1.0])
+    P = _classifier(truth, K, 1.2, seed=22) * bias
+    P /= P.sum(axis=1, keepdims=True)
+    U = _classifier(np.arange(40) % K, K, 1.2, seed=23) * bias
+    U /= U.sum(axis=1, keepdims=True)
+    shares = _shares_by_hand(P)
+    Pd, Ud = P / shares, U / shares
+    Pd /= Pd.sum(axis=1, keepdims=True)
+    Ud /= Ud.sum(axis=1, keepdims=True)
+    for weight in ("auto", 0.5, 2.0):  # the prior's two ways of scoring rows
+        got = get_active_learning_scores(L, P, U, crowd_model=AnnotatorConfusion(
+            random_state=0, classifier_shares="remove", classifier_weight=weight))
+        want = get_active_learning_scores(L, Pd, Ud, crowd_model=AnnotatorConfusion(
+            random_state=0, classifier_weight=weight))
+        np.testing.assert_allclose(got[0], want[0], atol=1e-9)
+        np.testing.assert_allclose(got[1], want[1], atol=1e-9)
+        keep = get_active_learning_scores(L, P, U, crowd_model=AnnotatorConfusion(
+            random_state=0, classifier_weight=weight))
+        assert not np.allclose(keep[1], got[1])  # (the shares moved the pool's scores)
+
+
+def test_removing_shares_a_classifier_learned_from_the_crowds_bias_recovers_equal_classes():
+    """Equal classes; the crowd's wrong labels all go to class 0 and the classifier, as one
+    trained on those labels would, carries their excess of class 0. Kept, that excess tips
+    split examples to class 0; removed, the consensus has about equal classes and is more
+    often right."""
+    rng = np.random.default_rng(3)
+    K, n, M = 3, 900, 12
+    truth = rng.integers(0, K, n)
+    L = np.full((n, M), np.nan)
+    who = np.argsort(rng.random((n, M)), axis=1)[:, :2]
+    right = rng.random((n, 2)) < 0.65
+    np.put_along_axis(L, who, np.where(right, truth[:, None], 0).astype(float), axis=1)
+    P = _classifier(truth, K, 1.0, seed=4) * np.array([2.5, 1.0, 1.0])
+    P /= P.sum(axis=1, keepdims=True)
+    keep = AnnotatorConfusion(random_state=0).fit(L, P)
+    remove = AnnotatorConfusion(random_state=0, classifier_shares="remove").fit(L, P)
+    share0 = lambda m: np.mean(m.consensus_label_ == 0)  # noqa: E731
+    assert share0(keep) > share0(remove)
+    assert abs(share0(remove) - 1 / 3) < abs(share0(keep) - 1 / 3)
+    assert np.mean(remove.consensus_label_ == truth) > np.mean(keep.consensus_label_ == truth)
