@@ -57,6 +57,7 @@ SHORT = {
     "OneCoinDawidSkene": "OneCoinDS", "GLAD": "GLAD", "MACE": "MACE", "Wawa": "Wawa",
     "ZeroBasedSkill": "ZBS", "MMSR": "MMSR", "annotator_confusion": "AC",
     "annotator_confusion (labels only)": "AC (labels)", "annotator_confusion (no copies)": "AC (no copies)",
+    "annotator_confusion (shares removed)": "AC (shares removed)",
 }
 #: A method of ours is flagged when it is more than this below the row's best.
 GAP = 0.003

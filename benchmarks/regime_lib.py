@@ -183,9 +183,12 @@ def simulate_pred_probs(truth, n_classes, accuracy, *, sharpness=1.0, random_sta
 
     Scores ``z = mu * onehot(truth) + N(0, I)`` with ``mu`` set so that ``argmax z`` is
     right with probability ``accuracy``; the probabilities are ``softmax(sharpness * mu * z)``.
-    With ``sharpness=1`` they are the exact posterior of the truth given ``z`` (calibrated:
-    among examples given probability p, a fraction p is right); ``sharpness > 1`` keeps the
-    accuracy and makes the model over-confident.
+    With ``sharpness=1`` and equal class frequencies they are the exact posterior of the truth
+    given ``z`` (calibrated: among examples given probability p, a fraction p is right);
+    ``sharpness > 1`` keeps the accuracy and makes the model over-confident. The class
+    frequencies are not in them: where the truth's classes are unequal they are the posterior
+    under equal frequencies (a classifier trained on balanced data), and their mean
+    probability of each class lies between the truth's share and ``1 / K``.
     """
     rng = np.random.default_rng(random_state)
     truth = np.asarray(truth)
@@ -388,6 +391,13 @@ def _register_annotator_confusion():
 
         METHODS["annotator_confusion (no copies)"] = no_copies  # the classifier independent of the crowd
         OURS.append("annotator_confusion (no copies)")
+    if "classifier_shares" in AC().get_params():
+
+        def shares_removed(labels, pred_probs, random_state=None):
+            return codes(AC(random_state=random_state, classifier_shares="remove").fit(labels, pred_probs))
+
+        METHODS["annotator_confusion (shares removed)"] = shares_removed  # the classifier's class shares out
+        OURS.append("annotator_confusion (shares removed)")
 
 
 _register_annotator_confusion()

@@ -321,6 +321,61 @@ def test_learned_classifier_is_out_of_fold_and_learns_the_labels():
     assert G.classifier_setting("learned", 0.7, 5) == G.classifier_setting("weak", 0.7, 5)
 
 
+def test_shares_removed_method_is_the_models_option():
+    """The grid's "AC (shares removed)" is ``AnnotatorConfusion(classifier_shares="remove")``,
+    and differs from the model as it is on a classifier with unequal class shares."""
+    from skactivelab import AnnotatorConfusion
+
+    crowd = R.simulate_crowd(200, 3, 0.7, "2", n_annotators=10, random_state=3)
+    Q = R.simulate_pred_probs(crowd["truth"], 3, 0.6, random_state=3) * [3.0, 1.0, 1.0]
+    Q /= Q.sum(axis=1, keepdims=True)
+    model = AnnotatorConfusion(random_state=4, classifier_shares="remove").fit(crowd["labels"], Q)
+    got = R.METHODS["annotator_confusion (shares removed)"](crowd["labels"], Q, 4)
+    np.testing.assert_array_equal(got, model.consensus_label_)
+    assert not np.array_equal(got, R.METHODS["annotator_confusion"](crowd["labels"], Q, 4))
+
+
+def test_near_chance_check_helpers_by_hand():
+    """The one-coin log-likelihood and the weighted vote of benchmarks/near_chance_check.py,
+    computed by loops; the fixed-strength fit at the strength cross-validation chose is the model."""
+    NC = _load("near_chance_check")
+    L = np.array([[0, 1, np.nan], [1, 1, 0], [np.nan, 2, 2]])
+    acc, K = np.array([0.9, 0.6, 0.3]), 3
+    want = 0.0
+    for i in range(3):  # the test's own loops over examples, classes and labels
+        total = 0.0
+        for z in range(K):
+            p = 1.0 / K
+            for j in range(3):
+                if not np.isnan(L[i, j]):
+                    p *= acc[j] if L[i, j] == z else (1 - acc[j]) / (K - 1)
+            total += p
+        want += math.log(total)
+    assert math.isclose(NC.one_coin_loglik(L, acc, K), want, rel_tol=1e-12)
+    # log-odds weights log(a (K-1) / (1 - a)): 2.89, 1.10, -0.15
+    np.testing.assert_array_equal(NC.weighted_vote(L, acc, K), [0, 1, 2])
+    L2 = np.array([[0, 1, 1]])  # annotator 0 (2.89) against 1 (1.10) and 2 (-0.15)
+    assert NC.weighted_vote(L2, acc, K)[0] == 0
+    acc2 = np.array([0.6, 0.6, 0.6])
+    assert NC.weighted_vote(L2, acc2, K)[0] == 1  # equal weights: the majority
+    from skactivelab import _confusion as C
+    from skactivelab._annotations import check_annotations
+
+    crowd = R.simulate_crowd(300, 2, 0.7, "3", n_annotators=12, random_state=0)
+    L3 = crowd["labels"]
+    ann = check_annotations(L3, n_classes=2)
+    rng = np.random.default_rng(5)
+    _, _, a0 = C.profile_weight(ann, None, rng)
+    fit_classes = C.unequal_classes(ann, a0, rng)
+    (strength, one_coin), fit_classes = C.choose_strength(ann, None, 0.0, C.default_shrinkage(2), rng,
+                                                          a_init=a0, fit_classes=fit_classes)
+    from skactivelab import AnnotatorConfusion
+
+    assert not fit_classes  # equal classes (the helper keeps the class test's answer, as here)
+    want = AnnotatorConfusion(random_state=5).fit(L3).consensus_label_
+    np.testing.assert_array_equal(NC.fixed_strength(L3, strength, one_coin, 2, 5), want)
+
+
 def test_existing_crowds_keep_their_indices_and_select_crowds():
     G = _load("regime_grid")
     assert G.CROWDS[0] == ("0.7", "3", 5) and G.CROWDS[17] == ("0.9", "mixed", 26)
