@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,9 @@ def details_table(result, rnd=1):
     keys = [k for k in DETAIL_KEYS if k in result.records[0]]
     lines = ["| method | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for m in result.methods():
-        vals = [np.nanmean(result.curves(k)[m][:, rnd]) for k in keys]
+        with warnings.catch_warnings():  # a detail another crowd model leaves NaN: NaN, no warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            vals = [np.nanmean(result.curves(k)[m][:, rnd]) for k in keys]
         lines.append(f"| {m} | " + " | ".join(f"{v:.2f}" for v in vals) + " |")
     return "\n".join(lines)
 
@@ -181,6 +184,10 @@ def main(argv=None):
     p.add_argument("--plot-dir", default=None, help="also write the plots here (e.g. docs/_static)")
     p.add_argument("--order", choices=("seed", "method"), default="seed",
                    help="with --jsonl: all methods of a seed first (seed), or all seeds of a method first")
+    p.add_argument("--classifier-shares", choices=("keep", "remove"), default=None,
+                   help="methods without a ':crowd model' of their own use "
+                   "AnnotatorConfusion(classifier_shares=...) for consensus, scores and suggestions "
+                   "(default: CROWDLAB)")
     p.add_argument("--jsonl", default=None, help="run seed by seed, appending each (method, seed) run's records "
                    "to this file as it finishes (for long runs on a busy machine; report with --merge)")
     a = p.parse_args(argv)
@@ -191,6 +198,11 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(a.first_seed, a.first_seed + a.seeds))
     methods = tuple(m for m in a.methods.split(",") if m)
+    extra = {}
+    if a.classifier_shares:
+        from skactivelab import AnnotatorConfusion
+
+        extra["crowd_model"] = AnnotatorConfusion(classifier_shares=a.classifier_shares)
     if a.jsonl:
         done = set()
         if Path(a.jsonl).exists():
@@ -205,7 +217,7 @@ def main(argv=None):
                 if True:
                     res = run_benchmark(None, None, methods=(m,), seeds=(seed,), model=model, n_rounds=a.rounds,
                                         batch_size=a.batch, n_jobs=1, crowd=crowd,
-                                        task_kwargs=dict(n_initial=a.initial), details=True)
+                                        task_kwargs=dict(n_initial=a.initial), details=True, **extra)
                     with open(a.jsonl, "a") as fh:
                         for r in res.records:
                             fh.write(json.dumps(r, default=float) + "\n")
@@ -215,8 +227,10 @@ def main(argv=None):
         t0 = time.perf_counter()
         res = run_benchmark(None, None, methods=methods, seeds=seeds, model=model, n_rounds=a.rounds,
                             batch_size=a.batch, n_jobs=a.n_jobs, crowd=crowd,
-                            task_kwargs=dict(n_initial=a.initial), details=True)
+                            task_kwargs=dict(n_initial=a.initial), details=True, **extra)
         stem = f"music_genre_{model}_s{a.first_seed}-{seeds[-1]}"
+        if a.classifier_shares:
+            stem += f"_ac_{a.classifier_shares}"
         res.to_csv(out / f"{stem}.csv")
         res.to_json(out / f"{stem}.json")
         print(f"\n## {model}: seeds {seeds[0]}..{seeds[-1]}, {a.rounds} rounds x {a.batch}, "

@@ -312,6 +312,66 @@ def test_cli_crowd_model_changes_the_consensus_file(tmp_path, capsys):
     assert "invalid choice: 'em'" in capsys.readouterr().err
 
 
+def _biased_cli_case(tmp_path):
+    """Equal classes; the crowd's wrong labels all say "ant", and the classifier, as one trained
+    on those labels would, over-calls "ant" too. Returns the truth by example ID."""
+    rng = np.random.default_rng(3)
+    names, n, M = ["ant", "bee", "cow"], 600, 12
+    truth = rng.integers(0, 3, n)
+    rows = []
+    for i in range(n):  # the test's own simulator: two distinct annotators per example
+        for j in rng.choice(M, 2, replace=False):
+            lab = truth[i] if rng.random() < 0.65 else 0
+            rows.append(f"x{i},w{j},{names[lab]}")
+    z = rng.standard_normal((n, 3))
+    z[np.arange(n), truth] += 1.0
+    P = np.exp(z) * np.array([2.5, 1.0, 1.0])
+    P /= P.sum(axis=1, keepdims=True)
+    (tmp_path / "ann.csv").write_text("example_id,annotator_id,label\n" + "\n".join(rows) + "\n")
+    (tmp_path / "probs.csv").write_text("example_id,ant,bee,cow\n" + "\n".join(
+        f"x{i},{P[i, 0]:.6f},{P[i, 1]:.6f},{P[i, 2]:.6f}" for i in range(n)) + "\n")
+    return {f"x{i}": names[truth[i]] for i in range(n)}
+
+
+def test_cli_classifier_shares_removes_the_classifiers_class_shares(tmp_path, capsys):
+    """``--classifier-shares remove``: the annotator-confusion consensus of ``score`` calls "ant"
+    less often and is more often right than with the shares kept; the estimated accuracies
+    (always that model) are the same whether the model forms the consensus or not."""
+    truth = _biased_cli_case(tmp_path)
+
+    def score(name, *extra):
+        out = tmp_path / name
+        argv = ["score", "--annotations", str(tmp_path / "ann.csv"), "--pred-probs", str(tmp_path / "probs.csv"),
+                "--batch", "3", "--out-dir", str(out), "--quiet", *extra]
+        assert cli.main(argv) == 0, capsys.readouterr().err
+        with open(out / "consensus.csv", newline="") as fh:
+            cons = {r["example_id"]: r["consensus_label"] for r in csv.DictReader(fh)}
+        with open(out / "annotators.csv", newline="") as fh:
+            acc = {r["annotator_id"]: r["estimated_accuracy"] for r in csv.DictReader(fh)}
+        return cons, acc
+
+    keep, acc_keep = score("keep", "--crowd-model", "annotator_confusion")
+    remove, acc_remove = score("remove", "--crowd-model", "annotator_confusion", "--classifier-shares", "remove")
+    _, acc_crowdlab = score("crowdlab", "--classifier-shares", "remove")
+
+    def ants(c):
+        return sum(v == "ant" for v in c.values())
+
+    def right(c):
+        return sum(c[x] == truth[x] for x in truth)
+
+    assert ants(remove) < ants(keep)
+    assert right(remove) > right(keep)
+    assert acc_crowdlab == acc_remove != acc_keep
+    for argv in (["fit"], ["labelstudio", "round"]):
+        with pytest.raises(SystemExit):
+            cli.main(argv + ["--help"])
+        assert "--classifier-shares" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["benchmark", "--help"])
+    assert "--classifier-shares" not in capsys.readouterr().out  # its methods name their models
+
+
 # ------------------------------------------------------------------ seeds and warnings
 def test_a_crowd_model_with_its_own_seed_fits_as_it_does_alone():
     """A crowd model given with a random_state of its own is seeded by it everywhere (estimator,

@@ -262,7 +262,7 @@ class AnnotatorTable:
         return lines
 
 
-def crowd_estimates(sparse, P, seed=0, fitted=None):
+def crowd_estimates(sparse, P, seed=0, fitted=None, shares="keep"):
     """``(accuracy, n_labels, posterior)``: per annotator, the probability that their
     label is the true class (NaN for an annotator without labels) and their number of
     labels; per labeled example, the probability of each class (N, K).
@@ -274,6 +274,7 @@ def crowd_estimates(sparse, P, seed=0, fitted=None):
     labeled examples (class codes 0..K-1); ``P``: their probabilities (N, K).
     ``fitted``: the scoring's own fit of that model on the same examples and seed, when
     ``--crowd-model annotator_confusion`` made one (used as it is: the same numbers).
+    ``shares``: its ``classifier_shares`` (``--classifier-shares``).
     """
     from .._phases import ConfusionFit
     from ..crowd_models import AnnotatorConfusion
@@ -281,7 +282,8 @@ def crowd_estimates(sparse, P, seed=0, fitted=None):
     n = np.bincount(sparse.annotator, minlength=sparse.n_annotators)
     if isinstance(fitted, ConfusionFit) and fitted.posterior is not None:
         return np.asarray(fitted.annotator_accuracy, dtype=np.float64), n, fitted.posterior
-    model = AnnotatorConfusion(random_state=seed).fit(sparse, np.asarray(P, dtype=np.float64))
+    model = AnnotatorConfusion(random_state=seed, classifier_shares=shares)
+    model.fit(sparse, np.asarray(P, dtype=np.float64))
     return model.annotator_accuracy_, n, model.posterior_
 
 

@@ -50,13 +50,34 @@ def is_own_process():
     return _own_process
 
 
-def add_crowd_model_option(parser, what="the consensus and the scores"):
-    """``--crowd-model``: the crowd model of ``what`` (default: crowdlab)."""
+def add_crowd_model_option(parser, what="the consensus and the scores", shares=True):
+    """``--crowd-model``: the crowd model of ``what`` (default: crowdlab); with ``shares``,
+    also ``--classifier-shares`` (:func:`crowd_model_arg`)."""
     parser.add_argument(
         "--crowd-model", choices=CROWD_MODEL_CHOICES, default="crowdlab",
         help=f"the crowd model of {what}: crowdlab (CROWDLAB, the default), annotator_confusion "
         "(a confusion matrix per annotator with the classifier as a fitted prior; recommended "
         "for a real crowd) or majority_vote (the labels alone)")
+    if shares:
+        parser.add_argument(
+            "--classifier-shares", choices=("keep", "remove"), default="keep",
+            help="for the annotator-confusion model (--crowd-model annotator_confusion, and "
+            "always for estimated_accuracy and consensus_confidence): 'remove' divides the "
+            "classifier's probabilities by its mean probability of each class before they enter "
+            "the prior, for a classifier trained on the crowd's own labels when the crowd "
+            "over-calls some classes; 'keep' (default) uses them unchanged")
+
+
+def crowd_model_arg(args):
+    """The ``crowd_model`` of ``--crowd-model`` and ``--classifier-shares``: the name, or for
+    the annotator-confusion model with ``remove``, ``AnnotatorConfusion(classifier_shares=
+    "remove")`` (seeded by the caller's random_state, as a name is)."""
+    name = getattr(args, "crowd_model", None) or "crowdlab"
+    if name == "annotator_confusion" and getattr(args, "classifier_shares", "keep") == "remove":
+        from ..crowd_models import AnnotatorConfusion
+
+        return AnnotatorConfusion(classifier_shares="remove")
+    return name
 
 
 class Parser(argparse.ArgumentParser):

@@ -33,7 +33,8 @@ from ._batch import (
     write_outputs,
 )
 from ._columns import ListColumn, reading
-from ._common import TEXT_MODEL, Progress, joblib_progress, recorded_warnings, warnings_to_stderr
+from ._common import (TEXT_MODEL, Progress, crowd_model_arg, joblib_progress, recorded_warnings,
+                      warnings_to_stderr)
 from ._files import encode_labels, read_features, sorted_class_names
 from ._tables import InputFileError, shown
 from ._write import check_output_paths
@@ -181,7 +182,7 @@ def _fitted(args, X, y, ann, progress):
                              f"labels only {n_labeled} example(s), fewer than --cv {args.cv} folds",
                              "Label more examples or lower --cv.")
     clf = MultiAnnotatorClassifier(_model(args), cv=args.cv, random_state=args.seed,
-                                   n_jobs=args.n_jobs, crowd_model=getattr(args, "crowd_model", "crowdlab"))
+                                   n_jobs=args.n_jobs, crowd_model=crowd_model_arg(args))
     n_pool = X.shape[0] - n_labeled
     progress(f"fitting {args.model} on {n_labeled} labeled rows ({args.cv} cross-validation "
              "folds per round, then the final model)"
@@ -202,7 +203,8 @@ def _fit_results(args, clf, ids, ann, y):
                          n_examples=lab_idx.size, n_annotators=y.n_annotators,
                          n_classes=y.n_classes, classes=np.arange(y.n_classes),
                          annotator_ids=y.annotator_ids)
-    accuracy, n_labels, post = crowd_estimates(sparse, np.asarray(clf.oof_pred_probs_)[lab_idx], args.seed)
+    accuracy, n_labels, post = crowd_estimates(sparse, np.asarray(clf.oof_pred_probs_)[lab_idx], args.seed,
+                                               shares=getattr(args, "classifier_shares", "keep"))
     codes = _class_codes(cons_all[lab_idx], np.asarray(clf.classes_, dtype=object))
     consensus_all = cons_all.copy()
     consensus_all[np.equal(cons_all, None)] = ""  # unlabeled rows

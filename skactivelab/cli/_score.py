@@ -32,7 +32,7 @@ from ._batch import (
     write_outputs,
 )
 from ._columns import ListColumn, consecutive, held_on_disk, reading, release_freed
-from ._common import Progress, recorded_warnings, warnings_to_stderr
+from ._common import Progress, crowd_model_arg, recorded_warnings, warnings_to_stderr
 from ._labelstudio import LabelColumnError
 from ._pool import is_parquet_pool, plan_pool, resolve_pool_files, score_pool
 from ._probs import align_pred_probs, read_pred_probs
@@ -242,7 +242,7 @@ def _fit_labeled(args, sparse, P_lab):
     from ..crowd_models import check_crowd_model
 
     rng = check_random_state(args.seed)
-    model = check_crowd_model(getattr(args, "crowd_model", None))
+    model = check_crowd_model(crowd_model_arg(args))
     return fit_labeled_inputs(sparse, P_lab, crowd_model=model, rng=rng)[0], rng
 
 
@@ -322,7 +322,8 @@ def _scores(args, inputs, pool_files, client, progress):
         res = _consensus_fields(res)
         release_freed()  # CROWDLAB's working arrays (its posterior, per-label scores)
         with arrays_handed_over(P_lab):  # the crowd model's fit reads them without a copy
-            accuracy, n_labels, post = crowd_estimates(sparse, P_lab, args.seed, fitted)
+            accuracy, n_labels, post = crowd_estimates(sparse, P_lab, args.seed, fitted,
+                                                       shares=getattr(args, "classifier_shares", "keep"))
         codes = np.asarray(res.consensus_label, dtype=np.int64)
         inputs.estimates = accuracy, n_labels, post[np.arange(codes.size), codes]
         del post

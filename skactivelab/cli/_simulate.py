@@ -420,7 +420,7 @@ def _add_benchmark(sub):
                    help="training labels each round (default crowdlab for every method; 'paper': "
                    "majority vote for baselines as in the paper's code)")
     add_crowd_model_option(b, "the training labels (where --consensus uses CROWDLAB), the ActiveLab "
-                           "scores and the annotator suggestions of the methods that name none")
+                           "scores and the annotator suggestions of the methods that name none", shares=False)
     b.add_argument("--paper", default=None, help="paper_results_wall_robot.csv to plot beside ours")
     b.add_argument("--out", default="skactivelab-benchmark", help="output directory")
     b.add_argument("--n-jobs", type=n_jobs, default=None,
