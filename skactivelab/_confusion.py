@@ -97,6 +97,9 @@ FLOOR = 1e-3
 #: weight can change), and for any classifier once examples with several labels can tell a
 #: shrink toward chance from a poorer crowd.
 FLOORS = (1e-3, 0.01, 0.05, 0.15, 0.3, 0.5)
+#: The least class share :func:`class_shares` divides by, as a fraction of an even share
+#: ``1 / K``: a class the classifier never predicts is multiplied at most four times over.
+MIN_SHARE = 0.25
 #: Probabilities below this count as this (the log of an exact zero).
 TINY = 1e-300
 #: Candidate weights of the classifier in the prior. Above 1 sharpens: a classifier trained on
@@ -147,11 +150,25 @@ def classifier_probs(P):
 
 
 def class_shares(P):
-    """The classifier's share of each class: the mean of its (E, N, K) probabilities over the
-    models and examples, smoothed by one pseudo-example spread evenly over the classes (so that
-    a class it never predicts has a small share, not 0)."""
+    """The classifier's share of each class among the (E, N, K) probabilities ``P``: the mean
+    ``mbar`` of their mean over the models, shrunk toward equal shares as far as its sampling
+    noise goes (positive-part James-Stein: ``1/K + lam * (mbar - 1/K)``, ``lam = max(0, 1 -
+    sum_k var_k / N / sum_k (mbar_k - 1/K) ** 2)``, ``var_k`` the variance of the examples'
+    probabilities of class k), and at least :data:`MIN_SHARE` ``/ K``. With a few examples, or
+    a classifier whose shares differ from equal ones by noise, the shares are (near) equal and
+    dividing by them changes little; the lower bound keeps a class the classifier (almost)
+    never predicts from being multiplied more than ``1 / MIN_SHARE`` times over an even share.
+    Fewer than two examples: equal shares."""
     E, N, K = P.shape
-    return (np.einsum("enk->k", P) / E + 1.0 / K) / (N + 1.0)
+    equal = np.full(K, 1.0 / K)
+    if N < 2:
+        return equal
+    Pm = P[0] if E == 1 else P.mean(axis=0)
+    dev = Pm.mean(axis=0) - equal
+    spread = float(dev @ dev)
+    noise = float(Pm.var(axis=0, ddof=1).sum()) / N
+    lam = max(0.0, 1.0 - noise / spread) if spread > 0 else 0.0
+    return np.maximum(equal + lam * dev, MIN_SHARE / K)
 
 
 def without_shares(Q, shares):

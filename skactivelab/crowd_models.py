@@ -93,6 +93,7 @@ class _CrowdModel(BaseEstimator):
         """The phase fit an estimator, a strategy, a scoring function or the simulation asks
         for: seeded by this model's own ``random_state`` when it has one (so that it equals
         ``fit`` of the same model on the same inputs), else by the caller's ``rng``."""
+        self._validate_params()
         if self.random_state is not None:
             rng = check_random_state(self.random_state)
         return self._fit_phase(ann, P, rng, n_models)
@@ -286,13 +287,18 @@ class AnnotatorConfusion(_CrowdModel):
         What the prior takes of the classifier's class shares (its mean
         probability of each class over the labeled examples). "keep": its
         probabilities as they are. "remove": each probability divided by its
-        class's share, each row renormalised (the shares of unlabeled rows are
-        those of the labeled examples): the classifier's evidence about each
-        example without the class shares of the labels it was trained on. For
-        a classifier trained on the crowd's own labels when the crowd over-calls
-        some classes; where the truth's classes are unequal and the classifier
-        knows it, "remove" throws that knowledge away (see the "Crowd models"
-        page for both cases). Ignored without ``pred_probs``.
+        class's share, each row renormalised (unlabeled rows are divided by the
+        labeled examples' shares): the classifier's evidence about each example
+        without the class shares of the labels it was trained on. The shares
+        are shrunk toward equal ones as far as their sampling noise goes (few
+        labeled examples: near equal, little changes) and are at least a
+        quarter of an even share. For a classifier trained on the crowd's own
+        labels when the crowd over-calls some classes; where the truth's classes
+        are unequal and the classifier knows it, "remove" throws that knowledge
+        away (see the "Crowd models" page for both cases). Ignored without
+        ``pred_probs``; with no labeled example (ActiveLab scores of a pool
+        alone) there are no shares to divide by, and the classifier is used as
+        it is.
 
     Attributes
     ----------
@@ -319,9 +325,10 @@ class AnnotatorConfusion(_CrowdModel):
         The class frequencies: fitted, or exactly ``1 / n_classes`` each when
         the labels do not show unequal classes.
     classifier_shares_ : ndarray of shape (n_classes,) or None
-        With ``classifier_shares="remove"``, the class shares divided out: the
-        classifier's mean probabilities of the labeled examples, smoothed by one
-        pseudo-example spread evenly over the classes; None otherwise.
+        With ``classifier_shares="remove"``, the class shares divided out (the
+        classifier's mean probabilities over the labeled examples, shrunk toward
+        equal shares and bounded below as above); None with "keep", without
+        ``pred_probs``, and when the classifier's weight is 0 (it plays no part).
     n_annotations_ : ndarray of shape (n_examples,)
 
     Examples
@@ -358,8 +365,6 @@ class AnnotatorConfusion(_CrowdModel):
         copy = self.classifier_copy
         if isinstance(copy, (bool, np.bool_)):
             raise TypeError(f"classifier_copy must be 'auto' or a number in [0, 1], got {copy!r}.")
-        if not isinstance(self.classifier_shares, str) or self.classifier_shares not in ("keep", "remove"):
-            raise ValueError(f"classifier_shares must be 'keep' or 'remove', got {self.classifier_shares!r}.")
         return ConfusionFit.fit(ann, P, rng, n_models, shrinkage=self.shrinkage, weight=weight,
                                 copy=copy if isinstance(copy, str) else float(copy),
                                 remove_shares=self.classifier_shares == "remove" and weight != 0.0)
@@ -376,7 +381,7 @@ class AnnotatorConfusion(_CrowdModel):
         self.classifier_floor_ = fitted.floor
         self.classifier_copy_ = fitted.copy_share if with_probs else 0.0
         self.class_prior_ = np.exp(fitted.log_class_prior)
-        self.classifier_shares_ = fitted.shares if with_probs else None
+        self.classifier_shares_ = fitted.shares if with_probs and fitted.weight > 0 else None
 
 
 class MajorityVote(_CrowdModel):

@@ -1090,9 +1090,35 @@ def test_many_equal_labels_on_one_example_do_not_overflow_the_weight_profile(mon
 
 # ----------------------------------------------------------------------------- classifier_shares
 def _shares_by_hand(P):
-    """The classifier's mean probability of each class with one pseudo-example at 1/K each."""
+    """The classifier's mean probability of each class, shrunk toward 1/K by the positive-part
+    James-Stein factor, at least a quarter of 1/K; by loops."""
     N, K = P.shape
-    return np.array([(sum(P[i, k] for i in range(N)) + 1.0 / K) / (N + 1) for k in range(K)])
+    mean = [sum(P[i, k] for i in range(N)) / N for k in range(K)]
+    var = [sum((P[i, k] - mean[k]) ** 2 for i in range(N)) / (N - 1) for k in range(K)]
+    spread = sum((mean[k] - 1 / K) ** 2 for k in range(K))
+    lam = max(0.0, 1 - sum(var) / N / spread)
+    return np.array([max(1 / K + lam * (mean[k] - 1 / K), 0.25 / K) for k in range(K)])
+
+
+def test_class_shares_shrink_toward_equal_ones_and_are_bounded_below():
+    """Shares that differ from equal ones by noise are equal; a class never predicted is divided
+    by a quarter of an even share; fewer than two examples: equal shares; a clear excess stays."""
+    rng = np.random.default_rng(0)
+    K = 4
+    noisy = rng.dirichlet(np.ones(K), size=6)  # six random rows: their mean is noise
+    np.testing.assert_allclose(_confusion.class_shares(noisy[None]), _shares_by_hand(noisy), rtol=1e-12)
+    assert np.allclose(_confusion.class_shares(noisy[None]), 1 / K)  # here: all noise
+    never = rng.dirichlet(np.ones(K - 1), size=300)
+    never = np.c_[never, np.zeros(300)]  # the last class never predicted
+    got = _confusion.class_shares(never[None])
+    np.testing.assert_allclose(got, _shares_by_hand(never), rtol=1e-12)
+    assert got[-1] == 0.25 / K
+    np.testing.assert_array_equal(_confusion.class_shares(never[None, :1]), np.full(K, 1 / K))
+    excess = np.tile([[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1], [0.7, 0.1, 0.1, 0.1]], (100, 1))
+    np.testing.assert_allclose(_confusion.class_shares(excess[None]), _shares_by_hand(excess), rtol=1e-12)
+    assert _confusion.class_shares(excess[None])[0] > 0.45  # 0.5 measured, shrunk a little
+    two = np.stack([excess, excess[::-1]])  # an ensemble: the shares of the models' mean
+    np.testing.assert_allclose(_confusion.class_shares(two), _shares_by_hand(two.mean(axis=0)), rtol=1e-12)
 
 
 def test_removing_the_classifiers_class_shares_is_fitting_on_its_probabilities_over_them():
@@ -1116,6 +1142,15 @@ def test_removing_the_classifiers_class_shares_is_fitting_on_its_probabilities_o
     assert AnnotatorConfusion(classifier_shares="remove").fit(L).classifier_shares_ is None  # labels only
     with pytest.raises(ValueError, match="classifier_shares"):
         AnnotatorConfusion(classifier_shares="equal").fit(L, P)
+    from skactivelab import get_active_learning_scores
+
+    for bad in ("REMOVE", None, True):  # the scoring path checks the parameters as fit does
+        with pytest.raises(ValueError, match="classifier_shares"):
+            get_active_learning_scores(L, P, crowd_model=AnnotatorConfusion(classifier_shares=bad))
+    with pytest.raises(ValueError, match="shrinkage"):
+        get_active_learning_scores(L, P, crowd_model=AnnotatorConfusion(shrinkage=-3.0))
+    # weight 0: the classifier plays no part, no shares are divided out
+    assert AnnotatorConfusion(classifier_shares="remove", classifier_weight=0.0).fit(L, P).classifier_shares_ is None
 
 
 def test_removed_shares_score_the_pool_with_the_labeled_examples_shares():

@@ -242,8 +242,9 @@ def _summary(args, clf, ids, ann, tables, batch):
         f"skactivelab fit: {n} examples ({lab_idx.size} labeled, {n - lab_idx.size} unlabeled), "
         f"{ann.n_annotators} annotators, {ann.n_labels} labels, {len(names)} classes",
         f"model: {args.model}, {clf.n_splits_}-fold cross-validation, seed {args.seed}; "
-        f"crowd model {getattr(args, 'crowd_model', 'crowdlab')}; "
-        f"CROWDLAB model weight {float(np.mean(clf.model_weight_)):.3f}",
+        f"crowd model {getattr(args, 'crowd_model', 'crowdlab')}"
+        + ("" if getattr(args, "classifier_shares", "keep") == "keep" else " (classifier's class shares removed)")
+        + f"; CROWDLAB model weight {float(np.mean(clf.model_weight_)):.3f}",
         consensus_line(consensus.confidence) + "; " + ", ".join(f"{c} {k}" for c, k in zip(names, counts)),
     ]
     lines += annotators.summary()
