@@ -63,9 +63,10 @@ def add_crowd_model_option(parser, what="the consensus and the scores", shares=T
             "--classifier-shares", choices=("keep", "remove"), default="keep",
             help="for the annotator-confusion model (--crowd-model annotator_confusion, and "
             "always for estimated_accuracy and consensus_confidence): 'remove' divides the "
-            "classifier's probabilities by its share of each class (its mean probability over the "
-            "labeled examples, shrunk toward equal shares) before they enter the prior, for a classifier trained on the crowd's own labels when the crowd "
-            "over-calls some classes; 'keep' (default) uses them unchanged")
+            "classifier's probabilities by its share of each class (its mean probability over "
+            "the labeled examples, shrunk toward equal shares) before they enter the prior, for "
+            "a classifier trained on the crowd's own labels when the crowd over-calls some "
+            "classes; 'keep' (default) uses them unchanged")
 
 
 def crowd_model_arg(args):
