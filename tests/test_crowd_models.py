@@ -1123,7 +1123,7 @@ def test_class_shares_shrink_toward_equal_ones_and_are_bounded_below():
 
 def test_removing_the_classifiers_class_shares_is_fitting_on_its_probabilities_over_them():
     """``classifier_shares="remove"`` is the model fitted on each probability over its class's
-    smoothed mean (rows renormalised), computed here by hand; the input is not written."""
+    shrunk mean (rows renormalised), computed here by hand; the input is not written."""
     K = 3
     L, truth = _crowd(150, K, 0.7, 2, seed=11, n_annotators=10)
     P = _classifier(truth, K, 1.5, seed=12) * np.array([3.0, 1.0, 1.0])
