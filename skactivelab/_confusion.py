@@ -22,7 +22,9 @@ the same place). Three choices keep the model from being worse than its inputs:
   predicts the labels, not the truth, and so is under-confident about the
   truth) a weight above 1, but only when at least :data:`MIN_MULTI` examples
   have two labels or more (single labels cannot tell such a classifier from
-  one that learned the labels' errors). The weight stays 1 unless a likelihood-ratio test
+  one that learned the labels' errors) and those examples do not show the
+  classifier weaker than an annotator (:func:`weaker_than_an_annotator`: a
+  weight above 1 lets it outvote a label). The weight stays 1 unless a likelihood-ratio test
   rejects it, or unless at weight 1 the crowd's best accuracy is the lowest
   the model allows (chance, as far as the model goes) while at least half the
   examples have several labels: their agreement tells of the crowd without the
@@ -129,6 +131,10 @@ MIN_PROFILE = 50
 #: agreement tells a classifier under-confident about the truth from one that learned the labels
 #: (a few dozen anchor the crowd's accuracy; the paper's digits setting starts with at most 66).
 MIN_MULTI = 20
+#: A weight above 1 is withheld when the examples with several labels show the classifier
+#: weaker than an annotator by more than this many standard errors (a one-sided test at the 5%
+#: level; :func:`weaker_than_an_annotator`).
+WEAKER_Z = 1.645
 
 
 def default_shrinkage(n_classes):
@@ -584,6 +590,36 @@ def _candidate_fits(ann, Q, n, K, weights, floors):
     return fits, accuracies
 
 
+def weaker_than_an_annotator(ann, Q, multi, *, z=WEAKER_Z):
+    """Whether the examples with two labels or more (``multi``) show the classifier weaker than
+    an annotator: its most probable class agrees with their labels less often than two labels
+    of one example agree with each other, by more than ``z`` standard errors.
+
+    Under one accuracy per source (``c`` for the classifier, ``a`` for an annotator, wrong
+    labels spread evenly, ``a > 1 / K``) the first rate is ``c a + (1 - c)(1 - a) / (K - 1)``
+    and the second ``a ** 2 + (1 - a) ** 2 / (K - 1)``: the first is below the second exactly
+    when ``c < a``. Neither rate depends on the classifier's weight, and neither needs the
+    truth. Both are ratios over the examples (labels agreeing with the classifier over labels;
+    agreeing pairs over pairs); the standard error of their difference is that of the mean of
+    each example's linearised contribution (the delta method), so that an example's labels
+    count as one draw.
+    """
+    on = multi[ann.example]
+    if Q is None or np.count_nonzero(multi) < 2:
+        return False
+    example, label, K = ann.example[on], ann.label[on], ann.n_classes
+    top = np.argmax(Q, axis=1)
+    n = np.bincount(example, minlength=ann.n_examples)[multi].astype(np.float64)
+    agree = np.bincount(example, weights=top[example] == label, minlength=ann.n_examples)[multi]
+    cell, v = np.unique(example * K + label, return_counts=True)
+    pairs_agree = np.bincount(cell // K, weights=v * (v - 1.0) / 2.0, minlength=ann.n_examples)[multi]
+    pairs = n * (n - 1.0) / 2.0
+    r_clf, r_pairs = agree.sum() / n.sum(), pairs_agree.sum() / pairs.sum()
+    contribution = (agree - r_clf * n) / n.mean() - (pairs_agree - r_pairs * pairs) / pairs.mean()
+    se = np.std(contribution, ddof=1) / np.sqrt(n.size)
+    return bool(r_clf - r_pairs < -z * se)
+
+
 def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=MAX_SELECT, floor_test=False):
     """The classifier weight and crowd accuracy of the best crowd-wide one-coin fit.
 
@@ -599,7 +635,8 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     accuracy is the lowest candidate and at least half the examples have two
     labels or more: then the weight of the highest likelihood. Weights above 1
     are candidates only when at least :data:`MIN_MULTI` examples have two
-    labels or more. Each of ``floors`` is tried with each
+    labels or more, and those examples do not show the classifier weaker than
+    an annotator (:func:`weaker_than_an_annotator`). Each of ``floors`` is tried with each
     weight (one weight given: :data:`FLOOR` only). ``floor_test`` (a classifier without
     exact zeros): the floors other than :data:`FLOOR` are tried only when at least
     :data:`MIN_MULTI` of the examples used have two labels or more, and a candidate with a
@@ -614,9 +651,12 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
         weights = (0.0,)
     ann, Q, n = _at_most(ann, Q, max_select, rng)
     multi = np.bincount(ann.example, minlength=n) >= 2
-    if len(weights) > 1 and np.count_nonzero(multi) < MIN_MULTI:
+    if len(weights) > 1 and (np.count_nonzero(multi) < MIN_MULTI
+                             or weaker_than_an_annotator(ann, Q, multi)):
         # sharpening is told only by examples with several labels: with single labels, a
-        # classifier that learned the labels (their errors included) looks under-confident too
+        # classifier that learned the labels (their errors included) looks under-confident too;
+        # and a weight above 1 lets the classifier outvote a label, which it must not do where
+        # those examples show it weaker than an annotator
         weights = tuple(w for w in weights if w <= 1.0) or (1.0,)
     floors = floors if len(weights) > 1 else (FLOOR,)
     if floor_test and np.count_nonzero(multi) < MIN_MULTI:

@@ -884,9 +884,12 @@ def _shrunk_classifier_crowd(seed, n=1500, n_multi=300, acc=0.8, n_annotators=30
 def test_a_classifier_over_confident_toward_chance_gets_a_floor_once_several_labels_tell():
     """With examples of three labels, the floor is fitted for a soft classifier too (before:
     never, weight 0.5 and the default floor in these six draws), and the consensus is on
-    average within 0.005 of majority vote (0.0033 below it, from 0.0065; one draw of six is
-    0.019 below). With the same labels cut to one per example the floor is not even a
-    candidate: the default floor is kept."""
+    average within 0.006 of majority vote (0.0056 below it, from 0.0065; one draw of six is
+    0.019 below; 0.0033 below while a weight above 1 was not withheld from a classifier that
+    the labels show weaker than an annotator, as this one is: one draw then took weight 2 and
+    floor 0.5 and matched majority vote, and now takes weight 1 and floor 0.3, 0.013 below).
+    With the same labels cut to one per example the floor is not even a candidate: the default
+    floor is kept."""
     gaps = []
     for seed in range(6):
         L, P, y = _shrunk_classifier_crowd(seed)
@@ -899,7 +902,7 @@ def test_a_classifier_over_confident_toward_chance_gets_a_floor_once_several_lab
         single = np.full_like(L, np.nan)
         single[np.arange(y.size), first] = L[np.arange(y.size), first]
         assert AnnotatorConfusion(random_state=0).fit(single, P).classifier_floor_ == _confusion.FLOOR
-    assert np.mean(gaps) >= -0.005, gaps
+    assert np.mean(gaps) >= -0.006, gaps
 
 
 def _profile_by_hand(L, Q, w, floor, K):
@@ -917,6 +920,84 @@ def _profile_by_hand(L, Q, w, floor, K):
     return np.array(lls), accuracies
 
 
+def _weaker_by_hand(L, Q, z=_confusion.WEAKER_Z):
+    """Loops over the examples with two labels or more: whether the classifier's top class
+    agrees with their labels less often than two labels of one example agree, by more than
+    ``z`` standard errors of the difference (each example's linearised contribution)."""
+    rows = []  # per example: labels, labels agreeing with the classifier, pairs, agreeing pairs
+    for i in range(L.shape[0]):
+        labels = L[i][np.isfinite(L[i])].astype(int)
+        if labels.size < 2:
+            continue
+        top = int(np.argmax(Q[i]))
+        pairs = [(a, b) for a in range(labels.size) for b in range(a + 1, labels.size)]
+        rows.append((labels.size, int(np.sum(labels == top)), len(pairs),
+                     sum(int(labels[a] == labels[b]) for a, b in pairs)))
+    n, agree, pairs, pairs_agree = (np.array(c, dtype=float) for c in zip(*rows))
+    r1, r2 = agree.sum() / n.sum(), pairs_agree.sum() / pairs.sum()
+    e = [(agree[i] - r1 * n[i]) / n.mean() - (pairs_agree[i] - r2 * pairs[i]) / pairs.mean() for i in range(n.size)]
+    se = np.std(e, ddof=1) / np.sqrt(n.size)
+    return r1 - r2 < -z * se
+
+
+@pytest.mark.parametrize("signal, labels_per_example, seed", [(3.0, 2, 0), (0.3, 2, 1), (1.0, 3, 2), (0.6, 3, 3),
+                                                              (2.0, 5, 4), (0.2, 5, 5), (1.3, 3, 6),
+                                                              (1.05, 3, 6), (1.4, 3, 8)])
+@pytest.mark.parametrize("z", [0.0, _confusion.WEAKER_Z])
+def test_weaker_than_an_annotator_is_the_test_of_two_agreement_rates_by_hand(signal, labels_per_example, seed, z):
+    """The rule that withholds a weight above 1, against the two agreement rates and the
+    standard error of their difference counted with loops, on crowds where the classifier is
+    stronger and weaker than an annotator (both answers occur)."""
+    K = 5
+    L, truth = _crowd(400, K, 0.7, labels_per_example, seed)
+    L[:200, 10:] = np.nan  # some examples keep one label or none
+    keep = np.isfinite(L).any(axis=1)
+    L, truth = L[keep], truth[keep]
+    Q = _classifier(truth, K, signal, seed + 7)
+    ann = check_annotations(L, n_classes=K)
+    multi = np.bincount(ann.example, minlength=ann.n_examples) >= 2
+    assert _confusion.weaker_than_an_annotator(ann, Q, multi, z=z) == _weaker_by_hand(L, Q, z)
+
+
+def test_weaker_than_an_annotator_answers_both_ways():
+    """A classifier right on nearly every example is not weaker than annotators right on 0.7;
+    one right on about a third is; without a classifier there is nothing to withhold."""
+    K = 5
+    L, truth = _crowd(400, K, 0.7, 3, 11)
+    ann = check_annotations(L, n_classes=K)
+    multi = np.bincount(ann.example, minlength=ann.n_examples) >= 2
+    assert not _confusion.weaker_than_an_annotator(ann, _classifier(truth, K, 4.0, 1), multi)
+    assert _confusion.weaker_than_an_annotator(ann, _classifier(truth, K, 0.4, 1), multi)
+    assert not _confusion.weaker_than_an_annotator(ann, None, multi)
+
+
+def _noisy_majority_copy(seed, K=5):
+    """A crowd of 0.7 with three labels on half the examples and one on the others, and a
+    classifier simulated around its majority vote (ties broken at random): weaker than an
+    annotator, and sharing the crowd's errors, its own example's included."""
+    L, truth = _crowd(800, K, 0.7, 3, seed)
+    first = np.nanargmax(np.isfinite(L[:400]), axis=1)
+    L[:400] = np.where(np.arange(L.shape[1])[None, :] == first[:, None], L[:400], np.nan)
+    votes = _majority(L, K)
+    mv = (votes + 0.5 * np.random.default_rng(seed + 100).random(votes.shape)).argmax(axis=1)
+    return L, truth, mv, _classifier(mv, K, 1.0, seed=seed + 50)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_classifier_weaker_than_an_annotator_is_not_sharpened(seed):
+    """The labels' likelihood prefers sharpening this copy of the majority vote (weight 1.5
+    when a weight above 1 needed only examples with several labels), and sharpened it overrode
+    the majority vote and lost 0.03-0.05 to it. Its top class agrees with a label less often
+    than two labels of one example agree, beyond the sampling error, so the weight is at most
+    1, and the consensus is within 0.015 of the majority vote."""
+    L, truth, mv, P = _noisy_majority_copy(seed)
+    m = AnnotatorConfusion(random_state=0).fit(L, P)
+    assert m.classifier_weight_ <= 1.0
+    assert np.mean(m.consensus_label_ == truth) >= np.mean(mv == truth) - 0.015
+    sharpened = AnnotatorConfusion(classifier_weight=1.5, random_state=0).fit(L, P)
+    assert np.mean(m.consensus_label_ == truth) >= np.mean(sharpened.consensus_label_ == truth) + 0.01
+
+
 @pytest.mark.parametrize("K, labels_per_example, seed", [(2, 1, 0), (2, 3, 1), (5, 2, 2), (5, 1, 3), (10, 3, 4)])
 def test_profile_weight_is_the_best_candidate_by_hand(K, labels_per_example, seed):
     """The weight, floor and crowd accuracy of profile_weight against the likelihood computed
@@ -932,8 +1013,8 @@ def test_profile_weight_is_the_best_candidate_by_hand(K, labels_per_example, see
     weights, floors = (0.5, 1.0, 2.0), (_confusion.FLOOR, 0.05, 0.3)
     w, floor, a = _confusion.profile_weight(ann, Q, np.random.default_rng(0), weights=weights, floors=floors)
     multi = np.isfinite(L).sum(axis=1) >= 2
-    cands = [(ww, ff) for ww in weights for ff in floors
-             if ww <= 1.0 or np.count_nonzero(multi) >= _confusion.MIN_MULTI]
+    sharpen = np.count_nonzero(multi) >= _confusion.MIN_MULTI and not _weaker_by_hand(L, Q)
+    cands = [(ww, ff) for ww in weights for ff in floors if ww <= 1.0 or sharpen]
     fits = {}
     for ww, ff in cands:
         lls, accs = _profile_by_hand(L, Q, ww, ff, K)
