@@ -236,7 +236,9 @@ class AnnotatorConfusion(_CrowdModel):
     the labels rather than the truth and so is under-confident about the
     truth, a weight above 1 (only when at least 20 examples have two labels or
     more: single labels cannot tell it from a classifier that learned their
-    errors). ``w`` stays 1 unless a likelihood-ratio test
+    errors; and not when those examples show the classifier weaker than an
+    annotator, its top class agreeing with their labels less often than two
+    labels of one example agree). ``w`` stays 1 unless a likelihood-ratio test
     rejects it, or unless, taken as it is, the classifier would leave the crowd
     at chance while at least half the examples have several labels. The annotators'
     matrices are then fitted by EM with ``w`` fixed.
