@@ -598,8 +598,12 @@ def weaker_than_an_annotator(ann, Q, multi, *, z=WEAKER_Z):
     Under one accuracy per source (``c`` for the classifier, ``a`` for an annotator, wrong
     labels spread evenly, ``a > 1 / K``) the first rate is ``c a + (1 - c)(1 - a) / (K - 1)``
     and the second ``a ** 2 + (1 - a) ** 2 / (K - 1)``: the first is below the second exactly
-    when ``c < a``. Neither rate depends on the classifier's weight, and neither needs the
-    truth. Both are ratios over the examples (labels agreeing with the classifier over labels;
+    when ``c < a``. This needs the classifier's errors independent of the labels' given the
+    true class (out-of-fold predictions): a classifier that saw its own example's labels agrees
+    with them more than its accuracy says, and can pass. Neither rate depends on the classifier's
+    weight, and neither needs the truth. Tied most probable classes share a label's credit
+    evenly, so the answer does not depend on the order of the classes. Both are ratios over the
+    examples (labels agreeing with the classifier over labels;
     agreeing pairs over pairs); the standard error of their difference is that of the mean of
     each example's linearised contribution (the delta method), so that an example's labels
     count as one draw.
@@ -608,9 +612,10 @@ def weaker_than_an_annotator(ann, Q, multi, *, z=WEAKER_Z):
     if Q is None or np.count_nonzero(multi) < 2:
         return False
     example, label, K = ann.example[on], ann.label[on], ann.n_classes
-    top = np.argmax(Q, axis=1)
+    top = Q == Q.max(axis=1, keepdims=True)  # the most probable classes; ties share the credit
+    credit = top[example, label] / np.count_nonzero(top, axis=1)[example]
     n = np.bincount(example, minlength=ann.n_examples)[multi].astype(np.float64)
-    agree = np.bincount(example, weights=top[example] == label, minlength=ann.n_examples)[multi]
+    agree = np.bincount(example, weights=credit, minlength=ann.n_examples)[multi]
     cell, v = np.unique(example * K + label, return_counts=True)
     pairs_agree = np.bincount(cell // K, weights=v * (v - 1.0) / 2.0, minlength=ann.n_examples)[multi]
     pairs = n * (n - 1.0) / 2.0

@@ -923,15 +923,16 @@ def _profile_by_hand(L, Q, w, floor, K):
 def _weaker_by_hand(L, Q, z=_confusion.WEAKER_Z):
     """Loops over the examples with two labels or more: whether the classifier's top class
     agrees with their labels less often than two labels of one example agree, by more than
-    ``z`` standard errors of the difference (each example's linearised contribution)."""
+    ``z`` standard errors of the difference (each example's linearised contribution); tied
+    top classes share a label's credit."""
     rows = []  # per example: labels, labels agreeing with the classifier, pairs, agreeing pairs
     for i in range(L.shape[0]):
         labels = L[i][np.isfinite(L[i])].astype(int)
         if labels.size < 2:
             continue
-        top = int(np.argmax(Q[i]))
+        tops = [k for k in range(Q.shape[1]) if Q[i, k] == max(Q[i])]
         pairs = [(a, b) for a in range(labels.size) for b in range(a + 1, labels.size)]
-        rows.append((labels.size, int(np.sum(labels == top)), len(pairs),
+        rows.append((labels.size, sum(1.0 / len(tops) for label in labels if label in tops), len(pairs),
                      sum(int(labels[a] == labels[b]) for a, b in pairs)))
     n, agree, pairs, pairs_agree = (np.array(c, dtype=float) for c in zip(*rows))
     r1, r2 = agree.sum() / n.sum(), pairs_agree.sum() / pairs.sum()
@@ -940,23 +941,66 @@ def _weaker_by_hand(L, Q, z=_confusion.WEAKER_Z):
     return r1 - r2 < -z * se
 
 
-@pytest.mark.parametrize("signal, labels_per_example, seed", [(3.0, 2, 0), (0.3, 2, 1), (1.0, 3, 2), (0.6, 3, 3),
-                                                              (2.0, 5, 4), (0.2, 5, 5), (1.3, 3, 6),
-                                                              (1.05, 3, 6), (1.4, 3, 8)])
+@pytest.mark.parametrize("K, signal, labels_per_example, seed, decimals",
+                         [(5, 3.0, 2, 0, None), (5, 0.3, 2, 1, None), (5, 1.0, 3, 2, None), (5, 0.6, 3, 3, None),
+                          (5, 2.0, 5, 4, None), (5, 0.2, 5, 5, None), (5, 1.3, 3, 6, None), (5, 1.05, 3, 6, None),
+                          (5, 1.4, 3, 8, None), (2, 0.5, 3, 9, None), (2, 0.1, 3, 10, None), (26, 4.0, 3, 11, None),
+                          (26, 0.5, 3, 12, None), (2, 0.8, 3, 13, 1), (5, 1.2, 3, 14, 1)])
 @pytest.mark.parametrize("z", [0.0, _confusion.WEAKER_Z])
-def test_weaker_than_an_annotator_is_the_test_of_two_agreement_rates_by_hand(signal, labels_per_example, seed, z):
+def test_weaker_than_an_annotator_is_the_test_of_two_agreement_rates_by_hand(K, signal, labels_per_example, seed,
+                                                                             decimals, z):
     """The rule that withholds a weight above 1, against the two agreement rates and the
     standard error of their difference counted with loops, on crowds where the classifier is
-    stronger and weaker than an annotator (both answers occur)."""
-    K = 5
+    stronger and weaker than an annotator (both answers occur, and the two levels answer
+    differently on two draws), with 2, 5 and 26 classes, and with probabilities rounded to one
+    decimal (``decimals``: many tied top classes)."""
     L, truth = _crowd(400, K, 0.7, labels_per_example, seed)
     L[:200, 10:] = np.nan  # some examples keep one label or none
     keep = np.isfinite(L).any(axis=1)
     L, truth = L[keep], truth[keep]
     Q = _classifier(truth, K, signal, seed + 7)
+    if decimals is not None:
+        Q = np.round(Q, decimals)
+        assert np.mean(np.sum(Q == Q.max(axis=1, keepdims=True), axis=1) > 1) > 0.05  # ties occur
     ann = check_annotations(L, n_classes=K)
     multi = np.bincount(ann.example, minlength=ann.n_examples) >= 2
     assert _confusion.weaker_than_an_annotator(ann, Q, multi, z=z) == _weaker_by_hand(L, Q, z)
+
+
+def test_weaker_than_an_annotator_does_not_depend_on_the_order_of_the_classes():
+    """Two classes, a classifier with many exact ties (0.5 / 0.5) and a frequent class: the
+    answer is the same with the classes' names swapped."""
+    rng = np.random.default_rng(3)
+    n = 300
+    truth = (rng.random(n) < 0.8).astype(int)
+    L = np.where(rng.random((n, 3)) < 0.8, truth[:, None], 1 - truth[:, None]).astype(float)
+    Q = np.where(rng.random(n)[:, None] < 0.65, np.eye(2)[truth] * 0.2 + 0.4, 0.5)
+    for z in (0.0, _confusion.WEAKER_Z):
+        answers = {_confusion.weaker_than_an_annotator(check_annotations(L_, n_classes=2), Q_,
+                                                       np.ones(n, dtype=bool), z=z)
+                   for L_, Q_ in [(L, Q), (1 - L, Q[:, ::-1])]}
+        assert len(answers) == 1
+
+
+def test_weaker_than_an_annotator_holds_its_level_when_the_classifier_is_an_annotator():
+    """A classifier exactly as accurate as each annotator (0.7, errors spread evenly,
+    independent of the labels): over 400 crowds of 60 examples with three labels each, the test
+    calls it weaker in about 5% of them (the level of a one-sided test at 1.645 standard
+    errors), not never and not often."""
+    rng = np.random.default_rng(0)
+    K, n, a = 5, 60, 0.7
+
+    def labels_of(truth, size):  # right with probability a, else another class at random
+        t = np.broadcast_to(truth[:, None], size)
+        return np.where(rng.random(size) < a, t, (t + rng.integers(1, K, size)) % K)
+
+    calls = 0
+    for _ in range(400):  # the test's own loop over simulated crowds
+        truth = rng.integers(0, K, n)
+        L = labels_of(truth, (n, 3)).astype(float)
+        Q = np.eye(K)[labels_of(truth, (n, 1))[:, 0]] * 0.5 + 0.1
+        calls += _confusion.weaker_than_an_annotator(check_annotations(L, n_classes=K), Q, np.ones(n, dtype=bool))
+    assert 0.02 <= calls / 400 <= 0.09, calls
 
 
 def test_weaker_than_an_annotator_answers_both_ways():
@@ -1027,6 +1071,38 @@ def test_profile_weight_is_the_best_candidate_by_hand(K, labels_per_example, see
         best = face
     assert (w, floor) == best
     assert a == pytest.approx(fits[best][1])
+
+
+def _rule_by_hand(fits, accs, multi):
+    """profile_weight's choice among candidates fitted by hand: the classifier as it is unless
+    another candidate is better by more than LR_MARGIN, or it leaves the crowd at chance."""
+    best = max(fits, key=lambda c: fits[c][0])
+    face = (1.0, _confusion.FLOOR)
+    at_chance = fits[face][1] <= accs[0] and np.mean(multi) >= 0.5
+    return face if fits[best][0] - fits[face][0] <= _confusion.LR_MARGIN and not at_chance else best
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_profile_weight_withholds_sharpening_the_labels_show_weaker(seed):
+    """On the copy of the majority vote below, the likelihood computed by hand prefers a
+    weight above 1 by the likelihood-ratio test; the examples with several labels show the
+    classifier weaker than an annotator, so profile_weight chooses among the weights up to 1,
+    as the same computation restricted to them does."""
+    L, truth, mv, Q = _noisy_majority_copy(seed)
+    multi = np.isfinite(L).sum(axis=1) >= 2
+    weights = (0.5, 1.0, 1.5, 2.0)
+    fits = {}
+    for w in weights:
+        lls, accs = _profile_by_hand(L, Q, w, _confusion.FLOOR, 5)
+        top = np.flatnonzero(lls >= lls.max() - 1e-9 * abs(lls.max()))[-1]
+        fits[w, _confusion.FLOOR] = (lls[top], accs[top])
+    assert _rule_by_hand(fits, accs, multi)[0] > 1.0  # without the rule: sharpened
+    assert _weaker_by_hand(L, Q)
+    kept = {c: v for c, v in fits.items() if c[0] <= 1.0}
+    w, floor, a = _confusion.profile_weight(check_annotations(L, n_classes=5), Q, np.random.default_rng(0),
+                                            weights=weights)
+    assert (w, floor) == _rule_by_hand(kept, accs, multi)
+    assert a == pytest.approx(kept[w, floor][1])
 
 
 @pytest.mark.parametrize("seed", [0, 1])
