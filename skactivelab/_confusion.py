@@ -603,21 +603,17 @@ def weaker_than_an_annotator(ann, Q, multi, *, z=WEAKER_Z):
     with them more than its accuracy says, and can pass. Neither rate depends on the classifier's
     weight, and neither needs the truth. Tied most probable classes share a label's credit
     evenly, so the answer does not depend on the order of the classes. Both are ratios over the
-    examples (labels agreeing with the classifier over labels;
-    agreeing pairs over pairs); the standard error of their difference is that of the mean of
-    each example's linearised contribution (the delta method), so that an example's labels
-    count as one draw.
+    examples (labels agreeing with the classifier over labels; agreeing pairs over pairs); the
+    standard error of their difference is that of the mean of each example's linearised
+    contribution (the delta method), so that an example's labels count as one draw.
     """
-    on = multi[ann.example]
     if Q is None or np.count_nonzero(multi) < 2:
         return False
-    example, label, K = ann.example[on], ann.label[on], ann.n_classes
-    top = Q == Q.max(axis=1, keepdims=True)  # the most probable classes; ties share the credit
-    credit = top[example, label] / np.count_nonzero(top, axis=1)[example]
-    n = np.bincount(example, minlength=ann.n_examples)[multi].astype(np.float64)
-    agree = np.bincount(example, weights=credit, minlength=ann.n_examples)[multi]
-    cell, v = np.unique(example * K + label, return_counts=True)
-    pairs_agree = np.bincount(cell // K, weights=v * (v - 1.0) / 2.0, minlength=ann.n_examples)[multi]
+    votes = label_counts(ann, dtype=np.float64)[multi]  # (examples with several labels, K)
+    top = Q[multi] == Q[multi].max(axis=1, keepdims=True)  # the most probable classes
+    n = row_sum(votes)
+    agree = row_sum(votes * top) / np.count_nonzero(top, axis=1)  # ties share the credit
+    pairs_agree = row_sum(votes * (votes - 1.0)) / 2.0
     pairs = n * (n - 1.0) / 2.0
     r_clf, r_pairs = agree.sum() / n.sum(), pairs_agree.sum() / pairs.sum()
     contribution = (agree - r_clf * n) / n.mean() - (pairs_agree - r_pairs * pairs) / pairs.mean()
