@@ -610,7 +610,8 @@ def weaker_than_an_annotator(ann, Q, multi, *, z=WEAKER_Z):
     if Q is None or np.count_nonzero(multi) < 2:
         return False
     votes = label_counts(ann, dtype=np.float64)[multi]  # (examples with several labels, K)
-    top = Q[multi] == Q[multi].max(axis=1, keepdims=True)  # the most probable classes
+    q = Q[multi]
+    top = q == q.max(axis=1, keepdims=True)  # the most probable classes
     n = row_sum(votes)
     agree = row_sum(votes * top) / np.count_nonzero(top, axis=1)  # ties share the credit
     pairs_agree = row_sum(votes * (votes - 1.0)) / 2.0
