@@ -45,8 +45,11 @@ the same place). Three choices keep the model from being worse than its inputs:
   the labels' agreement with each other tells that shrink from a poorer crowd.
 * Each confusion row is shrunk toward the annotator's one-coin model
   (accuracy ``a_j`` on the diagonal, ``(1 - a_j) / (K - 1)`` elsewhere) with
-  ``shrinkage`` pseudo-labels, and ``a_j`` toward the crowd's pooled accuracy
-  with a strength (pseudo-labels) chosen among :data:`STRENGTHS` by two-fold
+  ``shrinkage`` pseudo-labels, and ``a_j`` toward the crowd's accuracy (fitted once, by the
+  crowd-wide model of :func:`profile_weight`, as the mean of its candidate accuracies
+  weighted by their likelihood: where the labels hardly tell the crowd's accuracy, as one
+  label each with a classifier near chance, the best fit is wherever noise puts it, at chance
+  as often as not, which would hand every example to the classifier) with a strength (pseudo-labels) chosen among :data:`STRENGTHS` by two-fold
   cross-validation over examples (:func:`choose_strength`): an annotator's own
   parameters are kept only as far as they predict that annotator's labels on
   other examples; each finite strength is also tried with the rows kept one-coin
@@ -115,7 +118,7 @@ LR_MARGIN = 1.92
 #: The same test when the alternative also has a floor (two parameters differ from the
 #: classifier as it is): half the 95% quantile of chi-square with two degrees of freedom.
 LR_MARGIN_FLOOR = 3.0
-#: Pseudo-labels pulling an annotator's accuracy toward the crowd's pooled accuracy when
+#: Pseudo-labels pulling an annotator's accuracy toward the crowd's accuracy when
 #: there are too few examples to choose among :data:`STRENGTHS`.
 ACCURACY_PRIOR = 2.0
 MAX_ITER = 100
@@ -288,17 +291,16 @@ def _normalise(J, prior=None):
     return float(np.log(z).sum() + m.sum())
 
 
-def _m_step(A, post, M, K, shrinkage, strength, pooled_default, fit_classes=True):
+def _m_step(A, post, M, K, shrinkage, strength, pooled, fit_classes=True):
     """Confusions (log), annotator accuracies and log class frequencies from a posterior;
-    ``strength``: pseudo-labels pulling each accuracy toward the pooled one (``pooled_default``
-    when ``A`` holds no label); ``fit_classes`` False: equal class frequencies."""
+    ``strength``: pseudo-labels pulling each accuracy toward ``pooled``, the crowd's accuracy
+    (:func:`profile_weight`); ``fit_classes`` False: equal class frequencies."""
     counts = np.asarray(A.T @ post).reshape(M, K, K).transpose(0, 2, 1)  # [j, true k, label l]
     n_j = counts.sum(axis=(1, 2))
     correct = np.trace(counts, axis1=1, axis2=2)
-    total = n_j.sum()
-    # one pseudo-label right and one at chance: a handful of agreeing labels is no proof of a
-    # perfect crowd
-    pooled = (correct.sum() + 1.0 + 1.0 / K) / (total + 2.0) if total > 0 else pooled_default
+    # the crowd's accuracy is the crowd-wide fit's, not refitted here: where the labels hardly
+    # tell it, each pass would move it toward the likelihood's best, which noise can put at
+    # chance (see profile_weight)
     acc = (correct + strength * pooled) / (n_j + strength)
     a = np.clip(acc, 1.0 / K, 1.0 - 1e-6)
     one_coin = np.broadcast_to(((1.0 - a) / max(K - 1, 1))[:, None, None], (M, K, K)).copy()
@@ -376,7 +378,8 @@ def _normalise_copy(J, prior, marginal, target, share):
 def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL, overwrite_Q=False,
        fit_classes=True, copy=None):
     """Fit the model with classifier weight ``w`` (``Q`` None: crowd only), starting
-    from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`);
+    from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`),
+    toward which each annotator's accuracy is pulled (with ``strength`` pseudo-labels);
     ``fit_classes`` False: the class frequencies stay equal (:func:`unequal_classes`).
     ``overwrite_Q``: ``Q`` is the caller's own array, no longer needed after the call (the
     prior is made in its memory). ``copy``: the share of copies (see the module's
@@ -500,10 +503,12 @@ _STRIDE = 4
 _COARSE = np.unique(np.r_[np.arange(_STRIDE - 1, _ACC_STEPS.size, _STRIDE), _ACC_STEPS.size - 1])
 
 
-def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None):
+def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, mean=False):
     """The best crowd-wide accuracy at one floor, and its log-likelihood: ``mass_q`` and
     ``ones`` are the products of the classifier's part and of ones with the gains
-    (examples, accuracies; ``mass_q`` None: no classifier); ``lead``: :func:`_vote_levels`."""
+    (examples, accuracies; ``mass_q`` None: no classifier); ``lead``: :func:`_vote_levels`.
+    ``mean``: the accuracy returned is the mean of the candidate accuracies weighted by their
+    likelihood (the posterior mean under a uniform prior over them) instead of the best."""
     def loglik(cols, parts=None):  # at the accuracies ``cols`` (``parts``: the two products
         # there); terms at least about 1e-4, so log(1 + x) is exact enough
         g, o = parts if parts is not None else (None if mass_q is None else mass_q[:, cols], ones[:, cols])
@@ -525,8 +530,17 @@ def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None):
     ll[near] = loglik(near)
     # the labels may not tell the accuracy (one label each, nothing to check it against): of
     # the tied accuracies, the highest, so that a label is taken at its word
-    top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
-    return float(ll[top]), float(accuracies[top])
+    tied = ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))
+    top = np.flatnonzero(tied)[-1]
+    if not mean:
+        return float(ll[top]), float(accuracies[top])
+    rest = np.flatnonzero(np.isneginf(ll))  # the accuracies not computed yet
+    ll[rest] = loglik(rest)
+    tied = ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))
+    if tied.all():  # the labels do not tell the accuracy at all: the label at its word, as above
+        return float(ll[top]), float(accuracies[-1])
+    p = np.exp(ll - ll.max())
+    return float(ll[top]), float(p @ accuracies / p.sum())
 
 
 #: The largest exponent :func:`_vote_levels` lets ``exp`` take (``exp(709)`` is near the largest double).
@@ -558,9 +572,10 @@ def _vote_levels(cell, v, n, K, log_r):
     return (cell // K) * levels.shape[1] + index.ravel(), levels.shape[1], gain, lead, m.sum() * log_r
 
 
-def _candidate_fits(ann, Q, n, K, weights, floors):
+def _candidate_fits(ann, Q, n, K, weights, floors, *, mean=False):
     """``{(weight, floor): (log-likelihood, crowd accuracy)}`` of the crowd-wide one-coin
-    model at its best accuracy for each candidate, and the candidate accuracies."""
+    model at its best accuracy for each candidate, and the candidate accuracies (``mean``:
+    the accuracy is the posterior mean of :func:`_best_accuracy`)."""
     # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
     # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
     # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
@@ -586,7 +601,7 @@ def _candidate_fits(ann, Q, n, K, weights, floors):
             mass_q = np.einsum("iv,va->ia", np.bincount(pair, weights=q, minlength=n * n_levels)
                                .reshape(n, n_levels), gain)
         for floor in (floors if w > 0 else (FLOOR,)):
-            fits[float(w), floor] = _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead)
+            fits[float(w), floor] = _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead, mean=mean)
     return fits, accuracies
 
 
@@ -646,7 +661,9 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     parameters differ from it, and six times as many candidates compete); if it is not, the
     best candidate without a floor is tested as usual.
     ``Q`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
-    crowd accuracy)``.
+    crowd accuracy)``; the crowd accuracy is that of the chosen candidate, averaged over the
+    candidate accuracies with their likelihoods as weights (the posterior mean under a
+    uniform prior on them), or the highest when the labels tell none from another.
     """
     n, K = ann.n_examples, ann.n_classes
     if Q is None:
@@ -676,7 +693,13 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
         best = max((key for key in fits if key[1] == FLOOR), key=lambda key: fits[key][0])
     if face in fits and fits[best][0] - fits[face][0] <= LR_MARGIN and not at_chance:
         best = face
-    return best[0], best[1], fits[best][1]
+    # the crowd's accuracy at the chosen candidate: the mean of the candidate accuracies
+    # weighted by their likelihood, not the best of them. Where the labels hardly tell the
+    # accuracy (one label each and a classifier near chance, whose agreement with the labels
+    # barely grows with its confidence), the best is wherever noise puts it, at chance as
+    # often as not, and a crowd put at chance hands every example to the classifier
+    (fit,) = _candidate_fits(ann, Q, n, K, (best[0],), (best[1],), mean=True)[0].values()
+    return best[0], best[1], fit[1]
 
 
 #: Level of the test of :func:`unequal_classes`.
