@@ -501,14 +501,19 @@ _ACC_STEPS = np.linspace(0.1, 0.995, 40)
 #: The accuracies :func:`profile_weight` tries first: every ``_STRIDE``-th, and the last.
 _STRIDE = 4
 _COARSE = np.unique(np.r_[np.arange(_STRIDE - 1, _ACC_STEPS.size, _STRIDE), _ACC_STEPS.size - 1])
+#: The accuracies over which the crowd's accuracy is averaged (:func:`profile_weight`): the
+#: whole range from chance (0) to the highest candidate, finely, so that a crowd near the
+#: lowest candidate is not averaged only over accuracies above it.
+_MEAN_STEPS = np.linspace(0.0, _ACC_STEPS[-1], 400)
 
 
 def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, mean=False):
     """The best crowd-wide accuracy at one floor, and its log-likelihood: ``mass_q`` and
     ``ones`` are the products of the classifier's part and of ones with the gains
     (examples, accuracies; ``mass_q`` None: no classifier); ``lead``: :func:`_vote_levels`.
-    ``mean``: the accuracy returned is the mean of the candidate accuracies weighted by their
-    likelihood (the posterior mean under a uniform prior over them) instead of the best."""
+    ``mean``: every accuracy of ``accuracies`` (:data:`_MEAN_STEPS`) is computed, and the
+    accuracy returned is their mean weighted by their likelihood (the posterior mean under a
+    uniform prior) instead of the best."""
     def loglik(cols, parts=None):  # at the accuracies ``cols`` (``parts``: the two products
         # there); terms at least about 1e-4, so log(1 + x) is exact enough
         g, o = parts if parts is not None else (None if mass_q is None else mass_q[:, cols], ones[:, cols])
@@ -520,6 +525,12 @@ def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, me
         terms += 1.0 if lead is None else lead[:, cols]
         return sum_log_rows(terms) + base_ll[cols]
 
+    if mean:
+        ll = loglik(np.arange(accuracies.size))
+        if np.all(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))):  # the labels do not tell
+            return float(ll.max()), float(accuracies[-1])  # the accuracy: a label at its word
+        p = np.exp(ll - ll.max())
+        return float(ll.max()), float(p @ accuracies / p.sum())
     # the log-likelihood is smooth and single-peaked in the accuracy: every fourth accuracy
     # (and the last), then every accuracy around the best of those
     ll = np.full(accuracies.size, -np.inf)
@@ -530,17 +541,8 @@ def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, me
     ll[near] = loglik(near)
     # the labels may not tell the accuracy (one label each, nothing to check it against): of
     # the tied accuracies, the highest, so that a label is taken at its word
-    tied = ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))
-    top = np.flatnonzero(tied)[-1]
-    if not mean:
-        return float(ll[top]), float(accuracies[top])
-    rest = np.flatnonzero(np.isneginf(ll))  # the accuracies not computed yet
-    ll[rest] = loglik(rest)
-    tied = ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))
-    if tied.all():  # the labels do not tell the accuracy at all: the label at its word, as above
-        return float(ll[top]), float(accuracies[-1])
-    p = np.exp(ll - ll.max())
-    return float(ll[top]), float(p @ accuracies / p.sum())
+    top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
+    return float(ll[top]), float(accuracies[top])
 
 
 #: The largest exponent :func:`_vote_levels` lets ``exp`` take (``exp(709)`` is near the largest double).
@@ -575,12 +577,12 @@ def _vote_levels(cell, v, n, K, log_r):
 def _candidate_fits(ann, Q, n, K, weights, floors, *, mean=False):
     """``{(weight, floor): (log-likelihood, crowd accuracy)}`` of the crowd-wide one-coin
     model at its best accuracy for each candidate, and the candidate accuracies (``mean``:
-    the accuracy is the posterior mean of :func:`_best_accuracy`)."""
+    the accuracy is the posterior mean of :func:`_best_accuracy` over :data:`_MEAN_STEPS`)."""
     # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
     # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
     # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
     cell, v = np.unique(ann.example * K + ann.label, return_counts=True)
-    accuracies = 1.0 / K + (1.0 - 1.0 / K) * _ACC_STEPS
+    accuracies = 1.0 / K + (1.0 - 1.0 / K) * (_MEAN_STEPS if mean else _ACC_STEPS)
     b = (1.0 - accuracies) / max(K - 1, 1)
     # (a / b) ** votes - 1 takes a few values of votes: sum the prior over each example's
     # classes with the same number of votes, then one small product per accuracy
@@ -662,8 +664,9 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     best candidate without a floor is tested as usual.
     ``Q`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
     crowd accuracy)``; the crowd accuracy is that of the chosen candidate, averaged over the
-    candidate accuracies with their likelihoods as weights (the posterior mean under a
-    uniform prior on them), or the highest when the labels tell none from another.
+    accuracies from chance to the highest candidate (:data:`_MEAN_STEPS`) with their
+    likelihoods as weights (the posterior mean under a uniform prior), or the highest when
+    the labels tell none from another.
     """
     n, K = ann.n_examples, ann.n_classes
     if Q is None:
@@ -693,7 +696,7 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
         best = max((key for key in fits if key[1] == FLOOR), key=lambda key: fits[key][0])
     if face in fits and fits[best][0] - fits[face][0] <= LR_MARGIN and not at_chance:
         best = face
-    # the crowd's accuracy at the chosen candidate: the mean of the candidate accuracies
+    # the crowd's accuracy at the chosen candidate: the mean of the accuracies from chance up
     # weighted by their likelihood, not the best of them. Where the labels hardly tell the
     # accuracy (one label each and a classifier near chance, whose agreement with the labels
     # barely grows with its confidence), the best is wherever noise puts it, at chance as
