@@ -870,7 +870,7 @@ def test_a_classifier_that_would_put_the_crowd_at_chance_is_not_taken_at_its_wor
     label each nothing but the classifier tells of the crowd: a strong classifier that puts
     the crowd at chance keeps its weight of 1 (the likelihood alone would choose 0.1 or 0.5
     on these draws and fall back toward the labels); the crowd's accuracy is then the
-    likelihood-weighted mean of the candidates, close to chance since the likelihood is
+    likelihood-weighted mean of the accuracies, close to chance since the likelihood is
     concentrated there."""
     L, truth = _near_chance_crowd(seed)
     P = _classifier(truth, 2, 0.21, seed + 50, sharpen=4.0)  # no better than one annotator
