@@ -45,18 +45,18 @@ the same place). Three choices keep the model from being worse than its inputs:
   the labels' agreement with each other tells that shrink from a poorer crowd.
 * Each confusion row is shrunk toward the annotator's one-coin model
   (accuracy ``a_j`` on the diagonal, ``(1 - a_j) / (K - 1)`` elsewhere) with
-  ``shrinkage`` pseudo-labels, and ``a_j`` toward the crowd's accuracy (fitted once, by the
-  crowd-wide model of :func:`profile_weight`, as the mean of its candidate accuracies
-  weighted by their likelihood: where the labels hardly tell the crowd's accuracy, as one
-  label each with a classifier near chance, the best fit is wherever noise puts it, at chance
-  as often as not, which would hand every example to the classifier) with a strength (pseudo-labels) chosen among :data:`STRENGTHS` by two-fold
-  cross-validation over examples (:func:`choose_strength`): an annotator's own
-  parameters are kept only as far as they predict that annotator's labels on
+  ``shrinkage`` pseudo-labels, and ``a_j`` toward the crowd's accuracy with a strength
+  (pseudo-labels) chosen among :data:`STRENGTHS` by two-fold cross-validation over
+  examples (:func:`choose_strength`): an annotator's own parameters are kept only as far as they predict that annotator's labels on
   other examples; each finite strength is also tried with the rows kept one-coin
   (an accuracy per annotator, wrong labels spread evenly). With dense labels that is a full matrix per annotator (how
   systematic confusions, adversaries included, are learned); with one label per
   example and a weak classifier it is one accuracy for the whole crowd, the only
-  thing such labels identify.
+  thing such labels identify. The crowd's accuracy is fitted once, by the crowd-wide model
+  of :func:`profile_weight`, as the mean of the accuracies from chance up weighted by their
+  likelihood, and EM does not refit it: where the labels hardly tell it (one label each and a
+  classifier near chance), the best fit is wherever noise puts it, at chance as often as
+  not, and a crowd at chance hands every example to the classifier.
 
 * The classifier may repeat the crowd: one trained on the crowd's majority vote shares the
   crowd's errors, and its agreement with the labels then says nothing of the truth. With
@@ -504,7 +504,9 @@ _COARSE = np.unique(np.r_[np.arange(_STRIDE - 1, _ACC_STEPS.size, _STRIDE), _ACC
 #: The accuracies over which the crowd's accuracy is averaged (:func:`profile_weight`): the
 #: whole range from chance (0) to the highest candidate, finely, so that a crowd near the
 #: lowest candidate is not averaged only over accuracies above it.
-_MEAN_STEPS = np.linspace(0.0, _ACC_STEPS[-1], 400)
+_MEAN_STEPS = np.linspace(0.0, _ACC_STEPS[-1], 200)
+#: Accuracies per block when all of :data:`_MEAN_STEPS` are computed (small temporaries).
+_MEAN_BLOCK = 50
 
 
 def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, mean=False):
@@ -525,8 +527,9 @@ def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, me
         terms += 1.0 if lead is None else lead[:, cols]
         return sum_log_rows(terms) + base_ll[cols]
 
-    if mean:
-        ll = loglik(np.arange(accuracies.size))
+    if mean:  # every accuracy, a block of them at a time
+        blocks = np.array_split(np.arange(accuracies.size), -(-accuracies.size // _MEAN_BLOCK))
+        ll = np.concatenate([loglik(cols) for cols in blocks])
         if np.all(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))):  # the labels do not tell
             return float(ll.max()), float(accuracies[-1])  # the accuracy: a label at its word
         p = np.exp(ll - ll.max())

@@ -949,9 +949,9 @@ def _profile_by_hand(L, Q, w, floor, K, steps=_confusion._ACC_STEPS):
 
 def _mean_accuracy_by_hand(L, Q, w, floor, K):
     """The crowd accuracy profile_weight returns for a candidate: the mean of the accuracies
-    from chance up (400 of them) weighted by their likelihoods, exp(ll - max); the highest
+    from chance up (200 of them) weighted by their likelihoods, exp(ll - max); the highest
     when all are tied."""
-    lls, accuracies = _profile_by_hand(L, Q, w, floor, K, np.linspace(0.0, _confusion._ACC_STEPS[-1], 400))
+    lls, accuracies = _profile_by_hand(L, Q, w, floor, K, np.linspace(0.0, _confusion._ACC_STEPS[-1], 200))
     if np.all(lls >= lls.max() - 1e-9 * abs(lls.max())):
         return accuracies[-1]
     weights = [np.exp(ll - lls.max()) for ll in lls]  # the test's own sum
