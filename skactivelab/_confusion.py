@@ -50,9 +50,10 @@ the same place). Three choices keep the model from being worse than its inputs:
   examples (:func:`choose_strength`): an annotator's own parameters are kept only as far
   as they predict that annotator's labels on other examples; each finite strength is also
   tried with the rows kept one-coin (an accuracy per annotator, wrong labels spread
-  evenly). With dense labels that is a full matrix per annotator (how systematic confusions, adversaries included, are learned); with one label per
-  example and a weak classifier it is one accuracy for the whole crowd, the only
-  thing such labels identify. The crowd's accuracy is fitted once, by the crowd-wide model
+  evenly). With dense labels that is a full matrix per annotator (how systematic
+  confusions, adversaries included, are learned); with one label per example and a weak
+  classifier it is one accuracy for the whole crowd, the only thing such labels identify.
+  The crowd's accuracy is fitted once, by the crowd-wide model
   of :func:`profile_weight`, as the mean of the accuracies from chance up weighted by their
   likelihood, and EM does not refit it: where the labels hardly tell it (one label each and a
   classifier near chance), the best fit is wherever noise puts it, at chance as often as
