@@ -55,9 +55,10 @@ the same place). Three choices keep the model from being worse than its inputs:
   classifier it is one accuracy for the whole crowd, the only thing such labels identify.
   The crowd's accuracy is fitted once, by the crowd-wide model
   of :func:`profile_weight`, as the mean of the accuracies from chance up weighted by their
-  likelihood, and EM does not refit it: where the labels hardly tell it (one label each and a
-  classifier near chance), the best fit is wherever noise puts it, at chance as often as
-  not, and a crowd at chance hands every example to the classifier.
+  likelihood (:func:`crowd_accuracy`), and EM does not refit it: where the labels hardly tell
+  it (one label each and a classifier near chance), the best fit is wherever noise puts it,
+  at the lowest candidate on some draws, and a crowd put there hands every example to the
+  classifier.
 
 * The classifier may repeat the crowd: one trained on the crowd's majority vote shares the
   crowd's errors, and its agreement with the labels then says nothing of the truth. With
@@ -292,17 +293,17 @@ def _normalise(J, prior=None):
     return float(np.log(z).sum() + m.sum())
 
 
-def _m_step(A, post, M, K, shrinkage, strength, pooled, fit_classes=True):
+def _m_step(A, post, M, K, shrinkage, strength, a_crowd, fit_classes=True):
     """Confusions (log), annotator accuracies and log class frequencies from a posterior;
-    ``strength``: pseudo-labels pulling each accuracy toward ``pooled``, the crowd's accuracy
-    (:func:`profile_weight`); ``fit_classes`` False: equal class frequencies."""
+    ``strength``: pseudo-labels pulling each accuracy toward ``a_crowd``, the crowd's accuracy
+    (:func:`crowd_accuracy`); ``fit_classes`` False: equal class frequencies."""
     counts = np.asarray(A.T @ post).reshape(M, K, K).transpose(0, 2, 1)  # [j, true k, label l]
     n_j = counts.sum(axis=(1, 2))
     correct = np.trace(counts, axis1=1, axis2=2)
     # the crowd's accuracy is the crowd-wide fit's, not refitted here: where the labels hardly
     # tell it, each pass would move it toward the likelihood's best, which noise can put at
     # chance (see profile_weight)
-    acc = (correct + strength * pooled) / (n_j + strength)
+    acc = (correct + strength * a_crowd) / (n_j + strength)
     a = np.clip(acc, 1.0 / K, 1.0 - 1e-6)
     one_coin = np.broadcast_to(((1.0 - a) / max(K - 1, 1))[:, None, None], (M, K, K)).copy()
     diag = np.arange(K)
@@ -502,21 +503,20 @@ _ACC_STEPS = np.linspace(0.1, 0.995, 40)
 #: The accuracies :func:`profile_weight` tries first: every ``_STRIDE``-th, and the last.
 _STRIDE = 4
 _COARSE = np.unique(np.r_[np.arange(_STRIDE - 1, _ACC_STEPS.size, _STRIDE), _ACC_STEPS.size - 1])
-#: The accuracies over which the crowd's accuracy is averaged (:func:`profile_weight`): the
-#: whole range from chance (0) to the highest candidate, finely, so that a crowd near the
-#: lowest candidate is not averaged only over accuracies above it.
-_MEAN_STEPS = np.linspace(0.0, _ACC_STEPS[-1], 200)
-#: Accuracies per block when all of :data:`_MEAN_STEPS` are computed (small temporaries).
-_MEAN_BLOCK = 50
+#: The accuracies over which :func:`crowd_accuracy` averages first: the whole range from
+#: chance (0) to the highest candidate, so that a crowd near the lowest candidate is not
+#: averaged only over accuracies above it; then as many again, between the neighbours of the
+#: accuracies whose log-likelihood is within :data:`MEAN_SPAN` of the best.
+_MEAN_STEPS = np.linspace(0.0, _ACC_STEPS[-1], 50)
+#: Log-likelihood below the best beyond which an accuracy's weight (``exp(-30)``) is nothing.
+MEAN_SPAN = 30.0
 
 
-def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, mean=False):
+def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, curve=False):
     """The best crowd-wide accuracy at one floor, and its log-likelihood: ``mass_q`` and
     ``ones`` are the products of the classifier's part and of ones with the gains
     (examples, accuracies; ``mass_q`` None: no classifier); ``lead``: :func:`_vote_levels`.
-    ``mean``: every accuracy of ``accuracies`` (:data:`_MEAN_STEPS`) is computed, and the
-    accuracy returned is their mean weighted by their likelihood (the posterior mean under a
-    uniform prior) instead of the best."""
+    ``curve``: the log-likelihood at every accuracy instead."""
     def loglik(cols, parts=None):  # at the accuracies ``cols`` (``parts``: the two products
         # there); terms at least about 1e-4, so log(1 + x) is exact enough
         g, o = parts if parts is not None else (None if mass_q is None else mass_q[:, cols], ones[:, cols])
@@ -528,13 +528,8 @@ def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, me
         terms += 1.0 if lead is None else lead[:, cols]
         return sum_log_rows(terms) + base_ll[cols]
 
-    if mean:  # every accuracy, a block of them at a time
-        blocks = np.array_split(np.arange(accuracies.size), -(-accuracies.size // _MEAN_BLOCK))
-        ll = np.concatenate([loglik(cols) for cols in blocks])
-        if np.all(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))):  # the labels do not tell
-            return float(ll.max()), float(accuracies[-1])  # the accuracy: a label at its word
-        p = np.exp(ll - ll.max())
-        return float(ll.max()), float(p @ accuracies / p.sum())
+    if curve:
+        return loglik(np.arange(accuracies.size))
     # the log-likelihood is smooth and single-peaked in the accuracy: every fourth accuracy
     # (and the last), then every accuracy around the best of those
     ll = np.full(accuracies.size, -np.inf)
@@ -578,15 +573,16 @@ def _vote_levels(cell, v, n, K, log_r):
     return (cell // K) * levels.shape[1] + index.ravel(), levels.shape[1], gain, lead, m.sum() * log_r
 
 
-def _candidate_fits(ann, Q, n, K, weights, floors, *, mean=False):
+def _candidate_fits(ann, Q, n, K, weights, floors, *, steps=_ACC_STEPS, curve=False):
     """``{(weight, floor): (log-likelihood, crowd accuracy)}`` of the crowd-wide one-coin
-    model at its best accuracy for each candidate, and the candidate accuracies (``mean``:
-    the accuracy is the posterior mean of :func:`_best_accuracy` over :data:`_MEAN_STEPS`)."""
+    model at its best accuracy for each candidate, and the candidate accuracies (``steps``:
+    of the way from chance to 1; ``curve``: ``{(weight, floor): log-likelihoods}`` at every
+    accuracy)."""
     # the likelihood of example i is prod_j b * sum_k prior[i, k] * (a / b) ** votes[i, k]
     # = b ** n_i * (1 + sum over its voted classes of prior[i, k] * ((a / b) ** votes[i, k] - 1)),
     # since the prior sums to 1: a pass over the (example, class) pairs with votes per accuracy
     cell, v = np.unique(ann.example * K + ann.label, return_counts=True)
-    accuracies = 1.0 / K + (1.0 - 1.0 / K) * (_MEAN_STEPS if mean else _ACC_STEPS)
+    accuracies = 1.0 / K + (1.0 - 1.0 / K) * steps
     b = (1.0 - accuracies) / max(K - 1, 1)
     # (a / b) ** votes - 1 takes a few values of votes: sum the prior over each example's
     # classes with the same number of votes, then one small product per accuracy
@@ -607,7 +603,7 @@ def _candidate_fits(ann, Q, n, K, weights, floors, *, mean=False):
             mass_q = np.einsum("iv,va->ia", np.bincount(pair, weights=q, minlength=n * n_levels)
                                .reshape(n, n_levels), gain)
         for floor in (floors if w > 0 else (FLOOR,)):
-            fits[float(w), floor] = _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead, mean=mean)
+            fits[float(w), floor] = _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead, curve=curve)
     return fits, accuracies
 
 
@@ -644,7 +640,8 @@ def weaker_than_an_annotator(ann, Q, multi, *, z=WEAKER_Z):
 
 
 def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=MAX_SELECT, floor_test=False):
-    """The classifier weight and crowd accuracy of the best crowd-wide one-coin fit.
+    """The classifier weight (and floor) of the best crowd-wide one-coin fit, and the crowd's
+    accuracy there (:func:`crowd_accuracy`).
 
     Maximises the marginal likelihood ``sum_i log sum_k prior_w[i, k] *
     prod_j lik_a(L[i, j] | k)`` of all labels over a grid of ``(w, a)``, with
@@ -667,10 +664,7 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
     parameters differ from it, and six times as many candidates compete); if it is not, the
     best candidate without a floor is tested as usual.
     ``Q`` None: the accuracy alone (weight 0). Returns ``(weight, floor,
-    crowd accuracy)``; the crowd accuracy is that of the chosen candidate, averaged over the
-    accuracies from chance to the highest candidate (:data:`_MEAN_STEPS`) with their
-    likelihoods as weights (the posterior mean under a uniform prior), or the highest when
-    the labels tell none from another.
+    crowd accuracy)``; the crowd accuracy is :func:`crowd_accuracy` at the chosen candidate.
     """
     n, K = ann.n_examples, ann.n_classes
     if Q is None:
@@ -700,13 +694,38 @@ def profile_weight(ann, Q, rng, *, weights=WEIGHTS, floors=(FLOOR,), max_select=
         best = max((key for key in fits if key[1] == FLOOR), key=lambda key: fits[key][0])
     if face in fits and fits[best][0] - fits[face][0] <= LR_MARGIN and not at_chance:
         best = face
-    # the crowd's accuracy at the chosen candidate: the mean of the accuracies from chance up
-    # weighted by their likelihood, not the best of them. Where the labels hardly tell the
-    # accuracy (one label each and a classifier near chance, whose agreement with the labels
-    # barely grows with its confidence), the best is wherever noise puts it, at chance as
-    # often as not, and a crowd put at chance hands every example to the classifier
-    (fit,) = _candidate_fits(ann, Q, n, K, (best[0],), (best[1],), mean=True)[0].values()
-    return best[0], best[1], fit[1]
+    return best[0], best[1], crowd_accuracy(ann, Q, best[0], best[1])
+
+
+def crowd_accuracy(ann, Q, w, floor):
+    """The crowd's accuracy under the crowd-wide one-coin model with classifier weight ``w``
+    and ``floor``: its posterior mean under a uniform prior from chance to the highest
+    candidate, or that highest accuracy when the labels tell none from another (the label at
+    its word).
+
+    Not the best fit: where the labels hardly tell the accuracy (one label each and a
+    classifier near chance, whose agreement with the labels barely grows with its
+    confidence), the likelihood is nearly flat and its best is wherever noise puts it, at the
+    lowest candidate on some draws, and a crowd put there hands every example to the
+    classifier. The mean is taken over :data:`_MEAN_STEPS`, then over as many accuracies
+    between the neighbours of those within :data:`MEAN_SPAN` of the best (the likelihood is
+    single-peaked in the accuracy, so nothing of weight is left out).
+    """
+    n, K = ann.n_examples, ann.n_classes
+
+    def curve(steps):  # log-likelihoods at the accuracies ``steps`` of the way from chance to 1
+        lls, _ = _candidate_fits(ann, Q, n, K, (w,), (floor,), steps=steps, curve=True)
+        return next(iter(lls.values())), 1.0 / K + (1.0 - 1.0 / K) * steps
+
+    ll, accuracies = curve(_MEAN_STEPS)
+    if np.all(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))):
+        return float(accuracies[-1])
+    kept = np.flatnonzero(ll >= ll.max() - MEAN_SPAN)
+    lo, hi = max(kept[0] - 1, 0), min(kept[-1] + 1, ll.size - 1)
+    ll, accuracies = curve(np.linspace(_MEAN_STEPS[lo], _MEAN_STEPS[hi], _MEAN_STEPS.size))
+    p = np.exp(ll - ll.max())
+    p[[0, -1]] *= 0.5  # the trapezoid rule: a likelihood highest at chance is not overweighted there
+    return float(p @ accuracies / p.sum())
 
 
 #: Level of the test of :func:`unequal_classes`.
@@ -756,7 +775,7 @@ def unequal_classes(ann, a, rng, *, level=CLASS_TEST_LEVEL, max_select=MAX_SELEC
     return bool(stat > chdtri(K - 1, level))
 
 
-#: Candidate strengths of the pull toward the crowd's pooled accuracy (pseudo-labels per
+#: Candidate strengths of the pull toward the crowd's accuracy (pseudo-labels per
 #: annotator; the last is one accuracy for the whole crowd).
 STRENGTHS = (2.0, 8.0, 32.0, 128.0, 1e6)
 #: Folds of the cross-validation that chooses the strength.
@@ -808,7 +827,11 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
     False (a shrinkage given by the user): full rows only. Not checked (the
     test's answer kept) with fewer than :data:`MIN_PROFILE` examples, nor for a classifier
     weight ``w >= 1``, whose prior the frequencies play no part in (both fits predict the
-    held-out labels alike).
+    held-out labels alike). Both training halves pull their annotators toward ``a_init``, the
+    crowd's accuracy fitted on all the examples (:func:`crowd_accuracy`), which has seen the
+    held-out labels: one number fitted on every label. Each half's own was tried: on a crowd
+    whose labels hardly tell the accuracy it tipped the choice, on noise, to annotators
+    almost free of the crowd.
     """
     n = ann.n_examples
     if n < MIN_PROFILE:
@@ -856,8 +879,8 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto", remo
     (:func:`class_shares`, :func:`without_shares`). Returns a dict with ``post`` (N, K),
     ``shares`` (K,: the shares divided out, or None), ``confusion`` (M, K, K),
     ``accuracy`` (M,) (:func:`share_right`; NaN for annotators without labels), ``class_prior``
-    (K,), ``log_pi``, ``weight``, ``floor``, ``crowd_accuracy`` (the crowd-wide accuracy
-    fitted with the weight), ``strength``, ``n_iter``, ``fit_classes`` (whether the class
+    (K,), ``log_pi``, ``weight``, ``floor``, ``crowd_accuracy`` (:func:`crowd_accuracy` at the
+    weight), ``strength``, ``n_iter``, ``fit_classes`` (whether the class
     frequencies were fitted: :func:`unequal_classes`, :func:`choose_strength`) and ``copy_share``.
     """
     K = ann.n_classes
@@ -881,10 +904,10 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto", remo
     # an over-confident classifier of a good crowd looks like a calibrated one of a poorer
     # crowd); for the latter under a test of two parameters (``floor_test``)
     hard = P is not None and np.count_nonzero((P == 0).any(axis=2)) >= 0.01 * P.shape[1]
-    w, floor, crowd_accuracy = profile_weight(ann, Q, rng, floors=FLOORS, floor_test=not hard,
+    w, floor, a_crowd = profile_weight(ann, Q, rng, floors=FLOORS, floor_test=not hard,
                                               **({} if fixed is None else {"weights": fixed}))
-    (strength, one_coin), fit_classes = choose_strength(ann, Q, w, s, rng, a_init=crowd_accuracy, floor=floor,
-                                                        fit_classes=unequal_classes(ann, crowd_accuracy, rng),
+    (strength, one_coin), fit_classes = choose_strength(ann, Q, w, s, rng, a_init=a_crowd, floor=floor,
+                                                        fit_classes=unequal_classes(ann, a_crowd, rng),
                                                         one_coin_rows=shrinkage is None)
     if one_coin:
         s = max(s, STRENGTHS[-1])
@@ -892,11 +915,11 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto", remo
         # probabilities only their shape is used, which a view of one number keeps
         Q = np.broadcast_to(np.float64(1.0), Q.shape)
     post, logC, acc, log_pi, _, it, share = em(ann, Q, w, row_shrinkage(s, strength), strength,
-                                               a_init=crowd_accuracy, floor=floor, overwrite_Q=True,
+                                               a_init=a_crowd, floor=floor, overwrite_Q=True,
                                                fit_classes=fit_classes, copy=copy)
     del Q
     return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
-            "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": crowd_accuracy, "n_iter": it,
+            "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": a_crowd, "n_iter": it,
             "log_pi": log_pi, "strength": strength, "floor": floor, "fit_classes": fit_classes,
             "copy_share": share, "shares": shares}
 

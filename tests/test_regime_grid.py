@@ -364,7 +364,9 @@ def test_near_chance_check_helpers_by_hand():
     crowd = R.simulate_crowd(300, 2, 0.7, "3", n_annotators=12, random_state=0)
     L3 = crowd["labels"]
     ann = check_annotations(L3, n_classes=2)
-    rng = np.random.default_rng(5)
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(5)  # the generator AnnotatorConfusion(random_state=5) draws from
     _, _, a0 = C.profile_weight(ann, None, rng)
     fit_classes = C.unequal_classes(ann, a0, rng)
     (strength, one_coin), fit_classes = C.choose_strength(ann, None, 0.0, C.default_shrinkage(2), rng,
