@@ -1114,6 +1114,28 @@ def test_profile_weight_is_the_best_candidate_by_hand(K, labels_per_example, see
     assert a == pytest.approx(means[best], abs=2e-4)
 
 
+def test_crowd_accuracy_is_the_posterior_mean_by_hand_with_many_equal_labels_and_when_flat():
+    """crowd_accuracy against the integral by hand where the likelihood's computation takes
+    each example relative to its largest vote count (150 equal labels on some examples), and
+    the highest candidate when the labels cannot tell the accuracy at all (one label each and a
+    classifier at exactly 1/2 everywhere, or no classifier)."""
+    rng = np.random.default_rng(3)
+    L, truth = _crowd(200, 3, 0.7, 2, 3, n_annotators=160)
+    L[:5] = np.nan
+    L[:5, :150] = truth[:5, None]  # 150 labels, all right, on five examples
+    Q = _classifier(truth, 3, 0.8, 4)
+    ann = check_annotations(L, n_classes=3)
+    for w, floor in [(1.0, _confusion.FLOOR), (0.5, 0.05), (0.0, _confusion.FLOOR)]:
+        a = _confusion.crowd_accuracy(ann, Q, w, floor)
+        assert a == pytest.approx(_mean_accuracy_by_hand(L, Q, w, floor, 3), abs=2e-4)
+    L1 = np.full((50, 10), np.nan)
+    L1[np.arange(50), rng.integers(0, 10, 50)] = rng.integers(0, 2, 50)
+    ann1 = check_annotations(L1, n_classes=2)
+    top = 0.5 + 0.5 * _confusion._ACC_STEPS[-1]
+    assert _confusion.crowd_accuracy(ann1, np.full((50, 2), 0.5), 1.0, _confusion.FLOOR) == top
+    assert _confusion.crowd_accuracy(ann1, None, 0.0, _confusion.FLOOR) == top
+
+
 def _rule_by_hand(fits, accs, multi):
     """profile_weight's choice among candidates fitted by hand: the classifier as it is unless
     another candidate is better by more than LR_MARGIN, or it leaves the crowd at chance."""
