@@ -302,7 +302,7 @@ def _m_step(A, post, M, K, shrinkage, strength, a_crowd, fit_classes=True):
     correct = np.trace(counts, axis1=1, axis2=2)
     # the crowd's accuracy is the crowd-wide fit's, not refitted here: where the labels hardly
     # tell it, each pass would move it toward the likelihood's best, which noise can put at
-    # chance (see profile_weight)
+    # chance (see crowd_accuracy)
     acc = (correct + strength * a_crowd) / (n_j + strength)
     a = np.clip(acc, 1.0 / K, 1.0 - 1e-6)
     one_coin = np.broadcast_to(((1.0 - a) / max(K - 1, 1))[:, None, None], (M, K, K)).copy()
