@@ -512,6 +512,11 @@ _MEAN_STEPS = np.linspace(0.0, _ACC_STEPS[-1], 50)
 MEAN_SPAN = 30.0
 
 
+def _tied_with_best(ll):
+    """The log-likelihoods equal to the best up to rounding (a relative 1e-9)."""
+    return ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))
+
+
 def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, curve=False):
     """The best crowd-wide accuracy at one floor, and its log-likelihood: ``mass_q`` and
     ``ones`` are the products of the classifier's part and of ones with the gains
@@ -534,13 +539,13 @@ def _best_accuracy(mass_q, ones, base_ll, floor, K, accuracies, lead=None, *, cu
     # (and the last), then every accuracy around the best of those
     ll = np.full(accuracies.size, -np.inf)
     ll[_COARSE] = loglik(_COARSE, ((None if mass_q is None else mass_q[:, _COARSE]), ones[:, _COARSE]))
-    c = int(np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1])
+    c = int(np.flatnonzero(_tied_with_best(ll))[-1])
     near = np.arange(max(c - _STRIDE + 1, 0), min(c + _STRIDE, accuracies.size))
     near = near[~np.isin(near, _COARSE)]
     ll[near] = loglik(near)
     # the labels may not tell the accuracy (one label each, nothing to check it against): of
     # the tied accuracies, the highest, so that a label is taken at its word
-    top = np.flatnonzero(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max())))[-1]
+    top = np.flatnonzero(_tied_with_best(ll))[-1]
     return float(ll[top]), float(accuracies[top])
 
 
@@ -714,11 +719,11 @@ def crowd_accuracy(ann, Q, w, floor):
     n, K = ann.n_examples, ann.n_classes
 
     def curve(steps):  # log-likelihoods at the accuracies ``steps`` of the way from chance to 1
-        lls, _ = _candidate_fits(ann, Q, n, K, (w,), (floor,), steps=steps, curve=True)
-        return next(iter(lls.values())), 1.0 / K + (1.0 - 1.0 / K) * steps
+        lls, accuracies = _candidate_fits(ann, Q, n, K, (w,), (floor,), steps=steps, curve=True)
+        return next(iter(lls.values())), accuracies
 
     ll, accuracies = curve(_MEAN_STEPS)
-    if np.all(ll >= ll.max() - 1e-9 * max(1.0, abs(ll.max()))):
+    if np.all(_tied_with_best(ll)):
         return float(accuracies[-1])
     kept = np.flatnonzero(ll >= ll.max() - MEAN_SPAN)
     lo, hi = max(kept[0] - 1, 0), min(kept[-1] + 1, ll.size - 1)
