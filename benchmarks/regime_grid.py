@@ -10,7 +10,8 @@ Two crowds:
   frequent classes by the whole crowd) and a fourth classifier, "crowd-trained", simulated
   around the crowd's majority-vote labels instead of the truth (it shares the crowd's errors);
   a fifth, "learned", is a logistic regression trained out of fold on those labels, on
-  features simulated around the truth;
+  features simulated around the truth; and crowds where a quarter of the annotators are lazy
+  ("0.8 lazy": they always answer the first class);
 * the real music genre crowd (Mechanical Turk, 10 genres) in five regimes: all labels, half
   the songs cut to one label, and k = 1, 2, 3 labels per song; the classifier is out-of-fold
   (5-fold) logistic regression or extra trees trained on the regime's majority-vote labels.
@@ -73,6 +74,7 @@ STRENGTHS = {
     "0.7 biased": (0.70, 0.0, 0.0),
     "0.55 biased": (0.55, 0.0, 0.0),
     "0.8 skewed": (0.80, 0.1, 0.0),
+    "0.8 lazy": (0.80, 0.0, 0.0),
 }
 #: Crowds like a real one: the truth's class frequencies follow Zipf weights (class k in
 #: proportion to 1 / (k + 1)), and the ordinary annotators' wrong labels follow the same
@@ -83,6 +85,9 @@ BIASED = {"0.7 biased", "0.55 biased"}
 #: examples with one label each, about 500 with five; most only a few) and widely spread accuracies (Beta concentration
 #: :data:`SKEW_CONCENTRATION`, some of them below chance), 10% spammers.
 SKEWED = {"0.8 skewed"}
+#: Crowds with lazy annotators: this fraction of the annotators always answers the first class
+#: (class 0) whatever the truth, as those who click the form's first option do.
+LAZY = {"0.8 lazy": 0.25}
 SKEW_ANNOTATORS = 5
 SKEW_CONCENTRATION = 6.0
 #: The simulated crowds (strength, labels per example, K); every one is crossed with the
@@ -115,6 +120,10 @@ CROWDS = [
     ("0.8 skewed", "2", 2),
     ("0.8 skewed", "3", 2),
     ("0.8 skewed", "5", 2),
+    ("0.8 lazy", "3", 3),     # a quarter of the annotators always answer class 0 (:data:`LAZY`)
+    ("0.8 lazy", "1", 5),
+    ("0.8 lazy", "mixed", 5),
+    ("0.8 lazy", "5", 2),
 ]
 QUICK_CROWDS = [("0.7", "3", 5), ("0.8", "1", 5), ("spam+adv", "mixed", 5)]
 CLASSIFIERS = ("weak", "strong", "over-confident", "crowd-trained", "learned")
@@ -179,8 +188,8 @@ def simulated_job(ci, rep, n_examples, n_annotators, methods, base_seed):
         n_annotators *= SKEW_ANNOTATORS
         skew = {"activity": R.zipf_weights(n_annotators), "concentration": SKEW_CONCENTRATION}
     crowd = R.simulate_crowd(n_examples, K, mean, scheme, n_annotators=n_annotators, spam_frac=spam,
-                             adversary_frac=adv, class_weights=w, wrong_bias=w, random_state=s_crowd,
-                             **skew)
+                             adversary_frac=adv, lazy_frac=LAZY.get(strength, 0.0), class_weights=w,
+                             wrong_bias=w, random_state=s_crowd, **skew)
     c = R.crowd_mean_accuracy(crowd)
     truth, labels = crowd["truth"], crowd["labels"]
     only = [m for m in methods if m in R.CROWD_ONLY]

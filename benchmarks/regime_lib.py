@@ -46,7 +46,7 @@ def annotator_accuracies(mean, n, n_classes, rng, concentration=30.0):
 
 
 def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, spam_frac=0.0,
-                   adversary_frac=0.0, class_weights=None, wrong_bias=None, activity=None,
+                   adversary_frac=0.0, lazy_frac=0.0, class_weights=None, wrong_bias=None, activity=None,
                    concentration=30.0, random_state=None):
     """A simulated crowd.
 
@@ -63,6 +63,9 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     spam_frac, adversary_frac : float
         Fractions of the annotators who are spammers (a uniformly random class, right
         with probability ``1/K``) and adversaries (always ``(truth + 1) mod K``).
+    lazy_frac : float
+        Fraction of the annotators who always answer the first class (class 0), whatever the
+        truth: those who click the first option of the form.
     class_weights : array-like of shape (K,) or None
         Class frequencies of the truth (normalised); None: uniform.
     wrong_bias : array-like of shape (K,) or None
@@ -82,7 +85,7 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     dict
         ``labels`` (N, M) float with NaN where an annotator gave no label, ``truth`` (N,),
         ``accuracy`` (M,) each annotator's probability of a right label, ``kind`` (M,)
-        ``"ordinary"``, ``"spammer"`` or ``"adversary"``, ``n_labels`` (N,).
+        ``"ordinary"``, ``"spammer"``, ``"adversary"`` or ``"lazy"``, ``n_labels`` (N,).
     """
     rng = np.random.default_rng(random_state)
     N, M, K = int(n_examples), int(n_annotators), int(n_classes)
@@ -94,12 +97,16 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
         truth = rng.choice(K, size=N, p=_distribution(class_weights, K, "class_weights"))
     kind = np.full(M, "ordinary", dtype=object)
     n_spam, n_adv = int(round(spam_frac * M)), int(round(adversary_frac * M))
+    n_lazy = int(round(lazy_frac * M))
     order = rng.permutation(M)
     kind[order[:n_spam]] = "spammer"
     kind[order[n_spam:n_spam + n_adv]] = "adversary"
+    kind[order[n_spam + n_adv:n_spam + n_adv + n_lazy]] = "lazy"
     acc = annotator_accuracies(strength, M, K, rng, concentration=concentration)
     acc[kind == "spammer"] = 1.0 / K
     acc[kind == "adversary"] = 0.0
+    # right only on the first class
+    acc[kind == "lazy"] = 1.0 / K if class_weights is None else _distribution(class_weights, K, "class_weights")[0]
     k = labels_per_example(scheme, N, rng)
     if k.max() > M:
         raise ValueError(f"{k.max()} labels per example need at least as many annotators, got {M}.")
@@ -135,6 +142,7 @@ def simulate_crowd(n_examples, n_classes, strength, scheme, *, n_annotators=40, 
     lab[spam] = rng.integers(0, K, int(spam.sum()))
     adv = kind[ann] == "adversary"
     lab[adv] = (y[adv] + 1) % K
+    lab[kind[ann] == "lazy"] = 0
     labels = np.full((N, M), np.nan)
     labels[ex, ann] = lab
     return {"labels": labels, "truth": truth, "accuracy": acc, "kind": kind, "n_labels": k}
