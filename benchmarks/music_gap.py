@@ -46,10 +46,10 @@ PRIOR_STRENGTHS = (0.0, 0.25, 1.0, np.inf)
 
 
 # ---------------------------------------------------------------------------- the model, with options
-def _m_step(A, post, M, K, shrinkage, strength, pooled_default, prior_strength):
+def _m_step(A, post, M, K, shrinkage, strength, pooled_default, prior_strength, spam=False):
     """``_confusion._m_step`` with the class frequencies pulled toward uniform by
     ``prior_strength * N / K`` pseudo-counts per class (inf: uniform)."""
-    logC, acc, log_pi = C._m_step(A, post, M, K, shrinkage, strength, pooled_default)
+    logC, acc, log_pi = C._m_step(A, post, M, K, shrinkage, strength, pooled_default, spam=spam)
     if np.isinf(prior_strength):
         log_pi = np.full(K, -np.log(K))
     elif prior_strength > 0:
@@ -64,7 +64,7 @@ def _log_prior(Q, w, log_pi, floor):
 
 
 def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=C.MAX_ITER, tol=C.TOL,
-       prior_strength=0.0):
+       prior_strength=0.0, spam=False):
     """``_confusion.em`` with ``prior_strength`` (0: the same fit)."""
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
     A, A_fit = C.design(ann, crowd_only=Q is None or w == 0)
@@ -73,7 +73,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=C.MAX_ITE
     post = votes * np.log(a_init / ((1.0 - a_init) / max(K - 1, 1)))
     post += uniform if Q is None else _log_prior(Q, w, uniform, floor)
     C._normalise(post)
-    logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, prior_strength)
+    logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, prior_strength, spam)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
     fixed_prior = None if Q is None or w < 1.0 else _log_prior(Q, w, log_pi, floor)
@@ -82,7 +82,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=C.MAX_ITE
         J += log_pi if Q is None else fixed_prior if fixed_prior is not None else _log_prior(Q, w, log_pi, floor)
         ll = C._normalise(J)
         post = J
-        logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, prior_strength)
+        logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, prior_strength, spam)
         if abs(ll - ll_old) <= tol * per:
             break
         ll_old = ll
@@ -100,11 +100,11 @@ def pseudo_loglik(ann, logC, prior):
     return float((logZ[ann.example] - logZm).sum())
 
 
-def held_out(ann, Q, w, s, strength, test, a_init, floor, prior_strength=0.0, pseudo=False):
+def held_out(ann, Q, w, s, strength, test, a_init, floor, prior_strength=0.0, pseudo=False, spam=False):
     """Held-out (pseudo-)log-likelihood of the labels of examples ``test``, the model fitted on the others."""
     train = ann.subset_examples(~test)
     _, logC, log_pi = em(train, Q[~test], w, C.row_shrinkage(s, strength), strength, a_init, floor=floor,
-                         max_iter=30, prior_strength=prior_strength)
+                         max_iter=30, prior_strength=prior_strength, spam=spam)
     held = ann.subset_examples(test)
     prior = _log_prior(Q[test], w, log_pi, floor)
     if pseudo:
@@ -123,16 +123,17 @@ def fit(ann, P, seed, *, weight=None, prior_strength=0.0, prior_cv=False, weight
     hard = np.count_nonzero((P == 0).any(axis=1)) >= 0.01 * P.shape[0]  # as _confusion.fit
     w, floor, ca = C.profile_weight(ann, Q, rng, floors=C.FLOORS, floor_test=not hard,
                                     **({} if weight is None else {"weights": (weight,)}))
-    (strength, one_coin), fit_classes = C.choose_strength(ann, Q, w, s, rng, a_init=ca, floor=floor,
-                                                          fit_classes=C.unequal_classes(ann, ca, rng))
-    if one_coin:
+    (strength, rows), fit_classes = C.choose_strength(ann, Q, w, s, rng, a_init=ca, floor=floor,
+                                                      fit_classes=C.unequal_classes(ann, ca, rng))
+    if rows == "one-coin":
         s = max(s, C.STRENGTHS[-1])
+    spam = rows == "spam"
     if not fit_classes and prior_strength == 0.0:  # as _confusion.fit: equal class frequencies
         prior_strength = np.inf
     scores = None
     if prior_cv:
         fold = rng.permutation(ann.n_examples) % C.N_FOLDS
-        scores = [sum(held_out(ann, Q, w, s, strength, fold == f, ca, floor, t) for f in range(C.N_FOLDS))
+        scores = [sum(held_out(ann, Q, w, s, strength, fold == f, ca, floor, t, spam=spam) for f in range(C.N_FOLDS))
                   for t in PRIOR_STRENGTHS]
         if w < 1.0:  # with a weight of 1 or more the class frequencies play no part
             prior_strength = PRIOR_STRENGTHS[int(np.argmax(scores))]
@@ -140,11 +141,12 @@ def fit(ann, P, seed, *, weight=None, prior_strength=0.0, prior_cv=False, weight
         i = C.WEIGHTS.index(w)
         cands = C.WEIGHTS[max(i - 1, 0): i + 2]
         fold = rng.permutation(ann.n_examples) % C.N_FOLDS
-        sc = [sum(held_out(ann, Q, c, s, strength, fold == f, ca, floor, pseudo=True) for f in range(C.N_FOLDS))
+        sc = [sum(held_out(ann, Q, c, s, strength, fold == f, ca, floor, pseudo=True, spam=spam)
+                  for f in range(C.N_FOLDS))
               for c in cands]
         w = cands[int(np.argmax(sc))]
     post, _, _ = em(ann, Q, w, C.row_shrinkage(s, strength), strength, ca, floor=floor,
-                    prior_strength=prior_strength)
+                    prior_strength=prior_strength, spam=spam)
     return post.argmax(axis=1), scores
 
 

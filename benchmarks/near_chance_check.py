@@ -42,21 +42,23 @@ from skactivelab import _confusion as C  # noqa: E402
 from skactivelab._annotations import check_annotations  # noqa: E402
 from skactivelab.crowd_models import AnnotatorConfusion  # noqa: E402
 
-#: (strength, one-coin rows) candidates fixed in turn.
-FIXED = ((2.0, True), (8.0, True), (32.0, True), (8.0, False), (C.STRENGTHS[-1], False))
+#: (strength, kind of rows) candidates fixed in turn.
+FIXED = ((2.0, "one-coin"), (8.0, "one-coin"), (32.0, "one-coin"), (8.0, "full"), (C.STRENGTHS[-1], "full"))
 
 
-def fixed_strength(labels, strength, one_coin, K, seed):
+def fixed_strength(labels, strength, rows, K, seed):
     """The labels-only model of :func:`skactivelab._confusion.fit` with the pull toward the
-    crowd fixed at ``strength`` (and one-coin or full rows): its consensus."""
+    crowd fixed at ``strength`` and the confusion rows of kind ``rows`` ("full", "one-coin" or
+    "spam"): its consensus."""
     ann = check_annotations(labels, n_classes=K)
     rng = np.random.default_rng(seed)
     _, _, a0 = C.profile_weight(ann, None, rng)
     fit_classes = C.unequal_classes(ann, a0, rng)
     s = C.default_shrinkage(K)
-    if one_coin:
+    if rows == "one-coin":
         s = max(s, C.STRENGTHS[-1])
-    post = C.em(ann, None, 0.0, C.row_shrinkage(s, strength), strength, a_init=a0, fit_classes=fit_classes)[0]
+    post = C.em(ann, None, 0.0, C.row_shrinkage(s, strength), strength, a_init=a0, fit_classes=fit_classes,
+                spam=rows == "spam")[0]
     return post.argmax(axis=1)
 
 
@@ -93,8 +95,8 @@ def run_crowd(ci, replicates, base_seed):
         L, truth, acc = crowd["labels"], crowd["truth"], crowd["accuracy"]
         out = {"MV": R.majority_vote(L, None, s_method),
                "AC": AnnotatorConfusion(random_state=s_method).fit(L).consensus_label_}
-        for s, oc in FIXED:  # loop over candidates
-            out[f"AC s={s:g} {'one-coin' if oc else 'full'}"] = fixed_strength(L, s, oc, K, s_method)
+        for s, rows in FIXED:  # loop over candidates
+            out[f"AC s={s:g} {rows}"] = fixed_strength(L, s, rows, K, s_method)
         if R.crowdkit_available():
             out["MACE"] = R.METHODS["MACE"](L, None, s_method)
         out["oracle"] = weighted_vote(L, acc, K)

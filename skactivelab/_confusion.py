@@ -50,7 +50,10 @@ the same place). Three choices keep the model from being worse than its inputs:
   examples (:func:`choose_strength`): an annotator's own parameters are kept only as far
   as they predict that annotator's labels on other examples; each finite strength is also
   tried with the rows kept one-coin (an accuracy per annotator, wrong labels spread
-  evenly). With dense labels that is a full matrix per annotator (how systematic
+  evenly) and with guessing rows (a chance of knowing the answer, and guesses of the
+  annotator's own: :func:`spam_rows`, for annotators who favour some classes when they do
+  not know, such as one who always answers the first class). With dense labels that is a
+  full matrix per annotator (how systematic
   confusions, adversaries included, are learned); with one label per example and a weak
   classifier it is one accuracy for the whole crowd, the only thing such labels identify.
   The crowd's accuracy is fitted once, by the crowd-wide model
@@ -128,8 +131,9 @@ MAX_ITER = 100
 TOL = 1e-6
 #: Examples used to choose the weight (a random subset of larger sets).
 MAX_SELECT = 10_000
-#: Examples used to choose the strength (each of the eighteen small fits sees half of them).
-MAX_SELECT_STRENGTH = 5_000
+#: Examples used to choose the strength (each of the twenty-six small fits sees half of them; the
+#: thirteen candidates on 3,500 cost about what nine did on 5,000).
+MAX_SELECT_STRENGTH = 3_500
 #: Fewer examples than this: the strength is not cross-validated (:data:`ACCURACY_PRIOR`).
 MIN_PROFILE = 50
 #: Examples with two labels or more needed before a weight above 1 is a candidate: only their
@@ -293,27 +297,86 @@ def _normalise(J, prior=None):
     return float(np.log(z).sum() + m.sum())
 
 
-def _m_step(A, post, M, K, shrinkage, strength, a_crowd, fit_classes=True):
+def _m_step(A, post, M, K, shrinkage, strength, a_crowd, fit_classes=True, spam=False):
     """Confusions (log), annotator accuracies and log class frequencies from a posterior;
     ``strength``: pseudo-labels pulling each accuracy toward ``a_crowd``, the crowd's accuracy
-    (:func:`crowd_accuracy`); ``fit_classes`` False: equal class frequencies."""
+    (:func:`crowd_accuracy`); ``fit_classes`` False: equal class frequencies. ``spam``: the
+    rows of each annotator are :func:`spam_rows` (``shrinkage`` pseudo-labels pulling its
+    guesses toward even ones) instead of full rows shrunk toward its one-coin model; a dict keeps
+    the rows' parameters from one call to the next (the inner EM's start), True starts afresh."""
     counts = np.asarray(A.T @ post).reshape(M, K, K).transpose(0, 2, 1)  # [j, true k, label l]
-    n_j = counts.sum(axis=(1, 2))
-    correct = np.trace(counts, axis1=1, axis2=2)
-    # the crowd's accuracy is the crowd-wide fit's, not refitted here: where the labels hardly
-    # tell it, each pass would move it toward the likelihood's best, which noise can put at
-    # chance (see crowd_accuracy)
-    acc = (correct + strength * a_crowd) / (n_j + strength)
-    a = np.clip(acc, 1.0 / K, 1.0 - 1e-6)
-    one_coin = np.broadcast_to(((1.0 - a) / max(K - 1, 1))[:, None, None], (M, K, K)).copy()
-    diag = np.arange(K)
-    one_coin[:, diag, diag] = a[:, None]
-    C = counts + shrinkage * one_coin
-    C /= C.sum(axis=2, keepdims=True)
+    if spam is not False and spam is not None:
+        state = spam if isinstance(spam, dict) else {}
+        logC, acc, state["start"] = spam_rows(counts, shrinkage, strength, a_crowd, start=state.get("start"))
+    else:
+        n_j = counts.sum(axis=(1, 2))
+        correct = np.trace(counts, axis1=1, axis2=2)
+        # the crowd's accuracy is the crowd-wide fit's, not refitted here: where the labels hardly
+        # tell it, each pass would move it toward the likelihood's best, which noise can put at
+        # chance (see crowd_accuracy)
+        acc = (correct + strength * a_crowd) / (n_j + strength)
+        a = np.clip(acc, 1.0 / K, 1.0 - 1e-6)
+        one_coin = np.broadcast_to(((1.0 - a) / max(K - 1, 1))[:, None, None], (M, K, K)).copy()
+        diag = np.arange(K)
+        one_coin[:, diag, diag] = a[:, None]
+        C = counts + shrinkage * one_coin
+        C /= C.sum(axis=2, keepdims=True)
+        logC = np.log(C)
     if not fit_classes:
-        return np.log(C), acc, np.full(K, -np.log(K))
+        return logC, acc, np.full(K, -np.log(K))
     pi = (column_sum(post) + 1.0) / (post.shape[0] + K)
-    return np.log(C), acc, np.log(pi)
+    return logC, acc, np.log(pi)
+
+
+#: Passes of the inner EM of :func:`spam_rows` at most (each a few (M, K) operations); it stops
+#: sooner once no parameter moves by more than :data:`SPAM_TOL`.
+SPAM_STEPS = 50
+SPAM_TOL = 1e-7
+
+
+def spam_rows(counts, prior, strength, a_crowd, start=None):
+    """Log rows ``theta_j I + (1 - theta_j) 1 xi_j'`` fitted to the expected counts
+    ``counts[j, true k, label l]`` (M, K, K), the accuracies ``theta_j + (1 - theta_j) / K``,
+    and ``(theta, xi)`` (to start the next fit from, ``start``).
+
+    Each annotator knows the answer with probability ``theta_j`` and otherwise guesses from a
+    distribution ``xi_j`` of its own (Hovy et al., 2013): an annotator who always answers one
+    class is ``theta_j = 0`` with all its guesses on that class, which rows with the wrong
+    labels spread evenly cannot say. ``theta_j`` is pulled toward the crowd's (the one-coin
+    accuracy ``a_crowd`` as a chance of knowing, ``(K a - 1) / (K - 1)``) with ``strength``
+    pseudo-labels, ``xi_j`` toward even guesses with ``prior`` pseudo-labels: the maximum of
+    the expected log-likelihood plus a Beta and a Dirichlet log-prior. Which of a right label's
+    two sources (knowing, or a lucky guess) is latent: EM over the (M, K) arrays (at most
+    :data:`SPAM_STEPS` passes), from ``start`` or from the one-coin fit with even guesses."""
+    M, K, _ = counts.shape
+    diag = np.arange(K)
+    D = counts[:, diag, diag]  # right labels, by class
+    n_j = counts.sum(axis=(1, 2))
+    O = counts.sum(axis=1) - D  # wrong labels, by the label given
+    t_c = max(0.0, (K * a_crowd - 1.0) / max(K - 1, 1))
+    if start is None:
+        theta = np.clip((K * (D.sum(axis=1) + strength * a_crowd) / (n_j + strength) - 1.0) / max(K - 1, 1),
+                        0.0, 1.0)
+        xi = np.full((M, K), 1.0 / K)
+    else:
+        theta, xi = start
+    right, pulled, toward = D.sum(axis=1) + strength * t_c, n_j + strength, prior / K
+    for _ in range(SPAM_STEPS):  # loop over passes of the inner EM (each over every annotator)
+        guessed = xi * (1.0 - theta)[:, None]
+        guessed /= np.maximum(guessed + theta[:, None], TINY)  # a right label's chance of being a guess
+        guessed *= D  # right labels guessed
+        new = (right - row_sum(guessed)) / pulled
+        guessed += O
+        guessed += toward
+        xi = guessed / row_sum(guessed)[:, None]
+        moved = np.abs(new - theta).max(initial=0.0)
+        theta = new
+        if moved < SPAM_TOL:
+            break
+    theta = np.minimum(theta, 1.0 - 1e-6)
+    C = (1.0 - theta)[:, None, None] * np.broadcast_to(xi[:, None, :], (M, K, K))
+    C[:, diag, diag] += theta[:, None]
+    return np.log(C), theta + (1.0 - theta) / K, (theta, xi)
 
 
 def design(ann, *, crowd_only):
@@ -378,7 +441,7 @@ def _normalise_copy(J, prior, marginal, target, share):
 
 
 def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER, tol=TOL, overwrite_Q=False,
-       fit_classes=True, copy=None):
+       fit_classes=True, copy=None, spam=False, design_=None):
     """Fit the model with classifier weight ``w`` (``Q`` None: crowd only), starting
     from the crowd-wide one-coin model of accuracy ``a_init`` (:func:`profile_weight`),
     toward which each annotator's accuracy is pulled (with ``strength`` pseudo-labels);
@@ -386,12 +449,14 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     ``overwrite_Q``: ``Q`` is the caller's own array, no longer needed after the call (the
     prior is made in its memory). ``copy``: the share of copies (see the module's
     docstring): None or 0 none, a number that share, "auto" fitted (a second EM from the
-    converged model without copies, kept if a likelihood-ratio test prefers it).
+    converged model without copies, kept if a likelihood-ratio test prefers it). ``spam``:
+    guessing rows (:func:`spam_rows`) instead of full rows shrunk toward one-coin ones.
+    ``design_``: :func:`design` of ``ann`` when the caller has it already.
 
     Returns ``(post, logC, acc, log_pi, loglik, n_iter, share)``.
     """
     n, M, K = ann.n_examples, ann.n_annotators, ann.n_classes
-    A, A_fit = design(ann, crowd_only=Q is None or w == 0)
+    A, A_fit = design(ann, crowd_only=Q is None or w == 0) if design_ is None else design_
     uniform = np.full(K, -np.log(K))
     post = label_counts(ann, dtype=np.float64)
     copies = Q is not None and w > 0 and copy is not None and copy != 0
@@ -402,7 +467,8 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
     if prior is None:
         post += uniform
     _normalise(post, None if prior is None else prior.probs(uniform))
-    logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, fit_classes)
+    spam = {} if spam else None  # guessing rows: each M-step's inner EM starts from the last one's
+    logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, fit_classes, spam)
     ll_old = -np.inf
     per = max(ann.n_annotations, 1)
     share, fitted = 0.0, False
@@ -426,7 +492,7 @@ def em(ann, Q, w, shrinkage, strength, a_init, *, floor=None, max_iter=MAX_ITER,
             else:
                 ll = _normalise(J, None if prior is None else prior.probs(log_pi))
             post = J
-            logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, fit_classes)
+            logC, acc, log_pi = _m_step(A_fit, post, M, K, shrinkage, strength, a_init, fit_classes, spam)
             if abs(ll - ll_old) <= tol * per:
                 break
             ll_old = ll
@@ -785,6 +851,10 @@ def unequal_classes(ann, a, rng, *, level=CLASS_TEST_LEVEL, max_select=MAX_SELEC
 STRENGTHS = (2.0, 8.0, 32.0, 128.0, 1e6)
 #: Folds of the cross-validation that chooses the strength.
 N_FOLDS = 2
+#: The rows tried at each finite strength beside full ones (:func:`choose_strength`): one-coin
+#: (an accuracy of the annotator's own, wrong labels spread evenly) and guessing rows
+#: (:func:`spam_rows`: a chance of knowing the answer, and guesses of the annotator's own).
+ROW_KINDS = ("one-coin", "spam")
 
 
 def row_shrinkage(shrinkage, strength):
@@ -794,41 +864,53 @@ def row_shrinkage(shrinkage, strength):
     return max(shrinkage, strength) if strength >= STRENGTHS[-1] else shrinkage
 
 
-def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None, fit_classes=True):
+def held_out_loglik(ann, Q, w, shrinkage, strength, test, a_init, floor=None, fit_classes=True, spam=False,
+                    cache=None):
     """Log-likelihood of the labels of examples ``test`` (a mask) under the model fitted,
     with ``strength`` (and fitted class frequencies, or equal ones when ``fit_classes`` is
-    False), on the other examples (without copies)."""
-    train = ann.subset_examples(~test)
-    _, logC, _, log_pi, *_ = em(train, None if Q is None else Q[~test], w,
-                                row_shrinkage(shrinkage, strength), strength, a_init=a_init, floor=floor,
-                                max_iter=30, fit_classes=fit_classes)
-    held = ann.subset_examples(test)
-    J = _log_evidence(one_hot(held), logC)
+    False), on the other examples (without copies). ``cache``: a dict kept for one fold
+    across calls, holding what does not depend on the candidate (the two halves and their
+    one-hot matrices)."""
+    c = {} if cache is None else cache
+    if not c:
+        c["train"] = train = ann.subset_examples(~test)
+        c["Q_train"], c["Q_test"] = (None, None) if Q is None else (Q[~test], Q[test])
+        c["design"] = design(train, crowd_only=Q is None or w == 0)
+        c["held"] = one_hot(ann.subset_examples(test))
+    _, logC, _, log_pi, *_ = em(c["train"], c["Q_train"], w, row_shrinkage(shrinkage, strength), strength,
+                                a_init=a_init, floor=floor, max_iter=30, fit_classes=fit_classes, spam=spam,
+                                design_=c["design"])
+    J = _log_evidence(c["held"], logC)
     if Q is None:
         J += log_pi
         return _normalise(J)
-    return _normalise(J, Prior(Q[test], w, floor).probs(log_pi))
+    return _normalise(J, Prior(c["Q_test"], w, floor).probs(log_pi))
 
 
 def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=STRENGTHS,
-                    max_select=MAX_SELECT_STRENGTH, fit_classes=True, one_coin_rows=True):
-    """The strength of :data:`STRENGTHS`, and whether each annotator keeps a full confusion
-    matrix or only an accuracy of its own, whose model best predicts held-out labels, and
-    whether to fit the class frequencies; returns ``((strength, one_coin), fit_classes)``.
+                    max_select=MAX_SELECT_STRENGTH, fit_classes=True, own_rows=True):
+    """The strength of :data:`STRENGTHS`, and the kind of each annotator's confusion rows,
+    whose model best predicts held-out labels, and whether to fit the class frequencies;
+    returns ``((strength, rows), fit_classes)``, ``rows`` one of ``"full"`` and
+    :data:`ROW_KINDS`.
 
     Two-fold cross-validation over examples (at most ``max_select`` of them): an
     annotator's own parameters are worth fitting only as far as they predict
     their labels on other examples; when they do not (few labels each, or single
     labels and a weak classifier), one accuracy for the crowd wins. Between the two, each
-    finite strength is tried with full confusion rows and with one-coin rows (an accuracy
-    of the annotator's own, wrong labels spread evenly): a crowd of very unequal
-    annotators, most with a handful of labels, has too few labels per annotator for a
-    full matrix but too much spread for one accuracy. With
+    finite strength is tried with full confusion rows and with two shapes of fewer
+    parameters: one-coin rows (an accuracy of the annotator's own, wrong labels spread
+    evenly), for a crowd of very unequal annotators, most with a handful of labels, too few
+    per annotator for a full matrix but too spread for one accuracy; and guessing rows
+    (:func:`spam_rows`: a chance of knowing the answer and guesses of the annotator's own),
+    for annotators who, when they do not know, favour some classes (one who always answers
+    the first class is the extreme), which one-coin rows cannot say: under them the only way
+    to explain such labels was class frequencies that put every example in that class. With
     ``fit_classes`` (the labels reject equal class frequencies, :func:`unequal_classes`),
     the chosen strength is fitted once more with equal frequencies on the same folds, and
     the fitted frequencies are kept only if they predict the held-out labels better: a
     difference in the labels' class shares that is real in the population shows in both
-    halves of the examples, one that is noise in this sample does not. ``one_coin_rows``
+    halves of the examples, one that is noise in this sample does not. ``own_rows``
     False (a shrinkage given by the user): full rows only. Not checked (the
     test's answer kept) with fewer than :data:`MIN_PROFILE` examples, nor for a classifier
     weight ``w >= 1``, whose prior the frequencies play no part in (both fits predict the
@@ -840,22 +922,25 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
     """
     n = ann.n_examples
     if n < MIN_PROFILE:
-        return (ACCURACY_PRIOR, False), fit_classes
+        return (ACCURACY_PRIOR, "full"), fit_classes
     ann, Q, n = _at_most(ann, Q, max_select, rng)
     fold = rng.permutation(n) % N_FOLDS
 
-    def score(s, classes, one_coin=False):
-        sh = max(shrinkage, STRENGTHS[-1]) if one_coin else shrinkage
-        return sum(held_out_loglik(ann, Q, w, sh, s, fold == f, a_init, floor, classes)
+    caches = [{} for _ in range(N_FOLDS)]  # each fold's halves, made once for every candidate
+
+    def score(s, classes, rows="full"):
+        sh = max(shrinkage, STRENGTHS[-1]) if rows == "one-coin" else shrinkage
+        return sum(held_out_loglik(ann, Q, w, sh, s, fold == f, a_init, floor, classes, rows == "spam", caches[f])
                    for f in range(N_FOLDS))  # loop over folds
 
-    cands = [(s, False) for s in strengths] + [(s, True) for s in strengths if one_coin_rows and s < STRENGTHS[-1]]
-    scores = [score(s, fit_classes, oc) for s, oc in cands]  # loop over candidate strengths
+    kinds = ROW_KINDS if own_rows else ()
+    cands = [(s, "full") for s in strengths] + [(s, r) for r in kinds for s in strengths if s < STRENGTHS[-1]]
+    scores = [score(s, fit_classes, r) for s, r in cands]  # loop over candidate strengths
     best = int(np.argmax(scores))
-    strength, one_coin = float(cands[best][0]), cands[best][1]
+    strength, rows = float(cands[best][0]), cands[best][1]
     if fit_classes and (Q is None or w < 1.0):  # (with a weight >= 1 they play no part in the prior)
-        fit_classes = bool(scores[best] > score(strength, False, one_coin))
-    return (strength, one_coin), fit_classes
+        fit_classes = bool(scores[best] > score(strength, False, rows))
+    return (strength, rows), fit_classes
 
 
 def share_right(ann, post):
@@ -885,15 +970,16 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto", remo
     ``shares`` (K,: the shares divided out, or None), ``confusion`` (M, K, K),
     ``accuracy`` (M,) (:func:`share_right`; NaN for annotators without labels), ``class_prior``
     (K,), ``log_pi``, ``weight``, ``floor``, ``crowd_accuracy`` (:func:`crowd_accuracy` at the
-    weight), ``strength``, ``n_iter``, ``fit_classes`` (whether the class
-    frequencies were fitted: :func:`unequal_classes`, :func:`choose_strength`) and ``copy_share``.
+    weight), ``strength``, ``rows`` (the kind of confusion rows, :func:`choose_strength`),
+    ``n_iter``, ``fit_classes`` (whether the class frequencies were fitted:
+    :func:`unequal_classes`, :func:`choose_strength`) and ``copy_share``.
     """
     K = ann.n_classes
     if K < 2:  # one class: every example is of it, every label right (nothing to fit)
         post = np.ones((ann.n_examples, K))
         return {"post": post, "confusion": np.ones((ann.n_annotators, K, K)), "accuracy": share_right(ann, post),
                 "class_prior": np.ones(K), "weight": 0.0 if P is None else 1.0, "crowd_accuracy": 1.0,
-                "n_iter": 0, "log_pi": np.zeros(K), "strength": ACCURACY_PRIOR, "floor": FLOOR,
+                "n_iter": 0, "log_pi": np.zeros(K), "strength": ACCURACY_PRIOR, "rows": "full", "floor": FLOOR,
                 "fit_classes": False, "copy_share": 0.0, "shares": None}
     s = default_shrinkage(K) if shrinkage is None else float(shrinkage)
     Q = None if P is None else classifier_probs(P)
@@ -911,21 +997,21 @@ def fit(ann, P=None, *, shrinkage=None, weight=None, rng=None, copy="auto", remo
     hard = P is not None and np.count_nonzero((P == 0).any(axis=2)) >= 0.01 * P.shape[1]
     w, floor, a_crowd = profile_weight(ann, Q, rng, floors=FLOORS, floor_test=not hard,
                                               **({} if fixed is None else {"weights": fixed}))
-    (strength, one_coin), fit_classes = choose_strength(ann, Q, w, s, rng, a_init=a_crowd, floor=floor,
-                                                        fit_classes=unequal_classes(ann, a_crowd, rng),
-                                                        one_coin_rows=shrinkage is None)
-    if one_coin:
+    (strength, rows), fit_classes = choose_strength(ann, Q, w, s, rng, a_init=a_crowd, floor=floor,
+                                                    fit_classes=unequal_classes(ann, a_crowd, rng),
+                                                    own_rows=shrinkage is None)
+    if rows == "one-coin":
         s = max(s, STRENGTHS[-1])
     if Q is not None and w == 0:  # the classifier plays no part in the prior (one row): of its
         # probabilities only their shape is used, which a view of one number keeps
         Q = np.broadcast_to(np.float64(1.0), Q.shape)
     post, logC, acc, log_pi, _, it, share = em(ann, Q, w, row_shrinkage(s, strength), strength,
                                                a_init=a_crowd, floor=floor, overwrite_Q=True,
-                                               fit_classes=fit_classes, copy=copy)
+                                               fit_classes=fit_classes, copy=copy, spam=rows == "spam")
     del Q
     return {"post": post, "confusion": np.exp(logC), "accuracy": share_right(ann, post),
             "class_prior": np.exp(log_pi), "weight": w, "crowd_accuracy": a_crowd, "n_iter": it,
-            "log_pi": log_pi, "strength": strength, "floor": floor, "fit_classes": fit_classes,
+            "log_pi": log_pi, "strength": strength, "rows": rows, "floor": floor, "fit_classes": fit_classes,
             "copy_share": share, "shares": shares}
 
 

@@ -219,7 +219,10 @@ class AnnotatorConfusion(_CrowdModel):
     many by a full matrix (systematic confusions and adversaries included).
     The cross-validation may also keep each row one-coin (an accuracy of the
     annotator's own, wrong labels spread evenly), the shape for a crowd of a
-    few busy annotators of very different accuracy and many occasional ones.
+    few busy annotators of very different accuracy and many occasional ones,
+    or give each annotator a chance of knowing the answer and guesses of its
+    own when it does not (Hovy et al., 2013): the shape for annotators who
+    favour some classes, such as one who always picks the first option.
     The true class's prior is
     the classifier's probabilities raised to a weight ``w`` (mixed with the
     class frequencies when ``w < 1``), floored so that no class is impossible;
@@ -269,8 +272,9 @@ class AnnotatorConfusion(_CrowdModel):
         ``pred_probs``.
     shrinkage : float >= 0 or None, default=None
         Pseudo-labels pulling each row of an annotator's matrix toward their
-        one-accuracy model; None: ``4 * n_classes``, or one-coin rows where the
-        cross-validation prefers them. A very large value gives a one-coin model
+        one-accuracy model; None: ``4 * n_classes``, or one-coin or guessing
+        rows where the cross-validation prefers them (guessing rows: the same
+        number of pseudo-labels pulls each annotator's guesses toward even ones). A very large value gives a one-coin model
         (one accuracy per annotator). Given, it is used as is (the
         cross-validation then chooses only the pull toward the crowd, and one
         accuracy for the whole crowd, its strongest pull, makes the rows

@@ -369,13 +369,13 @@ def test_near_chance_check_helpers_by_hand():
     rng = check_random_state(5)  # the generator AnnotatorConfusion(random_state=5) draws from
     _, _, a0 = C.profile_weight(ann, None, rng)
     fit_classes = C.unequal_classes(ann, a0, rng)
-    (strength, one_coin), fit_classes = C.choose_strength(ann, None, 0.0, C.default_shrinkage(2), rng,
-                                                          a_init=a0, fit_classes=fit_classes)
+    (strength, rows), fit_classes = C.choose_strength(ann, None, 0.0, C.default_shrinkage(2), rng,
+                                                      a_init=a0, fit_classes=fit_classes)
     from skactivelab import AnnotatorConfusion
 
     assert not fit_classes  # equal classes (the helper keeps the class test's answer, as here)
     want = AnnotatorConfusion(random_state=5).fit(L3).consensus_label_
-    np.testing.assert_array_equal(NC.fixed_strength(L3, strength, one_coin, 2, 5), want)
+    np.testing.assert_array_equal(NC.fixed_strength(L3, strength, rows, 2, 5), want)
 
 
 def test_existing_crowds_keep_their_indices_and_select_crowds():
@@ -387,6 +387,26 @@ def test_existing_crowds_keep_their_indices_and_select_crowds():
     assert G.select_crowds("4, 0.55 biased,4", G.CROWDS) == [4, 20]
     with pytest.raises(SystemExit):
         G.select_crowds("0.66", G.CROWDS)
+
+
+def test_lazy_annotators_always_answer_the_first_class_and_leave_other_crowds_alone():
+    """A lazy annotator answers class 0 whatever the truth; the other annotators, the truth and
+    the draws of a crowd without lazy ones are what they were (the lazy share takes no draw)."""
+    G = _load("regime_grid")
+    R = G.R
+    base = R.simulate_crowd(600, 5, 0.8, "3", n_annotators=40, random_state=3)
+    lazy = R.simulate_crowd(600, 5, 0.8, "3", n_annotators=40, lazy_frac=0.25, random_state=3)
+    np.testing.assert_array_equal(lazy["truth"], base["truth"])
+    np.testing.assert_array_equal(np.isnan(lazy["labels"]), np.isnan(base["labels"]))
+    is_lazy = lazy["kind"] == "lazy"
+    assert is_lazy.sum() == 10 and np.all(base["kind"] == "ordinary")
+    L = lazy["labels"][:, is_lazy]
+    assert np.all(L[~np.isnan(L)] == 0)
+    np.testing.assert_array_equal(lazy["labels"][:, ~is_lazy], base["labels"][:, ~is_lazy])
+    np.testing.assert_allclose(lazy["accuracy"][is_lazy], 1 / 5)
+    assert G.CROWDS[26:30] == [("0.8 lazy", "3", 3), ("0.8 lazy", "1", 5), ("0.8 lazy", "mixed", 5),
+                               ("0.8 lazy", "5", 2)]
+    assert G.LAZY["0.8 lazy"] == 0.25
 
 
 def test_quick_run_with_a_subset(tmp_path, capsys):
