@@ -904,13 +904,16 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
     per annotator for a full matrix but too spread for one accuracy; and guessing rows
     (:func:`spam_rows`: a chance of knowing the answer and guesses of the annotator's own),
     for annotators who, when they do not know, favour some classes (one who always answers
-    the first class is the extreme), which one-coin rows cannot say: under them the only way
-    to explain such labels was class frequencies that put every example in that class. With
-    ``fit_classes`` (the labels reject equal class frequencies, :func:`unequal_classes`),
-    the chosen strength is fitted once more with equal frequencies on the same folds, and
-    the fitted frequencies are kept only if they predict the held-out labels better: a
-    difference in the labels' class shares that is real in the population shows in both
-    halves of the examples, one that is noise in this sample does not. ``own_rows``
+    the first class is the extreme), which one-coin rows cannot say. With ``fit_classes``
+    (the labels reject equal class frequencies, :func:`unequal_classes`), the candidates are
+    scored with equal frequencies, and the chosen one is fitted once more with fitted
+    frequencies on the same folds, kept only if they predict the held-out labels better:
+    a difference in the labels' class shares that is real in the population shows in both
+    halves of the examples, one that is noise in this sample does not. The structure is
+    chosen first, under equal frequencies, because class frequencies can stand in for an
+    annotator bias that a candidate's rows cannot say: with one-coin rows, annotators who
+    always answer the first class were explained by frequencies that put every example in
+    that class, and that candidate, scored with fitted frequencies, could win. ``own_rows``
     False (a shrinkage given by the user): full rows only. Not checked (the
     test's answer kept) with fewer than :data:`MIN_PROFILE` examples, nor for a classifier
     weight ``w >= 1``, whose prior the frequencies play no part in (both fits predict the
@@ -935,11 +938,13 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
 
     kinds = ROW_KINDS if own_rows else ()
     cands = [(s, "full") for s in strengths] + [(s, r) for r in kinds for s in strengths if s < STRENGTHS[-1]]
-    scores = [score(s, fit_classes, r) for s, r in cands]  # loop over candidate strengths
+    test_classes = fit_classes and (Q is None or w < 1.0)  # (with a weight >= 1 they play no part in the prior)
+    first = fit_classes and not test_classes
+    scores = [score(s, first, r) for s, r in cands]  # loop over candidate strengths
     best = int(np.argmax(scores))
     strength, rows = float(cands[best][0]), cands[best][1]
-    if fit_classes and (Q is None or w < 1.0):  # (with a weight >= 1 they play no part in the prior)
-        fit_classes = bool(scores[best] > score(strength, False, rows))
+    if test_classes:
+        fit_classes = bool(score(strength, True, rows) > scores[best])
     return (strength, rows), fit_classes
 
 
