@@ -131,8 +131,8 @@ MAX_ITER = 100
 TOL = 1e-6
 #: Examples used to choose the weight (a random subset of larger sets).
 MAX_SELECT = 10_000
-#: Examples used to choose the strength (each of the twenty-six small fits sees half of them; the
-#: thirteen candidates on 3,500 cost about what nine did on 5,000).
+#: Examples used to choose the strength (each of the small fits, two per candidate, sees half of
+#: them; the thirteen candidates on 3,500 cost about what nine did on 5,000).
 MAX_SELECT_STRENGTH = 3_500
 #: Fewer examples than this: the strength is not cross-validated (:data:`ACCURACY_PRIOR`).
 MIN_PROFILE = 50
@@ -909,11 +909,15 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
     scored with equal frequencies, and the chosen one is fitted once more with fitted
     frequencies on the same folds, kept only if they predict the held-out labels better:
     a difference in the labels' class shares that is real in the population shows in both
-    halves of the examples, one that is noise in this sample does not. The structure is
-    chosen first, under equal frequencies, because class frequencies can stand in for an
-    annotator bias that a candidate's rows cannot say: with one-coin rows, annotators who
-    always answer the first class were explained by frequencies that put every example in
-    that class, and that candidate, scored with fitted frequencies, could win. ``own_rows``
+    halves of the examples, one that is noise in this sample does not. When they are kept,
+    the candidates are scored again with fitted frequencies and the best of those chosen.
+    The frequencies are first tested on rows chosen without them because class frequencies
+    can stand in for an annotator bias that a candidate's rows cannot say: with one-coin
+    rows, annotators who always answer the first class were explained by frequencies that
+    put every example in that class, and that candidate, scored with fitted frequencies,
+    could win. Rows chosen under equal frequencies can in turn stand in for unequal classes
+    (full rows take a frequent class as every annotator's bias toward it), so once the
+    frequencies are shown the rows are chosen with them. ``own_rows``
     False (a shrinkage given by the user): full rows only. Not checked (the
     test's answer kept) with fewer than :data:`MIN_PROFILE` examples, nor for a classifier
     weight ``w >= 1``, whose prior the frequencies play no part in (both fits predict the
@@ -944,7 +948,12 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
     best = int(np.argmax(scores))
     strength, rows = float(cands[best][0]), cands[best][1]
     if test_classes:
-        fit_classes = bool(score(strength, True, rows) > scores[best])
+        fitted = score(strength, True, rows)
+        fit_classes = bool(fitted > scores[best])
+        if fit_classes:  # unequal classes, shown on a fit whose rows were chosen without them:
+            # the rows are chosen again with fitted frequencies (loop over candidate strengths)
+            scores = [fitted if i == best else score(s, True, r) for i, (s, r) in enumerate(cands)]
+            strength, rows = float(cands[int(np.argmax(scores))][0]), cands[int(np.argmax(scores))][1]
     return (strength, rows), fit_classes
 
 
