@@ -49,7 +49,7 @@ PRIOR_STRENGTHS = (0.0, 0.25, 1.0, np.inf)
 def _m_step(A, post, M, K, shrinkage, strength, pooled_default, prior_strength, spam=False):
     """``_confusion._m_step`` with the class frequencies pulled toward uniform by
     ``prior_strength * N / K`` pseudo-counts per class (inf: uniform)."""
-    logC, acc, log_pi = C._m_step(A, post, M, K, shrinkage, strength, pooled_default, spam=spam)
+    logC, acc, log_pi = C._m_step(A, post, M, K, shrinkage, strength, pooled_default, spam={} if spam else None)
     if np.isinf(prior_strength):
         log_pi = np.full(K, -np.log(K))
     elif prior_strength > 0:

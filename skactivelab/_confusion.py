@@ -297,17 +297,17 @@ def _normalise(J, prior=None):
     return float(np.log(z).sum() + m.sum())
 
 
-def _m_step(A, post, M, K, shrinkage, strength, a_crowd, fit_classes=True, spam=False):
+def _m_step(A, post, M, K, shrinkage, strength, a_crowd, fit_classes=True, spam=None):
     """Confusions (log), annotator accuracies and log class frequencies from a posterior;
     ``strength``: pseudo-labels pulling each accuracy toward ``a_crowd``, the crowd's accuracy
     (:func:`crowd_accuracy`); ``fit_classes`` False: equal class frequencies. ``spam``: the
     rows of each annotator are :func:`spam_rows` (``shrinkage`` pseudo-labels pulling its
-    guesses toward even ones) instead of full rows shrunk toward its one-coin model; a dict keeps
-    the rows' parameters from one call to the next (the inner EM's start), True starts afresh."""
+    guesses toward even ones) instead of full rows shrunk toward its one-coin model when it is a
+    dict, which keeps the rows' parameters from one call to the next (the inner EM's start;
+    empty: start afresh); None: full rows."""
     counts = np.asarray(A.T @ post).reshape(M, K, K).transpose(0, 2, 1)  # [j, true k, label l]
-    if spam is not False and spam is not None:
-        state = spam if isinstance(spam, dict) else {}
-        logC, acc, state["start"] = spam_rows(counts, shrinkage, strength, a_crowd, start=state.get("start"))
+    if spam is not None:
+        logC, acc, spam["start"] = spam_rows(counts, shrinkage, strength, a_crowd, start=spam.get("start"))
     else:
         n_j = counts.sum(axis=(1, 2))
         correct = np.trace(counts, axis1=1, axis2=2)
@@ -953,7 +953,8 @@ def choose_strength(ann, Q, w, shrinkage, rng, *, a_init, floor=None, strengths=
         if fit_classes:  # unequal classes, shown on a fit whose rows were chosen without them:
             # the rows are chosen again with fitted frequencies (loop over candidate strengths)
             scores = [fitted if i == best else score(s, True, r) for i, (s, r) in enumerate(cands)]
-            strength, rows = float(cands[int(np.argmax(scores))][0]), cands[int(np.argmax(scores))][1]
+            best = int(np.argmax(scores))
+            strength, rows = float(cands[best][0]), cands[best][1]
     return (strength, rows), fit_classes
 
 
